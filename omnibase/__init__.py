@@ -1,0 +1,129 @@
+"""omnibase: typed, composable pipelines for a project's validators, tools and tests.
+
+The public API is the list in ``__all__``; everything else is private or lives in a
+module the docs do not mention. Names are imported lazily, so ``python -m omnibase``
+pays only for what a command uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AllOf",
+    "BreakerPolicy",
+    "CircuitOpen",
+    "Component",
+    "ComponentType",
+    "ExecCtx",
+    "ExitCode",
+    "Failed",
+    "FakeDriver",
+    "Interrupted",
+    "Lifecycle",
+    "Meta",
+    "ProtocolViolation",
+    "Raised",
+    "RetryPolicy",
+    "RunReport",
+    "Selection",
+    "Selector",
+    "SecurityViolation",
+    "Status",
+    "Step",
+    "StepError",
+    "StepResult",
+    "SyncDriver",
+    "TimedOut",
+    "__version__",
+    "all_of",
+    "breaker",
+    "component",
+    "dry_run",
+    "fallback",
+    "filter_by",
+    "identity",
+    "new_ctx",
+    "parse_filter",
+    "profile",
+    "recover",
+    "retry",
+    "run",
+    "sequence",
+    "timeout",
+]
+
+_WHERE = {
+    "omnibase.core.values": (
+        "CircuitOpen ComponentType ExecCtx ExitCode Failed Interrupted Lifecycle Meta "
+        "ProtocolViolation Raised RunReport SecurityViolation Status StepError StepResult TimedOut"
+    ),
+    "omnibase.core.policies": "BreakerPolicy RetryPolicy",
+    "omnibase.core.step": "AllOf Component Step component",
+    "omnibase.core.combinators": "all_of breaker dry_run fallback identity profile recover retry sequence timeout",
+    "omnibase.core.select": "Selection Selector filter_by parse_filter",
+    "omnibase.drivers": "FakeDriver SyncDriver run",
+    "omnibase.context": "new_ctx",
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("omnibase")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            return "0+unknown"
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'omnibase' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from omnibase.context import new_ctx
+    from omnibase.core.combinators import (
+        all_of,
+        breaker,
+        dry_run,
+        fallback,
+        identity,
+        profile,
+        recover,
+        retry,
+        sequence,
+        timeout,
+    )
+    from omnibase.core.policies import BreakerPolicy, RetryPolicy
+    from omnibase.core.select import Selection, Selector, filter_by, parse_filter
+    from omnibase.core.step import AllOf, Component, Step, component
+    from omnibase.core.values import (
+        CircuitOpen,
+        ComponentType,
+        ExecCtx,
+        ExitCode,
+        Failed,
+        Interrupted,
+        Lifecycle,
+        Meta,
+        ProtocolViolation,
+        Raised,
+        RunReport,
+        SecurityViolation,
+        Status,
+        StepError,
+        StepResult,
+        TimedOut,
+    )
+    from omnibase.drivers import FakeDriver, SyncDriver, run
+
+    __version__: str

@@ -1,0 +1,188 @@
+"""Retry and circuit-breaker policies: data plus pure functions, no clock.
+
+A backoff schedule is ``attempt -> delay``; a breaker is a state machine
+``(state, event, now) -> state``. Both are total and deterministic, so they are tested
+exhaustively with hypothesis and need no sleeping.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable
+
+import msgspec
+
+from omnibase.core.values import StepError, is_transient
+
+__all__ = [
+    "BreakerEvent",
+    "BreakerMode",
+    "BreakerPolicy",
+    "BreakerState",
+    "LEGAL_TRANSITIONS",
+    "RetryPolicy",
+    "admits",
+    "backoff",
+    "schedule",
+    "transition",
+]
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """Exponential backoff with a cap, seeded jitter, attempt and deadline limits.
+
+    The delay before attempt ``n + 1`` (after ``n`` failures) is
+    ``min(cap, initial * multiplier ** (n - 1)) + jitter * u`` with ``u`` in ``[0, 1)``
+    drawn from a generator seeded by ``(seed, key, n)``: the same run sleeps the same.
+    ``deadline`` (seconds, from the first attempt) stops retrying once the next sleep
+    would cross it. ``retry_on`` decides which typed errors are worth another attempt.
+    """
+
+    max_attempts: int = 3
+    initial: float = 0.1
+    multiplier: float = 2.0
+    cap: float = 10.0
+    jitter: float = 0.0
+    deadline: float | None = None
+    retry_on: Callable[[StepError], bool] = is_transient
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if min(self.initial, self.multiplier, self.cap, self.jitter) < 0:
+            raise ValueError("delays and multiplier must not be negative")
+
+
+def backoff(policy: RetryPolicy, failures: int, *, seed: int = 0, key: str = "") -> float:
+    """The delay (seconds) to sleep after ``failures`` failed attempts (``failures >= 1``).
+
+    >>> p = RetryPolicy(initial=1.0, multiplier=2.0, cap=5.0)
+    >>> [backoff(p, n) for n in (1, 2, 3, 4)]
+    [1.0, 2.0, 4.0, 5.0]
+    """
+    exponent = failures - 1
+    # Guard the power against overflow: past the cap the exponent no longer matters.
+    base = policy.cap if exponent > 1000 else min(policy.cap, policy.initial * policy.multiplier**exponent)
+    if policy.jitter == 0.0:
+        return base
+    # A string seed is hashed with SHA-512 by ``random``: stable across processes.
+    return base + policy.jitter * random.Random(f"{seed}:{key}:{failures}").random()
+
+
+def schedule(policy: RetryPolicy, *, seed: int = 0, key: str = "") -> tuple[float, ...]:
+    """Every sleep a run of ``policy`` may take, in order (``max_attempts - 1`` of them).
+
+    >>> schedule(RetryPolicy(max_attempts=4, initial=0.5, multiplier=3.0, cap=10.0))
+    (0.5, 1.5, 4.5)
+    """
+    return tuple(backoff(policy, n, seed=seed, key=key) for n in range(1, policy.max_attempts))
+
+
+# --- circuit breaker ------------------------------------------------------------------------
+
+
+class BreakerMode(str, enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class BreakerEvent(str, enum.Enum):
+    """What the interpreter tells the breaker: a call is about to start, or ended."""
+
+    CALL = "call"
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class BreakerPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """Open after ``threshold`` failures within ``window`` seconds; after ``reset_timeout``
+    let ``probes`` trial calls through (half-open); close once they all succeed."""
+
+    threshold: int = 5
+    window: float = 60.0
+    reset_timeout: float = 30.0
+    probes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1 or self.probes < 1:
+            raise ValueError("threshold and probes must be at least 1")
+        if self.window < 0 or self.reset_timeout < 0:
+            raise ValueError("window and reset_timeout must not be negative")
+
+
+class BreakerState(msgspec.Struct, frozen=True, kw_only=True):
+    """One breaker's state. ``failures`` holds the times of recent failures (closed),
+    ``opened_at`` when it last opened, ``in_flight``/``passed`` count half-open probes."""
+
+    mode: BreakerMode = BreakerMode.CLOSED
+    failures: tuple[float, ...] = ()
+    opened_at: float = 0.0
+    in_flight: int = 0
+    passed: int = 0
+
+
+CLOSED = BreakerState()
+
+#: Every (from, to) pair the machine may take; anything else is a bug.
+LEGAL_TRANSITIONS: frozenset[tuple[BreakerMode, BreakerMode]] = frozenset(
+    {
+        (BreakerMode.CLOSED, BreakerMode.CLOSED),
+        (BreakerMode.CLOSED, BreakerMode.OPEN),
+        (BreakerMode.OPEN, BreakerMode.OPEN),
+        (BreakerMode.OPEN, BreakerMode.HALF_OPEN),
+        (BreakerMode.HALF_OPEN, BreakerMode.HALF_OPEN),
+        (BreakerMode.HALF_OPEN, BreakerMode.OPEN),
+        (BreakerMode.HALF_OPEN, BreakerMode.CLOSED),
+    }
+)
+
+
+def admits(policy: BreakerPolicy, state: BreakerState, now: float) -> bool:
+    """Whether a call starting at ``now`` may invoke the component.
+
+    >>> admits(BreakerPolicy(), BreakerState(mode=BreakerMode.OPEN, opened_at=0.0), 1.0)
+    False
+    """
+    if state.mode is BreakerMode.CLOSED:
+        return True
+    if state.mode is BreakerMode.OPEN:
+        return now - state.opened_at >= policy.reset_timeout
+    return state.in_flight + state.passed < policy.probes
+
+
+def transition(policy: BreakerPolicy, state: BreakerState, event: BreakerEvent, now: float) -> BreakerState:
+    """The breaker's next state. ``CALL`` is only sent for calls that ``admits`` allowed;
+    a ``CALL`` it would refuse leaves the state as it is.
+
+    >>> p = BreakerPolicy(threshold=2, window=10.0)
+    >>> s = transition(p, CLOSED, BreakerEvent.FAILURE, 0.0)
+    >>> transition(p, s, BreakerEvent.FAILURE, 1.0).mode
+    <BreakerMode.OPEN: 'open'>
+    """
+    mode = state.mode
+    if event is BreakerEvent.CALL:
+        if not admits(policy, state, now):
+            return state
+        if mode is BreakerMode.OPEN:
+            return BreakerState(mode=BreakerMode.HALF_OPEN, opened_at=state.opened_at, in_flight=1)
+        if mode is BreakerMode.HALF_OPEN:
+            return msgspec.structs.replace(state, in_flight=state.in_flight + 1)
+        return state
+    if mode is BreakerMode.CLOSED:
+        if event is BreakerEvent.SUCCESS:
+            return state
+        recent = tuple(t for t in state.failures if now - t < policy.window) + (now,)
+        if len(recent) >= policy.threshold:
+            return BreakerState(mode=BreakerMode.OPEN, opened_at=now)
+        return BreakerState(failures=recent)
+    if mode is BreakerMode.HALF_OPEN:
+        if event is BreakerEvent.FAILURE:
+            return BreakerState(mode=BreakerMode.OPEN, opened_at=now)
+        passed = state.passed + 1
+        if passed >= policy.probes:
+            return CLOSED
+        return msgspec.structs.replace(state, in_flight=max(0, state.in_flight - 1), passed=passed)
+    # OPEN: an outcome of a call admitted before the breaker opened; it changes nothing.
+    return state

@@ -1,0 +1,318 @@
+"""A pipeline is a value: an immutable tree of ``Step`` nodes.
+
+Leaves are components; inner nodes are combinators. Building a tree runs nothing; the
+interpreter walks it. ``Step[A, B]`` takes an ``A`` and produces a ``B``, and
+``Step[A, B] >> Step[B, C]`` is a ``Step[A, C]`` (a mismatch is a mypy error).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, overload
+
+import msgspec
+from returns.result import Result
+
+from omnibase.core.policies import BreakerPolicy, RetryPolicy
+from omnibase.core.values import ExecCtx, Meta, StepError
+
+__all__ = [
+    "AllOf",
+    "Breaker",
+    "Component",
+    "DryRun",
+    "Fallback",
+    "Identity",
+    "Profile",
+    "Recover",
+    "Retry",
+    "Step",
+    "Then",
+    "Timeout",
+    "component",
+    "leaves",
+]
+
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+In = TypeVar("In", contravariant=True)
+Out = TypeVar("Out", covariant=True)
+
+
+class Step(Generic[In, Out]):
+    """Base of every node. Immutable: combinators build new nodes around old ones."""
+
+    __slots__ = ("name",)
+    name: str
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __rshift__(self, other: Step[Out, C]) -> Step[In, C]:
+        """Sequence: feed this step's output to ``other``; stop at the first failure."""
+        return Then(self, other)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def _type_name(tp: object) -> str:
+    if isinstance(tp, type):
+        return tp.__qualname__
+    return repr(tp).replace("typing.", "")
+
+
+def _make_checker(tp: object) -> Callable[[object], bool] | None:
+    """A cheap runtime check that a value is a ``tp``, or None when none is worth doing."""
+    if tp is Any or tp is object or tp is None:
+        return None
+    if isinstance(tp, type):
+        return lambda value: isinstance(value, tp)
+    origin = typing.get_origin(tp)
+    if isinstance(origin, type):
+        # Parametrised containers: check the container, not every element (cost stays O(1)).
+        return lambda value: isinstance(value, origin)
+    return None
+
+
+class Component(Step[In, Out]):
+    """A leaf: a callable ``(ExecCtx, A) -> Result[B, E]`` and its ``Meta``.
+
+    ``check`` (built from the callable's return annotation) tells whether a successful
+    value has the declared type; a value that fails it is a protocol violation.
+    """
+
+    __slots__ = ("fn", "meta", "check")
+    fn: Callable[[ExecCtx, Any], object]
+    meta: Meta
+    check: Callable[[object], bool] | None
+
+    def __init__(
+        self,
+        fn: Callable[[ExecCtx, In], Result[Out, object]],
+        meta: Meta,
+        check: Callable[[object], bool] | None = None,
+    ) -> None:
+        super().__init__(meta.name)
+        object.__setattr__(self, "fn", fn)
+        object.__setattr__(self, "meta", meta)
+        object.__setattr__(self, "check", check)
+
+
+def _declared_types(fn: Callable[..., object]) -> tuple[object, object]:
+    """The declared input and output types of ``fn(ctx, x) -> Result[B, E]``."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable annotations: no runtime check, not an error
+        return object, object
+    params = [v for k, v in hints.items() if k != "return"]
+    arg = params[1] if len(params) >= 2 else object
+    ret = hints.get("return", object)
+    args = typing.get_args(ret)
+    return arg, (args[0] if args else object)
+
+
+@overload
+def component(fn: Callable[[ExecCtx, A], Result[B, object]], /) -> Component[A, B]: ...
+
+
+@overload
+def component(
+    fn: Callable[[ExecCtx, A], Result[B, object]], /, *, meta: Meta | None = ..., **fields: Any
+) -> Component[A, B]: ...
+
+
+@overload
+def component(
+    fn: None = ..., /, *, meta: Meta | None = ..., **fields: Any
+) -> Callable[[Callable[[ExecCtx, A], Result[B, object]]], Component[A, B]]: ...
+
+
+def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> Any:
+    """Make a component from a function ``(ctx, x) -> Result[B, E]``.
+
+    Use as ``component(fn, meta=Meta(...))``, or as a decorator ``@component`` /
+    ``@component(idempotent=True, tags=frozenset({"lint"}))``. The name defaults to the
+    function's name; input/output type names and the runtime output check come from its
+    annotations. Any ``Meta`` field may be given as a keyword.
+
+    >>> from returns.result import Success
+    >>> @component(idempotent=True)
+    ... def double(ctx: ExecCtx, x: int) -> Result[int, str]:
+    ...     return Success(2 * x)
+    >>> double.meta.name, double.meta.idempotent, double.meta.output_type
+    ('double', True, 'int')
+    """
+
+    def build(f: Callable[[ExecCtx, Any], Result[Any, object]]) -> Component[Any, Any]:
+        arg, out = _declared_types(f)
+        given = dict(fields)
+        base = meta if meta is not None else Meta(name=given.pop("name", f.__name__))
+        for key, tp in (("input_type", arg), ("output_type", out)):
+            if getattr(base, key) == "object":
+                given.setdefault(key, _type_name(tp))
+        final = msgspec.structs.replace(base, **given) if given else base
+        return Component(f, final, _make_checker(out))
+
+    if fn is not None:
+        return build(fn)
+    return build
+
+
+class Identity(Step[A, A]):
+    """Passes its input through; records nothing. The unit of ``>>``."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("identity")
+
+
+class Then(Step[In, Out]):
+    """``first >> second``. Chains of any length are walked without recursion."""
+
+    __slots__ = ("first", "second")
+    first: Step[Any, Any]
+    second: Step[Any, Any]
+
+    def __init__(self, first: Step[In, Any], second: Step[Any, Out]) -> None:
+        super().__init__(f"{first.name} >> {second.name}" if _short(first, second) else "sequence")
+        object.__setattr__(self, "first", first)
+        object.__setattr__(self, "second", second)
+
+
+def _short(first: Step[Any, Any], second: Step[Any, Any]) -> bool:
+    # Names of long chains would grow quadratically; only small sequences get a composed name.
+    return len(first.name) + len(second.name) < 80
+
+
+class Wrapper(Step[In, Out]):
+    """A combinator around one inner step."""
+
+    __slots__ = ("inner",)
+    inner: Step[In, Out]
+
+    def __init__(self, inner: Step[In, Out], name: str | None = None) -> None:
+        super().__init__(name or inner.name)
+        object.__setattr__(self, "inner", inner)
+
+
+class Retry(Wrapper[In, Out]):
+    """Re-run ``inner`` on retryable failure, sleeping the policy's schedule.
+
+    ``allowed`` is fixed at construction: False when any component inside is not
+    idempotent, so such a component is never re-invoked.
+    """
+
+    __slots__ = ("policy", "allowed")
+    policy: RetryPolicy
+    allowed: bool
+
+    def __init__(self, inner: Step[In, Out], policy: RetryPolicy) -> None:
+        super().__init__(inner)
+        object.__setattr__(self, "policy", policy)
+        object.__setattr__(self, "allowed", all(c.meta.idempotent for c in leaves(inner)))
+
+
+class Breaker(Wrapper[In, Out]):
+    """Short-circuit ``inner`` with ``CircuitOpen`` while its breaker (per ``key``) is open."""
+
+    __slots__ = ("policy", "key")
+    policy: BreakerPolicy
+    key: str
+
+    def __init__(self, inner: Step[In, Out], policy: BreakerPolicy, key: str | None = None) -> None:
+        super().__init__(inner)
+        object.__setattr__(self, "policy", policy)
+        object.__setattr__(self, "key", key or inner.name)
+
+
+class Timeout(Wrapper[In, Out]):
+    """Fail ``inner`` with ``TimedOut`` once it runs longer than ``seconds``."""
+
+    __slots__ = ("seconds",)
+    seconds: float
+
+    def __init__(self, inner: Step[In, Out], seconds: float) -> None:
+        super().__init__(inner)
+        object.__setattr__(self, "seconds", seconds)
+
+
+class Profile(Wrapper[In, Out]):
+    """Record how long ``inner`` took, under ``label``, in the report's ``profile``."""
+
+    __slots__ = ()
+
+
+class DryRun(Wrapper[In, Out]):
+    """Run only ``pure`` components inside (with ``ctx.dry_run`` set); plan the rest."""
+
+    __slots__ = ()
+
+
+class Recover(Wrapper[In, Out]):
+    """On failure of ``inner``, produce a value from the error; the failures become WARN."""
+
+    __slots__ = ("handler",)
+    handler: Callable[[StepError], Any]
+
+    def __init__(self, inner: Step[In, Out], handler: Callable[[StepError], Out]) -> None:
+        super().__init__(inner)
+        object.__setattr__(self, "handler", handler)
+
+
+class Fallback(Wrapper[In, Out]):
+    """On failure of ``inner``, run ``alternative`` on the same input; failures become WARN."""
+
+    __slots__ = ("alternative",)
+    alternative: Step[Any, Any]
+
+    def __init__(self, inner: Step[In, Out], alternative: Step[In, Out]) -> None:
+        super().__init__(inner)
+        object.__setattr__(self, "alternative", alternative)
+
+
+class AllOf(Step[In, tuple[Any, ...]]):
+    """Fan out: run every branch on the same input and collect their outputs in order.
+
+    All branches run even when one fails (unless ``fail_fast``); a driver may run them
+    concurrently. The outputs tuple is only produced when every branch succeeded.
+    """
+
+    __slots__ = ("branches", "fail_fast")
+    branches: tuple[Step[Any, Any], ...]
+    fail_fast: bool
+
+    def __init__(self, branches: Sequence[Step[In, Any]], *, fail_fast: bool = False, name: str = "all_of") -> None:
+        super().__init__(name)
+        object.__setattr__(self, "branches", tuple(branches))
+        object.__setattr__(self, "fail_fast", fail_fast)
+
+
+def children(step: Step[Any, Any]) -> tuple[Step[Any, Any], ...]:
+    """The direct sub-steps of a node, in evaluation order."""
+    if isinstance(step, Then):
+        return (step.first, step.second)
+    if isinstance(step, Fallback):
+        return (step.inner, step.alternative)
+    if isinstance(step, Wrapper):
+        return (step.inner,)
+    if isinstance(step, AllOf):
+        return step.branches
+    return ()
+
+
+def leaves(step: Step[Any, Any]) -> Iterator[Component[Any, Any]]:
+    """Every component in ``step``, in evaluation order, without recursion."""
+    stack: list[Step[Any, Any]] = [step]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Component):
+            yield node
+        else:
+            stack.extend(reversed(children(node)))

@@ -1,0 +1,245 @@
+"""The plain values of a run: metadata, context, typed errors, step results, the report.
+
+Every one is a frozen ``msgspec.Struct``: it compares by value, hashes, and encodes to
+JSON, YAML or msgpack with no hand-written encoder. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal, TypeAlias
+
+import msgspec
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CircuitOpen",
+    "ComponentType",
+    "ExecCtx",
+    "ExitCode",
+    "Failed",
+    "Interrupted",
+    "Lifecycle",
+    "Meta",
+    "ProtocolViolation",
+    "Raised",
+    "RunReport",
+    "SecurityViolation",
+    "Status",
+    "StepError",
+    "StepResult",
+    "Summary",
+    "TimedOut",
+    "is_transient",
+]
+
+#: Bumped whenever the JSON shape of :class:`RunReport` changes incompatibly.
+SCHEMA_VERSION = 1
+
+
+class ComponentType(str, enum.Enum):
+    """What a component is, as the spec's ``type`` filter sees it."""
+
+    TOOL = "tool"
+    VALIDATOR = "validator"
+    TEST = "test"
+
+
+class Lifecycle(str, enum.Enum):
+    """How mature a component is; stages select on it."""
+
+    CANARY = "canary"
+    STABLE = "stable"
+    DEPRECATED = "deprecated"
+    EXPERIMENTAL = "experimental"
+
+
+class Status(str, enum.Enum):
+    """The verdict of one step, and of a whole run."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    WARN = "WARN"
+    SKIP = "SKIP"
+
+
+class ExitCode(enum.IntEnum):
+    """The spec's exit codes, plus 130 for an interrupted run (the shell's convention)."""
+
+    OK = 0
+    FAILED = 1
+    CONFIG = 2
+    REGISTRY = 3
+    PROTOCOL = 4
+    SECURITY = 5
+    INTERRUPTED = 130
+
+
+class Meta(msgspec.Struct, frozen=True, kw_only=True):
+    """What a component declares about itself.
+
+    ``idempotent`` components may be re-invoked by ``retry``; others never are.
+    ``pure`` components only read and return values (a fixer returns its edits), so
+    ``dry_run`` still runs them. ``timeout`` (seconds) bounds one invocation.
+    ``input_type``/``output_type`` are the declared types' names, for reports and for
+    checking that a pipeline's stages fit before it starts.
+    """
+
+    name: str
+    type: ComponentType = ComponentType.TOOL
+    lifecycle: Lifecycle = Lifecycle.STABLE
+    tags: frozenset[str] = frozenset()
+    idempotent: bool = False
+    pure: bool = False
+    timeout: float | None = None
+    description: str = ""
+    input_type: str = "object"
+    output_type: str = "object"
+
+
+class ExecCtx(msgspec.Struct, frozen=True, kw_only=True):
+    """The execution context handed to every component.
+
+    ``seed`` makes retry jitter reproducible. ``dry_run`` tells a component (and the edge
+    that applies edits) that nothing may be changed. ``files`` are the paths a stage
+    selected, relative to ``root``.
+    """
+
+    run_id: str
+    trace_id: str
+    stage: str = "pipeline"
+    seed: int = 0
+    dry_run: bool = False
+    root: str = "."
+    files: tuple[str, ...] = ()
+    params: frozenset[tuple[str, str]] = frozenset()
+
+
+# --- typed errors: a tagged union, so a decoded report gets the same classes back ----------
+
+
+class Failed(msgspec.Struct, frozen=True, kw_only=True, tag="failed"):
+    """The component ran and reported failure."""
+
+    message: str
+    transient: bool = False
+    data: Any = None
+
+
+class Raised(msgspec.Struct, frozen=True, kw_only=True, tag="raised"):
+    """The component raised instead of returning a ``Result``."""
+
+    exc_type: str
+    message: str
+    transient: bool = False
+
+
+class ProtocolViolation(msgspec.Struct, frozen=True, kw_only=True, tag="protocol"):
+    """The component broke its contract: not a ``Result``, or a value of the wrong type."""
+
+    message: str
+    transient: bool = False
+
+
+class TimedOut(msgspec.Struct, frozen=True, kw_only=True, tag="timeout"):
+    """The step ran past its time limit."""
+
+    seconds: float
+    transient: bool = True
+
+
+class CircuitOpen(msgspec.Struct, frozen=True, kw_only=True, tag="circuit_open"):
+    """The breaker for ``key`` was open; the component was not invoked."""
+
+    key: str
+    transient: bool = False
+
+
+class SecurityViolation(msgspec.Struct, frozen=True, kw_only=True, tag="security"):
+    """The component tried something its sandbox forbids."""
+
+    message: str
+    transient: bool = False
+
+
+class Interrupted(msgspec.Struct, frozen=True, kw_only=True, tag="interrupted"):
+    """The run was interrupted (Ctrl-C) while this step was running."""
+
+    transient: bool = False
+
+
+StepError: TypeAlias = (
+    Failed | Raised | ProtocolViolation | TimedOut | CircuitOpen | SecurityViolation | Interrupted
+)
+
+
+def is_transient(error: StepError) -> bool:
+    """The default retry predicate: retry what the error itself calls transient.
+
+    >>> is_transient(TimedOut(seconds=1.0)), is_transient(Failed(message="no"))
+    (True, False)
+    """
+    return error.transient
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+class StepResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What happened to one component in a run.
+
+    ``offset_s`` is when it started relative to the start of the run, ``duration_s`` how
+    long its last attempt took; ``attempts`` counts invocations (0 when it was not run).
+    """
+
+    name: str
+    status: Status
+    span_id: str
+    value: Any = None
+    error: StepError | None = None
+    attempts: int = 1
+    offset_s: float = 0.0
+    duration_s: float = 0.0
+    reason: str = ""
+    meta: Meta | None = None
+
+
+class Summary(msgspec.Struct, frozen=True, kw_only=True):
+    """Counts by status and the overall verdict."""
+
+    status: Status
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    warned: int = 0
+    skipped: int = 0
+
+
+Outcome: TypeAlias = Literal["completed", "interrupted"]
+
+
+class RunReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The result of one run: ordered step results, summary, timing, exit code and trace ids.
+
+    Identical pipeline plus identical answers give a byte-identical canonical encoding.
+    """
+
+    steps: tuple[StepResult, ...]
+    summary: Summary
+    exit_code: int
+    run_id: str
+    trace_id: str
+    stage: str = "pipeline"
+    started_at: float = 0.0
+    duration_s: float = 0.0
+    outcome: Outcome = "completed"
+    output: Any = None
+    error: StepError | None = None
+    profile: tuple[tuple[str, float], ...] = ()
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def ok(self) -> bool:
+        """True when the run's exit code is 0."""
+        return self.exit_code == 0

@@ -1,0 +1,464 @@
+"""The interpreter: walks a ``Step`` tree and asks a driver for every effect.
+
+``interpret(step, value, ctx)`` is a generator. It yields intents (see
+``omnibase.core.intents``) and receives their answers; when it returns, its value is the
+``RunReport``. It owns retry counting, breaker transitions, skip logic and the assembly
+of results, and does no I/O of its own: the same tree and the same answers give the same
+report. It never lets an exception out: a ``KeyboardInterrupt`` thrown in by the driver
+ends the run with a partial report, anything else becomes a typed error.
+
+Sequences (``>>``) are flattened with an explicit stack, so chains of any length run
+without recursion; nesting depth only grows with nested combinators.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Generator
+from typing import Any, Final, TypeAlias
+
+import msgspec
+from returns.result import Failure, Success
+
+from omnibase.core import policies as pol
+from omnibase.core.intents import (
+    NOW,
+    WALL,
+    BreakerChanged,
+    Called,
+    Fork,
+    Intent,
+    InvocationTimedOut,
+    Invoke,
+    RetryScheduled,
+    Sleep,
+)
+from omnibase.core.step import (
+    AllOf,
+    Breaker,
+    Component,
+    DryRun,
+    Fallback,
+    Identity,
+    Profile,
+    Recover,
+    Retry,
+    Step,
+    Then,
+    Timeout,
+    leaves,
+)
+from omnibase.core.values import (
+    CircuitOpen,
+    ExecCtx,
+    ExitCode,
+    Failed,
+    Interrupted,
+    ProtocolViolation,
+    Raised,
+    RunReport,
+    SecurityViolation,
+    Status,
+    StepError,
+    StepResult,
+    Summary,
+    TimedOut,
+)
+
+__all__ = ["Evaluation", "interpret"]
+
+#: What evaluating a sub-tree gives: (ok, output) or (False, error) or (False, PLANNED).
+Outcome: TypeAlias = tuple[bool, Any]
+Evaluation: TypeAlias = Generator[Intent, Any, Outcome]
+
+_MASK: Final = (1 << 64) - 1
+_GOLDEN: Final = 0x9E3779B97F4A7C15
+_ERRORS: Final = (Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, Interrupted)
+_TRANSIENT_EXC: Final = (TimeoutError, ConnectionError)
+
+
+class _Planned:
+    """The output of a step that dry-run did not invoke: downstream steps are planned too."""
+
+    def __repr__(self) -> str:
+        return "PLANNED"
+
+
+PLANNED: Final = _Planned()
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: spreads a counter over 64 bits, bijectively."""
+    x = (x + _GOLDEN) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+class _Run:
+    """The state one evaluation threads: results so far, breakers, profile, span ids."""
+
+    __slots__ = ("ctx", "dry_ctx", "t0", "results", "breakers", "profile", "base", "count")
+
+    def __init__(self, ctx: ExecCtx, t0: int, base: int, breakers: dict[str, pol.BreakerState]) -> None:
+        self.ctx = ctx
+        self.dry_ctx: ExecCtx | None = None
+        self.t0 = t0
+        self.results: list[StepResult] = []
+        self.breakers = breakers
+        self.profile: list[tuple[str, float]] = []
+        self.base = base
+        self.count = 0
+
+    def span(self) -> str:
+        self.count += 1
+        return f"{_mix(self.base ^ self.count) or 1:016x}"
+
+    def branch(self) -> _Run:
+        return _Run(self.ctx, self.t0, _mix(self.base ^ (self.count + 1) ^ _GOLDEN), self.breakers)._after(self)
+
+    def _after(self, parent: _Run) -> _Run:
+        parent.count += 1
+        self.dry_ctx = parent.dry_ctx
+        return self
+
+    def context(self, dry: bool) -> ExecCtx:
+        if not dry:
+            return self.ctx
+        if self.dry_ctx is None:
+            self.dry_ctx = msgspec.structs.replace(self.ctx, dry_run=True)
+        return self.dry_ctx
+
+
+def interpret(
+    step: Step[Any, Any],
+    value: Any,
+    ctx: ExecCtx,
+    *,
+    breakers: dict[str, pol.BreakerState] | None = None,
+) -> Generator[Intent, Any, RunReport]:
+    """Evaluate ``step`` on ``value``; yields intents, returns the ``RunReport``.
+
+    ``breakers`` carries breaker state in and out (it is updated in place), for callers
+    that keep breakers across runs; by default every run starts with closed breakers.
+    """
+    started_at: float = yield WALL
+    t0: int = yield NOW
+    run = _Run(ctx, t0, _span_seed(ctx.trace_id), breakers if breakers is not None else {})
+    outcome = "completed"
+    try:
+        ok, out = yield from _eval(step, value, run, False, None)
+    except KeyboardInterrupt:
+        ok, out, outcome = False, Interrupted(), "interrupted"
+    except Exception as exc:  # a bug of ours must still end in a report, never a traceback
+        ok, out = False, Raised(exc_type=type(exc).__name__, message=f"internal error: {exc}")
+    t1: int = yield NOW
+    return _report(run, ok, out, outcome, started_at, (t1 - t0) / 1e9)
+
+
+def _span_seed(trace_id: str) -> int:
+    """Span ids derive from the trace id, so a fixed trace id gives fixed span ids."""
+    try:
+        return int(trace_id[-16:], 16)
+    except ValueError:
+        return zlib.crc32(trace_id.encode())
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+def _eval(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    kind = type(step)
+    if kind is Component:
+        return (yield from _leaf(step, value, run, dry, limit))  # type: ignore[arg-type]
+    if kind is Then:
+        return (yield from _then(step, value, run, dry, limit))
+    if kind is Identity:
+        return True, value
+    if kind is Retry:
+        return (yield from _retry(step, value, run, dry, limit))  # type: ignore[arg-type]
+    if kind is Breaker:
+        return (yield from _breaker(step, value, run, dry, limit))  # type: ignore[arg-type]
+    if kind is AllOf:
+        return (yield from _all_of(step, value, run, dry, limit))  # type: ignore[arg-type]
+    if kind is Timeout:
+        return (yield from _timeout(step, value, run, dry, limit))  # type: ignore[arg-type]
+    if kind is Profile:
+        return (yield from _profile(step, value, run, dry, limit))  # type: ignore[arg-type]
+    if kind is DryRun:
+        return (yield from _eval(step.inner, value, run, True, limit))  # type: ignore[attr-defined]
+    if kind is Recover or kind is Fallback:
+        return (yield from _recover(step, value, run, dry, limit))  # type: ignore[arg-type]
+    raise TypeError(f"not a step: {step!r}")
+
+
+def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    chain: list[Step[Any, Any]] = []
+    stack: list[Step[Any, Any]] = [step]
+    while stack:  # flatten nested Then nodes, left to right, without recursion
+        node = stack.pop()
+        if type(node) is Then:
+            stack.append(node.second)
+            stack.append(node.first)
+        else:
+            chain.append(node)
+    for i, node in enumerate(chain):
+        ok, value = yield from _eval(node, value, run, dry, limit)
+        if not ok:
+            reason = "dry-run: not run" if value is PLANNED else "upstream step failed"
+            for rest in chain[i + 1 :]:
+                yield from _skip(rest, run, reason)
+            return False, value
+    return True, value
+
+
+def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    meta = comp.meta
+    if dry and not meta.pure:
+        yield from _skip(comp, run, "dry-run: not run")
+        return False, PLANNED
+    if meta.timeout is not None and (limit is None or meta.timeout < limit):
+        limit = meta.timeout
+    try:
+        called: Called = yield Invoke(comp, run.context(dry), value, limit)
+    except KeyboardInterrupt:
+        result = StepResult(name=comp.name, status=Status.FAIL, span_id=run.span(), error=Interrupted(), meta=meta)
+        run.results.append(result)
+        raise
+    ok, out = _classify(comp, called)
+    result = StepResult(
+        name=comp.name,
+        status=Status.PASS if ok else Status.FAIL,
+        span_id=run.span(),
+        value=out if ok else None,
+        error=None if ok else out,
+        offset_s=(called.started - run.t0) / 1e9,
+        duration_s=(called.ended - called.started) / 1e9,
+        meta=meta,
+    )
+    run.results.append(result)
+    yield result
+    return ok, out
+
+
+def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
+    """Turn what a call did into (True, value) or (False, typed error). Pure."""
+    exc = called.raised
+    if exc is not None:
+        if isinstance(exc, InvocationTimedOut):
+            return False, TimedOut(seconds=exc.seconds)
+        return False, Raised(exc_type=type(exc).__name__, message=str(exc), transient=isinstance(exc, _TRANSIENT_EXC))
+    returned = called.returned
+    if type(returned) is Success:
+        out = returned.unwrap()
+        check = comp.check
+        if check is not None and not check(out):
+            return False, ProtocolViolation(
+                message=f"{comp.name} returned {type(out).__name__}, declared {comp.meta.output_type}"
+            )
+        return True, out
+    if type(returned) is Failure:
+        return False, _as_error(returned.failure())
+    return False, ProtocolViolation(message=f"{comp.name} returned {type(returned).__name__}, not a Result")
+
+
+def _as_error(error: object) -> StepError:
+    if isinstance(error, _ERRORS):
+        return error
+    if isinstance(error, BaseException):
+        return Raised(exc_type=type(error).__name__, message=str(error), transient=isinstance(error, _TRANSIENT_EXC))
+    data = error if isinstance(error, (dict, list, tuple, int, float, bool)) else None
+    return Failed(message=str(error), data=data)
+
+
+def _skip(step: Step[Any, Any], run: _Run, reason: str) -> Generator[Intent, Any, None]:
+    for comp in leaves(step):
+        result = StepResult(
+            name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0, reason=reason, meta=comp.meta
+        )
+        run.results.append(result)
+        yield result
+
+
+def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    policy, mark, attempt = node.policy, len(run.results), 0
+    start: int | None = None
+    if policy.deadline is not None and node.allowed:
+        start = yield NOW
+    while True:
+        attempt += 1
+        ok, out = yield from _eval(node.inner, value, run, dry, limit)
+        if ok or out is PLANNED or not node.allowed or attempt >= policy.max_attempts or not _wants_retry(policy, out):
+            break
+        delay = pol.backoff(policy, attempt, seed=run.ctx.seed, key=node.name)
+        if start is not None and policy.deadline is not None:
+            now: int = yield NOW
+            if (now - start) / 1e9 + delay > policy.deadline:
+                break
+        yield RetryScheduled(name=node.name, attempt=attempt, delay=delay, error=out)
+        yield Sleep(delay)
+        del run.results[mark:]
+    if attempt > 1:
+        run.results[mark:] = [msgspec.structs.replace(r, attempts=attempt) for r in run.results[mark:]]
+    return ok, out
+
+
+def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
+    try:
+        return bool(policy.retry_on(error))
+    except Exception:  # a broken predicate means "do not retry", never a crash
+        return False
+
+
+def _breaker(node: Breaker[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    key, policy = node.key, node.policy
+    state = run.breakers.get(key, pol.CLOSED)
+    now: int = yield NOW
+    if not pol.admits(policy, state, now / 1e9):
+        error = CircuitOpen(key=key)
+        first = True
+        for comp in leaves(node.inner):
+            status, err, why = (Status.FAIL, error, "circuit open") if first else (Status.SKIP, None, "upstream step failed")
+            result = StepResult(name=comp.name, status=status, span_id=run.span(), error=err, attempts=0, reason=why, meta=comp.meta)
+            run.results.append(result)
+            yield result
+            first = False
+        return False, error
+    yield from _move(run, key, policy, pol.BreakerEvent.CALL, now)
+    ok, out = yield from _eval(node.inner, value, run, dry, limit)
+    if out is not PLANNED:
+        now = yield NOW
+        yield from _move(run, key, policy, pol.BreakerEvent.SUCCESS if ok else pol.BreakerEvent.FAILURE, now)
+    return ok, out
+
+
+def _move(run: _Run, key: str, policy: pol.BreakerPolicy, event: pol.BreakerEvent, now: int) -> Generator[Intent, Any, None]:
+    before = run.breakers.get(key, pol.CLOSED)
+    after = pol.transition(policy, before, event, now / 1e9)
+    run.breakers[key] = after
+    if after.mode is not before.mode:
+        yield BreakerChanged(key=key, before=before.mode, after=after.mode)
+
+
+def _timeout(node: Timeout[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    seconds, mark = node.seconds, len(run.results)
+    t0: int = yield NOW
+    ok, out = yield from _eval(node.inner, value, run, dry, seconds if limit is None else min(limit, seconds))
+    t1: int = yield NOW
+    if ok and (t1 - t0) / 1e9 > seconds:
+        error = TimedOut(seconds=seconds)
+        if len(run.results) > mark:
+            last = run.results[-1]
+            run.results[-1] = msgspec.structs.replace(
+                last, status=Status.FAIL, value=None, error=error, reason=f"{node.name} took longer than {seconds:g} s"
+            )
+        return False, error
+    return ok, out
+
+
+def _profile(node: Profile[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    t0: int = yield NOW
+    ok, out = yield from _eval(node.inner, value, run, dry, limit)
+    t1: int = yield NOW
+    run.profile.append((node.name, (t1 - t0) / 1e9))
+    return ok, out
+
+
+def _recover(node: Recover[Any, Any] | Fallback[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    mark = len(run.results)
+    ok, out = yield from _eval(node.inner, value, run, dry, limit)
+    if ok or out is PLANNED:
+        return ok, out
+    run.results[mark:] = [
+        msgspec.structs.replace(r, status=Status.WARN, reason="recovered") if r.status is Status.FAIL else r
+        for r in run.results[mark:]
+    ]
+    if isinstance(node, Fallback):
+        return (yield from _eval(node.alternative, value, run, dry, limit))
+    try:
+        return True, node.handler(out)
+    except Exception as exc:
+        return False, Raised(exc_type=type(exc).__name__, message=f"recover handler of {node.name}: {exc}")
+
+
+def _all_of(node: AllOf[Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    outs: list[Outcome] = []
+    if node.fail_fast:  # sequential, so the first failure can stop the rest
+        for i, branch in enumerate(node.branches):
+            outcome = yield from _eval(branch, value, run, dry, limit)
+            outs.append(outcome)
+            if not outcome[0]:
+                for rest in node.branches[i + 1 :]:
+                    yield from _skip(rest, run, "an earlier branch failed")
+                break
+    else:
+        runs = [run.branch() for _ in node.branches]
+        try:
+            answers: tuple[Outcome, ...] = yield Fork(
+                tuple(_eval(b, value, r, dry, limit) for b, r in zip(node.branches, runs))
+            )
+            outs.extend(answers)
+        finally:  # even when interrupted, keep what the branches recorded, in branch order
+            for r in runs:
+                run.results.extend(r.results)
+                run.profile.extend(r.profile)
+    for ok, out in outs:
+        if not ok and out is not PLANNED:
+            return False, out
+    if any(out is PLANNED for _, out in outs):
+        return False, PLANNED
+    return True, tuple(out for _, out in outs)
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def _report(run: _Run, ok: bool, out: Any, outcome: str, started_at: float, duration: float) -> RunReport:
+    results = tuple(run.results)
+    counts = {s: 0 for s in Status}
+    for r in results:
+        counts[r.status] += 1
+    if counts[Status.FAIL] or (not ok and out is not PLANNED):
+        status = Status.FAIL
+    elif counts[Status.WARN]:
+        status = Status.WARN
+    elif results and counts[Status.SKIP] == len(results):
+        status = Status.SKIP
+    else:
+        status = Status.PASS
+    return RunReport(
+        steps=results,
+        summary=Summary(
+            status=status,
+            total=len(results),
+            passed=counts[Status.PASS],
+            failed=counts[Status.FAIL],
+            warned=counts[Status.WARN],
+            skipped=counts[Status.SKIP],
+        ),
+        exit_code=int(exit_code(results, status, outcome, None if ok or out is PLANNED else out)),
+        run_id=run.ctx.run_id,
+        trace_id=run.ctx.trace_id,
+        stage=run.ctx.stage,
+        started_at=started_at,
+        duration_s=duration,
+        outcome="interrupted" if outcome == "interrupted" else "completed",
+        output=out if ok else None,
+        error=None if ok or out is PLANNED else out,
+        profile=tuple(run.profile),
+    )
+
+
+def exit_code(results: tuple[StepResult, ...], status: Status, outcome: str, error: StepError | None) -> ExitCode:
+    """The spec's exit code for a finished run: interrupted beats security beats protocol
+    beats plain failure."""
+    if outcome == "interrupted":
+        return ExitCode.INTERRUPTED
+    errors = [r.error for r in results if r.status is Status.FAIL] + ([error] if error is not None else [])
+    if any(isinstance(e, SecurityViolation) for e in errors):
+        return ExitCode.SECURITY
+    if any(isinstance(e, ProtocolViolation) for e in errors):
+        return ExitCode.PROTOCOL
+    if status is Status.FAIL:
+        return ExitCode.FAILED
+    return ExitCode.OK
