@@ -30,6 +30,7 @@ __all__ = [
     "Selection",
     "Selector",
     "SecurityViolation",
+    "Skip",
     "Status",
     "Step",
     "StepError",
@@ -57,7 +58,7 @@ __all__ = [
 _WHERE = {
     "omnibase.core.values": (
         "CircuitOpen ComponentType ExecCtx ExitCode Failed Interrupted Lifecycle Meta "
-        "ProtocolViolation Raised RunReport SecurityViolation Status StepError StepResult TimedOut"
+        "ProtocolViolation Raised RunReport SecurityViolation Skip Status StepError StepResult TimedOut"
     ),
     "omnibase.core.policies": "BreakerPolicy RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
@@ -119,6 +120,7 @@ if TYPE_CHECKING:
         Raised,
         RunReport,
         SecurityViolation,
+        Skip,
         Status,
         StepError,
         StepResult,

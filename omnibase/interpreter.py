@@ -58,6 +58,7 @@ from omnibase.core.values import (
     Raised,
     RunReport,
     SecurityViolation,
+    Skip,
     Status,
     StepError,
     StepResult,
@@ -226,9 +227,14 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
         run.results.append(result)
         raise
     ok, out = _classify(comp, called)
+    reason = ""
+    status = Status.PASS if ok else Status.FAIL
+    if type(out) is Skip:
+        status, reason, out = Status.SKIP, out.reason, None
     result = StepResult(
         name=comp.name,
-        status=Status.PASS if ok else Status.FAIL,
+        status=status,
+        reason=reason,
         span_id=run.span(),
         value=out if ok else None,
         error=None if ok else out,

@@ -25,6 +25,7 @@ __all__ = [
     "Raised",
     "RunReport",
     "SecurityViolation",
+    "Skip",
     "Status",
     "StepError",
     "StepResult",
@@ -180,6 +181,15 @@ def is_transient(error: StepError) -> bool:
     (True, False)
     """
     return error.transient
+
+
+class Skip(msgspec.Struct, frozen=True, kw_only=True):
+    """Return ``Success(Skip(reason=...))`` to report a step as SKIP (e.g. no files to check).
+
+    The step counts as successful for what follows it, with ``None`` as its output.
+    """
+
+    reason: str = ""
 
 
 # --- results ------------------------------------------------------------------------------
