@@ -37,6 +37,7 @@ __all__ = [
     "StepResult",
     "SyncDriver",
     "TimedOut",
+    "Unresolved",
     "__version__",
     "all_of",
     "breaker",
@@ -58,7 +59,7 @@ __all__ = [
 _WHERE = {
     "omnibase.core.values": (
         "CircuitOpen ComponentType ExecCtx ExitCode Failed Interrupted Lifecycle Meta "
-        "ProtocolViolation Raised RunReport SecurityViolation Skip Status StepError StepResult TimedOut"
+        "ProtocolViolation Raised RunReport SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
     ),
     "omnibase.core.policies": "BreakerPolicy RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
@@ -125,6 +126,7 @@ if TYPE_CHECKING:
         StepError,
         StepResult,
         TimedOut,
+        Unresolved,
     )
     from omnibase.drivers import FakeDriver, SyncDriver, run
 

@@ -64,6 +64,7 @@ from omnibase.core.values import (
     StepResult,
     Summary,
     TimedOut,
+    Unresolved,
 )
 
 __all__ = ["Evaluation", "interpret"]
@@ -74,7 +75,7 @@ Evaluation: TypeAlias = Generator[Intent, Any, Outcome]
 
 _MASK: Final = (1 << 64) - 1
 _GOLDEN: Final = 0x9E3779B97F4A7C15
-_ERRORS: Final = (Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, Interrupted)
+_ERRORS: Final = (Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, Unresolved, Interrupted)
 _TRANSIENT_EXC: Final = (TimeoutError, ConnectionError)
 
 
@@ -456,13 +457,15 @@ def _report(run: _Run, ok: bool, out: Any, outcome: str, started_at: float, dura
 
 
 def exit_code(results: tuple[StepResult, ...], status: Status, outcome: str, error: StepError | None) -> ExitCode:
-    """The spec's exit code for a finished run: interrupted beats security beats protocol
-    beats plain failure."""
+    """The spec's exit code for a finished run: interrupted beats security beats resolution
+    beats protocol beats plain failure."""
     if outcome == "interrupted":
         return ExitCode.INTERRUPTED
     errors = [r.error for r in results if r.status is Status.FAIL] + ([error] if error is not None else [])
     if any(isinstance(e, SecurityViolation) for e in errors):
         return ExitCode.SECURITY
+    if any(isinstance(e, Unresolved) for e in errors):
+        return ExitCode.REGISTRY
     if any(isinstance(e, ProtocolViolation) for e in errors):
         return ExitCode.PROTOCOL
     if status is Status.FAIL:

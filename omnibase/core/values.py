@@ -31,6 +31,7 @@ __all__ = [
     "StepResult",
     "Summary",
     "TimedOut",
+    "Unresolved",
     "is_transient",
 ]
 
@@ -163,6 +164,14 @@ class SecurityViolation(msgspec.Struct, frozen=True, kw_only=True, tag="security
     transient: bool = False
 
 
+class Unresolved(msgspec.Struct, frozen=True, kw_only=True, tag="unresolved"):
+    """A name the run needed (a component, a module, a command) could not be resolved."""
+
+    name: str
+    message: str
+    transient: bool = False
+
+
 class Interrupted(msgspec.Struct, frozen=True, kw_only=True, tag="interrupted"):
     """The run was interrupted (Ctrl-C) while this step was running."""
 
@@ -170,7 +179,14 @@ class Interrupted(msgspec.Struct, frozen=True, kw_only=True, tag="interrupted"):
 
 
 StepError: TypeAlias = (
-    Failed | Raised | ProtocolViolation | TimedOut | CircuitOpen | SecurityViolation | Interrupted
+    Failed
+    | Raised
+    | ProtocolViolation
+    | TimedOut
+    | CircuitOpen
+    | SecurityViolation
+    | Unresolved
+    | Interrupted
 )
 
 
