@@ -1,0 +1,24 @@
+# omnibase's tasks. `just --list` shows them.
+
+py := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python3" }
+
+# Everything CI checks: the test suite (tests, docs examples, type cases) and mypy --strict.
+test: typecheck
+    {{py}} -m pytest -q
+
+# mypy --strict on the package, with the returns plugin (configured in pyproject.toml).
+typecheck:
+    {{py}} -m mypy --strict omnibase
+
+# Same as typecheck: the project's lint is the type checker plus the tests of its examples.
+lint: typecheck
+
+# The type contract alone (pytest-mypy-plugins cases).
+typesafety:
+    {{py}} -m pytest -q typesafety
+
+# Benchmarks: each prints our figures next to the peers' from one run, as ratios.
+bench:
+    {{py}} -m pip install -q -e '.[bench]'
+    {{py}} bench/bench_core.py
+    {{py}} bench/bench_precommit.py

@@ -1,0 +1,170 @@
+"""The ``orch`` and ``registry`` commands: the edge where files, registry and terminal meet.
+
+Every problem ends here as one line on stderr and the spec's exit code; the report (and
+only the report) goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from returns.result import Failure, Result, Success
+
+from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
+from omnibase.core.values import ExitCode, RunReport
+
+__all__ = ["orch", "registry"]
+
+
+def _fail(message: str, code: ExitCode) -> int:
+    print(f"omnibase: {message}", file=sys.stderr)
+    return int(code)
+
+
+def _selector(args: argparse.Namespace) -> Result[Selector, str]:
+    selector = Selector()
+    for text in args.filter:
+        parsed = parse_filter(text)
+        if isinstance(parsed, Failure):
+            err = parsed.failure()
+            return Failure(f"--filter '{text}': {err.message}")
+        selector = selector & parsed.unwrap()
+    tags = [t.strip() for group in args.tags for t in group.split(",") if t.strip()]
+    return Success(selector & tags_selector(tags))
+
+
+def _files(args: argparse.Namespace, root: str) -> Result[tuple[str, ...], str]:
+    from omnibase.orchestrators import files
+
+    if args.paths:
+        found = files.explicit_files(root, os.getcwd(), args.paths)
+    elif args.stage == "pre-commit" and not args.all_files:
+        found = files.staged_files(root)
+    else:
+        found = files.all_files(root)
+    return found.alt(lambda e: e.message)
+
+
+def _render(report: RunReport, args: argparse.Namespace) -> str:
+    from omnibase.cli.formatters import FORMATTERS, default_format, detect_options
+
+    fmt = args.format or default_format(sys.stdout.isatty())
+    verbose = -1 if args.quiet else args.verbose
+    options = detect_options(isatty=sys.stdout.isatty(), env=os.environ, no_color=args.no_color, verbose=verbose)
+    return FORMATTERS[fmt](report, options)
+
+
+def _emit(report: RunReport, args: argparse.Namespace) -> None:
+    text = _render(report, args)
+    if args.output:
+        from omnibase.cli._io import write_atomic
+
+        write_atomic(args.output, text.encode("utf-8"))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def orch(args: argparse.Namespace) -> int:
+    from omnibase.cli._catalogue import load_catalogue
+    from omnibase.context import new_ctx
+    from omnibase.orchestrators import files
+
+    if args.stage != "pipeline" and (args.from_ or args.to):
+        return _fail("--from/--to belong to --stage pipeline", ExitCode.CONFIG)
+    selector = _selector(args)
+    if isinstance(selector, Failure):
+        return _fail(selector.failure(), ExitCode.CONFIG)
+    root_found = files.repo_root(os.getcwd())
+    if isinstance(root_found, Failure):
+        if args.paths:
+            root = os.getcwd()
+        else:
+            return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
+    else:
+        root = root_found.unwrap()
+    loaded = load_catalogue(args.registry, root=root, cwd=os.getcwd())
+    if isinstance(loaded, Failure):
+        message, code = loaded.failure()
+        return _fail(message, code)
+    catalogue = loaded.unwrap()
+    orchestrator = catalogue.orchestrator(
+        args.stage,
+        selector.unwrap(),
+        names=[args.from_, *args.to] if args.from_ else list(args.to),
+        fail_fast=args.exitfirst,
+        dry_run=args.dry_run,
+        observers=_observers(args),
+    )
+    selection = orchestrator.select()
+    if args.list:
+        return _list(selection, args)
+    unresolved = [catalogue.unresolved[c.name] for c in selection.kept if c.name in catalogue.unresolved]
+    if unresolved:
+        return _fail(unresolved[0], ExitCode.REGISTRY)
+    if not selection.kept and args.stage != "pipeline":
+        why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
+        return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
+    found = _files(args, root)
+    if isinstance(found, Failure):
+        return _fail(found.failure(), ExitCode.CONFIG)
+    ctx = new_ctx(args.stage, root=root, files=found.unwrap(), dry_run=args.dry_run)
+    report = orchestrator.run(ctx)
+    _emit(report, args)
+    if report.error is not None and not report.steps:
+        print(f"omnibase: {_error_line(report)}", file=sys.stderr)
+    return report.exit_code
+
+
+def _error_line(report: RunReport) -> str:
+    err = report.error
+    message = getattr(err, "message", None) or type(err).__name__
+    return str(message)
+
+
+def _observers(args: argparse.Namespace) -> Sequence[Any]:
+    if args.verbose < 1:
+        return ()
+    from omnibase.cli._observe import log_observer
+
+    return (log_observer(),)
+
+
+def _list(selection: Selection, args: argparse.Namespace) -> int:
+    rows_kept = [(c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags)) for c in selection.kept]
+    rows_dropped = [(c.name, why) for c, why in selection.dropped]
+    fmt = args.format or ("human" if sys.stdout.isatty() else "json")
+    if fmt == "human":
+        lines = [f"would run ({len(rows_kept)}):"]
+        lines += [f"  {n}  [{t}, {lc}] {', '.join(tags)}" for n, t, lc, tags in rows_kept]
+        lines.append(f"would not run ({len(rows_dropped)}):")
+        lines += [f"  {n}: {why}" for n, why in rows_dropped]
+        print("\n".join(lines))
+    else:
+        data = {
+            "selected": [{"name": n, "type": t, "lifecycle": lc, "tags": tags} for n, t, lc, tags in rows_kept],
+            "excluded": [{"name": n, "reason": why} for n, why in rows_dropped],
+        }
+        _dump(data, fmt)
+    return 0
+
+
+def _dump(data: object, fmt: str) -> None:
+    if fmt == "yaml":
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    else:
+        import json
+
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def registry(args: argparse.Namespace) -> int:
+    from omnibase.cli._catalogue import registry_command
+
+    return registry_command(args, _emit)
+

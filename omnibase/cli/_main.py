@@ -1,0 +1,140 @@
+"""Argument parsing and dispatch. Heavy imports happen inside the command that needs them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+STAGES = ("pre-commit", "test", "ci", "pipeline")
+
+EPILOG_ORCH = """\
+examples:
+  omnibase orch --stage pre-commit                 check the staged files
+  omnibase orch --stage pre-commit --all-files     check every tracked file
+  omnibase orch --stage pre-commit src/a.py        check the given paths
+  omnibase orch --stage test --tags integration
+  omnibase orch --stage ci --filter 'type=validator,lifecycle=canary'
+  omnibase orch --stage pipeline --from tool_a --to tool_b --to validator_x
+  omnibase orch --stage pre-commit --list          what would run, and why not the rest
+
+filter grammar (--filter, repeatable; all given filters must hold):
+  clause[,clause...]     a comma means AND
+  key=v1|v2              the component has v1 or v2
+  key!=v1|v2             the component has neither
+  keys: type (tool|validator|test), lifecycle (canary|stable|deprecated|experimental),
+        tag, name (shell-style globs)
+  repeating a key means both clauses must hold: tag=a,tag=b wants both tags
+
+exit codes: 0 ok, 1 failed (or nothing selected), 2 configuration error,
+  3 registry resolution failure, 4 protocol violation, 5 sandbox/security violation,
+  130 interrupted (a partial report is still printed)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omnibase",
+        description="Run a project's validators, tools and tests, stage by stage, as typed pipelines.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    orch = sub.add_parser(
+        "orch",
+        help="run a stage (pre-commit, test, ci, pipeline)",
+        description="Run the components of one stage and report.",
+        epilog=EPILOG_ORCH,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    orch.add_argument("--stage", choices=STAGES, default="pre-commit", help="the stage to run (default: pre-commit)")
+    orch.add_argument("paths", nargs="*", metavar="PATH", help="check these files (default: staged files for pre-commit, all tracked files otherwise)")
+    orch.add_argument("--all-files", "-a", action="store_true", help="run on every tracked file")
+    orch.add_argument("--tags", action="append", default=[], metavar="T1,T2", help="only components with any of these tags")
+    orch.add_argument("--filter", action="append", default=[], metavar="EXPR", help="only components matching EXPR (grammar below)")
+    orch.add_argument("--from", dest="from_", metavar="NAME", help="pipeline stage: the first component")
+    orch.add_argument("--to", action="append", default=[], metavar="NAME", help="pipeline stage: the next component (repeatable)")
+    orch.add_argument("--list", action="store_true", help="show what would run and why the rest would not; run nothing")
+    orch.add_argument("--dry-run", action="store_true", help="run only read-only components and change no file; show what would change")
+    orch.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    _common(orch)
+
+    reg = sub.add_parser("registry", help="administer the registry file (list, inspect, add, remove)")
+    reg_sub = reg.add_subparsers(dest="action", metavar="ACTION", required=True)
+    r_list = reg_sub.add_parser("list", help="list every component (built-in and registered)")
+    r_inspect = reg_sub.add_parser("inspect", help="show one component's entry")
+    r_inspect.add_argument("name")
+    r_add = reg_sub.add_parser(
+        "add",
+        help="add an entry",
+        description="Add an entry to the registry file (created if missing). The entry is a YAML "
+        "or JSON mapping with the fields of the registry file reference.",
+        epilog="example:\n  omnibase registry add --entry '{name: ruff, type: validator, tags: [pre-commit], "
+        "command: [ruff, check]}'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r_add.add_argument("--entry", required=True, metavar="MAPPING", help="the entry, as a YAML/JSON mapping")
+    r_remove = reg_sub.add_parser("remove", help="remove an entry by name")
+    r_remove.add_argument("name")
+    for p in (r_list, r_inspect, r_add, r_remove):
+        _common(p)
+
+    rep = sub.add_parser("report", help="about the report format")
+    rep.add_argument("--schema", action="store_true", help="print the JSON Schema of the json report")
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("human", "json", "yaml"), help="output format (default: human on a terminal, json otherwise)")
+    p.add_argument("--no-color", action="store_true", help="no colour and no emoji")
+    p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")
+    p.add_argument("-q", "--quiet", action="store_true", help="only failures and the summary")
+    p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.version:
+            from omnibase import __version__
+
+            print(f"omnibase {__version__}")
+            return 0
+        if args.command == "report":
+            return _report(args)
+        if args.command is None:
+            _parser().print_help()
+            return 2
+        from omnibase.cli import _commands
+
+        if args.command == "orch":
+            return _commands.orch(args)
+        return _commands.registry(args)
+    except KeyboardInterrupt:
+        print("omnibase: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): not our failure, and no traceback either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # the last line of defence: a bug must not show a traceback
+        if os.environ.get("OMNIBASE_DEBUG"):
+            raise
+        print(f"omnibase: internal error: {type(exc).__name__}: {exc} (set OMNIBASE_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    if not args.schema:
+        print("omnibase report: say --schema", file=sys.stderr)
+        return 2
+    import json
+
+    from omnibase.cli.formatters import json_schema
+
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return 0

@@ -1,0 +1,107 @@
+"""The orchestrator contract and the shared base of the stage orchestrators.
+
+A stage orchestrator is small on purpose: it selects components (the stage's default
+filter plus the user's), assembles a pipeline value from combinators according to each
+component's metadata, and hands it to the interpreter through a driver. It does no
+execution of its own.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from omnibase.core.combinators import all_of, breaker, profile, retry
+from omnibase.core.policies import BreakerPolicy, RetryPolicy
+from omnibase.core.select import Selection, Selector, filter_by
+from omnibase.core.step import Component, Step
+from omnibase.core.values import ExecCtx, RunReport
+from omnibase.drivers import Driver, SyncDriver, run
+
+__all__ = ["Guards", "Orchestrator", "StageOrchestrator", "guard"]
+
+#: Per component name: the retry and breaker policies that override the defaults.
+Guards = Mapping[str, tuple[RetryPolicy | None, BreakerPolicy | None]]
+
+DEFAULT_RETRY = RetryPolicy(max_attempts=3, initial=0.2, multiplier=2.0, cap=5.0, jitter=0.1)
+DEFAULT_BREAKER = BreakerPolicy(threshold=3, window=60.0, reset_timeout=30.0, probes=1)
+
+
+class Orchestrator(ABC):
+    """Runs one stage: ``run(ctx) -> RunReport``."""
+
+    @abstractmethod
+    def run(self, ctx: ExecCtx) -> RunReport: ...
+
+
+def guard(
+    comp: Component[Any, Any],
+    retry_policy: RetryPolicy | None = None,
+    breaker_policy: BreakerPolicy | None = None,
+) -> Step[Any, Any]:
+    """The standard wrapping of one component: retry with backoff when it is idempotent
+    (never otherwise), a circuit breaker keyed by its name, and a profile entry.
+
+    >>> from returns.result import Result, Success
+    >>> from omnibase.core.step import component
+    >>> @component(idempotent=True)
+    ... def check(ctx: ExecCtx, x: object) -> Result[bool, str]:
+    ...     return Success(True)
+    >>> type(guard(check)).__name__, type(guard(check).inner).__name__
+    ('Profile', 'Breaker')
+    """
+    step: Step[Any, Any] = comp
+    if comp.meta.idempotent:
+        step = retry(step, retry_policy or DEFAULT_RETRY)
+    return profile(breaker(step, breaker_policy or DEFAULT_BREAKER, key=comp.name))
+
+
+class StageOrchestrator(Orchestrator):
+    """Select, assemble, interpret. Subclasses set ``stage`` and may refine ``assemble``.
+
+    ``catalogue`` is every component known (built-ins and the registry's); ``stage_filter``
+    is the stage's default selector and ``selector`` the user's; both must hold.
+    """
+
+    stage = "pipeline"
+
+    def __init__(
+        self,
+        catalogue: Sequence[Component[Any, Any]],
+        *,
+        stage_filter: Selector = Selector(),
+        selector: Selector = Selector(),
+        guards: Guards | None = None,
+        fail_fast: bool = False,
+        driver: Driver | None = None,
+        wrap: Callable[[Step[Any, Any]], Step[Any, Any]] | None = None,
+    ) -> None:
+        self.catalogue = tuple(catalogue)
+        self.stage_filter = stage_filter
+        self.selector = selector
+        self.guards: Guards = guards or {}
+        self.fail_fast = fail_fast
+        self.driver = driver
+        self.wrap = wrap
+
+    def select(self) -> Selection:
+        """What this stage would run, and why the rest would not."""
+        return filter_by(self.stage_filter & self.selector, self.catalogue)
+
+    def assemble(self, selection: Selection) -> Step[Any, Any]:
+        """One guarded step per selected component, all run on the same input."""
+        steps = [guard(c, *self.guards.get(c.name, (None, None))) for c in selection.kept]
+        pipeline: Step[Any, Any] = all_of(steps, fail_fast=self.fail_fast, name=self.stage)
+        return self.wrap(pipeline) if self.wrap is not None else pipeline
+
+    def initial(self, ctx: ExecCtx) -> Any:
+        """The value the pipeline starts from: the selected files."""
+        return ctx.files
+
+    def run(self, ctx: ExecCtx) -> RunReport:
+        ctx = msgspec.structs.replace(ctx, stage=self.stage)
+        report = run(self.assemble(self.select()), self.initial(ctx), ctx, self.driver or SyncDriver())
+        return msgspec.structs.replace(report, metadata={**report.metadata, "stage": self.stage})
