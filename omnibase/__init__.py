@@ -23,6 +23,7 @@ __all__ = [
     "Interrupted",
     "Lifecycle",
     "Meta",
+    "Misconfigured",
     "ProtocolViolation",
     "Raised",
     "RetryPolicy",
@@ -58,7 +59,7 @@ __all__ = [
 
 _WHERE = {
     "omnibase.core.values": (
-        "CircuitOpen ComponentType ExecCtx ExitCode Failed Interrupted Lifecycle Meta "
+        "CircuitOpen ComponentType ExecCtx ExitCode Failed Interrupted Lifecycle Meta Misconfigured "
         "ProtocolViolation Raised RunReport SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
     ),
     "omnibase.core.policies": "BreakerPolicy RetryPolicy",
@@ -117,6 +118,7 @@ if TYPE_CHECKING:
         Interrupted,
         Lifecycle,
         Meta,
+        Misconfigured,
         ProtocolViolation,
         Raised,
         RunReport,

@@ -54,6 +54,7 @@ from omnibase.core.values import (
     ExitCode,
     Failed,
     Interrupted,
+    Misconfigured,
     ProtocolViolation,
     Raised,
     RunReport,
@@ -75,7 +76,7 @@ Evaluation: TypeAlias = Generator[Intent, Any, Outcome]
 
 _MASK: Final = (1 << 64) - 1
 _GOLDEN: Final = 0x9E3779B97F4A7C15
-_ERRORS: Final = (Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, Unresolved, Interrupted)
+_ERRORS: Final = (Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, Misconfigured, Unresolved, Interrupted)
 _TRANSIENT_EXC: Final = (TimeoutError, ConnectionError)
 
 
@@ -458,7 +459,7 @@ def _report(run: _Run, ok: bool, out: Any, outcome: str, started_at: float, dura
 
 def exit_code(results: tuple[StepResult, ...], status: Status, outcome: str, error: StepError | None) -> ExitCode:
     """The spec's exit code for a finished run: interrupted beats security beats resolution
-    beats protocol beats plain failure."""
+    beats configuration beats protocol beats plain failure."""
     if outcome == "interrupted":
         return ExitCode.INTERRUPTED
     errors = [r.error for r in results if r.status is Status.FAIL] + ([error] if error is not None else [])
@@ -466,6 +467,8 @@ def exit_code(results: tuple[StepResult, ...], status: Status, outcome: str, err
         return ExitCode.SECURITY
     if any(isinstance(e, Unresolved) for e in errors):
         return ExitCode.REGISTRY
+    if any(isinstance(e, Misconfigured) for e in errors):
+        return ExitCode.CONFIG
     if any(isinstance(e, ProtocolViolation) for e in errors):
         return ExitCode.PROTOCOL
     if status is Status.FAIL:

@@ -21,6 +21,7 @@ __all__ = [
     "Interrupted",
     "Lifecycle",
     "Meta",
+    "Misconfigured",
     "ProtocolViolation",
     "Raised",
     "RunReport",
@@ -164,6 +165,14 @@ class SecurityViolation(msgspec.Struct, frozen=True, kw_only=True, tag="security
     transient: bool = False
 
 
+class Misconfigured(msgspec.Struct, frozen=True, kw_only=True, tag="config"):
+    """A configuration the run was given is wrong (``where`` names the file and line)."""
+
+    message: str
+    where: str = ""
+    transient: bool = False
+
+
 class Unresolved(msgspec.Struct, frozen=True, kw_only=True, tag="unresolved"):
     """A name the run needed (a component, a module, a command) could not be resolved."""
 
@@ -185,6 +194,7 @@ StepError: TypeAlias = (
     | TimedOut
     | CircuitOpen
     | SecurityViolation
+    | Misconfigured
     | Unresolved
     | Interrupted
 )
