@@ -182,10 +182,12 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
         comps = catalogue.unwrap().components
 
         @component(name=f"registry-{action}", type="tool")
-        def describe(ctx: ExecCtx, name: str | None) -> Result[Any, Any]:
-            return reg.describe(comps, name)
+        def describe_action(ctx: ExecCtx, name: str | None) -> Result[Any, Any]:
+            return describe(comps, name)
 
-        step, argument = describe, getattr(args, "name", None)
+        describe_step: Component[Any, Any] = describe_action
+
+        step, argument = describe_step, getattr(args, "name", None)
     report = RegistryOrchestrator(step, argument).run(new_ctx("registry"))
     emit(report, args)
     if report.error is not None:
@@ -193,3 +195,13 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
         print(f"omnibase: {message}", file=sys.stderr)
     return report.exit_code
 
+
+
+def describe(components: Sequence[Component[Any, Any]], name: str | None) -> Result[Any, Unresolved]:
+    """Every component's metadata (``name`` None), or the one named ``name``."""
+    if name is None:
+        return Success([c.meta for c in components])
+    for comp in components:
+        if comp.name == name:
+            return Success(comp.meta)
+    return Failure(Unresolved(name=name, message=f"no component named '{name}'"))

@@ -7,6 +7,7 @@ only the report) goes to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -97,7 +98,6 @@ def orch(args: argparse.Namespace) -> int:
         names=[args.from_, *args.to] if args.from_ else list(args.to),
         fail_fast=args.exitfirst,
         dry_run=args.dry_run,
-        observers=_observers(args),
     )
     selection = orchestrator.select()
     if args.list:
@@ -112,7 +112,14 @@ def orch(args: argparse.Namespace) -> int:
     if isinstance(found, Failure):
         return _fail(found.failure(), ExitCode.CONFIG)
     ctx = new_ctx(args.stage, root=root, files=found.unwrap(), dry_run=args.dry_run)
-    report = orchestrator.run(ctx)
+    observers = _observers(args, ctx.trace_id)
+    if observers:
+        from omnibase.drivers import SyncDriver
+
+        orchestrator.driver = SyncDriver(observers)
+    # stdout carries the report alone: what components print goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = orchestrator.run(ctx)
     _emit(report, args)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)
@@ -125,12 +132,12 @@ def _error_line(report: RunReport) -> str:
     return str(message)
 
 
-def _observers(args: argparse.Namespace) -> Sequence[Any]:
+def _observers(args: argparse.Namespace, trace_id: str) -> Sequence[Any]:
     if args.verbose < 1:
         return ()
     from omnibase.cli._observe import log_observer
 
-    return (log_observer(),)
+    return (log_observer(trace_id),)
 
 
 def _list(selection: Selection, args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from omnibase.core.values import StepResult
 __all__ = ["log_observer"]
 
 
-def log_observer() -> Callable[[Event], None]:
+def log_observer(trace_id: str = "") -> Callable[[Event], None]:
     """An observer that logs every step result, retry and breaker change as one line."""
     structlog.configure(
         processors=[
@@ -24,7 +24,7 @@ def log_observer() -> Callable[[Event], None]:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    log = structlog.get_logger("omnibase")
+    log = structlog.get_logger("omnibase").bind(trace_id=trace_id)
 
     def observe(event: Event) -> None:
         if isinstance(event, StepResult):

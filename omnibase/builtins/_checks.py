@@ -1,0 +1,247 @@
+"""The built-in checks that report (the fixers are in ``_fixers``) as pure functions.
+
+Each per-file check is ``(path, content, opts) -> Verdict`` and agrees with the
+pre-commit-hooks 6.0.0 hook of the same name: the same pass/fail, messages worded as the
+hook prints them. The two whole-set checks take a ``RepoFacts`` the edge gathered from
+git and the file system, and return one verdict per file they received (plus one per
+conflicting name no received file accounts for).
+
+Parsers (json, tomllib, ast, yaml) are imported inside the checks that need them, so
+importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+
+from omnibase.builtins._budget import AST_BUDGET, JSON_BUDGET, TOML_BUDGET, YAML_BUDGET, with_budget
+
+from omnibase.builtins._values import (
+    AstOpts,
+    CaseConflictOpts,
+    Finding,
+    JsonOpts,
+    LargeFilesOpts,
+    MergeConflictOpts,
+    PrivateKeyOpts,
+    RepoFacts,
+    TomlOpts,
+    Verdict,
+    YamlOpts,
+)
+
+__all__ = [
+    "check_added_large_files",
+    "check_ast",
+    "check_case_conflict",
+    "check_json",
+    "check_merge_conflict",
+    "check_toml",
+    "check_yaml",
+    "detect_private_key",
+]
+
+
+def _fail(check: str, path: str, message: str, line: int | None = None) -> Verdict:
+    return Verdict(check=check, path=path, ok=False, findings=(Finding(path=path, line=line, message=message),))
+
+
+def _ok(check: str, path: str) -> Verdict:
+    return Verdict(check=check, path=path, ok=True)
+
+
+# --- parsers ---------------------------------------------------------------------------
+
+
+def check_yaml(path: str, content: bytes, opts: YamlOpts) -> Verdict:
+    """Loads as the reference does: one document unless ``allow_multiple_documents``;
+    ``unsafe`` only parses. Text must be UTF-8 (a BOM is allowed)."""
+    from omnibase.builtins._yaml import yaml_error
+
+    multi = opts.allow_multiple_documents or opts.unsafe
+    error = with_budget(YAML_BUDGET, lambda: yaml_error(content, path, multi=multi, unsafe=opts.unsafe))
+    return _ok("check-yaml", path) if error is None else _fail("check-yaml", path, error)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"Duplicate key: {key}")
+        out[key] = value
+    return out
+
+
+def check_json(path: str, content: bytes, opts: JsonOpts) -> Verdict:
+    """``json.loads`` on the bytes (so UTF-8/16/32 with or without BOM), no duplicate keys."""
+    import json
+
+    try:
+        with_budget(JSON_BUDGET, lambda: json.loads(content, object_pairs_hook=_no_duplicate_keys))
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _fail("check-json", path, f"{path}: Failed to json decode ({exc})")
+    except Exception as exc:  # e.g. RecursionError: the reference crashes, so fails
+        return _fail("check-json", path, f"{path}: Failed to json decode ({type(exc).__name__}: {exc})")
+    return _ok("check-json", path)
+
+
+def check_toml(path: str, content: bytes, opts: TomlOpts) -> Verdict:
+    """``tomllib`` on the bytes (strict UTF-8; a BOM is an error, as in the reference)."""
+    import tomllib
+
+    try:
+        with_budget(TOML_BUDGET, lambda: tomllib.loads(content.decode()))
+    except Exception as exc:  # TOMLDecodeError; the reference crashes on the others
+        return _fail("check-toml", path, f"{path}: {exc}")
+    return _ok("check-toml", path)
+
+
+#: Where a symbol table (parse, then scopes) is a sound shortcut for ``ast.parse``: on
+#: 3.11 both count the Python recursion limit, so a trimmed budget guarantees the
+#: shortcut never accepts a file the reference rejects. (On 3.12+ their fixed C limits
+#: differ by a level or two, so there we always use ``ast.parse``.)
+_SYMTABLE_SHORTCUT = sys.version_info[:2] == (3, 11)
+_SHORTCUT_MARGIN = 10  # budget units (3 AST levels each) the shortcut gives up
+
+
+def check_ast(path: str, content: bytes, opts: AstOpts) -> Verdict:
+    """``ast.parse`` on the bytes, so a coding cookie or BOM decides the encoding.
+
+    Speed: building a symbol table parses with the same parser and flags but creates no
+    Python objects; it adds errors of its own (e.g. ``nonlocal`` at module level), never
+    removes any, so when it succeeds the file parses. Otherwise ``ast.parse`` decides.
+    """
+    import ast
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings print but do not fail
+        if _SYMTABLE_SHORTCUT:
+            import symtable
+
+            build: Callable[..., object] = symtable.symtable  # takes bytes too, as compile() does
+            try:
+                with_budget(AST_BUDGET - _SHORTCUT_MARGIN, lambda: build(content, path, "exec"))
+                return _ok("check-ast", path)
+            except Exception:
+                pass  # not necessarily a parse error: let ast.parse decide
+        try:
+            with_budget(AST_BUDGET, lambda: ast.parse(content, filename=path))
+        except Exception as exc:  # SyntaxError; ValueError (NUL bytes) crashes the reference
+            import platform
+            import traceback
+
+            head = f"{path}: failed parsing with {platform.python_implementation()} {sys.version.split()[0]}:"
+            detail = "".join(traceback.format_exception_only(exc)).rstrip("\n")
+            line = exc.lineno if isinstance(exc, SyntaxError) else None
+            return _fail("check-ast", path, head + "\n\n    " + detail.replace("\n", "\n    "), line)
+    return _ok("check-ast", path)
+
+
+# --- content scans ---------------------------------------------------------------------
+
+_CONFLICT_PATTERNS = (b"<<<<<<< ", b"======= ", b"=======\r\n", b"=======\n", b">>>>>>> ")
+
+
+def check_merge_conflict(path: str, content: bytes, opts: MergeConflictOpts) -> Verdict:
+    """Lines (split at LF) starting with a conflict marker fail, but only when
+    ``opts.assume_in_merge``: the reference checks nothing unless git is mid-merge,
+    and the edge sets that option from git."""
+    if not opts.assume_in_merge or not any(p[:7] in content for p in (b"<<<<<<<", b"=======", b">>>>>>>")):
+        return _ok("check-merge-conflict", path)
+    findings = []
+    lines = content.split(b"\n")
+    for number, line in enumerate(lines, start=1):
+        if number < len(lines):
+            line += b"\n"  # as iterating the file yields it (the last line may lack one)
+        for pattern in _CONFLICT_PATTERNS:
+            if line.startswith(pattern):
+                shown = repr(pattern.strip().decode())
+                findings.append(Finding(path=path, line=number, message=f"{path}:{number}: Merge conflict string {shown} found"))
+    return Verdict(check="check-merge-conflict", path=path, ok=not findings, findings=tuple(findings))
+
+
+_PRIVATE_KEY_MARKERS = (
+    b"BEGIN RSA PRIVATE KEY",
+    b"BEGIN DSA PRIVATE KEY",
+    b"BEGIN EC PRIVATE KEY",
+    b"BEGIN OPENSSH PRIVATE KEY",
+    b"BEGIN PRIVATE KEY",
+    b"PuTTY-User-Key-File-2",
+    b"BEGIN SSH2 ENCRYPTED PRIVATE KEY",
+    b"BEGIN PGP PRIVATE KEY BLOCK",
+    b"BEGIN ENCRYPTED PRIVATE KEY",
+    b"BEGIN OpenVPN Static key V1",
+)
+
+
+#: every marker contains one of these: three scans of a clean file instead of ten
+_PRIVATE_KEY_HINTS = (b"PRIVATE KEY", b"PuTTY-User-Key-File-2", b"OpenVPN Static key V1")
+
+
+def detect_private_key(path: str, content: bytes, opts: PrivateKeyOpts) -> Verdict:
+    """Fails when any known private-key marker occurs anywhere in the bytes."""
+    if any(hint in content for hint in _PRIVATE_KEY_HINTS) and any(m in content for m in _PRIVATE_KEY_MARKERS):
+        return _fail("detect-private-key", path, f"Private key found: {path}")
+    return _ok("detect-private-key", path)
+
+
+# --- whole-set checks ------------------------------------------------------------------
+
+
+def check_added_large_files(facts: RepoFacts, opts: LargeFilesOpts) -> tuple[Verdict, ...]:
+    """Files bigger than ``maxkb`` KiB (rounded up) fail if staged for addition (any
+    file with ``enforce_all``); git-LFS files never fail."""
+    out = []
+    for path in facts.paths:
+        if path in facts.lfs or not (opts.enforce_all or path in facts.added):
+            out.append(_ok("check-added-large-files", path))
+            continue
+        size = facts.sizes.get(path)
+        if size is None:
+            out.append(_fail("check-added-large-files", path, f"{path}: cannot stat"))
+            continue
+        kb = -(-size // 1024)
+        if kb > opts.maxkb:
+            out.append(_fail("check-added-large-files", path, f"{path} ({kb} KB) exceeds {opts.maxkb} KB."))
+        else:
+            out.append(_ok("check-added-large-files", path))
+    return tuple(out)
+
+
+def _parents(path: str) -> Iterator[str]:
+    parts = path.split("/")[:-1]
+    while parts:
+        yield "/".join(parts)
+        parts.pop()
+
+
+def _with_dirs(paths: set[str]) -> set[str]:
+    return paths | {parent for p in paths for parent in _parents(p)}
+
+
+def check_case_conflict(facts: RepoFacts, opts: CaseConflictOpts) -> tuple[Verdict, ...]:
+    """Names (files or their folders) that differ only in case: among the received and
+    added files, or between them and the other tracked files."""
+    relevant = _with_dirs(set(facts.paths) | set(facts.added))
+    others = _with_dirs(set(facts.tracked)) - relevant
+    conflicts = {p.lower() for p in others} & {p.lower() for p in relevant}
+    seen: set[str] = set()
+    for name in relevant:
+        low = name.lower()
+        if low in seen:
+            conflicts.add(low)
+        seen.add(low)
+    names = sorted(x for x in others | relevant if x.lower() in conflicts)
+    out, covered = [], set()
+    for path in facts.paths:
+        keys = {path.lower(), *(p.lower() for p in _parents(path))}
+        mine = [n for n in names if n.lower() in keys]
+        covered.update(mine)
+        findings = tuple(Finding(path=path, message=f"Case-insensitivity conflict found: {n}") for n in mine)
+        out.append(Verdict(check="check-case-conflict", path=path, ok=not mine, findings=findings))
+    for name in names:
+        if name not in covered:
+            out.append(_fail("check-case-conflict", name, f"Case-insensitivity conflict found: {name}"))
+    return tuple(out)

@@ -1,0 +1,320 @@
+"""The edge of the built-in checks: reads files, asks git, spreads work, writes fixes.
+
+``run_builtin_checks`` reads each file once, classifies it once (identify, as pre-commit
+does), runs every selected per-file check that applies to it on those bytes, and spreads
+the files over worker processes in chunks. Fixers run first and in table order, each on
+the previous fixer's output (as consecutive pre-commit hooks would), so their edits form
+a chain per file; the other checks see the file as it is on disk. The whole-set checks
+(added large files, case conflicts) run in the calling process on facts from git.
+Nothing is written: ``apply_edits`` does that, separately and atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from omnibase.builtins._classify import CHECKS, CheckSpec, matches, parse_options, select, tags_for
+from omnibase.builtins._values import Edit, Finding, MergeConflictOpts, RepoFacts, Verdict, sha256
+
+__all__ = ["apply_edits", "run_builtin_checks"]
+
+#: Below this many files the work stays in the calling process: starting worker
+#: processes costs 10-20 ms (fork) and more where they must be spawned.
+MIN_FILES_FOR_POOL = 64
+
+_Info = tuple[str, "frozenset[str] | None", int]  # path, identify tags (None: unknown), size
+
+
+def _fail(check: str, path: str, message: str) -> Verdict:
+    return Verdict(check=check, path=path, ok=False, findings=(Finding(path=path, message=message),))
+
+
+def _fallback_tags(path: str) -> frozenset[str]:
+    # the file exists but could not be classified: assume what its name says, and text
+    from identify.identify import tags_from_filename
+
+    return frozenset({"file", "text"} | tags_from_filename(os.path.basename(path)))
+
+
+def _check_chunk(
+    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str]
+) -> tuple[list[Verdict], list[_Info]]:
+    """Classify, read and check ``paths`` (a worker's unit of work). Never raises."""
+    specs = [CHECKS[n] for n in names]
+    verdicts: list[Verdict] = []
+    infos: list[_Info] = []
+    for path in paths:
+        full = os.path.join(root, path)
+        reason = ""
+        try:
+            st = os.lstat(full)
+            size = st.st_size
+            if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                raise OSError("not a regular file")  # reading one could block forever
+            tags: frozenset[str] | None = tags_for(full)
+        except (FileNotFoundError, ValueError):
+            continue  # gone: pre-commit passes only paths that exist
+        except Exception as exc:  # OSError mostly (a FIFO, no permission to read)
+            size, tags = 0, None
+            reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
+        infos.append((path, tags, size))
+        applicable = [s for s in specs if matches(s, tags if tags is not None else _fallback_tags(full))]
+        if not applicable:
+            continue
+        if tags is not None:
+            try:
+                with open(full, "rb") as f:
+                    content = f.read()
+            except (OSError, MemoryError) as exc:
+                reason = f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc or type(exc).__name__}"
+                tags = None
+        if tags is None:
+            verdicts.extend(_fail(s.name, path, reason) for s in applicable)
+            continue
+        current = content
+        for spec in applicable:
+            try:
+                verdict = spec.fn(path, current if spec.is_fixer else content, opts[spec.name])
+            except Exception as exc:  # a bug in a check must not stop the run
+                verdict = _fail(spec.name, path, f"{path}: {spec.name} crashed: {type(exc).__name__}: {exc}")
+            if verdict.edit is not None:
+                current = verdict.edit.content
+            verdicts.append(verdict)
+    return verdicts, infos
+
+
+def _jobs(jobs: int | None) -> int:
+    if jobs is not None:
+        return max(1, jobs)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _mp_context() -> Any:
+    import multiprocessing
+    import threading
+
+    # fork is fastest, but forking a process that runs other threads can deadlock
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _run_files(
+    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], jobs: int
+) -> tuple[list[Verdict], list[_Info]]:
+    if jobs == 1 or len(paths) < MIN_FILES_FOR_POOL:
+        return _check_chunk(root, names, opts, paths)
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # small chunks balance uneven files; not so small that pickling dominates
+    size = max(16, min(256, -(-len(paths) // (jobs * 8))))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    results: list[tuple[list[Verdict], list[_Info]] | None] = [None] * len(chunks)
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_mp_context()) as pool:
+            futures: list[Future[tuple[list[Verdict], list[_Info]]]] = [
+                pool.submit(_check_chunk, root, names, opts, chunk) for chunk in chunks
+            ]
+            for i, future in enumerate(futures):
+                try:
+                    results[i] = future.result()
+                except Exception:  # a worker died or the pool broke: redo this chunk here
+                    results[i] = _check_chunk(root, names, opts, chunks[i])
+    except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
+        pass
+    verdicts: list[Verdict] = []
+    infos: list[_Info] = []
+    for i, result in enumerate(results):
+        found, seen = result if result is not None else _check_chunk(root, names, opts, chunks[i])
+        verdicts.extend(found)
+        infos.extend(seen)
+    return verdicts, infos
+
+
+# --- git facts (the reference asks git the same questions) ----------------------------
+
+
+def _git(root: str, *args: str, stdin: bytes | None = None) -> str | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False)
+    except OSError:
+        return None
+    return done.stdout.decode("utf-8", "surrogateescape") if done.returncode == 0 else None
+
+
+def _zsplit(out: str | None) -> list[str]:
+    return [p for p in (out or "").split("\0") if p]
+
+
+def git_in_merge(root: str) -> bool:
+    """Whether git is mid-merge (or mid-rebase with a merge message), as the reference
+    decides: ``MERGE_MSG`` and one of ``MERGE_HEAD``, ``rebase-apply``, ``rebase-merge``."""
+    git_dir = _git(root, "rev-parse", "--git-dir")
+    if git_dir is None:
+        return False
+    base = os.path.join(root, git_dir.rstrip("\n"))
+    return os.path.exists(os.path.join(base, "MERGE_MSG")) and any(
+        os.path.exists(os.path.join(base, name)) for name in ("MERGE_HEAD", "rebase-apply", "rebase-merge")
+    )
+
+
+def git_added(root: str) -> frozenset[str]:
+    """Paths staged for addition (``git diff --staged --diff-filter=A``)."""
+    return frozenset(_zsplit(_git(root, "diff", "--staged", "--name-only", "--diff-filter=A", "-z")))
+
+
+def git_tracked(root: str) -> frozenset[str]:
+    """Every path in the index (``git ls-files``)."""
+    return frozenset(_zsplit(_git(root, "ls-files", "-z")))
+
+
+def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
+    """Those of ``paths`` whose git ``filter`` attribute is ``lfs``."""
+    wanted = list(paths)
+    if not wanted:
+        return frozenset()
+    listing = "\0".join(wanted).encode("utf-8", "surrogateescape")
+    out = _zsplit(_git(root, "check-attr", "filter", "-z", "--stdin", stdin=listing))
+    return frozenset(out[i] for i in range(0, len(out) - 2, 3) if out[i + 2] == "lfs")
+
+
+def _run_sets(root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], infos: Sequence[_Info]) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _ in infos]
+    sizes = {p: s for p, t, s in infos if t is not None}
+    added: frozenset[str] | None = None
+    for spec in specs:
+        paths = tuple(select(spec, tagged))
+        if not paths:
+            continue
+        o = opts[spec.name]
+        if spec.name == "check-added-large-files":
+            added = git_added(root) if added is None and not o.enforce_all else added
+            big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
+            candidates = big if o.enforce_all else [p for p in big if p in (added or ())]
+            facts = RepoFacts(paths=paths, sizes=sizes, added=added or frozenset(), lfs=git_lfs(root, candidates))
+        else:
+            added = git_added(root) if added is None else added
+            facts = RepoFacts(paths=paths, added=added, tracked=git_tracked(root))
+        verdicts.extend(spec.fn(facts, o))
+    return verdicts
+
+
+def run_builtin_checks(
+    paths: Sequence[str],
+    check_names: Sequence[str],
+    *,
+    root: str,
+    jobs: int | None = None,
+    opts: Mapping[str, Mapping[str, object]] | None = None,
+) -> tuple[Verdict, ...]:
+    """Run the named built-in checks over ``paths`` (relative to ``root``); nothing is written.
+
+    Returns one verdict per (check, file it applies to), ordered by the checks' order in
+    ``CHECKS`` and then by path. A file that cannot be read yields failing verdicts, a
+    file that no longer exists is skipped (as pre-commit does); no bad file raises.
+    ``opts`` maps a check name to its options (see ``omnibase.builtins._values``).
+    ``jobs`` caps the worker processes (default: the usable cores; 1: in-process).
+    Raises ``ValueError`` for an unknown check name or invalid options.
+    """
+    unknown = [n for n in check_names if n not in CHECKS]
+    if unknown:
+        raise ValueError(f"unknown built-in check(s): {', '.join(unknown)}")
+    wanted = set(check_names)
+    specs = [s for s in CHECKS.values() if s.name in wanted]
+    parsed: dict[str, Any] = {s.name: parse_options(s.name, (opts or {}).get(s.name)) for s in specs}
+    if not specs:
+        return ()
+    merge = parsed.get("check-merge-conflict")
+    if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root):
+        parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
+    file_names = [s.name for s in specs if s.scope == "file"]
+    unique = list(dict.fromkeys(paths))
+    # classifying alone (for the whole-set checks) is too cheap to share out
+    verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1)
+    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos))
+    rank = {name: i for i, name in enumerate(CHECKS)}
+    return tuple(sorted(verdicts, key=lambda v: (rank[v.check], v.path)))
+
+
+# --- applying edits ---------------------------------------------------------------------
+
+
+def _atomic_write(full: str, data: bytes, like: os.stat_result) -> None:
+    import tempfile
+
+    folder = os.path.dirname(full) or "."
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(full)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, stat.S_IMODE(like.st_mode))
+        try:
+            os.chown(tmp, like.st_uid, like.st_gid)
+        except OSError:
+            pass  # not ours to give away: the file keeps our ownership
+        os.replace(tmp, full)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
+    """Write the edits (paths relative to ``root``) atomically; return the paths written.
+
+    Each file is rewritten once, through a temporary file in its own folder (fsync, then
+    ``os.replace``), keeping its permission bits. Edits to one file apply as a chain: an
+    edit applies only while the content it was made from is what the file holds, so
+    edits of consecutive fixers compose and a file changed since it was checked (or a
+    symlink, or a file that cannot be written) is left alone and not returned.
+    """
+    by_path: dict[str, list[Edit]] = {}
+    for edit in edits:
+        by_path.setdefault(edit.path, []).append(edit)
+    written: list[str] = []
+    for path, chain in by_path.items():
+        full = os.path.join(root, path)
+        try:
+            if os.path.islink(full):
+                continue
+            like = os.stat(full)
+            with open(full, "rb") as f:
+                original = f.read()
+            content, pending = original, list(chain)
+            while True:
+                digest = sha256(content)
+                step = next((e for e in pending if e.original_sha256 == digest), None)
+                if step is None:
+                    break
+                pending.remove(step)
+                content = step.content
+            if content != original:
+                _atomic_write(full, content, like)
+                written.append(path)
+        except OSError:
+            continue
+    return tuple(written)

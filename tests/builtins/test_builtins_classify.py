@@ -1,0 +1,106 @@
+"""Which files each check receives: the same as pre-commit's own classifier gives for the
+types the pre-commit-hooks manifest declares."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from _builtins_ref import MANIFEST_TYPES, chdir
+from pre_commit.commands.run import Classifier
+
+from omnibase.builtins import CHECKS, run_builtin_checks, select, tags_for
+
+FILES: dict[str, bytes] = {
+    "a.py": b"x = 1\n",
+    "stub.pyi": b"x: int\n",
+    "a.yaml": b"a: 1\n",
+    "b.yml": b"a: 1\n",
+    ".pre-commit-config.yaml": b"repos: []\n",
+    "a.json": b"{}\n",
+    "a.geojson": b"{}\n",
+    "nb.ipynb": b"{}\n",
+    "pyproject.toml": b"[a]\n",
+    "Pipfile": b"[a]\n",
+    "a.md": b"x  \n",
+    "README": b"hello\n",
+    "Makefile": b"all:\n",
+    "setup.cfg": b"[a]\n",
+    "notes.txt": b"text\n",
+    "data.unknownext": b"plain text content\n",
+    "blob.unknownext": b"\x00\x01\x02\xff" * 10,
+    "img.png": b"\x89PNG\r\n\x1a\n\x00\x00",
+    "empty": b"",
+    "latin1.txt": b"caf\xe9\n",
+    "script": b"#!/usr/bin/env python3\nprint(1)\n",
+    "shell_script": b"#!/bin/sh\necho hi\n",
+    "bin_exec": b"\x7fELF\x00\x00\x00",
+    "sub/dir/c.py": b"y = 2\n",
+    "a.jsonc": b"{}\n",
+    "a.xml": b"<a/>\n",
+}
+EXECUTABLE = {"script", "shell_script", "bin_exec"}
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    for name, data in FILES.items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        if name in EXECUTABLE:
+            target.chmod(0o755)
+    os.symlink("a.py", tmp_path / "link.py")
+    os.symlink("missing", tmp_path / "broken.yaml")
+    (tmp_path / "folder.py").mkdir()
+    return tmp_path
+
+
+def _names(root: Path) -> list[str]:
+    return sorted([*FILES, "link.py", "broken.yaml", "folder.py"])
+
+
+def test_the_table_declares_what_the_manifest_declares():
+    for name, spec in CHECKS.items():
+        declared = MANIFEST_TYPES[name]
+        assert spec.types == frozenset(declared.get("types", ["file"])), name
+        assert spec.types_or == frozenset(declared.get("types_or", [])), name
+        assert spec.exclude_types == frozenset(declared.get("exclude_types", [])), name
+    assert set(CHECKS) == set(MANIFEST_TYPES)
+
+
+def test_selection_equals_pre_commits_classifier(tree: Path):
+    names = _names(tree)
+    with chdir(tree):
+        tagged = [(n, tags_for(n)) for n in names]
+        classifier = Classifier(names)
+        for check, declared in MANIFEST_TYPES.items():
+            expected = list(
+                classifier.by_types(
+                    classifier.filenames,
+                    declared.get("types", ["file"]),
+                    declared.get("types_or", []),
+                    declared.get("exclude_types", []),
+                )
+            )
+            assert select(CHECKS[check], tagged) == expected, check
+
+
+def test_run_builtin_checks_gives_each_check_exactly_its_files(tree: Path):
+    names = _names(tree)
+    verdicts = run_builtin_checks(names, list(CHECKS), root=str(tree), jobs=1)
+    with chdir(tree):
+        classifier = Classifier(names)
+        for check, declared in MANIFEST_TYPES.items():
+            expected = sorted(
+                classifier.by_types(classifier.filenames, declared.get("types", ["file"]), [], [])
+            )
+            assert sorted(v.path for v in verdicts if v.check == check) == expected, check
+
+
+def test_tags_are_identifys(tree: Path):
+    from identify.identify import tags_from_path
+
+    for name in _names(tree):
+        assert tags_for(str(tree / name)) == frozenset(tags_from_path(str(tree / name)))
