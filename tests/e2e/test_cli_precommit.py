@@ -24,7 +24,7 @@ def test_clean_staged_files_pass_with_exit_0(repo, cli):
 
 
 def test_only_staged_files_are_checked_by_default(repo, cli):
-    repo.write("bad.json", "{not json")
+    repo.write("bad.json", "{not json\n")
     repo.write("good.json", "{}\n")
     repo.stage("good.json")
     r = cli("orch", "--format", "json")

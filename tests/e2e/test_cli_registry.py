@@ -166,7 +166,7 @@ def test_malformed_yaml_is_exit_2_with_file_and_line(project, cli):
 
 
 def test_schema_error_is_exit_2_naming_line_and_field(project, cli):
-    project.write("omnibase.yaml", "version: 1\ncomponents:\n  - name: x\n    timeout: soon\n    command: [true]\n")
+    project.write("omnibase.yaml", "version: 1\ncomponents:\n  - name: x\n    timeout: soon\n    command: ['true']\n")
     r = cli("orch", "--stage", "ci")
     assert r.code == 2, r
     assert "omnibase.yaml:4" in r.err
@@ -212,7 +212,7 @@ def test_ctrl_c_is_exit_130_with_a_partial_report(project):
 
 
 def test_registry_add_list_inspect_remove(project, cli):
-    r = cli("registry", "add", "--entry", "{name: echo-ok, type: validator, tags: [ci], command: [true], always_run: true}")
+    r = cli("registry", "add", "--entry", "{name: echo-ok, type: validator, tags: [ci], command: ['true'], always_run: true}")
     assert r.code == 0, r
     text = (project.root / "omnibase.yaml").read_text()
     assert "# our own checks" in text and "echo-ok" in text
@@ -221,7 +221,7 @@ def test_registry_add_list_inspect_remove(project, cli):
     assert "echo-ok" in r.out and "check-yaml" in r.out
     r = cli("registry", "inspect", "echo-ok", "--format", "json")
     assert r.code == 0, r
-    r = cli("registry", "add", "--entry", "{name: echo-ok, command: [true]}")
+    r = cli("registry", "add", "--entry", "{name: echo-ok, command: ['true']}")
     assert r.code == 2, r
     r = cli("registry", "remove", "echo-ok")
     assert r.code == 0, r

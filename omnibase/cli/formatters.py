@@ -1,0 +1,213 @@
+"""Renderers of a ``RunReport``: ``FORMATTERS`` maps a format name to one.
+
+- ``human``: for people at a terminal. ANSI colour and the spec's emoji, or ASCII with no
+  colour when ``TERM=dumb``, ``CI=true``, ``--no-color`` or ``NO_COLOR`` say so. Every line
+  fits ``width`` terminal columns (wide characters count 2, combining marks 0).
+- ``json``: canonical (sorted keys, compact), with ``schema_version``; decodes back to an
+  equal ``RunReport``.
+- ``yaml``: block style; repeated component metadata is written once, as an anchor.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from omnibase.core.values import RunReport, Status, StepResult, TimedOut
+
+__all__ = ["FORMATTERS", "RenderOptions", "Renderer", "default_format", "detect_options", "json_schema", "width_of"]
+
+
+class RenderOptions(msgspec.Struct, frozen=True, kw_only=True):
+    color: bool = False
+    emoji: bool = False
+    width: int = 100
+    verbose: int = 0
+
+
+Renderer = Callable[[RunReport, RenderOptions], str]
+
+
+def default_format(isatty: bool) -> str:
+    """``human`` on a terminal, ``json`` otherwise (the spec's defaults)."""
+    return "human" if isatty else "json"
+
+
+def detect_options(*, isatty: bool, env: Mapping[str, str], no_color: bool, verbose: int = 0) -> RenderOptions:
+    """Colour and emoji unless ``TERM=dumb``, ``CI=true``, ``--no-color`` or ``NO_COLOR``;
+    colour also needs a terminal.
+
+    >>> detect_options(isatty=True, env={"CI": "true"}, no_color=False)
+    RenderOptions(color=False, emoji=False, width=100, verbose=0)
+    """
+    plain = (
+        no_color
+        or env.get("TERM") == "dumb"
+        or env.get("CI", "").lower() in ("true", "1")
+        or bool(env.get("NO_COLOR"))
+    )
+    return RenderOptions(color=isatty and not plain, emoji=not plain, verbose=verbose)
+
+
+# --- widths ---------------------------------------------------------------------------------
+
+
+def _char_width(ch: str) -> int:
+    if ch == "\ufe0f":  # emoji presentation selector: the base symbol becomes 2 wide
+        return 1
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    if unicodedata.east_asian_width(ch) in ("W", "F"):
+        return 2
+    return 1
+
+
+def width_of(text: str) -> int:
+    """Terminal columns ``text`` takes (no escape sequences in it).
+
+    >>> width_of("abc"), width_of("日本"), width_of("✅"), width_of("⚠️")
+    (3, 4, 2, 2)
+    """
+    return sum(_char_width(c) for c in text)
+
+
+def _clip(text: str, width: int, ascii_only: bool) -> str:
+    """``text`` cut to ``width`` columns, with an ellipsis when cut."""
+    if width_of(text) <= width:
+        return text
+    mark = "..." if ascii_only else "…"
+    room = width - width_of(mark)
+    out, used = [], 0
+    for ch in text:
+        w = _char_width(ch)
+        if used + w > room:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + mark
+
+
+def _clean(text: str, ascii_only: bool) -> str:
+    """No control characters (they would move the cursor); ASCII-escaped when asked."""
+    text = "".join(c if c >= " " and c != "\x7f" else " " for c in text)
+    if ascii_only:
+        text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return text
+
+
+# --- human -------------------------------------------------------------------------------------
+
+_EMOJI = {Status.PASS: "✅", Status.FAIL: "❌", Status.WARN: "⚠️", Status.SKIP: "⏭️"}
+_COLOR = {Status.PASS: "32", Status.FAIL: "31", Status.WARN: "33", Status.SKIP: "36"}
+
+
+def _badge(step: StepResult, opts: RenderOptions) -> tuple[str, Status]:
+    timed = isinstance(step.error, TimedOut)
+    label = "TIME" if timed else step.status.value
+    if opts.emoji:
+        return f"{'⏱️' if timed else _EMOJI[step.status]} {label}", step.status
+    return f"[{label}]", step.status
+
+
+def _paint(text: str, code: str, opts: RenderOptions) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if opts.color else text
+
+
+def _step_line(step: StepResult, opts: RenderOptions) -> str:
+    ascii_only = not opts.emoji
+    badge, status = _badge(step, opts)
+    timing = f" {step.duration_s:.2f}s" if step.attempts else ""
+    if step.attempts > 1:
+        timing += f" x{step.attempts}"
+    tail = f" {badge}{timing}"
+    room = max(opts.width - width_of(tail) - 1, 8)
+    name = _clip(_clean(step.name, ascii_only), room, ascii_only)
+    dots = "." * max(opts.width - width_of(name) - width_of(tail), 1)
+    line = f"{name}{dots}{tail}"
+    return _clip(line, opts.width, ascii_only).replace(badge, _paint(badge, _COLOR[status], opts), 1)
+
+
+def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
+    ascii_only = not opts.emoji
+    lines: list[str] = []
+    if step.error is not None:
+        message = getattr(step.error, "message", None)
+        text = str(message) if message else type(step.error).__name__
+        limit = 20 if opts.verbose > 0 else 6
+        body = text.splitlines() or [""]
+        for raw in body[:limit]:
+            lines.append(_clip("    " + _clean(raw, ascii_only), opts.width, ascii_only))
+        if len(body) > limit:
+            lines.append(f"    ... {len(body) - limit} more lines (-v shows more, --format json all)")
+    elif step.reason and opts.verbose > 0:
+        lines.append(_clip("    " + _clean(step.reason, ascii_only), opts.width, ascii_only))
+    return lines
+
+
+def render_human(report: RunReport, opts: RenderOptions) -> str:
+    lines: list[str] = []
+    for step in report.steps:
+        if opts.verbose < 0 and step.status is not Status.FAIL:
+            continue
+        lines.append(_step_line(step, opts))
+        if step.status in (Status.FAIL, Status.WARN) or opts.verbose > 0:
+            lines.extend(_detail(step, opts))
+    if report.error is not None and not report.steps:
+        message = getattr(report.error, "message", None) or type(report.error).__name__
+        lines.append(_clip("error: " + _clean(str(message), not opts.emoji), opts.width, not opts.emoji))
+    s = report.summary
+    parts = [f"{n} {word}" for n, word in ((s.passed, "passed"), (s.failed, "failed"), (s.warned, "warned"), (s.skipped, "skipped")) if n]
+    summary = f"{', '.join(parts) or 'nothing ran'} in {report.duration_s:.2f}s"
+    if report.outcome == "interrupted":
+        summary += " (interrupted)"
+    code = _COLOR.get(s.status, "0")
+    lines.append(_paint(_clip(summary, opts.width, not opts.emoji), code, opts))
+    if opts.verbose > 0:
+        lines.append(f"trace {report.trace_id} run {report.run_id}")
+    return "\n".join(lines) + "\n"
+
+
+# --- json and yaml -------------------------------------------------------------------------------
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "backslashreplace")
+    return repr(obj)
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
+
+
+def render_json(report: RunReport, opts: RenderOptions) -> str:
+    return _ENCODER.encode(report).decode("utf-8") + "\n"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the ``json`` report."""
+    schema: dict[str, Any] = msgspec.json.schema(RunReport)
+    return schema
+
+
+def render_yaml(report: RunReport, opts: RenderOptions) -> str:
+    import json
+
+    import yaml
+
+    data = json.loads(render_json(report, opts))
+    seen: dict[str, dict[str, Any]] = {}
+    for step in data.get("steps", []):
+        meta = step.get("meta")
+        if isinstance(meta, dict):
+            key = json.dumps(meta, sort_keys=True)
+            step["meta"] = seen.setdefault(key, meta)  # the same object: PyYAML anchors it
+    dumped: str = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    return dumped
+
+
+FORMATTERS: Mapping[str, Renderer] = {"human": render_human, "json": render_json, "yaml": render_yaml}

@@ -1,0 +1,40 @@
+"""The registry: the ``omnibase.yaml`` file, its entries, and how they become components.
+
+See ``docs/registry.md`` for the file's reference.
+"""
+
+from omnibase.registry._edit import add_entry, remove_entry
+from omnibase.registry._load import ENV_VAR, find_registry, load_registry, parse_registry_text
+from omnibase.registry._resolve import CommandOutput, resolve, run_command
+from omnibase.registry._schema import (
+    FILE_NAMES,
+    STAGE_DEFAULTS,
+    ConfigError,
+    Entry,
+    Registry,
+    ResolutionError,
+    StageConfig,
+    entry_meta,
+    stage_settings,
+)
+
+__all__ = [
+    "ENV_VAR",
+    "FILE_NAMES",
+    "STAGE_DEFAULTS",
+    "CommandOutput",
+    "ConfigError",
+    "Entry",
+    "Registry",
+    "ResolutionError",
+    "StageConfig",
+    "add_entry",
+    "entry_meta",
+    "find_registry",
+    "load_registry",
+    "parse_registry_text",
+    "remove_entry",
+    "resolve",
+    "run_command",
+    "stage_settings",
+]
