@@ -26,7 +26,7 @@ class Driver(Protocol):
 class LoopDriver:
     """Base of the synchronous drivers: subclasses say how to invoke, sleep and tell time.
 
-    A ``KeyboardInterrupt`` (or ``SystemExit``) met while performing an intent is thrown
+    A ``KeyboardInterrupt`` met while performing an intent is thrown
     into the program, which turns it into a partial report.
     """
 
@@ -73,8 +73,8 @@ class LoopDriver:
             while True:
                 try:
                     answer = perform(intent)
-                except (KeyboardInterrupt, SystemExit) as stop:
-                    intent = program.throw(KeyboardInterrupt() if isinstance(stop, SystemExit) else stop)
+                except KeyboardInterrupt as stop:
+                    intent = program.throw(stop)
                     continue
                 intent = program.send(answer)
         except StopIteration as done:

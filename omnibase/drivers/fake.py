@@ -61,7 +61,7 @@ class FakeDriver(LoopDriver):
             return Called(None, InvocationTimedOut(intent.limit), started, self.clock_ns)
         try:
             returned = intent.component.fn(intent.ctx, intent.value)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
             self.clock_ns += int(cost * 1e9)
             return Called(None, exc, started, self.clock_ns)
         self.clock_ns += int(cost * 1e9)

@@ -37,7 +37,7 @@ class SyncDriver(LoopDriver):
         started = clock()
         try:
             returned = intent.component.fn(intent.ctx, intent.value)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
             return Called(None, exc, started, clock())
         return Called(returned, None, started, clock())
 
