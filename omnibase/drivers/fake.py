@@ -21,10 +21,10 @@ EPOCH = 1_735_689_600.0
 class FakeDriver(LoopDriver):
     """Performs intents against a virtual clock.
 
-    >>> from omnibase.core.intents import Sleep
     >>> d = FakeDriver()
-    >>> d.sleep(30.0); d.now(), d.sleeps
-    (None, (30000000000, [30.0]))
+    >>> d.sleep(30.0)
+    >>> d.now(), d.sleeps
+    (30000000000, [30.0])
     """
 
     def __init__(

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from _builtins_ref import MANIFEST_TYPES, chdir
+from tests.builtins._builtins_ref import MANIFEST_TYPES, chdir
 from pre_commit.commands.run import Classifier
 
 from omnibase.builtins import CHECKS, run_builtin_checks, select, tags_for

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _builtins_ref import (
+from tests.builtins._builtins_ref import (
     JSON_CORPUS,
     PY_CORPUS,
     TEXT_CORPUS,
@@ -118,7 +118,7 @@ def test_nesting_limits_are_the_reference_console_scripts(family: str, tmp_path:
     import subprocess
     import sys
 
-    from _builtins_ref import SCRIPTS
+    from tests.builtins._builtins_ref import SCRIPTS
 
     check, name, source = NESTED[family]
     spec, opts = CHECKS[check], parse_options(check, {})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _builtins_ref import init_repo, run_reference
+from tests.builtins._builtins_ref import init_repo, run_reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pre_commit_hooks import end_of_file_fixer as ref_eof

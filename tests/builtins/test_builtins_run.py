@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from _builtins_ref import (
+from tests.builtins._builtins_ref import (
     JSON_CORPUS,
     PY_CORPUS,
     TEXT_CORPUS,

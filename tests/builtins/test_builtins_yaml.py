@@ -4,7 +4,7 @@ the reference's loader (ruamel.yaml), on the corpus plus the cases that motivate
 from __future__ import annotations
 
 import pytest
-from _builtins_ref import TEXT_CORPUS, YAML_CORPUS
+from tests.builtins._builtins_ref import TEXT_CORPUS, YAML_CORPUS
 
 from omnibase.builtins._yaml import ruamel_available, yaml_error_ruamel
 from omnibase.builtins._yaml_twin import yaml_error_pyyaml
