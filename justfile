@@ -22,3 +22,4 @@ bench:
     {{py}} -m pip install -q -e '.[bench]'
     {{py}} bench/bench_core.py
     {{py}} bench/bench_precommit.py
+    {{py}} bench/bench_startup.py
