@@ -62,7 +62,7 @@ def _render(report: RunReport, args: argparse.Namespace) -> str:
 def _emit(report: RunReport, args: argparse.Namespace) -> None:
     text = _render(report, args)
     if args.output:
-        from omnibase.cli._io import write_atomic
+        from omnibase._atomic import write_atomic
 
         write_atomic(args.output, text.encode("utf-8"))
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from returns.result import Failure, Result, Success
 
+from omnibase._atomic import write_atomic as _write_atomic
 from omnibase.core.values import Misconfigured, Unresolved
 from omnibase.registry._load import parse_registry_text
 
@@ -36,25 +36,7 @@ def _locked(path: str) -> Iterator[None]:
 
 
 def write_atomic(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=".omnibase-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dfd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    _write_atomic(path, text.encode("utf-8"))
 
 
 def _read(path: str) -> str:
@@ -89,7 +71,7 @@ def add_entry(path: str, entry_text: str) -> Result[str, Misconfigured]:
     except yaml.YAMLError as exc:
         return Failure(Misconfigured(message=f"the entry is not valid YAML: {exc}"))
     if not isinstance(mapping, dict):
-        return Failure(Misconfigured(message="the entry must be a mapping, e.g. '{name: x, command: [true]}'"))
+        return Failure(Misconfigured(message="the entry must be a mapping, e.g. '{name: x, command: [echo]}'"))
     try:
         msgspec.convert(mapping, Entry)
     except msgspec.ValidationError as exc:
@@ -110,6 +92,10 @@ def add_entry(path: str, entry_text: str) -> Result[str, Misconfigured]:
         else:  # `components:` with nothing, `[]` or a flow list: rewrite its value as a block
             head = lines[key.start_mark.line]
             cut = head[: key.end_mark.column] + ":\n"
+            if seq is not None and seq.end_mark.line == key.start_mark.line:
+                trailing = head[seq.end_mark.column :].strip()
+                if trailing.startswith("#"):  # keep a comment after `components: []`
+                    cut = head[: key.end_mark.column] + ":  " + trailing + "\n"
             rest = lines[seq.end_mark.line + 1 :] if seq is not None and seq.end_mark.line > key.start_mark.line else lines[key.start_mark.line + 1 :]
             items: list[Any] = []
             if isinstance(seq, yaml.SequenceNode) and seq.value:
@@ -126,7 +112,14 @@ def _after_sequence(lines: list[str], seq: Any) -> int:
     """The line index right after the sequence's last item (before trailing comments)."""
     end: int = seq.end_mark.line if seq.end_mark.column == 0 else seq.end_mark.line + 1
     end = min(end, len(lines))
-    while end > seq.value[-1].start_mark.line + 1 and not lines[end - 1].strip():
+    dash = max(seq.value[-1].start_mark.column - 2, 0)
+    while end > seq.value[-1].start_mark.line + 1:
+        line = lines[end - 1]
+        stripped = line.lstrip()
+        # blank lines, and comments indented less than the items (the file's own, after
+        # the list), are not part of the last item
+        if stripped and not (stripped.startswith("#") and len(line) - len(stripped) < dash + (dash == 0)):
+            break
         end -= 1
     return end
 
@@ -159,6 +152,13 @@ def remove_entry(path: str, name: str) -> Result[str, Misconfigured | Unresolved
                 while end > start + 1 and lines[end - 1].lstrip().startswith("#"):
                     end -= 1
             new = "".join(lines[:start] + lines[end:])
+            if len(items) == 1:  # the last one: `components:` would be null, so make it `[]`
+                key, _ = _components_node(text)
+                at = key.start_mark.line
+                head = lines[at]
+                lines2 = new.splitlines(keepends=True)
+                lines2[at] = head[: key.end_mark.column] + ": []" + head[key.end_mark.column :].split(":", 1)[1].rstrip("\n").rstrip() + "\n"
+                new = "".join(lines2)
             checked = parse_registry_text(new, path)
             if isinstance(checked, Failure):
                 return Failure(Misconfigured(message=checked.failure().render(), where=path))

@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a torn one."""
+"""Atomic file replacement: a reader sees the old file or the new one, never a torn one."""
 
 from __future__ import annotations
 
@@ -9,16 +9,24 @@ __all__ = ["write_atomic"]
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder: write, fsync,
+    keep the old file's mode, rename over, fsync the folder."""
     folder = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
     fd, tmp = tempfile.mkstemp(prefix=".omnibase-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    dfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
