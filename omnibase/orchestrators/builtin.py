@@ -74,8 +74,7 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
         lines = [f.message for v in failed for f in v.findings] or [f"{v.path}: failed" for v in failed]
         data: dict[str, Any] = {"files": sorted({v.path for v in failed})}
         if edits:
-            diff = "".join(e.diff() for e in edits)
-            data["diff"] = diff if len(diff) <= MAX_DIFF else diff[:MAX_DIFF] + "\n... (diff truncated)\n"
+            data["diff"] = _diffs(edits)
             if not ctx.dry_run:
                 apply_edits(edits, root=ctx.root)
                 data["fixed"] = True
@@ -83,6 +82,21 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
 
     run_check.__name__ = name.replace("-", "_")
     return run_check
+
+
+def _diffs(edits: list[Any]) -> str:
+    """The edits' unified diffs, up to ``MAX_DIFF`` characters: diffing is costly on big
+    files, so stop computing once the report has enough to show."""
+    parts: list[str] = []
+    size = 0
+    for i, edit in enumerate(edits):
+        if size > MAX_DIFF:
+            parts.append(f"... ({len(edits) - i} more files changed; diff truncated)\n")
+            break
+        text = edit.diff()
+        parts.append(text)
+        size += len(text)
+    return "".join(parts)
 
 
 def builtin_components() -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
