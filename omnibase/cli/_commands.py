@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -111,7 +112,9 @@ def orch(args: argparse.Namespace) -> int:
     found = _files(args, root)
     if isinstance(found, Failure):
         return _fail(found.failure(), ExitCode.CONFIG)
-    ctx = new_ctx(args.stage, root=root, files=found.unwrap(), dry_run=args.dry_run)
+    excluded = re.compile(catalogue.registry.exclude)
+    chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
+    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run)
     observers = _observers(args, ctx.trace_id)
     if observers:
         from omnibase.drivers import SyncDriver
@@ -174,4 +177,3 @@ def registry(args: argparse.Namespace) -> int:
     from omnibase.cli._catalogue import registry_command
 
     return registry_command(args, _emit)
-

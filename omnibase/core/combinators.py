@@ -115,4 +115,3 @@ def all_of(steps: Sequence[Step[A, Any]], *, fail_fast: bool = False, name: str 
     """Run every step on the same input and collect the outputs, in order. Failures of some
     do not stop the others unless ``fail_fast``; a concurrent driver runs them in parallel."""
     return AllOf(steps, fail_fast=fail_fast, name=name)
-

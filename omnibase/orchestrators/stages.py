@@ -153,4 +153,3 @@ class RegistryOrchestrator(Orchestrator):
 def steps_of(report: RunReport, status: Status) -> tuple[StepResult, ...]:
     """The step results of ``report`` with ``status``."""
     return tuple(s for s in report.steps if s.status is status)
-

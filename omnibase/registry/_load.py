@@ -106,7 +106,12 @@ def parse_registry_text(text: str, path: str) -> Result[Registry, ConfigError]:
         if isinstance(bad, Failure):
             line, col = _locate(node, f"$.stages.{stage}.filter")
             return Failure(ConfigError(path, line, col, f"stages.{stage}.filter: {bad.failure().message}"))
-    return Success(Registry(path=path, entries=parsed.components, stages=dict(parsed.stages)))
+    try:
+        re.compile(parsed.exclude)
+    except re.error as err:
+        line, col = _locate(node, "$.exclude")
+        return Failure(ConfigError(path, line, col, f"exclude: bad regex: {err}"))
+    return Success(Registry(path=path, entries=parsed.components, stages=dict(parsed.stages), exclude=parsed.exclude))
 
 
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")

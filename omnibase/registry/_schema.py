@@ -105,6 +105,7 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class RegistryFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: Literal[1] = 1
+    exclude: str = "^$"
     stages: dict[str, StageConfig] = msgspec.field(default_factory=dict)
     components: tuple[Entry, ...] = ()
 
@@ -114,6 +115,7 @@ class Registry(msgspec.Struct, frozen=True):
 
     path: str | None
     entries: tuple[Entry, ...] = ()
+    exclude: str = "^$"
     stages: dict[str, StageConfig] = msgspec.field(default_factory=dict)
 
 

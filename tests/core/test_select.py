@@ -62,5 +62,3 @@ def test_filter_by_partitions_in_order(selector: Selector, metas: list[Meta]) ->
     assert [c for c in comps if c in sel.kept] == list(sel.kept)
     assert all(why for _, why in sel.dropped)
     assert filter_by(selector & Selector(), comps) == sel
-
-

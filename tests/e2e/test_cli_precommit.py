@@ -135,3 +135,12 @@ def test_report_schema_is_json_schema(cli):
 def test_version(cli):
     r = cli("--version")
     assert r.code == 0 and r.out.startswith("omnibase ")
+
+
+def test_registry_exclude_keeps_files_out_of_every_check(repo, cli):
+    repo.write("omnibase.yaml", 'version: 1\nexclude: "^vendor/"\ncomponents: []\n')
+    repo.write("vendor/bad.json", "{nope\n")
+    repo.write("mine.json", "{}\n")
+    repo.stage("omnibase.yaml", "vendor/bad.json", "mine.json")
+    r = cli("orch", "--format", "json")
+    assert r.code == 0, r
