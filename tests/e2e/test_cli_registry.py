@@ -236,3 +236,43 @@ def test_env_var_points_at_the_registry(project, cli, tmp_path):
     r = cli("orch", "--stage", "ci", "--list", "--format", "json", env={"OMNIBASE_REGISTRY": str(other)})
     assert r.code == 0, r
     assert "only-here" in r.out and '"count"' not in r.out
+
+
+def test_test_stage_runs_an_external_test_runner(project, cli):
+    project.write("test_small.py", "def test_ok():\n    assert 1 + 1 == 2\n")
+    project.write(
+        "omnibase.yaml",
+        REGISTRY
+        + f'  - name: pytest\n    type: test\n    always_run: true\n    pass_filenames: false\n'
+        f'    command: ["{sys.executable}", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_small.py"]\n',
+    )
+    r = cli("orch", "--stage", "test", "--format", "json")
+    assert r.code == 0, r
+    assert [s["name"] for s in json.loads(r.out)["steps"]] == ["pytest"]
+    project.write("test_small.py", "def test_ok():\n    assert 1 + 1 == 3\n")
+    r = cli("orch", "--stage", "test", "--format", "json")
+    assert r.code == 1, r
+    assert "1 failed" in _steps(r.out)["pytest"]["error"]["message"]
+
+
+def test_exitfirst_stops_at_the_first_failure(project, cli):
+    first = '  - name: nope\n    tags: [ci]\n    python: "plugin:always_fails"\n'
+    project.write("omnibase.yaml", REGISTRY.replace("components:\n", "components:\n" + first))
+    r = cli("orch", "--stage", "ci", "--format", "json", "--filter", "name=nope|count", "-x")
+    assert r.code == 1, r
+    assert [(s["name"], s["status"]) for s in json.loads(r.out)["steps"]] == [("nope", "FAIL"), ("count", "SKIP")]
+    r = cli("orch", "--stage", "ci", "--format", "json", "--filter", "name=nope|count")
+    assert [s["status"] for s in json.loads(r.out)["steps"]] == ["FAIL", "PASS"]
+
+
+def test_verbose_logs_go_to_stderr_with_the_trace_id(project, cli):
+    r = cli("orch", "--stage", "ci", "--format", "json", "--filter", "name=count", "-v")
+    assert r.code == 0, r
+    trace = json.loads(r.out)["trace_id"]
+    assert f"trace_id='{trace}'" in r.err and "event='step'" in r.err
+
+
+def test_tags_select_components(project, cli):
+    r = cli("orch", "--stage", "ci", "--tags", "ci", "--list", "--format", "json")
+    assert r.code == 0, r
+    assert [c["name"] for c in json.loads(r.out)["selected"]] == ["count", "shellcheck-ish"]
