@@ -14,7 +14,7 @@ without recursion; nesting depth only grows with nested combinators.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Final, TypeAlias
 
 import msgspec
@@ -114,8 +114,10 @@ class _Run:
         self.count = 0
 
     def span(self) -> str:
+        # base + count * odd constant (mod 2**64) is distinct for every count: unique ids
+        # within a run at the cost of one multiplication.
         self.count += 1
-        return f"{_mix(self.base ^ self.count) or 1:016x}"
+        return f"{((self.base + self.count * _GOLDEN) & _MASK) or 1:016x}"
 
     def branch(self) -> _Run:
         return _Run(self.ctx, self.t0, _mix(self.base ^ (self.count + 1) ^ _GOLDEN), self.breakers)._after(self)
@@ -171,28 +173,25 @@ def _span_seed(trace_id: str) -> int:
 
 
 def _eval(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
-    kind = type(step)
-    if kind is Component:
-        return (yield from _leaf(step, value, run, dry, limit))  # type: ignore[arg-type]
-    if kind is Then:
-        return (yield from _then(step, value, run, dry, limit))
-    if kind is Identity:
-        return True, value
-    if kind is Retry:
-        return (yield from _retry(step, value, run, dry, limit))  # type: ignore[arg-type]
-    if kind is Breaker:
-        return (yield from _breaker(step, value, run, dry, limit))  # type: ignore[arg-type]
-    if kind is AllOf:
-        return (yield from _all_of(step, value, run, dry, limit))  # type: ignore[arg-type]
-    if kind is Timeout:
-        return (yield from _timeout(step, value, run, dry, limit))  # type: ignore[arg-type]
-    if kind is Profile:
-        return (yield from _profile(step, value, run, dry, limit))  # type: ignore[arg-type]
-    if kind is DryRun:
-        return (yield from _eval(step.inner, value, run, True, limit))  # type: ignore[attr-defined]
-    if kind is Recover or kind is Fallback:
-        return (yield from _recover(step, value, run, dry, limit))  # type: ignore[arg-type]
+    """The evaluation of any node: a table lookup, so no extra generator frame per node."""
+    handler = _HANDLERS.get(type(step))
+    if handler is None:
+        return _not_a_step(step)
+    return handler(step, value, run, dry, limit)
+
+
+def _not_a_step(step: object) -> Evaluation:
     raise TypeError(f"not a step: {step!r}")
+    yield  # pragma: no cover - makes this a generator
+
+
+def _identity(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    return True, value
+    yield  # pragma: no cover - makes this a generator
+
+
+def _dry_run(step: DryRun[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    return (yield from _eval(step.inner, value, run, True, limit))
 
 
 def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
@@ -206,7 +205,10 @@ def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float |
         else:
             chain.append(node)
     for i, node in enumerate(chain):
-        ok, value = yield from _eval(node, value, run, dry, limit)
+        if type(node) is Component:  # the common case, without a second generator frame
+            ok, value = yield from _leaf(node, value, run, dry, limit)
+        else:
+            ok, value = yield from _eval(node, value, run, dry, limit)
         if not ok:
             reason = "dry-run: not run" if value is PLANNED else "upstream step failed"
             for rest in chain[i + 1 :]:
@@ -223,7 +225,7 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
     if meta.timeout is not None and (limit is None or meta.timeout < limit):
         limit = meta.timeout
     try:
-        called: Called = yield Invoke(comp, run.context(dry), value, limit)
+        called: Called = yield Invoke(comp, run.context(dry) if dry else run.ctx, value, limit)
     except KeyboardInterrupt:
         result = StepResult(name=comp.name, status=Status.FAIL, span_id=run.span(), error=Interrupted(), meta=meta)
         run.results.append(result)
@@ -258,7 +260,7 @@ def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
         return False, Raised(exc_type=type(exc).__name__, message=str(exc), transient=isinstance(exc, _TRANSIENT_EXC))
     returned = called.returned
     if type(returned) is Success:
-        out = returned.unwrap()
+        out = returned._inner_value  # what unwrap() returns, without the method call
         check = comp.check
         if check is not None and not check(out):
             return False, ProtocolViolation(
@@ -295,7 +297,11 @@ def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float
         start = yield NOW
     while True:
         attempt += 1
-        ok, out = yield from _eval(node.inner, value, run, dry, limit)
+        inner = node.inner
+        if type(inner) is Component:
+            ok, out = yield from _leaf(inner, value, run, dry, limit)
+        else:
+            ok, out = yield from _eval(inner, value, run, dry, limit)
         if ok or out is PLANNED or not node.allowed or attempt >= policy.max_attempts or not _wants_retry(policy, out):
             break
         delay = pol.backoff(policy, attempt, seed=run.ctx.seed, key=node.name)
@@ -332,20 +338,30 @@ def _breaker(node: Breaker[Any, Any], value: Any, run: _Run, dry: bool, limit: f
             yield result
             first = False
         return False, error
-    yield from _move(run, key, policy, pol.BreakerEvent.CALL, now)
-    ok, out = yield from _eval(node.inner, value, run, dry, limit)
+    changed = _move(run, key, policy, pol.BreakerEvent.CALL, now)
+    if changed is not None:
+        yield changed
+    inner = node.inner
+    if type(inner) is Component:
+        ok, out = yield from _leaf(inner, value, run, dry, limit)
+    else:
+        ok, out = yield from _eval(inner, value, run, dry, limit)
     if out is not PLANNED:
         now = yield NOW
-        yield from _move(run, key, policy, pol.BreakerEvent.SUCCESS if ok else pol.BreakerEvent.FAILURE, now)
+        changed = _move(run, key, policy, pol.BreakerEvent.SUCCESS if ok else pol.BreakerEvent.FAILURE, now)
+        if changed is not None:
+            yield changed
     return ok, out
 
 
-def _move(run: _Run, key: str, policy: pol.BreakerPolicy, event: pol.BreakerEvent, now: int) -> Generator[Intent, Any, None]:
+def _move(run: _Run, key: str, policy: pol.BreakerPolicy, event: pol.BreakerEvent, now: int) -> BreakerChanged | None:
+    """Apply ``event`` to the breaker ``key``; the change of mode to report, if any."""
     before = run.breakers.get(key, pol.CLOSED)
     after = pol.transition(policy, before, event, now / 1e9)
     run.breakers[key] = after
     if after.mode is not before.mode:
-        yield BreakerChanged(key=key, before=before.mode, after=after.mode)
+        return BreakerChanged(key=key, before=before.mode, after=after.mode)
+    return None
 
 
 def _timeout(node: Timeout[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
@@ -416,6 +432,21 @@ def _all_of(node: AllOf[Any], value: Any, run: _Run, dry: bool, limit: float | N
     if any(out is PLANNED for _, out in outs):
         return False, PLANNED
     return True, tuple(out for _, out in outs)
+
+
+_HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {
+    Component: _leaf,
+    Then: _then,
+    Identity: _identity,
+    Retry: _retry,
+    Breaker: _breaker,
+    AllOf: _all_of,
+    Timeout: _timeout,
+    Profile: _profile,
+    DryRun: _dry_run,
+    Recover: _recover,
+    Fallback: _recover,
+}
 
 
 # --- the report ------------------------------------------------------------------------------
