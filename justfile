@@ -4,7 +4,7 @@ py := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else {
 
 # Everything CI checks: the test suite (tests, docs examples, type cases) and mypy --strict.
 test: typecheck
-    {{py}} -m pytest -q
+    PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} -m pytest -q
 
 # mypy --strict on the package, with the returns plugin (configured in pyproject.toml).
 typecheck:
@@ -15,7 +15,7 @@ lint: typecheck
 
 # The type contract alone (pytest-mypy-plugins cases).
 typesafety:
-    {{py}} -m pytest -q typesafety
+    PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} -m pytest -q typesafety
 
 # Benchmarks: each prints our figures next to the peers' from one run, as ratios.
 bench:
