@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -58,6 +59,8 @@ def detect_options(*, isatty: bool, env: Mapping[str, str], no_color: bool, verb
 def _char_width(ch: str) -> int:
     if ch == "\ufe0f":  # emoji presentation selector: the base symbol becomes 2 wide
         return 1
+    if ch == "\u00ad":  # the soft hyphen is a format character that terminals draw
+        return 1
     if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
         return 0
     if unicodedata.east_asian_width(ch) in ("W", "F"):
@@ -92,7 +95,8 @@ def _clip(text: str, width: int, ascii_only: bool) -> str:
 
 def _clean(text: str, ascii_only: bool) -> str:
     """No control characters (they would move the cursor); ASCII-escaped when asked."""
-    text = "".join(c if c >= " " and c != "\x7f" else " " for c in text)
+    # C0, DEL and C1 (\x9b is an 8-bit CSI; \x85 a line break to some terminals)
+    text = "".join(" " if c < " " or "\x7f" <= c <= "\x9f" else c for c in text)
     if ascii_only:
         text = text.encode("ascii", "backslashreplace").decode("ascii")
     return text
@@ -166,7 +170,8 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
     code = _COLOR.get(s.status, "0")
     lines.append(_paint(_clip(summary, opts.width, not opts.emoji), code, opts))
     if opts.verbose > 0:
-        lines.append(f"trace {report.trace_id} run {report.run_id}")
+        ids = f"trace {report.trace_id} run {report.run_id}"
+        lines.append(_clip(_clean(ids, not opts.emoji), opts.width, not opts.emoji))
     return "\n".join(lines) + "\n"
 
 
@@ -206,8 +211,28 @@ def render_yaml(report: RunReport, opts: RenderOptions) -> str:
         if isinstance(meta, dict):
             key = json.dumps(meta, sort_keys=True)
             step["meta"] = seen.setdefault(key, meta)  # the same object: PyYAML anchors it
-    dumped: str = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    dumped: str = yaml.dump(data, Dumper=_yaml_dumper(), default_flow_style=False, sort_keys=False, allow_unicode=True)
     return dumped
+
+
+@functools.cache
+def _yaml_dumper() -> Any:
+    """A ``SafeDumper`` that keeps line-break-like characters (built lazily: yaml is slow to import)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: Any, value: str) -> Any:
+        # PyYAML writes NEL and the Unicode line/paragraph separators raw in plain and
+        # quoted scalars with allow_unicode, and reads them back as line breaks; quote
+        # such strings with escapes (\N, \L, \P) so they survive.
+        if any(c in value for c in "\x85\u2028\u2029"):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+        return dumper.represent_str(value)
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
 
 
 FORMATTERS: Mapping[str, Renderer] = {"human": render_human, "json": render_json, "yaml": render_yaml}

@@ -58,8 +58,14 @@ def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
     err = _error(load_registry(str(path), cwd=str(tmp_path), env={}))
     assert err.path == str(path)
     assert "invalid YAML" in err.message
-    assert err.line in (4, 5)  # the flow list opened on line 4 is broken by line 5
+    assert (err.line, err.column) == (5, 3)  # the flow list opened on line 4 is broken at line 5
     assert err.render().startswith(f"{path}:{err.line}:")
+
+
+def test_malformed_yaml_mapping_in_value_line() -> None:
+    err = _error(parse_registry_text("version: 1\nkey: value: other\n", "r.yaml"))
+    assert (err.line, err.column) == (2, 11)
+    assert "mapping values are not allowed" in err.message
 
 
 def test_malformed_yaml_tab_indent_line() -> None:

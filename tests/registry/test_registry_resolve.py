@@ -37,6 +37,11 @@ def _component(entry: Entry, root: Path) -> Component[Any, Any]:
     return comp
 
 
+def _call(comp: Component[Any, Any], ctx: ExecCtx, value: object) -> Any:
+    """Invoke the component's callable directly (its Result, untyped for the tests)."""
+    return comp.fn(ctx, value)
+
+
 # --- python ------------------------------------------------------------------------------
 
 
@@ -53,10 +58,10 @@ def test_python_entry_resolves_module_in_root(tmp_path: Path) -> None:
         "NOT_CALLABLE = 3\n"
     )
     comp = _component(_entry(name="py", python=f"{mod}:check", tags=["x"]), tmp_path)
-    assert comp.fn(_ctx(tmp_path), 5) == Success(("ok", 5))
+    assert _call(comp, _ctx(tmp_path), 5) == Success(("ok", 5))
     assert comp.meta.tags == frozenset({"x"})
     nested = _component(_entry(name="nested", python=f"{mod}:Holder.run"), tmp_path)
-    assert nested.fn(_ctx(tmp_path), 1) == Success(1)
+    assert _call(nested, _ctx(tmp_path), 1) == Success(1)
     bad = resolve(_entry(name="nc", python=f"{mod}:NOT_CALLABLE"), root=str(tmp_path))
     assert isinstance(bad, Failure) and isinstance(bad.failure(), ResolutionError)
     assert "not callable" in bad.failure().message
@@ -129,7 +134,7 @@ def test_command_file_selection_by_files_regex(tmp_path: Path) -> None:
         p.write_text("x = 1\n")
     entry = _entry(name="lister", command=_lister(tmp_path), files=r"\.py$", exclude=r"^skip_")
     comp = _component(entry, tmp_path)
-    out = comp.fn(_ctx(tmp_path, ("a.py", "b.txt", "sub/c.py", "skip_me.py")), None)
+    out = _call(comp, _ctx(tmp_path, ("a.py", "b.txt", "sub/c.py", "skip_me.py")), None)
     assert isinstance(out, Success)
     value = out.unwrap()
     assert isinstance(value, CommandOutput)
@@ -145,13 +150,13 @@ def test_command_file_selection_by_types(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("# hi\n")
     files = ("script", "mod.py", "data.json", "notes.md", "vanished.py")
     comp = _component(_entry(name="t", command=_lister(tmp_path), types=["python"]), tmp_path)
-    out = comp.fn(_ctx(tmp_path, files), None).unwrap()
+    out = _call(comp, _ctx(tmp_path, files), None).unwrap()
     assert sorted(out.output.split()) == ["mod.py", "script"]  # shebang counts; missing file dropped
     comp = _component(_entry(name="t2", command=_lister(tmp_path), types_or=["json", "markdown"]), tmp_path)
-    out = comp.fn(_ctx(tmp_path, files), None).unwrap()
+    out = _call(comp, _ctx(tmp_path, files), None).unwrap()
     assert sorted(out.output.split()) == ["data.json", "notes.md"]
     comp = _component(_entry(name="t3", command=_lister(tmp_path), types=["text"], exclude_types=["python"]), tmp_path)
-    out = comp.fn(_ctx(tmp_path, files), None).unwrap()
+    out = _call(comp, _ctx(tmp_path, files), None).unwrap()
     assert sorted(out.output.split()) == ["data.json", "notes.md"]
 
 
@@ -160,12 +165,12 @@ def test_command_skips_when_no_files(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     argv = [PY, "-c", f"open({str(marker)!r}, 'w').close()"]
     comp = _component(_entry(name="s", command=argv, files=r"\.py$"), tmp_path)
-    out = comp.fn(_ctx(tmp_path, ("a.txt",)), None)
+    out = _call(comp, _ctx(tmp_path, ("a.txt",)), None)
     assert isinstance(out, Success) and isinstance(out.unwrap(), Skip)
     assert not marker.exists()
     # always_run runs it anyway, without file names
     comp = _component(_entry(name="s2", command=argv, files=r"\.py$", always_run=True), tmp_path)
-    out = comp.fn(_ctx(tmp_path, ()), None)
+    out = _call(comp, _ctx(tmp_path, ()), None)
     assert isinstance(out, Success) and isinstance(out.unwrap(), CommandOutput)
     assert marker.exists()
 
@@ -173,7 +178,7 @@ def test_command_skips_when_no_files(tmp_path: Path) -> None:
 def test_pass_filenames_false(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("")
     comp = _component(_entry(name="n", command=_lister(tmp_path), pass_filenames=False), tmp_path)
-    out = comp.fn(_ctx(tmp_path, ("a.py",)), None).unwrap()
+    out = _call(comp, _ctx(tmp_path, ("a.py",)), None).unwrap()
     assert out.output.strip() == ""
 
 
@@ -181,14 +186,14 @@ def test_env_is_passed(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("")
     argv = [PY, "-c", "import os; print(os.environ['OMNI_T'])"]
     comp = _component(_entry(name="e", command=argv, env={"OMNI_T": "hello"}), tmp_path)
-    assert comp.fn(_ctx(tmp_path, ("a.py",)), None).unwrap().output.strip() == "hello"
+    assert _call(comp, _ctx(tmp_path, ("a.py",)), None).unwrap().output.strip() == "hello"
 
 
 def test_nonzero_exit_is_failed_with_output(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("")
     argv = [PY, "-c", "import sys; print('problem in', sys.argv[1]); sys.stderr.write('on stderr\\n'); sys.exit(3)"]
     comp = _component(_entry(name="f", command=argv), tmp_path)
-    out = comp.fn(_ctx(tmp_path, ("a.py",)), None)
+    out = _call(comp, _ctx(tmp_path, ("a.py",)), None)
     assert isinstance(out, Failure)
     err = out.failure()
     assert isinstance(err, Failed)
@@ -204,7 +209,7 @@ def test_timeout_kills_the_process_group(tmp_path: Path) -> None:
     script = f"sleep 5 & echo $! > {pidfile}; wait"
     comp = _component(_entry(name="slow", command=["sh", "-c", script], timeout=0.3, pass_filenames=False, always_run=True), tmp_path)
     started = time.monotonic()
-    out = comp.fn(_ctx(tmp_path, ()), None)
+    out = _call(comp, _ctx(tmp_path, ()), None)
     assert time.monotonic() - started < 4.5  # did not wait for the sleep
     assert isinstance(out, Failure)
     assert isinstance(out.failure(), TimedOut)
@@ -235,7 +240,7 @@ def test_cpu_limit_is_security_violation(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("")
     argv = [PY, "-c", "while True: pass"]
     comp = _component(_entry(name="spin", command=argv, limits={"cpu_seconds": 1}, timeout=30), tmp_path)
-    out = comp.fn(_ctx(tmp_path, ("a.py",)), None)
+    out = _call(comp, _ctx(tmp_path, ("a.py",)), None)
     assert isinstance(out, Failure)
     assert isinstance(out.failure(), SecurityViolation)
 
@@ -253,7 +258,7 @@ def test_batching_runs_every_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     log = tmp_path / "calls.log"
     argv = [PY, "-c", f"import sys; open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')"]
     comp = _component(_entry(name="batch", command=argv, files=r"\.txt$"), tmp_path)
-    out = comp.fn(_ctx(tmp_path, tuple(names)), None)
+    out = _call(comp, _ctx(tmp_path, tuple(names)), None)
     assert isinstance(out, Success)
     assert out.unwrap().files == 300
     calls = log.read_text().splitlines()
@@ -273,7 +278,7 @@ def test_batching_with_real_limit(tmp_path: Path) -> None:
     counter = tmp_path / "count.log"
     argv = [PY, "-c", f"import sys; open({str(counter)!r}, 'a').write(str(len(sys.argv) - 1) + '\\n')"]
     comp = _component(_entry(name="big", command=argv), tmp_path)
-    out = comp.fn(_ctx(tmp_path, tuple(names)), None)
+    out = _call(comp, _ctx(tmp_path, tuple(names)), None)
     assert isinstance(out, Success)
     counts = [int(x) for x in counter.read_text().split()]
     assert len(counts) >= 3 and sum(counts) == len(names)
@@ -292,5 +297,5 @@ def test_output_failure_in_one_batch_fails_all(tmp_path: Path, monkeypatch: pyte
         (tmp_path / n).write_text("")
     argv = [PY, "-c", "import sys; sys.exit(4 if 'f059.txt' in sys.argv else 0)"]
     comp = _component(_entry(name="bf", command=argv), tmp_path)
-    out = comp.fn(_ctx(tmp_path, tuple(names)), None)
+    out = _call(comp, _ctx(tmp_path, tuple(names)), None)
     assert isinstance(out, Failure) and out.failure().data["exit_code"] == 4
