@@ -6,7 +6,6 @@ new content of a file as bytes, and only ``omnibase.builtins._run.apply_edits`` 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Literal
 
 import msgspec
@@ -33,6 +32,8 @@ __all__ = [
 
 def sha256(data: bytes) -> str:
     """Hex SHA-256 of ``data`` (how an ``Edit`` names the content it applies to)."""
+    import hashlib  # loaded on first use: start-up of commands that check nothing stays short
+
     return hashlib.sha256(data).hexdigest()
 
 

@@ -8,7 +8,6 @@ exhaustively with hypothesis and need no sleeping.
 from __future__ import annotations
 
 import enum
-import random
 from collections.abc import Callable
 
 import msgspec
@@ -66,6 +65,8 @@ def backoff(policy: RetryPolicy, failures: int, *, seed: int = 0, key: str = "")
     base = policy.cap if exponent > 1000 else min(policy.cap, policy.initial * policy.multiplier**exponent)
     if policy.jitter == 0.0:
         return base
+    import random  # only jittered policies pay for it (it imports hashlib)
+
     # A string seed is hashed with SHA-512 by ``random``: stable across processes.
     return base + policy.jitter * random.Random(f"{seed}:{key}:{failures}").random()
 

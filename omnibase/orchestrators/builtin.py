@@ -48,6 +48,8 @@ class CheckBatch:
     def verdicts(self, ctx: ExecCtx, name: str) -> list[Any]:
         from omnibase.builtins import run_builtin_checks
 
+        if not ctx.files:  # nothing to check: no pass over the tree, no git queries
+            return []
         key = (ctx.root, ctx.files)
         with self._lock:
             if self._key != key:

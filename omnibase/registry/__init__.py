@@ -3,7 +3,8 @@
 See ``docs/registry.md`` for the file's reference.
 """
 
-from omnibase.registry._edit import add_entry, remove_entry
+from typing import TYPE_CHECKING
+
 from omnibase.registry._load import ENV_VAR, find_registry, load_registry, parse_registry_text
 from omnibase.registry._resolve import CommandOutput, resolve, run_command
 from omnibase.registry._schema import (
@@ -17,6 +18,15 @@ from omnibase.registry._schema import (
     entry_meta,
     stage_settings,
 )
+
+def __getattr__(name: str) -> object:
+    # The editing functions pull in file-locking and temp-file machinery: only on demand.
+    if name in ("add_entry", "remove_entry"):
+        from omnibase.registry import _edit
+
+        return getattr(_edit, name)
+    raise AttributeError(f"module 'omnibase.registry' has no attribute {name!r}")
+
 
 __all__ = [
     "ENV_VAR",
@@ -38,3 +48,6 @@ __all__ = [
     "run_command",
     "stage_settings",
 ]
+
+if TYPE_CHECKING:
+    from omnibase.registry._edit import add_entry, remove_entry
