@@ -15,6 +15,7 @@ __all__ = [
     "BreakerPolicy",
     "CircuitOpen",
     "Component",
+    "Crashed",
     "ComponentType",
     "ExecCtx",
     "ExitCode",
@@ -26,8 +27,10 @@ __all__ = [
     "Misconfigured",
     "ProtocolViolation",
     "Raised",
+    "ResourceExceeded",
     "RetryPolicy",
     "RunReport",
+    "SandboxViolation",
     "Selection",
     "Selector",
     "SecurityViolation",
@@ -59,8 +62,8 @@ __all__ = [
 
 _WHERE = {
     "omnibase.core.values": (
-        "CircuitOpen ComponentType ExecCtx ExitCode Failed Interrupted Lifecycle Meta Misconfigured "
-        "ProtocolViolation Raised RunReport SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
+        "CircuitOpen ComponentType Crashed ExecCtx ExitCode Failed Interrupted Lifecycle Meta Misconfigured "
+        "ProtocolViolation Raised ResourceExceeded RunReport SandboxViolation SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
     ),
     "omnibase.core.policies": "BreakerPolicy RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
@@ -112,6 +115,7 @@ if TYPE_CHECKING:
     from omnibase.core.values import (
         CircuitOpen,
         ComponentType,
+        Crashed,
         ExecCtx,
         ExitCode,
         Failed,
@@ -121,7 +125,9 @@ if TYPE_CHECKING:
         Misconfigured,
         ProtocolViolation,
         Raised,
+        ResourceExceeded,
         RunReport,
+        SandboxViolation,
         SecurityViolation,
         Skip,
         Status,

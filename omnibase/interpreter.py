@@ -50,6 +50,7 @@ from omnibase.core.step import (
 )
 from omnibase.core.values import (
     CircuitOpen,
+    Crashed,
     ExecCtx,
     ExitCode,
     Failed,
@@ -57,7 +58,9 @@ from omnibase.core.values import (
     Misconfigured,
     ProtocolViolation,
     Raised,
+    ResourceExceeded,
     RunReport,
+    SandboxViolation,
     SecurityViolation,
     Skip,
     Status,
@@ -76,7 +79,10 @@ Evaluation: TypeAlias = Generator[Intent, Any, Outcome]
 
 _MASK: Final = (1 << 64) - 1
 _GOLDEN: Final = 0x9E3779B97F4A7C15
-_ERRORS: Final = (Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, Misconfigured, Unresolved, Interrupted)
+_ERRORS: Final = (
+    Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, SandboxViolation,
+    ResourceExceeded, Crashed, Misconfigured, Unresolved, Interrupted,
+)  # fmt: skip
 _TRANSIENT_EXC: Final = (TimeoutError, ConnectionError)
 
 
@@ -494,7 +500,7 @@ def exit_code(results: tuple[StepResult, ...], status: Status, outcome: str, err
     if outcome == "interrupted":
         return ExitCode.INTERRUPTED
     errors = [r.error for r in results if r.status is Status.FAIL] + ([error] if error is not None else [])
-    if any(isinstance(e, SecurityViolation) for e in errors):
+    if any(isinstance(e, (SecurityViolation, SandboxViolation, ResourceExceeded)) for e in errors):
         return ExitCode.SECURITY
     if any(isinstance(e, Unresolved) for e in errors):
         return ExitCode.REGISTRY

@@ -7,7 +7,9 @@ JSON, YAML or msgpack with no hand-written encoder. Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal, TypeAlias
+from typing import Any, Generic, Literal, TypeAlias
+
+from typing_extensions import TypeVar
 
 import msgspec
 
@@ -23,8 +25,11 @@ __all__ = [
     "Meta",
     "Misconfigured",
     "ProtocolViolation",
+    "Crashed",
     "Raised",
+    "ResourceExceeded",
     "RunReport",
+    "SandboxViolation",
     "SecurityViolation",
     "Skip",
     "Status",
@@ -130,11 +135,15 @@ class Failed(msgspec.Struct, frozen=True, kw_only=True, tag="failed"):
 
 
 class Raised(msgspec.Struct, frozen=True, kw_only=True, tag="raised"):
-    """The component raised instead of returning a ``Result``."""
+    """The component raised instead of returning a ``Result``.
+
+    ``traceback`` is the formatted traceback (bounded), empty when none was captured.
+    """
 
     exc_type: str
     message: str
     transient: bool = False
+    traceback: str = ""
 
 
 class ProtocolViolation(msgspec.Struct, frozen=True, kw_only=True, tag="protocol"):
@@ -162,6 +171,36 @@ class SecurityViolation(msgspec.Struct, frozen=True, kw_only=True, tag="security
     """The component tried something its sandbox forbids."""
 
     message: str
+    transient: bool = False
+
+
+class SandboxViolation(msgspec.Struct, frozen=True, kw_only=True, tag="sandbox"):
+    """The component attempted something its declared rights forbid (``action`` on ``target``,
+    e.g. ``write`` on a path outside the allowed ones, ``connect``, ``spawn``). Exit 5."""
+
+    action: str
+    target: str = ""
+    message: str = ""
+    transient: bool = False
+
+
+class ResourceExceeded(msgspec.Struct, frozen=True, kw_only=True, tag="resource"):
+    """The component broke a resource limit (``resource``: cpu, memory, file_size, processes),
+    as detected from what actually happened. Exit 5."""
+
+    resource: str
+    limit: float | int | None = None
+    message: str = ""
+    transient: bool = False
+
+
+class Crashed(msgspec.Struct, frozen=True, kw_only=True, tag="crashed"):
+    """The process running the component died (``cause``: e.g. ``exit status 0``,
+    ``killed by SIGSEGV``) before answering. Exit 1: the run goes on."""
+
+    cause: str
+    exit_status: int | None = None
+    signal: int | None = None
     transient: bool = False
 
 
@@ -194,6 +233,9 @@ StepError: TypeAlias = (
     | TimedOut
     | CircuitOpen
     | SecurityViolation
+    | SandboxViolation
+    | ResourceExceeded
+    | Crashed
     | Misconfigured
     | Unresolved
     | Interrupted
@@ -253,8 +295,11 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
 
 Outcome: TypeAlias = Literal["completed", "interrupted"]
 
+#: The type of a run's output; a bare ``RunReport`` is ``RunReport[Any]``.
+T = TypeVar("T", default=Any)
 
-class RunReport(msgspec.Struct, frozen=True, kw_only=True):
+
+class RunReport(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     """The result of one run: ordered step results, summary, timing, exit code and trace ids.
 
     Identical pipeline plus identical answers give a byte-identical canonical encoding.
@@ -269,7 +314,7 @@ class RunReport(msgspec.Struct, frozen=True, kw_only=True):
     started_at: float = 0.0
     duration_s: float = 0.0
     outcome: Outcome = "completed"
-    output: Any = None
+    output: T | None = None
     error: StepError | None = None
     profile: tuple[tuple[str, float], ...] = ()
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
