@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "AllOf",
+    "AsyncDriver",
+    "Breakers",
     "BreakerPolicy",
     "CircuitOpen",
     "Component",
@@ -44,6 +46,7 @@ __all__ = [
     "Unresolved",
     "__version__",
     "all_of",
+    "arun",
     "breaker",
     "component",
     "dry_run",
@@ -65,11 +68,11 @@ _WHERE = {
         "CircuitOpen ComponentType Crashed ExecCtx ExitCode Failed Interrupted Lifecycle Meta Misconfigured "
         "ProtocolViolation Raised ResourceExceeded RunReport SandboxViolation SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
     ),
-    "omnibase.core.policies": "BreakerPolicy RetryPolicy",
+    "omnibase.core.policies": "BreakerPolicy Breakers RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
     "omnibase.core.combinators": "all_of breaker dry_run fallback identity profile recover retry sequence timeout",
     "omnibase.core.select": "Selection Selector filter_by parse_filter",
-    "omnibase.drivers": "FakeDriver SyncDriver run",
+    "omnibase.drivers": "AsyncDriver FakeDriver SyncDriver arun run",
     "omnibase.context": "new_ctx",
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names.split()}
@@ -109,7 +112,7 @@ if TYPE_CHECKING:
         sequence,
         timeout,
     )
-    from omnibase.core.policies import BreakerPolicy, RetryPolicy
+    from omnibase.core.policies import BreakerPolicy, Breakers, RetryPolicy
     from omnibase.core.select import Selection, Selector, filter_by, parse_filter
     from omnibase.core.step import AllOf, Component, Step, component
     from omnibase.core.values import (
@@ -136,6 +139,6 @@ if TYPE_CHECKING:
         TimedOut,
         Unresolved,
     )
-    from omnibase.drivers import FakeDriver, SyncDriver, run
+    from omnibase.drivers import AsyncDriver, FakeDriver, SyncDriver, arun, run
 
     __version__: str
