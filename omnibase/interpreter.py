@@ -250,15 +250,16 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
     ok, out = _classify(comp, called)
     reason = ""
     status = Status.PASS if ok else Status.FAIL
-    if type(out) is Skip:
-        status, reason, out = Status.SKIP, out.reason, None
+    if type(out) is Skip:  # planned: the dry-run performer did not call it, nor what needs it
+        status, reason, out = Status.SKIP, out.reason, (PLANNED if out.planned else None)
+        ok = out is None
     result = StepResult(
         name=comp.name,
         status=status,
         reason=reason,
         span_id=span,
         value=out if ok else None,
-        error=None if ok else out,
+        error=None if ok or status is Status.SKIP else out,
         offset_s=(called.started - run.t0) / 1e9,
         duration_s=(called.ended - called.started) / 1e9,
         meta=meta,
@@ -286,7 +287,7 @@ def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
     if type(returned) is Success:
         out = returned._inner_value  # what unwrap() returns, without the method call
         check = comp.check
-        if check is not None and not check(out):
+        if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
             return False, ProtocolViolation(
                 message=f"{comp.name} returned {type(out).__name__}, declared {comp.meta.output_type}"
             )

@@ -74,6 +74,7 @@ class Called(msgspec.Struct, frozen=True, gc=False):
     stand for a failure that happened elsewhere (a worker process, a cluster): then
     ``error`` may carry the typed error directly. ``traceback`` is the formatted traceback of
     ``raised`` (bounded), ``output`` what the call printed, when the performer captured it.
+    ``cpu_ns`` is the CPU time the call used, when the performer measured it where it ran.
     """
 
     returned: Any
@@ -83,6 +84,7 @@ class Called(msgspec.Struct, frozen=True, gc=False):
     traceback: str = ""
     output: str = ""
     error: StepError | None = None
+    cpu_ns: int | None = None
 
 
 class InvocationTimedOut(Exception):
