@@ -111,17 +111,18 @@ def explain(selector: Selector, meta: Meta) -> str | None:
 
 
 def explain_kept(selector: Selector, meta: Meta) -> str:
-    """Why ``selector`` keeps a component with ``meta`` (it must keep it).
+    """Why ``selector`` keeps a component with ``meta`` (it must keep it): the clauses
+    that hold.
 
-    >>> explain_kept(Selector((Clause("tag", ("lint", "fmt")),)), Meta(name="x", tags=frozenset({"lint"})))
-    'selected: tag=lint|fmt holds (tag is lint)'
+    >>> explain_kept(Selector((Clause("tag", ("lint", "fmt")), Clause("type", ("tool",)))), Meta(name="x"))
+    'selected: tag=lint|fmt and type=tool hold'
     >>> explain_kept(Selector(), Meta(name="x"))
     'selected: no filter leaves it out'
     """
     if not selector.clauses:
         return "selected: no filter leaves it out"
-    held = [f"{c.render()} holds ({c.key} is {', '.join(sorted(_facts(meta, c.key))) or 'none'})" for c in selector.clauses]
-    return "selected: " + "; ".join(held)
+    held = [c.render() for c in selector.clauses]
+    return f"selected: {' and '.join(held)} hold{'s' if len(held) == 1 else ''}"
 
 
 def filter_by(selector: Selector, components: Iterable[Component[Any, Any]]) -> Selection:
