@@ -15,6 +15,7 @@ with a one-line message, never an exception.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -204,7 +205,7 @@ def rebuild(node: Node, components: Mapping[str, Component[Any, Any]]) -> Result
         parts.append(built.unwrap())
     kind = node.kind
     if kind == "then":
-        return Success(c.sequence(parts))
+        return Success(functools.reduce(Then, parts) if parts else c.identity())
     if kind == "identity":
         return Success(c.identity())
     if kind == "all_of":
