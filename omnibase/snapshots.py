@@ -165,7 +165,10 @@ def shape_of(step: Step[Any, Any]) -> Node:
                 stack += [node.second, node.first]
             else:
                 chain.append(node)
-        return Node(kind="then", name=step.name, children=tuple(map(shape_of, chain)))
+        chain = [n for n in chain if not isinstance(n, Identity)] or chain  # identity is neutral in >>
+        if len(chain) == 1:
+            return shape_of(chain[0])
+        return Node(kind="then", name=" >> ".join(n.name for n in chain), children=tuple(map(shape_of, chain)))
     if isinstance(step, Identity):
         return Node(kind="identity", name=step.name)
     if isinstance(step, AllOf):
