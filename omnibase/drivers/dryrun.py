@@ -95,8 +95,10 @@ class DryRunPerformer:
 def _preview(result: StepResult | None) -> str:
     if result is None:
         return "not reached"
-    if result.reason == NOT_PURE or result.reason.startswith("dry-run"):
+    if result.reason.startswith("dry-run"):
         return result.reason
+    if result.attempts == 0:
+        return f"not run: {result.reason}"
     verdict = result.status.value
     if result.status is Status.FAIL and _diff_in(result):
         return f"{verdict}: would change files (see the diff)"
