@@ -94,8 +94,17 @@ class InvocationTimedOut(Exception):
 
 
 class Cancelled(Exception):
-    """Thrown into a ``Fork`` branch that a concurrent performer cancels (fail-fast): the
-    branch records the steps it had not finished as SKIP and answers None."""
+    """Thrown into a ``Fork`` branch that a concurrent loop cancels; the branch answers None.
+
+    ``interrupted`` False: another branch failed (fail-fast), the step in flight is recorded
+    as SKIP. ``interrupted`` True: the whole run is being cancelled (Ctrl-C, SIGTERM, a
+    caller's timeout), the step in flight is recorded as FAIL ``Interrupted``, as in a
+    sequential run.
+    """
+
+    def __init__(self, interrupted: bool = False) -> None:
+        super().__init__("interrupted" if interrupted else "another branch failed")
+        self.interrupted = interrupted
 
 
 class Sleep(msgspec.Struct, frozen=True, gc=False):
