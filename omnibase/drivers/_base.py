@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke
+from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke, Started
 from omnibase.core.policies import BreakerState
 from omnibase.core.step import Step
 from omnibase.core.values import ExecCtx, RunReport
@@ -148,12 +148,17 @@ async def _adrive(
     import asyncio
 
     events = EVENT_TYPES
+    if scope is not None and scope.cancelled_by_failure():
+        program.close()  # a sibling failed before this branch started: it never starts
+        return None
     try:
         intent = next(program)
         while True:
             try:
                 kind = type(intent)
                 if kind in events:
+                    if kind is Started and scope is not None and scope.cancelled_by_failure():
+                        raise asyncio.CancelledError  # a sibling failed: start nothing new
                     for observe in observers:
                         observe(intent)  # type: ignore[arg-type]
                     answer = None
