@@ -74,6 +74,8 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
                 elif kind is Fork:
                     answer = _fork(intent, performer, watchers)  # type: ignore[arg-type]
                 else:
+                    if watchers and kind is Invoke:
+                        _started(intent, watchers)  # type: ignore[arg-type]
                     answer = perform(intent)
             except KeyboardInterrupt as stop:
                 intent = program.throw(stop)
@@ -81,6 +83,15 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
             intent = program.send(answer)
     except StopIteration as done:
         return done.value
+
+
+def _started(intent: Invoke, observers: Sequence[Observer]) -> None:
+    """Tell the observers that ``intent`` is about to be performed. The loops derive this
+    event from the ``Invoke`` itself (same name, span id and attempt), so a run without
+    observers pays nothing for it."""
+    event = Started(name=intent.component.name, span_id=intent.span_id, attempt=intent.attempt)
+    for observe in observers:
+        observe(event)
 
 
 def _fork(fork: Fork, performer: Performer, observers: Sequence[Observer]) -> tuple[Any, ...]:
@@ -157,8 +168,6 @@ async def _adrive(
             try:
                 kind = type(intent)
                 if kind in events:
-                    if kind is Started and scope is not None and scope.cancelled_by_failure():
-                        raise asyncio.CancelledError  # a sibling failed: start nothing new
                     for observe in observers:
                         observe(intent)  # type: ignore[arg-type]
                     answer = None
@@ -171,11 +180,15 @@ async def _adrive(
                         # a sibling failed under fail-fast: start nothing new
                         if scope is not None and scope.cancelled_by_failure():
                             raise asyncio.CancelledError
+                        if observers:
+                            _started(intent, observers)  # type: ignore[arg-type]
                         answer = await aperform(intent)
                     finally:
                         if limit is not None:
                             limit.release()
                 else:
+                    if observers and kind is Invoke:
+                        _started(intent, observers)  # type: ignore[arg-type]
                     answer = await aperform(intent)
             except asyncio.CancelledError:
                 # A cancelled branch records what it did and answers None; the whole run,
