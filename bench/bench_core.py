@@ -191,5 +191,90 @@ def main() -> None:
         print(f"{'PASS' if ok else 'MISS'}  {label}")
 
 
+# --- sync overhead against the code before the performer protocol (commit acb62a0) ----------
+
+#: The commit before the performer protocol: its per-step cost is the budget (+10%).
+BASELINE = "acb62a0"
+BUDGET = 1.10
+ROUNDS = 9
+
+#: Measured in a fresh interpreter for each side, with the same text: only API both have.
+PROBE = """
+import functools, gc, json, operator, time
+from returns.result import Result, Success
+from omnibase import ExecCtx, Failed, FakeDriver, RetryPolicy, SyncDriver, breaker, component, profile, retry, run
+from omnibase.testing import fake_ctx
+
+N = 2000
+
+def best(body, repeats=5):
+    out = float("inf")
+    for _ in range(repeats):
+        gc.collect(); gc.disable()
+        t = time.process_time_ns(); body(); elapsed = time.process_time_ns() - t
+        gc.enable()
+        out = min(out, elapsed / N)
+    return out
+
+@component(idempotent=True)
+def leaf(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+    return Success(x + 1)
+
+ctx = fake_ctx()
+chain = functools.reduce(operator.rshift, [leaf] * N)
+guarded = functools.reduce(operator.rshift, [profile(breaker(retry(leaf, RetryPolicy(max_attempts=3, initial=0.0))))] * N)
+seen = []
+print(json.dumps({
+    "leaf, SyncDriver": best(lambda: run(chain, 0, ctx, SyncDriver())),
+    "profile(breaker(retry(leaf))), SyncDriver": best(lambda: run(guarded, 0, ctx, SyncDriver())),
+    "leaf, FakeDriver": best(lambda: run(chain, 0, ctx, FakeDriver())),
+    "leaf, SyncDriver, one observer": best(lambda: run(chain, 0, ctx, SyncDriver([seen.append]))),
+}))
+"""
+
+
+def _probe(tree: str) -> dict[str, float]:
+    """Run ``PROBE`` with ``tree``'s omnibase first on ``sys.path`` (``python -c`` puts the
+    working directory first, ahead of the editable install)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=tree, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout))
+
+
+def compare_with_baseline() -> bool:
+    """Per-step cost now against ``BASELINE``, interleaved rounds, ratio of medians."""
+    import os
+    import statistics
+    import subprocess
+    import tempfile
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory(prefix="omnibase-baseline-") as old:
+        try:  # the old package only, extracted: no worktree, nothing changed in the repository
+            archive = subprocess.run(["git", "archive", BASELINE, "omnibase"], cwd=here, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", old], input=archive.stdout, check=True)
+        except (OSError, subprocess.CalledProcessError):
+            print(f"(no comparison with {BASELINE}: not in this repository's history)")
+            return True
+        samples: dict[str, dict[str, list[float]]] = {"now": {}, "before": {}}
+        for _ in range(ROUNDS):
+            for side, tree in (("now", here), ("before", old)):
+                for case, ns in _probe(tree).items():
+                    samples[side].setdefault(case, []).append(ns)
+    print(f"{'sync overhead vs ' + BASELINE + ' (median of ' + str(ROUNDS) + ')':42} {'now ns':>9} {'before':>9} {'ratio':>7}")
+    ok = True
+    for case, now in samples["now"].items():
+        a, b = statistics.median(now), statistics.median(samples["before"][case])
+        within = a / b <= BUDGET
+        ok = ok and within
+        print(f"{case:42} {a:9.0f} {b:9.0f} {a / b:6.2f}x {'PASS' if within else 'MISS'}")
+    return ok
+
+
 if __name__ == "__main__":
     main()
+    print()
+    compare_with_baseline()

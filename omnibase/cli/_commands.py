@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.cli._modes import mode_of
+from omnibase.cli._modes import Mode, mode_of, mode_problem
+from omnibase.cli._modes import execute as run_mode
 from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
@@ -96,7 +97,7 @@ def orch(args: argparse.Namespace) -> int:
         return _fail(message, code)
     catalogue = loaded.unwrap()
     mode = mode_of(args)
-    problem = check_outputs(args)
+    problem = mode_problem(args) or check_outputs(args)
     if problem is not None:
         return _fail(problem, ExitCode.CONFIG)
     if mode == "replay":
@@ -125,9 +126,10 @@ def orch(args: argparse.Namespace) -> int:
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
     ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=mode == "dry-run", traceparent=os.environ.get("TRACEPARENT"))
 
-    def execute(performer: Any, is_async: bool) -> RunReport:
-        orchestrator.driver = performer
-        return orchestrator.run(ctx)
+    def execute(how: Mode) -> RunReport:
+        orchestrator.driver = how.performer
+        orchestrator.jobs = args.jobs
+        return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
 
     def finish(report: RunReport) -> RunReport:
         if mode != "dry-run":

@@ -23,7 +23,7 @@ from omnibase.core.values import ExecCtx, RunReport
 
 __all__ = ["check_outputs", "observed_run", "open_log"]
 
-Execute = Callable[[Any, bool], RunReport]
+Execute = Callable[[Any], RunReport]  # takes a cli._modes.Mode
 
 
 def _target_problem(path: str) -> str | None:
@@ -75,15 +75,16 @@ def observed_run(
     *,
     finish: Callable[[RunReport], RunReport] | None = None,
 ) -> RunReport:
-    """Run in ``mode`` through ``execute(performer, is_async)``; the finished report.
+    """Run in ``mode`` through ``execute(Mode(performer, is_async))``; the finished report.
 
     ``step`` and ``value`` are what ``execute`` runs (kept for the snapshot); ``finish``
     adds what the caller knows (a dry run's plan) before metrics and the snapshot.
     """
-    from omnibase.cli._modes import MODES
+    from omnibase.cli._modes import MODES, Mode
     from omnibase.observers.metrics import MetricsObserver
 
-    performer, is_async = MODES[mode](args)
+    base = MODES[mode](args)
+    performer, is_async = base.performer, base.is_async
     profiler: Any = performer if mode == "profile" else None
     if args.profile_out and profiler is None:
         from omnibase.drivers.profile import ProfilePerformer
@@ -100,7 +101,10 @@ def observed_run(
         metrics = MetricsObserver()
         performer.observers = (*getattr(performer, "observers", ()), logs, metrics)
         logs.run_started(mode)
-        report = execute(performer, is_async)
+        report = execute(Mode(performer, is_async))
+        close = getattr(base.performer, "close", None)
+        if close is not None:
+            close()
         if profiler is not None:
             report = profiler.attach(report)
             if args.profile_out:

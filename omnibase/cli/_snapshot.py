@@ -213,8 +213,8 @@ def replay(
     value = initial_value(snap)
     args.replay_snapshot = snap
 
-    def execute(performer: Any, is_async: bool) -> RunReport:
-        return run(step, value, ctx, performer)
+    def execute(how: Any) -> RunReport:
+        return run(step, value, ctx, how.performer)
 
     def finish(report: RunReport) -> RunReport:
         replayer = _replayer_of(performer_chain)
@@ -225,9 +225,9 @@ def replay(
 
     performer_chain: list[Any] = []
 
-    def tracked(performer: Any, is_async: bool) -> RunReport:
-        performer_chain.append(performer)
-        return execute(performer, is_async)
+    def tracked(how: Any) -> RunReport:
+        performer_chain.append(how.performer)
+        return execute(how)
 
     with contextlib.redirect_stdout(sys.stderr):
         report = observed_run(args, "replay", ctx, step, value, tracked, finish=finish)
