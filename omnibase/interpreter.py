@@ -158,7 +158,7 @@ def interpret(
     """
     started_at: float = yield WALL
     t0: int = yield NOW
-    run = _Run(ctx, t0, _span_seed(ctx.trace_id), breakers if breakers is not None else {})
+    run = _Run(ctx, t0, _span_seed(ctx.trace_id, ctx.run_id), breakers if breakers is not None else {})
     outcome = "completed"
     try:
         ok, out = yield from _eval(step, value, run, False, None)
@@ -170,12 +170,14 @@ def interpret(
     return _report(run, ok, out, outcome, started_at, (t1 - t0) / 1e9)
 
 
-def _span_seed(trace_id: str) -> int:
-    """Span ids derive from the trace id, so a fixed trace id gives fixed span ids."""
+def _span_seed(trace_id: str, run_id: str) -> int:
+    """Span ids derive from the trace id and the run id: fixed ids give fixed span ids, and
+    two runs joining one trace (the same ``TRACEPARENT``) get different ones."""
     try:
-        return int(trace_id[-16:], 16)
+        seed = int(trace_id[-16:], 16)
     except ValueError:
-        return zlib.crc32(trace_id.encode())
+        seed = zlib.crc32(trace_id.encode())
+    return seed ^ _mix(zlib.crc32(run_id.encode()))
 
 
 # --- evaluation -----------------------------------------------------------------------------

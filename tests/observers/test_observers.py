@@ -174,3 +174,16 @@ def test_new_ctx_joins_the_callers_trace() -> None:
     assert (ctx.trace_id, ctx.parent_span_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
     fresh = new_ctx("ci", traceparent="garbage")
     assert fresh.parent_span_id == "" and re.fullmatch(r"[0-9a-f]{32}", fresh.trace_id)
+
+
+def test_two_runs_joining_one_trace_get_distinct_span_ids() -> None:
+    from omnibase.context import new_ctx
+
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    spans = [
+        {s.span_id for s in run(all_of([slow, slow, slow]), 1, new_ctx("ci", traceparent=parent), FakeDriver()).steps}
+        for _ in range(2)
+    ]
+    assert len(spans[0]) == len(spans[1]) == 3 and not spans[0] & spans[1]
+    again = [run(slow, 1, fake_ctx(), FakeDriver()).steps[0].span_id for _ in range(2)]
+    assert again[0] == again[1]  # fixed ids, fixed span ids
