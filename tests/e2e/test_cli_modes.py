@@ -6,6 +6,10 @@ import hashlib
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +39,13 @@ def gate(ctx, value):
     return Failure(Failed(message="the gate is closed"))
 
 
+def sleepy(ctx, value):
+    _note(ctx, "sleepy")
+    import time
+    time.sleep(30)
+    return Success(value)
+
+
 def deploy(ctx, value):
     _note(ctx, "deploy")
     return Success(len(value))
@@ -52,6 +63,9 @@ components:
     python: "plugin:gate"
     input: str
     output: str
+  - name: sleepy
+    tags: [pipe]
+    python: "plugin:sleepy"
   - name: deploy
     tags: [pipe]
     python: "plugin:deploy"
@@ -223,3 +237,29 @@ def test_replay_needs_a_snapshot(project, cli):
     assert r.code == 2 and "--snapshot PATH" in r.err, r
     r = cli("orch", "--mode", "replay", "--snapshot", "missing.json")
     assert r.code == 2 and "missing.json" in r.err, r
+
+
+def test_an_interrupted_run_still_leaves_a_snapshot(project):
+    from tests.e2e.conftest import _env
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnibase", "orch", "--stage", "pipeline", "--from", "shout", "--to", "sleepy", "--format", "json"],
+        cwd=project.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(None),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        log = project.root / "calls.log"
+        while not (log.exists() and "sleepy" in log.read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None, "sleepy never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    report = json.loads(out)
+    assert report["outcome"] == "interrupted"
+    snap = json.loads((project.root / report["snapshot"]).read_text())
+    assert [c["name"] for c in snap["calls"] if c["ok"]] == ["shout"]
+    assert snap["report"]["outcome"] == "interrupted"
