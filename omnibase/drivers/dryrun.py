@@ -32,7 +32,7 @@ each it would not and why, and the edits as one unified diff.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from returns.result import Success
@@ -42,6 +42,8 @@ from omnibase.core.select import Selection, Selector, explain_kept
 from omnibase.core.values import ExecCtx, PlanEntry, RunReport, Skip, Status, StepResult
 
 __all__ = ["NOT_PURE", "DryRunPerformer", "diff_of", "plan_of", "with_plan"]
+
+T = TypeVar("T")
 
 #: The reason a planned (not called) component gives in a dry run's report.
 NOT_PURE = "dry-run: not run (not pure: it could change something)"
@@ -146,8 +148,8 @@ def diff_of(steps: Iterable[StepResult]) -> str:
 
 
 def with_plan(
-    report: RunReport, selection: Selection, selector: Selector = Selector(), *, kept_reason: str | None = None
-) -> RunReport:
+    report: RunReport[T], selection: Selection, selector: Selector = Selector(), *, kept_reason: str | None = None
+) -> RunReport[T]:
     """``report`` with its ``plan`` and ``diff`` filled in, and ``metadata["mode"]``."""
     return msgspec.structs.replace(
         report,

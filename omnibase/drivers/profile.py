@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -40,6 +40,8 @@ from omnibase.core.intents import NOW, Called, Event, Intent, InvocationTimedOut
 from omnibase.core.values import InvocationTiming, Profiled, RunReport, StepResult, StepTiming, TimedOut
 
 __all__ = ["SLOWEST", "ProfilePerformer", "cpu_now_ns", "trace_events", "write_trace"]
+
+T = TypeVar("T")
 
 #: How many of the slowest steps the report names.
 SLOWEST = 5
@@ -193,7 +195,7 @@ class ProfilePerformer:
             backoff_s=sum(backoff.values()) / 1e9,
         )
 
-    def attach(self, report: RunReport) -> RunReport:
+    def attach(self, report: RunReport[T]) -> RunReport[T]:
         """``report`` with ``profiled`` filled in."""
         return msgspec.structs.replace(report, profiled=self.result(report))
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from returns.result import Success
@@ -49,6 +49,8 @@ from omnibase.core.values import ExecCtx, RunReport, Skip
 from omnibase.snapshots import RecordedCall, Snapshot, call_key, recorded, rebuild, shape_of
 
 __all__ = ["Recorder", "ReplayPerformer", "replay", "snapshot_of"]
+
+T = TypeVar("T")
 
 _ANY = (object, Any)
 
@@ -145,7 +147,7 @@ class ReplayPerformer:
                 return Called(returned, None, now, now)
         return await self.inner.aperform(intent)
 
-    def attach(self, report: RunReport, source: str = "") -> RunReport:
+    def attach(self, report: RunReport[T], source: str = "") -> RunReport[T]:
         """``report`` with ``metadata`` saying it is a replay, of what, and what was reused."""
         extra = {"mode": "replay", "replayed": ",".join(self.replayed)}
         if source:

@@ -17,6 +17,7 @@ atomically.
 from __future__ import annotations
 
 import bisect
+from typing import TypeVar
 
 import msgspec
 
@@ -25,6 +26,8 @@ from omnibase.core.policies import BreakerMode
 from omnibase.core.values import RunMetrics, RunReport, Status, StepResult, TimedOut
 
 __all__ = ["BUCKETS", "MetricsObserver", "prometheus_text", "write_prometheus"]
+
+T = TypeVar("T")
 
 #: Upper bounds (seconds) of the invocation duration histogram.
 BUCKETS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -82,7 +85,7 @@ class MetricsObserver:
             run_duration_s=report.duration_s,
         )
 
-    def attach(self, report: RunReport) -> RunReport:
+    def attach(self, report: RunReport[T]) -> RunReport[T]:
         """``report`` with ``metrics`` filled in."""
         return msgspec.structs.replace(report, metrics=self.result(report))
 
