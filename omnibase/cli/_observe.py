@@ -111,6 +111,8 @@ def observed_run(
                 from omnibase.drivers.profile import write_trace
 
                 write_trace(args.profile_out, report)
+        if mode == "replay":
+            report = base.performer.attach(report, args.snapshot)
         if finish is not None:
             report = finish(report)
         report = metrics.attach(report)

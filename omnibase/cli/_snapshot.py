@@ -217,28 +217,9 @@ def replay(
         return run(step, value, ctx, how.performer)
 
     def finish(report: RunReport) -> RunReport:
-        replayer = _replayer_of(performer_chain)
-        meta = {"stage": ctx.stage, "mode": "replay", "replayed_from": args.snapshot}
-        if replayer is not None:
-            meta["replayed"] = ",".join(replayer.replayed)
-        return msgspec.structs.replace(report, metadata={**report.metadata, **meta})
-
-    performer_chain: list[Any] = []
-
-    def tracked(how: Any) -> RunReport:
-        performer_chain.append(how.performer)
-        return execute(how)
+        return msgspec.structs.replace(report, metadata={**report.metadata, "stage": ctx.stage})
 
     with contextlib.redirect_stdout(sys.stderr):
-        report = observed_run(args, "replay", ctx, step, value, tracked, finish=finish)
+        report = observed_run(args, "replay", ctx, step, value, execute, finish=finish)
     emit(report, args)
     return report.exit_code
-
-
-def _replayer_of(chain: list[Any]) -> Any:
-    from omnibase.drivers.replay import ReplayPerformer
-
-    node = chain[0] if chain else None
-    while node is not None and not isinstance(node, ReplayPerformer):
-        node = getattr(node, "inner", None)
-    return node
