@@ -86,6 +86,8 @@ class LogObserver:
         self.level = level
         self._log: Any = None
         self._span: dict[str, str] = {}  # component -> span of its latest invocation
+        self._debug = level <= LEVELS["debug"]  # decided once: most events are below the level
+        self._info = level <= LEVELS["info"]
 
     def emit(self, level: str, event: str, **fields: Any) -> None:
         """Log ``event`` with ``fields`` (and the run's ids) if ``level`` is kept."""
@@ -101,7 +103,8 @@ class LogObserver:
         if kind is Started:
             assert isinstance(event, Started)
             self._span[event.name] = event.span_id
-            self.emit("debug", "step.start", component=event.name, span_id=event.span_id, attempt=event.attempt)
+            if self._debug:
+                self.emit("debug", "step.start", component=event.name, span_id=event.span_id, attempt=event.attempt)
         elif kind is StepResult:
             assert isinstance(event, StepResult)
             self._ended(event)
@@ -122,6 +125,8 @@ class LogObserver:
 
     def _ended(self, r: StepResult) -> None:
         error = r.error
+        if error is None and not self._info:
+            return
         self.emit(
             "info", "step.end", component=r.name, span_id=r.span_id, status=r.status.value, attempts=r.attempts,
             duration_s=round(r.duration_s, 6), error=type(error).__name__ if error is not None else None,
