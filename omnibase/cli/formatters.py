@@ -189,9 +189,8 @@ def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:
         chosen = [e for e in report.plan if e.selected]
         lines.append(f"plan: a real run would run {len(chosen)}, not {len(report.plan) - len(chosen)}")
         for e in report.plan:
-            if e.selected or opts.verbose > 0:
-                head = f"{e.preview}; " if e.preview else ""
-                lines.append(fit(f"  {'+' if e.selected else '-'} {e.name}: {head}{e.reason}"))
+            head = f"{e.preview}; " if e.preview else ""
+            lines.append(fit(f"  {'+' if e.selected else '-'} {e.name}: {head}{e.reason}"))
     if report.diff:
         lines.append("would change (unified diff):")
         lines.extend(fit("  " + line) for line in report.diff.splitlines())
