@@ -203,6 +203,9 @@ def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:
             lines.append(fit(f"  slowest: {slow}"))
         if prof.timeouts:
             lines.append(fit(f"  timed out: {', '.join(prof.timeouts)}"))
+    if report.metadata.get("mode") == "replay":
+        reused = [n for n in report.metadata.get("replayed", "").split(",") if n]
+        lines.append(fit(f"replay of {report.metadata.get('replayed_from', '?')}: {len(reused)} answers reused"))
     if report.snapshot:
         lines.append(fit(f"snapshot: {report.snapshot}"))
         lines.append(fit(f"  replay: omnibase orch --mode replay --snapshot {report.snapshot}"))

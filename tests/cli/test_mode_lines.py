@@ -35,6 +35,11 @@ def test_mode_lines_say_what_a_person_needs() -> None:
     assert "would change (unified diff):\n  --- a/f\n  +++ b/f\n  -a \n  +a" in text
     assert "profile: wall 1.500s, cpu 0.250s, backoff 0.000s" in text and "timed out: lint" in text
     assert "replay: omnibase orch --mode replay --snapshot .git/s.json" in text
+    replayed = RunReport(
+        steps=(), summary=Summary(status=Status.PASS), exit_code=0, run_id="r", trace_id="t",
+        metadata={"mode": "replay", "replayed": "a,b", "replayed_from": ".git/s.json"},
+    )  # fmt: skip
+    assert "replay of .git/s.json: 2 answers reused" in render_human(replayed, RenderOptions())
 
 
 @given(_TEXT, _TEXT, _TEXT, _TEXT, st.booleans())
