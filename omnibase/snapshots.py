@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -290,9 +290,12 @@ def prune(folder: str, keep: int = KEEP) -> list[str]:
     return old
 
 
-def write_snapshot(snapshot: Snapshot, folder: str, *, keep: int = KEEP) -> Result[str, SnapshotError]:
+def write_snapshot(
+    snapshot: Snapshot, folder: str, *, keep: int = KEEP, scrub: Callable[[str], str] | None = None
+) -> Result[str, SnapshotError]:
     """Write ``snapshot`` atomically into ``folder`` (created if needed), prune the folder
-    to ``keep`` files; the new file's path."""
+    to ``keep`` files; the new file's path. ``scrub`` rewrites the JSON text first (the CLI
+    passes the report's secret redaction)."""
     from omnibase._atomic import write_atomic
 
     made = _make_dir(folder)
@@ -301,7 +304,10 @@ def write_snapshot(snapshot: Snapshot, folder: str, *, keep: int = KEEP) -> Resu
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(snapshot.created_at))
     path = os.path.join(folder, f"{stamp}-{snapshot.report.run_id}.json")
     try:
-        write_atomic(path, encode(snapshot) + b"\n")
+        data = encode(snapshot)
+        if scrub is not None:
+            data = scrub(data.decode("utf-8")).encode("utf-8")
+        write_atomic(path, data + b"\n")
     except OSError as exc:
         return Failure(SnapshotError(f"{path}: cannot write ({exc.strerror or exc})"))
     prune(folder, keep)

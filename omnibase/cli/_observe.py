@@ -136,7 +136,8 @@ def _snapshot(report: RunReport, step: Step[Any, Any], value: Any, ctx: ExecCtx,
     from omnibase.drivers.replay import snapshot_of
     from omnibase.snapshots import snapshot_dir, write_snapshot
 
-    written = write_snapshot(snapshot_of(step, value, ctx, report, recorder, mode=mode), snapshot_dir(ctx.root))
+    snapshot = snapshot_of(step, value, ctx, report, recorder, mode=mode)
+    written = write_snapshot(snapshot, snapshot_dir(ctx.root), scrub=_scrubber())
     if isinstance(written, Failure):
         logs.emit("error", "snapshot", message=written.failure().message)
         print(f"omnibase: no snapshot: {written.failure().message}", file=sys.stderr)
@@ -144,3 +145,16 @@ def _snapshot(report: RunReport, step: Step[Any, Any], value: Any, ctx: ExecCtx,
     path = written.unwrap()
     rel = os.path.relpath(path, ctx.root)
     return msgspec.structs.replace(report, snapshot=path if rel.startswith("..") else rel)
+
+
+def _scrubber() -> Callable[[str], str] | None:
+    """The secret redaction the report gets, for the snapshot too: ``omnibase._redact``
+    (issue 9) where it exists; looked up by name so this module also works without it."""
+    import importlib
+
+    try:
+        module = importlib.import_module("omnibase._redact")
+    except ImportError:
+        return None
+    secrets = module.secret_values(os.environ)
+    return lambda text: str(module.redact(text, secrets)) if secrets else text

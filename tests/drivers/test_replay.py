@@ -198,3 +198,17 @@ def test_no_snapshot_is_written_through_a_symlink(tmp_path: Path) -> None:
     error = write_snapshot(snapshot_of(w.pipeline, "abc", fake_ctx(), report, rec), snapshot_dir(str(repo)))
     assert "symbolic link" in error.failure().message
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_snapshot_is_scrubbed_before_it_is_written(tmp_path: Path) -> None:
+    @component
+    def leak(ctx: ExecCtx, x: str) -> Result[str, Failed]:
+        return Failure(Failed(message=f"token {x} refused"))
+
+    rec = Recorder(SyncDriver())
+    report = run(leak, "s3cr3t-value", fake_ctx(), rec)
+    snap = snapshot_of(leak, "s3cr3t-value", fake_ctx(), report, rec)
+    path = write_snapshot(snap, str(tmp_path), scrub=lambda text: text.replace("s3cr3t-value", "[redacted]")).unwrap()
+    text = Path(path).read_text()
+    assert "s3cr3t-value" not in text and "token [redacted] refused" in text
+    assert read_snapshot(path).unwrap().input == "[redacted]"
