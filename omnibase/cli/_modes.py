@@ -147,7 +147,10 @@ def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Mode) 
         return run()
     import asyncio
 
-    report = asyncio.run(_cancellable(arun))
+    box: list[R] = []
+    # the main task returns None: asyncio.run (3.11) may repr its main task, result included
+    asyncio.run(_cancellable(arun, box))
+    report = box[0]
     if getattr(report, "outcome", "") == "interrupted":
         reap_children()
     close = getattr(mode.performer, "close", None)
@@ -156,7 +159,7 @@ def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Mode) 
     return report
 
 
-async def _cancellable(arun: Callable[[], Awaitable[R]]) -> R:
+async def _cancellable(arun: Callable[[], Awaitable[R]], box: list[R]) -> None:
     import asyncio
     import signal
 
@@ -170,7 +173,7 @@ async def _cancellable(arun: Callable[[], Awaitable[R]]) -> R:
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
             pass
     try:
-        return await arun()
+        box.append(await arun())
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGTERM)

@@ -123,8 +123,41 @@ async def adrive(
     """
     import asyncio
 
-    limit = asyncio.Semaphore(jobs) if jobs else None
+    limit = _Slots(jobs, asyncio.get_running_loop()) if jobs else None
     return await _adrive(program, performer.aperform, tuple(observers), limit, None)
+
+
+class _Slots:
+    """At most ``size`` invocations at once, first come first served: an
+    ``asyncio.Semaphore`` without its per-call coroutine (this is on every invocation)."""
+
+    __slots__ = ("free", "waiters", "loop")
+
+    def __init__(self, size: int, loop: Any) -> None:
+        import collections
+
+        self.free = size
+        self.waiters: collections.deque[Any] = collections.deque()
+        self.loop = loop
+
+    def take(self) -> Any:
+        """None when a slot was free (it is now taken); else a future that is resolved when
+        a slot is handed over."""
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return None
+        waiter = self.loop.create_future()
+        self.waiters.append(waiter)
+        return waiter
+
+    def give(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # cancelled waiters gave up their turn
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class _Scope:
@@ -175,7 +208,14 @@ async def _adrive(
                     answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast))  # type: ignore[arg-type, union-attr]
                 elif kind is Invoke and (limit is not None or scope is not None):
                     if limit is not None:
-                        await limit.acquire()
+                        waiter = limit.take()
+                        if waiter is not None:
+                            try:
+                                await waiter
+                            except asyncio.CancelledError:
+                                if waiter.done() and not waiter.cancelled():
+                                    limit.give()  # handed a slot, but cancelled before using it
+                                raise
                     try:
                         # a sibling failed under fail-fast: start nothing new
                         if scope is not None and scope.cancelled_by_failure():
@@ -185,7 +225,7 @@ async def _adrive(
                         answer = await aperform(intent)
                     finally:
                         if limit is not None:
-                            limit.release()
+                            limit.give()
                 else:
                     if observers and kind is Invoke:
                         _started(intent, observers)  # type: ignore[arg-type]
@@ -213,7 +253,8 @@ async def _afork(
 ) -> tuple[Any, ...]:
     import asyncio
 
-    tasks = [asyncio.ensure_future(_adrive(b, aperform, observers, limit, scope)) for b in fork.branches]
+    start = asyncio.get_running_loop().create_task
+    tasks = [start(_adrive(b, aperform, observers, limit, scope)) for b in fork.branches]
     if not fork.fail_fast:
         try:
             return tuple(await asyncio.gather(*tasks))

@@ -8,6 +8,7 @@ components) is awaited through it, so commands run as asyncio subprocesses.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import time
@@ -23,8 +24,10 @@ __all__ = ["AsyncDriver", "default_threads"]
 T = TypeVar("T")
 
 
+@functools.cache
 def default_threads() -> int:
-    """Threads for synchronous components: the cores plus four (they often wait on I/O)."""
+    """Threads for synchronous components: the cores plus four (they often wait on I/O).
+    Asked once: ``os.cpu_count()`` reads ``/sys`` and costs milliseconds on a busy machine."""
     return (os.cpu_count() or 1) + 4
 
 
@@ -39,7 +42,7 @@ class AsyncDriver:
 
     def __init__(self, observers: Sequence[Observer] = (), *, threads: int | None = None) -> None:
         self.observers = tuple(observers)
-        self.threads = threads or default_threads()
+        self.threads = threads  # None: default_threads(), asked when the pool starts
         self._pool: _DaemonPool | None = None
 
     def close(self) -> None:
@@ -51,6 +54,9 @@ class AsyncDriver:
     async def aperform(self, intent: Intent) -> Any:
         kind = type(intent)
         if kind is Invoke:
+            comp = intent.component  # type: ignore[union-attr]
+            if comp.is_async:  # the common case of this performer, one coroutine deep
+                return await _await(intent, comp.fn)  # type: ignore[arg-type]
             return await self._invoke(intent)  # type: ignore[arg-type]
         if kind is Sleep:
             await asyncio.sleep(intent.seconds)  # type: ignore[union-attr]
@@ -67,7 +73,7 @@ class AsyncDriver:
         if comp.is_async or acall is not None:
             return await _await(intent, acall or comp.fn)
         if self._pool is None:
-            self._pool = _DaemonPool(self.threads)
+            self._pool = _DaemonPool(self.threads or default_threads())
         future: asyncio.Future[Called] = self._pool.submit(call, intent)
         if intent.limit is None:
             return await future
