@@ -45,7 +45,21 @@ def check_outputs(args: argparse.Namespace) -> str | None:
             problem = _target_problem(path)
             if problem is not None:
                 return f"--{flag.replace('_', '-')} {problem}"
+    if getattr(args, "log_file", None):
+        try:
+            open_log(args).close()
+        except OSError as exc:
+            return f"--log-file {args.log_file}: cannot open ({exc.strerror or exc})"
     return None
+
+
+def _write(flag: str, path: str, write: Callable[[str, RunReport], None], report: RunReport) -> None:
+    """Write an output file the options asked for; a failure is one line on stderr (the
+    run's report and exit code stand)."""
+    try:
+        write(path, report)
+    except OSError as exc:
+        print(f"omnibase: {flag} {path}: cannot write ({exc.strerror or exc})", file=sys.stderr)
 
 
 def open_log(args: argparse.Namespace) -> TextIO:
@@ -110,7 +124,7 @@ def observed_run(
             if args.profile_out:
                 from omnibase.drivers.profile import write_trace
 
-                write_trace(args.profile_out, report)
+                _write("--profile-out", args.profile_out, write_trace, report)
         if mode == "replay":
             report = base.performer.attach(report, args.snapshot)
         if finish is not None:
@@ -119,7 +133,7 @@ def observed_run(
         if args.metrics_out:
             from omnibase.observers.metrics import write_prometheus
 
-            write_prometheus(args.metrics_out, report)
+            _write("--metrics-out", args.metrics_out, write_prometheus, report)
         if recorder is not None and report.exit_code != 0:
             report = _snapshot(report, step, value, ctx, recorder, mode, logs)
         logs.run_ended(report)
