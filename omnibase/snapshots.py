@@ -79,7 +79,8 @@ class Node(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
     """One invocation's answer. ``ok``: it returned ``Success`` (then ``value`` is the
-    value, or ``skip`` the reason of a ``Skip``); replay reuses only those."""
+    value, or ``skip`` the reason of a ``Skip``) of a value JSON holds faithfully; replay
+    reuses only those."""
 
     key: str
     name: str
@@ -359,6 +360,8 @@ def recorded(calls: Iterable[tuple[str, str, int, Any, Any]], t0: int) -> tuple[
         skip = inner.reason if isinstance(inner, Skip) and not inner.planned else None
         if isinstance(inner, Skip) and inner.planned:
             ok = False
+        elif ok and skip is None and not _storable(inner):
+            ok = False  # stored as its repr, which cannot stand for it on replay: run it again
         out.append(
             RecordedCall(
                 key=call_key(name, value), name=name, span_id=span, attempt=attempt, ok=ok,
@@ -367,6 +370,15 @@ def recorded(calls: Iterable[tuple[str, str, int, Any, Any]], t0: int) -> tuple[
             )
         )  # fmt: skip
     return tuple(out)
+
+
+def _storable(value: Any) -> bool:
+    """Whether JSON holds ``value`` faithfully (msgspec knows its type)."""
+    try:
+        msgspec.to_builtins(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def names_in(node: Node) -> Sequence[str]:

@@ -212,3 +212,22 @@ def test_a_snapshot_is_scrubbed_before_it_is_written(tmp_path: Path) -> None:
     text = Path(path).read_text()
     assert "s3cr3t-value" not in text and "token [redacted] refused" in text
     assert read_snapshot(path).unwrap().input == "[redacted]"
+
+
+def test_a_value_json_cannot_hold_is_not_reused() -> None:
+    class Opaque:
+        pass
+
+    calls: list[str] = []
+
+    @component
+    def make(ctx: ExecCtx, x: int) -> Result[object, str]:
+        calls.append("make")
+        return Success(Opaque())
+
+    rec = Recorder(SyncDriver())
+    report = run(make, 1, fake_ctx(), rec)
+    snap = snapshot_of(make, 1, fake_ctx(), report, rec)
+    assert [c.ok for c in snap.calls] == [False]
+    replay(snap, [make])
+    assert calls == ["make", "make"]
