@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import assume, given, settings
 from returns.result import Failure, Result, Success
 
 from omnibase.core.combinators import all_of, breaker, profile, retry, timeout
@@ -16,8 +17,11 @@ from omnibase.core.step import component
 from omnibase.core.values import ExecCtx, Failed, Status
 from omnibase.drivers import FakeDriver, SyncDriver, run
 from omnibase.drivers.replay import Recorder, ReplayPerformer, replay, snapshot_of
+from omnibase.core.step import leaves
 from omnibase.snapshots import (
     KEEP,
+    Snapshot,
+    encode,
     SNAPSHOT_SCHEMA,
     list_snapshots,
     read_snapshot,
@@ -27,6 +31,7 @@ from omnibase.snapshots import (
     write_snapshot,
 )
 from omnibase.testing import fake_ctx
+from omnibase.testing.strategies import build, pipelines
 
 
 class Point(msgspec.Struct, frozen=True):
@@ -231,3 +236,25 @@ def test_a_value_json_cannot_hold_is_not_reused() -> None:
     assert [c.ok for c in snap.calls] == [False]
     replay(snap, [make])
     assert calls == ["make", "make"]
+
+
+def _has_recover(spec: object) -> bool:
+    if isinstance(spec, tuple):
+        return spec[:1] == ("recover",) or any(_has_recover(part) for part in spec)
+    if isinstance(spec, list):
+        return any(_has_recover(part) for part in spec)
+    return False
+
+
+@settings(max_examples=100, deadline=None)
+@given(pipelines())
+def test_any_pipeline_without_code_in_it_round_trips_through_a_snapshot(spec: object) -> None:
+    assume(not _has_recover(spec))
+    step = build(spec)  # type: ignore[arg-type]
+    rec = Recorder(FakeDriver())
+    report = run(step, 0, fake_ctx(), rec)
+    snap = snapshot_of(step, 0, fake_ctx(), report, rec)
+    back = msgspec.json.decode(encode(snap), type=Snapshot)
+    assert back.pipeline == snap.pipeline and encode(back.report) == encode(report)  # Any values: as JSON
+    comps = {c.name: c for c in leaves(step)}
+    assert shape_of(rebuild(back.pipeline, comps).unwrap()) == snap.pipeline
