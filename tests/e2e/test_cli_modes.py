@@ -263,3 +263,21 @@ def test_an_interrupted_run_still_leaves_a_snapshot(project):
     snap = json.loads((project.root / report["snapshot"]).read_text())
     assert [c["name"] for c in snap["calls"] if c["ok"]] == ["shout"]
     assert snap["report"]["outcome"] == "interrupted"
+
+
+def test_profile_out_times_the_async_mode_too(fixable, cli, tmp_path):
+    trace = tmp_path / "async.json"
+    r = cli("orch", "--mode", "async", "--jobs", "4", "--profile-out", str(trace), "--format", "json")
+    assert r.code == 1, r
+    report = json.loads(r.out)
+    spans = [e for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "X"]
+    assert sorted(e["name"] for e in spans) == sorted(s["name"] for s in report["steps"] if s["attempts"])
+    assert report["snapshot"].startswith(".git/omnibase/snapshots/")
+
+
+def test_contradicting_mode_options_are_exit_2(fixable, cli):
+    before = _tree_digest(fixable.root)
+    for args in (("--dry-run", "--mode", "async"), ("--dry-run", "--profile"), ("--profile", "--mode", "replay")):
+        r = cli("orch", *args)
+        assert r.code == 2 and "cannot be combined" in r.err, r
+    assert _tree_digest(fixable.root) == before
