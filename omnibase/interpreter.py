@@ -33,7 +33,6 @@ from omnibase.core.intents import (
     Invoke,
     RetryScheduled,
     Sleep,
-    Started,
 )
 from omnibase.core.step import (
     AllOf,
@@ -159,7 +158,7 @@ def interpret(
     """
     started_at: float = yield WALL
     t0: int = yield NOW
-    run = _Run(ctx, t0, _span_seed(ctx.trace_id), breakers if breakers is not None else {})
+    run = _Run(ctx, t0, _span_seed(ctx.trace_id, ctx.run_id), breakers if breakers is not None else {})
     outcome = "completed"
     try:
         ok, out = yield from _eval(step, value, run, False, None)
@@ -171,12 +170,14 @@ def interpret(
     return _report(run, ok, out, outcome, started_at, (t1 - t0) / 1e9)
 
 
-def _span_seed(trace_id: str) -> int:
-    """Span ids derive from the trace id, so a fixed trace id gives fixed span ids."""
+def _span_seed(trace_id: str, run_id: str) -> int:
+    """Span ids derive from the trace id and the run id: fixed ids give fixed span ids, and
+    two runs joining one trace (the same ``TRACEPARENT``) get different ones."""
     try:
-        return int(trace_id[-16:], 16)
+        seed = int(trace_id[-16:], 16)
     except ValueError:
-        return zlib.crc32(trace_id.encode())
+        seed = zlib.crc32(trace_id.encode())
+    return seed ^ _mix(zlib.crc32(run_id.encode()))
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -215,10 +216,15 @@ def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float |
         else:
             chain.append(node)
     for i, node in enumerate(chain):
-        if type(node) is Component:  # the common case, without a second generator frame
-            ok, value = yield from _leaf(node, value, run, dry, limit)
-        else:
-            ok, value = yield from _eval(node, value, run, dry, limit)
+        try:
+            if type(node) is Component:  # the common case, without a second generator frame
+                ok, value = yield from _leaf(node, value, run, dry, limit)
+            else:
+                ok, value = yield from _eval(node, value, run, dry, limit)
+        except KeyboardInterrupt:  # the report still lists the steps that never ran
+            for rest in chain[i + 1 :]:
+                _skip_now(rest, run, "interrupted")
+            raise
         if not ok:
             reason = "dry-run: not run" if value is PLANNED else "upstream step failed"
             for rest in chain[i + 1 :]:
@@ -235,30 +241,35 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
     if meta.timeout is not None and (limit is None or meta.timeout < limit):
         limit = meta.timeout
     span, attempt = run.span(), run.attempt
-    try:
-        yield Started(name=comp.name, span_id=span, attempt=attempt)
+    try:  # the loop tells observers ``Started`` from this Invoke: no round trip of our own
         called: Called = yield Invoke(comp, run.context(dry) if dry else run.ctx, value, limit, span, attempt)
     except KeyboardInterrupt:
-        result = StepResult(name=comp.name, status=Status.FAIL, span_id=span, error=Interrupted(), meta=meta)
-        run.results.append(result)
+        run.results.append(_interrupted(comp, span, attempt))
         raise
-    except Cancelled:
+    except Cancelled as stop:
         run.results.append(
-            StepResult(name=comp.name, status=Status.SKIP, span_id=span, reason="cancelled: another branch failed", meta=meta)
-        )
+            _interrupted(comp, span, attempt)
+            if stop.interrupted
+            else StepResult(
+                name=comp.name, status=Status.SKIP, span_id=span, attempts=attempt,
+                reason="cancelled: another branch failed", meta=meta,
+            )
+        )  # fmt: skip
         raise
     ok, out = _classify(comp, called)
     reason = ""
     status = Status.PASS if ok else Status.FAIL
-    if type(out) is Skip:
-        status, reason, out = Status.SKIP, out.reason, None
+    if type(out) is Skip:  # planned: the dry-run performer did not call it, nor what needs it
+        status, reason, out = Status.SKIP, out.reason, (PLANNED if out.planned else None)
+        ok = out is None
     result = StepResult(
         name=comp.name,
         status=status,
         reason=reason,
         span_id=span,
+        attempts=attempt,
         value=out if ok else None,
-        error=None if ok else out,
+        error=None if ok or status is Status.SKIP else out,
         offset_s=(called.started - run.t0) / 1e9,
         duration_s=(called.ended - called.started) / 1e9,
         meta=meta,
@@ -266,6 +277,10 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
     run.results.append(result)
     yield result
     return ok, out
+
+
+def _interrupted(comp: Component[Any, Any], span: str, attempt: int) -> StepResult:
+    return StepResult(name=comp.name, status=Status.FAIL, span_id=span, attempts=attempt, error=Interrupted(), meta=comp.meta)
 
 
 def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
@@ -286,7 +301,7 @@ def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
     if type(returned) is Success:
         out = returned._inner_value  # what unwrap() returns, without the method call
         check = comp.check
-        if check is not None and not check(out):
+        if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
             return False, ProtocolViolation(
                 message=f"{comp.name} returned {type(out).__name__}, declared {comp.meta.output_type}"
             )
@@ -305,11 +320,18 @@ def _as_error(error: object) -> StepError:
     return Failed(message=str(error), data=data)
 
 
+def _skipped(comp: Component[Any, Any], run: _Run, reason: str) -> StepResult:
+    return StepResult(name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0, reason=reason, meta=comp.meta)
+
+
+def _skip_now(step: Step[Any, Any], run: _Run, reason: str) -> None:
+    """Record every leaf of ``step`` as SKIP, without telling observers (the run is ending)."""
+    run.results.extend(_skipped(comp, run, reason) for comp in leaves(step))
+
+
 def _skip(step: Step[Any, Any], run: _Run, reason: str) -> Generator[Intent, Any, None]:
     for comp in leaves(step):
-        result = StepResult(
-            name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0, reason=reason, meta=comp.meta
-        )
+        result = _skipped(comp, run, reason)
         run.results.append(result)
         yield result
 
@@ -445,25 +467,19 @@ def _recover(node: Recover[Any, Any] | Fallback[Any, Any], value: Any, run: _Run
 
 def _all_of(node: AllOf[Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     runs = [run.branch() for _ in node.branches]
-    answers: tuple[Outcome | None, ...] = ()
+    answers: tuple[Outcome | None, ...] | None = None
     try:
         answers = yield Fork(
             tuple(_branch(b, value, r, dry, limit) for b, r in zip(node.branches, runs)), node.fail_fast
         )
     finally:  # even when interrupted, keep what the branches recorded, in branch order
+        why = "interrupted" if answers is None else "an earlier branch failed"
         for i, r in enumerate(runs):
             run.results.extend(r.results)
             run.profile.extend(r.profile)
-            if i < len(answers) and answers[i] is None:  # not run, or cancelled by fail-fast
-                done = {res.name for res in r.results}
-                for comp in leaves(node.branches[i]):
-                    if comp.name not in done:
-                        run.results.append(
-                            StepResult(
-                                name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0,
-                                reason="an earlier branch failed", meta=comp.meta,
-                            )
-                        )  # fmt: skip
+            if answers is None or answers[i] is None:  # not run, cancelled, or interrupted
+                _skip_rest(node.branches[i], r, run, why)
+    assert answers is not None
     outs = [a for a in answers if a is not None]
     for ok, out in outs:
         if not ok and out is not PLANNED:
@@ -473,14 +489,28 @@ def _all_of(node: AllOf[Any], value: Any, run: _Run, dry: bool, limit: float | N
     return True, tuple(out for _, out in outs)
 
 
+def _skip_rest(branch: Step[Any, Any], done: _Run, run: _Run, reason: str) -> None:
+    """Record the leaves of ``branch`` that have no result yet as SKIP (``reason``)."""
+    seen: dict[str, int] = {}
+    for res in done.results:
+        seen[res.name] = seen.get(res.name, 0) + 1
+    for comp in leaves(branch):
+        if seen.get(comp.name, 0):
+            seen[comp.name] -= 1
+        else:
+            run.results.append(_skipped(comp, run, reason))
+
+
 def _branch(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Generator[Intent, Any, Outcome | None]:
     """One ``Fork`` branch, total: a bug in it is a ``Raised`` value, a cancellation None."""
     try:
-        return (yield from _eval(step, value, run, dry, limit))
+        ok, out = yield from _eval(step, value, run, dry, limit)
     except Cancelled:
         return None
     except Exception as exc:
         return False, Raised(exc_type=type(exc).__name__, message=f"internal error: {exc}")
+    # A planned branch (dry-run) did not fail: it must not stop its siblings under fail-fast.
+    return (True, out) if out is PLANNED else (ok, out)
 
 
 _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {

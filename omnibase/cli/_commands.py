@@ -11,11 +11,14 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from returns.result import Failure, Result, Success
 
+from omnibase.cli._modes import Mode, mode_of, mode_problem
+from omnibase.cli._modes import execute as run_mode
+from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
 
@@ -93,12 +96,19 @@ def orch(args: argparse.Namespace) -> int:
         message, code = loaded.failure()
         return _fail(message, code)
     catalogue = loaded.unwrap()
+    mode = mode_of(args)
+    problem = mode_problem(args) or check_outputs(args)
+    if problem is not None:
+        return _fail(problem, ExitCode.CONFIG)
+    if mode == "replay":
+        from omnibase.cli._snapshot import replay
+
+        return replay(args, root, catalogue, _emit)
     orchestrator = catalogue.orchestrator(
         args.stage,
         selector.unwrap(),
         names=[args.from_, *args.to] if args.from_ else list(args.to),
         fail_fast=args.exitfirst,
-        dry_run=args.dry_run,
     )
     selection = orchestrator.select()
     if args.list:
@@ -114,15 +124,27 @@ def orch(args: argparse.Namespace) -> int:
         return _fail(found.failure(), ExitCode.CONFIG)
     excluded = re.compile(catalogue.registry.exclude)
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
-    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run)
-    observers = _observers(args, ctx.trace_id)
-    if observers:
-        from omnibase.drivers import SyncDriver
+    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=mode == "dry-run", traceparent=os.environ.get("TRACEPARENT"))
 
-        orchestrator.driver = SyncDriver(observers)
+    def execute(how: Mode) -> RunReport:
+        orchestrator.driver = how.performer
+        orchestrator.jobs = args.jobs
+        return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
+
+    def finish(report: RunReport) -> RunReport:
+        if mode != "dry-run":
+            return report
+        from omnibase.drivers.dryrun import with_plan
+
+        why = "selected: named by --from/--to" if args.stage == "pipeline" else None
+        return with_plan(report, selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
+
+    step = orchestrator.assemble(selection)
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        report = orchestrator.run(ctx)
+        report = observed_run(
+            args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish
+        )
     _emit(report, args)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)
@@ -133,14 +155,6 @@ def _error_line(report: RunReport) -> str:
     err = report.error
     message = getattr(err, "message", None) or type(err).__name__
     return str(message)
-
-
-def _observers(args: argparse.Namespace, trace_id: str) -> Sequence[Any]:
-    if args.verbose < 1:
-        return ()
-    from omnibase.cli._observe import log_observer
-
-    return (log_observer(trace_id),)
 
 
 def _list(selection: Selection, args: argparse.Namespace) -> int:

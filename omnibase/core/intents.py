@@ -19,7 +19,10 @@ events        ``Started``, ``StepResult``,                     None
 
 Every ``Invoke`` carries its identity before it is performed: ``span_id`` (unique in the
 run, and the same span id its ``Started`` event and its ``StepResult`` carry) and
-``attempt`` (1 for the first call, 2 for the first retry, ...).
+``attempt`` (1 for the first call, 2 for the first retry, ...). The interpreter does not
+yield ``Started``: the loops derive it from the ``Invoke`` (same name, span id and attempt)
+and hand it to the observers just before the performer is asked, so a run without
+observers pays nothing for it.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class Called(msgspec.Struct, frozen=True, gc=False):
     stand for a failure that happened elsewhere (a worker process, a cluster): then
     ``error`` may carry the typed error directly. ``traceback`` is the formatted traceback of
     ``raised`` (bounded), ``output`` what the call printed, when the performer captured it.
+    ``cpu_ns`` is the CPU time the call used, when the performer measured it where it ran.
     """
 
     returned: Any
@@ -83,6 +87,7 @@ class Called(msgspec.Struct, frozen=True, gc=False):
     traceback: str = ""
     output: str = ""
     error: StepError | None = None
+    cpu_ns: int | None = None
 
 
 class InvocationTimedOut(Exception):
@@ -94,8 +99,17 @@ class InvocationTimedOut(Exception):
 
 
 class Cancelled(Exception):
-    """Thrown into a ``Fork`` branch that a concurrent performer cancels (fail-fast): the
-    branch records the steps it had not finished as SKIP and answers None."""
+    """Thrown into a ``Fork`` branch that a concurrent loop cancels; the branch answers None.
+
+    ``interrupted`` False: another branch failed (fail-fast), the step in flight is recorded
+    as SKIP. ``interrupted`` True: the whole run is being cancelled (Ctrl-C, SIGTERM, a
+    caller's timeout), the step in flight is recorded as FAIL ``Interrupted``, as in a
+    sequential run.
+    """
+
+    def __init__(self, interrupted: bool = False) -> None:
+        super().__init__("interrupted" if interrupted else "another branch failed")
+        self.interrupted = interrupted
 
 
 class Sleep(msgspec.Struct, frozen=True, gc=False):
@@ -129,7 +143,7 @@ class Fork(msgspec.Struct, frozen=True):
 
 class Started(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="started"):
     """The invocation ``span_id`` (attempt ``attempt``) of component ``name`` is about to
-    be performed."""
+    be performed (emitted by the loops, from the ``Invoke``, once it holds a job slot)."""
 
     name: str
     span_id: str

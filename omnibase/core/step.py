@@ -135,10 +135,15 @@ class ComponentDecorator(Protocol):
     """What ``component(**fields)`` returns: a decorator for sync or async functions."""
 
     @overload
-    def __call__(self, fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /) -> Component[A, B]: ...
+    def __call__(self, fn: Callable[[ExecCtx, A], Result[B, object]], /) -> Component[A, B]: ...
 
     @overload
-    def __call__(self, fn: Callable[[ExecCtx, A], Result[B, object]], /) -> Component[A, B]: ...
+    def __call__(self, fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /) -> Component[A, B]: ...
+
+
+# Sync overloads first: a function that fits neither is reported against the sync shape.
+@overload
+def component(fn: Callable[[ExecCtx, A], Result[B, object]], /) -> Component[A, B]: ...
 
 
 @overload
@@ -146,18 +151,14 @@ def component(fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]]
 
 
 @overload
-def component(fn: Callable[[ExecCtx, A], Result[B, object]], /) -> Component[A, B]: ...
-
-
-@overload
 def component(
-    fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /, *, meta: Meta | None = ..., **fields: Any
+    fn: Callable[[ExecCtx, A], Result[B, object]], /, *, meta: Meta | None = ..., **fields: Any
 ) -> Component[A, B]: ...
 
 
 @overload
 def component(
-    fn: Callable[[ExecCtx, A], Result[B, object]], /, *, meta: Meta | None = ..., **fields: Any
+    fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /, *, meta: Meta | None = ..., **fields: Any
 ) -> Component[A, B]: ...
 
 

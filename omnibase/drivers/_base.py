@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke
+from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke, Started
 from omnibase.core.policies import BreakerState
 from omnibase.core.step import Step
 from omnibase.core.values import ExecCtx, RunReport
@@ -74,6 +74,8 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
                 elif kind is Fork:
                     answer = _fork(intent, performer, watchers)  # type: ignore[arg-type]
                 else:
+                    if watchers and kind is Invoke:
+                        _started(intent, watchers)  # type: ignore[arg-type]
                     answer = perform(intent)
             except KeyboardInterrupt as stop:
                 intent = program.throw(stop)
@@ -81,6 +83,15 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
             intent = program.send(answer)
     except StopIteration as done:
         return done.value
+
+
+def _started(intent: Invoke, observers: Sequence[Observer]) -> None:
+    """Tell the observers that ``intent`` is about to be performed. The loops derive this
+    event from the ``Invoke`` itself (same name, span id and attempt), so a run without
+    observers pays nothing for it."""
+    event = Started(name=intent.component.name, span_id=intent.span_id, attempt=intent.attempt)
+    for observe in observers:
+        observe(event)
 
 
 def _fork(fork: Fork, performer: Performer, observers: Sequence[Observer]) -> tuple[Any, ...]:
@@ -103,15 +114,72 @@ async def adrive(
 ) -> Any:
     """Carry ``program`` to its end with an asynchronous ``performer``.
 
-    ``Fork`` branches run concurrently, at most ``jobs`` invocations at a time (default:
-    unbounded here; the performer may bound its own pools). Under ``fail_fast`` the first
-    failed branch cancels the others. Cancellation (``asyncio.CancelledError``) and Ctrl-C
-    are thrown into the program as ``KeyboardInterrupt``, which ends it with a partial report.
+    ``Fork`` branches run concurrently, each in its own task, at most ``jobs`` invocations
+    at a time (default: unbounded here; the performer may bound its own pools). Under
+    ``fail_fast`` the first failed branch cancels the others (``Cancelled`` is thrown into
+    them). Cancelling the task that runs ``adrive`` (Ctrl-C under ``asyncio.run``, SIGTERM,
+    a caller's timeout) throws ``KeyboardInterrupt`` into the program, which ends with a
+    partial report: ``adrive`` then returns that report instead of raising.
     """
     import asyncio
 
-    limit = asyncio.Semaphore(jobs) if jobs else None
-    return await _adrive(program, performer.aperform, tuple(observers), limit, branch=False)
+    limit = _Slots(jobs, asyncio.get_running_loop()) if jobs else None
+    return await _adrive(program, performer.aperform, tuple(observers), limit, None)
+
+
+class _Slots:
+    """At most ``size`` invocations at once, first come first served: an
+    ``asyncio.Semaphore`` without its per-call coroutine (this is on every invocation)."""
+
+    __slots__ = ("free", "waiters", "loop")
+
+    def __init__(self, size: int, loop: Any) -> None:
+        import collections
+
+        self.free = size
+        self.waiters: collections.deque[Any] = collections.deque()
+        self.loop = loop
+
+    def take(self) -> Any:
+        """None when a slot was free (it is now taken); else a future that is resolved when
+        a slot is handed over."""
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return None
+        waiter = self.loop.create_future()
+        self.waiters.append(waiter)
+        return waiter
+
+    def give(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # cancelled waiters gave up their turn
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+
+class _Scope:
+    """The fork a branch runs in: did it cancel its branches because one failed (fail-fast)?
+
+    A branch cancelled while no enclosing fork failed is cancelled because the run is.
+    """
+
+    __slots__ = ("parent", "fail_fast", "failed")
+
+    def __init__(self, parent: _Scope | None, fail_fast: bool) -> None:
+        self.parent = parent
+        self.fail_fast = fail_fast
+        self.failed = False
+
+    def cancelled_by_failure(self) -> bool:
+        scope: _Scope | None = self
+        while scope is not None:
+            if scope.failed:
+                return True
+            scope = scope.parent
+        return False
 
 
 async def _adrive(
@@ -119,12 +187,14 @@ async def _adrive(
     aperform: Callable[[Intent], Awaitable[Any]],
     observers: tuple[Observer, ...],
     limit: Any,
-    *,
-    branch: bool,
+    scope: _Scope | None,
 ) -> Any:
     import asyncio
 
     events = EVENT_TYPES
+    if scope is not None and scope.cancelled_by_failure():
+        program.close()  # a sibling failed before this branch started: it never starts
+        return None
     try:
         intent = next(program)
         while True:
@@ -135,33 +205,63 @@ async def _adrive(
                         observe(intent)  # type: ignore[arg-type]
                     answer = None
                 elif kind is Fork:
-                    answer = await _afork(intent, aperform, observers, limit)  # type: ignore[arg-type]
-                elif limit is not None and kind is Invoke:
-                    async with limit:
+                    answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast))  # type: ignore[arg-type, union-attr]
+                elif kind is Invoke and (limit is not None or scope is not None):
+                    if limit is not None:
+                        waiter = limit.take()
+                        if waiter is not None:
+                            try:
+                                await waiter
+                            except asyncio.CancelledError:
+                                if waiter.done() and not waiter.cancelled():
+                                    limit.give()  # handed a slot, but cancelled before using it
+                                raise
+                    try:
+                        # a sibling failed under fail-fast: start nothing new
+                        if scope is not None and scope.cancelled_by_failure():
+                            raise asyncio.CancelledError
+                        if observers:
+                            _started(intent, observers)  # type: ignore[arg-type]
                         answer = await aperform(intent)
+                    finally:
+                        if limit is not None:
+                            limit.give()
                 else:
+                    if observers and kind is Invoke:
+                        _started(intent, observers)  # type: ignore[arg-type]
                     answer = await aperform(intent)
             except asyncio.CancelledError:
-                # A cancelled branch records what it did and stops; the whole run, cancelled
-                # (Ctrl-C, SIGTERM), ends with a partial report.
-                intent = program.throw(Cancelled() if branch else KeyboardInterrupt())
+                # A cancelled branch records what it did and answers None; the whole run,
+                # cancelled, ends with a partial report.
+                if scope is None:
+                    intent = program.throw(KeyboardInterrupt())
+                else:
+                    intent = program.throw(Cancelled(interrupted=not scope.cancelled_by_failure()))
                 continue
             except KeyboardInterrupt as stop:
                 intent = program.throw(stop)
                 continue
             intent = program.send(answer)
     except StopIteration as done:
+        if scope is not None and scope.fail_fast and done.value is not None and not done.value[0]:
+            scope.failed = True  # before any sibling starts another invocation
         return done.value
 
 
 async def _afork(
-    fork: Fork, aperform: Callable[[Intent], Awaitable[Any]], observers: tuple[Observer, ...], limit: Any
+    fork: Fork, aperform: Callable[[Intent], Awaitable[Any]], observers: tuple[Observer, ...], limit: Any, scope: _Scope
 ) -> tuple[Any, ...]:
     import asyncio
 
-    tasks = [asyncio.ensure_future(_adrive(b, aperform, observers, limit, branch=True)) for b in fork.branches]
+    start = asyncio.get_running_loop().create_task
+    tasks = [start(_adrive(b, aperform, observers, limit, scope)) for b in fork.branches]
     if not fork.fail_fast:
-        return tuple(await asyncio.gather(*tasks))
+        try:
+            return tuple(await asyncio.gather(*tasks))
+        except asyncio.CancelledError:
+            # gather cancelled the branches; they have recorded what they did
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
     answers: list[Any] = [None] * len(tasks)
     index = {t: i for i, t in enumerate(tasks)}
     pending = set(tasks)
@@ -173,6 +273,7 @@ async def _afork(
                 answers[index[task]] = outcome = task.result()
                 failed = failed or outcome is None or not outcome[0]
             if failed:
+                scope.failed = True
                 break
     finally:
         for task in pending:
