@@ -116,11 +116,14 @@ def orch(args: argparse.Namespace) -> int:
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
     ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run)
     observers = _observers(args, ctx.trace_id)
-    if observers:
-        from omnibase.drivers import SyncDriver
+    from omnibase._proc import adopt_orphans
+    from omnibase.drivers import SyncDriver
+    from omnibase.drivers.process import ProcessPerformer
 
-        orchestrator.driver = SyncDriver(observers)
-    # stdout carries the report alone: what components print goes to stderr.
+    adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
+    # stdout carries the report alone: components run with fds 1 and 2 captured (or in
+    # workers whose output is captured); what they print is in their step's result.
+    orchestrator.driver = ProcessPerformer(SyncDriver(observers), capture=True)
     with contextlib.redirect_stdout(sys.stderr):
         report = orchestrator.run(ctx)
     _emit(report, args)

@@ -22,7 +22,7 @@ from returns.result import Failure, Result, Success
 
 from omnibase import _proc
 from omnibase.core.step import Component
-from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, Unresolved
+from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut, Unresolved
 from omnibase.registry._schema import Entry, ResolutionError, entry_meta
 
 __all__ = ["CommandOutput", "resolve", "run_command"]
@@ -86,9 +86,9 @@ def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
 
 
 def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
-    """A Python entry that runs in a worker: its module is found but not imported here (its
-    top-level code runs in the worker). Called in this process (without the process
-    performer), the function imports it then."""
+    """A Python entry that runs in a worker: it is imported and checked in a worker (its
+    top-level code never runs here). Called in this process (without the process
+    performer), the function imports it here then."""
     import importlib.util
 
     target = entry.python or ""
@@ -100,11 +100,14 @@ def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     try:
         found = importlib.util.find_spec(module_name)
     except (ImportError, ValueError) as exc:
-        found, why = None, f": {exc}"
-    else:
-        why = ""
+        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"))
     if found is None:
-        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}'{why or ': not found'}"))
+        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': no module named '{module_name}'"))
+    from omnibase.drivers.process import probe
+
+    why = probe(target, root)  # imported, and checked callable, in a worker
+    if why:
+        return Failure(ResolutionError(entry.name, why))
     imported: list[Any] = []
 
     def in_process(ctx: ExecCtx, value: object) -> object:
@@ -186,7 +189,7 @@ def _command_fn(entry: Entry) -> Any:
         for batch in batches:
             ran = _proc.run_command([*argv, *batch], timeout=_left(deadline), **kw)
             if isinstance(ran, Failure):
-                return ran
+                return _budget(ran, entry.timeout, timeout)
             done.append(ran.unwrap())
         return _verdict(argv, done, nfiles)
 
@@ -199,7 +202,7 @@ def _command_fn(entry: Entry) -> Any:
         for batch in batches:
             ran = await _proc.arun_command([*argv, *batch], timeout=_left(deadline), **kw)
             if isinstance(ran, Failure):
-                return ran
+                return _budget(ran, entry.timeout, timeout)
             done.append(ran.unwrap())
         return _verdict(argv, done, nfiles)
 
@@ -217,6 +220,14 @@ def _deadline(own: float | None, given: float | None) -> float | None:
 
     limits = [t for t in (own, given) if t is not None]
     return time.monotonic() + min(limits) if limits else None
+
+
+def _budget(failed: Failure[StepError], own: float | None, given: float | None) -> Failure[StepError]:
+    """A batch's timeout is reported as the whole command's time limit."""
+    limits = [t for t in (own, given) if t is not None]
+    if isinstance(failed.failure(), TimedOut) and limits:
+        return Failure(TimedOut(seconds=min(limits)))
+    return failed
 
 
 def _left(deadline: float | None) -> float | None:
