@@ -187,6 +187,11 @@ def classify(
         name = _signal_name(signal_number)
         hint = " (by the out-of-memory killer?)" if signal_number == signal.SIGKILL else ""
         return Crashed(cause=f"killed by {name}{hint}", signal=signal_number)
+    shell_signal = (exit_status or 0) - 128  # how a shell reports a child killed by a signal
+    if (shell_signal == signal.SIGXCPU and lim.cpu_seconds is not None) or (
+        shell_signal == signal.SIGXFSZ and lim.file_size_mb is not None
+    ):
+        return classify(signal_number=shell_signal, exit_status=None, limits=limits)
     if exit_status and _memory_evidence(lim, max_rss_kb, text):
         return _exceeded("memory", lim.memory_mb, f"ran out of its {lim.memory_mb} MB of memory")
     return None

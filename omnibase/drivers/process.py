@@ -285,6 +285,8 @@ class FdCapture:
         self._depth = 0
         self._fd = -1
         self._saved: tuple[int, int] = (-1, -1)
+        self._streams: tuple[Any, Any] = (None, None)
+        self._writer: Any = None
 
     def enter(self) -> int:
         with self._lock:
@@ -296,6 +298,11 @@ class FdCapture:
                 self._saved = (os.dup(1), os.dup(2))
                 os.dup2(self._fd, 1)
                 os.dup2(self._fd, 2)
+                # sys.stdout may not write to fd 1 (a test runner's, a redirect): capture
+                # Python-level writes too.
+                self._streams = (sys.stdout, sys.stderr)
+                self._writer = open(os.dup(self._fd), "w", buffering=1, encoding="utf-8", errors="replace")
+                sys.stdout = sys.stderr = self._writer
             self._depth += 1
             return os.fstat(self._fd).st_size
 
@@ -305,6 +312,8 @@ class FdCapture:
             text = _tail(self._fd, mark)
             self._depth -= 1
             if self._depth == 0:
+                sys.stdout, sys.stderr = self._streams
+                self._writer.close()
                 out, err = self._saved
                 os.dup2(out, 1)
                 os.dup2(err, 2)
