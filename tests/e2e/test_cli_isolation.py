@@ -24,7 +24,7 @@ def noisy(ctx, value):
 
 
 def in_process_noisy(ctx, value):
-    os.write(1, b"in-process os.write(1)\\n")
+    os.write(1, b"inline fd one write\\n")
     return Success(os.getpid())
 
 
@@ -82,7 +82,7 @@ def test_stdout_carries_the_report_alone(project, cli):
     out = steps["noisy"]["output"]
     for text in ("print() to stdout", "os.write(1)", "os.write(2)", "from a child process"):
         assert text in out and r.out.count(text) == 1 and text not in r.err  # once: in the report
-    assert "in-process os.write(1)" in steps["in_process_noisy"]["output"]
+    assert "inline fd one write" in steps["in_process_noisy"]["output"]
     assert steps["noisy"]["value"] == "quiet report"
 
 
