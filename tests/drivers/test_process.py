@@ -438,3 +438,26 @@ def test_async_performer_runs_workers_and_captures(mod, pool, capfd):
     assert [s.value for s in report.steps] == [[2], "done", "ok"]
     assert "os.write to fd 1" in report.steps[1].output and "inline fd write" in report.steps[2].output
     assert capfd.readouterr() == ("", "")
+
+
+# --- the CI stage's default timeout ---------------------------------------------------------------
+
+
+def test_ci_gives_every_component_a_default_timeout(tmp_path):
+    from omnibase.orchestrators import CIOrchestrator
+    from omnibase.orchestrators.stages import CI_DEFAULT_TIMEOUT
+
+    limits: dict[str, float | None] = {}
+
+    class Recording(SyncDriver):
+        def invoke(self, intent: Any) -> Any:
+            limits[intent.component.name] = intent.limit
+            return super().invoke(intent)
+
+    def ok(ctx: ExecCtx, v: object) -> Result[int, str]:
+        return Success(1)
+
+    plain, own = component(ok, name="plain"), component(ok, name="own", timeout=5.0)
+    report = CIOrchestrator([plain, own], driver=Recording()).run(_ctx(tmp_path))
+    assert report.exit_code == 0
+    assert limits == {"plain": CI_DEFAULT_TIMEOUT, "own": 5.0}
