@@ -405,14 +405,26 @@ class ProcessPerformer:
         if type(intent) is Invoke:
             comp = intent.component
             if comp.meta.isolation == "process":
-                import asyncio
-
-                return await asyncio.to_thread(self.isolated, intent)
+                return await self._aisolated(intent)
             if _is_command(comp.fn):
                 return await self._acommand(intent)
             if self.capture:
                 return await CapturingPerformer(self.inner).aperform(intent)
         return await self.inner.aperform(intent)
+
+    async def _aisolated(self, intent: Invoke) -> Called:
+        """``isolated`` in a thread; cancelled (fail-fast, Ctrl-C), it kills the worker."""
+        import asyncio
+
+        busy: list[Worker] = []
+        future = asyncio.ensure_future(asyncio.to_thread(self.isolated, intent, busy))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            for worker in busy:  # its thread's exchange sees the death, reaps it, frees the slot
+                _proc.sweep(worker.pid, worker.token, leader=worker.pid)
+            await asyncio.gather(future, return_exceptions=True)
+            raise
 
     # commands
 
@@ -438,8 +450,8 @@ class ProcessPerformer:
 
     # workers
 
-    def isolated(self, intent: Invoke) -> Called:
-        """Perform ``intent`` in a worker."""
+    def isolated(self, intent: Invoke, busy: list[Worker] | None = None) -> Called:
+        """Perform ``intent`` in a worker (appended to ``busy`` while it works, if given)."""
         comp = intent.component
         now = time.monotonic_ns()
         if comp.is_async:
@@ -464,6 +476,8 @@ class ProcessPerformer:
             env={"TRACEPARENT": child_traceparent(intent.ctx.trace_id, intent.span_id or os.urandom(8).hex())},
         )
         worker = self.pool.acquire(root)
+        if busy is not None:
+            busy.append(worker)
         keep = False
         try:
             started = time.monotonic_ns()

@@ -461,3 +461,25 @@ def test_ci_gives_every_component_a_default_timeout(tmp_path):
     report = CIOrchestrator([plain, own], driver=Recording()).run(_ctx(tmp_path))
     assert report.exit_code == 0
     assert limits == {"plain": CI_DEFAULT_TIMEOUT, "own": 5.0}
+
+
+def test_a_cancelled_async_call_kills_its_worker(mod):
+    comp = _comp(mod, "sleeper")
+    own = WorkerPool(size=1)
+    performer = ProcessPerformer(AsyncDriver(), pool=own)
+
+    async def main() -> None:
+        from omnibase.core.intents import Invoke
+
+        task = asyncio.ensure_future(performer.aperform(Invoke(comp, _ctx(mod[1]), None)))
+        await asyncio.sleep(1.0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(main())
+        step, code = _step(mod, own, "pid")  # the slot was freed: a fresh worker answers
+        assert code == 0 and own.started == 2
+    finally:
+        own.close()
