@@ -146,11 +146,6 @@ def _set_limits(limits: Limits | None) -> list[tuple[int, tuple[int, int]]]:
         return []
     import resource
 
-    try:  # reset the peak RSS, so a death's evidence is this call's (Linux 4.0+)
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
     saved: list[tuple[int, tuple[int, int]]] = []
 

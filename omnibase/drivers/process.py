@@ -487,8 +487,8 @@ class ProcessPerformer:
             if kind == "timeout":
                 return Called(None, InvocationTimedOut(intent.limit or 0.0), started, ended, output=output)
             if kind == "died":
-                status, usage = got
-                return Called(None, None, started, ended, error=_died(comp.name, status, usage, comp.meta.limits), output=output)
+                error = _died(comp.name, got[0], comp.meta.limits, output)
+                return Called(None, None, started, ended, error=error, output=output)
             try:
                 reply = msgspec.msgpack.decode(got, type=_worker.Reply)
             except msgspec.DecodeError as exc:
@@ -510,14 +510,12 @@ def _ref_of(fn: Any) -> str | Misconfigured:
     return f"{module}:{qual}"
 
 
-def _died(name: str, status: int, usage: Any, limits: Any) -> StepError:
-    """Why the worker died, from its wait status and resource usage."""
+def _died(name: str, status: int, limits: Any, output: str) -> StepError:
+    """Why the worker died, from its wait status and last output. (Not its peak RSS nor its
+    CPU time: a worker's lifetime figures belong to earlier calls too.)"""
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-    cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
-    found = _proc.classify(
-        signal_number=sig, exit_status=code, limits=limits, cpu_seconds=cpu, max_rss_kb=usage.ru_maxrss if usage else None
-    )
+    found = _proc.classify(signal_number=sig, exit_status=code, limits=limits, text=output)
     if isinstance(found, Crashed):
         return Crashed(cause=f"the worker process running {name} was {found.cause}", signal=sig)
     if found is not None:
