@@ -295,7 +295,7 @@ class FdCapture:
                 if self._fd < 0:
                     self._fd = _capture_file()
                 os.ftruncate(self._fd, 0)
-                self._saved = (os.dup(1), os.dup(2))
+                self._saved = (_dup(1), _dup(2))
                 os.dup2(self._fd, 1)
                 os.dup2(self._fd, 2)
                 # sys.stdout may not write to fd 1 (a test runner's, a redirect): capture
@@ -314,11 +314,12 @@ class FdCapture:
             if self._depth == 0:
                 sys.stdout, sys.stderr = self._streams
                 self._writer.close()
-                out, err = self._saved
-                os.dup2(out, 1)
-                os.dup2(err, 2)
-                os.close(out)
-                os.close(err)
+                for fd, saved in zip((1, 2), self._saved):
+                    if saved < 0:  # it was closed before: close it again
+                        os.close(fd)
+                    else:
+                        os.dup2(saved, fd)
+                        os.close(saved)
             return text
 
     def call(self, fn: Callable[[], Called]) -> Called:
@@ -329,6 +330,13 @@ class FdCapture:
         finally:
             text = self.exit(mark)
         return msgspec.structs.replace(called, output=text) if text else called
+
+
+def _dup(fd: int) -> int:
+    try:
+        return os.dup(fd)
+    except OSError:
+        return -1
 
 
 def _flush() -> None:
