@@ -4,8 +4,15 @@ pure, crashes that do not end the run, the sandbox's exit 5, limits, the CI time
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+
+from tests.e2e.conftest import _env
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +55,13 @@ def hog(ctx, value):
 
 def slow(ctx, value):
     time.sleep(30)
+    return Success(None)
+
+
+def slow_marked(ctx, value):
+    with open("worker.pid", "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(60)
     return Success(None)
 '''
 
@@ -127,3 +141,31 @@ def test_unknown_isolation_is_a_config_error(project, cli):
     r = cli("orch", "--stage", "ci")
     assert r.code == 2, r
     assert "isolation" in r.err
+
+
+def test_ctrl_c_during_a_worker_call_leaves_no_worker_behind(project):
+    project.write("omnibase.yaml", _registry("slow_marked"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--format", "json"],
+        cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env=_env(None),
+    )  # fmt: skip
+    marker = project.root / "worker.pid"
+    deadline = time.monotonic() + 60
+    while not (marker.exists() and marker.read_text()):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    worker = int(marker.read_text())
+    assert worker != proc.pid
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert json.loads(out)["outcome"] == "interrupted"
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{worker}") and time.monotonic() < deadline:
+        with open(f"/proc/{worker}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.05)
+    else:
+        assert not os.path.exists(f"/proc/{worker}")
