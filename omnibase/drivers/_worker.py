@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from omnibase.core.values import ExecCtx, Limits, ProtocolViolation, Raised, ResourceExceeded, Rights, StepError
+from omnibase.core.values import ExecCtx, Limits, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
 
 __all__ = ["Call", "Probe", "Reply", "main", "read_frame", "write_frame"]
 
@@ -43,6 +43,8 @@ class Call(msgspec.Struct, frozen=True, tag="call"):
     sandbox: Rights | None = None
     limits: Limits | None = None
     env: dict[str, str] = {}
+    name: str = ""
+    output_type: str = "object"
 
 
 Request = Probe | Call
@@ -50,10 +52,11 @@ Request = Probe | Call
 
 class Reply(msgspec.Struct, frozen=True):
     """How a call went. ``kind``: ``success``/``failure`` (``value`` is the encoded inner
-    value of the ``Result``), or ``error`` (a typed error in ``error``). ``tainted``: the
+    value of the ``Result``), ``skip`` (``Success(Skip(reason=message))``), or ``error`` (a
+    typed error in ``error``). ``tainted``: the
     component left threads running; the parent replaces the worker."""
 
-    kind: Literal["success", "failure", "error", "probed"]
+    kind: Literal["success", "skip", "failure", "error", "probed"]
     value: msgspec.Raw = msgspec.Raw(b"\xc0")  # msgpack nil: an empty Raw would corrupt the frame
     error: StepError | None = None
     started: int = 0
@@ -241,21 +244,26 @@ def _call(req: Call) -> Reply:
         return Reply("error", error=denied, started=started, ended=ended, tainted=tainted)
     if error is not None:
         return Reply("error", error=error, started=started, ended=ended, tainted=tainted)
-    return _answer(returned, check, req.ref, started, ended, tainted)
+    return _answer(returned, check, req, started, ended, tainted)
 
 
-def _answer(returned: Any, check: Any, ref: str, started: int, ended: int, tainted: bool) -> Reply:
+def _answer(returned: Any, check: Any, req: Call, started: int, ended: int, tainted: bool) -> Reply:
+    """The reply for what the component returned; messages name it as the interpreter does."""
     from returns.result import Failure, Success
 
     from omnibase.interpreter import _ERRORS
+
+    ref = req.name or req.ref
 
     def bad(message: str) -> Reply:
         return Reply("error", error=ProtocolViolation(message=message), started=started, ended=ended, tainted=tainted)
 
     if type(returned) is Success:
         out = returned.unwrap()
+        if type(out) is Skip:
+            return Reply("skip", message=out.reason, started=started, ended=ended, tainted=tainted)
         if check is not None and not check(out):
-            return bad(f"{ref} returned {type(out).__name__}, not its declared output type")
+            return bad(f"{ref} returned {type(out).__name__}, declared {req.output_type}")
         encoded = _encode(out)
         if isinstance(encoded, str):
             return bad(f"{ref} returned a value that cannot leave its worker process ({encoded})")

@@ -28,7 +28,7 @@ import msgspec
 
 from omnibase import _proc
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
-from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, StepError
+from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, Skip, StepError
 from omnibase.drivers import _worker
 from omnibase.drivers.sync import format_traceback
 
@@ -482,6 +482,8 @@ class ProcessPerformer:
             sandbox=comp.meta.sandbox,
             limits=comp.meta.limits,
             env={"TRACEPARENT": child_traceparent(intent.ctx.trace_id, intent.span_id or os.urandom(8).hex())},
+            name=comp.name,
+            output_type=comp.meta.output_type,
         )
         worker = self.pool.acquire(root)
         if busy is not None:
@@ -536,14 +538,17 @@ def _called(comp: Any, reply: _worker.Reply, output: str) -> Called:
 
     if reply.kind == "error" or reply.error is not None:
         return Called(None, None, reply.started, reply.ended, output=output, error=reply.error)
+    if reply.kind == "skip":
+        return Called(Success(Skip(reason=reply.message)), None, reply.started, reply.ended, output=output)
     raw = bytes(reply.value)
     if reply.kind == "failure":
         return Called(Failure(msgspec.msgpack.decode(raw)), None, reply.started, reply.ended, output=output)
     out_type = comp.out_type
     try:
         value = msgspec.msgpack.decode(raw) if out_type is object else msgspec.msgpack.decode(raw, type=out_type)
-    except msgspec.ValidationError as exc:
-        error = ProtocolViolation(message=f"{comp.name} returned a value that is not its declared {comp.meta.output_type}: {exc}")
+    except msgspec.ValidationError:
+        got = type(msgspec.msgpack.decode(raw)).__name__  # named as the interpreter's check does
+        error = ProtocolViolation(message=f"{comp.name} returned {got}, declared {comp.meta.output_type}")
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
     except TypeError:  # a declared type msgspec cannot decode into: take the plain value
         value = msgspec.msgpack.decode(raw)
