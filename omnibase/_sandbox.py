@@ -103,12 +103,18 @@ def _deny(action: str, target: str, why: str) -> None:
     raise Denied(f"omnibase sandbox: {why}")
 
 
+#: Device files anyone may open for writing (``subprocess.DEVNULL`` opens ``/dev/null``).
+_DEVICES: Final = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/stdout", "/dev/stderr"})
+
+
 def _check_write(path: Any, event: str) -> None:
     if isinstance(path, int) or path is None:
         return  # an open file descriptor: it was checked when opened
     try:
         text = os.fsdecode(path)
     except TypeError:
+        return
+    if text in _DEVICES:
         return
     full = _real(text)
     for allowed in _scope.allowed:

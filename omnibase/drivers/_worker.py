@@ -201,7 +201,9 @@ def _call(req: Call) -> Reply:
         return Reply("error", error=Unresolved(name=req.ref, message=loaded), started=now, ended=now)
     fn, in_type, check = loaded
     value = _decode_value(req.value, in_type)
-    saved_env = {k: os.environ.get(k) for k in req.env}
+    # What a call changes in the process (environment, working directory) is undone after
+    # it, so the next call in this worker starts from the same state.
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.update(req.env)
     threads = threading.active_count()
     error: StepError | None = None
@@ -232,11 +234,13 @@ def _call(req: Call) -> Reply:
         denied = _sandbox.end()
         _restore(saved)
         ended = time.monotonic_ns()
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        if os.environ != saved_env:
+            os.environ.clear()
+            os.environ.update(saved_env)
+        try:
+            os.chdir(saved_cwd)
+        except OSError:
+            pass
         sys.stdout.flush()
         sys.stderr.flush()
     tainted = threading.active_count() > threads

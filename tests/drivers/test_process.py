@@ -124,7 +124,12 @@ def connect(ctx, v):
     return Success("connected")
 
 def spawn(ctx, v):
-    return Success(subprocess.run(["true"]).returncode)
+    return Success(subprocess.run(["true"], stdin=subprocess.DEVNULL).returncode)
+
+def moves_in(ctx, v):
+    os.chdir("/")
+    os.environ["LEFT_BEHIND"] = "yes"
+    return Success(None)
 
 def env(ctx, v):
     return Success({k: os.environ.get(k, "") for k in v})
@@ -386,6 +391,17 @@ def test_environment_is_scrubbed_and_traceparent_is_a_child(mod, monkeypatch):
 def test_workers_run_in_the_repository_root(mod, pool):
     step, _ = _step(mod, pool, "cwd")
     assert step.value == str(mod[1])
+
+
+def test_a_call_cannot_change_the_next_ones_process_state(mod):
+    own = WorkerPool(size=1)
+    try:
+        _step(mod, own, "moves_in")
+        where, _ = _step(mod, own, "cwd")
+        env, _ = _step(mod, own, "env", ("LEFT_BEHIND",))
+        assert own.started == 1 and where.value == str(mod[1]) and env.value == {"LEFT_BEHIND": ""}
+    finally:
+        own.close()
 
 
 def test_components_defined_in_a_function_are_refused_clearly(pool, tmp_path):
