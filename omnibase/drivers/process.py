@@ -90,6 +90,10 @@ class Worker:
                 env=env,
                 start_new_session=True,
             )
+        except BaseException:
+            for fd in (self.capture, self.req_w, self.rep_r):
+                os.close(fd)
+            raise
         finally:
             os.close(req_r)
             os.close(rep_w)
@@ -485,7 +489,10 @@ class ProcessPerformer:
             name=comp.name,
             output_type=comp.meta.output_type,
         )
-        worker = self.pool.acquire(root)
+        try:
+            worker = self.pool.acquire(root)
+        except (OSError, ValueError) as exc:
+            return Called(None, None, now, time.monotonic_ns(), error=Crashed(cause=f"cannot start a worker process: {exc}"))
         if busy is not None:
             busy.append(worker)
         keep = False

@@ -413,6 +413,12 @@ def test_components_defined_in_a_function_are_refused_clearly(pool, tmp_path):
     assert report.exit_code == 2 and "define it at module level" in report.steps[0].error.message
 
 
+def test_a_worker_that_cannot_start_is_a_typed_failure(mod, pool, tmp_path):
+    ctx = ExecCtx(run_id="r", trace_id="0" * 31 + "1", root=str(tmp_path / "missing"))
+    report = run(_comp(mod, "pid"), None, ctx, ProcessPerformer(SyncDriver(), pool=pool))
+    assert report.exit_code == 1 and "cannot start a worker process" in report.steps[0].error.cause
+
+
 def test_probe_imports_in_a_worker(mod, pool):
     assert probe(f"{mod[0]}:pid", str(mod[1]), pool) == ""
     assert "no attribute" in probe(f"{mod[0]}:missing", str(mod[1]), pool)
