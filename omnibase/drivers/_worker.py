@@ -319,6 +319,8 @@ def main(argv: list[str]) -> int:
     from omnibase import _sandbox
 
     rfd, wfd = int(argv[0]), int(argv[1])
+    for fd in (rfd, wfd):  # a component's child processes must not hold the protocol's pipes
+        os.set_inheritable(fd, False)
     faulthandler.enable()  # a crash leaves its traceback in the captured output
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     sys.dont_write_bytecode = True
