@@ -22,7 +22,7 @@ import msgspec
 
 from omnibase.core.values import ExecCtx, Limits, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
 
-__all__ = ["Call", "Probe", "Reply", "main", "read_frame", "write_frame"]
+__all__ = ["Call", "Probe", "Reply", "main", "pack", "read_frame", "unpack", "write_frame"]
 
 HEADER: Final = struct.Struct(">I")
 
@@ -52,17 +52,63 @@ Request = Probe | Call
 
 class Reply(msgspec.Struct, frozen=True):
     """How a call went. ``kind``: ``success``/``failure`` (``value`` is the encoded inner
-    value of the ``Result``), ``skip`` (``Success(Skip(reason=message))``), or ``error`` (a
-    typed error in ``error``). ``tainted``: the
+    value of the ``Result``), ``skip`` (``Success(Skip(reason=message))``), ``typed`` (a
+    typed error the component returned, packed in ``value``), or ``error`` (a typed error
+    of the worker's own in ``error``). ``tainted``: the
     component left threads running; the parent replaces the worker."""
 
-    kind: Literal["success", "skip", "failure", "error", "probed"]
+    kind: Literal["success", "skip", "failure", "typed", "error", "probed"]
     value: msgspec.Raw = msgspec.Raw(b"\xc0")  # msgpack nil: an empty Raw would corrupt the frame
     error: StepError | None = None
     started: int = 0
     ended: int = 0
     message: str = ""
     tainted: bool = False
+
+
+# --- values on the wire: msgpack, with tuples and sets kept apart from lists ------------------
+
+_TUPLE, _SET, _FROZENSET = 1, 2, 3
+_EXT_TYPES: Final = {_TUPLE: tuple, _SET: set, _FROZENSET: frozenset}
+_plain_encoder = msgspec.msgpack.Encoder()
+
+
+def _wire(value: Any) -> Any:
+    kind = type(value)
+    if kind is list:
+        return [_wire(v) for v in value]
+    if kind is dict:
+        return {k: _wire(v) for k, v in value.items()}
+    code = _TUPLE if kind is tuple else _SET if kind is set else _FROZENSET if kind is frozenset else 0
+    if code:
+        return msgspec.msgpack.Ext(code, _plain_encoder.encode([_wire(v) for v in value]))
+    if isinstance(value, msgspec.Struct):  # its fields may hold tuples too; the tag is kept
+        config = value.__struct_config__
+        fields = {f: _wire(getattr(value, f)) for f in value.__struct_fields__}
+        if config.tag is not None:
+            fields[config.tag_field or "type"] = config.tag
+        return fields
+    return value
+
+
+def _ext(code: int, data: memoryview) -> Any:
+    return _EXT_TYPES[code](_any_decoder.decode(data))
+
+
+_any_decoder: Final = msgspec.msgpack.Decoder(ext_hook=_ext)
+
+
+def pack(value: Any) -> bytes:
+    """``value`` as msgpack; tuples, sets and frozensets come back as themselves.
+    Raises ``TypeError`` (or ``ValueError``, ``OverflowError``) for what msgspec cannot encode."""
+    return _plain_encoder.encode(_wire(value))
+
+
+def unpack(raw: bytes, tp: object = object) -> Any:
+    """The value ``pack`` encoded, converted to ``tp`` when one is declared (raises
+    ``msgspec.ValidationError`` when it does not fit)."""
+    value = _any_decoder.decode(raw)
+    return value if tp is object else msgspec.convert(value, tp)
 
 
 def read_frame(fd: int) -> bytes | None:
@@ -137,10 +183,10 @@ def _load(ref: str, root: str) -> tuple[Any, object, Any] | str:
 def _decode_value(raw: bytes, in_type: object) -> Any:
     if in_type is not object:
         try:
-            return msgspec.msgpack.decode(raw, type=in_type)
+            return unpack(raw, in_type)
         except (msgspec.ValidationError, TypeError, ValueError):
             pass
-    return msgspec.msgpack.decode(raw)
+    return unpack(raw)
 
 
 def _set_limits(limits: Limits | None) -> list[tuple[int, tuple[int, int]]]:
@@ -181,7 +227,7 @@ def _restore(saved: list[tuple[int, tuple[int, int]]]) -> None:
 
 def _encode(value: Any) -> bytes | str:
     try:
-        return msgspec.msgpack.encode(value)
+        return pack(value)
     except (TypeError, ValueError, OverflowError) as exc:
         return f"{type(value).__name__}: {exc}"
 
@@ -281,7 +327,11 @@ def _answer(returned: Any, check: Any, req: Call, started: int, ended: int, tain
                 from omnibase.core.values import Failed
 
                 err = Failed(message=f"{ref} reported a {type(err).__name__} itself: {claim}")
-            return Reply("error", error=err, started=started, ended=ended, tainted=tainted)
+            encoded = _encode(err)  # its data may hold tuples: packed, not a plain field
+            if isinstance(encoded, str):
+                return Reply("error", error=msgspec.structs.replace(err, data=None) if hasattr(err, "data") else err,
+                             started=started, ended=ended, tainted=tainted)  # fmt: skip
+            return Reply("typed", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
         if isinstance(err, BaseException):
             return Reply("error", error=_raised(err), started=started, ended=ended, tainted=tainted)
         encoded = _encode(err)

@@ -472,7 +472,7 @@ class ProcessPerformer:
         if isinstance(ref, Misconfigured):
             return Called(None, None, now, now, error=ref)
         try:
-            value = msgspec.msgpack.encode(intent.value)
+            value = _worker.pack(intent.value)
         except (TypeError, ValueError, OverflowError) as exc:
             message = f"{comp.name}: its input ({type(intent.value).__name__}) cannot be sent to a worker process: {exc}"
             return Called(None, None, now, now, error=ProtocolViolation(message=message))
@@ -549,14 +549,16 @@ def _called(comp: Any, reply: _worker.Reply, output: str) -> Called:
         return Called(Success(Skip(reason=reply.message)), None, reply.started, reply.ended, output=output)
     raw = bytes(reply.value)
     if reply.kind == "failure":
-        return Called(Failure(msgspec.msgpack.decode(raw)), None, reply.started, reply.ended, output=output)
-    out_type = comp.out_type
+        return Called(Failure(_worker.unpack(raw)), None, reply.started, reply.ended, output=output)
+    if reply.kind == "typed":
+        error: StepError = _worker.unpack(raw, StepError)
+        return Called(None, None, reply.started, reply.ended, output=output, error=error)
     try:
-        value = msgspec.msgpack.decode(raw) if out_type is object else msgspec.msgpack.decode(raw, type=out_type)
+        value = _worker.unpack(raw, comp.out_type)
     except msgspec.ValidationError:
-        got = type(msgspec.msgpack.decode(raw)).__name__  # named as the interpreter's check does
+        got = type(_worker.unpack(raw)).__name__  # named as the interpreter's check does
         error = ProtocolViolation(message=f"{comp.name} returned {got}, declared {comp.meta.output_type}")
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
-    except TypeError:  # a declared type msgspec cannot decode into: take the plain value
-        value = msgspec.msgpack.decode(raw)
+    except TypeError:  # a declared type msgspec cannot convert into: take the plain value
+        value = _worker.unpack(raw)
     return Called(Success(value), None, reply.started, reply.ended, output=output)
