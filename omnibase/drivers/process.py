@@ -101,12 +101,15 @@ class Worker:
         self.pidfd = os.pidfd_open(self.pid)
         os.set_blocking(self.rep_r, False)
         self.closed = False
+        import selectors
+
+        self.selector = selectors.DefaultSelector()  # kept: one per call would cost more
+        self.selector.register(self.rep_r, selectors.EVENT_READ)
+        self.selector.register(self.pidfd, selectors.EVENT_READ)
 
     def exchange(self, payload: bytes, timeout: float | None) -> tuple[str, Any]:
         """Send one request; ``("reply", bytes)``, ``("died", (status, rusage))`` or
         ``("timeout", None)`` (the worker is then killed)."""
-        import selectors
-
         os.ftruncate(self.capture, 0)
         try:
             _worker.write_frame(self.req_w, payload)
@@ -114,28 +117,26 @@ class Worker:
             return "died", self._reap()
         deadline = None if timeout is None else time.monotonic() + timeout
         buf = bytearray()
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.rep_r, selectors.EVENT_READ)
-            sel.register(self.pidfd, selectors.EVENT_READ)
-            while True:
-                wait = None if deadline is None else deadline - time.monotonic()
-                if wait is not None and wait <= 0:
-                    self.kill()
-                    return "timeout", None
-                dead = False
-                for key, _ in sel.select(wait):
-                    if key.fd == self.pidfd:
-                        dead = True
-                    else:
-                        got = self._drain(buf)
-                        dead = dead or not got
+        select = self.selector.select
+        while True:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                self.kill()
+                return "timeout", None
+            dead = False
+            for key, _ in select(wait):
+                if key.fd == self.pidfd:
+                    dead = True
+                else:
+                    got = self._drain(buf)
+                    dead = dead or not got
+            frame = self._frame(buf)
+            if frame is not None:
+                return "reply", frame
+            if dead:
+                self._drain(buf)
                 frame = self._frame(buf)
-                if frame is not None:
-                    return "reply", frame
-                if dead:
-                    self._drain(buf)
-                    frame = self._frame(buf)
-                    return ("reply", frame) if frame is not None else ("died", self._reap())
+                return ("reply", frame) if frame is not None else ("died", self._reap())
 
     def _drain(self, buf: bytearray) -> bool:
         """Read what the reply pipe holds; False at its end."""
@@ -185,6 +186,7 @@ class Worker:
     def _close(self) -> None:
         if not self.closed:
             self.closed = True
+            self.selector.close()
             for fd in (self.req_w, self.rep_r, self.pidfd):
                 try:
                     os.close(fd)
