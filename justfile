@@ -24,3 +24,4 @@ bench:
     {{py}} bench/bench_async.py
     {{py}} bench/bench_precommit.py
     {{py}} bench/bench_startup.py
+    {{py}} bench/bench_process.py

@@ -56,10 +56,19 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _isolating(performer: Any) -> Any:
+    """The CLI's innermost performer: registry components that ask for a worker process go
+    to one, commands run as killable process trees, everything else is called with fds 1
+    and 2 captured, so stdout carries the report alone."""
+    from omnibase.drivers.process import ProcessPerformer
+
+    return ProcessPerformer(performer, capture=True)
+
+
 def _sync(options: argparse.Namespace) -> Mode:
     from omnibase.drivers.sync import SyncDriver
 
-    return Mode(SyncDriver(), False)
+    return Mode(_isolating(SyncDriver()), False)
 
 
 def _async(options: argparse.Namespace) -> Mode:
@@ -67,7 +76,7 @@ def _async(options: argparse.Namespace) -> Mode:
 
     jobs = getattr(options, "jobs", None) or default_jobs()
     # enough threads for synchronous components to use every job slot
-    return Mode(AsyncDriver(threads=max(jobs, default_threads())), True)
+    return Mode(_isolating(AsyncDriver(threads=max(jobs, default_threads()))), True)
 
 
 def _dry_run(options: argparse.Namespace) -> Mode:
