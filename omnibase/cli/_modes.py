@@ -56,13 +56,14 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _isolating(performer: Any) -> Any:
+def _isolating(performer: Any, workers: int | None = None) -> Any:
     """The CLI's innermost performer: registry components that ask for a worker process go
-    to one, commands run as killable process trees, everything else is called with fds 1
-    and 2 captured, so stdout carries the report alone."""
-    from omnibase.drivers.process import ProcessPerformer
+    to one (at most ``workers`` busy at once; default: the cores), commands run as killable
+    process trees, everything else is called with fds 1 and 2 captured, so stdout carries
+    the report alone."""
+    from omnibase.drivers.process import ProcessPerformer, WorkerPool
 
-    return ProcessPerformer(performer, capture=True)
+    return ProcessPerformer(performer, capture=True, pool=WorkerPool(workers) if workers else None)
 
 
 def _sync(options: argparse.Namespace) -> Mode:
@@ -76,7 +77,7 @@ def _async(options: argparse.Namespace) -> Mode:
 
     jobs = getattr(options, "jobs", None) or default_jobs()
     # enough threads for synchronous components to use every job slot
-    return Mode(_isolating(AsyncDriver(threads=max(jobs, default_threads()))), True)
+    return Mode(_isolating(AsyncDriver(threads=max(jobs, default_threads())), workers=jobs), True)
 
 
 def _dry_run(options: argparse.Namespace) -> Mode:

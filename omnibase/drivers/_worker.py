@@ -233,7 +233,9 @@ def _encode(value: Any) -> bytes | str:
 
 
 def _call(req: Call) -> Reply:
+    import asyncio
     import errno
+    import inspect
     import threading
     import time
 
@@ -260,6 +262,8 @@ def _call(req: Call) -> Reply:
     _in_call[0] = True
     try:
         returned = fn(req.ctx, value)
+        if inspect.iscoroutine(returned):  # an async def component: the worker awaits it
+            returned = asyncio.run(returned)
     except _CpuLimit:
         lim = req.limits.cpu_seconds if req.limits else None
         error = ResourceExceeded(resource="cpu", limit=lim, message=f"used its {lim} s of CPU time")

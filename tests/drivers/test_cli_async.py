@@ -146,6 +146,8 @@ def test_async_mode_reports_like_sync_mode(project: Path) -> None:
 
 
 def test_an_async_component_under_sync_mode_is_a_config_error_naming_async_mode(project: Path) -> None:
+    # In process, the sync performer cannot await it (in a worker process it is awaited there).
+    (project / "omnibase.yaml").write_text(REGISTRY.replace('python: "slow:slow_async"', 'python: "slow:slow_async"\n    isolation: none'))
     done = subprocess.run(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--filter", "name=slow-async",
          "--format", "json"],
