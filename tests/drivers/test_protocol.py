@@ -352,3 +352,25 @@ def test_ctrl_c_in_a_sequential_branch_keeps_every_step_in_the_partial_report() 
         ("c", Status.SKIP, "interrupted"),
         ("d", Status.SKIP, "interrupted"),
     ]
+
+
+def test_a_component_raising_keyboard_interrupt_in_a_concurrent_branch_interrupts_the_run() -> None:
+    @component
+    def stop(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        raise KeyboardInterrupt
+
+    @component
+    async def waits(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        await asyncio.Event().wait()
+        return Success(x)  # pragma: no cover - never reached
+
+    step = all_of([waits, stop >> make_ok("b")]) >> make_ok("d")
+    for performer in (FakeDriver(), AsyncDriver()):
+        report = asyncio.run(arun(step, 0, fake_ctx(), performer))
+        assert report.outcome == "interrupted" and report.exit_code == 130
+        assert [(s.name, s.status, s.reason) for s in report.steps] == [
+            ("waits", Status.FAIL, ""),
+            ("stop", Status.FAIL, ""),
+            ("b", Status.SKIP, "interrupted"),
+            ("d", Status.SKIP, "interrupted"),
+        ]
