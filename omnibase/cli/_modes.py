@@ -78,7 +78,12 @@ def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Mode) 
 
     box: list[R] = []
     # the main task returns None: asyncio.run (3.11) may repr its main task, result included
-    asyncio.run(_cancellable(arun, box))
+    try:
+        asyncio.run(_cancellable(arun, box))
+    except asyncio.CancelledError:  # a second SIGTERM while the partial report was made
+        raise KeyboardInterrupt from None
+    if not box:
+        raise KeyboardInterrupt
     report = box[0]
     # Every invocation has ended or been abandoned (fail-fast, timeout, Ctrl-C): a process
     # still running now was left by an abandoned call, and would outlive the run.
