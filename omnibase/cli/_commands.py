@@ -19,7 +19,7 @@ from returns.result import Failure, Result, Success
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
 
-__all__ = ["orch", "registry"]
+__all__ = ["orch", "registry", "with_registry"]
 
 
 def _fail(message: str, code: ExitCode) -> int:
@@ -93,19 +93,21 @@ def orch(args: argparse.Namespace) -> int:
         message, code = loaded.failure()
         return _fail(message, code)
     catalogue = loaded.unwrap()
-    orchestrator = catalogue.orchestrator(
-        args.stage,
-        selector.unwrap(),
-        names=[args.from_, *args.to] if args.from_ else list(args.to),
-        fail_fast=args.exitfirst,
-        dry_run=args.dry_run,
-    )
+    names = [args.from_, *args.to] if args.from_ else list(args.to)
+
+    def build() -> Any:
+        return catalogue.orchestrator(args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst, dry_run=args.dry_run)
+
+    orchestrator = build()
     selection = orchestrator.select()
     if args.list:
         return _list(selection, args)
-    unresolved = [catalogue.unresolved[c.name] for c in selection.kept if c.name in catalogue.unresolved]
+    # only now, and only what is selected and needed, is imported or looked up on PATH
+    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=args.dry_run)
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
+    orchestrator = build()
+    selection = orchestrator.select()
     if not selection.kept and args.stage != "pipeline":
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
@@ -123,10 +125,18 @@ def orch(args: argparse.Namespace) -> int:
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         report = orchestrator.run(ctx)
+    report = with_registry(report, catalogue.registry.path)
     _emit(report, args)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)
     return report.exit_code
+
+
+def with_registry(report: RunReport, path: str | None) -> RunReport:
+    """``report`` saying which registry file the run used (``""``: none)."""
+    import msgspec
+
+    return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""})
 
 
 def _error_line(report: RunReport) -> str:

@@ -207,6 +207,7 @@ def test_find_order(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     deep = root / "a" / "b"
     deep.mkdir(parents=True)
+    (root / ".git").mkdir()  # the upward search stops at the repository's root
     upward = root / "omnibase.yaml"
     upward.write_text("version: 1\n")
     hidden = root / "a" / ".omnibase.yaml"
@@ -231,7 +232,23 @@ def test_find_order(tmp_path: Path) -> None:
     assert find_registry(None, cwd=str(root), env={}) == str(upward)
 
 
+def test_find_stops_at_the_repository_root(tmp_path: Path) -> None:
+    (tmp_path / "omnibase.yaml").write_text("version: 1\n")  # above the repository
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git is a file
+    assert find_registry(None, cwd=str(repo / "sub"), env={}) is None
+    assert find_registry(None, cwd=str(repo), env={}) is None
+    # outside any repository only the current folder counts
+    outside = tmp_path / "plain" / "deeper"
+    outside.mkdir(parents=True)
+    (tmp_path / "plain" / "omnibase.yaml").write_text("version: 1\n")
+    if find_registry(None, cwd=str(tmp_path / "plain"), env={}) == str(tmp_path / "plain" / "omnibase.yaml"):
+        assert find_registry(None, cwd=str(outside), env={}) is None
+
+
 def test_load_uses_found_file(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
     (tmp_path / "omnibase.yaml").write_text(GOOD)
     sub = tmp_path / "sub"
     sub.mkdir()
@@ -248,8 +265,6 @@ def test_stage_settings_merge_defaults() -> None:
         "    fail_fast: true\n"
         "  test:\n"
         "    filter: 'tag=unit'\n"
-        "  nightly:\n"
-        "    filter: 'lifecycle=experimental'\n"
     )
     reg = parse_registry_text(text, "r").unwrap()
     settings = stage_settings(reg)
@@ -258,11 +273,10 @@ def test_stage_settings_merge_defaults() -> None:
     # test's filter is overridden
     assert settings["test"].filter == "tag=unit"
     assert settings["test"].fail_fast is None
-    # untouched defaults stay; a new stage is added
+    # untouched defaults stay; no stage is invented
     assert settings["pre-commit"] == STAGE_DEFAULTS["pre-commit"]
     assert settings["pipeline"] == STAGE_DEFAULTS["pipeline"]
-    assert settings["nightly"] == StageConfig(filter="lifecycle=experimental")
-    assert set(settings) == set(STAGE_DEFAULTS) | {"nightly"}
+    assert set(settings) == set(STAGE_DEFAULTS)
 
 
 def test_stage_settings_without_stages_are_defaults() -> None:
