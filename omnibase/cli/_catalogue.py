@@ -163,7 +163,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
 # --- the registry command ----------------------------------------------------------------
 
 
-def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argparse.Namespace], None]) -> int:
+def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argparse.Namespace], bool]) -> int:
     """``omnibase registry ACTION``: the action runs as a component through the
     ``RegistryOrchestrator``, so it reports like any run."""
     import os
@@ -209,10 +209,11 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
         describe_step: Component[Any, Any] = describe_action
 
         step, argument = describe_step, getattr(args, "name", None)
-    from omnibase.cli._commands import with_registry
+    from omnibase.cli._commands import finish_report
 
-    report = with_registry(RegistryOrchestrator(step, argument).run(new_ctx("registry")), path)
-    emit(report, args)
+    report = finish_report(RegistryOrchestrator(step, argument).run(new_ctx("registry")), path)
+    if not emit(report, args) and report.exit_code == 0:
+        return int(ExitCode.CONFIG)
     if report.error is not None:
         message = getattr(report.error, "message", "")
         print(f"omnibase: {message}", file=sys.stderr)

@@ -31,7 +31,8 @@ filter grammar (--filter, repeatable; all given filters must hold):
 
 exit codes: 0 ok, 1 failed (or nothing selected), 2 configuration error,
   3 registry resolution failure, 4 protocol violation, 5 sandbox/security violation,
-  130 interrupted (a partial report is still printed)
+  130 interrupted (a partial report is still printed); 143 and 129 when SIGTERM or
+  SIGHUP interrupted it (128 + the signal's number)
 """
 
 
@@ -93,11 +94,65 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the summary")
-    p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically)")
+    p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically; format from the extension: .json, .yaml/.yml, else human)")
+
+
+#: The signal (SIGTERM, SIGHUP) that interrupted this run, if any.
+SIGNALLED: list[int] = []
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does (children killed and reaped, partial
+    report printed); the exit code is then 128 + the signal's number."""
+    if not SIGNALLED:
+        SIGNALLED.append(signum)
+        raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
     args = _parser().parse_args(argv)
+    if getattr(args, "output", None):
+        from omnibase.cli._commands import check_output
+
+        problem = check_output(args)
+        if problem is not None:
+            print(f"omnibase: {problem}", file=sys.stderr)
+            return 2
+    SIGNALLED.clear()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        for sig in previous:
+            signal.signal(sig, _stop)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = {}
+    try:
+        code = _run(args)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if SIGNALLED and code == 130:
+        code = 128 + SIGNALLED[0]
+    if argv is None:
+        _exit_despite_threads(code)
+    return code
+
+
+def _exit_despite_threads(code: int) -> None:
+    """A non-daemon thread a component left running must not keep the process alive
+    after the report: flush and leave at once (as the program, never when called)."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
+    current = threading.current_thread()
+    if any(t is not current and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.version:
             from omnibase import __version__

@@ -253,7 +253,7 @@ def _command_fn(entry: Entry) -> Any:
             rc, text = done.unwrap()
             chunks.append(text)
             code = code or rc
-        output = "".join(chunks)[-MAX_OUTPUT:]
+        output = _quoted("".join(chunks), entry)
         if code != 0:
             tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
             return Failure(Failed(message=tail, data={"exit_code": code, "argv": argv}))
@@ -261,6 +261,18 @@ def _command_fn(entry: Entry) -> Any:
 
     run_entry.__name__ = entry.name
     return run_entry
+
+
+def _quoted(output: str, entry: Entry) -> str:
+    """Command output as a report may quote it: values of secret-looking environment
+    variables redacted, only the last ``MAX_OUTPUT`` characters, with a marker."""
+    from omnibase._redact import redact, secret_values
+
+    output = redact(output, secret_values({**os.environ, **entry.env}))
+    if len(output) <= MAX_OUTPUT:
+        return output
+    cut = output[: len(output) - MAX_OUTPUT]
+    return f"... {len(cut.encode('utf-8', 'surrogateescape'))} bytes more before\n" + output[-MAX_OUTPUT:]
 
 
 def _limit(limits: Limits | None) -> Any:
