@@ -282,19 +282,19 @@ def test_registry_fuzz_in_process(fuzz_repo: Repo, monkeypatch: pytest.MonkeyPat
     assert {0, 2} <= seen_codes  # the mutations both keep and break the file
 
 
-def test_registry_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
-    target = fuzz_repo.root / "fuzzed-sub.yaml"
-    for data, argv in _registry_cases(seed=11, n=8):
+def _registry_fuzz_subprocess(repo: Repo, name: str, seed: int, n: int) -> None:
+    target = repo.root / name
+    for data, argv in _registry_cases(seed=seed, n=n):
         target.write_bytes(data)
         full = [*argv, "--registry", str(target)]
-        _check(full, *_subprocess(full, fuzz_repo.root))
+        _check(full, *_subprocess(full, repo.root))
+
+
+def test_registry_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
+    _registry_fuzz_subprocess(fuzz_repo, "fuzzed-sub.yaml", seed=11, n=8)
 
 
 @pytest.mark.slow
 @SLOW
 def test_registry_fuzz_long(fuzz_repo: Repo) -> None:
-    target = fuzz_repo.root / "fuzzed-long.yaml"
-    for data, argv in _registry_cases(seed=12, n=400):
-        target.write_bytes(data)
-        full = [*argv, "--registry", str(target)]
-        _check(full, *_subprocess(full, fuzz_repo.root))
+    _registry_fuzz_subprocess(fuzz_repo, "fuzzed-long.yaml", seed=12, n=400)
