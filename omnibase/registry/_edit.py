@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from returns.result import Failure, Result, Success
 
@@ -23,6 +23,8 @@ from omnibase.registry._load import Layout, YamlProblem, _yaml_failure, parse_re
 __all__ = ["add_entry", "remove_entry", "write_atomic"]
 
 NEW_FILE = "version: 1\ncomponents:\n"
+
+E = TypeVar("E")
 
 
 @contextmanager
@@ -85,8 +87,25 @@ def _entry_mapping(entry_text: str) -> Result[dict[str, Any], Misconfigured]:
     return Success(mapping)
 
 
+def _os_errors(path: str, edit: Callable[[], Result[str, E]]) -> Result[str, E | Misconfigured]:
+    """``edit()``, with a folder or file that cannot be locked, read or written as a value."""
+    try:
+        return edit()
+    except OSError as exc:
+        return Failure(Misconfigured(message=f"{path}: {exc.strerror or exc}", where=path))
+
+
 def add_entry(path: str, entry_text: str) -> Result[str, Misconfigured]:
     """Append the entry (a YAML/JSON mapping) to the file's ``components``."""
+    return _os_errors(path, lambda: _add_entry(path, entry_text))
+
+
+def remove_entry(path: str, name: str) -> Result[str, Misconfigured | Unresolved]:
+    """Delete the entry called ``name``: its lines, nothing else."""
+    return _os_errors(path, lambda: _remove_entry(path, name))
+
+
+def _add_entry(path: str, entry_text: str) -> Result[str, Misconfigured]:
     import yaml
 
     checked_entry = _entry_mapping(entry_text)
@@ -151,8 +170,7 @@ def _after_sequence(lines: list[str], layout: Layout) -> int:
     return end
 
 
-def remove_entry(path: str, name: str) -> Result[str, Misconfigured | Unresolved]:
-    """Delete the entry called ``name``: its lines, nothing else."""
+def _remove_entry(path: str, name: str) -> Result[str, Misconfigured | Unresolved]:
     if not os.path.lexists(path):
         return Failure(Unresolved(name=name, message=f"no registry file at {path}"))
     with _locked(path):

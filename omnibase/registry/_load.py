@@ -173,6 +173,7 @@ class _Frame:
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
 _SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"  # a plain `<<`: kept as the key that asks for a merge
 
 
 def _yaml_events(text: str) -> Iterator[Any]:
@@ -258,7 +259,7 @@ def parse_yaml(text: str, layout: Layout | None = None) -> Any:
                     data = plain_cache.get(value, _NO_KEY)
                     if data is _NO_KEY:
                         resolved = resolver.resolve(scalar_node, value, (True, False))  # type: ignore[no-untyped-call]
-                        data = value if resolved == _STR else construct(resolved, value, event.start_mark)
+                        data = value if resolved in (_STR, _MERGE) else construct(resolved, value, event.start_mark)
                         plain_cache[value] = data
                 elif tag is None or tag == "!":
                     data = value

@@ -428,3 +428,11 @@ def test_many_entries_list_add_remove(staged, cli):
     assert cli("registry", "add", "--entry", "{name: extra, command: ['true']}").code == 0
     assert cli("registry", "remove", "extra").code == 0
     assert (staged.root / "omnibase.yaml").read_text() == text
+
+
+def test_registry_edit_in_a_missing_folder_or_of_a_device_is_exit_2(repo, cli):
+    r = cli("registry", "add", "--registry", "nowhere/omnibase.yaml", "--entry", "{name: a, command: ['true']}")
+    assert r.code == 2 and "No such file or directory" in r.err, r
+    r = cli("registry", "add", "--registry", "/dev/null", "--entry", "{name: a, command: ['true']}")
+    assert r.code == 2 and "character device" in r.err, r
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
