@@ -14,6 +14,7 @@ Through ``FORMATTERS`` every string a report quotes is cut beyond ``MAX_TEXT`` c
 
 from __future__ import annotations
 
+import enum
 import functools
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -262,13 +263,23 @@ def _safe_text(text: str) -> str:
     return text
 
 
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
+def _fine(item: Any) -> bool:
+    """Nothing to change in ``item``: a number, an enum, a short ASCII string (the common
+    leaves, checked without a call per leaf)."""
+    kind = type(item)
+    return kind in _PLAIN or (kind is str and len(item) <= MAX_TEXT and item.isascii()) or isinstance(item, enum.Enum)
+
+
 def _safe_value(value: Any, depth: int = 0) -> Any:
     """``value`` with every string in it bounded and made valid UTF-8 (the same object
     when nothing needed changing)."""
     kind = type(value)
     if kind is str:
         return _safe_text(value)
-    if value is None or kind in (int, float, bool):
+    if kind in _PLAIN:
         return value
     if depth > 200:
         return "... (nested too deep to show)"
@@ -276,25 +287,25 @@ def _safe_value(value: Any, depth: int = 0) -> Any:
         changes = {}
         for name in value.__struct_fields__:
             old = getattr(value, name)
+            if _fine(old):
+                continue
             new = _safe_value(old, depth + 1)
             if new is not old:
                 changes[name] = new
         return msgspec.structs.replace(value, **changes) if changes else value
     if isinstance(value, (bytes, bytearray)):
         return _safe_text(bytes(value[: MAX_TEXT * 4]).decode("utf-8", "backslashreplace") + (f"\n... {len(value) - MAX_TEXT * 4} bytes more" if len(value) > MAX_TEXT * 4 else ""))
-    if isinstance(value, (list, tuple)):
-        items = [_safe_value(v, depth + 1) for v in value]
-        if all(a is b for a, b in zip(items, value)):
+    if isinstance(value, (list, tuple, set, frozenset)):
+        if all(_fine(v) for v in value):
             return value
+        items = [_safe_value(v, depth + 1) for v in value]
+        if isinstance(value, (set, frozenset)):
+            return frozenset(items)
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
-        pairs = [(_safe_value(k, depth + 1), _safe_value(v, depth + 1)) for k, v in value.items()]
-        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items())):
+        if all(_fine(k) and _fine(v) for k, v in value.items()):
             return value
-        return dict(pairs)
-    if isinstance(value, (set, frozenset)):
-        members = [(v, _safe_value(v, depth + 1)) for v in value]
-        return value if all(a is b for a, b in members) else frozenset(b for _, b in members)
+        return {_safe_value(k, depth + 1): _safe_value(v, depth + 1) for k, v in value.items()}
     return value  # other objects are written as their repr, bounded by the encoder's hook
 
 
