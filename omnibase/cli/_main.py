@@ -134,9 +134,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(sig, handler)
     if SIGNALLED and code == 130:
         code = 128 + SIGNALLED[0]
-    if argv is None:
+    if argv is None:  # as the program (never when called): no child, no thread outlives us
+        if code == 130 or SIGNALLED:
+            _kill_children()
         _exit_despite_threads(code)
     return code
+
+
+def _kill_children() -> None:
+    """After an interruption: kill and reap any child process still running (and the
+    process group it leads), e.g. one started just as the signal came (Linux: /proc)."""
+    import signal
+
+    me = os.getpid()
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 3 and int(fields[1]) == me:
+            try:
+                if int(fields[2]) == pid:  # it leads its own group (start_new_session)
+                    os.killpg(pid, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (OSError, ChildProcessError):
+                pass
 
 
 def _exit_despite_threads(code: int) -> None:

@@ -374,10 +374,7 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(staged, sig):
     while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
     child = int(pidfile.read_text())
-    # the child may write its pid before omnibase is back from Popen: give it time to be
-    # waiting on the command (a signal before that is run_command's race, not this test's)
-    time.sleep(1.0)
-    proc.send_signal(sig)
+    proc.send_signal(sig)  # even at once (omnibase may not be back from Popen yet)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + sig, (out, err)
     report = json.loads(out)
