@@ -209,14 +209,13 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
         describe_step: Component[Any, Any] = describe_action
 
         step, argument = describe_step, getattr(args, "name", None)
-    from omnibase.cli._commands import finish_report
+    from omnibase.cli._commands import finish_report, say
 
     report = finish_report(RegistryOrchestrator(step, argument).run(new_ctx("registry")), path)
     if not emit(report, args) and report.exit_code == 0:
         return int(ExitCode.CONFIG)
     if report.error is not None:
-        message = getattr(report.error, "message", "")
-        print(f"omnibase: {message}", file=sys.stderr)
+        say(str(getattr(report.error, "message", "")))
     return report.exit_code
 
 

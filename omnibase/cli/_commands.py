@@ -19,11 +19,23 @@ from returns.result import Failure, Result, Success
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
 
-__all__ = ["check_output", "finish_report", "orch", "registry"]
+__all__ = ["check_output", "finish_report", "orch", "registry", "say"]
+
+
+def say(message: str) -> None:
+    """One line on stderr, with secret environment values redacted and bad bytes escaped."""
+    from omnibase._redact import redact, secret_values
+
+    text = redact(f"omnibase: {message}", secret_values(os.environ))
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    print(text, file=sys.stderr)
 
 
 def _fail(message: str, code: ExitCode) -> int:
-    print(f"omnibase: {message}", file=sys.stderr)
+    say(message)
     return int(code)
 
 
@@ -173,7 +185,7 @@ def orch(args: argparse.Namespace) -> int:
     if not _emit(report, args) and report.exit_code == 0:
         return int(ExitCode.CONFIG)
     if report.error is not None and not report.steps:
-        print(f"omnibase: {_error_line(report)}", file=sys.stderr)
+        say(_error_line(report))
     return report.exit_code
 
 
