@@ -299,13 +299,18 @@ def _safe_value(value: Any, depth: int = 0) -> Any:
         if all(_fine(v) for v in value):
             return value
         items = [_safe_value(v, depth + 1) for v in value]
+        if all(new is old for new, old in zip(items, value)):
+            return value
         if isinstance(value, (set, frozenset)):
             return frozenset(items)
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
         if all(_fine(k) and _fine(v) for k, v in value.items()):
             return value
-        return {_safe_value(k, depth + 1): _safe_value(v, depth + 1) for k, v in value.items()}
+        pairs = [(_safe_value(k, depth + 1), _safe_value(v, depth + 1)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items())):
+            return value
+        return dict(pairs)
     return value  # other objects are written as their repr, bounded by the encoder's hook
 
 

@@ -129,7 +129,12 @@ def _file_diff(edit: Any) -> str:
     if max(len(edit.original), len(edit.content)) <= 2 * window:
         text: str = edit.diff()
         return text
-    start = edit.original.rfind(b"\n", 0, _first_difference(edit.original, edit.content)) + 1
+    start = _first_difference(edit.original, edit.content)
+    for _ in range(4):  # the changed line's start, then up to 3 lines of context before it
+        start = edit.original.rfind(b"\n", 0, max(start, 0))
+        if start < 0:
+            break
+    start += 1
     before = edit.original[start : start + window]
     if start + window < len(edit.original):
         before = before[: before.rfind(b"\n") + 1] or before

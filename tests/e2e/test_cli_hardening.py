@@ -424,7 +424,7 @@ def test_many_entries_list_add_remove(staged, cli):
     text = HEAD + "".join(lines)
     staged.write("omnibase.yaml", text)
     r = cli("registry", "list", "--format", "json")
-    assert r.code == 0 and len(json.loads(r.out)["output"]) == 2000 + 11, r
+    assert r.code == 0 and sum(m["name"].startswith("tool-") for m in json.loads(r.out)["output"]) == 2000, r
     assert cli("registry", "add", "--entry", "{name: extra, command: ['true']}").code == 0
     assert cli("registry", "remove", "extra").code == 0
     assert (staged.root / "omnibase.yaml").read_text() == text
