@@ -194,7 +194,7 @@ def finish_report(report: RunReport, path: str | None) -> RunReport:
     code 128+N when signal N (SIGTERM, SIGHUP) interrupted it."""
     import msgspec
 
-    from omnibase.cli._main import SIGNALLED
+    from omnibase.cli._process import SIGNALLED
 
     code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
     return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)

@@ -91,94 +91,17 @@ def _parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("human", "json", "yaml"), help="output format (default: human on a terminal, json otherwise)")
     p.add_argument("--no-color", action="store_true", help="no colour and no emoji")
-    p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward)")
+    p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward, up to the repository root)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the summary")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically; format from the extension: .json, .yaml/.yml, else human)")
 
 
-#: The signal (SIGTERM, SIGHUP) that interrupted this run, if any.
-SIGNALLED: list[int] = []
-
-
-def _stop(signum: int, frame: object) -> None:
-    """SIGTERM and SIGHUP stop a run as Ctrl-C does (children killed and reaped, partial
-    report printed); the exit code is then 128 + the signal's number."""
-    if not SIGNALLED:
-        SIGNALLED.append(signum)
-        raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    import signal
+    from omnibase.cli._process import supervised
 
     args = _parser().parse_args(argv)
-    if getattr(args, "output", None):
-        from omnibase.cli._commands import check_output
-
-        problem = check_output(args)
-        if problem is not None:
-            print(f"omnibase: {problem}", file=sys.stderr)
-            return 2
-    SIGNALLED.clear()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        for sig in previous:
-            signal.signal(sig, _stop)
-    except ValueError:  # not the main thread: leave signals alone
-        previous = {}
-    try:
-        code = _run(args)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if SIGNALLED and code == 130:
-        code = 128 + SIGNALLED[0]
-    if argv is None:  # as the program (never when called): no child, no thread outlives us
-        if code == 130 or SIGNALLED:
-            _kill_children()
-        _exit_despite_threads(code)
-    return code
-
-
-def _kill_children() -> None:
-    """After an interruption: kill and reap any child process still running (and the
-    process group it leads), e.g. one started just as the signal came (Linux: /proc)."""
-    import signal
-
-    me = os.getpid()
-    try:
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 3 and int(fields[1]) == me:
-            try:
-                if int(fields[2]) == pid:  # it leads its own group (start_new_session)
-                    os.killpg(pid, signal.SIGKILL)
-                else:
-                    os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (OSError, ChildProcessError):
-                pass
-
-
-def _exit_despite_threads(code: int) -> None:
-    """A non-daemon thread a component left running must not keep the process alive
-    after the report: flush and leave at once (as the program, never when called)."""
-    threading = sys.modules.get("threading")
-    if threading is None:
-        return
-    current = threading.current_thread()
-    if any(t is not current and t.is_alive() and not t.daemon for t in threading.enumerate()):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    return supervised(args, _run, as_program=argv is None)
 
 
 def _run(args: argparse.Namespace) -> int:
