@@ -18,7 +18,7 @@ from returns.result import Failure, Result, Success
 
 from omnibase._atomic import write_atomic as _write_atomic
 from omnibase.core.values import Misconfigured, Unresolved
-from omnibase.registry._load import Layout, YamlProblem, _yaml_failure, parse_registry_text, parse_yaml
+from omnibase.registry._load import Layout, YamlProblem, parse_registry_text, parse_yaml, yaml_config_error
 
 __all__ = ["add_entry", "remove_entry", "write_atomic"]
 
@@ -64,7 +64,7 @@ def _layout(path: str, text: str) -> Result[Layout, Misconfigured]:
     try:
         parse_yaml(text, layout)
     except (YamlProblem, yaml.YAMLError) as exc:
-        return Failure(Misconfigured(message=_yaml_failure(path, exc).render(), where=path))
+        return Failure(Misconfigured(message=yaml_config_error(path, exc).render(), where=path))
     return Success(layout)
 
 
@@ -77,7 +77,7 @@ def _entry_mapping(entry_text: str) -> Result[dict[str, Any], Misconfigured]:
     try:
         mapping = parse_yaml(entry_text)
     except (YamlProblem, yaml.YAMLError) as exc:
-        return Failure(Misconfigured(message=f"the entry is not valid YAML: {_yaml_failure('--entry', exc).render()}"))
+        return Failure(Misconfigured(message=f"the entry is not valid YAML: {yaml_config_error('--entry', exc).render()}"))
     if not isinstance(mapping, dict):
         return Failure(Misconfigured(message="the entry must be a mapping, e.g. '{name: x, command: [echo]}'"))
     try:

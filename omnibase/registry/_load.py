@@ -31,6 +31,7 @@ __all__ = [
     "parse_yaml",
     "read_registry_bytes",
     "repository_top",
+    "yaml_config_error",
 ]
 
 ENV_VAR = "OMNIBASE_REGISTRY"
@@ -346,7 +347,8 @@ def _note_start(layout: Layout, stack: list[_Frame], is_map: bool, event: Any) -
         layout.items.append((event.start_mark.line, event.start_mark.column, None))
 
 
-def _yaml_failure(path: str, exc: Exception) -> ConfigError:
+def yaml_config_error(path: str, exc: Exception) -> ConfigError:
+    """The ``ConfigError`` (file, line, column) a YAML problem of ``path`` is."""
     import yaml
 
     if isinstance(exc, YamlProblem):
@@ -367,7 +369,7 @@ def parse_registry_text(text: str, path: str, *, layout: Layout | None = None) -
     try:
         data = parse_yaml(text, layout)
     except (YamlProblem, yaml.YAMLError) as exc:
-        return Failure(_yaml_failure(path, exc))
+        return Failure(yaml_config_error(path, exc))
     except (RecursionError, MemoryError):  # pragma: no cover - the parser is iterative
         return Failure(ConfigError(path, 0, 0, "invalid YAML: too deeply nested or too large"))
     if data is None:
