@@ -133,11 +133,20 @@ def load_registry(explicit: str | None, *, cwd: str, env: Mapping[str, str]) -> 
 
 
 class YamlProblem(Exception):
-    def __init__(self, mark: Any, message: str) -> None:
+    """A YAML text the reader refuses: where, why, and (when known) the field's path."""
+
+    def __init__(self, mark: Any, message: str, field: str = "") -> None:
         super().__init__(message)
         self.line = mark.line + 1 if mark is not None else 0
         self.column = mark.column + 1 if mark is not None else 0
         self.message = message
+        self.field = field
+
+
+def _field_path(stack: list[_Frame]) -> str:
+    """The path of the node being read (``components[2].timeout``), msgspec's style."""
+    parts = [f".{frame.key}" if frame.is_map else f"[{len(frame.obj)}]" for frame in stack]
+    return "".join(parts).lstrip(".") or "(top)"
 
 
 class Layout:
@@ -241,7 +250,7 @@ def parse_yaml(text: str, layout: Layout | None = None) -> Any:
             return
         try:
             if key in top.obj:
-                raise YamlProblem(top.key_mark, f"duplicate key '{key}'")
+                raise YamlProblem(top.key_mark, f"duplicate key '{key}'", f"{_field_path(stack[:-1])}.{key}".lstrip(".").replace("(top).", ""))
             top.obj[key] = value
         except TypeError:
             raise YamlProblem(top.key_mark, "a mapping key must be a scalar") from None
@@ -352,7 +361,7 @@ def yaml_config_error(path: str, exc: Exception) -> ConfigError:
     import yaml
 
     if isinstance(exc, YamlProblem):
-        return ConfigError(path, exc.line, exc.column, f"invalid YAML: {exc.message}")
+        return ConfigError(path, exc.line, exc.column, f"{exc.field}: {exc.message}" if exc.field else f"invalid YAML: {exc.message}")
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)

@@ -78,7 +78,7 @@ def test_duplicate_yaml_key_is_exit_2_at_the_second_key(repo, cli):
     r = cli("orch", "--stage", "ci", "--list", "--format", "json")
     assert r.code == 2, r
     line, col, rest = _where(r.err)
-    assert (line, col) == (7, 5) and "duplicate key 'timeout'" in rest, r
+    assert (line, col) == (7, 5) and rest == "components[0].timeout: duplicate key 'timeout'", r
 
 
 def test_entry_shadowing_a_builtin_is_exit_2(repo, cli):
