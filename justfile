@@ -21,6 +21,7 @@ typesafety:
 bench:
     {{py}} -m pip install -q -e '.[bench]'
     {{py}} bench/bench_core.py
+    {{py}} bench/bench_async.py
     {{py}} bench/bench_precommit.py
     {{py}} bench/bench_startup.py
     {{py}} bench/bench_registry.py

@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "AllOf",
+    "AsyncDriver",
+    "Breakers",
     "BreakerPolicy",
     "CircuitOpen",
     "Component",
+    "Crashed",
     "ComponentType",
     "ExecCtx",
     "ExitCode",
@@ -26,8 +29,10 @@ __all__ = [
     "Misconfigured",
     "ProtocolViolation",
     "Raised",
+    "ResourceExceeded",
     "RetryPolicy",
     "RunReport",
+    "SandboxViolation",
     "Selection",
     "Selector",
     "SecurityViolation",
@@ -41,6 +46,7 @@ __all__ = [
     "Unresolved",
     "__version__",
     "all_of",
+    "arun",
     "breaker",
     "component",
     "dry_run",
@@ -59,14 +65,14 @@ __all__ = [
 
 _WHERE = {
     "omnibase.core.values": (
-        "CircuitOpen ComponentType ExecCtx ExitCode Failed Interrupted Lifecycle Meta Misconfigured "
-        "ProtocolViolation Raised RunReport SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
+        "CircuitOpen ComponentType Crashed ExecCtx ExitCode Failed Interrupted Lifecycle Meta Misconfigured "
+        "ProtocolViolation Raised ResourceExceeded RunReport SandboxViolation SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
     ),
-    "omnibase.core.policies": "BreakerPolicy RetryPolicy",
+    "omnibase.core.policies": "BreakerPolicy Breakers RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
     "omnibase.core.combinators": "all_of breaker dry_run fallback identity profile recover retry sequence timeout",
     "omnibase.core.select": "Selection Selector filter_by parse_filter",
-    "omnibase.drivers": "FakeDriver SyncDriver run",
+    "omnibase.drivers": "AsyncDriver FakeDriver SyncDriver arun run",
     "omnibase.context": "new_ctx",
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names.split()}
@@ -106,12 +112,13 @@ if TYPE_CHECKING:
         sequence,
         timeout,
     )
-    from omnibase.core.policies import BreakerPolicy, RetryPolicy
+    from omnibase.core.policies import BreakerPolicy, Breakers, RetryPolicy
     from omnibase.core.select import Selection, Selector, filter_by, parse_filter
     from omnibase.core.step import AllOf, Component, Step, component
     from omnibase.core.values import (
         CircuitOpen,
         ComponentType,
+        Crashed,
         ExecCtx,
         ExitCode,
         Failed,
@@ -121,7 +128,9 @@ if TYPE_CHECKING:
         Misconfigured,
         ProtocolViolation,
         Raised,
+        ResourceExceeded,
         RunReport,
+        SandboxViolation,
         SecurityViolation,
         Skip,
         Status,
@@ -130,6 +139,6 @@ if TYPE_CHECKING:
         TimedOut,
         Unresolved,
     )
-    from omnibase.drivers import FakeDriver, SyncDriver, run
+    from omnibase.drivers import AsyncDriver, FakeDriver, SyncDriver, arun, run
 
     __version__: str

@@ -33,7 +33,7 @@ MASK = "[redacted]"
 def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
     """The values to hide, longest first (so a value containing another goes whole)."""
     found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
-    return tuple(sorted(found, key=len, reverse=True))
+    return tuple(sorted(found, key=lambda v: (-len(v), v)))
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

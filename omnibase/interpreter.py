@@ -26,6 +26,7 @@ from omnibase.core.intents import (
     WALL,
     BreakerChanged,
     Called,
+    Cancelled,
     Fork,
     Intent,
     InvocationTimedOut,
@@ -50,6 +51,7 @@ from omnibase.core.step import (
 )
 from omnibase.core.values import (
     CircuitOpen,
+    Crashed,
     ExecCtx,
     ExitCode,
     Failed,
@@ -57,7 +59,9 @@ from omnibase.core.values import (
     Misconfigured,
     ProtocolViolation,
     Raised,
+    ResourceExceeded,
     RunReport,
+    SandboxViolation,
     SecurityViolation,
     Skip,
     Status,
@@ -76,7 +80,10 @@ Evaluation: TypeAlias = Generator[Intent, Any, Outcome]
 
 _MASK: Final = (1 << 64) - 1
 _GOLDEN: Final = 0x9E3779B97F4A7C15
-_ERRORS: Final = (Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, Misconfigured, Unresolved, Interrupted)
+_ERRORS: Final = (
+    Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, SandboxViolation,
+    ResourceExceeded, Crashed, Misconfigured, Unresolved, Interrupted,
+)  # fmt: skip
 _TRANSIENT_EXC: Final = (TimeoutError, ConnectionError)
 
 
@@ -101,7 +108,7 @@ def _mix(x: int) -> int:
 class _Run:
     """The state one evaluation threads: results so far, breakers, profile, span ids."""
 
-    __slots__ = ("ctx", "dry_ctx", "t0", "results", "breakers", "profile", "base", "count")
+    __slots__ = ("ctx", "dry_ctx", "t0", "results", "breakers", "profile", "base", "count", "attempt")
 
     def __init__(self, ctx: ExecCtx, t0: int, base: int, breakers: dict[str, pol.BreakerState]) -> None:
         self.ctx = ctx
@@ -112,6 +119,7 @@ class _Run:
         self.profile: list[tuple[str, float]] = []
         self.base = base
         self.count = 0
+        self.attempt = 1  # the attempt of the innermost retry being evaluated
 
     def span(self) -> str:
         # base + count * odd constant (mod 2**64) is distinct for every count: unique ids
@@ -125,6 +133,7 @@ class _Run:
     def _after(self, parent: _Run) -> _Run:
         parent.count += 1
         self.dry_ctx = parent.dry_ctx
+        self.attempt = parent.attempt
         return self
 
     def context(self, dry: bool) -> ExecCtx:
@@ -149,7 +158,7 @@ def interpret(
     """
     started_at: float = yield WALL
     t0: int = yield NOW
-    run = _Run(ctx, t0, _span_seed(ctx.trace_id), breakers if breakers is not None else {})
+    run = _Run(ctx, t0, _span_seed(ctx.trace_id, ctx.run_id), breakers if breakers is not None else {})
     outcome = "completed"
     try:
         ok, out = yield from _eval(step, value, run, False, None)
@@ -161,12 +170,14 @@ def interpret(
     return _report(run, ok, out, outcome, started_at, (t1 - t0) / 1e9)
 
 
-def _span_seed(trace_id: str) -> int:
-    """Span ids derive from the trace id, so a fixed trace id gives fixed span ids."""
+def _span_seed(trace_id: str, run_id: str) -> int:
+    """Span ids derive from the trace id and the run id: fixed ids give fixed span ids, and
+    two runs joining one trace (the same ``TRACEPARENT``) get different ones."""
     try:
-        return int(trace_id[-16:], 16)
+        seed = int(trace_id[-16:], 16)
     except ValueError:
-        return zlib.crc32(trace_id.encode())
+        seed = zlib.crc32(trace_id.encode())
+    return seed ^ _mix(zlib.crc32(run_id.encode()))
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -205,10 +216,15 @@ def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float |
         else:
             chain.append(node)
     for i, node in enumerate(chain):
-        if type(node) is Component:  # the common case, without a second generator frame
-            ok, value = yield from _leaf(node, value, run, dry, limit)
-        else:
-            ok, value = yield from _eval(node, value, run, dry, limit)
+        try:
+            if type(node) is Component:  # the common case, without a second generator frame
+                ok, value = yield from _leaf(node, value, run, dry, limit)
+            else:
+                ok, value = yield from _eval(node, value, run, dry, limit)
+        except KeyboardInterrupt:  # the report still lists the steps that never ran
+            for rest in chain[i + 1 :]:
+                _skip_now(rest, run, "interrupted")
+            raise
         if not ok:
             reason = "dry-run: not run" if value is PLANNED else "upstream step failed"
             for rest in chain[i + 1 :]:
@@ -224,24 +240,36 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
         return False, PLANNED
     if meta.timeout is not None and (limit is None or meta.timeout < limit):
         limit = meta.timeout
-    try:
-        called: Called = yield Invoke(comp, run.context(dry) if dry else run.ctx, value, limit)
+    span, attempt = run.span(), run.attempt
+    try:  # the loop tells observers ``Started`` from this Invoke: no round trip of our own
+        called: Called = yield Invoke(comp, run.context(dry) if dry else run.ctx, value, limit, span, attempt)
     except KeyboardInterrupt:
-        result = StepResult(name=comp.name, status=Status.FAIL, span_id=run.span(), error=Interrupted(), meta=meta)
-        run.results.append(result)
+        run.results.append(_interrupted(comp, span, attempt))
+        raise
+    except Cancelled as stop:
+        run.results.append(
+            _interrupted(comp, span, attempt)
+            if stop.interrupted
+            else StepResult(
+                name=comp.name, status=Status.SKIP, span_id=span, attempts=attempt,
+                reason="cancelled: another branch failed", meta=meta,
+            )
+        )  # fmt: skip
         raise
     ok, out = _classify(comp, called)
     reason = ""
     status = Status.PASS if ok else Status.FAIL
-    if type(out) is Skip:
-        status, reason, out = Status.SKIP, out.reason, None
+    if type(out) is Skip:  # planned: the dry-run performer did not call it, nor what needs it
+        status, reason, out = Status.SKIP, out.reason, (PLANNED if out.planned else None)
+        ok = out is None
     result = StepResult(
         name=comp.name,
         status=status,
         reason=reason,
-        span_id=run.span(),
+        span_id=span,
+        attempts=attempt,
         value=out if ok else None,
-        error=None if ok else out,
+        error=None if ok or status is Status.SKIP else out,
         offset_s=(called.started - run.t0) / 1e9,
         duration_s=(called.ended - called.started) / 1e9,
         meta=meta,
@@ -251,18 +279,29 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
     return ok, out
 
 
+def _interrupted(comp: Component[Any, Any], span: str, attempt: int) -> StepResult:
+    return StepResult(name=comp.name, status=Status.FAIL, span_id=span, attempts=attempt, error=Interrupted(), meta=comp.meta)
+
+
 def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
     """Turn what a call did into (True, value) or (False, typed error). Pure."""
+    if called.error is not None:
+        return False, called.error
     exc = called.raised
     if exc is not None:
         if isinstance(exc, InvocationTimedOut):
             return False, TimedOut(seconds=exc.seconds)
-        return False, Raised(exc_type=type(exc).__name__, message=str(exc), transient=isinstance(exc, _TRANSIENT_EXC))
+        return False, Raised(
+            exc_type=type(exc).__name__,
+            message=str(exc),
+            transient=isinstance(exc, _TRANSIENT_EXC),
+            traceback=called.traceback,
+        )
     returned = called.returned
     if type(returned) is Success:
         out = returned._inner_value  # what unwrap() returns, without the method call
         check = comp.check
-        if check is not None and not check(out):
+        if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
             return False, ProtocolViolation(
                 message=f"{comp.name} returned {type(out).__name__}, declared {comp.meta.output_type}"
             )
@@ -281,28 +320,42 @@ def _as_error(error: object) -> StepError:
     return Failed(message=str(error), data=data)
 
 
+def _skipped(comp: Component[Any, Any], run: _Run, reason: str) -> StepResult:
+    return StepResult(name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0, reason=reason, meta=comp.meta)
+
+
+def _skip_now(step: Step[Any, Any], run: _Run, reason: str) -> None:
+    """Record every leaf of ``step`` as SKIP, without telling observers (the run is ending)."""
+    run.results.extend(_skipped(comp, run, reason) for comp in leaves(step))
+
+
 def _skip(step: Step[Any, Any], run: _Run, reason: str) -> Generator[Intent, Any, None]:
     for comp in leaves(step):
-        result = StepResult(
-            name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0, reason=reason, meta=comp.meta
-        )
+        result = _skipped(comp, run, reason)
         run.results.append(result)
         yield result
 
 
 def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
-    policy, mark, attempt = node.policy, len(run.results), 0
+    policy, mark, attempt, outer = node.policy, len(run.results), 0, run.attempt
     start: int | None = None
     if policy.deadline is not None and node.allowed:
         start = yield NOW
     while True:
         attempt += 1
+        run.attempt = attempt
         inner = node.inner
-        if type(inner) is Component:
-            ok, out = yield from _leaf(inner, value, run, dry, limit)
-        else:
-            ok, out = yield from _eval(inner, value, run, dry, limit)
-        if ok or out is PLANNED or not node.allowed or attempt >= policy.max_attempts or not _wants_retry(policy, out):
+        try:
+            if type(inner) is Component:
+                ok, out = yield from _leaf(inner, value, run, dry, limit)
+            else:
+                ok, out = yield from _eval(inner, value, run, dry, limit)
+        finally:
+            run.attempt = outer
+        if ok or out is PLANNED or attempt >= policy.max_attempts or not _wants_retry(policy, out):
+            break
+        if not node.allowed:  # the rule stands, but the report says why there was no retry
+            run.results[mark:] = [_not_retried(r) for r in run.results[mark:]]
             break
         delay = pol.backoff(policy, attempt, seed=run.ctx.seed, key=node.name)
         if start is not None and policy.deadline is not None:
@@ -317,6 +370,13 @@ def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float
     return ok, out
 
 
+def _not_retried(result: StepResult) -> StepResult:
+    if result.status is not Status.FAIL or result.meta is None or result.meta.idempotent:
+        return result
+    why = "not retried: the component is not idempotent"
+    return msgspec.structs.replace(result, reason=f"{result.reason}; {why}" if result.reason else why)
+
+
 def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
     try:
         return bool(policy.retry_on(error))
@@ -326,8 +386,8 @@ def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
 
 def _breaker(node: Breaker[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     key, policy = node.key, node.policy
-    state = run.breakers.get(key, pol.CLOSED)
     now: int = yield NOW
+    state = run.breakers.get(key, pol.CLOSED)  # read after the clock: branches may move it meanwhile
     if not pol.admits(policy, state, now / 1e9):
         error = CircuitOpen(key=key)
         first = True
@@ -406,32 +466,51 @@ def _recover(node: Recover[Any, Any] | Fallback[Any, Any], value: Any, run: _Run
 
 
 def _all_of(node: AllOf[Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
-    outs: list[Outcome] = []
-    if node.fail_fast:  # sequential, so the first failure can stop the rest
-        for i, branch in enumerate(node.branches):
-            outcome = yield from _eval(branch, value, run, dry, limit)
-            outs.append(outcome)
-            if not outcome[0]:
-                for rest in node.branches[i + 1 :]:
-                    yield from _skip(rest, run, "an earlier branch failed")
-                break
-    else:
-        runs = [run.branch() for _ in node.branches]
-        try:
-            answers: tuple[Outcome, ...] = yield Fork(
-                tuple(_eval(b, value, r, dry, limit) for b, r in zip(node.branches, runs))
-            )
-            outs.extend(answers)
-        finally:  # even when interrupted, keep what the branches recorded, in branch order
-            for r in runs:
-                run.results.extend(r.results)
-                run.profile.extend(r.profile)
+    runs = [run.branch() for _ in node.branches]
+    answers: tuple[Outcome | None, ...] | None = None
+    try:
+        answers = yield Fork(
+            tuple(_branch(b, value, r, dry, limit) for b, r in zip(node.branches, runs)), node.fail_fast
+        )
+    finally:  # even when interrupted, keep what the branches recorded, in branch order
+        why = "interrupted" if answers is None else "an earlier branch failed"
+        for i, r in enumerate(runs):
+            run.results.extend(r.results)
+            run.profile.extend(r.profile)
+            if answers is None or answers[i] is None:  # not run, cancelled, or interrupted
+                _skip_rest(node.branches[i], r, run, why)
+    assert answers is not None
+    outs = [a for a in answers if a is not None]
     for ok, out in outs:
         if not ok and out is not PLANNED:
             return False, out
     if any(out is PLANNED for _, out in outs):
         return False, PLANNED
     return True, tuple(out for _, out in outs)
+
+
+def _skip_rest(branch: Step[Any, Any], done: _Run, run: _Run, reason: str) -> None:
+    """Record the leaves of ``branch`` that have no result yet as SKIP (``reason``)."""
+    seen: dict[str, int] = {}
+    for res in done.results:
+        seen[res.name] = seen.get(res.name, 0) + 1
+    for comp in leaves(branch):
+        if seen.get(comp.name, 0):
+            seen[comp.name] -= 1
+        else:
+            run.results.append(_skipped(comp, run, reason))
+
+
+def _branch(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Generator[Intent, Any, Outcome | None]:
+    """One ``Fork`` branch, total: a bug in it is a ``Raised`` value, a cancellation None."""
+    try:
+        ok, out = yield from _eval(step, value, run, dry, limit)
+    except Cancelled:
+        return None
+    except Exception as exc:
+        return False, Raised(exc_type=type(exc).__name__, message=f"internal error: {exc}")
+    # A planned branch (dry-run) did not fail: it must not stop its siblings under fail-fast.
+    return (True, out) if out is PLANNED else (ok, out)
 
 
 _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {
@@ -494,7 +573,7 @@ def exit_code(results: tuple[StepResult, ...], status: Status, outcome: str, err
     if outcome == "interrupted":
         return ExitCode.INTERRUPTED
     errors = [r.error for r in results if r.status is Status.FAIL] + ([error] if error is not None else [])
-    if any(isinstance(e, SecurityViolation) for e in errors):
+    if any(isinstance(e, (SecurityViolation, SandboxViolation, ResourceExceeded)) for e in errors):
         return ExitCode.SECURITY
     if any(isinstance(e, Unresolved) for e in errors):
         return ExitCode.REGISTRY

@@ -11,11 +11,14 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from returns.result import Failure, Result, Success
 
+from omnibase.cli._modes import Mode, mode_of, mode_problem
+from omnibase.cli._modes import execute as run_mode
+from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
 
@@ -126,6 +129,10 @@ def _emit(report: RunReport, args: argparse.Namespace) -> bool:
     return written
 
 
+def _print(report: RunReport, args: argparse.Namespace) -> None:
+    _emit(report, args)
+
+
 def orch(args: argparse.Namespace) -> int:
     from omnibase.cli._catalogue import load_catalogue
     from omnibase.context import new_ctx
@@ -149,17 +156,26 @@ def orch(args: argparse.Namespace) -> int:
         message, code = loaded.failure()
         return _fail(message, code)
     catalogue = loaded.unwrap()
+    mode = mode_of(args)
+    problem = mode_problem(args) or check_outputs(args)
+    if problem is not None:
+        return _fail(problem, ExitCode.CONFIG)
+    if mode == "replay":
+        from omnibase.cli._snapshot import replay
+
+        catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
+        return replay(args, root, catalogue, _print)
     names = [args.from_, *args.to] if args.from_ else list(args.to)
 
     def build() -> Any:
-        return catalogue.orchestrator(args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst, dry_run=args.dry_run)
+        return catalogue.orchestrator(args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst)
 
     orchestrator = build()
     selection = orchestrator.select()
     if args.list:
         return _list(selection, args)
     # only now, and only what is selected and needed, is imported or looked up on PATH
-    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=args.dry_run)
+    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=mode == "dry-run")
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
     orchestrator = build()
@@ -172,15 +188,27 @@ def orch(args: argparse.Namespace) -> int:
         return _fail(found.failure(), ExitCode.CONFIG)
     excluded = re.compile(catalogue.registry.exclude)
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
-    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run)
-    observers = _observers(args, ctx.trace_id)
-    if observers:
-        from omnibase.drivers import SyncDriver
+    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=mode == "dry-run", traceparent=os.environ.get("TRACEPARENT"))
 
-        orchestrator.driver = SyncDriver(observers)
+    def execute(how: Mode) -> RunReport:
+        orchestrator.driver = how.performer
+        orchestrator.jobs = args.jobs
+        return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
+
+    def finish(report: RunReport) -> RunReport:
+        if mode != "dry-run":
+            return report
+        from omnibase.drivers.dryrun import with_plan
+
+        why = "selected: named by --from/--to" if args.stage == "pipeline" else None
+        return with_plan(report, selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
+
+    step = orchestrator.assemble(selection)
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        report = orchestrator.run(ctx)
+        report = observed_run(
+            args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish
+        )
     report = finish_report(report, catalogue.registry.path)
     if not _emit(report, args) and report.exit_code == 0:
         return int(ExitCode.CONFIG)
@@ -204,14 +232,6 @@ def _error_line(report: RunReport) -> str:
     err = report.error
     message = getattr(err, "message", None) or type(err).__name__
     return str(message)
-
-
-def _observers(args: argparse.Namespace, trace_id: str) -> Sequence[Any]:
-    if args.verbose < 1:
-        return ()
-    from omnibase.cli._observe import log_observer
-
-    return (log_observer(trace_id),)
 
 
 def _list(selection: Selection, args: argparse.Namespace) -> int:

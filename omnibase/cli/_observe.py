@@ -1,45 +1,174 @@
-"""Structured logs of a run's events, on stderr, through structlog (imported only for -v)."""
+"""One instrumented run for the CLI: the mode's performer, logs, metrics, profile, snapshot.
+
+``observed_run`` builds the performer the mode asks for (``cli._modes.MODES``), wraps it
+with the profiler (``--profile-out``) and the recorder (every mode but dry-run, for the
+failure snapshot), attaches the log and metrics observers, runs, and fills the report's
+``profiled``, ``plan``/``diff``, ``metrics`` and ``snapshot`` fields; it writes the files
+asked for (trace, metrics) and, after a failed run, the snapshot. Structured logs go to
+stderr or ``--log-file``, never to stdout.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections.abc import Callable
+from typing import Any, Literal, TextIO
 
-import structlog
+import msgspec
 
-from omnibase.core.intents import BreakerChanged, Event, RetryScheduled
-from omnibase.core.values import StepResult
+from omnibase.core.step import Step
+from omnibase.core.values import ExecCtx, RunReport
 
-__all__ = ["log_observer"]
+__all__ = ["check_outputs", "observed_run", "open_log"]
+
+Execute = Callable[[Any], RunReport]  # takes a cli._modes.Mode
 
 
-def log_observer(trace_id: str = "") -> Callable[[Event], None]:
-    """An observer that logs every step result, retry and breaker change as one line."""
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.KeyValueRenderer(key_order=["timestamp", "level", "event"]),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
-    )
-    log = structlog.get_logger("omnibase").bind(trace_id=trace_id)
+def _target_problem(path: str) -> str | None:
+    if os.path.islink(path):
+        return f"{path}: is a symbolic link; not writing through it"
+    if os.path.isdir(path):
+        return f"{path}: is a folder"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"{path}: no such folder {folder}"
+    return None
 
-    def observe(event: Event) -> None:
-        if isinstance(event, StepResult):
-            log.info(
-                "step",
-                name=event.name,
-                status=event.status.value,
-                span_id=event.span_id,
-                duration_s=round(event.duration_s, 6),
-                attempts=event.attempts,
-                error=type(event.error).__name__ if event.error is not None else None,
-            )
-        elif isinstance(event, RetryScheduled):
-            log.warning("retry", name=event.name, attempt=event.attempt, delay_s=round(event.delay, 6))
-        elif isinstance(event, BreakerChanged):
-            log.warning("breaker", key=event.key, before=event.before.value, after=event.after.value)
 
-    return observe
+def check_outputs(args: argparse.Namespace) -> str | None:
+    """Why one of the files the options name cannot be written, before anything runs."""
+    for flag in ("profile_out", "metrics_out", "log_file"):
+        path = getattr(args, flag, None)
+        if path:
+            problem = _target_problem(path)
+            if problem is not None:
+                return f"--{flag.replace('_', '-')} {problem}"
+    if getattr(args, "log_file", None):
+        try:
+            open_log(args).close()
+        except OSError as exc:
+            return f"--log-file {args.log_file}: cannot open ({exc.strerror or exc})"
+    return None
+
+
+def _write(flag: str, path: str, write: Callable[[str, RunReport], None], report: RunReport) -> None:
+    """Write an output file the options asked for; a failure is one line on stderr (the
+    run's report and exit code stand)."""
+    try:
+        write(path, report)
+    except OSError as exc:
+        print(f"omnibase: {flag} {path}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+
+
+def open_log(args: argparse.Namespace) -> TextIO:
+    """Where the logs go: ``--log-file`` (appended, never through a symlink) or stderr."""
+    if not args.log_file:
+        return sys.stderr
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    return os.fdopen(os.open(args.log_file, flags, 0o644), "a", buffering=1, encoding="utf-8")
+
+
+def _log_observer(args: argparse.Namespace, ctx: ExecCtx, stream: TextIO) -> Any:
+    from omnibase.observers.logs import LogObserver, level_of, make_logger
+
+    color = stream is sys.stderr and stream.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
+    fmt: Literal["json", "console"] = "json" if args.log_format == "json" else "console"
+    level = level_of(args.verbose, args.quiet)
+    return LogObserver(ctx, lambda: make_logger(stream, fmt=fmt, level=level, color=color), level)
+
+
+def observed_run(
+    args: argparse.Namespace,
+    mode: str,
+    ctx: ExecCtx,
+    step: Step[Any, Any],
+    value: Any,
+    execute: Execute,
+    *,
+    finish: Callable[[RunReport], RunReport] | None = None,
+) -> RunReport:
+    """Run in ``mode`` through ``execute(Mode(performer, is_async))``; the finished report.
+
+    ``step`` and ``value`` are what ``execute`` runs (kept for the snapshot); ``finish``
+    adds what the caller knows (a dry run's plan) before metrics and the snapshot.
+    """
+    from omnibase.cli._modes import MODES, Mode
+    from omnibase.observers.metrics import MetricsObserver
+
+    base = MODES[mode](args)
+    performer, is_async = base.performer, base.is_async
+    profiler: Any = performer if mode == "profile" else None
+    if args.profile_out and profiler is None:
+        from omnibase.drivers.profile import ProfilePerformer
+
+        performer = profiler = ProfilePerformer(performer)
+    recorder: Any = None
+    if mode != "dry-run":
+        from omnibase.drivers.replay import Recorder
+
+        performer = recorder = Recorder(performer)
+    stream = open_log(args)
+    try:
+        logs = _log_observer(args, ctx, stream)
+        metrics = MetricsObserver()
+        performer.observers = (*getattr(performer, "observers", ()), logs, metrics)
+        logs.run_started(mode)
+        report = execute(Mode(performer, is_async))
+        close = getattr(base.performer, "close", None)
+        if close is not None:
+            close()
+        if profiler is not None:
+            report = profiler.attach(report)
+            if args.profile_out:
+                from omnibase.drivers.profile import write_trace
+
+                _write("--profile-out", args.profile_out, write_trace, report)
+        if mode == "replay":
+            report = base.performer.attach(report, args.snapshot)
+        if finish is not None:
+            report = finish(report)
+        report = metrics.attach(report)
+        if args.metrics_out:
+            from omnibase.observers.metrics import write_prometheus
+
+            _write("--metrics-out", args.metrics_out, write_prometheus, report)
+        if recorder is not None and report.exit_code != 0:
+            report = _snapshot(report, step, value, ctx, recorder, mode, logs)
+        logs.run_ended(report)
+    finally:
+        if stream is not sys.stderr:
+            stream.close()
+    return report
+
+
+def _snapshot(report: RunReport, step: Step[Any, Any], value: Any, ctx: ExecCtx, recorder: Any, mode: str, logs: Any) -> RunReport:
+    """Write the failure snapshot; the report names it (relative to the root when inside)."""
+    from returns.result import Failure
+
+    from omnibase.drivers.replay import snapshot_of
+    from omnibase.snapshots import snapshot_dir, write_snapshot
+
+    snapshot = snapshot_of(step, value, ctx, report, recorder, mode=mode)
+    written = write_snapshot(snapshot, snapshot_dir(ctx.root), scrub=_scrubber())
+    if isinstance(written, Failure):
+        logs.emit("error", "snapshot", message=written.failure().message)
+        print(f"omnibase: no snapshot: {written.failure().message}", file=sys.stderr)
+        return report
+    path = written.unwrap()
+    rel = os.path.relpath(path, ctx.root)
+    return msgspec.structs.replace(report, snapshot=path if rel.startswith("..") else rel)
+
+
+def _scrubber() -> Callable[[str], str] | None:
+    """The secret redaction the report gets, for the snapshot too: ``omnibase._redact``
+    (issue 9) where it exists; looked up by name so this module also works without it."""
+    import importlib
+
+    try:
+        module = importlib.import_module("omnibase._redact")
+    except ImportError:
+        return None
+    secrets = module.secret_values(os.environ)
+    return lambda text: str(module.redact(text, secrets)) if secrets else text

@@ -167,6 +167,7 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
     if report.error is not None and not report.steps:
         message = getattr(report.error, "message", None) or type(report.error).__name__
         lines.append(_clip("error: " + _clean(str(message), not opts.emoji), opts.width, not opts.emoji))
+    lines.extend(_mode_lines(report, opts))
     s = report.summary
     parts = [f"{n} {word}" for n, word in ((s.passed, "passed"), (s.failed, "failed"), (s.warned, "warned"), (s.skipped, "skipped")) if n]
     summary = f"{', '.join(parts) or 'nothing ran'} in {report.duration_s:.2f}s"
@@ -178,6 +179,42 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
         ids = f"trace {report.trace_id} run {report.run_id}"
         lines.append(_clip(_clean(ids, not opts.emoji), opts.width, not opts.emoji))
     return "\n".join(lines) + "\n"
+
+
+def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:
+    """What a mode adds: a dry run's plan and diff, the profile's slowest steps, the
+    failure snapshot to replay."""
+    ascii_only = not opts.emoji
+
+    def fit(text: str) -> str:
+        return _clip(_clean(text, ascii_only), opts.width, ascii_only)
+
+    lines: list[str] = []
+    if report.plan:
+        chosen = [e for e in report.plan if e.selected]
+        lines.append(f"plan: a real run would run {len(chosen)}, not {len(report.plan) - len(chosen)}")
+        for e in report.plan:
+            head = f"{e.preview}; " if e.preview else ""
+            lines.append(fit(f"  {'+' if e.selected else '-'} {e.name}: {head}{e.reason}"))
+    if report.diff:
+        lines.append("would change (unified diff):")
+        lines.extend(fit("  " + line) for line in report.diff.splitlines())
+    prof = report.profiled
+    if prof is not None:
+        wall = {t.name: t for t in prof.steps}
+        slow = ", ".join(f"{n} {wall[n].wall_s:.3f}s" for n in prof.slowest if n in wall)
+        lines.append(fit(f"profile: wall {prof.wall_s:.3f}s, cpu {prof.cpu_s:.3f}s, backoff {prof.backoff_s:.3f}s"))
+        if slow:
+            lines.append(fit(f"  slowest: {slow}"))
+        if prof.timeouts:
+            lines.append(fit(f"  timed out: {', '.join(prof.timeouts)}"))
+    if report.metadata.get("mode") == "replay":
+        reused = [n for n in report.metadata.get("replayed", "").split(",") if n]
+        lines.append(fit(f"replay of {report.metadata.get('replayed_from', '?')}: {len(reused)} answers reused"))
+    if report.snapshot:
+        lines.append(fit(f"snapshot: {report.snapshot}"))
+        lines.append(fit(f"  replay: omnibase orch --mode replay --snapshot {report.snapshot}"))
+    return lines
 
 
 # --- json and yaml -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from returns.result import Failure, Result, Success
 from omnibase.core.step import Component
 from omnibase.core.values import Meta
 
-__all__ = ["Clause", "FilterError", "Selection", "Selector", "explain", "filter_by", "parse_filter"]
+__all__ = ["Clause", "FilterError", "Selection", "Selector", "explain", "explain_kept", "filter_by", "parse_filter"]
 
 Key = Literal["type", "lifecycle", "tag", "name"]
 KEYS: dict[str, Key] = {"type": "type", "lifecycle": "lifecycle", "tag": "tag", "tags": "tag", "name": "name"}
@@ -108,6 +108,21 @@ def explain(selector: Selector, meta: Meta) -> str | None:
             have = ", ".join(sorted(_facts(meta, clause.key))) or "none"
             return f"{clause.render()} does not hold ({clause.key} is {have})"
     return None
+
+
+def explain_kept(selector: Selector, meta: Meta) -> str:
+    """Why ``selector`` keeps a component with ``meta`` (it must keep it): the clauses
+    that hold.
+
+    >>> explain_kept(Selector((Clause("tag", ("lint", "fmt")), Clause("type", ("tool",)))), Meta(name="x"))
+    'selected: tag=lint|fmt and type=tool hold'
+    >>> explain_kept(Selector(), Meta(name="x"))
+    'selected: no filter leaves it out'
+    """
+    if not selector.clauses:
+        return "selected: no filter leaves it out"
+    held = [c.render() for c in selector.clauses]
+    return f"selected: {' and '.join(held)} hold{'s' if len(held) == 1 else ''}"
 
 
 def filter_by(selector: Selector, components: Iterable[Component[Any, Any]]) -> Selection:

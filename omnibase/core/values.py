@@ -7,7 +7,9 @@ JSON, YAML or msgpack with no hand-written encoder. Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal, TypeAlias
+from typing import Any, Generic, Literal, TypeAlias
+
+from typing_extensions import TypeVar
 
 import msgspec
 
@@ -22,9 +24,17 @@ __all__ = [
     "Lifecycle",
     "Meta",
     "Misconfigured",
+    "PlanEntry",
+    "Profiled",
+    "RunMetrics",
+    "InvocationTiming",
+    "StepTiming",
     "ProtocolViolation",
+    "Crashed",
     "Raised",
+    "ResourceExceeded",
     "RunReport",
+    "SandboxViolation",
     "SecurityViolation",
     "Skip",
     "Status",
@@ -116,6 +126,7 @@ class ExecCtx(msgspec.Struct, frozen=True, kw_only=True):
     root: str = "."
     files: tuple[str, ...] = ()
     params: frozenset[tuple[str, str]] = frozenset()
+    parent_span_id: str = ""
 
 
 # --- typed errors: a tagged union, so a decoded report gets the same classes back ----------
@@ -130,11 +141,15 @@ class Failed(msgspec.Struct, frozen=True, kw_only=True, tag="failed"):
 
 
 class Raised(msgspec.Struct, frozen=True, kw_only=True, tag="raised"):
-    """The component raised instead of returning a ``Result``."""
+    """The component raised instead of returning a ``Result``.
+
+    ``traceback`` is the formatted traceback (bounded), empty when none was captured.
+    """
 
     exc_type: str
     message: str
     transient: bool = False
+    traceback: str = ""
 
 
 class ProtocolViolation(msgspec.Struct, frozen=True, kw_only=True, tag="protocol"):
@@ -162,6 +177,36 @@ class SecurityViolation(msgspec.Struct, frozen=True, kw_only=True, tag="security
     """The component tried something its sandbox forbids."""
 
     message: str
+    transient: bool = False
+
+
+class SandboxViolation(msgspec.Struct, frozen=True, kw_only=True, tag="sandbox"):
+    """The component attempted something its declared rights forbid (``action`` on ``target``,
+    e.g. ``write`` on a path outside the allowed ones, ``connect``, ``spawn``). Exit 5."""
+
+    action: str
+    target: str = ""
+    message: str = ""
+    transient: bool = False
+
+
+class ResourceExceeded(msgspec.Struct, frozen=True, kw_only=True, tag="resource"):
+    """The component broke a resource limit (``resource``: cpu, memory, file_size, processes),
+    as detected from what actually happened. Exit 5."""
+
+    resource: str
+    limit: float | int | None = None
+    message: str = ""
+    transient: bool = False
+
+
+class Crashed(msgspec.Struct, frozen=True, kw_only=True, tag="crashed"):
+    """The process running the component died (``cause``: e.g. ``exit status 0``,
+    ``killed by SIGSEGV``) before answering. Exit 1: the run goes on."""
+
+    cause: str
+    exit_status: int | None = None
+    signal: int | None = None
     transient: bool = False
 
 
@@ -194,6 +239,9 @@ StepError: TypeAlias = (
     | TimedOut
     | CircuitOpen
     | SecurityViolation
+    | SandboxViolation
+    | ResourceExceeded
+    | Crashed
     | Misconfigured
     | Unresolved
     | Interrupted
@@ -213,9 +261,12 @@ class Skip(msgspec.Struct, frozen=True, kw_only=True):
     """Return ``Success(Skip(reason=...))`` to report a step as SKIP (e.g. no files to check).
 
     The step counts as successful for what follows it, with ``None`` as its output.
+    ``planned`` is the dry-run performer's answer for a component it did not call: the
+    step is SKIP and what depends on its output is planned (not run) too.
     """
 
     reason: str = ""
+    planned: bool = False
 
 
 # --- results ------------------------------------------------------------------------------
@@ -251,10 +302,79 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     skipped: int = 0
 
 
+class PlanEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A dry run's answer for one component: would a real run run it (``selected``), and
+    why or why not; ``preview`` says what the dry run itself did with it."""
+
+    name: str
+    selected: bool
+    reason: str
+    preview: str = ""
+
+
+class InvocationTiming(msgspec.Struct, frozen=True, kw_only=True):
+    """One invocation as the profile performer measured it (times in seconds; ``start_s``
+    from the start of the run; ``lane`` a row where no two invocations overlap)."""
+
+    name: str
+    span_id: str
+    attempt: int
+    start_s: float
+    wall_s: float
+    cpu_s: float
+    status: str
+    lane: int = 0
+
+
+class StepTiming(msgspec.Struct, frozen=True, kw_only=True):
+    """All invocations of one component: attempts, wall and CPU time, backoff slept."""
+
+    name: str
+    attempts: int
+    wall_s: float
+    cpu_s: float
+    backoff_s: float = 0.0
+    timed_out: bool = False
+
+
+class Profiled(msgspec.Struct, frozen=True, kw_only=True):
+    """What the profile mode measured: per step, per invocation, per backoff sleep, the
+    slowest steps (by wall time, slowest first) and the ones that timed out."""
+
+    steps: tuple[StepTiming, ...] = ()
+    invocations: tuple[InvocationTiming, ...] = ()
+    sleeps: tuple[InvocationTiming, ...] = ()
+    slowest: tuple[str, ...] = ()
+    timeouts: tuple[str, ...] = ()
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    backoff_s: float = 0.0
+
+
+class RunMetrics(msgspec.Struct, frozen=True, kw_only=True):
+    """A run's metrics: steps by status, invocations (attempts), retries, breaker opens,
+    timeouts, and a histogram of invocation durations (``buckets`` are upper bounds in
+    seconds; ``counts[i]`` how many took at most ``buckets[i]``, cumulative)."""
+
+    steps: dict[str, int] = msgspec.field(default_factory=dict)
+    invocations: int = 0
+    retries: int = 0
+    breaker_opens: int = 0
+    timeouts: int = 0
+    buckets: tuple[float, ...] = ()
+    counts: tuple[int, ...] = ()
+    duration_sum_s: float = 0.0
+    duration_count: int = 0
+    run_duration_s: float = 0.0
+
+
 Outcome: TypeAlias = Literal["completed", "interrupted"]
 
+#: The type of a run's output; a bare ``RunReport`` is ``RunReport[Any]``.
+T = TypeVar("T", default=Any)
 
-class RunReport(msgspec.Struct, frozen=True, kw_only=True):
+
+class RunReport(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     """The result of one run: ordered step results, summary, timing, exit code and trace ids.
 
     Identical pipeline plus identical answers give a byte-identical canonical encoding.
@@ -269,11 +389,16 @@ class RunReport(msgspec.Struct, frozen=True, kw_only=True):
     started_at: float = 0.0
     duration_s: float = 0.0
     outcome: Outcome = "completed"
-    output: Any = None
+    output: T | None = None
     error: StepError | None = None
     profile: tuple[tuple[str, float], ...] = ()
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    plan: tuple[PlanEntry, ...] = ()
+    diff: str = ""
+    profiled: Profiled | None = None
+    metrics: RunMetrics | None = None
+    snapshot: str = ""
 
     @property
     def ok(self) -> bool:

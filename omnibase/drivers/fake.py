@@ -1,16 +1,20 @@
-"""The fake driver: a virtual clock, so a 30 s backoff takes microseconds.
+"""The fake performer: a virtual clock, so a 30 s backoff takes microseconds.
 
 Deterministic: sleeping advances the clock, every call takes ``cost`` seconds of virtual
 time (per component name, default 0), the wall clock starts at a fixed epoch. It keeps a
-log of every sleep and invocation so tests can assert on them.
+log of every sleep and invocation so tests can assert on them. It answers both the
+synchronous (``perform``) and the asynchronous (``aperform``) protocol, awaiting
+``async def`` components, so the same test can run a pipeline with ``run`` and ``arun``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from omnibase.core.intents import Called, InvocationTimedOut, Invoke
-from omnibase.drivers._base import LoopDriver, Observer
+from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
+from omnibase.drivers._base import Observer
+from omnibase.drivers.sync import PerformerBase, format_traceback
 
 __all__ = ["FakeDriver"]
 
@@ -18,7 +22,7 @@ __all__ = ["FakeDriver"]
 EPOCH = 1_735_689_600.0
 
 
-class FakeDriver(LoopDriver):
+class FakeDriver(PerformerBase):
     """Performs intents against a virtual clock.
 
     >>> d = FakeDriver()
@@ -51,18 +55,48 @@ class FakeDriver(LoopDriver):
         self.sleeps.append(seconds)
         self.clock_ns += int(seconds * 1e9)
 
-    def invoke(self, intent: Invoke) -> Called:
-        name = intent.component.name
-        self.calls.append(name)
+    def _timed_out(self, intent: Invoke, cost: float) -> Called | None:
+        limit = intent.limit
+        if limit is None or cost <= limit:
+            return None
         started = self.clock_ns
-        cost = self.cost.get(name, 0.0)
-        if intent.limit is not None and cost > intent.limit:
-            self.clock_ns += int(intent.limit * 1e9)
-            return Called(None, InvocationTimedOut(intent.limit), started, self.clock_ns)
-        try:
-            returned = intent.component.fn(intent.ctx, intent.value)
-        except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
+        self.clock_ns += int(limit * 1e9)
+        return Called(None, InvocationTimedOut(limit), started, self.clock_ns)
+
+    def invoke(self, intent: Invoke) -> Called:
+        comp = intent.component
+        if comp.is_async:
+            from omnibase.drivers.sync import async_refused
+
+            return async_refused(intent, self.clock_ns)
+        self.calls.append(comp.name)
+        cost = self.cost.get(comp.name, 0.0) if self.cost else 0.0
+        early = self._timed_out(intent, cost)
+        if early is not None:
+            return early
+        started = self.clock_ns
+        try:  # inline, not through sync.call: the fake clock needs no real one (hot path of tests)
+            returned = comp.fn(intent.ctx, intent.value)
+        except (Exception, SystemExit) as exc:
             self.clock_ns += int(cost * 1e9)
-            return Called(None, exc, started, self.clock_ns)
+            return Called(None, exc, started, self.clock_ns, traceback=format_traceback(exc))
+        self.clock_ns += int(cost * 1e9)
+        return Called(returned, None, started, self.clock_ns)
+
+    async def aperform(self, intent: Intent) -> Any:
+        if type(intent) is not Invoke or not intent.component.is_async:
+            return self.perform(intent)
+        comp = intent.component
+        self.calls.append(comp.name)
+        cost = self.cost.get(comp.name, 0.0)
+        early = self._timed_out(intent, cost)
+        if early is not None:
+            return early
+        started = self.clock_ns
+        try:
+            returned = await comp.fn(intent.ctx, intent.value)  # type: ignore[misc]
+        except (Exception, SystemExit) as exc:
+            self.clock_ns += int(cost * 1e9)
+            return Called(None, exc, started, self.clock_ns, traceback=format_traceback(exc))
         self.clock_ns += int(cost * 1e9)
         return Called(returned, None, started, self.clock_ns)

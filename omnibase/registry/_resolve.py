@@ -152,29 +152,49 @@ def _probe(modules: Sequence[str], root: str) -> dict[str, str]:
 
 def restoring(fn: Any) -> Any:
     """``fn`` wrapped so that the current directory and ``os.environ`` are as they were
-    before each call, whatever the call changed."""
+    before each call, whatever the call changed (an ``async def`` stays one)."""
     import functools
+    import inspect
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def acall(ctx: Any, value: Any) -> Any:
+            saved = _process_state()
+            try:
+                return await fn(ctx, value)
+            finally:
+                _restore(*saved)
+
+        return acall
 
     @functools.wraps(fn)
     def call(ctx: Any, value: Any) -> Any:
-        cwd = os.getcwd()
-        env = dict(os.environ)
+        saved = _process_state()
         try:
             return fn(ctx, value)
         finally:
-            try:
-                if os.getcwd() != cwd:
-                    os.chdir(cwd)
-            except OSError:
-                os.chdir(cwd)
-            if os.environ != env:
-                for key in [k for k in os.environ if k not in env]:
-                    del os.environ[key]
-                for key, val in env.items():
-                    if os.environ.get(key) != val:
-                        os.environ[key] = val
+            _restore(*saved)
 
     return call
+
+
+def _process_state() -> tuple[str, dict[str, str]]:
+    return os.getcwd(), dict(os.environ)
+
+
+def _restore(cwd: str, env: dict[str, str]) -> None:
+    try:
+        if os.getcwd() != cwd:
+            os.chdir(cwd)
+    except OSError:  # the folder it moved to was removed
+        os.chdir(cwd)
+    if os.environ != env:
+        for key in [k for k in os.environ if k not in env]:
+            del os.environ[key]
+        for key, val in env.items():
+            if os.environ.get(key) != val:
+                os.environ[key] = val
 
 
 def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:

@@ -266,10 +266,11 @@ def test_exitfirst_stops_at_the_first_failure(project, cli):
 
 
 def test_verbose_logs_go_to_stderr_with_the_trace_id(project, cli):
-    r = cli("orch", "--stage", "ci", "--format", "json", "--filter", "name=count", "-v")
+    r = cli("orch", "--stage", "ci", "--format", "json", "--filter", "name=count", "-v", "--log-format", "json")
     assert r.code == 0, r
     trace = json.loads(r.out)["trace_id"]
-    assert f"trace_id='{trace}'" in r.err and "event='step'" in r.err
+    ends = [e for e in map(json.loads, r.err.splitlines()) if e["event"] == "step.end"]
+    assert [(e["component"], e["trace_id"]) for e in ends] == [("count", trace)]
 
 
 def test_tags_select_components(project, cli):

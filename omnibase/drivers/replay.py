@@ -1,0 +1,198 @@
+"""Recording a run's answers, and replaying a failed run from its snapshot.
+
+``Recorder(inner)`` wraps any performer and keeps every invocation with its answer;
+``snapshot_of`` turns a finished run (its step, context, input, report and recorder) into
+a ``Snapshot`` (see ``omnibase.snapshots``). ``ReplayPerformer(inner, snapshot)`` answers
+an ``Invoke`` from the snapshot when it holds a successful answer for the same
+component and the same input (the key is ``call_key(name, input)``), decoding the value
+back to the component's declared output type (``Component.out_type``); everything else
+(the steps that failed, and those whose input changed because of them) goes to ``inner``
+and runs again. ``replay(snapshot, components)`` rebuilds the pipeline from the names in
+the snapshot and re-runs it so.
+
+>>> from returns.result import Failure, Result, Success
+>>> from omnibase.core.step import component
+>>> from omnibase.core.values import ExecCtx
+>>> from omnibase.drivers import SyncDriver, run
+>>> calls = []
+>>> @component
+... def fetch(ctx: ExecCtx, x: int) -> Result[int, str]:
+...     calls.append("fetch")
+...     return Success(x * 10)
+>>> flaky = {"ok": False}
+>>> @component
+... def check(ctx: ExecCtx, x: int) -> Result[int, str]:
+...     calls.append("check")
+...     return Success(x + 1) if flaky["ok"] else Failure("down")
+>>> ctx = ExecCtx(run_id="r1", trace_id="2" * 32)
+>>> rec = Recorder(SyncDriver())
+>>> first = run(fetch >> check, 4, ctx, rec)
+>>> snap = snapshot_of(fetch >> check, 4, ctx, first, rec)
+>>> flaky["ok"] = True; calls.clear()
+>>> again = replay(snap, [fetch, check])
+>>> again.output, calls, again.metadata["replayed"]
+(41, ['check'], 'fetch')
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+from returns.result import Success
+
+from omnibase.core.intents import NOW, Called, Intent, Invoke
+from omnibase.core.step import Component, Step
+from omnibase.core.values import ExecCtx, RunReport, Skip
+from omnibase.snapshots import RecordedCall, Snapshot, call_key, recorded, rebuild, shape_of
+
+__all__ = ["Recorder", "ReplayPerformer", "replay", "snapshot_of"]
+
+T = TypeVar("T")
+
+_ANY = (object, Any)
+
+
+class Recorder:
+    """Passes every intent to ``inner`` and keeps ``(name, span_id, attempt, input, Called)``
+    for each invocation, and the run's start on the inner clock (its first ``NOW``)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.observers: tuple[Any, ...] = tuple(getattr(inner, "observers", ()))
+        self.calls: list[tuple[str, str, int, Any, Called]] = []
+        self.t0: int | None = None
+
+    def perform(self, intent: Intent) -> Any:
+        answer = self.inner.perform(intent)
+        self._keep(intent, answer)
+        return answer
+
+    async def aperform(self, intent: Intent) -> Any:
+        answer = await self.inner.aperform(intent)
+        self._keep(intent, answer)
+        return answer
+
+    def _keep(self, intent: Intent, answer: Any) -> None:
+        if type(intent) is Invoke:
+            self.calls.append((intent.component.name, intent.span_id, intent.attempt, intent.value, answer))
+        elif intent is NOW and self.t0 is None:
+            self.t0 = answer
+
+
+def snapshot_of(
+    step: Step[Any, Any], value: Any, ctx: ExecCtx, report: RunReport, recorder: Recorder, *, mode: str = "sync"
+) -> Snapshot:
+    """The snapshot of a finished run of ``step`` on ``value`` recorded by ``recorder``."""
+    return Snapshot(
+        created_at=time.time(),
+        mode=mode,
+        ctx=ctx,
+        input=value,
+        pipeline=shape_of(step),
+        calls=recorded(recorder.calls, recorder.t0 or 0),
+        report=report,
+    )
+
+
+def _decode(call: RecordedCall, out_type: object) -> tuple[bool, Any]:
+    if call.skip is not None:
+        return True, Skip(reason=call.skip)
+    if out_type in _ANY:
+        return True, call.value
+    try:
+        return True, msgspec.convert(call.value, out_type, strict=False)
+    except (msgspec.ValidationError, TypeError):
+        return False, None  # the declared type changed since: run it again
+
+
+class ReplayPerformer:
+    """Answers invocations from ``snapshot`` where it can, delegates the rest to ``inner``.
+
+    ``replayed`` lists the names of the components answered from the snapshot, in order.
+    """
+
+    def __init__(self, inner: Any, snapshot: Snapshot) -> None:
+        self.inner = inner
+        self.observers: tuple[Any, ...] = tuple(getattr(inner, "observers", ()))
+        self.answers = {c.key: c for c in snapshot.calls if c.ok}
+        self.replayed: list[str] = []
+
+    def _lookup(self, intent: Invoke) -> Any:
+        comp = intent.component
+        found = self.answers.get(call_key(comp.name, intent.value)) if self.answers else None
+        if found is None:
+            return None
+        ok, value = _decode(found, comp.out_type)
+        if not ok:
+            return None
+        self.replayed.append(comp.name)
+        return Success(value)
+
+    def perform(self, intent: Intent) -> Any:
+        if type(intent) is Invoke:
+            returned = self._lookup(intent)
+            if returned is not None:
+                now = self.inner.perform(NOW)
+                return Called(returned, None, now, now)
+        return self.inner.perform(intent)
+
+    async def aperform(self, intent: Intent) -> Any:
+        if type(intent) is Invoke:
+            returned = self._lookup(intent)
+            if returned is not None:
+                now = await self.inner.aperform(NOW)
+                return Called(returned, None, now, now)
+        return await self.inner.aperform(intent)
+
+    def attach(self, report: RunReport[T], source: str = "") -> RunReport[T]:
+        """``report`` with ``metadata`` saying it is a replay, of what, and what was reused."""
+        extra = {"mode": "replay", "replayed": ",".join(self.replayed)}
+        if source:
+            extra["replayed_from"] = source
+        return msgspec.structs.replace(report, metadata={**report.metadata, **extra})
+
+
+def initial_value(snapshot: Snapshot) -> Any:
+    """The input of the snapshot's run (a JSON array comes back as a tuple)."""
+    value = snapshot.input
+    return tuple(value) if isinstance(value, list) else value
+
+
+def replay(
+    snapshot: Snapshot,
+    components: Iterable[Component[Any, Any]],
+    performer: Any = None,
+    *,
+    ctx: ExecCtx | None = None,
+    observers: Sequence[Any] = (),
+    source: str = "",
+) -> RunReport:
+    """Re-run the snapshot's pipeline, built from ``components`` by name, with recorded
+    answers reused (``performer`` runs the rest; default a new ``SyncDriver``). The context
+    is the snapshot's with a new run id unless ``ctx`` is given. A component the snapshot
+    names but ``components`` lacks makes a report with ``Unresolved`` (exit 3)."""
+    from omnibase.drivers._base import run
+    from omnibase.orchestrators.stages import refused
+
+    run_ctx = ctx or msgspec.structs.replace(snapshot.ctx, run_id=_new_id())
+    built = rebuild(snapshot.pipeline, {c.name: c for c in components})
+    if not isinstance(built, Success):
+        from omnibase.core.values import Unresolved
+
+        return refused(run_ctx, run_ctx.stage, Unresolved(name="", message=built.failure()))
+    if performer is None:
+        from omnibase.drivers.sync import SyncDriver
+
+        performer = SyncDriver()
+    replayer = ReplayPerformer(performer, snapshot)
+    report = run(built.unwrap(), initial_value(snapshot), run_ctx, replayer, observers=observers)
+    return replayer.attach(report, source)
+
+
+def _new_id() -> str:
+    import os
+
+    return os.urandom(8).hex()
