@@ -25,3 +25,4 @@ bench:
     {{py}} bench/bench_precommit.py
     {{py}} bench/bench_startup.py
     {{py}} bench/bench_process.py
+    {{py}} bench/bench_registry.py

@@ -131,8 +131,29 @@ _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
 
 
 def encode(value: Any) -> bytes:
-    """Canonical JSON of any value (sets sorted, unknown objects by ``repr``)."""
-    return _ENCODER.encode(value)
+    """Canonical JSON of any value (sets sorted, unknown objects by ``repr``; a string that
+    is not UTF-8, e.g. a surrogate-escaped file name, with its bad bytes shown ``\\xNN``)."""
+    try:
+        return _ENCODER.encode(value)
+    except UnicodeEncodeError:
+        return _ENCODER.encode(_escaped(msgspec.to_builtins(value, enc_hook=_enc_hook, order="sorted")))
+
+
+def _escaped(data: Any) -> Any:
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return data.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:
+                return data.encode("utf-8", "backslashreplace").decode("utf-8")
+        return data
+    if isinstance(data, (list, tuple)):
+        return [_escaped(item) for item in data]
+    if isinstance(data, dict):
+        return {_escaped(k): _escaped(v) for k, v in data.items()}
+    return data
 
 
 def call_key(name: str, value: Any) -> str:

@@ -59,14 +59,40 @@ class Catalogue:
         stage_fail_fast: Mapping[str, bool],
         unresolved: Mapping[str, str],
         registry: Any,
+        root: str = ".",
     ) -> None:
         self.components = tuple(components)
         self.batch = batch
         self.guards = guards
         self.stage_filters = stage_filters
         self.stage_fail_fast = stage_fail_fast
-        self.unresolved = unresolved
+        self.unresolved = dict(unresolved)
         self.registry = registry
+        self.root = root
+
+    def resolve(self, names: Sequence[str], *, dry_run: bool = False) -> list[str]:
+        """Resolve the registry entries among ``names`` (under ``dry_run`` only the pure
+        ones: the rest will not run); the first error of each, as ``file:line: name: why``."""
+        from omnibase import registry as reg
+
+        wanted = set(names)
+        entries = [e for e in self.registry.entries if e.name in wanted and (e.pure or not dry_run)]
+        if not entries:
+            return []
+        resolved = reg.resolve_entries(entries, root=self.root)
+        errors: list[str] = []
+        by_name = {c.name: c for c in self.components}
+        for entry in entries:
+            found = resolved[entry.name]
+            if isinstance(found, Failure):
+                message = f"{self.registry.where(entry.name)}: {found.failure().render()}"
+                self.unresolved[entry.name] = message
+                by_name[entry.name] = _unresolved(reg.entry_meta(entry), message)
+                errors.append(message)
+            else:
+                by_name[entry.name] = found.unwrap()
+        self.components = tuple(by_name.values())
+        return errors
 
     def orchestrator(
         self,
@@ -109,14 +135,8 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
-    for entry in registry.entries:
-        resolved = reg.resolve(entry, root=root)
-        if isinstance(resolved, Failure):
-            message = resolved.failure().render()
-            unresolved[entry.name] = message
-            by_name[entry.name] = _unresolved(reg.entry_meta(entry), message)
-        else:
-            by_name[entry.name] = resolved.unwrap()
+    for entry in registry.entries:  # resolved later, and only when selected and needed
+        by_name[entry.name] = _unresolved(reg.entry_meta(entry), "not resolved")
         guards[entry.name] = (entry.retry_policy(), entry.breaker_policy())
     filters: dict[str, Selector] = {}
     fail_fast: dict[str, bool] = {}
@@ -135,6 +155,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
             stage_fail_fast=fail_fast,
             unresolved=unresolved,
             registry=registry,
+            root=root,
         )
     )
 
@@ -142,7 +163,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
 # --- the registry command ----------------------------------------------------------------
 
 
-def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argparse.Namespace], None]) -> int:
+def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argparse.Namespace], bool]) -> int:
     """``omnibase registry ACTION``: the action runs as a component through the
     ``RegistryOrchestrator``, so it reports like any run."""
     import os
@@ -188,11 +209,13 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
         describe_step: Component[Any, Any] = describe_action
 
         step, argument = describe_step, getattr(args, "name", None)
-    report = RegistryOrchestrator(step, argument).run(new_ctx("registry"))
-    emit(report, args)
+    from omnibase.cli._commands import finish_report, say
+
+    report = finish_report(RegistryOrchestrator(step, argument).run(new_ctx("registry")), path)
+    if not emit(report, args) and report.exit_code == 0:
+        return int(ExitCode.CONFIG)
     if report.error is not None:
-        message = getattr(report.error, "message", "")
-        print(f"omnibase: {message}", file=sys.stderr)
+        say(str(getattr(report.error, "message", "")))
     return report.exit_code
 
 

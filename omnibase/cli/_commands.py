@@ -22,11 +22,23 @@ from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
 
-__all__ = ["orch", "registry"]
+__all__ = ["check_output", "finish_report", "orch", "registry", "say"]
+
+
+def say(message: str) -> None:
+    """One line on stderr, with secret environment values redacted and bad bytes escaped."""
+    from omnibase._redact import redact, secret_values
+
+    text = redact(f"omnibase: {message}", secret_values(os.environ))
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    print(text, file=sys.stderr)
 
 
 def _fail(message: str, code: ExitCode) -> int:
-    print(f"omnibase: {message}", file=sys.stderr)
+    say(message)
     return int(code)
 
 
@@ -54,23 +66,71 @@ def _files(args: argparse.Namespace, root: str) -> Result[tuple[str, ...], str]:
     return found.alt(lambda e: e.message)
 
 
-def _render(report: RunReport, args: argparse.Namespace) -> str:
+def _format_for(path: str) -> str:
+    """The report format a file's extension asks for: json, yaml, else human (no ANSI)."""
+    ext = os.path.splitext(path)[1].lower()
+    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(ext, "human")
+
+
+def _render(report: RunReport, args: argparse.Namespace, *, isatty: bool, fmt: str | None = None) -> str:
     from omnibase.cli.formatters import FORMATTERS, default_format, detect_options
 
-    fmt = args.format or default_format(sys.stdout.isatty())
+    fmt = fmt or args.format or default_format(isatty)
     verbose = -1 if args.quiet else args.verbose
-    options = detect_options(isatty=sys.stdout.isatty(), env=os.environ, no_color=args.no_color, verbose=verbose)
-    return FORMATTERS[fmt](report, options)
+    options = detect_options(isatty=isatty, env=os.environ, no_color=args.no_color, verbose=verbose)
+    from omnibase._redact import redact, secret_values
+
+    return redact(FORMATTERS[fmt](report, options), secret_values(os.environ))
 
 
-def _emit(report: RunReport, args: argparse.Namespace) -> None:
-    text = _render(report, args)
+def check_output(args: argparse.Namespace) -> str | None:
+    """Make ``-o FILE`` absolute (components may change the current directory) and refuse,
+    before anything runs, a missing folder or a target that is not a regular file."""
+    import stat
+
+    path = os.path.abspath(args.output)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        return f"-o {args.output}: no such directory {folder}"
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        return f"-o {args.output}: {exc.strerror or exc}"
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        return f"-o {args.output}: {kind}; the report is written only to a regular file"
+    args.output = path
+    return None
+
+
+def _emit(report: RunReport, args: argparse.Namespace) -> bool:
+    """Print the report; with ``-o``, also write it (atomically, in the format the file's
+    extension says unless ``--format`` does). False when the file could not be written."""
+    isatty = sys.stdout.isatty()
+    text = _render(report, args, isatty=isatty)
+    written = True
     if args.output:
         from omnibase._atomic import write_atomic
 
-        write_atomic(args.output, text.encode("utf-8"))
+        problem = check_output(args)  # again: the target may have changed during the run
+        if problem is None:
+            try:
+                data = _render(report, args, isatty=False, fmt=args.format or _format_for(args.output))
+                write_atomic(args.output, data.encode("utf-8", "surrogateescape"))
+            except OSError as exc:
+                problem = f"cannot write -o {args.output}: {exc.strerror or exc}"
+        if problem is not None:
+            print(f"omnibase: {problem}", file=sys.stderr)
+            written = False
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
+    return written
+
+
+def _print(report: RunReport, args: argparse.Namespace) -> None:
+    _emit(report, args)
 
 
 def orch(args: argparse.Namespace) -> int:
@@ -103,19 +163,23 @@ def orch(args: argparse.Namespace) -> int:
     if mode == "replay":
         from omnibase.cli._snapshot import replay
 
-        return replay(args, root, catalogue, _emit)
-    orchestrator = catalogue.orchestrator(
-        args.stage,
-        selector.unwrap(),
-        names=[args.from_, *args.to] if args.from_ else list(args.to),
-        fail_fast=args.exitfirst,
-    )
+        catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
+        return replay(args, root, catalogue, _print)
+    names = [args.from_, *args.to] if args.from_ else list(args.to)
+
+    def build() -> Any:
+        return catalogue.orchestrator(args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst)
+
+    orchestrator = build()
     selection = orchestrator.select()
     if args.list:
         return _list(selection, args)
-    unresolved = [catalogue.unresolved[c.name] for c in selection.kept if c.name in catalogue.unresolved]
+    # only now, and only what is selected and needed, is imported or looked up on PATH
+    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=mode == "dry-run")
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
+    orchestrator = build()
+    selection = orchestrator.select()
     if not selection.kept and args.stage != "pipeline":
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
@@ -149,10 +213,23 @@ def orch(args: argparse.Namespace) -> int:
         report = observed_run(
             args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish
         )
-    _emit(report, args)
+    report = finish_report(report, catalogue.registry.path)
+    if not _emit(report, args) and report.exit_code == 0:
+        return int(ExitCode.CONFIG)
     if report.error is not None and not report.steps:
-        print(f"omnibase: {_error_line(report)}", file=sys.stderr)
+        say(_error_line(report))
     return report.exit_code
+
+
+def finish_report(report: RunReport, path: str | None) -> RunReport:
+    """``report`` saying which registry file the run used (``""``: none), and with the exit
+    code 128+N when signal N (SIGTERM, SIGHUP) interrupted it."""
+    import msgspec
+
+    from omnibase.cli._process import SIGNALLED
+
+    code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
+    return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)
 
 
 def _error_line(report: RunReport) -> str:

@@ -34,7 +34,8 @@ filter grammar (--filter, repeatable; all given filters must hold):
 
 exit codes: 0 ok, 1 failed (or nothing selected), 2 configuration error,
   3 registry resolution failure, 4 protocol violation, 5 sandbox/security violation,
-  130 interrupted (a partial report is still printed)
+  130 interrupted (a partial report is still printed); 143 and 129 when SIGTERM or
+  SIGHUP interrupted it (128 + the signal's number)
 """
 
 
@@ -116,14 +117,20 @@ def _positive(text: str) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("human", "json", "yaml"), help="output format (default: human on a terminal, json otherwise)")
     p.add_argument("--no-color", action="store_true", help="no colour and no emoji")
-    p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward)")
+    p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward, up to the repository root)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the summary")
-    p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically)")
+    p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically; format from the extension: .json, .yaml/.yml, else human)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from omnibase.cli._process import supervised
+
     args = _parser().parse_args(argv)
+    return supervised(args, _run, as_program=argv is None)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.version:
             from omnibase import __version__

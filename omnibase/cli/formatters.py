@@ -6,10 +6,15 @@
 - ``json``: canonical (sorted keys, compact), with ``schema_version``; decodes back to an
   equal ``RunReport``.
 - ``yaml``: block style; repeated component metadata is written once, as an anchor.
+
+Through ``FORMATTERS`` every string a report quotes is cut beyond ``MAX_TEXT`` characters
+(with a "... N bytes more" marker) and made valid UTF-8: a file name that is not UTF-8
+(bytes surrogate-escaped by the edge) shows its bad bytes as ``\\xNN``.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -219,8 +224,8 @@ def _enc_hook(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset)):
         return sorted(obj, key=repr)
     if isinstance(obj, bytes):
-        return obj.decode("utf-8", "backslashreplace")
-    return repr(obj)
+        return _safe_text(obj.decode("utf-8", "backslashreplace"))
+    return _safe_text(repr(obj))
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
@@ -272,4 +277,86 @@ def _yaml_dumper() -> Any:
     return Dumper
 
 
-FORMATTERS: Mapping[str, Renderer] = {"human": render_human, "json": render_json, "yaml": render_yaml}
+# --- what every format quotes: bounded, and printable in UTF-8 --------------------------------
+
+#: A string in a report (a value, an output, a message) is cut beyond this many characters.
+MAX_TEXT = 64 * 1024
+
+
+def _safe_text(text: str) -> str:
+    from omnibase._redact import bound
+
+    if len(text) > MAX_TEXT:
+        text = bound(text, MAX_TEXT)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8 (surrogate-escaped bytes)
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
+def _fine(item: Any) -> bool:
+    """Nothing to change in ``item``: a number, an enum, a short ASCII string (the common
+    leaves, checked without a call per leaf)."""
+    kind = type(item)
+    return kind in _PLAIN or (kind is str and len(item) <= MAX_TEXT and item.isascii()) or isinstance(item, enum.Enum)
+
+
+def _safe_value(value: Any, depth: int = 0) -> Any:
+    """``value`` with every string in it bounded and made valid UTF-8 (the same object
+    when nothing needed changing)."""
+    kind = type(value)
+    if kind is str:
+        return _safe_text(value)
+    if kind in _PLAIN:
+        return value
+    if depth > 200:
+        return "... (nested too deep to show)"
+    if isinstance(value, msgspec.Struct):
+        changes = {}
+        for name in value.__struct_fields__:
+            old = getattr(value, name)
+            if _fine(old):
+                continue
+            new = _safe_value(old, depth + 1)
+            if new is not old:
+                changes[name] = new
+        return msgspec.structs.replace(value, **changes) if changes else value
+    if isinstance(value, (bytes, bytearray)):
+        return _safe_text(bytes(value[: MAX_TEXT * 4]).decode("utf-8", "backslashreplace") + (f"\n... {len(value) - MAX_TEXT * 4} bytes more" if len(value) > MAX_TEXT * 4 else ""))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        if all(_fine(v) for v in value):
+            return value
+        items = [_safe_value(v, depth + 1) for v in value]
+        if all(new is old for new, old in zip(items, value)):
+            return value
+        if isinstance(value, (set, frozenset)):
+            return frozenset(items)
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        if all(_fine(k) and _fine(v) for k, v in value.items()):
+            return value
+        pairs = [(_safe_value(k, depth + 1), _safe_value(v, depth + 1)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items())):
+            return value
+        return dict(pairs)
+    return value  # other objects are written as their repr, bounded by the encoder's hook
+
+
+def _safe(render: Renderer) -> Renderer:
+    def safe_render(report: RunReport, opts: RenderOptions) -> str:
+        return render(_safe_value(report), opts)
+
+    safe_render.__name__ = render.__name__
+    return safe_render
+
+
+FORMATTERS: Mapping[str, Renderer] = {"human": _safe(render_human), "json": _safe(render_json), "yaml": _safe(render_yaml)}

@@ -24,8 +24,10 @@ from omnibase.core.values import ComponentType, ExecCtx, Failed, Lifecycle, Meta
 
 __all__ = ["BuiltinCheck", "CheckBatch", "CheckSummary", "builtin_components"]
 
-#: Diffs in reports are cut beyond this many characters (per component).
+#: Diffs in reports are cut beyond this many characters (per component) ...
 MAX_DIFF = 20_000
+#: ... and beyond this many per file.
+MAX_FILE_DIFF = 8_000
 
 #: Fixers of one process read and rewrite the same files: one at a time (module state,
 #: not the components', so that they stay picklable).
@@ -90,18 +92,88 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
 
 
 def _diffs(edits: list[Any]) -> str:
-    """The edits' unified diffs, up to ``MAX_DIFF`` characters: diffing is costly on big
-    files, so stop computing once the report has enough to show."""
+    """The edits' unified diffs, bounded: at most ``MAX_FILE_DIFF`` characters per file and
+    ``MAX_DIFF`` in all, each cut marked. Work and memory stay proportional to the bound
+    (a big file is diffed only around its first change), and the content of a file that
+    may hold a secret (``.env`` files, what detect-private-key flags) is never shown."""
+    from omnibase._redact import bound
+
     parts: list[str] = []
     size = 0
     for i, edit in enumerate(edits):
-        if size > MAX_DIFF:
+        if size >= MAX_DIFF:
             parts.append(f"... ({len(edits) - i} more files changed; diff truncated)\n")
             break
-        text = edit.diff()
+        text = bound(_file_diff(edit), min(MAX_FILE_DIFF, MAX_DIFF - size))
+        text = text if text.endswith("\n") else text + "\n"
         parts.append(text)
         size += len(text)
     return "".join(parts)
+
+
+def _may_hold_secret(edit: Any) -> bool:
+    from omnibase.builtins import detect_private_key
+    from omnibase.builtins._values import PrivateKeyOpts
+
+    name = edit.path.rsplit("/", 1)[-1]
+    if name == ".env" or name.startswith(".env.") or name.endswith(".env"):
+        return True
+    return any(not detect_private_key(edit.path, data, PrivateKeyOpts()).ok for data in (edit.original, edit.content))
+
+
+def _file_diff(edit: Any) -> str:
+    import re
+
+    import msgspec
+
+    if _may_hold_secret(edit):
+        return f"--- a/{edit.path}\n+++ b/{edit.path}\n(changed; content not shown: the file may hold a secret)\n"
+    window = 2 * MAX_FILE_DIFF
+    if max(len(edit.original), len(edit.content)) <= 2 * window:
+        text: str = edit.diff()
+        return text
+    start = _first_difference(edit.original, edit.content)
+    for _ in range(4):  # the changed line's start, then up to 3 lines of context before it
+        start = edit.original.rfind(b"\n", 0, max(start, 0))
+        if start < 0:
+            break
+    start += 1
+    before = edit.original[start : start + window]
+    if start + window < len(edit.original):
+        before = before[: before.rfind(b"\n") + 1] or before
+    # the same number of lines of the new content (the fixers keep lines in place)
+    lines = before.count(b"\n")
+    parts = edit.content[start : start + 2 * window].split(b"\n", lines)
+    after = b"\n".join(parts[:lines]) + b"\n" if len(parts) > lines and lines else edit.content[start : start + window]
+    offset = edit.original.count(b"\n", 0, start)
+    piece: str = msgspec.structs.replace(edit, original=before, content=after).diff()
+
+    def shift(m: re.Match[str]) -> str:
+        return f"@@ -{int(m.group(1)) + offset}{m.group(2) or ''} +{int(m.group(3)) + offset}{m.group(4) or ''} @@"
+
+    piece = re.sub(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@", shift, piece, flags=re.M)
+    rest = len(edit.original) - start - len(before)
+    return piece + f"... {rest} bytes more of {edit.path} not compared\n"
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    """The index of the first byte where ``a`` and ``b`` differ (the shorter length when
+    one is a prefix of the other): 64 KiB blocks compared, then a bisection in one."""
+    n = min(len(a), len(b))
+    step = 1 << 16
+    i = 0
+    while i < n and a[i : i + step] == b[i : i + step]:
+        i += step
+    if i >= n:
+        return n
+    lo, hi = i, min(i + step, n)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[i : mid + 1] == b[i : mid + 1]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def builtin_components() -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:

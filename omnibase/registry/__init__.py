@@ -6,7 +6,7 @@ See ``docs/registry.md`` for the file's reference.
 from typing import TYPE_CHECKING
 
 from omnibase.registry._load import ENV_VAR, find_registry, load_registry, parse_registry_text
-from omnibase.registry._resolve import CommandOutput, resolve, run_command
+from omnibase.registry._resolve import CommandOutput, resolve, resolve_entries, run_command
 from omnibase.registry._schema import (
     FILE_NAMES,
     STAGE_DEFAULTS,
@@ -45,6 +45,7 @@ __all__ = [
     "parse_registry_text",
     "remove_entry",
     "resolve",
+    "resolve_entries",
     "run_command",
     "stage_settings",
 ]

@@ -25,7 +25,7 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut, Unresolved
 from omnibase.registry._schema import Entry, ResolutionError, entry_meta
 
-__all__ = ["CommandOutput", "resolve", "run_command"]
+__all__ = ["RESOLVE_TIMEOUT", "CommandOutput", "resolve", "resolve_entries", "restoring", "run_command"]
 
 #: Keep each command line under this many characters (Linux allows far more, but
 #: ``ARG_MAX`` also counts the environment).
@@ -42,22 +42,167 @@ class CommandOutput(msgspec.Struct, frozen=True, kw_only=True):
     files: int
 
 
+#: Seconds a ``python:`` entry's module may take to import, in a probe subprocess, before
+#: the entry counts as unresolved (exit 3). ``$OMNIBASE_RESOLVE_TIMEOUT`` overrides it.
+RESOLVE_TIMEOUT = 10.0
+
+#: The probe: imports each module named in argv, in order, and reports each one done on
+#: the original stdout; whatever the modules print goes to stderr.
+_PROBE = """
+import importlib, json, os, sys
+report = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.path[:0] = [sys.argv[1], *json.loads(sys.argv[2])]
+for name in sys.argv[3:]:
+    importlib.import_module(name)
+    report.write(name + "\\n")
+    report.flush()
+"""
+
+
 def resolve(entry: Entry, *, root: str) -> Result[Component[Any, Any], ResolutionError]:
     """The component an entry describes, or why it cannot be had."""
-    meta = entry_meta(entry)
-    if entry.python is not None and entry.isolation == "process":
-        return _isolated(entry, root).map(lambda fn: Component(fn, meta))
-    if entry.python is not None:
-        return _python(entry, root).map(lambda fn: Component(fn, meta))
-    argv = entry.command or ()
-    exe = argv[0]
-    if os.sep in exe:
-        full = exe if os.path.isabs(exe) else os.path.join(root, exe)
-        if not os.access(full, os.X_OK):
-            return Failure(ResolutionError(entry.name, f"command '{exe}' is not an executable file"))
-    elif shutil.which(exe) is None:
-        return Failure(ResolutionError(entry.name, f"command '{exe}' not found on PATH"))
-    return Success(Component(_command_fn(entry), meta))
+    return resolve_entries([entry], root=root)[entry.name]
+
+
+def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[Component[Any, Any], ResolutionError]]:
+    """Resolve ``entries`` (by name). The modules of ``python:`` entries are first imported
+    in one short-lived subprocess with a timeout, so a module that exits, calls
+    ``os._exit`` or hangs at import is a resolution error, not the end of the run."""
+    # Entries run in worker processes are probed there (``_isolated``); the in-process ones
+    # (``isolation: none``) have their modules imported here, after a probe in a subprocess.
+    targets = [e.python.partition(":") for e in entries if e.python is not None and e.isolation != "process"]
+    modules = [module for module, _, attr in targets if module and attr]
+    broken = _probe(modules, root)
+    out: dict[str, Result[Component[Any, Any], ResolutionError]] = {}
+    for entry in entries:
+        meta = entry_meta(entry)
+        if entry.python is not None and entry.isolation == "process":
+            isolated = _isolated(entry, root)
+            out[entry.name] = Success(Component(isolated.unwrap(), meta)) if isinstance(isolated, Success) else Failure(isolated.failure())
+            continue
+        if entry.python is not None:
+            module_name = entry.python.partition(":")[0]
+            if module_name in broken:
+                out[entry.name] = Failure(ResolutionError(entry.name, broken[module_name]))
+            else:
+                found = _python(entry, root)
+                out[entry.name] = Success(Component(restoring(found.unwrap()), meta)) if isinstance(found, Success) else Failure(found.failure())
+            continue
+        argv = entry.command or ()
+        exe = argv[0]
+        if os.sep in exe:
+            full = exe if os.path.isabs(exe) else os.path.join(root, exe)
+            if not os.access(full, os.X_OK):
+                out[entry.name] = Failure(ResolutionError(entry.name, f"command '{exe}' is not an executable file"))
+                continue
+        elif shutil.which(exe) is None:
+            out[entry.name] = Failure(ResolutionError(entry.name, f"command '{exe}' not found on PATH"))
+            continue
+        out[entry.name] = Success(Component(_command_fn(entry), meta))
+    return out
+
+
+def _resolve_timeout() -> float:
+    try:
+        value = float(os.environ.get("OMNIBASE_RESOLVE_TIMEOUT", RESOLVE_TIMEOUT))
+    except ValueError:
+        return RESOLVE_TIMEOUT
+    return value if 0 < value <= 3600 else RESOLVE_TIMEOUT
+
+
+def _probe(modules: Sequence[str], root: str) -> dict[str, str]:
+    """Import ``modules`` in a subprocess; the ones that did not import, with why."""
+    import json
+    import subprocess
+
+    pending = [m for m in dict.fromkeys(modules) if m not in sys.modules]
+    broken: dict[str, str] = {}
+    timeout = _resolve_timeout()
+    while pending:
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _PROBE, root, json.dumps([p for p in sys.path if p]), *pending],
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError:
+            return broken  # no probe possible: import in-process as before
+        try:
+            out, err = proc.communicate(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            out, err = proc.communicate()
+            timed_out = True
+        except BaseException:
+            _kill(proc)
+            raise
+        done = out.decode("utf-8", "replace").split()
+        culprit = pending[len(done)] if len(done) < len(pending) else None
+        if culprit is None:
+            return broken
+        if timed_out:
+            why = f"importing module '{culprit}' did not finish within {timeout:g}s (the resolution timeout)"
+        else:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            if lines and "Traceback (most recent call last)" in err.decode("utf-8", "replace"):
+                why = f"cannot import module '{culprit}': {lines[-1][:500]}"
+            else:
+                why = f"module '{culprit}' ended the process with exit status {proc.returncode} while being imported"
+        broken[culprit] = why
+        pending = pending[len(done) + 1 :]
+    return broken
+
+
+def restoring(fn: Any) -> Any:
+    """``fn`` wrapped so that the current directory and ``os.environ`` are as they were
+    before each call, whatever the call changed (an ``async def`` stays one)."""
+    import functools
+    import inspect
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def acall(ctx: Any, value: Any) -> Any:
+            saved = _process_state()
+            try:
+                return await fn(ctx, value)
+            finally:
+                _restore(*saved)
+
+        return acall
+
+    @functools.wraps(fn)
+    def call(ctx: Any, value: Any) -> Any:
+        saved = _process_state()
+        try:
+            return fn(ctx, value)
+        finally:
+            _restore(*saved)
+
+    return call
+
+
+def _process_state() -> tuple[str, dict[str, str]]:
+    return os.getcwd(), dict(os.environ)
+
+
+def _restore(cwd: str, env: dict[str, str]) -> None:
+    try:
+        if os.getcwd() != cwd:
+            os.chdir(cwd)
+    except OSError:  # the folder it moved to was removed
+        os.chdir(cwd)
+    if os.environ != env:
+        for key in [k for k in os.environ if k not in env]:
+            del os.environ[key]
+        for key, val in env.items():
+            if os.environ.get(key) != val:
+                os.environ[key] = val
 
 
 def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
@@ -71,7 +216,9 @@ def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
         sys.path.insert(0, root)
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # ImportError, or the module itself failing at import time
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # ImportError, or the module failing or exiting at import time
         return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"))
     obj: Any = module
     for part in attr.split("."):
@@ -191,7 +338,7 @@ def _command_fn(entry: Entry) -> Any:
             if isinstance(ran, Failure):
                 return _budget(ran, entry.timeout, timeout)
             done.append(ran.unwrap())
-        return _verdict(argv, done, nfiles)
+        return _verdict(argv, done, nfiles, entry)
 
     async def acall(ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
         planned = plan(ctx)
@@ -204,7 +351,7 @@ def _command_fn(entry: Entry) -> Any:
             if isinstance(ran, Failure):
                 return _budget(ran, entry.timeout, timeout)
             done.append(ran.unwrap())
-        return _verdict(argv, done, nfiles)
+        return _verdict(argv, done, nfiles, entry)
 
     def run_entry(ctx: ExecCtx, value: object) -> Result[Any, StepError]:
         return call(ctx, value)
@@ -213,6 +360,18 @@ def _command_fn(entry: Entry) -> Any:
     run_entry.call = call  # type: ignore[attr-defined]
     run_entry.acall = acall  # type: ignore[attr-defined]
     return run_entry
+
+
+def _quoted(output: str, entry: Entry) -> str:
+    """Command output as a report may quote it: values of secret-looking environment
+    variables redacted, only the last ``MAX_OUTPUT`` characters, with a marker."""
+    from omnibase._redact import redact, secret_values
+
+    output = redact(output, secret_values({**os.environ, **entry.env}))
+    if len(output) <= MAX_OUTPUT:
+        return output
+    cut = output[: len(output) - MAX_OUTPUT]
+    return f"... {len(cut.encode('utf-8', 'surrogateescape'))} bytes more before\n" + output[-MAX_OUTPUT:]
 
 
 def _deadline(own: float | None, given: float | None) -> float | None:
@@ -236,10 +395,10 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - time.monotonic(), 0.001)
 
 
-def _verdict(argv: list[str], done: list[tuple[int, str]], nfiles: int) -> Result[CommandOutput, StepError]:
-    """A command's result from its batches' exit codes and outputs."""
+def _verdict(argv: list[str], done: list[tuple[int, str]], nfiles: int, entry: Entry) -> Result[CommandOutput, StepError]:
+    """A command's result from its batches' exit codes and outputs (secrets redacted)."""
     code = next((rc for rc, _ in done if rc != 0), 0)
-    output = "".join(text for _, text in done)[-MAX_OUTPUT:]
+    output = _quoted("".join(text for _, text in done), entry)
     if code != 0:
         tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
         return Failure(Failed(message=tail, data={"exit_code": code, "argv": argv}))
@@ -257,3 +416,14 @@ def run_command(
     """Run ``argv``; its exit code and merged output, or a typed error (see
     ``omnibase._proc.run_command``, which this calls with the network allowed)."""
     return _proc.run_command(argv, cwd=cwd, timeout=timeout, env=env, limits=limits)
+
+
+def _kill(proc: Any) -> None:
+    """Kill a probe subprocess's whole process group and reap it."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.wait()

@@ -5,7 +5,7 @@ See ``docs/registry.md`` for the reference with examples.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -31,6 +31,19 @@ __all__ = [
 FILE_NAMES = ("omnibase.yaml", ".omnibase.yaml")
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
+#: The longest duration (seconds) any field accepts: one day. ``nan``, ``inf`` and
+#: negative durations are refused too (a comparison with nan is always false).
+MAX_SECONDS = 86_400.0
+
+#: A positive duration in seconds, at most a day.
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=MAX_SECONDS)]
+#: A delay in seconds that may be zero, at most a day.
+Delay = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+#: A count of at least one, at most ``hi``.
+Attempts = Annotated[int, msgspec.Meta(ge=1, le=100)]
+Count = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
 
 class StageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     filter: str | None = None
@@ -47,32 +60,32 @@ STAGE_DEFAULTS: dict[str, StageConfig] = {
 
 
 class RetrySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    max_attempts: int = 3
-    initial: float = 0.2
-    multiplier: float = 2.0
-    cap: float = 5.0
-    jitter: float = 0.0
-    deadline: float | None = None
+    max_attempts: Attempts = 3
+    initial: Delay = 0.2
+    multiplier: Annotated[float, msgspec.Meta(ge=1, le=100)] = 2.0
+    cap: Delay = 5.0
+    jitter: Delay = 0.0
+    deadline: Seconds | None = None
 
 
 class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    threshold: int = 3
-    window: float = 60.0
-    reset_timeout: float = 30.0
-    probes: int = 1
+    threshold: Count = 3
+    window: Seconds = 60.0
+    reset_timeout: Delay = 30.0
+    probes: Count = 1
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One component of the registry file: metadata plus a command or a Python callable."""
 
-    name: str
+    name: Name
     type: ComponentType = ComponentType.TOOL
     lifecycle: Lifecycle = Lifecycle.STABLE
     tags: tuple[str, ...] = ()
     description: str = ""
     idempotent: bool = False
     pure: bool = False
-    timeout: float | None = None
+    timeout: Seconds | None = None
     retry: RetrySpec | None = None
     breaker: BreakerSpec | None = None
     files: str = ""
@@ -113,6 +126,15 @@ class Registry(msgspec.Struct, frozen=True):
     entries: tuple[Entry, ...] = ()
     exclude: str = "^$"
     stages: dict[str, StageConfig] = msgspec.field(default_factory=dict)
+    #: Each entry's line in the file (1-based), when known.
+    lines: tuple[int, ...] = ()
+
+    def where(self, name: str) -> str:
+        """``file:line`` of the entry called ``name`` (the file alone when unknown)."""
+        for entry, line in zip(self.entries, self.lines):
+            if entry.name == name:
+                return f"{self.path}:{line}"
+        return self.path or "(no registry file)"
 
 
 class ConfigError(msgspec.Struct, frozen=True):

@@ -207,6 +207,7 @@ def test_find_order(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     deep = root / "a" / "b"
     deep.mkdir(parents=True)
+    (root / ".git").mkdir()  # the upward search stops at the repository's root
     upward = root / "omnibase.yaml"
     upward.write_text("version: 1\n")
     hidden = root / "a" / ".omnibase.yaml"
@@ -231,7 +232,23 @@ def test_find_order(tmp_path: Path) -> None:
     assert find_registry(None, cwd=str(root), env={}) == str(upward)
 
 
+def test_find_stops_at_the_repository_root(tmp_path: Path) -> None:
+    (tmp_path / "omnibase.yaml").write_text("version: 1\n")  # above the repository
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git is a file
+    assert find_registry(None, cwd=str(repo / "sub"), env={}) is None
+    assert find_registry(None, cwd=str(repo), env={}) is None
+    # outside any repository only the current folder counts
+    outside = tmp_path / "plain" / "deeper"
+    outside.mkdir(parents=True)
+    (tmp_path / "plain" / "omnibase.yaml").write_text("version: 1\n")
+    if find_registry(None, cwd=str(tmp_path / "plain"), env={}) == str(tmp_path / "plain" / "omnibase.yaml"):
+        assert find_registry(None, cwd=str(outside), env={}) is None
+
+
 def test_load_uses_found_file(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
     (tmp_path / "omnibase.yaml").write_text(GOOD)
     sub = tmp_path / "sub"
     sub.mkdir()
@@ -248,8 +265,6 @@ def test_stage_settings_merge_defaults() -> None:
         "    fail_fast: true\n"
         "  test:\n"
         "    filter: 'tag=unit'\n"
-        "  nightly:\n"
-        "    filter: 'lifecycle=experimental'\n"
     )
     reg = parse_registry_text(text, "r").unwrap()
     settings = stage_settings(reg)
@@ -258,12 +273,88 @@ def test_stage_settings_merge_defaults() -> None:
     # test's filter is overridden
     assert settings["test"].filter == "tag=unit"
     assert settings["test"].fail_fast is None
-    # untouched defaults stay; a new stage is added
+    # untouched defaults stay; no stage is invented
     assert settings["pre-commit"] == STAGE_DEFAULTS["pre-commit"]
     assert settings["pipeline"] == STAGE_DEFAULTS["pipeline"]
-    assert settings["nightly"] == StageConfig(filter="lifecycle=experimental")
-    assert set(settings) == set(STAGE_DEFAULTS) | {"nightly"}
+    assert set(settings) == set(STAGE_DEFAULTS)
 
 
 def test_stage_settings_without_stages_are_defaults() -> None:
     assert stage_settings(Registry(path=None)) == STAGE_DEFAULTS
+
+
+# --- the one-pass YAML reader against PyYAML's safe_load ----------------------------------------
+
+import datetime  # noqa: E402
+
+import yaml  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from omnibase.registry._load import Layout, YamlProblem, parse_yaml  # noqa: E402
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+_DATA = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=25)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_DATA)
+def test_parse_yaml_reads_what_safe_load_reads(data: object) -> None:
+    for flow in (False, True):
+        text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
+        assert parse_yaml(text) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\n",
+        "a: &a [1, 2]\nb: [*a, *a]\n",
+        "m1: &m1 {a: 1}\nm2: &m2 {a: 2, b: 2}\nboth:\n  <<: [*m1, *m2]\n  c: 3\n",
+        "s: !!str 12\ni: !!int '7'\nf: !!float '1.5'\nb: !!binary aGk=\nd: 2001-02-03\nt: yes\nn: ~\nh: 0x1f\n",
+        "q: 'quoted: yes'\nlit: |\n  two\n  lines\nfold: >-\n  one\n  line\n",
+        "? complex\n: value\n'1': one\n1: int-one\n",
+        "",
+        "# only a comment\n",
+    ],
+)
+def test_parse_yaml_matches_safe_load_on_yaml_features(text: str) -> None:
+    assert parse_yaml(text) == yaml.safe_load(text)
+    assert isinstance(parse_yaml("d: 2001-02-03\n")["d"], datetime.date)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("a: 1\nb: 2\na: 3\n", "duplicate key 'a'", 3),
+        ("x: *nope\n", "unknown alias *nope", 1),
+        ("a: &a [1, *a]\n", "refers to a node that contains it", 1),
+        ("a: 1\n---\nb: 2\n", "more than one YAML document", 2),
+        ("x: !!python/object:os.system ls\n", "unsupported tag", 1),
+        ("x: !custom {a: 1}\n", "unsupported tag", 1),
+        ("x: !!int notanumber\n", "bad int value", 1),
+        ("x: " + "[" * 70 + "]" * 70 + "\n", "nested deeper than 64 levels", 1),
+        ("? [a, b]\n: 1\n", "a mapping key must be a scalar", 1),
+    ],
+)
+def test_parse_yaml_problems_have_lines(text: str, message: str, line: int) -> None:
+    with pytest.raises(YamlProblem) as info:
+        parse_yaml(text)
+    assert message in info.value.message and info.value.line == line
+
+
+def test_layout_finds_the_components_list() -> None:
+    layout = Layout()
+    parse_yaml(GOOD, layout)
+    assert layout.key_start is not None and layout.is_seq and not layout.flow
+    names = [name for _, _, name in layout.items]
+    assert names == [e.name for e in parse_registry_text(GOOD, "r").unwrap().entries]
+    lines = GOOD.splitlines()
+    assert all(lines[line][col:].startswith("name:") or "name" in lines[line] for line, col, _ in layout.items)
+
+
+def test_entries_know_their_lines() -> None:
+    reg = parse_registry_text(GOOD, "r.yaml").unwrap()
+    for entry, line in zip(reg.entries, reg.lines):
+        assert f"name: {entry.name}" in GOOD.splitlines()[line - 1]
+    assert reg.where(reg.entries[0].name) == f"r.yaml:{reg.lines[0]}"
