@@ -164,7 +164,9 @@ def _load(ref: str, root: str) -> tuple[Any, object, Any] | str:
         sys.path.insert(0, root)
     try:
         obj: Any = importlib.import_module(module_name)
-    except BaseException as exc:  # the module failing at import time, even with SystemExit
+    except SystemExit as exc:
+        return f"module '{module_name}' ended the process with exit status {exc.code} while being imported"
+    except BaseException as exc:  # the module failing at import time
         return f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"
     for part in attr.split("."):
         if not hasattr(obj, part):

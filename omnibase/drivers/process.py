@@ -249,7 +249,7 @@ def shared_pool() -> WorkerPool:
     return _shared[0]
 
 
-def probe(ref: str, root: str, pool: WorkerPool | None = None) -> str:
+def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float | None = None) -> str:
     """Whether a worker can import ``ref`` and finds it callable: "" if so, else why not.
     The module's top-level code runs in the worker, not here."""
     pool = pool or shared_pool()
@@ -260,9 +260,11 @@ def probe(ref: str, root: str, pool: WorkerPool | None = None) -> str:
         return f"cannot start a worker process: {exc}"
     keep = False
     try:
-        kind, got = worker.exchange(msgspec.msgpack.encode(_worker.Probe(ref, root)), PROBE_TIMEOUT)
+        limit = PROBE_TIMEOUT if timeout is None else timeout
+        kind, got = worker.exchange(msgspec.msgpack.encode(_worker.Probe(ref, root)), limit)
         if kind == "timeout":
-            return f"importing '{ref}' took longer than {PROBE_TIMEOUT:g} s"
+            module = ref.partition(":")[0]
+            return f"importing module '{module}' did not finish within {limit:g}s (the resolution timeout)"
         if kind == "died":
             return f"importing '{ref}' ended its worker process ({_death(got[0])})"
         reply = msgspec.msgpack.decode(got, type=_worker.Reply)

@@ -252,7 +252,7 @@ def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
         return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': no module named '{module_name}'"))
     from omnibase.drivers.process import probe
 
-    why = probe(target, root)  # imported, and checked callable, in a worker
+    why = probe(target, root, timeout=_resolve_timeout())  # imported, and checked callable, in a worker
     if why:
         return Failure(ResolutionError(entry.name, why))
     imported: list[Any] = []
