@@ -59,6 +59,7 @@ class Catalogue:
         stage_fail_fast: Mapping[str, bool],
         unresolved: Mapping[str, str],
         registry: Any,
+        hook_stages: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.components = tuple(components)
         self.batch = batch
@@ -67,6 +68,7 @@ class Catalogue:
         self.stage_fail_fast = stage_fail_fast
         self.unresolved = unresolved
         self.registry = registry
+        self.hook_stages = hook_stages or {}  # per entry: the git hooks it runs at
 
     def orchestrator(
         self,
@@ -77,7 +79,15 @@ class Catalogue:
         fail_fast: bool = False,
         dry_run: bool = False,
         observers: Sequence[Any] = (),
+        hook_stage: str | None = None,
     ) -> StageOrchestrator:
+        if hook_stage is not None:  # components whose ``stages:`` leave this git hook out
+            from omnibase.core.select import Clause
+            from omnibase.registry import HOOK_STAGES
+
+            off = tuple(c.name for c in self.components if hook_stage not in self.hook_stages.get(c.name, HOOK_STAGES))
+            if off:
+                selector = selector & Selector((Clause("name", off, negate=True),))
         common: dict[str, Any] = {
             "stage_filter": self.stage_filters.get(stage, Selector()),
             "selector": selector,
@@ -109,6 +119,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
+    hook_stages: dict[str, tuple[str, ...]] = {}
     for entry in registry.entries:
         resolved = reg.resolve(entry, root=root)
         if isinstance(resolved, Failure):
@@ -118,6 +129,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
         else:
             by_name[entry.name] = resolved.unwrap()
         guards[entry.name] = (entry.retry_policy(), entry.breaker_policy())
+        hook_stages[entry.name] = entry.stages
     filters: dict[str, Selector] = {}
     fail_fast: dict[str, bool] = {}
     for stage, config in reg.stage_settings(registry).items():
@@ -135,6 +147,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
             stage_fail_fast=fail_fast,
             unresolved=unresolved,
             registry=registry,
+            hook_stages=hook_stages,
         )
     )
 

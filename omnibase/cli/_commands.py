@@ -44,6 +44,8 @@ def _files(args: argparse.Namespace, root: str) -> Result[tuple[str, ...], str]:
 
     if args.paths:
         found = files.explicit_files(root, os.getcwd(), args.paths)
+    elif args.from_ref and args.to_ref:
+        found = files.changed_files(root, args.from_ref, args.to_ref)
     elif args.stage == "pre-commit" and not args.all_files:
         found = files.staged_files(root)
     else:
@@ -72,7 +74,6 @@ def _emit(report: RunReport, args: argparse.Namespace) -> None:
 
 def orch(args: argparse.Namespace) -> int:
     from omnibase.cli._catalogue import load_catalogue
-    from omnibase.context import new_ctx
     from omnibase.orchestrators import files
 
     if args.stage != "pipeline" and (args.from_ or args.to):
@@ -80,14 +81,17 @@ def orch(args: argparse.Namespace) -> int:
     selector = _selector(args)
     if isinstance(selector, Failure):
         return _fail(selector.failure(), ExitCode.CONFIG)
-    root_found = files.repo_root(os.getcwd())
+    if bool(args.from_ref) != bool(args.to_ref):
+        return _fail("--from-ref and --to-ref go together", ExitCode.CONFIG)
+    root_found = files.repo_paths(os.getcwd())
+    git_dir: str | None = None
     if isinstance(root_found, Failure):
         if args.paths:
             root = os.getcwd()
         else:
             return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
     else:
-        root = root_found.unwrap()
+        root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
     loaded = load_catalogue(args.registry, root=root, cwd=os.getcwd())
     if isinstance(loaded, Failure):
         message, code = loaded.failure()
@@ -99,6 +103,7 @@ def orch(args: argparse.Namespace) -> int:
         names=[args.from_, *args.to] if args.from_ else list(args.to),
         fail_fast=args.exitfirst,
         dry_run=args.dry_run,
+        hook_stage=args.hook_stage or ("pre-commit" if args.stage == "pre-commit" else None),
     )
     selection = orchestrator.select()
     if args.list:
@@ -109,12 +114,49 @@ def orch(args: argparse.Namespace) -> int:
     if not selection.kept and args.stage != "pipeline":
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
+    stash = git_dir is not None and args.stage == "pre-commit" and not args.paths and not args.all_files
+    if not stash:
+        return _run_stage(args, catalogue, orchestrator, root, git_dir)
+    from omnibase.precommit._stash import staged_only
+
+    with staged_only(root, git_dir or "") as stashed:
+        if isinstance(stashed, Failure):
+            return _fail(stashed.failure().message, ExitCode.CONFIG)
+        code = _run_stage(args, catalogue, orchestrator, root, git_dir, emit=False)
+    state = stashed.unwrap()
+    report = getattr(orchestrator, "last_report", None)
+    if state.rolled_back:
+        note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
+        print(f"omnibase: {note}", file=sys.stderr)
+        if report is not None:
+            import msgspec
+
+            report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
+    if state.error is not None:
+        print(f"omnibase: {state.error}", file=sys.stderr)
+        code = max(code, int(ExitCode.CONFIG))
+    if report is not None:
+        _emit(report, args)
+        if report.error is not None and not report.steps:
+            print(f"omnibase: {_error_line(report)}", file=sys.stderr)
+    return code
+
+
+def _run_stage(args: argparse.Namespace, catalogue: Any, orchestrator: Any, root: str, git_dir: str | None, *, emit: bool = True) -> int:
+    """Select the files, run the stage, and (``emit``) print the report."""
+    from omnibase.context import new_ctx
+
     found = _files(args, root)
     if isinstance(found, Failure):
         return _fail(found.failure(), ExitCode.CONFIG)
     excluded = re.compile(catalogue.registry.exclude)
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
-    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run)
+    staged = args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref)
+    if staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
+        print("no files staged; use --all-files to check every tracked file")
+        return 0
+    params = {"git_dir": git_dir or "", "cache": "off" if args.no_cache else "on"}
+    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run, params=params)
     observers = _observers(args, ctx.trace_id)
     if observers:
         from omnibase.drivers import SyncDriver
@@ -123,10 +165,23 @@ def orch(args: argparse.Namespace) -> int:
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         report = orchestrator.run(ctx)
-    _emit(report, args)
-    if report.error is not None and not report.steps:
-        print(f"omnibase: {_error_line(report)}", file=sys.stderr)
-    return report.exit_code
+    orchestrator.last_report = report
+    if emit:
+        _emit(report, args)
+        if report.error is not None and not report.steps:
+            print(f"omnibase: {_error_line(report)}", file=sys.stderr)
+    return int(report.exit_code)
+
+
+def _human(args: argparse.Namespace) -> bool:
+    from omnibase.cli.formatters import default_format
+
+    return (args.format or default_format(sys.stdout.isatty())) == "human"
+
+
+def _always_run(catalogue: Any, orchestrator: Any) -> bool:
+    kept = {c.name for c in orchestrator.select().kept}
+    return any(e.always_run for e in catalogue.registry.entries if e.name in kept)
 
 
 def _error_line(report: RunReport) -> str:

@@ -19,6 +19,8 @@ __all__ = [
     "BreakerMode",
     "BreakerPolicy",
     "BreakerState",
+    "DEFAULT_BREAKER",
+    "DEFAULT_RETRY",
     "LEGAL_TRANSITIONS",
     "RetryPolicy",
     "admits",
@@ -39,9 +41,9 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     max_attempts: int = 3
-    initial: float = 0.1
+    initial: float = 0.2
     multiplier: float = 2.0
-    cap: float = 10.0
+    cap: float = 5.0
     jitter: float = 0.0
     deadline: float | None = None
     retry_on: Callable[[StepError], bool] = is_transient
@@ -101,7 +103,7 @@ class BreakerPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """Open after ``threshold`` failures within ``window`` seconds; after ``reset_timeout``
     let ``probes`` trial calls through (half-open); close once they all succeed."""
 
-    threshold: int = 5
+    threshold: int = 3
     window: float = 60.0
     reset_timeout: float = 30.0
     probes: int = 1
@@ -187,3 +189,9 @@ def transition(policy: BreakerPolicy, state: BreakerState, event: BreakerEvent, 
         return msgspec.structs.replace(state, in_flight=max(0, state.in_flight - 1), passed=passed)
     # OPEN: an outcome of a call admitted before the breaker opened; it changes nothing.
     return state
+
+
+#: The one set of defaults: what ``guard`` wraps a component in when the registry says
+#: nothing, and what a registry ``retry:``/``breaker:`` mapping starts from.
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_BREAKER = BreakerPolicy()

@@ -9,11 +9,14 @@ from typing import Any, Literal
 
 import msgspec
 
+from omnibase.core.policies import DEFAULT_BREAKER as _B
+from omnibase.core.policies import DEFAULT_RETRY as _R
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.values import ComponentType, Lifecycle, Meta
 
 __all__ = [
     "FILE_NAMES",
+    "HOOK_STAGES",
     "STAGE_DEFAULTS",
     "BreakerSpec",
     "ConfigError",
@@ -46,20 +49,36 @@ STAGE_DEFAULTS: dict[str, StageConfig] = {
 }
 
 
+#: The git hooks a component runs at when its entry has no ``stages:`` (all of them;
+#: ``manual`` ones run only when asked for with ``orch --hook-stage manual``).
+HookStage = Literal["pre-commit", "pre-merge-commit", "pre-push", "manual"]
+HOOK_STAGES: tuple[HookStage, ...] = ("pre-commit", "pre-merge-commit", "pre-push", "manual")
+
+
 class RetrySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    max_attempts: int = 3
-    initial: float = 0.2
-    multiplier: float = 2.0
-    cap: float = 5.0
-    jitter: float = 0.0
-    deadline: float | None = None
+    """``retry:``; the defaults are ``omnibase.core.policies.DEFAULT_RETRY``'s.
+
+    ``transient_exit_codes``: the exit codes of a command component that are worth another
+    attempt (e.g. 75, EX_TEMPFAIL). By default no exit code is: a command that ran and
+    failed is a verdict, not an accident. Timeouts are always transient.
+    """
+
+    max_attempts: int = _R.max_attempts
+    initial: float = _R.initial
+    multiplier: float = _R.multiplier
+    cap: float = _R.cap
+    jitter: float = _R.jitter
+    deadline: float | None = _R.deadline
+    transient_exit_codes: tuple[int, ...] = ()
 
 
 class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    threshold: int = 3
-    window: float = 60.0
-    reset_timeout: float = 30.0
-    probes: int = 1
+    """``breaker:``; the defaults are ``omnibase.core.policies.DEFAULT_BREAKER``'s."""
+
+    threshold: int = _B.threshold
+    window: float = _B.window
+    reset_timeout: float = _B.reset_timeout
+    probes: int = _B.probes
 
 
 class Limits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -95,12 +114,25 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     python: str | None = None
     input: str = "object"
     output: str = "object"
+    stages: tuple[HookStage, ...] = HOOK_STAGES
 
     def retry_policy(self) -> RetryPolicy | None:
-        return None if self.retry is None else RetryPolicy(**msgspec.structs.asdict(self.retry))
+        if self.retry is None:
+            return None
+        fields = msgspec.structs.asdict(self.retry)
+        codes = frozenset(fields.pop("transient_exit_codes"))
+        if not codes:
+            return RetryPolicy(**fields)
+        return RetryPolicy(**fields, retry_on=lambda e: e.transient or _exit_code(e) in codes)
 
     def breaker_policy(self) -> BreakerPolicy | None:
         return None if self.breaker is None else BreakerPolicy(**msgspec.structs.asdict(self.breaker))
+
+
+def _exit_code(error: Any) -> int | None:
+    data = getattr(error, "data", None)
+    code = data.get("exit_code") if isinstance(data, dict) else None
+    return code if isinstance(code, int) else None
 
 
 class RegistryFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
