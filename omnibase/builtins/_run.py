@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from omnibase.builtins._classify import CHECKS, CheckSpec, matches, parse_options, select, tags_for
 from omnibase.builtins._values import Edit, Finding, MergeConflictOpts, RepoFacts, Verdict, sha256
+
+if TYPE_CHECKING:
+    from omnibase.builtins._cache import VerdictCache
 
 __all__ = ["apply_edits", "run_builtin_checks"]
 
@@ -41,10 +44,16 @@ def _fallback_tags(path: str) -> frozenset[str]:
     return frozenset({"file", "text"} | tags_from_filename(os.path.basename(path)))
 
 
+#: path -> the checks the verdict cache says pass on it as it is
+_Passed = Mapping[str, "frozenset[str]"]
+_NONE: frozenset[str] = frozenset()
+
+
 def _check_chunk(
-    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str]
+    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], passed: _Passed = {}
 ) -> tuple[list[Verdict], list[_Info]]:
-    """Classify, read and check ``paths`` (a worker's unit of work). Never raises."""
+    """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
+    A check in ``passed[path]`` is not run: its passing verdict is known."""
     specs = [CHECKS[n] for n in names]
     verdicts: list[Verdict] = []
     infos: list[_Info] = []
@@ -64,7 +73,11 @@ def _check_chunk(
             reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
         infos.append((path, tags, size))
         applicable = [s for s in specs if matches(s, tags if tags is not None else _fallback_tags(full))]
+        known = passed.get(path, _NONE) if tags is not None else _NONE
         if not applicable:
+            continue
+        if known and all(s.name in known for s in applicable):  # nothing to read
+            verdicts.extend(Verdict(check=s.name, path=path, ok=True) for s in applicable)
             continue
         if tags is not None:
             try:
@@ -78,6 +91,11 @@ def _check_chunk(
             continue
         current = content
         for spec in applicable:
+            # a cached pass holds for the file's own bytes: not for a fixer that is
+            # handed an earlier fixer's output
+            if spec.name in known and (current is content or not spec.is_fixer):
+                verdicts.append(Verdict(check=spec.name, path=path, ok=True))
+                continue
             try:
                 verdict = spec.fn(path, current if spec.is_fixer else content, opts[spec.name])
             except Exception as exc:  # a bug in a check must not stop the run
@@ -109,10 +127,14 @@ def _mp_context() -> Any:
 
 
 def _run_files(
-    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], jobs: int
+    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], jobs: int,
+    passed: _Passed = {},
 ) -> tuple[list[Verdict], list[_Info]]:
+    if passed:  # only the files with work left need a worker
+        todo = sum(1 for p in paths if not names or not set(names) <= passed.get(p, _NONE))
+        jobs = 1 if todo < MIN_FILES_FOR_POOL else jobs
     if jobs == 1 or len(paths) < MIN_FILES_FOR_POOL:
-        return _check_chunk(root, names, opts, paths)
+        return _check_chunk(root, names, opts, paths, passed)
     from concurrent.futures import Future, ProcessPoolExecutor
 
     # small chunks balance uneven files; not so small that pickling dominates
@@ -122,19 +144,20 @@ def _run_files(
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_mp_context()) as pool:
             futures: list[Future[tuple[list[Verdict], list[_Info]]]] = [
-                pool.submit(_check_chunk, root, names, opts, chunk) for chunk in chunks
+                pool.submit(_check_chunk, root, names, opts, chunk, {p: passed[p] for p in chunk if p in passed})
+                for chunk in chunks
             ]
             for i, future in enumerate(futures):
                 try:
                     results[i] = future.result()
                 except Exception:  # a worker died or the pool broke: redo this chunk here
-                    results[i] = _check_chunk(root, names, opts, chunks[i])
+                    results[i] = _check_chunk(root, names, opts, chunks[i], passed)
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
     verdicts: list[Verdict] = []
     infos: list[_Info] = []
     for i, result in enumerate(results):
-        found, seen = result if result is not None else _check_chunk(root, names, opts, chunks[i])
+        found, seen = result if result is not None else _check_chunk(root, names, opts, chunks[i], passed)
         verdicts.extend(found)
         infos.extend(seen)
     return verdicts, infos
@@ -218,6 +241,8 @@ def run_builtin_checks(
     root: str,
     jobs: int | None = None,
     opts: Mapping[str, Mapping[str, object]] | None = None,
+    cache: VerdictCache | None = None,
+    stats: dict[str, int] | None = None,
 ) -> tuple[Verdict, ...]:
     """Run the named built-in checks over ``paths`` (relative to ``root``); nothing is written.
 
@@ -226,6 +251,9 @@ def run_builtin_checks(
     file that no longer exists is skipped (as pre-commit does); no bad file raises.
     ``opts`` maps a check name to its options (see ``omnibase.builtins._values``).
     ``jobs`` caps the worker processes (default: the usable cores; 1: in-process).
+    With a ``cache``, per-file checks that passed before on the same content (see
+    ``omnibase.builtins._cache``) are not run again; ``stats`` then receives, per check,
+    how many of its verdicts came from the cache.
     Raises ``ValueError`` for an unknown check name or invalid options.
     """
     unknown = [n for n in check_names if n not in CHECKS]
@@ -241,11 +269,37 @@ def run_builtin_checks(
         parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
     file_names = [s.name for s in specs if s.scope == "file"]
     unique = list(dict.fromkeys(paths))
+    keys, passed = _cached(cache, root, file_names, parsed, unique) if cache and file_names else ({}, {})
     # classifying alone (for the whole-set checks) is too cheap to share out
-    verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1)
+    verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1, passed)
+    if cache is not None and keys:
+        # only files that pass every check: a fixer after a fix saw other bytes than the blob's
+        failing = {v.path for v in verdicts if not v.ok}
+        cache.add(keys[v.path, v.check] for v in verdicts if v.path not in failing and (v.path, v.check) in keys)
+    if stats is not None:
+        for names in passed.values():
+            for name in names:
+                stats[name] = stats.get(name, 0) + 1
     verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos))
     rank = {name: i for i, name in enumerate(CHECKS)}
     return tuple(sorted(verdicts, key=lambda v: (rank[v.check], v.path)))
+
+
+def _cached(
+    cache: VerdictCache, root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str]
+) -> tuple[dict[tuple[str, str], bytes], dict[str, frozenset[str]]]:
+    """Every (path, check) key of the files git vouches for, and what the cache says passed."""
+    from omnibase.builtins._cache import blob_ids, options_bytes, verdict_key, versions
+
+    ids = blob_ids(root, paths)
+    encoded, salt = options_bytes({n: opts[n] for n in names}), versions()
+    keys = {(p, n): verdict_key(ids[p], p, n, encoded[n], salt) for p in paths if p in ids for n in names}
+    hit = cache.hits(keys.values())
+    passed: dict[str, set[str]] = {}
+    for (path, name), key in keys.items():
+        if key in hit:
+            passed.setdefault(path, set()).add(name)
+    return {pn: k for pn, k in keys.items() if k not in hit}, {p: frozenset(n) for p, n in passed.items()}
 
 
 # --- applying edits ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ class CheckSummary(msgspec.Struct, frozen=True, kw_only=True):
     """The value of a passing built-in check: how many files it looked at."""
 
     checked: int
+    cached: int = 0  # of them, passed before on the same content (the verdict cache)
 
 
 class CheckBatch:
@@ -39,6 +40,7 @@ class CheckBatch:
         self._lock = threading.Lock()
         self._key: tuple[str, tuple[str, ...]] | None = None
         self._verdicts: dict[str, list[Any]] = {}
+        self.cached: dict[str, int] = {}
 
     def limit_to(self, names: Iterable[str]) -> None:
         """Compute only these checks (the ones a stage selected)."""
@@ -54,7 +56,16 @@ class CheckBatch:
         with self._lock:
             if self._key != key:
                 names = self.names if name in self.names else (*self.names, name)
-                found = run_builtin_checks(ctx.files, names, root=ctx.root)
+                params = dict(ctx.params)
+                cache = None
+                if params.get("git_dir") and params.get("cache") == "on":
+                    from omnibase.builtins._cache import VerdictCache
+
+                    cache = VerdictCache.for_git_dir(params["git_dir"])
+                self.cached = {}
+                found = run_builtin_checks(ctx.files, names, root=ctx.root, cache=cache, stats=self.cached)
+                if cache is not None:
+                    cache.close()
                 self._verdicts = {n: [] for n in names}
                 for verdict in found:
                     self._verdicts.setdefault(verdict.check, []).append(verdict)
@@ -71,7 +82,7 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
             return Success(Skip(reason="no files to check"))
         failed = [v for v in verdicts if not v.ok]
         if not failed:
-            return Success(CheckSummary(checked=len(verdicts)))
+            return Success(CheckSummary(checked=len(verdicts), cached=batch.cached.get(name, 0)))
         edits = [v.edit for v in failed if v.edit is not None]
         lines = [f.message for v in failed for f in v.findings] or [f"{v.path}: failed" for v in failed]
         data: dict[str, Any] = {"files": sorted({v.path for v in failed})}
