@@ -229,6 +229,10 @@ def _dump(data: object, fmt: str) -> None:
 
 
 def registry(args: argparse.Namespace) -> int:
+    if args.action == "import-pre-commit":
+        from omnibase.registry._import import import_command
+
+        return import_command(args)
     from omnibase.cli._catalogue import registry_command
 
     return registry_command(args, _emit)

@@ -84,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     r_add.add_argument("--entry", required=True, metavar="MAPPING", help="the entry, as a YAML/JSON mapping")
     r_remove = reg_sub.add_parser("remove", help="remove an entry by name")
     r_remove.add_argument("name")
-    for p in (r_list, r_inspect, r_add, r_remove):
+    r_import = reg_sub.add_parser("import-pre-commit", help="write registry entries from a .pre-commit-config.yaml")
+    r_import.add_argument("config", nargs="?", default=".pre-commit-config.yaml", help="the pre-commit config (default: .pre-commit-config.yaml)")
+    r_import.add_argument("--force", action="store_true", help="replace an existing registry file")
+    for p in (r_list, r_inspect, r_add, r_remove, r_import):
         _common(p)
 
     for name, what in (("install", "write"), ("uninstall", "remove")):
