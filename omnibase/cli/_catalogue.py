@@ -202,7 +202,11 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
 
         step, argument = describe_step, getattr(args, "name", None)
     report = RegistryOrchestrator(step, argument).run(new_ctx("registry"))
-    emit(report, args)
+    if action in ("list", "inspect") and report.error is None and _human(args):
+        entries = {e.name: e for e in catalogue.unwrap().registry.entries}
+        print(render_components(report.output, entries))
+    else:
+        emit(report, args)
     if report.error is not None:
         message = getattr(report.error, "message", "")
         print(f"omnibase: {message}", file=sys.stderr)
@@ -218,3 +222,52 @@ def describe(components: Sequence[Component[Any, Any]], name: str | None) -> Res
         if comp.name == name:
             return Success(comp.meta)
     return Failure(Unresolved(name=name, message=f"no component named '{name}'"))
+
+
+def _human(args: argparse.Namespace) -> bool:
+    from omnibase.cli.formatters import default_format
+
+    return (args.format or default_format(sys.stdout.isatty())) == "human"
+
+
+def render_components(found: Any, entries: Mapping[str, Any], width: int = 100) -> str:
+    """``registry list`` (a table) or ``registry inspect`` (one entry) for people.
+
+    >>> from omnibase.core.values import Meta
+    >>> print(render_components([Meta(name="a", tags=frozenset({"x"}))], {}))
+    NAME  TYPE  LIFECYCLE  SOURCE    TAGS  DESCRIPTION
+    a     tool  stable     built-in  x
+    """
+    import msgspec
+
+    def source(name: str) -> str:
+        entry = entries.get(name)
+        if entry is None:
+            return "built-in"
+        return "python" if entry.python is not None else "command"
+
+    if isinstance(found, list):
+        rows = [("NAME", "TYPE", "LIFECYCLE", "SOURCE", "TAGS", "DESCRIPTION")]
+        rows += [(m.name, m.type.value, m.lifecycle.value, source(m.name), ",".join(sorted(m.tags)), m.description)
+                 for m in found]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows]
+        return "\n".join(line[:width].rstrip() for line in lines)
+    fields: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(found).items()}
+    fields["source"] = source(found.name)
+    entry = entries.get(found.name)
+    if entry is not None:  # what the registry file says beyond the metadata
+        defaults = type(entry)(name=entry.name)
+        for key, value in msgspec.structs.asdict(entry).items():
+            if key not in fields and value != getattr(defaults, key):
+                fields[key] = value
+    lines = []
+    for key, value in fields.items():
+        if isinstance(value, (frozenset, set)):
+            value = ", ".join(sorted(value)) or "-"
+        elif isinstance(value, (list, tuple)):
+            value = " ".join(str(v) for v in value) or "-"
+        elif hasattr(value, "value"):
+            value = value.value
+        lines.append(f"{key + ':':14} {value}"[:width])
+    return "\n".join(lines)

@@ -44,7 +44,7 @@ def resolve(entry: Entry, *, root: str) -> Result[Component[Any, Any], Resolutio
     """The component an entry describes, or why it cannot be had."""
     meta = entry_meta(entry)
     if entry.python is not None:
-        return _python(entry, root).map(lambda fn: Component(fn, meta))
+        return _python(entry, root).map(lambda fn: Component(_selecting(entry, fn), meta))
     argv = entry.command or ()
     exe = argv[0]
     if os.sep in exe:
@@ -79,6 +79,20 @@ def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     if not callable(obj):
         return Failure(ResolutionError(entry.name, f"'{target}' is not callable"))
     return Success(obj)
+
+
+def _selecting(entry: Entry, fn: Any) -> Any:
+    """A Python component sees in ``ctx.files`` only the files its entry selects
+    (``files``, ``exclude``, ``types``, ``types_or``, ``exclude_types``), as a command
+    component is given them."""
+    if (entry.files, entry.exclude, entry.types, entry.types_or, entry.exclude_types) == ("", "^$", (), (), ()):
+        return fn
+
+    def selected(ctx: ExecCtx, value: Any) -> Any:
+        return fn(msgspec.structs.replace(ctx, files=tuple(_selected(entry, ctx))), value)
+
+    selected.__name__ = getattr(fn, "__name__", entry.name)
+    return selected
 
 
 def _selected(entry: Entry, ctx: ExecCtx) -> list[str]:
