@@ -305,43 +305,37 @@ def _cached(
 # --- applying edits ---------------------------------------------------------------------
 
 
-def _atomic_write(full: str, data: bytes, like: os.stat_result) -> None:
-    import tempfile
+def _inside(root: str, path: str) -> str | None:
+    """The file's full path if it is a regular file reached from ``root`` without passing
+    through a symlink (a symlinked folder may lead out of the repository), else None."""
+    full = os.path.join(root, path)
+    real_root = os.path.realpath(root)
+    if os.path.realpath(full) != os.path.normpath(os.path.join(real_root, path)):
+        return None
+    st = os.lstat(full)
+    return full if stat.S_ISREG(st.st_mode) else None
 
-    folder = os.path.dirname(full) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(full)}.", suffix=".tmp")
-    try:
+
+def _write(full: str, content: bytes, like: os.stat_result) -> None:
+    """One write of a fixed file. A file with other hard links is rewritten in place, as
+    pre-commit-hooks does (``open(path, "wb")``), so every link sees the fix; any other
+    is replaced atomically (not fsynced: see ``omnibase._atomic``)."""
+    if like.st_nlink > 1:
+        fd = os.open(full, os.O_WRONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, stat.S_IMODE(like.st_mode))
-        try:
-            os.chown(tmp, like.st_uid, like.st_gid)
-        except OSError:
-            pass  # not ours to give away: the file keeps our ownership
-        os.replace(tmp, full)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+            f.truncate(0)
+            f.write(content)
+        return
+    from omnibase._atomic import write_atomic
+
+    write_atomic(full, content, durable=False, like=like)
 
 
 def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
     """Write the edits (paths relative to ``root``) atomically; return the paths written.
 
-    Each file is rewritten once, through a temporary file in its own folder (fsync, then
-    ``os.replace``), keeping its permission bits. Edits to one file apply as a chain: an
+    Each file is rewritten once (see ``_write``), keeping its permission bits; only
+    regular files inside ``root`` are written, never through a symlink. Edits to one file apply as a chain: an
     edit applies only while the content it was made from is what the file holds, so
     edits of consecutive fixers compose and a file changed since it was checked (or a
     symlink, or a file that cannot be written) is left alone and not returned.
@@ -351,9 +345,9 @@ def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
         by_path.setdefault(edit.path, []).append(edit)
     written: list[str] = []
     for path, chain in by_path.items():
-        full = os.path.join(root, path)
         try:
-            if os.path.islink(full):
+            full = _inside(root, path)
+            if full is None:  # a symlink, or reached through one: never written
                 continue
             like = os.stat(full)
             with open(full, "rb") as f:
@@ -367,7 +361,7 @@ def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
                 pending.remove(step)
                 content = step.content
             if content != original:
-                _atomic_write(full, content, like)
+                _write(full, content, like)
                 written.append(path)
         except OSError:
             continue

@@ -164,7 +164,10 @@ def _run_stage(args: argparse.Namespace, catalogue: Any, orchestrator: Any, root
         orchestrator.driver = SyncDriver(observers)
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        report = orchestrator.run(ctx)
+        try:
+            report = orchestrator.run(ctx)
+        finally:
+            catalogue.batch.flush(root)  # fixes a run stopped early had reported
     orchestrator.last_report = report
     if emit:
         _emit(report, args)

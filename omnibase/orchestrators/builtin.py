@@ -3,8 +3,9 @@
 All built-in components of one run share a ``CheckBatch``: the first one invoked runs
 every selected built-in check over the run's files in one pass (each file read once,
 CPU-bound work spread over the machine's cores) and the others read their verdicts from
-it. The checks themselves are pure and return fixes as values; the component applies a
-fixer's edits unless the run is a dry run, and always reports the diff.
+it. The checks themselves are pure and return fixes as values; unless the run is a dry
+run, the fixers' edits are written once the last fixer has run, one write per file;
+every fixer reports its own diff.
 """
 
 from __future__ import annotations
@@ -41,6 +42,28 @@ class CheckBatch:
         self._key: tuple[str, tuple[str, ...]] | None = None
         self._verdicts: dict[str, list[Any]] = {}
         self.cached: dict[str, int] = {}
+        self._pending: list[Any] = []  # fixers' edits not yet written
+
+    def fix(self, edits: list[Any], root: str, name: str) -> None:
+        """Queue a fixer's edits; once the last selected fixer has queued its own, write
+        each file once (``apply_edits`` chains the edits of one file)."""
+        from omnibase.builtins import CHECKS
+
+        with self._lock:
+            self._pending.extend(edits)
+            fixers = [n for n in self.names if n in CHECKS and CHECKS[n].is_fixer]
+            last = not fixers or name == fixers[-1]
+        if last:
+            self.flush(root)
+
+    def flush(self, root: str) -> None:
+        """Write the queued edits (a run stopped early still keeps the fixes it reported)."""
+        from omnibase.builtins import apply_edits
+
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if pending:
+            apply_edits(pending, root=root)
 
     def limit_to(self, names: Iterable[str]) -> None:
         """Compute only these checks (the ones a stage selected)."""
@@ -75,8 +98,6 @@ class CheckBatch:
 
 def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
     def run_check(ctx: ExecCtx, _value: object) -> Result[CheckSummary | Skip, Failed]:
-        from omnibase.builtins import apply_edits
-
         verdicts = batch.verdicts(ctx, name)
         if not verdicts:
             return Success(Skip(reason="no files to check"))
@@ -89,7 +110,7 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
-                apply_edits(edits, root=ctx.root)
+                batch.fix(edits, ctx.root, name)
                 data["fixed"] = True
         return Failure(Failed(message="\n".join(lines), data=data))
 
