@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from omnibase.builtins._checks import _fail
 from omnibase.builtins._classify import CHECKS, CheckSpec, matches, parse_options, select, tags_for
-from omnibase.builtins._values import Edit, Finding, MergeConflictOpts, RepoFacts, Verdict, sha256
+from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdict, sha256
 
 if TYPE_CHECKING:
     from omnibase.builtins._cache import VerdictCache
@@ -31,10 +32,6 @@ __all__ = ["apply_edits", "run_builtin_checks"]
 MIN_FILES_FOR_POOL = 64
 
 _Info = tuple[str, "frozenset[str] | None", int]  # path, identify tags (None: unknown), size
-
-
-def _fail(check: str, path: str, message: str) -> Verdict:
-    return Verdict(check=check, path=path, ok=False, findings=(Finding(path=path, message=message),))
 
 
 def _fallback_tags(path: str) -> frozenset[str]:
@@ -166,18 +163,19 @@ def _run_files(
 # --- git facts (the reference asks git the same questions) ----------------------------
 
 
-def _git(root: str, *args: str, stdin: bytes | None = None) -> str | None:
-    import subprocess
-
-    try:
-        done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False)
-    except OSError:
-        return None
-    return done.stdout.decode("utf-8", "surrogateescape") if done.returncode == 0 else None
-
-
 def _zsplit(out: str | None) -> list[str]:
-    return [p for p in (out or "").split("\0") if p]
+    from omnibase._git import zsplit as split
+
+    return split(out or "")
+
+
+def _git(root: str, *args: str, stdin: bytes | None = None) -> str | None:
+    from returns.result import Success
+
+    from omnibase._git import git, text
+
+    done = git(args, root, stdin=stdin)
+    return text(done.unwrap()) if isinstance(done, Success) else None
 
 
 def git_in_merge(root: str) -> bool:
