@@ -23,13 +23,14 @@ from omnibase.builtins._classify import CHECKS, CheckSpec, matches, parse_option
 from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdict, sha256
 
 if TYPE_CHECKING:
-    from omnibase.builtins._cache import VerdictCache
+    from omnibase.builtins._cache import Known, VerdictCache
 
 __all__ = ["apply_edits", "run_builtin_checks"]
 
 #: Below this many files the work stays in the calling process: starting worker
 #: processes costs 10-20 ms (fork) and more where they must be spawned.
 MIN_FILES_FOR_POOL = 64
+MIN_FILES_FOR_POOL_AFTER_CACHE = 256
 
 _Info = tuple[str, "frozenset[str] | None", int]  # path, identify tags (None: unknown), size
 
@@ -41,20 +42,24 @@ def _fallback_tags(path: str) -> frozenset[str]:
     return frozenset({"file", "text"} | tags_from_filename(os.path.basename(path)))
 
 
-#: path -> the checks the verdict cache says pass on it as it is
-_Passed = Mapping[str, "frozenset[str]"]
-_NONE: frozenset[str] = frozenset()
+#: path -> what the verdict cache knows of it as it is: every applicable check passed
+_Passed = Mapping[str, "Known"]
 
 
 def _check_chunk(
     root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], passed: _Passed = {}
 ) -> tuple[list[Verdict], list[_Info]]:
     """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
-    A check in ``passed[path]`` is not run: its passing verdict is known."""
+    A file in ``passed`` is not touched: its classification and passing verdicts are known."""
     specs = [CHECKS[n] for n in names]
     verdicts: list[Verdict] = []
     infos: list[_Info] = []
     for path in paths:
+        hit = passed.get(path)
+        if hit is not None:
+            infos.append((path, hit.tags, hit.size))
+            verdicts.extend(Verdict(check=name, path=path, ok=True) for name in hit.checks)
+            continue
         full = os.path.join(root, path)
         reason = ""
         try:
@@ -70,11 +75,7 @@ def _check_chunk(
             reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
         infos.append((path, tags, size))
         applicable = [s for s in specs if matches(s, tags if tags is not None else _fallback_tags(full))]
-        known = passed.get(path, _NONE) if tags is not None else _NONE
         if not applicable:
-            continue
-        if known and all(s.name in known for s in applicable):  # nothing to read
-            verdicts.extend(Verdict(check=s.name, path=path, ok=True) for s in applicable)
             continue
         if tags is not None:
             try:
@@ -88,11 +89,6 @@ def _check_chunk(
             continue
         current = content
         for spec in applicable:
-            # a cached pass holds for the file's own bytes: not for a fixer that is
-            # handed an earlier fixer's output
-            if spec.name in known and (current is content or not spec.is_fixer):
-                verdicts.append(Verdict(check=spec.name, path=path, ok=True))
-                continue
             try:
                 verdict = spec.fn(path, current if spec.is_fixer else content, opts[spec.name])
             except Exception as exc:  # a bug in a check must not stop the run
@@ -127,9 +123,9 @@ def _run_files(
     root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], jobs: int,
     passed: _Passed = {},
 ) -> tuple[list[Verdict], list[_Info]]:
-    if passed:  # only the files with work left need a worker
-        todo = sum(1 for p in paths if not names or not set(names) <= passed.get(p, _NONE))
-        jobs = 1 if todo < MIN_FILES_FOR_POOL else jobs
+    if passed:  # the cache knows most of the tree: what is left is mostly what failed last
+        todo = sum(1 for p in paths if p not in passed)  # time, rarely worth starting workers
+        jobs = 1 if todo < MIN_FILES_FOR_POOL_AFTER_CACHE else jobs
     if jobs == 1 or len(paths) < MIN_FILES_FOR_POOL:
         return _check_chunk(root, names, opts, paths, passed)
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -178,10 +174,11 @@ def _git(root: str, *args: str, stdin: bytes | None = None) -> str | None:
     return text(done.unwrap()) if isinstance(done, Success) else None
 
 
-def git_in_merge(root: str) -> bool:
+def git_in_merge(root: str, git_dir: str | None = None) -> bool:
     """Whether git is mid-merge (or mid-rebase with a merge message), as the reference
-    decides: ``MERGE_MSG`` and one of ``MERGE_HEAD``, ``rebase-apply``, ``rebase-merge``."""
-    git_dir = _git(root, "rev-parse", "--git-dir")
+    decides: ``MERGE_MSG`` and one of ``MERGE_HEAD``, ``rebase-apply``, ``rebase-merge``.
+    ``git_dir``, when the caller knows it, saves asking git."""
+    git_dir = git_dir or _git(root, "rev-parse", "--git-dir")
     if git_dir is None:
         return False
     base = os.path.join(root, git_dir.rstrip("\n"))
@@ -241,6 +238,8 @@ def run_builtin_checks(
     opts: Mapping[str, Mapping[str, object]] | None = None,
     cache: VerdictCache | None = None,
     stats: dict[str, int] | None = None,
+    git_dir: str | None = None,
+    worktree_is_index: bool = False,
 ) -> tuple[Verdict, ...]:
     """Run the named built-in checks over ``paths`` (relative to ``root``); nothing is written.
 
@@ -249,9 +248,11 @@ def run_builtin_checks(
     file that no longer exists is skipped (as pre-commit does); no bad file raises.
     ``opts`` maps a check name to its options (see ``omnibase.builtins._values``).
     ``jobs`` caps the worker processes (default: the usable cores; 1: in-process).
-    With a ``cache``, per-file checks that passed before on the same content (see
-    ``omnibase.builtins._cache``) are not run again; ``stats`` then receives, per check,
-    how many of its verdicts came from the cache.
+    With a ``cache``, a file on which every selected per-file check passed before, with
+    the same content (see ``omnibase.builtins._cache``), is not read again; ``stats`` then
+    receives, per check, how many of its verdicts came from the cache. ``git_dir`` and
+    ``worktree_is_index`` (the working tree of tracked files holds what the index does, as
+    during a pre-commit run) are facts the caller may know, each saving a git call.
     Raises ``ValueError`` for an unknown check name or invalid options.
     """
     unknown = [n for n in check_names if n not in CHECKS]
@@ -263,20 +264,21 @@ def run_builtin_checks(
     if not specs:
         return ()
     merge = parsed.get("check-merge-conflict")
-    if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root):
+    if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root, git_dir):
         parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
     file_names = [s.name for s in specs if s.scope == "file"]
     unique = list(dict.fromkeys(paths))
-    keys, passed = _cached(cache, root, file_names, parsed, unique) if cache and file_names else ({}, {})
+    keys: dict[str, bytes] = {}
+    passed: dict[str, Known] = {}
+    if cache is not None and file_names:
+        keys, passed = _cached(cache, root, file_names, parsed, unique, worktree_is_index)
     # classifying alone (for the whole-set checks) is too cheap to share out
     verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1, passed)
     if cache is not None and keys:
-        # only files that pass every check: a fixer after a fix saw other bytes than the blob's
-        failing = {v.path for v in verdicts if not v.ok}
-        cache.add(keys[v.path, v.check] for v in verdicts if v.path not in failing and (v.path, v.check) in keys)
+        cache.add(_learned(keys, verdicts, infos))
     if stats is not None:
-        for names in passed.values():
-            for name in names:
+        for hit in passed.values():
+            for name in hit.checks:
                 stats[name] = stats.get(name, 0) + 1
     verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos))
     rank = {name: i for i, name in enumerate(CHECKS)}
@@ -284,20 +286,35 @@ def run_builtin_checks(
 
 
 def _cached(
-    cache: VerdictCache, root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str]
-) -> tuple[dict[tuple[str, str], bytes], dict[str, frozenset[str]]]:
-    """Every (path, check) key of the files git vouches for, and what the cache says passed."""
-    from omnibase.builtins._cache import blob_ids, options_bytes, verdict_key, versions
+    cache: VerdictCache, root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str],
+    worktree_is_index: bool,
+) -> tuple[dict[str, bytes], dict[str, Known]]:
+    """The cache key of every file git vouches for, and what the cache knows of them."""
+    from omnibase.builtins._cache import blob_ids, checks_signature, verdict_key, versions
 
-    ids = blob_ids(root, paths)
-    encoded, salt = options_bytes({n: opts[n] for n in names}), versions()
-    keys = {(p, n): verdict_key(ids[p], p, n, encoded[n], salt) for p in paths if p in ids for n in names}
-    hit = cache.hits(keys.values())
-    passed: dict[str, set[str]] = {}
-    for (path, name), key in keys.items():
-        if key in hit:
-            passed.setdefault(path, set()).add(name)
-    return {pn: k for pn, k in keys.items() if k not in hit}, {p: frozenset(n) for p, n in passed.items()}
+    ids = blob_ids(root, paths, worktree_is_index=worktree_is_index)
+    checks, salt = checks_signature({n: opts[n] for n in names}), versions()
+    keys = {p: verdict_key(ids[p], p, checks, salt) for p in paths if p in ids}
+    hits = cache.hits(keys.values())
+    passed = {p: hits[k] for p, k in keys.items() if k in hits}
+    return {p: k for p, k in keys.items() if k not in hits}, passed
+
+
+def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequence[_Info]) -> dict[bytes, Known]:
+    """What to remember: the files (with a key) that passed every check that applied."""
+    from omnibase.builtins._cache import Known
+
+    checks: dict[str, list[str]] = {}
+    failing: set[str] = set()
+    for v in verdicts:
+        if not v.ok or v.findings:
+            failing.add(v.path)
+        checks.setdefault(v.path, []).append(v.check)
+    return {
+        keys[path]: Known(checks=tuple(checks.get(path, ())), tags=tags, size=size)
+        for path, tags, size in infos
+        if path in keys and path not in failing and tags is not None
+    }
 
 
 # --- applying edits ---------------------------------------------------------------------

@@ -122,7 +122,8 @@ def orch(args: argparse.Namespace) -> int:
     with staged_only(root, git_dir or "") as stashed:
         if isinstance(stashed, Failure):
             return _fail(stashed.failure().message, ExitCode.CONFIG)
-        code = _run_stage(args, catalogue, orchestrator, root, git_dir, emit=False)
+        index = stashed.unwrap().worktree_is_index
+        code = _run_stage(args, catalogue, orchestrator, root, git_dir, emit=False, worktree_is_index=index)
     state = stashed.unwrap()
     report = getattr(orchestrator, "last_report", None)
     if state.rolled_back:
@@ -142,7 +143,16 @@ def orch(args: argparse.Namespace) -> int:
     return code
 
 
-def _run_stage(args: argparse.Namespace, catalogue: Any, orchestrator: Any, root: str, git_dir: str | None, *, emit: bool = True) -> int:
+def _run_stage(
+    args: argparse.Namespace,
+    catalogue: Any,
+    orchestrator: Any,
+    root: str,
+    git_dir: str | None,
+    *,
+    emit: bool = True,
+    worktree_is_index: bool = False,
+) -> int:
     """Select the files, run the stage, and (``emit``) print the report."""
     from omnibase.context import new_ctx
 
@@ -155,7 +165,11 @@ def _run_stage(args: argparse.Namespace, catalogue: Any, orchestrator: Any, root
     if staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
         print("no files staged; use --all-files to check every tracked file")
         return 0
-    params = {"git_dir": git_dir or "", "cache": "off" if args.no_cache else "on"}
+    params = {
+        "git_dir": git_dir or "",
+        "cache": "off" if args.no_cache else "on",
+        "worktree": "index" if worktree_is_index else "",
+    }
     ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run, params=params)
     observers = _observers(args, ctx.trace_id)
     if observers:

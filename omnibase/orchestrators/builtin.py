@@ -86,7 +86,15 @@ class CheckBatch:
 
                     cache = VerdictCache.for_git_dir(params["git_dir"])
                 self.cached = {}
-                found = run_builtin_checks(ctx.files, names, root=ctx.root, cache=cache, stats=self.cached)
+                found = run_builtin_checks(
+                    ctx.files,
+                    names,
+                    root=ctx.root,
+                    cache=cache,
+                    stats=self.cached,
+                    git_dir=params.get("git_dir") or None,
+                    worktree_is_index=params.get("worktree") == "index",
+                )
                 if cache is not None:
                     cache.close()
                 self._verdicts = {n: [] for n in names}

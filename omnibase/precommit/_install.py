@@ -26,11 +26,12 @@ MARKER = "# omnibase-hook: written by 'omnibase install'; 'omnibase uninstall' r
 
 _SCRIPT = """#!/bin/sh
 {marker}
-# It runs omnibase with the Python that installed it.
+# It runs omnibase with the Python that installed it; -P: the repository's own modules
+# must not shadow the standard library's.
 INSTALL_PYTHON={python}
 HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 if [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -m omnibase hook-impl --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
+    exec "$INSTALL_PYTHON" -P -m omnibase hook-impl --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
 fi
 echo "omnibase: $INSTALL_PYTHON (the Python that installed this hook) is gone; run 'omnibase install' again" >&2
 exit 1

@@ -52,6 +52,7 @@ class Stashed(msgspec.Struct, kw_only=True):
     intent_to_add: tuple[str, ...] = ()
     rolled_back: bool = False  # the fixers' changes conflicted and were undone
     error: str | None = None  # the patch could not be applied; it is kept at ``patch``
+    worktree_is_index: bool = False  # set aside: tracked files hold what the index does
 
 
 def _patch_dir(gitdir: str) -> str:
@@ -167,12 +168,19 @@ def _stash(root: str, gitdir: str, state: Stashed) -> Result[Stashed, StashError
     leftovers = restore_leftovers(root, gitdir)
     if isinstance(leftovers, Failure):
         return Failure(leftovers.failure())
-    unmerged = git(["diff", "--name-only", "--diff-filter=U", "-z"], root)
-    if isinstance(unmerged, Success) and unmerged.unwrap():
-        names = ", ".join(zsplit(unmerged.unwrap())[:3])
-        return Failure(StashError(f"unmerged files ({names}): resolve them before committing"))
-    ita = git(["diff", "--name-only", "--diff-filter=A", "-z"], root)
-    state.intent_to_add = tuple(zsplit(ita.unwrap())) if isinstance(ita, Success) else ()
+    # one question first: what differs between the index and the working tree?
+    status = git(["diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules"], root)
+    if isinstance(status, Failure):
+        return Failure(StashError(f"cannot read the unstaged changes: {status.failure().message}"))
+    fields = zsplit(status.unwrap())
+    changes = list(zip(fields[0::2], fields[1::2]))  # (status letter, path)
+    unmerged = [p for s, p in changes if s == "U"]
+    if unmerged:
+        return Failure(StashError(f"unmerged files ({', '.join(unmerged[:3])}): resolve them before committing"))
+    state.intent_to_add = tuple(p for s, p in changes if s == "A")
+    if not changes:
+        state.worktree_is_index = True
+        return Success(state)
     if state.intent_to_add:
         git(["rm", "--cached", "-q", "--", *state.intent_to_add], root)
     diff = git(
@@ -182,12 +190,14 @@ def _stash(root: str, gitdir: str, state: Stashed) -> Result[Stashed, StashError
     )
     if isinstance(diff, Failure):
         return Failure(StashError(f"cannot read the unstaged changes: {diff.failure().message}"))
-    if not diff.unwrap().strip():
+    if not diff.unwrap().strip():  # only intent-to-add files differed
+        state.worktree_is_index = True
         return Success(state)
     try:
         state.patch = _write_patch(gitdir, diff.unwrap())
     except OSError as exc:
         return Failure(StashError(f"cannot save the unstaged changes under {gitdir}: {exc.strerror or exc}"))
+    state.worktree_is_index = True
     return _checkout_index(root).map(lambda _: state)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -51,9 +50,15 @@ def resolve(entry: Entry, *, root: str) -> Result[Component[Any, Any], Resolutio
         full = exe if os.path.isabs(exe) else os.path.join(root, exe)
         if not os.access(full, os.X_OK):
             return Failure(ResolutionError(entry.name, f"command '{exe}' is not an executable file"))
-    elif shutil.which(exe) is None:
+    elif _which(exe) is None:
         return Failure(ResolutionError(entry.name, f"command '{exe}' not found on PATH"))
     return Success(Component(_command_fn(entry), meta))
+
+
+def _which(exe: str) -> str | None:
+    import shutil  # with zlib, bz2 and lzma: only when a command entry is resolved
+
+    return shutil.which(exe)
 
 
 def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:

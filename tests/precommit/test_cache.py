@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from omnibase.builtins import run_builtin_checks
 from omnibase.builtins import _cache
-from omnibase.builtins._cache import VerdictCache, verdict_key
+from omnibase.builtins._cache import Known, VerdictCache, verdict_key
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -29,12 +29,16 @@ def test_the_store_keeps_at_most_max_entries_and_drops_the_oldest(tmp_path, monk
     cache = VerdictCache(str(tmp_path / "c.sqlite3"))
     batches = [[bytes([b, i]) for i in range(30)] for b in range(5)]
     for batch in batches:
-        cache.add(batch)
+        cache.add({k: Known(checks=("check-ast",), tags=frozenset({"text"}), size=1) for k in batch})
     cache.close()
     rows = {r[0] for r in sqlite3.connect(tmp_path / "c.sqlite3").execute("SELECT key FROM ok")}
     assert len(rows) == 50
     assert set(batches[-1]) <= rows  # the newest survive
     assert not set(batches[0]) & rows
+    again = VerdictCache(str(tmp_path / "c.sqlite3"))
+    assert again.hits(batches[-1][:2]) == {
+        k: Known(checks=("check-ast",), tags=frozenset({"text"}), size=1) for k in batches[-1][:2]
+    }
 
 
 def test_options_are_part_of_the_key(tmp_path):
@@ -65,12 +69,22 @@ def test_a_fixer_handed_another_fixers_output_is_not_served_from_the_cache(tmp_p
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.text(max_size=8), st.text(max_size=8), st.sampled_from(["check-ast", "check-json"]), st.binary(max_size=8))
-def test_keys_differ_when_any_part_differs(blob, path, check, opts):
-    base = verdict_key(blob, path, check, opts, "v1")
-    assert base == verdict_key(blob, path, check, opts, "v1")
-    assert base != verdict_key(blob + "x", path, check, opts, "v1")
-    assert base != verdict_key(blob, path + "x", check, opts, "v1")
-    assert base != verdict_key(blob, path, check + "x", opts, "v1")
-    assert base != verdict_key(blob, path, check, opts + b"x", "v1")
-    assert base != verdict_key(blob, path, check, opts, "v2")
+@given(st.text(max_size=8), st.text(max_size=8), st.binary(max_size=8))
+def test_keys_differ_when_any_part_differs(blob, path, checks):
+    base = verdict_key(blob, path, checks, "v1")
+    assert base == verdict_key(blob, path, checks, "v1")
+    assert base != verdict_key(blob + "x", path, checks, "v1")
+    assert base != verdict_key(blob, path + "x", checks, "v1")
+    assert base != verdict_key(blob, path, checks + b"x", "v1")
+    assert base != verdict_key(blob, path, checks, "v2")
+
+
+def test_a_cache_of_another_shape_is_rebuilt(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE ok (key BLOB PRIMARY KEY, used INTEGER)")
+    db.commit()
+    db.close()
+    cache = VerdictCache(str(path))
+    cache.add({b"k": Known(checks=(), tags=frozenset(), size=0)})
+    assert cache.hits([b"k"]) == {b"k": Known(checks=(), tags=frozenset(), size=0)}
