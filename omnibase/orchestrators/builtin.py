@@ -24,6 +24,9 @@ __all__ = ["CheckBatch", "CheckSummary", "builtin_components"]
 
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
+#: Below this many files the verdict cache costs more (opening it, one more git call)
+#: than checking the files does.
+MIN_FILES_FOR_CACHE = 32
 
 
 class CheckSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,7 +84,7 @@ class CheckBatch:
                 names = self.names if name in self.names else (*self.names, name)
                 params = dict(ctx.params)
                 cache = None
-                if params.get("git_dir") and params.get("cache") == "on":
+                if params.get("git_dir") and params.get("cache") == "on" and len(ctx.files) >= MIN_FILES_FOR_CACHE:
                     from omnibase.builtins._cache import VerdictCache
 
                     cache = VerdictCache.for_git_dir(params["git_dir"])

@@ -19,12 +19,27 @@ def _cached(out: str) -> dict[str, int]:
     return {s["name"]: s["value"]["cached"] for s in json.loads(out)["steps"] if s["status"] == "PASS" and s["value"]}
 
 
+EXTRA = 40  # the cache is used from MIN_FILES_FOR_CACHE files on
+
+
 def _tree(repo) -> None:
     repo.write("a.py", "x = 1\n")
     repo.write("b.py", "y = 2\n")
     repo.write("c.json", "{}\n")
-    repo.stage("a.py", "b.py", "c.json")
+    for i in range(EXTRA):
+        repo.write(f"notes/{i}.txt", f"note {i}\n")
+    repo.stage("a.py", "b.py", "c.json", "notes")
     repo.commit()
+
+
+def test_a_small_run_does_not_use_the_cache(repo, cli):
+    repo.write("a.py", "x = 1\n")
+    repo.stage("a.py")
+    for _ in range(2):
+        r = cli("orch", "--all-files", "--format", "json")
+        assert r.code == 0, r
+        assert _cached(r.out)["check-ast"] == 0
+    assert not (repo.root / CACHE).exists()
 
 
 def test_a_second_run_on_an_unchanged_tree_comes_from_the_cache(repo, cli):
@@ -35,7 +50,7 @@ def test_a_second_run_on_an_unchanged_tree_comes_from_the_cache(repo, cli):
     second = cli("orch", "--all-files", "--format", "json")
     assert second.code == 0, second
     hits = _cached(second.out)
-    assert hits["check-ast"] == 2 and hits["check-json"] == 1 and hits["trailing-whitespace"] == 3
+    assert hits["check-ast"] == 2 and hits["check-json"] == 1 and hits["trailing-whitespace"] == 3 + EXTRA
     assert (repo.root / CACHE).is_file()
     assert repo.git("status", "--porcelain", "--ignored") == ""  # nothing in the working tree
     bypass = cli("orch", "--all-files", "--format", "json", "--no-cache")
