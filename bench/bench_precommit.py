@@ -7,8 +7,8 @@ eleven checks omnibase runs by default are configured for each tool:
 * pre-commit: the eleven hooks of pre-commit-hooks 6.0.0 as ``repo: local`` /
   ``language: system`` hooks calling its console scripts, with the manifest's ``types``;
 * prek: its native ``repo: builtin`` hooks for the ten it has, check-ast as a system hook;
-* omnibase: ``python -P -m omnibase orch --stage pre-commit`` (what the installed hook
-  runs), with the verdict cache (default) and with ``--no-cache``.
+* omnibase: ``orch --stage pre-commit --format human`` run as the installed hook runs it
+  (``python -P -c "...main()"``), with the verdict cache (default) and ``--no-cache``.
 
 Two cases, each tool's runs interleaved round by round (so load on the machine hits all
 alike), medians reported, and ratios ``peer / omnibase`` (above 1: omnibase is faster):
@@ -26,7 +26,7 @@ site-packages, as a regular install would (setuptools' editable-install finder c
 20-30 ms at start-up that a regular install does not pay); the script says which.
 
 Run: ``.venv/bin/python bench/bench_precommit.py [ROUNDS_ALL_FILES] [ROUNDS_EVERYDAY]``
-(defaults 3 and 10; needs ``pip install -e '.[bench]'``).
+(defaults 3 and 10; 0 skips a case; needs ``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ HOOKS = [  # (hook id, console script, types): as pre-commit-hooks 6.0.0 declare
 EVERYDAY = ["json/__init__.py", "csv.py", "abc.py", "enum.py"]  # modified; plus a new YAML file
 
 BIN = Path(sys.executable).parent
+RUN = "import sys; from omnibase.cli import main; sys.exit(main())"  # as the installed hook runs it
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -95,9 +96,9 @@ def omnibase_argv() -> tuple[list[str], dict[str, str], str]:
     env = _env()
     src = Path(omnibase.__file__).resolve().parent.parent
     if "site-packages" in str(src):
-        return [sys.executable, "-P", "-m", "omnibase"], env, "regular install"
+        return [sys.executable, "-P", "-c", RUN], env, "regular install"
     env["PYTHONPATH"] = os.pathsep.join([str(src), sysconfig.get_paths()["purelib"]])
-    return [sys.executable, "-S", "-P", "-m", "omnibase"], env, "editable install, run with -S as a regular one"
+    return [sys.executable, "-S", "-P", "-c", RUN], env, "editable install, run with -S as a regular one"
 
 
 def tools(root: Path) -> dict[str, Callable[[bool], list[str]]]:
@@ -106,8 +107,9 @@ def tools(root: Path) -> dict[str, Callable[[bool], list[str]]]:
     return {
         "pre-commit": lambda a: [str(BIN / "pre-commit"), "run", "-c", str(root / "pc.yaml"), *(["--all-files"] if a else [])],
         "prek": lambda a: [str(BIN / "prek"), "run", "-c", str(root / "prek.yaml"), *(["--all-files"] if a else [])],
-        "omnibase": lambda a: [*omni, "orch", "--format", "json", *(["--all-files"] if a else [])],
-        "omnibase --no-cache": lambda a: [*omni, "orch", "--format", "json", "--no-cache", *(["--all-files"] if a else [])],
+        # human output, as the installed hook asks for (and as the peers print)
+        "omnibase": lambda a: [*omni, "orch", "--format", "human", *(["--all-files"] if a else [])],
+        "omnibase --no-cache": lambda a: [*omni, "orch", "--format", "human", "--no-cache", *(["--all-files"] if a else [])],
     }
 
 
@@ -175,8 +177,9 @@ def main() -> int:
             codes[name].add(code)
             return seconds
 
-        samples = interleaved(list(argv), rounds_all, run_all)
-        report(f"--all-files, {rounds_all} interleaved rounds (exit codes: {codes})", samples, "omnibase")
+        if rounds_all:
+            samples = interleaved(list(argv), rounds_all, run_all)
+            report(f"--all-files, {rounds_all} interleaved rounds (exit codes: {codes})", samples, "omnibase")
 
         # 2. the everyday commit: fresh content before every run
         originals = {p: (root / p).read_bytes() for p in EVERYDAY}

@@ -207,11 +207,13 @@ def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
     return frozenset(out[i] for i in range(0, len(out) - 2, 3) if out[i + 2] == "lfs")
 
 
-def _run_sets(root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], infos: Sequence[_Info]) -> list[Verdict]:
+def _run_sets(
+    root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], infos: Sequence[_Info],
+    added: frozenset[str] | None = None,
+) -> list[Verdict]:
     verdicts: list[Verdict] = []
     tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _ in infos]
     sizes = {p: s for p, t, s in infos if t is not None}
-    added: frozenset[str] | None = None
     for spec in specs:
         paths = tuple(select(spec, tagged))
         if not paths:
@@ -240,6 +242,7 @@ def run_builtin_checks(
     stats: dict[str, int] | None = None,
     git_dir: str | None = None,
     worktree_is_index: bool = False,
+    added: frozenset[str] | None = None,
 ) -> tuple[Verdict, ...]:
     """Run the named built-in checks over ``paths`` (relative to ``root``); nothing is written.
 
@@ -252,7 +255,8 @@ def run_builtin_checks(
     the same content (see ``omnibase.builtins._cache``), is not read again; ``stats`` then
     receives, per check, how many of its verdicts came from the cache. ``git_dir`` and
     ``worktree_is_index`` (the working tree of tracked files holds what the index does, as
-    during a pre-commit run) are facts the caller may know, each saving a git call.
+    during a pre-commit run) and ``added`` (the paths staged for addition) are facts the
+    caller may know, each saving a git call.
     Raises ``ValueError`` for an unknown check name or invalid options.
     """
     unknown = [n for n in check_names if n not in CHECKS]
@@ -280,7 +284,7 @@ def run_builtin_checks(
         for hit in passed.values():
             for name in hit.checks:
                 stats[name] = stats.get(name, 0) + 1
-    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos))
+    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos, added))
     rank = {name: i for i, name in enumerate(CHECKS)}
     return tuple(sorted(verdicts, key=lambda v: (rank[v.check], v.path)))
 

@@ -39,15 +39,20 @@ def _selector(args: argparse.Namespace) -> Result[Selector, str]:
     return Success(selector & tags_selector(tags))
 
 
-def _files(args: argparse.Namespace, root: str) -> Result[tuple[str, ...], str]:
+def _files(args: argparse.Namespace, root: str, facts: dict[str, str] | None = None) -> Result[tuple[str, ...], str]:
+    """The files the stage looks at; ``facts`` receives what git told on the way (the
+    paths staged for addition, for the built-ins)."""
     from omnibase.orchestrators import files
 
+    if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
+        staged = files.staged(root)
+        if isinstance(staged, Success) and facts is not None:
+            facts["added"] = "\0".join(sorted(staged.unwrap().added))
+        return staged.map(lambda s: s.paths).alt(lambda e: e.message)
     if args.paths:
         found = files.explicit_files(root, os.getcwd(), args.paths)
     elif args.from_ref and args.to_ref:
         found = files.changed_files(root, args.from_ref, args.to_ref)
-    elif args.stage == "pre-commit" and not args.all_files:
-        found = files.staged_files(root)
     else:
         found = files.all_files(root)
     return found.alt(lambda e: e.message)
@@ -156,7 +161,8 @@ def _run_stage(
     """Select the files, run the stage, and (``emit``) print the report."""
     from omnibase.context import new_ctx
 
-    found = _files(args, root)
+    facts: dict[str, str] = {}
+    found = _files(args, root, facts)
     if isinstance(found, Failure):
         return _fail(found.failure(), ExitCode.CONFIG)
     excluded = re.compile(catalogue.registry.exclude)
@@ -169,6 +175,7 @@ def _run_stage(
         "git_dir": git_dir or "",
         "cache": "off" if args.no_cache else "on",
         "worktree": "index" if worktree_is_index else "",
+        **facts,
     }
     ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run, params=params)
     observers = _observers(args, ctx.trace_id)

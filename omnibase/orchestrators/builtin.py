@@ -97,6 +97,7 @@ class CheckBatch:
                     stats=self.cached,
                     git_dir=params.get("git_dir") or None,
                     worktree_is_index=params.get("worktree") == "index",
+                    added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
                 )
                 if cache is not None:
                     cache.close()

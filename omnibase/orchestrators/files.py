@@ -22,6 +22,8 @@ __all__ = [
     "explicit_files",
     "repo_paths",
     "repo_root",
+    "Staged",
+    "staged",
     "staged_files",
 ]
 
@@ -57,14 +59,32 @@ def _existing(root: str, out: bytes) -> tuple[str, ...]:
     return tuple(p for p in zsplit(out) if os.path.lexists(os.path.join(root, p)))
 
 
-def staged_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
+class Staged(msgspec.Struct, frozen=True):
+    """What a commit would take: the paths, and those of them that are new."""
+
+    paths: tuple[str, ...]
+    added: frozenset[str]
+
+
+def staged(root: str) -> Result[Staged, FileScopeError]:
     """Files added, copied, modified or renamed in the index (what a commit would take),
-    that still exist in the work tree."""
-    return (
-        git(["diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z", "--no-ext-diff"], root)
-        .map(lambda out: _existing(root, out))
-        .alt(lambda e: FileScopeError(e.message))
+    that still exist in the work tree, and which of them are added (one git call)."""
+    found = git(["diff", "--cached", "--name-status", "--diff-filter=ACMR", "-z", "--no-ext-diff", "--no-renames"], root)
+    if isinstance(found, Failure):
+        return Failure(FileScopeError(found.failure().message))
+    fields = zsplit(found.unwrap())
+    pairs = list(zip(fields[0::2], fields[1::2]))
+    return Success(
+        Staged(
+            paths=tuple(p for _, p in pairs if os.path.lexists(os.path.join(root, p))),
+            added=frozenset(p for status, p in pairs if status == "A"),
+        )
     )
+
+
+def staged_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
+    """The paths of ``staged``."""
+    return staged(root).map(lambda s: s.paths)
 
 
 def all_files(root: str) -> Result[tuple[str, ...], FileScopeError]:

@@ -30,8 +30,9 @@ _SCRIPT = """#!/bin/sh
 # must not shadow the standard library's.
 INSTALL_PYTHON={python}
 HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+RUN='import sys; from omnibase.cli import main; sys.exit(main())'  # -m would load runpy too
 if [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -P -m omnibase hook-impl --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
+    exec "$INSTALL_PYTHON" -P -c "$RUN" hook-impl --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
 fi
 echo "omnibase: $INSTALL_PYTHON (the Python that installed this hook) is gone; run 'omnibase install' again" >&2
 exit 1
@@ -183,7 +184,9 @@ def _push_ranges(remote: str, lines: Sequence[str]) -> list[tuple[str, str]]:
 def hook_impl_command(args: argparse.Namespace) -> int:
     from omnibase.cli._main import main
 
-    stdin = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
+    # only pre-push is given data on stdin (the refs); other hooks must not wait for it
+    wants_stdin = args.hook_type == "pre-push" and sys.stdin is not None and not sys.stdin.isatty()
+    stdin = sys.stdin.buffer.read() if wants_stdin else b""
     code = _legacy(args.hook_dir, args.hook_type, args.hook_args, stdin)
     if code != 0:
         _say(f"the legacy {args.hook_type} hook failed (exit {code})")
