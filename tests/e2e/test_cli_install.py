@@ -146,3 +146,21 @@ def test_install_outside_a_repository_is_exit_2(tmp_path, cli):
     r = cli("install", cwd=tmp_path)
     assert r.code == 2, r
     assert "not inside a git repository" in r.err
+
+
+def test_commit_all_and_commit_with_paths_check_what_they_commit(repo, cli):
+    repo.write("a.py", "x = 1\n")
+    repo.write("b.py", "y = 1\n")
+    repo.stage("a.py", "b.py")
+    repo.commit()
+    assert cli("install").code == 0
+    repo.write("a.py", "x = (\n")  # not staged: `git commit -a` takes it anyway
+    done = _git(repo, "commit", "-q", "-a", "-m", "all")
+    assert done.returncode != 0, done
+    assert "check-ast" in done.stdout + done.stderr
+    assert (repo.root / "a.py").read_bytes() == b"x = (\n"  # the working tree is left as it was
+    repo.write("b.py", "y = 2\n")
+    done = _git(repo, "commit", "-q", "-m", "only b", "--", "b.py")  # a partial commit: a.py is not in it
+    assert done.returncode == 0, done
+    assert _git(repo, "show", "HEAD:b.py").stdout == "y = 2\n"
+    assert (repo.root / "a.py").read_bytes() == b"x = (\n"
