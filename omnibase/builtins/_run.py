@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -32,6 +32,7 @@ __all__ = ["apply_edits", "run_builtin_checks"]
 MIN_FILES_FOR_POOL = 64
 MIN_FILES_FOR_POOL_AFTER_CACHE = 256
 
+T = TypeVar("T")
 _Info = tuple[str, "frozenset[str] | None", int]  # path, identify tags (None: unknown), size
 
 
@@ -209,7 +210,7 @@ def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
 
 def _run_sets(
     root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], infos: Sequence[_Info],
-    added: frozenset[str] | None = None,
+    added: frozenset[str] | None = None, tracked: Callable[[], frozenset[str]] | None = None,
 ) -> list[Verdict]:
     verdicts: list[Verdict] = []
     tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _ in infos]
@@ -226,7 +227,7 @@ def _run_sets(
             facts = RepoFacts(paths=paths, sizes=sizes, added=added or frozenset(), lfs=git_lfs(root, candidates))
         else:
             added = git_added(root) if added is None else added
-            facts = RepoFacts(paths=paths, added=added, tracked=git_tracked(root))
+            facts = RepoFacts(paths=paths, added=added, tracked=tracked() if tracked else git_tracked(root))
         verdicts.extend(spec.fn(facts, o))
     return verdicts
 
@@ -276,6 +277,11 @@ def run_builtin_checks(
     passed: dict[str, Known] = {}
     if cache is not None and file_names:
         keys, passed = _cached(cache, root, file_names, parsed, unique, worktree_is_index)
+    tracked = None
+    if "check-case-conflict" in wanted and len(unique) < MIN_FILES_FOR_POOL:
+        # git lists the tracked files while the per-file checks run (no worker processes
+        # below this size, so a thread cannot get in the way of forking them)
+        tracked = _meanwhile(lambda: git_tracked(root))
     # classifying alone (for the whole-set checks) is too cheap to share out
     verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1, passed)
     if cache is not None and keys:
@@ -284,9 +290,24 @@ def run_builtin_checks(
         for hit in passed.values():
             for name in hit.checks:
                 stats[name] = stats.get(name, 0) + 1
-    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos, added))
+    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos, added, tracked))
     rank = {name: i for i, name in enumerate(CHECKS)}
     return tuple(sorted(verdicts, key=lambda v: (rank[v.check], v.path)))
+
+
+def _meanwhile(fn: Callable[[], T]) -> Callable[[], T]:
+    """Start ``fn`` in a thread; the returned function waits for its result."""
+    import threading
+
+    box: list[T] = []
+    thread = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        return box[0] if box else fn()  # the thread failed: ask again here
+
+    return result
 
 
 def _cached(
