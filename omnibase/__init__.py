@@ -80,12 +80,9 @@ _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from omnibase._version import __version__
 
-        try:
-            return version("omnibase")
-        except PackageNotFoundError:  # running from a source tree that was never installed
-            return "0+unknown"
+        return __version__
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'omnibase' has no attribute {name!r}")

@@ -20,6 +20,8 @@ __all__ = [
     "BreakerMode",
     "BreakerPolicy",
     "BreakerState",
+    "DEFAULT_BREAKER",
+    "DEFAULT_RETRY",
     "LEGAL_TRANSITIONS",
     "RetryPolicy",
     "admits",
@@ -40,9 +42,9 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     max_attempts: int = 3
-    initial: float = 0.1
+    initial: float = 0.2
     multiplier: float = 2.0
-    cap: float = 10.0
+    cap: float = 5.0
     jitter: float = 0.0
     deadline: float | None = None
     retry_on: Callable[[StepError], bool] = is_transient
@@ -102,7 +104,7 @@ class BreakerPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """Open after ``threshold`` failures within ``window`` seconds; after ``reset_timeout``
     let ``probes`` trial calls through (half-open); close once they all succeed."""
 
-    threshold: int = 5
+    threshold: int = 3
     window: float = 60.0
     reset_timeout: float = 30.0
     probes: int = 1
@@ -204,3 +206,7 @@ class Breakers(dict[str, BreakerState]):
     def mode(self, key: str) -> BreakerMode:
         """The mode of breaker ``key`` (closed when it was never used)."""
         return self.get(key, CLOSED).mode
+#: The one set of defaults: what ``guard`` wraps a component in when the registry says
+#: nothing, and what a registry ``retry:``/``breaker:`` mapping starts from.
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_BREAKER = BreakerPolicy()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -79,7 +78,7 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
         meta = entry_meta(entry)
         if entry.python is not None and entry.isolation == "process":
             isolated = _isolated(entry, root)
-            out[entry.name] = Success(Component(isolated.unwrap(), meta)) if isinstance(isolated, Success) else Failure(isolated.failure())
+            out[entry.name] = Success(Component(_selecting(entry, isolated.unwrap()), meta)) if isinstance(isolated, Success) else Failure(isolated.failure())
             continue
         if entry.python is not None:
             module_name = entry.python.partition(":")[0]
@@ -87,7 +86,7 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
                 out[entry.name] = Failure(ResolutionError(entry.name, broken[module_name]))
             else:
                 found = _python(entry, root)
-                out[entry.name] = Success(Component(restoring(found.unwrap()), meta)) if isinstance(found, Success) else Failure(found.failure())
+                out[entry.name] = Success(Component(_selecting(entry, restoring(found.unwrap())), meta)) if isinstance(found, Success) else Failure(found.failure())
             continue
         argv = entry.command or ()
         exe = argv[0]
@@ -96,7 +95,7 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
             if not os.access(full, os.X_OK):
                 out[entry.name] = Failure(ResolutionError(entry.name, f"command '{exe}' is not an executable file"))
                 continue
-        elif shutil.which(exe) is None:
+        elif _which(exe) is None:
             out[entry.name] = Failure(ResolutionError(entry.name, f"command '{exe}' not found on PATH"))
             continue
         out[entry.name] = Success(Component(_command_fn(entry), meta))
@@ -205,6 +204,12 @@ def _restore(cwd: str, env: dict[str, str]) -> None:
                 os.environ[key] = val
 
 
+def _which(exe: str) -> str | None:
+    import shutil  # with zlib, bz2 and lzma: only when a command entry is resolved
+
+    return shutil.which(exe)
+
+
 def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     import importlib
 
@@ -267,6 +272,24 @@ def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
 
     in_process.__name__ = entry.name
     return Success(in_process)
+
+
+def _selecting(entry: Entry, fn: Any) -> Any:
+    """A Python component sees in ``ctx.files`` only the files its entry selects
+    (``files``, ``exclude``, ``types``, ``types_or``, ``exclude_types``), as a command
+    component is given them."""
+    if (entry.files, entry.exclude, entry.types, entry.types_or, entry.exclude_types) == ("", "^$", (), (), ()):
+        return fn
+
+    def narrow(ctx: ExecCtx) -> ExecCtx:
+        return msgspec.structs.replace(ctx, files=tuple(_selected(entry, ctx)))
+
+    def selected(ctx: ExecCtx, value: Any) -> Any:
+        return fn(narrow(ctx), value)
+
+    selected.__name__ = getattr(fn, "__name__", entry.name)
+    selected.narrow = narrow  # type: ignore[attr-defined]  # the process performer applies it too
+    return selected
 
 
 def _selected(entry: Entry, ctx: ExecCtx) -> list[str]:
