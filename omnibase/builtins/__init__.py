@@ -1,5 +1,9 @@
 """Built-in pre-commit checks: pure-Python twins of pre-commit-hooks 6.0.0's hooks.
 
+All of its hooks that work without a network are here (``CHECKS``); the common eleven
+(``DEFAULT_CHECKS``) run by default, the others when a registry entry names them
+(``{builtin: NAME, args: [...]}``, the flags parsed by ``options_from_args``).
+
 ``CHECKS`` is the table (name, file types, fixer or not, the pure function). The checks
 are pure: ``(path, content, opts) -> Verdict``, a fixer's change returned as an ``Edit``
 value. ``run_builtin_checks`` (reads files, asks git, uses worker processes) and
@@ -26,12 +30,14 @@ from omnibase.builtins._fixers import (
     mixed_line_ending,
     trailing_whitespace,
 )
-from omnibase.builtins._classify import CHECKS, CheckSpec, matches, parse_options, select, tags_for
+from omnibase.builtins._args import options_from_args
+from omnibase.builtins._classify import CHECKS, DEFAULT_CHECKS, CheckSpec, matches, parse_options, select, tags_for
 from omnibase.builtins._run import apply_edits, run_builtin_checks
 from omnibase.builtins._values import Edit, Finding, RepoFacts, Verdict
 
 __all__ = [
     "CHECKS",
+    "DEFAULT_CHECKS",
     "CheckSpec",
     "Edit",
     "Finding",
@@ -52,6 +58,7 @@ __all__ = [
     "fix_trailing_whitespace",
     "matches",
     "mixed_line_ending",
+    "options_from_args",
     "parse_options",
     "run_builtin_checks",
     "select",

@@ -196,7 +196,7 @@ def _run_sets(root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], in
     added: frozenset[str] | None = None
     for spec in specs:
         paths = tuple(select(spec, tagged))
-        if not paths:
+        if not paths and not spec.always_run:
             continue
         o = opts[spec.name]
         if spec.name == "check-added-large-files":
@@ -204,9 +204,13 @@ def _run_sets(root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], in
             big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
             candidates = big if o.enforce_all else [p for p in big if p in (added or ())]
             facts = RepoFacts(paths=paths, sizes=sizes, added=added or frozenset(), lfs=git_lfs(root, candidates))
-        else:
+        elif spec.name == "check-case-conflict":
             added = git_added(root) if added is None else added
             facts = RepoFacts(paths=paths, added=added, tracked=git_tracked(root))
+        else:
+            from omnibase.builtins._facts import repo_facts
+
+            facts = repo_facts(root, spec.name, paths)
         verdicts.extend(spec.fn(facts, o))
     return verdicts
 
@@ -239,6 +243,9 @@ def run_builtin_checks(
     merge = parsed.get("check-merge-conflict")
     if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root):
         parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
+    from omnibase.builtins._facts import edge_options
+
+    parsed = edge_options(parsed)
     file_names = [s.name for s in specs if s.scope == "file"]
     unique = list(dict.fromkeys(paths))
     # classifying alone (for the whole-set checks) is too cheap to share out
