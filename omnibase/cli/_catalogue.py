@@ -28,7 +28,7 @@ from omnibase.orchestrators import (
     StageOrchestrator,
     TestOrchestrator,
 )
-from omnibase.orchestrators.builtin import CheckBatch, builtin_components
+from omnibase.orchestrators.builtin import BuiltinUse, CheckBatch, builtin_components
 
 __all__ = ["Catalogue", "load_catalogue", "registry_command"]
 
@@ -105,11 +105,14 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     if isinstance(loaded, Failure):
         return Failure((loaded.failure().render(), ExitCode.CONFIG))
     registry = loaded.unwrap()
-    builtins, batch = builtin_components()
+    builtins, batch = _builtins(registry.entries)
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
     for entry in registry.entries:
+        if entry.builtin is not None:
+            guards[entry.name] = (entry.retry_policy(), entry.breaker_policy())
+            continue
         resolved = reg.resolve(entry, root=root)
         if isinstance(resolved, Failure):
             message = resolved.failure().render()
@@ -137,6 +140,21 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
             registry=registry,
         )
     )
+
+
+def _builtins(entries: Sequence[Any]) -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
+    """The default built-ins, plus (or, under the same name, instead of) the registry's
+    ``builtin:`` entries, each with the entry's own tags, lifecycle, description, timeout."""
+    from omnibase.builtins import DEFAULT_CHECKS
+
+    named = {e.name: e for e in entries if e.builtin is not None}
+    uses = [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS if n not in named]
+    uses += [
+        BuiltinUse(name=e.name, check=e.builtin, args=e.args, files=e.files, exclude=e.exclude,
+                   tags=frozenset(e.tags), lifecycle=e.lifecycle, description=e.description, timeout=e.timeout)
+        for e in named.values()
+    ]
+    return builtin_components(uses)
 
 
 # --- the registry command ----------------------------------------------------------------

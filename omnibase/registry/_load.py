@@ -78,6 +78,10 @@ def parse_registry_text(text: str, path: str) -> Result[Registry, ConfigError]:
         line, col = _locate(node, field)
         pretty = field.replace("$.", "").replace("$", "(top)")
         return Failure(ConfigError(path, line, col, f"{pretty}: {where[0]}"))
+    builtins = _check_builtins(parsed, node, path)
+    if isinstance(builtins, ConfigError):
+        return Failure(builtins)
+    parsed = builtins
     seen: dict[str, int] = {}
     for i, entry in enumerate(parsed.components):
         if entry.name in seen:
@@ -86,9 +90,10 @@ def parse_registry_text(text: str, path: str) -> Result[Registry, ConfigError]:
         if not re.match(r"^[A-Za-z0-9_.-]+$", entry.name):
             line, col = _locate(node, f"$.components[{i}].name")
             return Failure(ConfigError(path, line, col, f"components[{i}].name: '{entry.name}' may use A-Z a-z 0-9 _ . - only"))
-        if (entry.command is None) == (entry.python is None):
+        if sum(x is not None for x in (entry.command, entry.python, entry.builtin)) != 1:
             line, col = _locate(node, f"$.components[{i}]")
-            return Failure(ConfigError(path, line, col, f"components[{i}]: give exactly one of 'command' or 'python'"))
+            return Failure(ConfigError(path, line, col,
+                                       f"components[{i}]: give exactly one of 'command', 'python' or 'builtin'"))
         if entry.command is not None and not entry.command:
             line, col = _locate(node, f"$.components[{i}].command")
             return Failure(ConfigError(path, line, col, f"components[{i}].command: an empty command"))
@@ -112,6 +117,35 @@ def parse_registry_text(text: str, path: str) -> Result[Registry, ConfigError]:
         line, col = _locate(node, "$.exclude")
         return Failure(ConfigError(path, line, col, f"exclude: bad regex: {err}"))
     return Success(Registry(path=path, entries=parsed.components, stages=dict(parsed.stages), exclude=parsed.exclude))
+
+
+def _check_builtins(parsed: RegistryFile, node: Any, path: str) -> RegistryFile | ConfigError:
+    """Built-in entries named after their check when unnamed, their ``args`` parsed with
+    the reference hook's flags; ``args`` on another entry is an error."""
+    entries = []
+    for i, entry in enumerate(parsed.components):
+        if entry.builtin is None:
+            if entry.args:
+                line, col = _locate(node, f"$.components[{i}].args")
+                return ConfigError(path, line, col, f"components[{i}].args: only a 'builtin' entry takes args")
+            if not entry.name:
+                line, col = _locate(node, f"$.components[{i}]")
+                return ConfigError(path, line, col, f"components[{i}]: 'name' is required")
+            entries.append(entry)
+            continue
+        from omnibase.builtins import CHECKS, options_from_args
+
+        if entry.builtin not in CHECKS:
+            line, col = _locate(node, f"$.components[{i}].builtin")
+            return ConfigError(path, line, col, f"components[{i}].builtin: no built-in named '{entry.builtin}' "
+                               "(omnibase registry list shows them)")
+        try:
+            options_from_args(entry.builtin, entry.args)
+        except ValueError as exc:
+            line, col = _locate(node, f"$.components[{i}].args")
+            return ConfigError(path, line, col, f"components[{i}].args: {entry.builtin}: {exc}")
+        entries.append(entry if entry.name else msgspec.structs.replace(entry, name=entry.builtin))
+    return msgspec.structs.replace(parsed, components=tuple(entries))
 
 
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")

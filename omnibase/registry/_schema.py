@@ -70,9 +70,11 @@ class Limits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One component of the registry file: metadata plus a command or a Python callable."""
+    """One component of the registry file: metadata plus a command, a Python callable, or
+    a built-in check (``builtin:``, with the reference hook's flags as ``args:``; its
+    name defaults to the built-in's)."""
 
-    name: str
+    name: str = ""
     type: ComponentType = ComponentType.TOOL
     lifecycle: Lifecycle = Lifecycle.STABLE
     tags: tuple[str, ...] = ()
@@ -95,6 +97,8 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     python: str | None = None
     input: str = "object"
     output: str = "object"
+    builtin: str | None = None
+    args: tuple[str, ...] = ()
 
     def retry_policy(self) -> RetryPolicy | None:
         return None if self.retry is None else RetryPolicy(**msgspec.structs.asdict(self.retry))
