@@ -148,13 +148,15 @@ def fix_double_quotes(text: str) -> str:
     """Every double-quoted string token (outside f-strings on 3.12+) that can be
     single-quoted without escaping, single-quoted. Raises what tokenize raises.
 
-    Positions map to offsets through ``str.splitlines`` as the reference does, so a form
-    feed or other Unicode line break in a file gives the same (odd) result as there."""
+    Token positions count lines as tokenize does (split after LF). The reference counts
+    them with ``str.splitlines``, which also splits at a form feed, a lone CR and other
+    Unicode line breaks, and so writes quotes in the wrong place in such files; we do
+    not (the one place we deliberately differ from it)."""
     import io
     import tokenize
 
     starts = [-1, 0]
-    for line in text.splitlines(True):
+    for line in io.StringIO(text).readlines():  # split after LF only, as tokenize reads it
         starts.append(starts[-1] + len(line))
     fstring_start = getattr(tokenize, "FSTRING_START", -1)
     fstring_end = getattr(tokenize, "FSTRING_END", -1)
