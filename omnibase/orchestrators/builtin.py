@@ -121,8 +121,8 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
-                apply_edits(edits, root=ctx.root)
-                data["fixed"] = True
+                # False when another pass's fixer changed the file first: fixed next run
+                data["fixed"] = bool(apply_edits(edits, root=ctx.root))
         return Failure(Failed(message="\n".join(lines), data=data))
 
     run_check.__name__ = name.replace("-", "_")
