@@ -12,6 +12,9 @@ value. ``run_builtin_checks`` (reads files, asks git, uses worker processes) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from omnibase.builtins._checks import (
     check_added_large_files,
     check_ast,
@@ -30,10 +33,20 @@ from omnibase.builtins._fixers import (
     mixed_line_ending,
     trailing_whitespace,
 )
-from omnibase.builtins._args import options_from_args
 from omnibase.builtins._classify import CHECKS, DEFAULT_CHECKS, CheckSpec, matches, parse_options, select, tags_for
 from omnibase.builtins._run import apply_edits, run_builtin_checks
 from omnibase.builtins._values import Edit, Finding, RepoFacts, Verdict
+
+if TYPE_CHECKING:
+    import msgspec
+
+
+def options_from_args(name: str, args: Sequence[str]) -> msgspec.Struct:
+    """The options of built-in ``name`` from the reference hook's flags (``ValueError``
+    if they do not parse); see ``omnibase.builtins._args``, imported on first use."""
+    from omnibase.builtins._args import options_from_args as parse
+
+    return parse(name, args)
 
 __all__ = [
     "CHECKS",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from omnibase.builtins import _checks, _fixers, _gitchecks, _pychecks, _textchecks, _textfixers
+from omnibase.builtins import _checks, _fixers
 from omnibase.builtins._values import (
     AstOpts,
     AwsCredentialsOpts,
@@ -73,6 +73,27 @@ def _spec(name: str, description: str, fn: Callable[..., Any], options: type[msg
                      scope=scope, fn=fn, options=options, files=files, default=default, always_run=always_run)
 
 
+class _Lazy:
+    """A check function imported on its first call: the opt-in checks' modules cost
+    nothing to a run that does not use them (start-up of the everyday commit)."""
+
+    __slots__ = ("attr", "fn", "module")
+
+    def __init__(self, module: str, attr: str) -> None:
+        self.module, self.attr = module, attr
+        self.fn: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fn is None:
+            import importlib
+
+            self.fn = getattr(importlib.import_module(f"omnibase.builtins.{self.module}"), self.attr)
+        return self.fn(*args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Lazy, (self.module, self.attr))
+
+
 def _on(spec: CheckSpec) -> CheckSpec:
     return msgspec.structs.replace(spec, default=True)
 
@@ -88,17 +109,17 @@ CHECKS: Mapping[str, CheckSpec] = _types.MappingProxyType({
                   _fixers.end_of_file_fixer, EndOfFileOpts, types=["text"], is_fixer=True)),
         _on(_spec("mixed-line-ending", "replaces or checks mixed line ending.", _fixers.mixed_line_ending,
                   MixedLineEndingOpts, types=["text"], is_fixer=True)),
-        _spec("fix-byte-order-marker", "removes utf-8 byte order marker.", _textfixers.fix_byte_order_marker,
+        _spec("fix-byte-order-marker", "removes utf-8 byte order marker.", _Lazy("_textfixers", "fix_byte_order_marker"),
               NoOpts, types=["text"], is_fixer=True),
         _spec("double-quote-string-fixer", "replaces double quoted strings with single quoted strings.",
-              _pychecks.double_quote_string_fixer, NoOpts, types=["python"], is_fixer=True),
+              _Lazy("_pychecks", "double_quote_string_fixer"), NoOpts, types=["python"], is_fixer=True),
         _spec("file-contents-sorter", "sorts the lines in specified files (defaults to alphabetical).",
-              _textfixers.file_contents_sorter, SorterOpts, files="^$", is_fixer=True),
-        _spec("requirements-txt-fixer", "sorts entries in requirements.txt.", _textfixers.requirements_txt_fixer,
+              _Lazy("_textfixers", "file_contents_sorter"), SorterOpts, files="^$", is_fixer=True),
+        _spec("requirements-txt-fixer", "sorts entries in requirements.txt.", _Lazy("_textfixers", "requirements_txt_fixer"),
               NoOpts, files=r"(requirements|constraints).*\.txt$", is_fixer=True),
         _spec("sort-simple-yaml", "sorts simple yaml files which consist only of top-level keys.",
-              _textfixers.sort_simple_yaml, NoOpts, files="^$", is_fixer=True),
-        _spec("pretty-format-json", "sets a standard for formatting json files.", _textfixers.pretty_format_json,
+              _Lazy("_textfixers", "sort_simple_yaml"), NoOpts, files="^$", is_fixer=True),
+        _spec("pretty-format-json", "sets a standard for formatting json files.", _Lazy("_textfixers", "pretty_format_json"),
               PrettyJsonOpts, types=["json"], is_fixer=True),
         _on(_spec("check-yaml", "checks yaml files for parseable syntax.", _checks.check_yaml, YamlOpts,
                   types=["yaml"])),
@@ -106,44 +127,44 @@ CHECKS: Mapping[str, CheckSpec] = _types.MappingProxyType({
                   types=["json"])),
         _on(_spec("check-toml", "checks toml files for parseable syntax.", _checks.check_toml, TomlOpts,
                   types=["toml"])),
-        _spec("check-xml", "checks xml files for parseable syntax.", _textchecks.check_xml, NoOpts, types=["xml"]),
+        _spec("check-xml", "checks xml files for parseable syntax.", _Lazy("_textchecks", "check_xml"), NoOpts, types=["xml"]),
         _on(_spec("check-ast", "simply checks whether the files parse as valid python.", _checks.check_ast,
                   AstOpts, types=["python"])),
         _spec("check-builtin-literals", "requires literal syntax when initializing empty or zero python builtin "
-              "types.", _pychecks.check_builtin_literals, BuiltinLiteralsOpts, types=["python"]),
+              "types.", _Lazy("_pychecks", "check_builtin_literals"), BuiltinLiteralsOpts, types=["python"]),
         _spec("check-docstring-first", "checks a common error of defining a docstring after code.",
-              _pychecks.check_docstring_first, NoOpts, types=["python"]),
+              _Lazy("_pychecks", "check_docstring_first"), NoOpts, types=["python"]),
         _spec("debug-statements", "checks for debugger imports and py37+ `breakpoint()` calls in python source.",
-              _pychecks.debug_statements, NoOpts, types=["python"]),
+              _Lazy("_pychecks", "debug_statements"), NoOpts, types=["python"]),
         _on(_spec("check-merge-conflict", "checks for files that contain merge conflict strings.",
                   _checks.check_merge_conflict, MergeConflictOpts, types=["text"])),
         _on(_spec("detect-private-key", "detects the presence of private keys.", _checks.detect_private_key,
                   PrivateKeyOpts, types=["text"])),
         _spec("detect-aws-credentials", "detects *your* aws credentials from the aws cli credentials file.",
-              _textchecks.detect_aws_credentials, AwsCredentialsOpts, types=["text"]),
+              _Lazy("_textchecks", "detect_aws_credentials"), AwsCredentialsOpts, types=["text"]),
         _spec("check-vcs-permalinks", "ensures that links to vcs websites are permalinks.",
-              _textchecks.check_vcs_permalinks, VcsPermalinksOpts, types=["text"]),
+              _Lazy("_textchecks", "check_vcs_permalinks"), VcsPermalinksOpts, types=["text"]),
         _on(_spec("check-added-large-files", "prevents giant files from being committed.",
                   _checks.check_added_large_files, LargeFilesOpts, scope="set")),
         _on(_spec("check-case-conflict", "checks for files that would conflict in case-insensitive filesystems.",
                   _checks.check_case_conflict, CaseConflictOpts, scope="set")),
         _spec("check-illegal-windows-names", "checks for files that cannot be created on Windows.",
-              _textchecks.check_illegal_windows_names, NoOpts, scope="set"),
-        _spec("name-tests-test", "verifies that test files are named correctly.", _textchecks.name_tests_test,
+              _Lazy("_textchecks", "check_illegal_windows_names"), NoOpts, scope="set"),
+        _spec("name-tests-test", "verifies that test files are named correctly.", _Lazy("_textchecks", "name_tests_test"),
               NameTestsOpts, scope="set", files=r"(^|/)tests/.+\.py$"),
         _spec("check-executables-have-shebangs", "ensures that (non-binary) executables have a shebang.",
-              _gitchecks.check_executables_have_shebangs, NoOpts, types=["text", "executable"], scope="set"),
+              _Lazy("_gitchecks", "check_executables_have_shebangs"), NoOpts, types=["text", "executable"], scope="set"),
         _spec("check-shebang-scripts-are-executable", "ensures that (non-binary) files with a shebang are "
-              "executable.", _gitchecks.check_shebang_scripts_are_executable, NoOpts, types=["text"], scope="set"),
-        _spec("check-symlinks", "checks for symlinks which do not point to anything.", _gitchecks.check_symlinks,
+              "executable.", _Lazy("_gitchecks", "check_shebang_scripts_are_executable"), NoOpts, types=["text"], scope="set"),
+        _spec("check-symlinks", "checks for symlinks which do not point to anything.", _Lazy("_gitchecks", "check_symlinks"),
               NoOpts, types=["symlink"], scope="set"),
         _spec("destroyed-symlinks", "detects symlinks which are changed to regular files with a content of a "
-              "path which that symlink was pointing to.", _gitchecks.destroyed_symlinks, NoOpts, scope="set"),
-        _spec("forbid-new-submodules", "prevents addition of new git submodules.", _gitchecks.forbid_new_submodules,
+              "path which that symlink was pointing to.", _Lazy("_gitchecks", "destroyed_symlinks"), NoOpts, scope="set"),
+        _spec("forbid-new-submodules", "prevents addition of new git submodules.", _Lazy("_gitchecks", "forbid_new_submodules"),
               NoOpts, types=["directory"], scope="set"),
-        _spec("forbid-submodules", "forbids any submodules in the repository.", _textchecks.forbid_submodules,
+        _spec("forbid-submodules", "forbids any submodules in the repository.", _Lazy("_textchecks", "forbid_submodules"),
               NoOpts, types=["directory"], scope="set"),
-        _spec("no-commit-to-branch", "don't commit to branch.", _gitchecks.no_commit_to_branch, BranchOpts,
+        _spec("no-commit-to-branch", "don't commit to branch.", _Lazy("_gitchecks", "no_commit_to_branch"), BranchOpts,
               scope="set", always_run=True),
     )
 })

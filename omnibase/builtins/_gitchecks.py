@@ -9,7 +9,6 @@ received path (no-commit-to-branch: one verdict for the repository). None asks g
 from __future__ import annotations
 
 import re
-import shlex
 
 from omnibase.builtins._values import BranchOpts, NoOpts, RepoFacts, Verdict
 
@@ -34,6 +33,8 @@ def is_executable_mode(mode: str) -> bool:
 
 def _shebang_advice(path: str, *, executable: bool) -> str:
     """The reference's advice for a file whose executable bit and shebang disagree."""
+    import shlex
+
     q = shlex.quote(path)
     if executable:
         return (
@@ -87,6 +88,8 @@ def _destroyed(head: bytes, index: bytes) -> bool:
 def destroyed_symlinks(facts: RepoFacts, opts: NoOpts) -> tuple[Verdict, ...]:
     """A symlink in HEAD staged as a regular file that holds the link's target (what
     git does where symlinks are not supported) fails."""
+    import shlex
+
     out = []
     for p in facts.paths:
         change = facts.symlink_changes.get(p)
