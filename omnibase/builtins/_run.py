@@ -243,9 +243,10 @@ def run_builtin_checks(
     merge = parsed.get("check-merge-conflict")
     if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root):
         parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
-    from omnibase.builtins._facts import edge_options
+    if "detect-aws-credentials" in parsed:  # the secrets it looks for are the edge's to read
+        from omnibase.builtins._facts import edge_options
 
-    parsed = edge_options(parsed)
+        parsed = edge_options(parsed)
     file_names = [s.name for s in specs if s.scope == "file"]
     unique = list(dict.fromkeys(paths))
     # classifying alone (for the whole-set checks) is too cheap to share out

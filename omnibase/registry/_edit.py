@@ -105,7 +105,7 @@ def add_entry(path: str, entry_text: str) -> Result[str, Misconfigured]:
         if isinstance(checked, Failure):
             return Failure(Misconfigured(message=checked.failure().render(), where=path))
         write_atomic(path, new)
-    return Success(f"added {mapping.get('name')} to {path}")
+    return Success(f"added {mapping.get('name') or mapping.get('builtin')} to {path}")
 
 
 def _after_sequence(lines: list[str], seq: Any) -> int:
@@ -139,8 +139,8 @@ def remove_entry(path: str, name: str) -> Result[str, Misconfigured | Unresolved
         items = seq.value if isinstance(seq, yaml.SequenceNode) and not seq.flow_style else []
         lines = text.splitlines(keepends=True)
         for i, item in enumerate(items):
-            names = [v.value for k, v in getattr(item, "value", []) if getattr(k, "value", None) == "name"]
-            if names != [name]:
+            keys = {getattr(k, "value", None): getattr(v, "value", None) for k, v in getattr(item, "value", [])}
+            if keys.get("name", keys.get("builtin")) != name:  # a builtin entry is named after its check
                 continue
             start = item.start_mark.line
             if i + 1 < len(items):

@@ -136,9 +136,12 @@ def _check_builtins(parsed: RegistryFile, node: Any, path: str) -> RegistryFile 
         from omnibase.builtins import CHECKS, options_from_args
 
         if entry.builtin not in CHECKS:
+            import difflib
+
             line, col = _locate(node, f"$.components[{i}].builtin")
-            return ConfigError(path, line, col, f"components[{i}].builtin: no built-in named '{entry.builtin}' "
-                               "(omnibase registry list shows them)")
+            close = difflib.get_close_matches(entry.builtin, list(CHECKS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else " (docs/builtins.md lists them)"
+            return ConfigError(path, line, col, f"components[{i}].builtin: no built-in named '{entry.builtin}'{hint}")
         try:
             options_from_args(entry.builtin, entry.args)
         except ValueError as exc:

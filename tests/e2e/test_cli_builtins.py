@@ -143,3 +143,15 @@ def test_opt_in_tags_and_lifecycle_follow_the_entry(repo, cli):
     r = cli("orch", "--format", "json", "--filter", "tag=xml")
     assert r.code == 1, r
     assert list(_steps(r)) == ["check-xml"]
+
+
+def test_registry_add_and_remove_a_builtin_by_its_name(repo, cli):
+    repo.write("omnibase.yaml", "components:\n  - name: lint\n    command: [echo]\n")
+    r = cli("registry", "add", "--entry", "{builtin: check-xml, args: [], tags: [xml]}", "--format", "json")
+    assert r.code == 0, r
+    assert "added check-xml" in json.loads(r.out)["output"]
+    r = cli("registry", "add", "--entry", "{builtin: check-xml}", "--format", "json")
+    assert r.code == 2 and "duplicate name 'check-xml'" in r.err, r
+    r = cli("registry", "remove", "check-xml", "--format", "json")
+    assert r.code == 0, r
+    assert (repo.root / "omnibase.yaml").read_text() == "components:\n  - name: lint\n    command: [echo]\n"
