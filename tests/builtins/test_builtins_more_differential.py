@@ -211,3 +211,23 @@ def test_the_credential_files_are_read_only_where_the_edge_looks(tmp_path: Path,
     found = aws_secrets([str(tmp_path / "bad.ini"), str(tmp_path / "ok.ini"), str(tmp_path / "missing")],
                         {"HOME": os.fspath(tmp_path), "AWS_SESSION_TOKEN": "", "AWS_SECURITY_TOKEN": "tok"})
     assert found == {"spaced", "tok"}
+
+
+@pytest.mark.parametrize("check", ["debug-statements", "check-builtin-literals"])
+def test_deep_code_is_checked_where_the_reference_runs_out_of_stack(check: str, tmp_path: Path):
+    # the reference walks the tree recursively and crashes (so fails) past ~500 levels;
+    # ours walks it with a loop: a verdict about the code, whatever its depth
+    import subprocess
+    import sys
+
+    from tests.builtins._builtins_ref import SCRIPTS
+
+    deep = b"x = a" + b".b" * 900 + b"\n"
+    for extra, ok in ((b"", True), (b"import pdb\nlist()\n", False)):
+        (tmp_path / "d.py").write_bytes(extra + deep)
+        done = subprocess.run([str(Path(sys.executable).parent / SCRIPTS[check]), "d.py"], cwd=tmp_path,
+                              capture_output=True)
+        assert done.returncode == 1 and b"RecursionError" in done.stderr
+        verdict = CHECKS[check].fn("d.py", extra + deep, options_from_args(check, []))
+        assert verdict.ok == ok
+        assert all("RecursionError" not in f.message for f in verdict.findings)
