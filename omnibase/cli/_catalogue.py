@@ -144,8 +144,9 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
 
 def _builtins(entries: Sequence[Any]) -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
     """The default built-ins, plus (or, under the same name, instead of) the registry's
-    ``builtin:`` entries, each with the entry's own tags, lifecycle, description, timeout."""
-    from omnibase.builtins import DEFAULT_CHECKS
+    ``builtin:`` entries, each with the entry's own tags, lifecycle, description, timeout;
+    in the order of the built-in table, so that fixers apply their chained edits in turn."""
+    from omnibase.builtins import CHECKS, DEFAULT_CHECKS
 
     named = {e.name: e for e in entries if e.builtin is not None}
     uses = [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS if n not in named]
@@ -154,7 +155,8 @@ def _builtins(entries: Sequence[Any]) -> tuple[tuple[Component[Any, Any], ...], 
                    tags=frozenset(e.tags), lifecycle=e.lifecycle, description=e.description, timeout=e.timeout)
         for e in named.values()
     ]
-    return builtin_components(uses)
+    rank = {name: i for i, name in enumerate(CHECKS)}
+    return builtin_components(sorted(uses, key=lambda u: rank[u.check]))
 
 
 # --- the registry command ----------------------------------------------------------------

@@ -155,3 +155,15 @@ def test_registry_add_and_remove_a_builtin_by_its_name(repo, cli):
     r = cli("registry", "remove", "check-xml", "--format", "json")
     assert r.code == 0, r
     assert (repo.root / "omnibase.yaml").read_text() == "components:\n  - name: lint\n    command: [echo]\n"
+
+
+def test_a_default_fixer_given_args_still_chains_with_the_others(repo, cli):
+    repo.write("notes.md", "hard break  \nspaces   \ttabs\t\nno final newline")
+    repo.stage("notes.md")
+    repo.write("omnibase.yaml", "components:\n  - builtin: trailing-whitespace\n    args: [--markdown-linebreak-ext=md]\n")
+    r = cli("orch", "--format", "json")
+    assert r.code == 1, r
+    steps = _steps(r)
+    assert list(steps)[:3] == ["trailing-whitespace", "end-of-file-fixer", "mixed-line-ending"]
+    assert steps["end-of-file-fixer"]["error"]["data"]["fixed"] is True
+    assert (repo.root / "notes.md").read_text() == "hard break  \nspaces   \ttabs\nno final newline\n"
