@@ -142,6 +142,11 @@ def _check_builtins(parsed: RegistryFile, node: Any, path: str) -> RegistryFile 
             close = difflib.get_close_matches(entry.builtin, list(CHECKS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else " (docs/builtins.md lists them)"
             return ConfigError(path, line, col, f"components[{i}].builtin: no built-in named '{entry.builtin}'{hint}")
+        for key in ("types", "types_or", "exclude_types", "env", "limits", "always_run"):
+            if getattr(entry, key):  # the built-in's own; settings of a command
+                line, col = _locate(node, f"$.components[{i}].{key}")
+                return ConfigError(path, line, col, f"components[{i}].{key}: not for a 'builtin' entry (it has "
+                                   "its hook's types and runs in-process); use files/exclude to choose files")
         try:
             options_from_args(entry.builtin, entry.args)
         except ValueError as exc:

@@ -55,6 +55,7 @@ def test_args_are_the_reference_flags(repo, cli):
         ("components:\n  - name: x\n    builtin: no-such-hook\n", ":3:", "no built-in named 'no-such-hook'"),
         ("components:\n  - name: x\n    command: [echo]\n    args: [--x]\n", ":4:", "only a 'builtin' entry takes args"),
         ("components:\n  - builtin: check-xml\n  - builtin: check-xml\n", ":3:", "duplicate name 'check-xml'"),
+        ("components:\n  - builtin: check-xml\n    types: [text]\n", ":3:", "types: not for a 'builtin' entry"),
     ],
 )
 def test_bad_args_are_a_config_error_with_the_line(repo, cli, registry, where, words):
