@@ -168,3 +168,28 @@ def test_a_default_fixer_given_args_still_chains_with_the_others(repo, cli):
     assert list(steps)[:3] == ["trailing-whitespace", "end-of-file-fixer", "mixed-line-ending"]
     assert steps["end-of-file-fixer"]["error"]["data"]["fixed"] is True
     assert (repo.root / "notes.md").read_text() == "hard break  \nspaces   \ttabs\nno final newline\n"
+
+
+def test_aws_secrets_are_found_and_never_reported(repo, cli, tmp_path):
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text(f"[default]\naws_secret_access_key = {secret}\n")
+    repo.write("settings.py", f"KEY = '{secret}'\n")
+    repo.write("clean.py", "x = 1\n")
+    repo.stage("settings.py", "clean.py")
+    repo.write("omnibase.yaml", "components:\n  - builtin: detect-aws-credentials\n")
+    for fmt in ("json", "human"):
+        r = cli("orch", "--format", fmt, env={"HOME": str(home)})
+        assert r.code == 1, r
+        assert "AWS secret found in settings.py" in r.out + r.err
+        assert secret[:4] not in r.out + r.err
+    steps = _steps(cli("orch", "--format", "json", env={"HOME": str(home)}))
+    assert steps["detect-aws-credentials"]["error"]["data"]["files"] == ["settings.py"]
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    r = cli("orch", "--format", "json", env={"HOME": str(empty)})
+    assert r.code == 1 and "No AWS keys were found" in _steps(r)["detect-aws-credentials"]["error"]["message"], r
+    repo.write("omnibase.yaml", "components:\n  - builtin: detect-aws-credentials\n    args: [--allow-missing-credentials]\n")
+    r = cli("orch", "--format", "json", env={"HOME": str(empty)})
+    assert r.code == 0, r
