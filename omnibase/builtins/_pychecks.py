@@ -84,12 +84,12 @@ def check_docstring_first(path: str, content: bytes, opts: NoOpts) -> Verdict:
     import tokenize
 
     skip = {tokenize.COMMENT, tokenize.ENDMARKER, tokenize.NEWLINE, tokenize.NL, tokenize.ENCODING}
+    string = tokenize.STRING
     docstring: int | None = None
     code: int | None = None
     try:
-        for tok in tokenize.tokenize(io.BytesIO(content).readline):
-            line, col = tok.start
-            if tok.type == tokenize.STRING and col == 0:
+        for kind, _, (line, col), _, _ in tokenize.tokenize(io.BytesIO(content).readline):
+            if kind == string and col == 0:
                 if docstring is not None:
                     message = f"{path}:{line}: Multiple module docstrings (first docstring on line {docstring})."
                     return _verdict("check-docstring-first", path, [message])
@@ -97,7 +97,7 @@ def check_docstring_first(path: str, content: bytes, opts: NoOpts) -> Verdict:
                     message = f"{path}:{line}: Module docstring appears after code (code seen on line {code})."
                     return _verdict("check-docstring-first", path, [message])
                 docstring = line
-            elif tok.type not in skip and code is None:
+            elif kind not in skip and code is None:
                 code = line
     except Exception as exc:  # tokenize errors: the reference crashes, so fails
         return _crashed("check-docstring-first", path, exc)
