@@ -193,3 +193,25 @@ def test_aws_secrets_are_found_and_never_reported(repo, cli, tmp_path):
     repo.write("omnibase.yaml", "components:\n  - builtin: detect-aws-credentials\n    args: [--allow-missing-credentials]\n")
     r = cli("orch", "--format", "json", env={"HOME": str(empty)})
     assert r.code == 0, r
+
+
+def test_a_new_submodule_is_refused(repo, cli, tmp_path):
+    import subprocess
+
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q",
+                                                 "--allow-empty", "-m", "x"]):
+        subprocess.run(["git", *args], cwd=origin, check=True, capture_output=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(origin), "sub")
+    repo.write("omnibase.yaml", "components:\n  - builtin: forbid-new-submodules\n  - builtin: forbid-submodules\n")
+    r = cli("orch", "--format", "json")
+    assert r.code == 1, r
+    steps = _steps(r)
+    assert steps["forbid-new-submodules"]["error"]["message"] == "sub: new submodule introduced"
+    assert steps["forbid-submodules"]["error"]["data"]["files"] == ["sub"]
+    repo.commit()
+    r = cli("orch", "--format", "json", "--all-files")
+    steps = _steps(r)
+    assert steps["forbid-new-submodules"]["status"] == "PASS"  # committed: no longer new
+    assert steps["forbid-submodules"]["status"] == "FAIL"
