@@ -118,3 +118,29 @@ def test_python_checks(scratch: Path, data: bytes, check: str):
     assert ours.ok == (ref.code == 0)
     if not ref.crashed and "Could not parse" not in ref.out:
         assert "".join(f.message + "\n" for f in ours.findings) == ref.out
+
+
+XMLISH = st.lists(st.sampled_from([b"<a>", b"</a>", b"<b/>", b"&amp;", b"&x;", b"<?xml version='1.0'?>", b"x", b"\xff",
+                                   b"<!--c-->", b"<![CDATA[", b"]]>", b" ", b"\n", b"<!DOCTYPE a>"]), max_size=12).map(b"".join)
+LINKS = st.lists(st.sampled_from([b"https://github.com/", b"a/b/blob/", b"main/", b"0123abcd/", b"x.py", b"#L1", b" ",
+                                  b"\n", b"\r\n", b"\xff", b"git.example.com/"]), max_size=14).map(b"".join)
+
+
+@SETTINGS
+@given(XMLISH)
+def test_check_xml(scratch: Path, data: bytes):
+    ours = CHECKS["check-xml"].fn("f.xml", data, options_from_args("check-xml", []))
+    ref = reference_on_bytes("check-xml", "f.xml", data, scratch)
+    assert ours.ok == (ref.code == 0)
+    assert "".join(f.message + "\n" for f in ours.findings) == ref.out
+
+
+@SETTINGS
+@given(LINKS)
+def test_check_vcs_permalinks(scratch: Path, data: bytes):
+    args = ["--additional-github-domain=git.example.com"]
+    ours = CHECKS["check-vcs-permalinks"].fn("f.md", data, options_from_args("check-vcs-permalinks", args))
+    ref = reference_on_bytes("check-vcs-permalinks", "f.md", data, scratch, args)
+    assert ours.ok == (ref.code == 0)
+    found = [line.split(":", 2)[1] for line in ref.out.split("\n") if line.startswith("f.md:")]
+    assert [f.message.split(":", 2)[1] for f in ours.findings] == found  # the same lines, in order
