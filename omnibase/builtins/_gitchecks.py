@@ -69,7 +69,8 @@ def check_shebang_scripts_are_executable(facts: RepoFacts, opts: NoOpts) -> tupl
     for p in facts.paths:
         mode = facts.modes.get(p)
         bad = mode is not None and not is_executable_mode(mode) and p in facts.shebang
-        out.append(_verdict("check-shebang-scripts-are-executable", p, [_shebang_advice(p, executable=False)] if bad else []))
+        advice = [_shebang_advice(p, executable=False)] if bad else []
+        out.append(_verdict("check-shebang-scripts-are-executable", p, advice))
     return tuple(out)
 
 
