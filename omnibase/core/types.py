@@ -1,0 +1,112 @@
+"""Runtime type checks: from a type object to ``value -> bool``, msgspec-based.
+
+``checker(int)`` is a plain ``isinstance`` (cheap: it runs on every step's input or
+output); a parametrised type such as ``list[str]`` or ``dict[str, int]`` is checked in
+full by ``msgspec.convert(value, tp, strict=True)``. ``Any`` and ``object`` accept
+everything (``checker`` returns :data:`accept_all`, which callers may skip).
+
+Registry entries name their types with a string (``input: list[str]``); :data:`TYPE_NAMES`
+is the table of names understood there, and :func:`type_named` looks one up.
+
+>>> checker(int)(3), checker(int)("3"), checker(list[str])(["a"]), checker(list[str])([1])
+(True, False, True, False)
+>>> type_named("dict[str, int]")
+dict[str, int]
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Final
+
+import msgspec
+
+__all__ = ["TYPE_NAMES", "accept_all", "checker", "declared_types", "type_named"]
+
+#: The type names a registry entry may give as ``input:`` or ``output:``.
+TYPE_NAMES: Final[dict[str, object]] = {
+    "object": object,
+    "None": None,
+    "int": int,
+    "str": str,
+    "float": float,
+    "bool": bool,
+    "bytes": bytes,
+    "list[str]": list[str],
+    "list[int]": list[int],
+    "dict[str, str]": dict[str, str],
+    "dict[str, int]": dict[str, int],
+    "dict[str, object]": dict[str, object],
+}
+
+
+def accept_all(value: object) -> bool:
+    """The check of ``Any`` and ``object``: every value passes."""
+    return True
+
+
+def type_named(name: str) -> object | None:
+    """The type a registry type name stands for, or None when the name is unknown.
+
+    >>> type_named("list[str]"), type_named("list[Path]")
+    (list[str], None)
+    """
+    return TYPE_NAMES.get(" ".join(name.split()).replace("[ ", "[").replace(" ]", "]"), None)
+
+
+def checker(tp: object) -> Callable[[object], bool]:
+    """A function telling whether a value is a ``tp``.
+
+    Plain classes use ``isinstance`` (``bool`` is not accepted as an ``int``, as msgspec's
+    strict mode has it; an ``int`` is accepted as a ``float``). Parametrised generics,
+    unions and literals are checked element by element with ``msgspec.convert(...,
+    strict=True)``; where msgspec cannot express ``tp`` the check falls back to the
+    ``isinstance`` of its origin.
+    """
+    if tp is Any or tp is object:
+        return accept_all
+    if tp is None or tp is types.NoneType:
+        return lambda value: value is None
+    if tp is int:
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(tp, type) and typing.get_origin(tp) is None:
+        cls = tp
+        return lambda value: isinstance(value, cls)
+    try:
+        msgspec.convert(None, type=tp, strict=True)
+    except msgspec.ValidationError:
+        pass  # msgspec understands tp (None simply is not one)
+    except TypeError:  # msgspec cannot express tp: check what can be checked cheaply
+        origin = typing.get_origin(tp)
+        if isinstance(origin, type):
+            container = origin
+            return lambda value: isinstance(value, container)
+        return accept_all
+    return _converts(tp)
+
+
+def _converts(tp: object) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        try:
+            msgspec.convert(value, type=tp, strict=True)
+        except (msgspec.ValidationError, TypeError):
+            return False
+        return True
+
+    return check
+
+
+def declared_types(fn: Callable[..., object], position: int) -> tuple[object, object]:
+    """The declared type of ``fn``'s parameter at ``position`` and of its return value
+    (``object`` where there is no usable annotation)."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable annotations (or not a function): nothing to check
+        return object, object
+    params = [v for k, v in hints.items() if k != "return"]
+    arg = params[position] if len(params) > position else object
+    return arg, hints.get("return", object)
