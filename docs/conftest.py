@@ -1,9 +1,14 @@
-"""Runs the Python code blocks of every page in docs/ as a test, top to bottom.
+"""Runs the Python code blocks of every page in docs/ as a test, top to bottom, and
+type-checks them.
 
 Each page is one test: its ```python blocks share a namespace, in order, so a tutorial
 can build on what it defined earlier. A block fenced as ```python no-run is shown but
-not run. A block may end with the output it prints, written as comment lines starting
-with `# out: `; the test checks the printed text equals them.
+not run (nor type-checked). A block may end with the output it prints, written as comment
+lines starting with `# out: `; the test checks the printed text equals them.
+
+Each page is also a second test, ``types``: its blocks, in order and at their own line
+numbers, form one module that must pass ``mypy --strict`` with the project's settings
+(one mypy run checks every page; errors name the page and its line).
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ import contextlib
 import io
 import os
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +42,7 @@ class MarkdownFile(pytest.File):
         blocks = [(m.group(2), text.count("\n", 0, m.start()) + 2) for m in _BLOCK.finditer(text) if not m.group(1)]
         if blocks:
             yield MarkdownPage.from_parent(self, name=self.path.name, blocks=blocks)
+            yield MarkdownTypes.from_parent(self, name=f"{self.path.name}::types")
 
 
 class MarkdownPage(pytest.Item):
@@ -58,3 +68,58 @@ class MarkdownPage(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"docs page {self.path.name}"
+
+
+def page_module(text: str) -> str:
+    """A page's runnable blocks as one module, each block at its own line numbers."""
+    lines: list[str] = []
+    for m in _BLOCK.finditer(text):
+        if m.group(1):
+            continue
+        first = text.count("\n", 0, m.start()) + 1  # the block's first line, 0-based
+        lines.extend([""] * (first - len(lines)))
+        lines.extend(m.group(2).splitlines())
+    return "\n".join(lines) + "\n"
+
+
+@cache
+def _mypy_errors(root: Path) -> dict[str, list[str]]:
+    """One mypy run over every docs page: ``{page file name: ["line: message", ...]}``."""
+    pages = sorted((root / "docs").rglob("*.md"))
+    out = Path(tempfile.mkdtemp(prefix="omnibase-docs-types-"))
+    names: dict[str, str] = {}
+    for page in pages:
+        module = page_module(page.read_text(encoding="utf-8"))
+        if module.strip():
+            target = out / f"docs_{page.relative_to(root / 'docs').with_suffix('').as_posix().replace('/', '_').replace('-', '_')}.py"
+            target.write_text(module, encoding="utf-8")
+            names[target.name] = page.name
+    if not names:
+        return {}
+    env = dict(os.environ, MYPYPATH=str(root))
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--config-file", str(root / "pyproject.toml"),
+         "--no-error-summary", "--show-error-codes", *sorted(str(out / n) for n in names)],
+        capture_output=True, text=True, cwd=root, env=env, check=False,
+    )
+    errors: dict[str, list[str]] = {page: [] for page in names.values()}
+    for line in done.stdout.splitlines():
+        path, _, rest = line.partition(":")
+        page = names.get(Path(path).name)
+        if page is not None and ": note:" not in line:
+            errors[page].append(rest)
+        elif page is None and line.strip() and ": note:" not in line:
+            errors.setdefault("(mypy)", []).append(line)
+    if done.returncode not in (0, 1):
+        errors.setdefault("(mypy)", []).append(done.stderr.strip())
+    return errors
+
+
+class MarkdownTypes(pytest.Item):
+    def runtest(self) -> None:
+        errors = _mypy_errors(self.config.rootpath)
+        mine = errors.get(self.path.name, []) + errors.get("(mypy)", [])
+        assert not mine, f"{self.path.name} does not type-check:\n" + "\n".join(f"{self.path.name}:{e}" for e in mine)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"docs page {self.path.name} type-checks"
