@@ -51,6 +51,7 @@ __all__ = [
     "filter_by",
     "identity",
     "lift",
+    "lift_async",
     "lift_safe",
     "new_ctx",
     "parse_filter",
@@ -70,7 +71,7 @@ _WHERE = {
     "omnibase.core.policies": "BreakerPolicy RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
     "omnibase.core.combinators": "all_of breaker dry_run fallback identity profile recover retry sequence timeout",
-    "omnibase.core.lift": "lift lift_safe",
+    "omnibase.core.lift": "lift lift_async lift_safe",
     "omnibase.core.select": "Selection Selector filter_by parse_filter",
     "omnibase.drivers": "FakeDriver SyncDriver run",
     "omnibase.context": "new_ctx",
@@ -112,7 +113,7 @@ if TYPE_CHECKING:
         sequence,
         timeout,
     )
-    from omnibase.core.lift import lift, lift_safe
+    from omnibase.core.lift import lift, lift_async, lift_safe
     from omnibase.core.policies import BreakerPolicy, RetryPolicy
     from omnibase.core.select import Selection, Selector, filter_by, parse_filter
     from omnibase.core.step import AllOf, Component, Step, component

@@ -26,12 +26,14 @@ from omnibase.core.intents import (
     WALL,
     BreakerChanged,
     Called,
+    Cancelled,
     Fork,
     Intent,
     InvocationTimedOut,
     Invoke,
     RetryScheduled,
     Sleep,
+    Started,
 )
 from omnibase.core.step import (
     AllOf,
@@ -107,7 +109,7 @@ def _mix(x: int) -> int:
 class _Run:
     """The state one evaluation threads: results so far, breakers, profile, span ids."""
 
-    __slots__ = ("ctx", "dry_ctx", "t0", "results", "breakers", "profile", "base", "count")
+    __slots__ = ("ctx", "dry_ctx", "t0", "results", "breakers", "profile", "base", "count", "attempt")
 
     def __init__(self, ctx: ExecCtx, t0: int, base: int, breakers: dict[str, pol.BreakerState]) -> None:
         self.ctx = ctx
@@ -118,6 +120,7 @@ class _Run:
         self.profile: list[tuple[str, float]] = []
         self.base = base
         self.count = 0
+        self.attempt = 1  # the attempt of the innermost retry being evaluated
 
     def span(self) -> str:
         # base + count * odd constant (mod 2**64) is distinct for every count: unique ids
@@ -131,6 +134,7 @@ class _Run:
     def _after(self, parent: _Run) -> _Run:
         parent.count += 1
         self.dry_ctx = parent.dry_ctx
+        self.attempt = parent.attempt
         return self
 
     def context(self, dry: bool) -> ExecCtx:
@@ -211,10 +215,15 @@ def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float |
         else:
             chain.append(node)
     for i, node in enumerate(chain):
-        if type(node) is Component:  # the common case, without a second generator frame
-            ok, value = yield from _leaf(node, value, run, dry, limit)
-        else:
-            ok, value = yield from _eval(node, value, run, dry, limit)
+        try:
+            if type(node) is Component:  # the common case, without a second generator frame
+                ok, value = yield from _leaf(node, value, run, dry, limit)
+            else:
+                ok, value = yield from _eval(node, value, run, dry, limit)
+        except KeyboardInterrupt:  # the report still lists the steps that never ran
+            for rest in chain[i + 1 :]:
+                _skip_now(rest, run, "interrupted")
+            raise
         if not ok:
             reason = "dry-run: not run" if value is PLANNED else "upstream step failed"
             for rest in chain[i + 1 :]:
@@ -230,11 +239,22 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
         return False, PLANNED
     if meta.timeout is not None and (limit is None or meta.timeout < limit):
         limit = meta.timeout
+    span, attempt = run.span(), run.attempt
     try:
-        called: Called = yield Invoke(comp, run.context(dry) if dry else run.ctx, value, limit)
+        yield Started(name=comp.name, span_id=span, attempt=attempt)
+        called: Called = yield Invoke(comp, run.context(dry) if dry else run.ctx, value, limit, span, attempt)
     except KeyboardInterrupt:
-        result = StepResult(name=comp.name, status=Status.FAIL, span_id=run.span(), error=Interrupted(), meta=meta)
-        run.results.append(result)
+        run.results.append(_interrupted(comp, span, attempt))
+        raise
+    except Cancelled as stop:
+        run.results.append(
+            _interrupted(comp, span, attempt)
+            if stop.interrupted
+            else StepResult(
+                name=comp.name, status=Status.SKIP, span_id=span, attempts=attempt,
+                reason="cancelled: another branch failed", meta=meta,
+            )
+        )  # fmt: skip
         raise
     ok, out = _classify(comp, called)
     reason = ""
@@ -245,7 +265,8 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
         name=comp.name,
         status=status,
         reason=reason,
-        span_id=run.span(),
+        span_id=span,
+        attempts=attempt,
         value=out if ok else None,
         error=None if ok else out,
         offset_s=(called.started - run.t0) / 1e9,
@@ -257,13 +278,24 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
     return ok, out
 
 
+def _interrupted(comp: Component[Any, Any], span: str, attempt: int) -> StepResult:
+    return StepResult(name=comp.name, status=Status.FAIL, span_id=span, attempts=attempt, error=Interrupted(), meta=comp.meta)
+
+
 def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
     """Turn what a call did into (True, value) or (False, typed error). Pure."""
+    if called.error is not None:
+        return False, called.error
     exc = called.raised
     if exc is not None:
         if isinstance(exc, InvocationTimedOut):
             return False, TimedOut(seconds=exc.seconds)
-        return False, Raised(exc_type=type(exc).__name__, message=str(exc), transient=isinstance(exc, _TRANSIENT_EXC))
+        return False, Raised(
+            exc_type=type(exc).__name__,
+            message=str(exc),
+            transient=isinstance(exc, _TRANSIENT_EXC),
+            traceback=called.traceback,
+        )
     returned = called.returned
     if type(returned) is Success:
         out = returned._inner_value  # what unwrap() returns, without the method call
@@ -287,28 +319,42 @@ def _as_error(error: object) -> StepError:
     return Failed(message=str(error), data=data)
 
 
+def _skipped(comp: Component[Any, Any], run: _Run, reason: str) -> StepResult:
+    return StepResult(name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0, reason=reason, meta=comp.meta)
+
+
+def _skip_now(step: Step[Any, Any], run: _Run, reason: str) -> None:
+    """Record every leaf of ``step`` as SKIP, without telling observers (the run is ending)."""
+    run.results.extend(_skipped(comp, run, reason) for comp in leaves(step))
+
+
 def _skip(step: Step[Any, Any], run: _Run, reason: str) -> Generator[Intent, Any, None]:
     for comp in leaves(step):
-        result = StepResult(
-            name=comp.name, status=Status.SKIP, span_id=run.span(), attempts=0, reason=reason, meta=comp.meta
-        )
+        result = _skipped(comp, run, reason)
         run.results.append(result)
         yield result
 
 
 def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
-    policy, mark, attempt = node.policy, len(run.results), 0
+    policy, mark, attempt, outer = node.policy, len(run.results), 0, run.attempt
     start: int | None = None
     if policy.deadline is not None and node.allowed:
         start = yield NOW
     while True:
         attempt += 1
+        run.attempt = attempt
         inner = node.inner
-        if type(inner) is Component:
-            ok, out = yield from _leaf(inner, value, run, dry, limit)
-        else:
-            ok, out = yield from _eval(inner, value, run, dry, limit)
-        if ok or out is PLANNED or not node.allowed or attempt >= policy.max_attempts or not _wants_retry(policy, out):
+        try:
+            if type(inner) is Component:
+                ok, out = yield from _leaf(inner, value, run, dry, limit)
+            else:
+                ok, out = yield from _eval(inner, value, run, dry, limit)
+        finally:
+            run.attempt = outer
+        if ok or out is PLANNED or attempt >= policy.max_attempts or not _wants_retry(policy, out):
+            break
+        if not node.allowed:  # the rule stands, but the report says why there was no retry
+            run.results[mark:] = [_not_retried(r) for r in run.results[mark:]]
             break
         delay = pol.backoff(policy, attempt, seed=run.ctx.seed, key=node.name)
         if start is not None and policy.deadline is not None:
@@ -323,6 +369,13 @@ def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float
     return ok, out
 
 
+def _not_retried(result: StepResult) -> StepResult:
+    if result.status is not Status.FAIL or result.meta is None or result.meta.idempotent:
+        return result
+    why = "not retried: the component is not idempotent"
+    return msgspec.structs.replace(result, reason=f"{result.reason}; {why}" if result.reason else why)
+
+
 def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
     try:
         return bool(policy.retry_on(error))
@@ -332,8 +385,8 @@ def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
 
 def _breaker(node: Breaker[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     key, policy = node.key, node.policy
-    state = run.breakers.get(key, pol.CLOSED)
     now: int = yield NOW
+    state = run.breakers.get(key, pol.CLOSED)  # read after the clock: branches may move it meanwhile
     if not pol.admits(policy, state, now / 1e9):
         error = CircuitOpen(key=key)
         first = True
@@ -412,32 +465,51 @@ def _recover(node: Recover[Any, Any] | Fallback[Any, Any], value: Any, run: _Run
 
 
 def _all_of(node: AllOf[Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
-    outs: list[Outcome] = []
-    if node.fail_fast:  # sequential, so the first failure can stop the rest
-        for i, branch in enumerate(node.branches):
-            outcome = yield from _eval(branch, value, run, dry, limit)
-            outs.append(outcome)
-            if not outcome[0]:
-                for rest in node.branches[i + 1 :]:
-                    yield from _skip(rest, run, "an earlier branch failed")
-                break
-    else:
-        runs = [run.branch() for _ in node.branches]
-        try:
-            answers: tuple[Outcome, ...] = yield Fork(
-                tuple(_eval(b, value, r, dry, limit) for b, r in zip(node.branches, runs))
-            )
-            outs.extend(answers)
-        finally:  # even when interrupted, keep what the branches recorded, in branch order
-            for r in runs:
-                run.results.extend(r.results)
-                run.profile.extend(r.profile)
+    runs = [run.branch() for _ in node.branches]
+    answers: tuple[Outcome | None, ...] | None = None
+    try:
+        answers = yield Fork(
+            tuple(_branch(b, value, r, dry, limit) for b, r in zip(node.branches, runs)), node.fail_fast
+        )
+    finally:  # even when interrupted, keep what the branches recorded, in branch order
+        why = "interrupted" if answers is None else "an earlier branch failed"
+        for i, r in enumerate(runs):
+            run.results.extend(r.results)
+            run.profile.extend(r.profile)
+            if answers is None or answers[i] is None:  # not run, cancelled, or interrupted
+                _skip_rest(node.branches[i], r, run, why)
+    assert answers is not None
+    outs = [a for a in answers if a is not None]
     for ok, out in outs:
         if not ok and out is not PLANNED:
             return False, out
     if any(out is PLANNED for _, out in outs):
         return False, PLANNED
     return True, tuple(out for _, out in outs)
+
+
+def _skip_rest(branch: Step[Any, Any], done: _Run, run: _Run, reason: str) -> None:
+    """Record the leaves of ``branch`` that have no result yet as SKIP (``reason``)."""
+    seen: dict[str, int] = {}
+    for res in done.results:
+        seen[res.name] = seen.get(res.name, 0) + 1
+    for comp in leaves(branch):
+        if seen.get(comp.name, 0):
+            seen[comp.name] -= 1
+        else:
+            run.results.append(_skipped(comp, run, reason))
+
+
+def _branch(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Generator[Intent, Any, Outcome | None]:
+    """One ``Fork`` branch, total: a bug in it is a ``Raised`` value, a cancellation None."""
+    try:
+        ok, out = yield from _eval(step, value, run, dry, limit)
+    except Cancelled:
+        return None
+    except Exception as exc:
+        return False, Raised(exc_type=type(exc).__name__, message=f"internal error: {exc}")
+    # A planned branch (dry-run) did not fail: it must not stop its siblings under fail-fast.
+    return (True, out) if out is PLANNED else (ok, out)
 
 
 _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {

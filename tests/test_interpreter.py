@@ -189,7 +189,8 @@ def test_keyboard_interrupt_gives_a_partial_report_with_exit_130() -> None:
     report = run(inc >> stop >> inc, 0, fake_ctx(), SyncDriver())
     assert report.outcome == "interrupted"
     assert report.exit_code == 130
-    assert [s.name for s in report.steps] == ["inc", "stop"]
+    assert [(s.name, s.status.value) for s in report.steps] == [("inc", "PASS"), ("stop", "FAIL"), ("inc", "SKIP")]
+    assert report.steps[2].reason == "interrupted"
     assert report.steps[1].error is not None and report.steps[1].error.__class__.__name__ == "Interrupted"
 
 

@@ -218,12 +218,6 @@ def all_of(*steps: Any, fail_fast: bool = False, name: str = "all_of") -> Step[A
     Failures of some do not stop the others unless ``fail_fast``; a concurrent driver
     runs them in parallel.
     """
-    branches: Sequence[Step[Any, Any]]
-    if len(steps) == 1 and not isinstance(steps[0], Step):
-        branches = tuple(steps[0])
-    else:
-        branches = steps
-    for i, branch in enumerate(branches):
-        if not isinstance(branch, Step):
-            raise TypeError(f"all_of: branch {i} is a {type(branch).__name__}, not a Step")
+    one_sequence = len(steps) == 1 and isinstance(steps[0], Sequence)
+    branches: Sequence[Step[Any, Any]] = tuple(steps[0]) if one_sequence else steps
     return AllOf(branches, fail_fast=fail_fast, name=name)

@@ -10,6 +10,8 @@ take any ``Meta`` field as a keyword:
   the exceptions listed in ``catch`` become ``Failure(Raised(...))`` inside the component,
   with a bounded traceback, and those listed in ``transient`` are marked transient, so
   ``retry`` retries them (e.g. ``httpx.TimeoutException``).
+- :func:`lift_async`: ``async def`` ``A -> B``, with ``lift_safe``'s handling of
+  exceptions; run it with ``arun`` (or any asynchronous driver).
 
 >>> from omnibase.testing import fake_ctx
 >>> from omnibase import run
@@ -23,7 +25,7 @@ take any ``Meta`` field as a keyword:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Final, TypeVar
 
 from returns.result import Failure, Result, Success
@@ -32,7 +34,7 @@ from omnibase.core.step import Component, _type_name
 from omnibase.core.types import accept_all, checker, declared_types
 from omnibase.core.values import ExecCtx, Meta, Raised
 
-__all__ = ["MAX_TRACEBACK", "format_traceback", "lift", "lift_safe"]
+__all__ = ["MAX_TRACEBACK", "format_traceback", "lift", "lift_async", "lift_safe"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -86,16 +88,50 @@ def lift_safe(
         try:
             return Success(fn(x))
         except catch as exc:
-            return Failure(
-                Raised(
-                    exc_type=type(exc).__name__,
-                    message=str(exc),
-                    transient=isinstance(exc, transient),
-                    traceback=format_traceback(exc),
-                )
-            )
+            return Failure(_raised(exc, transient))
 
     return _component(fn, call, name, fields)
+
+
+def lift_async(
+    fn: Callable[[A], Coroutine[Any, Any, B]],
+    /,
+    *,
+    transient: tuple[type[BaseException], ...] = (),
+    catch: tuple[type[Exception], ...] = (Exception,),
+    name: str | None = None,
+    **fields: Any,
+) -> Component[A, B]:
+    """The ``async`` component that returns ``Success(await fn(x))``; exceptions as in
+    :func:`lift_safe`. Run it with ``arun`` (a synchronous driver refuses it with a typed
+    error, never by blocking).
+
+    >>> import asyncio
+    >>> from omnibase.drivers import arun
+    >>> from omnibase.testing import fake_ctx
+    >>> async def fetch(url: str) -> str:
+    ...     await asyncio.sleep(0)
+    ...     return url.upper()
+    >>> asyncio.run(arun(lift_async(fetch), "u", fake_ctx())).output
+    'U'
+    """
+
+    async def call(ctx: ExecCtx, x: A) -> Result[B, Raised]:
+        try:
+            return Success(await fn(x))
+        except catch as exc:
+            return Failure(_raised(exc, transient))
+
+    return _component(fn, call, name, fields)
+
+
+def _raised(exc: BaseException, transient: tuple[type[BaseException], ...]) -> Raised:
+    return Raised(
+        exc_type=type(exc).__name__,
+        message=str(exc),
+        transient=isinstance(exc, transient),
+        traceback=format_traceback(exc),
+    )
 
 
 def format_traceback(exc: BaseException, limit: int = MAX_TRACEBACK) -> str:
@@ -109,13 +145,11 @@ def format_traceback(exc: BaseException, limit: int = MAX_TRACEBACK) -> str:
     return text
 
 
-def _component(
-    fn: Callable[[A], B], call: Callable[[ExecCtx, A], Result[B, Raised]], name: str | None, fields: dict[str, Any]
-) -> Component[A, B]:
+def _component(fn: Callable[[A], object], call: Any, name: str | None, fields: dict[str, Any]) -> Component[A, B]:
     label = name if name is not None else getattr(fn, "__name__", None)
     if not label or label == "<lambda>":
         raise TypeError(f"give {fn!r} a name: lift(fn, name='...')")
     arg, out = declared_types(fn, 0)
     given: dict[str, Any] = {"input_type": _type_name(arg), "output_type": _type_name(out), **fields}
     check = checker(out)
-    return Component(call, Meta(name=label, **given), None if check is accept_all else check)
+    return Component(call, Meta(name=label, **given), None if check is accept_all else check, in_type=arg, out_type=out)

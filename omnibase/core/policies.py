@@ -16,6 +16,7 @@ from omnibase.core.values import Raised, StepError, is_transient
 
 __all__ = [
     "BreakerEvent",
+    "Breakers",
     "BreakerMode",
     "BreakerPolicy",
     "BreakerState",
@@ -240,3 +241,19 @@ def transition(policy: BreakerPolicy, state: BreakerState, event: BreakerEvent, 
         return msgspec.structs.replace(state, in_flight=max(0, state.in_flight - 1), passed=passed)
     # OPEN: an outcome of a call admitted before the breaker opened; it changes nothing.
     return state
+
+
+class Breakers(dict[str, BreakerState]):
+    """Circuit-breaker state by key: the value a caller keeps to carry breakers across runs.
+
+    Every run starts with closed breakers unless it is given a ``Breakers``; the run
+    updates it in place, so passing the same object to the next run continues from there.
+
+    >>> b = Breakers()
+    >>> b.mode("fetch")
+    <BreakerMode.CLOSED: 'closed'>
+    """
+
+    def mode(self, key: str) -> BreakerMode:
+        """The mode of breaker ``key`` (closed when it was never used)."""
+        return self.get(key, CLOSED).mode

@@ -7,9 +7,10 @@ interpreter walks it. ``Step[A, B]`` takes an ``A`` and produces a ``B``, and
 
 from __future__ import annotations
 
+import inspect
 import typing
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import msgspec
 from returns.result import Result
@@ -89,27 +90,40 @@ def _make_checker(tp: object) -> Callable[[object], bool] | None:
 
 
 class Component(Step[In, Out]):
-    """A leaf: a callable ``(ExecCtx, A) -> Result[B, E]`` and its ``Meta``.
+    """A leaf: a callable ``(ExecCtx, A) -> Result[B, E]`` (or an ``async def`` one) and
+    its ``Meta``.
 
-    ``check`` (built from the callable's return annotation) tells whether a successful
-    value has the declared type; a value that fails it is a protocol violation.
+    ``in_type``/``out_type`` are the declared types themselves (``object`` when unknown),
+    kept so that a stored value can be decoded back to its type (replay) and checked.
+    ``check`` tells whether a successful value has the declared type; a value that fails it
+    is a protocol violation. ``is_async`` says that ``fn`` is a coroutine function, which
+    only an asynchronous performer can await.
     """
 
-    __slots__ = ("fn", "meta", "check")
+    __slots__ = ("fn", "meta", "check", "in_type", "out_type", "is_async")
     fn: Callable[[ExecCtx, Any], object]
     meta: Meta
     check: Callable[[object], bool] | None
+    in_type: object
+    out_type: object
+    is_async: bool
 
     def __init__(
         self,
-        fn: Callable[[ExecCtx, In], Result[Out, object]],
+        fn: Callable[[ExecCtx, In], Result[Out, object]] | Callable[[ExecCtx, In], Coroutine[Any, Any, Result[Out, object]]],
         meta: Meta,
         check: Callable[[object], bool] | None = None,
+        *,
+        in_type: object = object,
+        out_type: object = object,
     ) -> None:
         super().__init__(meta.name)
         object.__setattr__(self, "fn", fn)
         object.__setattr__(self, "meta", meta)
         object.__setattr__(self, "check", check)
+        object.__setattr__(self, "in_type", in_type)
+        object.__setattr__(self, "out_type", out_type)
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(fn))
 
 
 def _declared_types(fn: Callable[..., object]) -> tuple[object, object]:
@@ -125,8 +139,23 @@ def _declared_types(fn: Callable[..., object]) -> tuple[object, object]:
     return arg, (args[0] if args else object)
 
 
+class ComponentDecorator(Protocol):
+    """What ``component(**fields)`` returns: a decorator for sync or async functions."""
+
+    @overload
+    def __call__(self, fn: Callable[[ExecCtx, A], Result[B, object]], /) -> Component[A, B]: ...
+
+    @overload
+    def __call__(self, fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /) -> Component[A, B]: ...
+
+
+# Sync overloads first: a function that fits neither is reported against the sync shape.
 @overload
 def component(fn: Callable[[ExecCtx, A], Result[B, object]], /) -> Component[A, B]: ...
+
+
+@overload
+def component(fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /) -> Component[A, B]: ...
 
 
 @overload
@@ -137,12 +166,17 @@ def component(
 
 @overload
 def component(
-    fn: None = ..., /, *, meta: Meta | None = ..., **fields: Any
-) -> Callable[[Callable[[ExecCtx, A], Result[B, object]]], Component[A, B]]: ...
+    fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /, *, meta: Meta | None = ..., **fields: Any
+) -> Component[A, B]: ...
+
+
+@overload
+def component(fn: None = ..., /, *, meta: Meta | None = ..., **fields: Any) -> ComponentDecorator: ...
 
 
 def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> Any:
-    """Make a component from a function ``(ctx, x) -> Result[B, E]``.
+    """Make a component from a function ``(ctx, x) -> Result[B, E]``, or from an
+    ``async def`` one (run it with ``arun`` / ``--mode async``).
 
     Use as ``component(fn, meta=Meta(...))``, or as a decorator ``@component`` /
     ``@component(idempotent=True, tags=frozenset({"lint"}))``. The name defaults to the
@@ -171,7 +205,7 @@ def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> 
             if getattr(base, key) == "object":
                 given.setdefault(key, _type_name(tp))
         final = msgspec.structs.replace(base, **given) if given else base
-        return Component(f, final, _make_checker(out))
+        return Component(f, final, _make_checker(out), in_type=arg, out_type=out)
 
     if fn is not None:
         return build(fn)

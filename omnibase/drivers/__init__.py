@@ -1,11 +1,37 @@
-"""Drivers: the performers of the interpreter's intents, and the only impure code.
+"""Drivers: the performers of the interpreter's intents, and the loops that drive it.
 
-Each execution mode is a driver over the one interpreter: ``SyncDriver`` (real clock,
-calls in the calling thread) and ``FakeDriver`` (virtual clock, for tests).
+Each execution mode is a performer (or a performer wrapping another) over the one
+interpreter: ``SyncDriver`` (real clock, calls in the calling thread), ``AsyncDriver``
+(asyncio; used by ``arun``) and ``FakeDriver`` (virtual clock, for tests; sync and async).
 """
 
-from omnibase.drivers._base import Driver, Observer, run
+from typing import TYPE_CHECKING
+
+from omnibase.drivers._base import AsyncPerformer, Driver, Observer, Performer, adrive, arun, drive, run
 from omnibase.drivers.fake import FakeDriver
 from omnibase.drivers.sync import SyncDriver
 
-__all__ = ["Driver", "FakeDriver", "Observer", "SyncDriver", "run"]
+__all__ = [
+    "AsyncDriver",
+    "AsyncPerformer",
+    "Driver",
+    "FakeDriver",
+    "Observer",
+    "Performer",
+    "SyncDriver",
+    "adrive",
+    "arun",
+    "drive",
+    "run",
+]
+
+if TYPE_CHECKING:
+    from omnibase.drivers.aio import AsyncDriver
+
+
+def __getattr__(name: str) -> object:
+    if name == "AsyncDriver":  # asyncio is imported only by those who use it
+        from omnibase.drivers.aio import AsyncDriver
+
+        return AsyncDriver
+    raise AttributeError(f"module 'omnibase.drivers' has no attribute {name!r}")

@@ -1,95 +1,243 @@
-"""The loop every synchronous driver shares: send answers in, perform what comes out."""
+"""The performer protocol and the two loops that drive the interpreter with a performer.
+
+A *performer* answers one intent at a time (``perform(intent) -> answer``, or ``async``
+for an asynchronous performer): ``Invoke`` with a ``Called``, ``Sleep`` with None, ``NOW``
+with monotonic nanoseconds, ``WALL`` with seconds since the epoch. The *loops* own the
+rest: ``drive`` (sync) and ``adrive`` (asyncio) feed the interpreter's intents to the
+performer, hand events to the observers, and run ``Fork`` branches (one after another in
+``drive``; concurrently, up to ``jobs`` at once, in ``adrive``). ``run``/``arun`` put an
+interpreter, a performer and observers together. See ``docs/performers.md``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from omnibase.core.intents import Called, Event, Fork, Intent, Invoke, Now, Sleep, Wall
+from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke
 from omnibase.core.policies import BreakerState
 from omnibase.core.step import Step
-from omnibase.core.values import ExecCtx, RunReport, StepResult
+from omnibase.core.values import ExecCtx, RunReport
 from omnibase.interpreter import interpret
 
-__all__ = ["Driver", "Observer", "run"]
+__all__ = ["AsyncPerformer", "Driver", "Observer", "Performer", "adrive", "arun", "drive", "run"]
 
-#: An observer sees every event (step results, retries, breaker changes) as it happens.
+A = TypeVar("A")
+B = TypeVar("B")
+
+#: An observer sees every event (starts, step results, retries, breaker changes) as it happens.
 Observer = Callable[[Event], None]
 
-
-class Driver(Protocol):
-    """Anything that can carry an interpreter generator to its end."""
-
-    def drive(self, program: Generator[Intent, Any, Any]) -> Any: ...
+Program = Generator[Intent, Any, Any]
 
 
-class LoopDriver:
-    """Base of the synchronous drivers: subclasses say how to invoke, sleep and tell time.
+@runtime_checkable
+class Performer(Protocol):
+    """Answers one intent (not ``Fork``, not events: the loop handles those)."""
 
-    A ``KeyboardInterrupt`` met while performing an intent is thrown
-    into the program, which turns it into a partial report.
+    def perform(self, intent: Intent) -> Any: ...
+
+
+@runtime_checkable
+class AsyncPerformer(Protocol):
+    """Answers one intent, asynchronously (``arun``/``adrive`` await it)."""
+
+    async def aperform(self, intent: Intent) -> Any: ...
+
+
+#: The former name of a performer that also keeps observers (``SyncDriver``, ``FakeDriver``).
+Driver = Performer
+
+
+def _observers_of(performer: object, extra: Sequence[Observer]) -> tuple[Observer, ...]:
+    return (*getattr(performer, "observers", ()), *extra)
+
+
+def drive(program: Program, performer: Performer, observers: Sequence[Observer] = ()) -> Any:
+    """Carry ``program`` to its end with ``performer``; its return value.
+
+    A ``KeyboardInterrupt`` met while performing is thrown into the program, which turns
+    it into a partial report.
+    """
+    perform = performer.perform
+    events = EVENT_TYPES
+    watchers = tuple(observers)
+    try:
+        intent = next(program)
+        while True:
+            try:
+                kind = type(intent)
+                if kind in events:
+                    for observe in watchers:
+                        observe(intent)  # type: ignore[arg-type]
+                    answer = None
+                elif kind is Fork:
+                    answer = _fork(intent, performer, watchers)  # type: ignore[arg-type]
+                else:
+                    answer = perform(intent)
+            except KeyboardInterrupt as stop:
+                intent = program.throw(stop)
+                continue
+            intent = program.send(answer)
+    except StopIteration as done:
+        return done.value
+
+
+def _fork(fork: Fork, performer: Performer, observers: Sequence[Observer]) -> tuple[Any, ...]:
+    """Branches one after another; under ``fail_fast`` the ones after a failure never start."""
+    answers: list[Any] = []
+    stopped = False
+    for branch in fork.branches:
+        if stopped:
+            branch.close()
+            answers.append(None)
+            continue
+        outcome = drive(branch, performer, observers)
+        answers.append(outcome)
+        stopped = fork.fail_fast and (outcome is None or not outcome[0])
+    return tuple(answers)
+
+
+async def adrive(
+    program: Program, performer: AsyncPerformer, observers: Sequence[Observer] = (), *, jobs: int | None = None
+) -> Any:
+    """Carry ``program`` to its end with an asynchronous ``performer``.
+
+    ``Fork`` branches run concurrently, each in its own task, at most ``jobs`` invocations
+    at a time (default: unbounded here; the performer may bound its own pools). Under
+    ``fail_fast`` the first failed branch cancels the others (``Cancelled`` is thrown into
+    them). Cancelling the task that runs ``adrive`` (Ctrl-C under ``asyncio.run``, SIGTERM,
+    a caller's timeout) throws ``KeyboardInterrupt`` into the program, which ends with a
+    partial report: ``adrive`` then returns that report instead of raising.
+    """
+    import asyncio
+
+    limit = asyncio.Semaphore(jobs) if jobs else None
+    return await _adrive(program, performer.aperform, tuple(observers), limit, None)
+
+
+class _Scope:
+    """The fork a branch runs in: did it cancel its branches because one failed (fail-fast)?
+
+    A branch cancelled while no enclosing fork failed is cancelled because the run is.
     """
 
-    def __init__(self, observers: Sequence[Observer] = ()) -> None:
-        self.observers = tuple(observers)
+    __slots__ = ("parent", "fail_fast", "failed")
 
-    def invoke(self, intent: Invoke) -> Called:
-        raise NotImplementedError  # pragma: no cover - abstract
+    def __init__(self, parent: _Scope | None, fail_fast: bool) -> None:
+        self.parent = parent
+        self.fail_fast = fail_fast
+        self.failed = False
 
-    def sleep(self, seconds: float) -> None:
-        raise NotImplementedError  # pragma: no cover - abstract
+    def cancelled_by_failure(self) -> bool:
+        scope: _Scope | None = self
+        while scope is not None:
+            if scope.failed:
+                return True
+            scope = scope.parent
+        return False
 
-    def now(self) -> int:
-        raise NotImplementedError  # pragma: no cover - abstract
 
-    def wall(self) -> float:
-        raise NotImplementedError  # pragma: no cover - abstract
+async def _adrive(
+    program: Program,
+    aperform: Callable[[Intent], Awaitable[Any]],
+    observers: tuple[Observer, ...],
+    limit: Any,
+    scope: _Scope | None,
+) -> Any:
+    import asyncio
 
-    def perform(self, intent: Intent) -> Any:
-        kind = type(intent)
-        if kind is Invoke:
-            return self.invoke(intent)  # type: ignore[arg-type]
-        if kind is StepResult:
-            for observe in self.observers:
-                observe(intent)  # type: ignore[arg-type]
-            return None
-        if kind is Now:
-            return self.now()
-        if kind is Sleep:
-            self.sleep(intent.seconds)  # type: ignore[union-attr]
-            return None
-        if kind is Fork:
-            return tuple(self.drive(branch) for branch in intent.branches)  # type: ignore[union-attr]
-        if kind is Wall:
-            return self.wall()
-        for observe in self.observers:  # the remaining intents are events
-            observe(intent)  # type: ignore[arg-type]
-        return None
+    events = EVENT_TYPES
+    try:
+        intent = next(program)
+        while True:
+            try:
+                kind = type(intent)
+                if kind in events:
+                    for observe in observers:
+                        observe(intent)  # type: ignore[arg-type]
+                    answer = None
+                elif kind is Fork:
+                    answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast))  # type: ignore[arg-type, union-attr]
+                elif kind is Invoke and (limit is not None or scope is not None):
+                    if limit is not None:
+                        await limit.acquire()
+                    try:
+                        # a sibling failed under fail-fast: start nothing new
+                        if scope is not None and scope.cancelled_by_failure():
+                            raise asyncio.CancelledError
+                        answer = await aperform(intent)
+                    finally:
+                        if limit is not None:
+                            limit.release()
+                else:
+                    answer = await aperform(intent)
+            except asyncio.CancelledError:
+                # A cancelled branch records what it did and answers None; the whole run,
+                # cancelled, ends with a partial report.
+                if scope is None:
+                    intent = program.throw(KeyboardInterrupt())
+                else:
+                    intent = program.throw(Cancelled(interrupted=not scope.cancelled_by_failure()))
+                continue
+            except KeyboardInterrupt as stop:
+                intent = program.throw(stop)
+                continue
+            intent = program.send(answer)
+    except StopIteration as done:
+        if scope is not None and scope.fail_fast and done.value is not None and not done.value[0]:
+            scope.failed = True  # before any sibling starts another invocation
+        return done.value
 
-    def drive(self, program: Generator[Intent, Any, Any]) -> Any:
-        perform = self.perform
+
+async def _afork(
+    fork: Fork, aperform: Callable[[Intent], Awaitable[Any]], observers: tuple[Observer, ...], limit: Any, scope: _Scope
+) -> tuple[Any, ...]:
+    import asyncio
+
+    tasks = [asyncio.ensure_future(_adrive(b, aperform, observers, limit, scope)) for b in fork.branches]
+    if not fork.fail_fast:
         try:
-            intent = next(program)
-            while True:
-                try:
-                    answer = perform(intent)
-                except KeyboardInterrupt as stop:
-                    intent = program.throw(stop)
-                    continue
-                intent = program.send(answer)
-        except StopIteration as done:
-            return done.value
+            return tuple(await asyncio.gather(*tasks))
+        except asyncio.CancelledError:
+            # gather cancelled the branches; they have recorded what they did
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+    answers: list[Any] = [None] * len(tasks)
+    index = {t: i for i, t in enumerate(tasks)}
+    pending = set(tasks)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            failed = False
+            for task in done:
+                answers[index[task]] = outcome = task.result()
+                failed = failed or outcome is None or not outcome[0]
+            if failed:
+                scope.failed = True
+                break
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            # A cancelled branch records what it did and answers None (cancelled).
+            await asyncio.gather(*pending, return_exceptions=True)
+    return tuple(answers)
 
 
 def run(
-    step: Step[Any, Any],
-    value: Any,
+    step: Step[A, B],
+    value: A,
     ctx: ExecCtx,
-    driver: Driver | None = None,
+    performer: Performer | None = None,
     *,
+    observers: Sequence[Observer] = (),
     breakers: dict[str, BreakerState] | None = None,
-) -> RunReport:
-    """Run ``step`` on ``value`` with ``driver`` (default: a new ``SyncDriver``).
+) -> RunReport[B]:
+    """Run ``step`` on ``value`` with ``performer`` (default: a new ``SyncDriver``).
+
+    ``observers`` see every event, after those the performer itself carries. Pass the same
+    ``Breakers`` to several runs to keep breaker state across them.
 
     >>> from returns.result import Result, Success
     >>> from omnibase.core.step import component
@@ -100,9 +248,36 @@ def run(
     >>> report.output, report.exit_code, [s.status.value for s in report.steps]
     (3, 0, ['PASS', 'PASS'])
     """
-    if driver is None:
+    if performer is None:
         from omnibase.drivers.sync import SyncDriver
 
-        driver = SyncDriver()
-    report: RunReport = driver.drive(interpret(step, value, ctx, breakers=breakers))
+        performer = SyncDriver()
+    report: RunReport[B] = drive(
+        interpret(step, value, ctx, breakers=breakers), performer, _observers_of(performer, observers)
+    )
+    return report
+
+
+async def arun(
+    step: Step[A, B],
+    value: A,
+    ctx: ExecCtx,
+    performer: AsyncPerformer | None = None,
+    *,
+    observers: Sequence[Observer] = (),
+    breakers: dict[str, BreakerState] | None = None,
+    jobs: int | None = None,
+) -> RunReport[B]:
+    """``run``, asynchronously: coroutine components are awaited, branches run concurrently.
+
+    The default performer is a new ``AsyncDriver``; ``jobs`` bounds the invocations in
+    flight at once.
+    """
+    if performer is None:
+        from omnibase.drivers.aio import AsyncDriver
+
+        performer = AsyncDriver()
+    report: RunReport[B] = await adrive(
+        interpret(step, value, ctx, breakers=breakers), performer, _observers_of(performer, observers), jobs=jobs
+    )
     return report

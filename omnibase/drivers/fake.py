@@ -1,16 +1,20 @@
-"""The fake driver: a virtual clock, so a 30 s backoff takes microseconds.
+"""The fake performer: a virtual clock, so a 30 s backoff takes microseconds.
 
 Deterministic: sleeping advances the clock, every call takes ``cost`` seconds of virtual
 time (per component name, default 0), the wall clock starts at a fixed epoch. It keeps a
-log of every sleep and invocation so tests can assert on them.
+log of every sleep and invocation so tests can assert on them. It answers both the
+synchronous (``perform``) and the asynchronous (``aperform``) protocol, awaiting
+``async def`` components, so the same test can run a pipeline with ``run`` and ``arun``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from omnibase.core.intents import Called, InvocationTimedOut, Invoke
-from omnibase.drivers._base import LoopDriver, Observer
+from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
+from omnibase.drivers._base import Observer
+from omnibase.drivers.sync import PerformerBase, call, format_traceback
 
 __all__ = ["FakeDriver"]
 
@@ -18,7 +22,7 @@ __all__ = ["FakeDriver"]
 EPOCH = 1_735_689_600.0
 
 
-class FakeDriver(LoopDriver):
+class FakeDriver(PerformerBase):
     """Performs intents against a virtual clock.
 
     >>> d = FakeDriver()
@@ -51,18 +55,38 @@ class FakeDriver(LoopDriver):
         self.sleeps.append(seconds)
         self.clock_ns += int(seconds * 1e9)
 
-    def invoke(self, intent: Invoke) -> Called:
+    def _begin(self, intent: Invoke) -> tuple[int, float, Called | None]:
         name = intent.component.name
         self.calls.append(name)
         started = self.clock_ns
         cost = self.cost.get(name, 0.0)
         if intent.limit is not None and cost > intent.limit:
             self.clock_ns += int(intent.limit * 1e9)
-            return Called(None, InvocationTimedOut(intent.limit), started, self.clock_ns)
-        try:
-            returned = intent.component.fn(intent.ctx, intent.value)
-        except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
-            self.clock_ns += int(cost * 1e9)
-            return Called(None, exc, started, self.clock_ns)
+            return started, cost, Called(None, InvocationTimedOut(intent.limit), started, self.clock_ns)
+        return started, cost, None
+
+    def _end(self, called: Called, started: int, cost: float) -> Called:
         self.clock_ns += int(cost * 1e9)
-        return Called(returned, None, started, self.clock_ns)
+        return Called(called.returned, called.raised, started, self.clock_ns, traceback=called.traceback)
+
+    def invoke(self, intent: Invoke) -> Called:
+        if intent.component.is_async:
+            from omnibase.drivers.sync import async_refused
+
+            return async_refused(intent, self.clock_ns)
+        started, cost, early = self._begin(intent)
+        if early is not None:
+            return early
+        return self._end(call(intent), started, cost)
+
+    async def aperform(self, intent: Intent) -> Any:
+        if type(intent) is not Invoke or not intent.component.is_async:
+            return self.perform(intent)
+        started, cost, early = self._begin(intent)
+        if early is not None:
+            return early
+        try:
+            returned = await intent.component.fn(intent.ctx, intent.value)  # type: ignore[misc]
+        except (Exception, SystemExit) as exc:
+            return self._end(Called(None, exc, started, started, traceback=format_traceback(exc)), started, cost)
+        return self._end(Called(returned, None, started, started), started, cost)

@@ -145,4 +145,4 @@ class FaultDriver(FakeDriver):
             return Called(None, InvocationTimedOut(intent.limit), started, self.clock_ns)
         called = super().invoke(intent)
         self.clock_ns += int(seconds * 1e9)
-        return Called(called.returned, called.raised, started, self.clock_ns)
+        return msgspec.structs.replace(called, started=started, ended=self.clock_ns)
