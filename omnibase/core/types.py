@@ -2,7 +2,8 @@
 
 ``checker(int)`` is a plain ``isinstance`` (cheap: it runs on every step's input or
 output); a parametrised type such as ``list[str]`` or ``dict[str, int]`` is checked in
-full by ``msgspec.convert(value, tp, strict=True)``. ``Any`` and ``object`` accept
+full by ``msgspec.convert(value, tp, strict=True)`` (and the result must equal the
+value: a ``dict`` is not accepted where a ``Struct`` is declared). ``Any`` and ``object`` accept
 everything (``checker`` returns :data:`accept_all`, which callers may skip).
 
 Registry entries name their types with a string (``input: list[str]``); :data:`TYPE_NAMES`
@@ -23,7 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
-__all__ = ["TYPE_NAMES", "accept_all", "checker", "declared_types", "type_named"]
+__all__ = ["TYPE_NAMES", "accept_all", "checker", "declared_types", "entry_types", "input_error", "type_named"]
 
 #: The type names a registry entry may give as ``input:`` or ``output:``.
 TYPE_NAMES: Final[dict[str, object]] = {
@@ -91,11 +92,12 @@ def checker(tp: object) -> Callable[[object], bool]:
 
 def _converts(tp: object) -> Callable[[object], bool]:
     def check(value: object) -> bool:
+        # Converting proves the shape; comparing proves nothing was converted on the way
+        # (a dict is not a Struct, a tuple is not a list, even where msgspec would convert).
         try:
-            msgspec.convert(value, type=tp, strict=True)
+            return bool(msgspec.convert(value, type=tp, strict=True) == value)
         except (msgspec.ValidationError, TypeError):
             return False
-        return True
 
     return check
 
@@ -110,3 +112,44 @@ def declared_types(fn: Callable[..., object], position: int) -> tuple[object, ob
     params = [v for k, v in hints.items() if k != "return"]
     arg = params[position] if len(params) > position else object
     return arg, hints.get("return", object)
+
+
+def entry_types(step: Any) -> list[tuple[str, object]]:
+    """The components that receive a pipeline's input, with their declared input types:
+    the first leaf of a sequence, the inner step of a wrapper, every branch of a fan-out
+    and both sides of a fallback (without importing the node classes: it follows
+    ``first``, ``inner``, ``alternative`` and ``branches``)."""
+    found: list[tuple[str, object]] = []
+    stack = [step]
+    while stack:
+        node = stack.pop()
+        if hasattr(node, "fn") and hasattr(node, "meta"):
+            found.append((node.name, getattr(node, "in_type", object)))
+        elif hasattr(node, "first"):
+            stack.append(node.first)
+        elif hasattr(node, "branches"):
+            stack.extend(reversed(node.branches))
+        elif hasattr(node, "inner"):
+            stack.extend(n for n in (getattr(node, "alternative", None), node.inner) if n is not None)
+    return found
+
+
+def input_error(step: Any, value: object) -> str | None:
+    """None when ``value`` has the declared input type of every component that receives
+    it first; otherwise what is wrong, naming the component (for a ``ProtocolViolation``).
+
+    >>> from returns.result import Result, Success
+    >>> from omnibase import ExecCtx, component
+    >>> @component
+    ... def double(ctx: ExecCtx, n: int) -> Result[int, str]:
+    ...     return Success(2 * n)
+    >>> input_error(double >> double, 3) is None, input_error(double, "not an int")
+    (True, "double takes int, was given str: 'not an int'")
+    """
+    for name, tp in entry_types(step):
+        if not checker(tp)(value):
+            shown = repr(value)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            label = tp.__qualname__ if isinstance(tp, type) else repr(tp).replace("typing.", "")
+            return f"{name} takes {label}, was given {type(value).__name__}: {shown}"
+    return None
