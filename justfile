@@ -23,3 +23,7 @@ bench:
     {{py}} bench/bench_core.py
     {{py}} bench/bench_precommit.py
     {{py}} bench/bench_startup.py
+
+# Planted bugs in the core modules, one at a time: the tests must catch every one (prints the score).
+mutate *names:
+    {{py}} tools/mutate.py {{names}}
