@@ -114,3 +114,29 @@ def test_attempts_follow_the_policy_decision(base, exceptions, extra, errors, ma
             break
         expected += 1
     assert _attempts(policy, list(errors)) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=4), st.integers(0, 3))
+def test_a_step_with_any_non_idempotent_component_is_never_re_run(idempotent: list[bool], failing: int) -> None:
+    from omnibase.testing import faulty
+
+    calls = [0]
+
+    @component
+    def step(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        calls[0] += 1
+        return Success(x)
+
+    failing = min(failing, len(idempotent) - 1)
+    parts = [
+        faulty(step, ["transient"] if i == failing else ["ok"], name=f"s{i}")
+        for i in range(len(idempotent))
+    ]
+    parts = [c if not flag else component(c.fn, idempotent=True, name=c.name) for c, flag in zip(parts, idempotent)]  # type: ignore[arg-type]
+    chain = parts[0]
+    for p in parts[1:]:
+        chain = chain >> p  # type: ignore[assignment]
+    run(retry(chain, RetryPolicy(max_attempts=3)), 0, fake_ctx(), FakeDriver())
+    expected = 3 if all(idempotent) else 1
+    assert parts[failing].fn.calls == expected  # type: ignore[attr-defined]
