@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
-__all__ = ["TYPE_NAMES", "accept_all", "checker", "declared_types", "entry_types", "input_error", "type_named"]
+__all__ = ["TYPE_NAMES", "accept_all", "checker", "declared_types", "entry_types", "input_error", "is_type_name", "type_named"]
 
 #: The type names a registry entry may give as ``input:`` or ``output:``.
 TYPE_NAMES: Final[dict[str, object]] = {
@@ -49,12 +49,26 @@ def accept_all(value: object) -> bool:
 
 
 def type_named(name: str) -> object | None:
-    """The type a registry type name stands for, or None when the name is unknown.
+    """The type a registry type name stands for, or None when the name is unknown (or is
+    ``None``: tell the two apart with :func:`is_type_name`).
 
     >>> type_named("list[str]"), type_named("list[Path]")
     (list[str], None)
     """
-    return TYPE_NAMES.get(" ".join(name.split()).replace("[ ", "[").replace(" ]", "]"), None)
+    return TYPE_NAMES.get(_normal(name), None)
+
+
+def is_type_name(name: str) -> bool:
+    """Whether ``name`` is in :data:`TYPE_NAMES` (spacing aside).
+
+    >>> is_type_name("dict[str,  int]"), is_type_name("None"), is_type_name("Path")
+    (True, True, False)
+    """
+    return _normal(name) in TYPE_NAMES
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.split()).replace("[ ", "[").replace(" ]", "]").replace(",", ", ").replace(",  ", ", ")
 
 
 def checker(tp: object) -> Callable[[object], bool]:

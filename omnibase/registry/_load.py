@@ -92,6 +92,13 @@ def parse_registry_text(text: str, path: str) -> Result[Registry, ConfigError]:
         if entry.command is not None and not entry.command:
             line, col = _locate(node, f"$.components[{i}].command")
             return Failure(ConfigError(path, line, col, f"components[{i}].command: an empty command"))
+        for key in ("input", "output"):  # the type names of docs/reference/types.md
+            from omnibase.core.types import TYPE_NAMES, is_type_name
+
+            if not is_type_name(getattr(entry, key)):
+                line, col = _locate(node, f"$.components[{i}].{key}")
+                known = ", ".join(TYPE_NAMES)
+                return Failure(ConfigError(path, line, col, f"components[{i}].{key}: unknown type '{getattr(entry, key)}' (use one of {known})"))
         for key in ("files", "exclude"):
             try:
                 re.compile(getattr(entry, key))

@@ -44,7 +44,13 @@ def resolve(entry: Entry, *, root: str) -> Result[Component[Any, Any], Resolutio
     """The component an entry describes, or why it cannot be had."""
     meta = entry_meta(entry)
     if entry.python is not None:
-        return _python(entry, root).map(lambda fn: Component(fn, meta))
+        from omnibase.core.types import accept_all, checker, type_named
+
+        in_type, out_type = type_named(entry.input), type_named(entry.output)
+        check = checker(out_type)  # the declared output, checked on every success
+        return _python(entry, root).map(
+            lambda fn: Component(fn, meta, None if check is accept_all else check, in_type=in_type, out_type=out_type)
+        )
     argv = entry.command or ()
     exe = argv[0]
     if os.sep in exe:
