@@ -84,32 +84,33 @@ def page_module(text: str) -> str:
 
 @cache
 def _mypy_errors(root: Path) -> dict[str, list[str]]:
-    """One mypy run over every docs page: ``{page file name: ["line: message", ...]}``."""
-    pages = sorted((root / "docs").rglob("*.md"))
-    out = Path(tempfile.mkdtemp(prefix="omnibase-docs-types-"))
+    """One mypy run over every docs page: ``{"docs/page.md": ["line: message", ...]}``."""
+    with tempfile.TemporaryDirectory(prefix="omnibase-docs-types-") as tmp:
+        return _check_pages(root, Path(tmp))
+
+
+def _check_pages(root: Path, out: Path) -> dict[str, list[str]]:
     names: dict[str, str] = {}
-    for page in pages:
+    for page in sorted((root / "docs").rglob("*.md")):
         module = page_module(page.read_text(encoding="utf-8"))
         if module.strip():
-            target = out / f"docs_{page.relative_to(root / 'docs').with_suffix('').as_posix().replace('/', '_').replace('-', '_')}.py"
-            target.write_text(module, encoding="utf-8")
-            names[target.name] = page.name
+            stem = page.relative_to(root / "docs").with_suffix("").as_posix().replace("/", "_").replace("-", "_")
+            (out / f"docs_{stem}.py").write_text(module, encoding="utf-8")
+            names[f"docs_{stem}.py"] = page.relative_to(root).as_posix()
     if not names:
         return {}
-    env = dict(os.environ, MYPYPATH=str(root))
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--config-file", str(root / "pyproject.toml"),
          "--no-error-summary", "--show-error-codes", *sorted(str(out / n) for n in names)],
-        capture_output=True, text=True, cwd=root, env=env, check=False,
+        capture_output=True, text=True, cwd=root, env=dict(os.environ, MYPYPATH=str(root)), check=False,
     )
     errors: dict[str, list[str]] = {page: [] for page in names.values()}
     for line in done.stdout.splitlines():
+        if not line.strip() or ": note:" in line:
+            continue
         path, _, rest = line.partition(":")
         page = names.get(Path(path).name)
-        if page is not None and ": note:" not in line:
-            errors[page].append(rest)
-        elif page is None and line.strip() and ": note:" not in line:
-            errors.setdefault("(mypy)", []).append(line)
+        errors.setdefault(page or "(mypy)", []).append(rest if page else line)
     if done.returncode not in (0, 1):
         errors.setdefault("(mypy)", []).append(done.stderr.strip())
     return errors
@@ -118,8 +119,12 @@ def _mypy_errors(root: Path) -> dict[str, list[str]]:
 class MarkdownTypes(pytest.Item):
     def runtest(self) -> None:
         errors = _mypy_errors(self.config.rootpath)
-        mine = errors.get(self.path.name, []) + errors.get("(mypy)", [])
-        assert not mine, f"{self.path.name} does not type-check:\n" + "\n".join(f"{self.path.name}:{e}" for e in mine)
+        page = self.path.relative_to(self.config.rootpath).as_posix()
+        mine = errors.get(page, []) + errors.get("(mypy)", [])
+        assert not mine, f"{page} does not type-check:\n" + "\n".join(f"{page}:{e}" for e in mine)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return str(excinfo.value) if excinfo.errisinstance(AssertionError) else str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"docs page {self.path.name} type-checks"
