@@ -3,6 +3,7 @@ and human output fits the terminal and respects colour/emoji/ASCII choices."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -327,7 +328,7 @@ def test_width_of_examples() -> None:
     assert columns("⚠️ WARN") == width_of("⚠️ WARN")
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=60)
 @given(reports)
 def test_every_json_report_is_valid_against_the_published_schema(report: RunReport) -> None:
     validator = _schema_validator()
@@ -354,6 +355,7 @@ def test_the_schema_rejects_a_report_of_the_wrong_shape() -> None:
         assert not validator.is_valid(broken), path
 
 
+@functools.cache
 def _schema_validator() -> Any:
     import jsonschema
 
