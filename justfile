@@ -26,6 +26,7 @@ docs:
 bench:
     {{py}} -m pip install -q -e '.[bench]'
     {{py}} bench/bench_core.py
+    {{py}} bench/bench_async.py
     {{py}} bench/bench_precommit.py
     {{py}} bench/bench_startup.py
 

@@ -33,7 +33,6 @@ from omnibase.core.intents import (
     Invoke,
     RetryScheduled,
     Sleep,
-    Started,
 )
 from omnibase.core.step import (
     AllOf,
@@ -240,8 +239,7 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
     if meta.timeout is not None and (limit is None or meta.timeout < limit):
         limit = meta.timeout
     span, attempt = run.span(), run.attempt
-    try:
-        yield Started(name=comp.name, span_id=span, attempt=attempt)
+    try:  # the loop tells observers ``Started`` from this Invoke: no round trip of our own
         called: Called = yield Invoke(comp, run.context(dry) if dry else run.ctx, value, limit, span, attempt)
     except KeyboardInterrupt:
         run.results.append(_interrupted(comp, span, attempt))

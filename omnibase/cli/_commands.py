@@ -115,14 +115,15 @@ def orch(args: argparse.Namespace) -> int:
     excluded = re.compile(catalogue.registry.exclude)
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
     ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run)
-    observers = _observers(args, ctx.trace_id)
-    if observers:
-        from omnibase.drivers import SyncDriver
+    from omnibase.cli._modes import MODES, execute
 
-        orchestrator.driver = SyncDriver(observers)
+    mode = MODES[args.mode](args)
+    orchestrator.driver = mode.performer
+    orchestrator.observers = tuple(_observers(args, ctx.trace_id))
+    orchestrator.jobs = args.jobs
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        report = orchestrator.run(ctx)
+        report = execute(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), mode)
     _emit(report, args)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)

@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from omnibase.cli._modes import MODES
+
 __all__ = ["main"]
 
 STAGES = ("pre-commit", "test", "ci", "pipeline")
@@ -60,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     orch.add_argument("--list", action="store_true", help="show what would run and why the rest would not; run nothing")
     orch.add_argument("--dry-run", action="store_true", help="run only read-only components and change no file; show what would change")
     orch.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    orch.add_argument(
+        "--mode", choices=tuple(MODES), default=next(iter(MODES)),
+        help="how to execute: sync runs one step at a time in this process (default); async runs "
+        "independent steps concurrently (see --jobs)",
+    )  # fmt: skip
+    orch.add_argument(
+        "--jobs", "-j", type=_positive, metavar="N",
+        help="async mode: at most N steps at once (default: the number of usable cores; raise it "
+        "for steps that mostly wait on the network)",
+    )  # fmt: skip
     _common(orch)
 
     reg = sub.add_parser("registry", help="administer the registry file (list, inspect, add, remove)")
@@ -85,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="about the report format")
     rep.add_argument("--schema", action="store_true", help="print the JSON Schema of the json report")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text}'")
+    return n
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -19,7 +19,10 @@ events        ``Started``, ``StepResult``,                     None
 
 Every ``Invoke`` carries its identity before it is performed: ``span_id`` (unique in the
 run, and the same span id its ``Started`` event and its ``StepResult`` carry) and
-``attempt`` (1 for the first call, 2 for the first retry, ...).
+``attempt`` (1 for the first call, 2 for the first retry, ...). The interpreter does not
+yield ``Started``: the loops derive it from the ``Invoke`` (same name, span id and attempt)
+and hand it to the observers just before the performer is asked, so a run without
+observers pays nothing for it.
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ class Fork(msgspec.Struct, frozen=True):
 
 class Started(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="started"):
     """The invocation ``span_id`` (attempt ``attempt``) of component ``name`` is about to
-    be performed."""
+    be performed (emitted by the loops, from the ``Invoke``, once it holds a job slot)."""
 
     name: str
     span_id: str

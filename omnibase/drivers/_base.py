@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke
+from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke, Started
 from omnibase.core.policies import BreakerState
 from omnibase.core.step import Step
 from omnibase.core.values import ExecCtx, RunReport
@@ -74,6 +74,8 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
                 elif kind is Fork:
                     answer = _fork(intent, performer, watchers)  # type: ignore[arg-type]
                 else:
+                    if watchers and kind is Invoke:
+                        _started(intent, watchers)  # type: ignore[arg-type]
                     answer = perform(intent)
             except KeyboardInterrupt as stop:
                 intent = program.throw(stop)
@@ -81,6 +83,15 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
             intent = program.send(answer)
     except StopIteration as done:
         return done.value
+
+
+def _started(intent: Invoke, observers: Sequence[Observer]) -> None:
+    """Tell the observers that ``intent`` is about to be performed. The loops derive this
+    event from the ``Invoke`` itself (same name, span id and attempt), so a run without
+    observers pays nothing for it."""
+    event = Started(name=intent.component.name, span_id=intent.span_id, attempt=intent.attempt)
+    for observe in observers:
+        observe(event)
 
 
 def _fork(fork: Fork, performer: Performer, observers: Sequence[Observer]) -> tuple[Any, ...]:
@@ -112,8 +123,41 @@ async def adrive(
     """
     import asyncio
 
-    limit = asyncio.Semaphore(jobs) if jobs else None
+    limit = _Slots(jobs, asyncio.get_running_loop()) if jobs else None
     return await _adrive(program, performer.aperform, tuple(observers), limit, None)
+
+
+class _Slots:
+    """At most ``size`` invocations at once, first come first served: an
+    ``asyncio.Semaphore`` without its per-call coroutine (this is on every invocation)."""
+
+    __slots__ = ("free", "waiters", "loop")
+
+    def __init__(self, size: int, loop: Any) -> None:
+        import collections
+
+        self.free = size
+        self.waiters: collections.deque[Any] = collections.deque()
+        self.loop = loop
+
+    def take(self) -> Any:
+        """None when a slot was free (it is now taken); else a future that is resolved when
+        a slot is handed over."""
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return None
+        waiter = self.loop.create_future()
+        self.waiters.append(waiter)
+        return waiter
+
+    def give(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # cancelled waiters gave up their turn
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class _Scope:
@@ -148,6 +192,9 @@ async def _adrive(
     import asyncio
 
     events = EVENT_TYPES
+    if scope is not None and scope.cancelled_by_failure():
+        program.close()  # a sibling failed before this branch started: it never starts
+        return None
     try:
         intent = next(program)
         while True:
@@ -161,16 +208,27 @@ async def _adrive(
                     answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast))  # type: ignore[arg-type, union-attr]
                 elif kind is Invoke and (limit is not None or scope is not None):
                     if limit is not None:
-                        await limit.acquire()
+                        waiter = limit.take()
+                        if waiter is not None:
+                            try:
+                                await waiter
+                            except asyncio.CancelledError:
+                                if waiter.done() and not waiter.cancelled():
+                                    limit.give()  # handed a slot, but cancelled before using it
+                                raise
                     try:
                         # a sibling failed under fail-fast: start nothing new
                         if scope is not None and scope.cancelled_by_failure():
                             raise asyncio.CancelledError
+                        if observers:
+                            _started(intent, observers)  # type: ignore[arg-type]
                         answer = await aperform(intent)
                     finally:
                         if limit is not None:
-                            limit.release()
+                            limit.give()
                 else:
+                    if observers and kind is Invoke:
+                        _started(intent, observers)  # type: ignore[arg-type]
                     answer = await aperform(intent)
             except asyncio.CancelledError:
                 # A cancelled branch records what it did and answers None; the whole run,
@@ -195,7 +253,8 @@ async def _afork(
 ) -> tuple[Any, ...]:
     import asyncio
 
-    tasks = [asyncio.ensure_future(_adrive(b, aperform, observers, limit, scope)) for b in fork.branches]
+    start = asyncio.get_running_loop().create_task
+    tasks = [start(_adrive(b, aperform, observers, limit, scope)) for b in fork.branches]
     if not fork.fail_fast:
         try:
             return tuple(await asyncio.gather(*tasks))

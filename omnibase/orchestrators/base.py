@@ -19,7 +19,7 @@ from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.select import Selection, Selector, filter_by
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport
-from omnibase.drivers import Driver, SyncDriver, run
+from omnibase.drivers import AsyncPerformer, Observer, Performer, SyncDriver, arun, run
 
 __all__ = ["Guards", "Orchestrator", "StageOrchestrator", "guard"]
 
@@ -31,10 +31,15 @@ DEFAULT_BREAKER = BreakerPolicy(threshold=3, window=60.0, reset_timeout=30.0, pr
 
 
 class Orchestrator(ABC):
-    """Runs one stage: ``run(ctx) -> RunReport``."""
+    """Runs one stage: ``run(ctx) -> RunReport``, or ``await arun(ctx)`` (async mode)."""
 
     @abstractmethod
     def run(self, ctx: ExecCtx) -> RunReport: ...
+
+    async def arun(self, ctx: ExecCtx) -> RunReport:
+        """The stage, asynchronously. By default the synchronous ``run`` (an orchestrator
+        with nothing to run concurrently need not say more)."""
+        return self.run(ctx)
 
 
 def guard(
@@ -76,16 +81,23 @@ class StageOrchestrator(Orchestrator):
         selector: Selector = Selector(),
         guards: Guards | None = None,
         fail_fast: bool = False,
-        driver: Driver | None = None,
+        driver: Performer | AsyncPerformer | None = None,
         wrap: Callable[[Step[Any, Any]], Step[Any, Any]] | None = None,
+        observers: Sequence[Observer] = (),
+        jobs: int | None = None,
     ) -> None:
         self.catalogue = tuple(catalogue)
         self.stage_filter = stage_filter
         self.selector = selector
         self.guards: Guards = guards or {}
         self.fail_fast = fail_fast
+        #: the performer: a synchronous one for ``run``, an asynchronous one for ``arun``
+        #: (default ``SyncDriver`` / ``AsyncDriver``)
         self.driver = driver
         self.wrap = wrap
+        self.observers = tuple(observers)
+        #: ``arun``: at most this many invocations at once (None: as many as branches)
+        self.jobs = jobs
 
     def select(self) -> Selection:
         """What this stage would run, and why the rest would not."""
@@ -103,5 +115,26 @@ class StageOrchestrator(Orchestrator):
 
     def run(self, ctx: ExecCtx) -> RunReport:
         ctx = msgspec.structs.replace(ctx, stage=self.stage)
-        report = run(self.assemble(self.select()), self.initial(ctx), ctx, self.driver or SyncDriver())
+        driver = self.driver
+        if driver is not None and not hasattr(driver, "perform"):
+            raise TypeError(f"{type(driver).__name__} is an asynchronous performer: use arun()")
+        performer: Any = driver or SyncDriver()
+        report = run(self.assemble(self.select()), self.initial(ctx), ctx, performer, observers=self.observers)
+        return self._stamped(report)
+
+    async def arun(self, ctx: ExecCtx) -> RunReport:
+        """``run``, with an asynchronous performer (default ``AsyncDriver``): branches run
+        concurrently, at most ``jobs`` invocations at once. Cancelling it ends the run
+        with a partial report (``outcome`` "interrupted")."""
+        ctx = msgspec.structs.replace(ctx, stage=self.stage)
+        driver = self.driver
+        if driver is not None and not hasattr(driver, "aperform"):
+            raise TypeError(f"{type(driver).__name__} is a synchronous performer: use run()")
+        performer: Any = driver
+        report = await arun(
+            self.assemble(self.select()), self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs
+        )
+        return self._stamped(report)
+
+    def _stamped(self, report: RunReport) -> RunReport:
         return msgspec.structs.replace(report, metadata={**report.metadata, "stage": self.stage})

@@ -1,10 +1,13 @@
 """The built-in checks as components (an edge: reads files, applies fixes).
 
-All built-in components of one run share a ``CheckBatch``: the first one invoked runs
-every selected built-in check over the run's files in one pass (each file read once,
-CPU-bound work spread over the machine's cores) and the others read their verdicts from
-it. The checks themselves are pure and return fixes as values; the component applies a
-fixer's edits unless the run is a dry run, and always reports the diff.
+Each built-in component runs its own check, and only it, over the run's files: its
+duration in the report is its own work, the checks run in parallel under a concurrent
+performer, and a component is plain data (``BuiltinCheck``: a name and a flag), so it
+pickles and runs in a worker process. The checks themselves are pure and return fixes as
+values; the component applies a fixer's edits unless the run is a dry run, and always
+reports the diff. Fixers in one process take turns (``_FIXING``): each reads what the one
+before wrote, as consecutive pre-commit hooks do; across processes, an edit applies only
+to the content it was computed from (``apply_edits``), so no fix is written over another.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from returns.result import Failure, Result, Success
 from omnibase.core.step import Component
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Lifecycle, Meta, Skip
 
-__all__ = ["CheckBatch", "CheckSummary", "builtin_components"]
+__all__ = ["BuiltinCheck", "CheckBatch", "CheckSummary", "builtin_components"]
 
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
+
+#: Fixers of one process read and rewrite the same files: one at a time (module state,
+#: not the components', so that they stay picklable).
+_FIXING = threading.Lock()
 
 
 class CheckSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,42 +38,37 @@ class CheckSummary(msgspec.Struct, frozen=True, kw_only=True):
     checked: int
 
 
-class CheckBatch:
-    """Runs the selected built-in checks once per set of files, on first demand."""
+class CheckBatch(msgspec.Struct, kw_only=True):
+    """The built-in checks a stage selected: plain data, no lock and no cache, so that it
+    pickles with the components that refer to it."""
 
-    def __init__(self, names: Iterable[str]) -> None:
-        self.names = tuple(names)
-        self._lock = threading.Lock()
-        self._key: tuple[str, tuple[str, ...]] | None = None
-        self._verdicts: dict[str, list[Any]] = {}
+    names: tuple[str, ...]
 
     def limit_to(self, names: Iterable[str]) -> None:
-        """Compute only these checks (the ones a stage selected)."""
+        """Keep only these checks (the ones a stage selected)."""
         wanted = set(names)
         self.names = tuple(n for n in self.names if n in wanted)
 
-    def verdicts(self, ctx: ExecCtx, name: str) -> list[Any]:
-        from omnibase.builtins import run_builtin_checks
 
+class BuiltinCheck(msgspec.Struct, frozen=True):
+    """The function of one built-in component: ``(ctx, value) -> Result``. Runs check
+    ``name`` alone over ``ctx.files``; a fixer applies its edits unless ``ctx.dry_run``."""
+
+    name: str
+    fixer: bool
+
+    def __call__(self, ctx: ExecCtx, _value: object) -> Result[CheckSummary | Skip, Failed]:
         if not ctx.files:  # nothing to check: no pass over the tree, no git queries
-            return []
-        key = (ctx.root, ctx.files)
-        with self._lock:
-            if self._key != key:
-                names = self.names if name in self.names else (*self.names, name)
-                found = run_builtin_checks(ctx.files, names, root=ctx.root)
-                self._verdicts = {n: [] for n in names}
-                for verdict in found:
-                    self._verdicts.setdefault(verdict.check, []).append(verdict)
-                self._key = key
-            return self._verdicts.get(name, [])
+            return Success(Skip(reason="no files to check"))
+        if not self.fixer:
+            return self._judge(ctx)
+        with _FIXING:
+            return self._judge(ctx)
 
+    def _judge(self, ctx: ExecCtx) -> Result[CheckSummary | Skip, Failed]:
+        from omnibase.builtins import apply_edits, run_builtin_checks
 
-def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
-    def run_check(ctx: ExecCtx, _value: object) -> Result[CheckSummary | Skip, Failed]:
-        from omnibase.builtins import apply_edits
-
-        verdicts = batch.verdicts(ctx, name)
+        verdicts = run_builtin_checks(ctx.files, (self.name,), root=ctx.root)
         if not verdicts:
             return Success(Skip(reason="no files to check"))
         failed = [v for v in verdicts if not v.ok]
@@ -82,8 +84,9 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
                 data["fixed"] = True
         return Failure(Failed(message="\n".join(lines), data=data))
 
-    run_check.__name__ = name.replace("-", "_")
-    return run_check
+    @property
+    def __name__(self) -> str:  # what a function would say: the check's name as an identifier
+        return self.name.replace("-", "_")
 
 
 def _diffs(edits: list[Any]) -> str:
@@ -102,10 +105,10 @@ def _diffs(edits: list[Any]) -> str:
 
 
 def builtin_components() -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
-    """One component per built-in check, in a stable order, and their shared batch."""
+    """One component per built-in check, in a stable order, and the batch naming them."""
     from omnibase.builtins import CHECKS
 
-    batch = CheckBatch(CHECKS)
+    batch = CheckBatch(names=tuple(CHECKS))
     comps: list[Component[Any, Any]] = []
     for name, spec in CHECKS.items():
         meta = Meta(
@@ -119,5 +122,5 @@ def builtin_components() -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
             input_type="object",
             output_type="CheckSummary",
         )
-        comps.append(Component(_check(name, spec.is_fixer, batch), meta))
+        comps.append(Component(BuiltinCheck(name, spec.is_fixer), meta))
     return tuple(comps), batch

@@ -117,6 +117,12 @@ class PipelineOrchestrator(StageOrchestrator):
             return refused(ctx, self.stage, planned.failure())
         return super().run(ctx)
 
+    async def arun(self, ctx: ExecCtx) -> RunReport:
+        planned = self.plan()
+        if isinstance(planned, Failure):
+            return refused(ctx, self.stage, planned.failure())
+        return await super().arun(ctx)
+
 
 def refused(ctx: ExecCtx, stage: str, error: StepError) -> RunReport:
     """The report of a run that could not start: no steps, the error, its exit code."""

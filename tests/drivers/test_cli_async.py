@@ -1,0 +1,164 @@
+"""``--mode async`` end to end: the real CLI in a subprocess, on a real git repository.
+
+Ctrl-C (SIGINT) and SIGTERM while components sleep (a coroutine, a synchronous function in
+a thread, a command with a grandchild) still give a readable partial report, exit 130, and
+leave no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REGISTRY = """\
+version: 1
+components:
+  - name: slow-async
+    python: "slow:slow_async"
+    tags: [ci]
+  - name: slow-sync
+    python: "slow:slow_sync"
+    tags: [ci]
+  - name: slow-cmd
+    command: [sh, -c, "sleep 300 & echo $! > started/grandchild; echo $$ > started/slow-cmd; wait"]
+    pass_filenames: false
+    always_run: true
+    tags: [ci]
+  - name: quick
+    python: "slow:quick"
+    tags: [ci]
+"""
+
+MODULE = """\
+import asyncio, os, time
+from returns.result import Success
+
+def _mark(name):
+    with open(os.path.join("started", name), "w") as f:
+        f.write(str(os.getpid()))
+
+async def slow_async(ctx, value):
+    _mark("slow-async")
+    await asyncio.sleep(300)
+    return Success(1)
+
+def slow_sync(ctx, value):
+    _mark("slow-sync")
+    time.sleep(300)
+    return Success(2)
+
+def quick(ctx, value):
+    return Success(3)
+"""
+
+WANTED = ("slow-async", "slow-sync", "slow-cmd", "grandchild")
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "started").mkdir(parents=True)
+    (root / "omnibase.yaml").write_text(REGISTRY)
+    (root / "slow.py").write_text(MODULE)
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "omnibase.yaml", "slow.py")
+    return root
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("OMNIBASE_", "PYTEST_"))}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its exit status is left
+
+
+def _wait_for(path: Path, names: tuple[str, ...], limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while not all((path / n).exists() and (path / n).read_text().strip() for n in names):
+        assert time.monotonic() < deadline, f"components did not start: {sorted(os.listdir(path))}"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find survivors")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_an_async_run_gives_a_partial_report_and_no_survivor(project: Path, signum: int) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--mode", "async", "--jobs", "8",
+         "--filter", "tag=ci", "--format", "json"],
+        cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+    )  # fmt: skip
+    try:
+        _wait_for(project / "started", WANTED)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    report = json.loads(out)
+    assert report["outcome"] == "interrupted" and report["exit_code"] == 130
+    by_name = {s["name"]: s for s in report["steps"]}
+    assert by_name["quick"]["status"] == "PASS"
+    for name in ("slow-async", "slow-sync", "slow-cmd"):
+        assert by_name[name]["status"] == "FAIL" and by_name[name]["error"]["type"] == "interrupted", by_name[name]
+    pids = [int((project / "started" / n).read_text()) for n in ("slow-cmd", "grandchild")]
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if _alive(p)], "a command or its child outlived the run"
+    assert b"Traceback" not in err.encode() if isinstance(err, str) else b"Traceback" not in err
+
+
+def test_async_mode_reports_like_sync_mode(project: Path) -> None:
+    (project / "omnibase.yaml").write_text(
+        "version: 1\ncomponents:\n"
+        "  - {name: quick, python: 'slow:quick', tags: [ci]}\n"
+        "  - {name: echo, command: [echo, hi], pass_filenames: false, always_run: true, tags: [ci]}\n"
+    )
+    reports = {}
+    for mode in ("sync", "async"):
+        done = subprocess.run(
+            [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--mode", mode,
+             "--filter", "tag=ci", "--format", "json"],
+            cwd=project, capture_output=True, text=True, env=_env(), timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        reports[mode] = [(s["name"], s["status"], s["value"]) for s in report["steps"]]
+    assert reports["sync"] == reports["async"]
+
+
+def test_an_async_component_under_sync_mode_is_a_config_error_naming_async_mode(project: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--filter", "name=slow-async",
+         "--format", "json"],
+        cwd=project, capture_output=True, text=True, env=_env(), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (step,) = json.loads(done.stdout)["steps"]
+    assert step["status"] == "FAIL" and "--mode async" in step["error"]["message"]
+
+
+def test_jobs_must_be_a_positive_number(project: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "omnibase", "orch", "--mode", "async", "--jobs", "0"],
+        cwd=project, capture_output=True, text=True, env=_env(), timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--jobs" in done.stderr and "Traceback" not in done.stderr
