@@ -16,6 +16,8 @@ A behaviour is what one call does; ``faulty`` returns a copy of the component (s
 
 Behaviours are given as kinds (``["transient", "ok"]``) or as ``Act`` values
 (``Act("slow", seconds=5.0)``). The returned component counts its calls in ``.fn.calls``.
+An ``async def`` component stays asynchronous (run it with ``arun``; ``slow`` is timed by
+``FaultDriver`` for synchronous components only).
 
 >>> from returns.result import Result, Success
 >>> from omnibase import ExecCtx, RetryPolicy, component, retry, run
@@ -31,6 +33,7 @@ Behaviours are given as kinds (``["transient", "ok"]``) or as ``Act`` values
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -118,7 +121,17 @@ def faulty(comp: Component[A, B], behaviours: Iterable[Kind | Act], *, name: str
     meta = comp.meta if name is None else msgspec.structs.replace(comp.meta, name=name)
     real = comp.fn
     fn = Faulty(meta.name, as_acts(behaviours), lambda ctx, x, act: real(ctx, x))
-    return Component(fn, meta, comp.check)
+    types = {"in_type": comp.in_type, "out_type": comp.out_type}
+    if not comp.is_async:
+        return Component(fn, meta, comp.check, **types)
+
+    async def afn(ctx: ExecCtx, x: Any) -> Any:  # an async component stays async
+        out = fn(ctx, x)
+        afn.calls = fn.calls  # type: ignore[attr-defined]
+        return await out if inspect.isawaitable(out) else out
+
+    afn.calls = 0  # type: ignore[attr-defined]
+    return Component(afn, meta, comp.check, **types)
 
 
 class FaultDriver(FakeDriver):

@@ -171,3 +171,19 @@ def test_the_pytest_plugin_gives_fixtures_without_imports(pytester: pytest.Pytes
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_faults_injected_into_an_async_component_keep_it_async() -> None:
+    import asyncio
+
+    from omnibase.drivers import arun
+
+    @component(idempotent=True)
+    async def fetch(ctx: ExecCtx, url: str) -> Result[str, Failed]:
+        await asyncio.sleep(0)
+        return Success(url.upper())
+
+    flaky = faulty(fetch, ["transient", "raise", "ok"])
+    assert flaky.is_async
+    report = asyncio.run(arun(retry(flaky, RetryPolicy(max_attempts=3, retry_on=lambda e: True)), "u", fake_ctx(), FaultDriver()))
+    assert report.output == "U" and flaky.fn.calls == 3  # type: ignore[attr-defined]
