@@ -139,6 +139,10 @@ def _step_line(step: StepResult, opts: RenderOptions) -> str:
     return _clip(line, opts.width, ascii_only).replace(badge, _paint(badge, _COLOR[status], opts), 1)
 
 
+#: How many lines of a ``Raised`` error's traceback ``-v`` shows (its end, nearest the raise).
+_TRACE_LINES = 30
+
+
 def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
     ascii_only = not opts.emoji
     lines: list[str] = []
@@ -151,6 +155,13 @@ def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
             lines.append(_clip("    " + _clean(raw, ascii_only), opts.width, ascii_only))
         if len(body) > limit:
             lines.append(f"    ... {len(body) - limit} more lines (-v shows more, --format json all)")
+        trace = getattr(step.error, "traceback", "")
+        if trace and opts.verbose > 0:  # a raised exception: where it came from, last frames first kept
+            frames = trace.splitlines()
+            if len(frames) > _TRACE_LINES:
+                lines.append(f"    ... {len(frames) - _TRACE_LINES} earlier traceback lines (--format json has all)")
+            for raw in frames[-_TRACE_LINES:]:
+                lines.append(_clip("    | " + _clean(raw, ascii_only), opts.width, ascii_only))
     elif step.reason and opts.verbose > 0:
         lines.append(_clip("    " + _clean(step.reason, ascii_only), opts.width, ascii_only))
     return lines

@@ -434,6 +434,12 @@ def _check_rules(parsed: RegistryFile) -> tuple[str, str] | None:
             return f"components[{i}]", "give exactly one of 'command', 'python' or 'builtin'"
         if entry.command is not None and not entry.command:
             return f"components[{i}].command", "an empty command"
+        for key in ("input", "output"):  # the type names of docs/reference/types.md
+            from omnibase.core.types import TYPE_NAMES, is_type_name
+
+            if not is_type_name(getattr(entry, key)):
+                known = ", ".join(TYPE_NAMES)
+                return f"components[{i}].{key}", f"unknown type '{getattr(entry, key)}' (use one of {known})"
         for key in ("files", "exclude"):
             try:
                 re.compile(getattr(entry, key))
