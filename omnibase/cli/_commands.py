@@ -51,32 +51,48 @@ def _files(args: argparse.Namespace, root: str) -> Result[tuple[str, ...], str]:
     return found.alt(lambda e: e.message)
 
 
-def _render(report: RunReport, args: argparse.Namespace) -> str:
-    from omnibase.cli.formatters import FORMATTERS, default_format, detect_options
+def _stdout_format(args: argparse.Namespace) -> str:
+    from omnibase.cli.formatters import default_format
 
-    fmt = args.format or default_format(sys.stdout.isatty())
+    return str(args.format or default_format(sys.stdout.isatty()))
+
+
+def _render(report: RunReport, args: argparse.Namespace) -> str:
+    from omnibase.cli.formatters import FORMATTERS, detect_options
+
+    fmt = _stdout_format(args)
     verbose = -1 if args.quiet else args.verbose
     options = detect_options(isatty=sys.stdout.isatty(), env=os.environ, no_color=args.no_color, verbose=verbose)
     return FORMATTERS[fmt](report, options)
 
 
-def _emit(report: RunReport, args: argparse.Namespace) -> None:
-    text = _render(report, args)
+def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> None:
+    """The report on stdout (and ``-o``); ``streamed``: the jsonl stream that has already
+    written its lines on stdout, so only the last line is left to print."""
+    text = _render(report, args) if streamed is None else streamed.text(report)
     if args.output:
         from omnibase._atomic import write_atomic
 
         write_atomic(args.output, text.encode("utf-8"))
+    if streamed is not None:
+        text = text[sum(map(len, streamed.lines)) :]
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
 
 def orch(args: argparse.Namespace) -> int:
+    from omnibase.cli import _reports
     from omnibase.cli._catalogue import load_catalogue
     from omnibase.context import new_ctx
     from omnibase.orchestrators import files
 
     if args.stage != "pipeline" and (args.from_ or args.to):
         return _fail("--from/--to belong to --stage pipeline", ExitCode.CONFIG)
+    targets = _reports.parse_targets(args.report, os.getcwd())
+    otel = _reports.otel_wanted(args.otel, os.environ)
+    for checked in (targets, otel):
+        if isinstance(checked, Failure):
+            return _fail(checked.failure(), ExitCode.CONFIG)
     selector = _selector(args)
     if isinstance(selector, Failure):
         return _fail(selector.failure(), ExitCode.CONFIG)
@@ -115,7 +131,8 @@ def orch(args: argparse.Namespace) -> int:
     excluded = re.compile(catalogue.registry.exclude)
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
     ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=args.dry_run)
-    observers = _observers(args, ctx.trace_id)
+    stream = _reports.stream_for(_stdout_format(args), targets.unwrap(), ctx.trace_id, sys.stdout)
+    observers = (*_observers(args, ctx.trace_id), *([stream] if stream is not None else []))
     if observers:
         from omnibase.drivers import SyncDriver
 
@@ -123,9 +140,12 @@ def orch(args: argparse.Namespace) -> int:
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         report = orchestrator.run(ctx)
-    _emit(report, args)
+    _emit(report, args, stream if stream is not None and stream.write is not None else None)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)
+    problem = _reports.deliver(report, targets.unwrap(), _stdout_format(args), stream, otel=otel.unwrap(), verbose=args.verbose)
+    if problem is not None:
+        return _fail(problem, ExitCode.CONFIG)
     return report.exit_code
 
 

@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     orch.add_argument("--list", action="store_true", help="show what would run and why the rest would not; run nothing")
     orch.add_argument("--dry-run", action="store_true", help="run only read-only components and change no file; show what would change")
     orch.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    orch.add_argument("--report", action="append", default=[], metavar="FORMAT=FILE", help="also write the report in FORMAT to FILE (atomically; repeatable)")
+    orch.add_argument("--otel", action="store_true", help="export the run as OpenTelemetry spans over OTLP (needs omnibase[otel]; or OMNIBASE_OTEL=1)")
     _common(orch)
 
     reg = sub.add_parser("registry", help="administer the registry file (list, inspect, add, remove)")
@@ -88,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("human", "json", "yaml"), help="output format (default: human on a terminal, json otherwise)")
+    from omnibase.cli.formats import FORMAT_NAMES
+
+    p.add_argument("--format", choices=FORMAT_NAMES, help="output format (default: human on a terminal, json otherwise)")
     p.add_argument("--no-color", action="store_true", help="no colour and no emoji")
     p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")

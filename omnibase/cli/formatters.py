@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from omnibase.cli.formats import RENDERERS, LazyRenderers
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
 __all__ = ["FORMATTERS", "RenderOptions", "Renderer", "default_format", "detect_options", "json_schema", "width_of"]
@@ -235,4 +236,4 @@ def _yaml_dumper() -> Any:
     return Dumper
 
 
-FORMATTERS: Mapping[str, Renderer] = {"human": render_human, "json": render_json, "yaml": render_yaml}
+FORMATTERS: Mapping[str, Renderer] = LazyRenderers(RENDERERS)  # the table: omnibase/cli/formats/__init__.py
