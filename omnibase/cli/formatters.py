@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from omnibase.cli.formats import RENDERERS, LazyRenderers
+from omnibase.cli.formats import RENDERERS
+from omnibase.cli.formats._lazy import LazyRenderers
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
 __all__ = ["FORMATTERS", "RenderOptions", "Renderer", "default_format", "detect_options", "json_schema", "width_of"]
