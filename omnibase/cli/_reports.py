@@ -18,7 +18,7 @@ __all__ = ["ReportTarget", "append_step_summary", "deliver", "otel_wanted", "par
 
 
 class ReportTarget(msgspec.Struct, frozen=True):
-    """Write the report in ``format`` to ``path`` (as given on the command line)."""
+    """Write the report in ``format`` to ``path`` (absolute)."""
 
     format: str
     path: str
@@ -29,8 +29,8 @@ def parse_targets(specs: Sequence[str], cwd: str) -> Result[tuple[ReportTarget, 
     that could not be written (missing or read-only folder, a folder, a symlink), or a
     file named twice.
 
-    >>> parse_targets(["junit=out.xml"], ".").unwrap()
-    (ReportTarget(format='junit', path='out.xml'),)
+    >>> parse_targets(["junit=out.xml"], "/tmp").unwrap()
+    (ReportTarget(format='junit', path='/tmp/out.xml'),)
     >>> parse_targets(["xml=out.xml"], ".").failure()  # doctest: +ELLIPSIS
     "--report 'xml=out.xml': unknown format 'xml' (choose from human, json, ...)"
     """
