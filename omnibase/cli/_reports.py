@@ -152,5 +152,10 @@ def deliver(
     if otel:
         from omnibase.cli._otel import export_run
 
-        export_run(report)
+        try:
+            export_run(report)
+        except Exception as exc:  # a tracing backend's trouble must not change the run's verdict
+            import sys
+
+            print(f"omnibase: OpenTelemetry export failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     return problem

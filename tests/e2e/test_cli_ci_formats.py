@@ -248,6 +248,14 @@ def test_otel_exports_spans_with_the_runs_trace_id_to_the_otlp_endpoint(failing,
     assert attrs["cicd.pipeline.result"] == "failure" and attrs["cicd.pipeline.run.id"] == report["run_id"]
 
 
+def test_otel_with_no_collector_keeps_the_verdict_and_shows_no_traceback(failing, cli):
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_TIMEOUT": "1"}
+    r = cli("orch", "--format", "json", "--otel", env=env)
+    assert r.code == 1, r
+    assert json.loads(r.out)["exit_code"] == 1
+    assert "Traceback" not in r.err
+
+
 def test_otel_is_off_by_default_and_not_imported(failing):
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "omnibase", "orch", "--format", "json"],
