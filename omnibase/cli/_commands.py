@@ -75,7 +75,7 @@ def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> 
 
         write_atomic(args.output, text.encode("utf-8"))
     if streamed is not None:
-        text = text[sum(map(len, streamed.lines)) :]
+        text = streamed.last(report)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
@@ -140,7 +140,7 @@ def orch(args: argparse.Namespace) -> int:
     # stdout carries the report alone: what components print goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         report = orchestrator.run(ctx)
-    _emit(report, args, stream if stream is not None and stream.write is not None else None)
+    _emit(report, args, stream if _stdout_format(args) == "jsonl" else None)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)
     problem = _reports.deliver(report, targets.unwrap(), _stdout_format(args), stream, otel=otel.unwrap(), verbose=args.verbose)

@@ -106,7 +106,7 @@ texts = st.one_of(st.sampled_from(HOSTILE + UNDECODABLE), st.text(st.characters(
 reports = make_reports(texts)
 #: The ``json`` format's own handling of undecodable names is tested with it (test_formatters).
 reports_utf8 = make_reports(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30)))
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- the GitHub workflow-command grammar, written from the runner's rules --------------------
 

@@ -76,7 +76,11 @@ class JsonlStream:
 
     def text(self, report: RunReport) -> str:
         """Every line seen, then the report line: the file form of the stream."""
-        return "".join(self.lines) + report_line(report)
+        return "".join(self.lines) + self.last(report)
+
+    def last(self, report: RunReport) -> str:
+        """The line that ends the stream: the report."""
+        return report_line(report)
 
 
 def _plain(value: Any) -> Any:

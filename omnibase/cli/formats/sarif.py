@@ -65,7 +65,7 @@ def _rule(step: StepResult) -> dict[str, Any]:
 
 
 def _result(step: StepResult, index: int, finding: Finding) -> dict[str, Any]:
-    message = finding.message if finding.message.strip() else (step.name or step.status.value)
+    message = next(t for t in (finding.message, step.name, step.status.value) if t.strip())
     result: dict[str, Any] = {
         "ruleId": safe(step.name),
         "ruleIndex": index,
