@@ -23,3 +23,4 @@ bench:
     {{py}} bench/bench_core.py
     {{py}} bench/bench_precommit.py
     {{py}} bench/bench_startup.py
+    {{py}} bench/bench_formats.py
