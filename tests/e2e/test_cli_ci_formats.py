@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -266,3 +264,17 @@ def test_otel_is_off_by_default_and_not_imported(failing):
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
     assert "omnibase.cli._commands" in imported  # the run happened, and was measured
     assert not [m for m in imported if m.startswith(("opentelemetry", "omnibase.cli._otel", "lxml", "jsonschema"))]
+
+
+def test_otel_without_the_extra_is_exit_2_before_anything_runs(repo):
+    repo.write("notes.txt", "trailing   \n")
+    repo.stage("notes.txt")
+    # The CLI in a process where the SDK cannot be imported, as without omnibase[otel].
+    code = "import sys; sys.modules['opentelemetry.sdk'] = None; from omnibase.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "orch", "--format", "json", "--otel"],
+        cwd=repo.root, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=_env(None),
+    )
+    assert done.returncode == 2, done
+    assert "omnibase[otel]" in done.stderr and done.stderr.count("\n") == 1 and done.stdout == ""
+    assert (repo.root / "notes.txt").read_text() == "trailing   \n"  # the fixer never ran
