@@ -22,6 +22,8 @@ from typing import Any
 
 import msgspec
 
+from omnibase.cli.formats import RENDERERS
+from omnibase.cli.formats._lazy import LazyRenderers
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
 __all__ = ["FORMATTERS", "RenderOptions", "Renderer", "default_format", "detect_options", "json_schema", "width_of"]
@@ -370,4 +372,6 @@ def _safe(render: Renderer) -> Renderer:
     return safe_render
 
 
-FORMATTERS: Mapping[str, Renderer] = {"human": _safe(render_human), "json": _safe(render_json), "yaml": _safe(render_yaml)}
+#: Every format, from the table in omnibase/cli/formats/__init__.py, each renderer imported
+#: when first used and given the report with every quoted string bounded and valid UTF-8.
+FORMATTERS: Mapping[str, Renderer] = LazyRenderers(RENDERERS, wrap=_safe)

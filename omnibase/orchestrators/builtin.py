@@ -168,7 +168,7 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
         edits = [v.edit for v in failed if v.edit is not None]
         lines = [f.message for v in failed for f in v.findings] or [f"{v.path}: failed" for v in failed]
         lines = list(dict.fromkeys(lines))  # a message about the run, not a file, once
-        data: dict[str, Any] = {"files": sorted({v.path for v in failed})}
+        data: dict[str, Any] = {"files": sorted({v.path for v in failed}), "findings": _findings(failed)}
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
@@ -178,6 +178,17 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
 
     run_check.__name__ = name.replace("-", "_")
     return run_check
+
+
+def _findings(failed: list[Any]) -> list[dict[str, Any]]:
+    """Where each failure is, for reports that place findings (SARIF, GitHub annotations):
+    ``{"path", "line" (None when unknown), "message"}``; a failed file with no finding gets one."""
+    found: list[dict[str, Any]] = []
+    for v in failed:
+        found += [{"path": f.path, "line": f.line, "message": f.message} for f in v.findings]
+        if not v.findings:
+            found.append({"path": v.path, "line": None, "message": f"{v.path}: failed"})
+    return found
 
 
 def _diffs(edits: list[Any]) -> str:
