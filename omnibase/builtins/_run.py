@@ -217,7 +217,7 @@ def _run_sets(
     sizes = {p: s for p, t, s in infos if t is not None}
     for spec in specs:
         paths = tuple(select(spec, tagged))
-        if not paths:
+        if not paths and not spec.always_run:
             continue
         o = opts[spec.name]
         if spec.name == "check-added-large-files":
@@ -225,9 +225,13 @@ def _run_sets(
             big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
             candidates = big if o.enforce_all else [p for p in big if p in (added or ())]
             facts = RepoFacts(paths=paths, sizes=sizes, added=added or frozenset(), lfs=git_lfs(root, candidates))
-        else:
+        elif spec.name == "check-case-conflict":
             added = git_added(root) if added is None else added
             facts = RepoFacts(paths=paths, added=added, tracked=tracked() if tracked else git_tracked(root))
+        else:
+            from omnibase.builtins._facts import repo_facts
+
+            facts = repo_facts(root, spec.name, paths)
         verdicts.extend(spec.fn(facts, o))
     return verdicts
 
@@ -271,6 +275,10 @@ def run_builtin_checks(
     merge = parsed.get("check-merge-conflict")
     if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root, git_dir):
         parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
+    if "detect-aws-credentials" in parsed:  # the secrets it looks for are the edge's to read
+        from omnibase.builtins._facts import edge_options
+
+        parsed = edge_options(parsed)
     file_names = [s.name for s in specs if s.scope == "file"]
     unique = list(dict.fromkeys(paths))
     keys: dict[str, bytes] = {}

@@ -28,7 +28,7 @@ from omnibase.orchestrators import (
     StageOrchestrator,
     TestOrchestrator,
 )
-from omnibase.orchestrators.builtin import CheckBatch, builtin_components
+from omnibase.orchestrators.builtin import BuiltinUse, CheckBatch, builtin_components
 
 __all__ = ["Catalogue", "load_catalogue", "registry_command"]
 
@@ -78,7 +78,9 @@ class Catalogue:
         from omnibase import registry as reg
 
         wanted = set(names)
-        entries = [e for e in self.registry.entries if e.name in wanted and (e.pure or not dry_run)]
+        entries = [
+            e for e in self.registry.entries if e.name in wanted and e.builtin is None and (e.pure or not dry_run)
+        ]
         if not entries:
             return []
         resolved = reg.resolve_entries(entries, root=self.root)
@@ -141,13 +143,14 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     if isinstance(loaded, Failure):
         return Failure((loaded.failure().render(), ExitCode.CONFIG))
     registry = loaded.unwrap()
-    builtins, batch = builtin_components()
+    builtins, batch = _builtins(registry.entries)
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
     hook_stages: dict[str, tuple[str, ...]] = {}
     for entry in registry.entries:  # resolved later, and only when selected and needed
-        by_name[entry.name] = _unresolved(reg.entry_meta(entry), "not resolved")
+        if entry.builtin is None:  # a builtin entry's component is among the built-ins
+            by_name[entry.name] = _unresolved(reg.entry_meta(entry), "not resolved")
         guards[entry.name] = (entry.retry_policy(), entry.breaker_policy())
         hook_stages[entry.name] = entry.stages
     filters: dict[str, Selector] = {}
@@ -171,6 +174,23 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
             hook_stages=hook_stages,
         )
     )
+
+
+def _builtins(entries: Sequence[Any]) -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
+    """The default built-ins, plus (or, under the same name, instead of) the registry's
+    ``builtin:`` entries, each with the entry's own tags, lifecycle, description, timeout;
+    in the order of the built-in table, so that fixers apply their chained edits in turn."""
+    from omnibase.builtins import CHECKS, DEFAULT_CHECKS
+
+    named = {e.name: e for e in entries if e.builtin is not None}
+    uses = [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS if n not in named]
+    uses += [
+        BuiltinUse(name=e.name, check=e.builtin, args=e.args, files=e.files, exclude=e.exclude,
+                   tags=frozenset(e.tags), lifecycle=e.lifecycle, description=e.description, timeout=e.timeout)
+        for e in named.values()
+    ]
+    rank = {name: i for i, name in enumerate(CHECKS)}
+    return builtin_components(sorted(uses, key=lambda u: rank[u.check]))
 
 
 # --- the registry command ----------------------------------------------------------------

@@ -73,6 +73,12 @@ def _files(args: argparse.Namespace, root: str, facts: dict[str, str] | None = N
     return found.alt(lambda e: e.message)
 
 
+def _stdout_format(args: argparse.Namespace) -> str:
+    from omnibase.cli.formatters import default_format
+
+    return str(args.format or default_format(sys.stdout.isatty()))
+
+
 def _format_for(path: str) -> str:
     """The report format a file's extension asks for: json, yaml, else human (no ANSI)."""
     ext = os.path.splitext(path)[1].lower()
@@ -112,9 +118,11 @@ def check_output(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _emit(report: RunReport, args: argparse.Namespace) -> bool:
+def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> bool:
     """Print the report; with ``-o``, also write it (atomically, in the format the file's
-    extension says unless ``--format`` does). False when the file could not be written."""
+    extension says unless ``--format`` does). False when the file could not be written.
+    ``streamed``: the jsonl stream that has already written its lines on stdout, so only the
+    last line is left to print."""
     isatty = sys.stdout.isatty()
     text = _render(report, args, isatty=isatty)
     written = True
@@ -131,6 +139,8 @@ def _emit(report: RunReport, args: argparse.Namespace) -> bool:
         if problem is not None:
             print(f"omnibase: {problem}", file=sys.stderr)
             written = False
+    if streamed is not None:
+        text = streamed.last(report)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
     return written
@@ -141,11 +151,17 @@ def _print(report: RunReport, args: argparse.Namespace) -> None:
 
 
 def orch(args: argparse.Namespace) -> int:
+    from omnibase.cli import _reports
     from omnibase.cli._catalogue import load_catalogue
     from omnibase.orchestrators import files
 
     if args.stage != "pipeline" and (args.from_ or args.to):
         return _fail("--from/--to belong to --stage pipeline", ExitCode.CONFIG)
+    targets = _reports.parse_targets(args.report, os.getcwd())
+    otel = _reports.otel_wanted(args.otel, os.environ)
+    for checked in (targets, otel):
+        if isinstance(checked, Failure):
+            return _fail(checked.failure(), ExitCode.CONFIG)
     selector = _selector(args)
     if isinstance(selector, Failure):
         return _fail(selector.failure(), ExitCode.CONFIG)
@@ -195,7 +211,7 @@ def orch(args: argparse.Namespace) -> int:
     if not selection.kept and args.stage != "pipeline":
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
-    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir)
+    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, (targets.unwrap(), otel.unwrap()))
     stash = git_dir is not None and args.stage == "pre-commit" and not args.paths and not args.all_files
     if not stash or mode == "dry-run":  # a dry run changes nothing, unstaged work included
         return stage.run()
@@ -225,10 +241,12 @@ class _Stage:
 
     def __init__(
         self, args: argparse.Namespace, catalogue: Any, orchestrator: Any, selection: Selection,
-        mode: str, root: str, git_dir: str | None,
+        mode: str, root: str, git_dir: str | None, reports: tuple[Any, Any],
     ) -> None:  # fmt: skip
         self.args, self.catalogue, self.orchestrator, self.selection = args, catalogue, orchestrator, selection
         self.mode, self.root, self.git_dir = mode, root, git_dir
+        self.targets, self.otel = reports  # --report FORMAT=FILE, and the OpenTelemetry export
+        self.stream: Any = None  # the jsonl stream, when one is asked for
         self.report: RunReport | None = None
 
     def run(self, *, emit: bool = True, worktree_is_index: bool = False) -> int:
@@ -257,6 +275,10 @@ class _Stage:
             traceparent=os.environ.get("TRACEPARENT"),
         )  # fmt: skip
 
+        from omnibase.cli import _reports
+
+        self.stream = _reports.stream_for(_stdout_format(args), self.targets, ctx.trace_id, sys.stdout)
+
         def execute(how: Mode) -> RunReport:
             orchestrator.driver = how.performer
             orchestrator.jobs = args.jobs
@@ -280,7 +302,7 @@ class _Stage:
             try:
                 report = observed_run(
                     args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx),
-                    execute, finish=finish,
+                    execute, finish=finish, extra=(self.stream,) if self.stream is not None else (),
                 )  # fmt: skip
             finally:
                 catalogue.batch.flush(self.root)  # fixes a run stopped early had reported
@@ -288,10 +310,16 @@ class _Stage:
         return self.emit(report, report.exit_code) if emit else report.exit_code
 
     def emit(self, report: RunReport, code: int) -> int:
-        if not _emit(report, self.args) and code == 0:
-            return int(ExitCode.CONFIG)
+        from omnibase.cli import _reports
+
+        fmt = _stdout_format(self.args)
+        if not _emit(report, self.args, self.stream if fmt == "jsonl" else None) and code == 0:
+            code = int(ExitCode.CONFIG)
         if report.error is not None and not report.steps:
             say(_error_line(report))
+        problem = _reports.deliver(report, self.targets, fmt, self.stream, otel=self.otel, verbose=self.args.verbose)
+        if problem is not None:
+            return _fail(problem, ExitCode.CONFIG)
         return code
 
 

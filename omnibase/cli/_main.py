@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     orch.add_argument("--hook-stage", choices=HOOK_TYPES + ("manual",), help="run the components whose stages: include this git hook (default for pre-commit: pre-commit)")
     orch.add_argument("--from-ref", metavar="REF", help="with --to-ref: check the files changed between two commits")
     orch.add_argument("--to-ref", metavar="REF", help="with --from-ref: check the files changed between two commits")
+    orch.add_argument("--report", action="append", default=[], metavar="FORMAT=FILE", help="also write the report in FORMAT to FILE (atomically; repeatable)")
+    orch.add_argument("--otel", action="store_true", help="export the run as OpenTelemetry spans over OTLP (needs omnibase[otel]; or OMNIBASE_OTEL=1)")
     _common(orch)
 
     reg = sub.add_parser("registry", help="administer the registry file (list, inspect, add, remove)")
@@ -136,7 +138,9 @@ def _positive(text: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("human", "json", "yaml"), help="output format (default: human on a terminal, json otherwise)")
+    from omnibase.cli.formats import FORMAT_NAMES
+
+    p.add_argument("--format", choices=FORMAT_NAMES, help="output format (default: human on a terminal, json otherwise)")
     p.add_argument("--no-color", action="store_true", help="no colour and no emoji")
     p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward, up to the repository root)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")

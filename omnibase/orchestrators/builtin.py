@@ -11,7 +11,7 @@ every fixer reports its own diff.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -20,7 +20,7 @@ from returns.result import Failure, Result, Success
 from omnibase.core.step import Component
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Lifecycle, Meta, Skip
 
-__all__ = ["CheckBatch", "CheckSummary", "builtin_components"]
+__all__ = ["BuiltinUse", "CheckBatch", "CheckSummary", "builtin_components"]
 
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
@@ -38,11 +38,33 @@ class CheckSummary(msgspec.Struct, frozen=True, kw_only=True):
     cached: int = 0  # of them, passed before on the same content (the verdict cache)
 
 
-class CheckBatch:
-    """Runs the selected built-in checks once per set of files, on first demand."""
+class BuiltinUse(msgspec.Struct, frozen=True, kw_only=True):
+    """One built-in check as a component: the component's ``name``, the ``check`` it
+    runs, the reference hook's flags (``args``), and the files it sees: ``files`` (empty:
+    the hook's own default pattern) and ``exclude``, regexes searched in the path."""
 
-    def __init__(self, names: Iterable[str]) -> None:
-        self.names = tuple(names)
+    name: str
+    check: str
+    args: tuple[str, ...] = ()
+    files: str = ""
+    exclude: str = "^$"
+    tags: frozenset[str] = frozenset()  # beyond the built-in's own
+    lifecycle: Lifecycle = Lifecycle.STABLE
+    description: str = ""  # empty: the check's
+    timeout: float | None = None
+
+
+class CheckBatch:
+    """Runs the selected built-in checks once per set of files, on first demand.
+
+    Checks that see the same files (most of them: every file) run together in one pass
+    over those files, so their fixers chain; a check with a ``files``/``exclude`` of its
+    own, or a second use of a check with other flags, runs in a pass of its own.
+    """
+
+    def __init__(self, uses: Iterable[BuiltinUse | str]) -> None:
+        self.uses = {u.name: u for u in (x if isinstance(x, BuiltinUse) else BuiltinUse(name=x, check=x) for x in uses)}
+        self.names = tuple(self.uses)
         self._lock = threading.Lock()
         self._key: tuple[str, tuple[str, ...]] | None = None
         self._verdicts: dict[str, list[Any]] = {}
@@ -56,7 +78,7 @@ class CheckBatch:
 
         with self._lock:
             self._pending.extend(edits)
-            fixers = [n for n in self.names if n in CHECKS and CHECKS[n].is_fixer]
+            fixers = [n for n in self.names if CHECKS[self.uses[n].check].is_fixer]
             last = not fixers or name == fixers[-1]
         if last:
             self.flush(root)
@@ -76,10 +98,6 @@ class CheckBatch:
         self.names = tuple(n for n in self.names if n in wanted)
 
     def verdicts(self, ctx: ExecCtx, name: str) -> list[Any]:
-        from omnibase.builtins import run_builtin_checks
-
-        if not ctx.files:  # nothing to check: no pass over the tree, no git queries
-            return []
         key = (ctx.root, ctx.files)
         with self._lock:
             if self._key != key:
@@ -91,23 +109,52 @@ class CheckBatch:
 
                     cache = VerdictCache.for_git_dir(params["git_dir"])
                 self.cached = {}
-                found = run_builtin_checks(
-                    ctx.files,
-                    names,
-                    root=ctx.root,
-                    cache=cache,
-                    stats=self.cached,
-                    git_dir=params.get("git_dir") or None,
-                    worktree_is_index=params.get("worktree") == "index",
-                    added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
-                )
-                if cache is not None:
-                    cache.close()
-                self._verdicts = {n: [] for n in names}
-                for verdict in found:
-                    self._verdicts.setdefault(verdict.check, []).append(verdict)
+                try:
+                    self._verdicts = self._run(ctx, [self.uses[n] for n in names if n in self.uses], cache)
+                finally:
+                    if cache is not None:
+                        cache.close()
                 self._key = key
             return self._verdicts.get(name, [])
+
+    def _run(self, ctx: ExecCtx, uses: list[BuiltinUse], cache: Any) -> dict[str, list[Any]]:
+        import re
+
+        from omnibase.builtins import CHECKS, options_from_args, run_builtin_checks
+
+        passes: list[tuple[tuple[str, str], dict[str, BuiltinUse]]] = []
+        for use in uses:
+            selection = (use.files or CHECKS[use.check].files, use.exclude)
+            for key, members in passes:
+                if key == selection and use.check not in members:
+                    members[use.check] = use
+                    break
+            else:
+                passes.append((selection, {use.check: use}))
+        out: dict[str, list[Any]] = {use.name: [] for use in uses}
+        for (files, exclude), members in passes:
+            paths = ctx.files
+            if files or exclude != "^$":
+                wanted, unwanted = re.compile(files), re.compile(exclude)
+                paths = tuple(p for p in paths if wanted.search(p) and not unwanted.search(p))
+            if not paths and not any(CHECKS[c].always_run for c in members):
+                continue  # nothing to check: no pass over the tree, no git queries
+            opts = {c: msgspec.to_builtins(options_from_args(c, u.args)) for c, u in members.items() if u.args}
+            params = dict(ctx.params)
+            found = run_builtin_checks(
+                paths,
+                list(members),
+                root=ctx.root,
+                opts=opts,
+                cache=cache,
+                stats=self.cached,
+                git_dir=params.get("git_dir") or None,
+                worktree_is_index=params.get("worktree") == "index",
+                added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
+            )
+            for verdict in found:
+                out[members[verdict.check].name].append(verdict)
+        return out
 
 
 def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
@@ -120,7 +167,8 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
             return Success(CheckSummary(checked=len(verdicts), cached=batch.cached.get(name, 0)))
         edits = [v.edit for v in failed if v.edit is not None]
         lines = [f.message for v in failed for f in v.findings] or [f"{v.path}: failed" for v in failed]
-        data: dict[str, Any] = {"files": sorted({v.path for v in failed})}
+        lines = list(dict.fromkeys(lines))  # a message about the run, not a file, once
+        data: dict[str, Any] = {"files": sorted({v.path for v in failed}), "findings": _findings(failed)}
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
@@ -130,6 +178,17 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
 
     run_check.__name__ = name.replace("-", "_")
     return run_check
+
+
+def _findings(failed: list[Any]) -> list[dict[str, Any]]:
+    """Where each failure is, for reports that place findings (SARIF, GitHub annotations):
+    ``{"path", "line" (None when unknown), "message"}``; a failed file with no finding gets one."""
+    found: list[dict[str, Any]] = []
+    for v in failed:
+        found += [{"path": f.path, "line": f.line, "message": f.message} for f in v.findings]
+        if not v.findings:
+            found.append({"path": v.path, "line": None, "message": f"{v.path}: failed"})
+    return found
 
 
 def _diffs(edits: list[Any]) -> str:
@@ -217,23 +276,27 @@ def _first_difference(a: bytes, b: bytes) -> int:
     return lo
 
 
-def builtin_components() -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
-    """One component per built-in check, in a stable order, and their shared batch."""
-    from omnibase.builtins import CHECKS
+def builtin_components(uses: Sequence[BuiltinUse] | None = None) -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
+    """One component per built-in use (default: the default checks), in a stable order,
+    and their shared batch."""
+    from omnibase.builtins import CHECKS, DEFAULT_CHECKS
 
-    batch = CheckBatch(CHECKS)
+    chosen = list(uses) if uses is not None else [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS]
+    batch = CheckBatch(chosen)
     comps: list[Component[Any, Any]] = []
-    for name, spec in CHECKS.items():
+    for use in chosen:
+        spec = CHECKS[use.check]
         meta = Meta(
-            name=name,
+            name=use.name,
             type=ComponentType.VALIDATOR,
-            lifecycle=Lifecycle.STABLE,
-            tags=frozenset({"pre-commit", "builtin", "fixer" if spec.is_fixer else "check"}),
+            lifecycle=use.lifecycle,
+            tags=frozenset({"pre-commit", "builtin", "fixer" if spec.is_fixer else "check"}) | use.tags,
             idempotent=True,
             pure=True,  # reads only; a fixer writes only when ctx.dry_run is False
-            description=spec.description,
+            timeout=use.timeout,
+            description=use.description or spec.description,
             input_type="object",
             output_type="CheckSummary",
         )
-        comps.append(Component(_check(name, spec.is_fixer, batch), meta))
+        comps.append(Component(_check(use.name, spec.is_fixer, batch), meta))
     return tuple(comps), batch

@@ -76,17 +76,17 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
     out: dict[str, Result[Component[Any, Any], ResolutionError]] = {}
     for entry in entries:
         meta = entry_meta(entry)
-        if entry.python is not None and entry.isolation == "process":
-            isolated = _isolated(entry, root)
-            out[entry.name] = Success(Component(_selecting(entry, isolated.unwrap()), meta)) if isinstance(isolated, Success) else Failure(isolated.failure())
-            continue
         if entry.python is not None:
-            module_name = entry.python.partition(":")[0]
-            if module_name in broken:
-                out[entry.name] = Failure(ResolutionError(entry.name, broken[module_name]))
+            found: Result[Any, ResolutionError]
+            if entry.isolation == "process":
+                found = _isolated(entry, root)
+            elif entry.python.partition(":")[0] in broken:
+                found = Failure(ResolutionError(entry.name, broken[entry.python.partition(":")[0]]))
             else:
-                found = _python(entry, root)
-                out[entry.name] = Success(Component(_selecting(entry, restoring(found.unwrap())), meta)) if isinstance(found, Success) else Failure(found.failure())
+                found = _python(entry, root).map(restoring)
+            out[entry.name] = (
+                Success(_typed(entry, meta, _selecting(entry, found.unwrap()))) if isinstance(found, Success) else found
+            )
             continue
         argv = entry.command or ()
         exe = argv[0]
@@ -208,6 +208,16 @@ def _which(exe: str) -> str | None:
     import shutil  # with zlib, bz2 and lzma: only when a command entry is resolved
 
     return shutil.which(exe)
+
+
+def _typed(entry: Entry, meta: Any, fn: Any) -> Component[Any, Any]:
+    """The component of a ``python:`` entry, with its declared ``input:``/``output:`` types:
+    the output is checked on every success (a wrong type is a protocol violation, exit 4)."""
+    from omnibase.core.types import accept_all, checker, type_named
+
+    in_type, out_type = type_named(entry.input), type_named(entry.output)
+    check = checker(out_type)
+    return Component(fn, meta, None if check is accept_all else check, in_type=in_type, out_type=out_type)
 
 
 def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:

@@ -95,9 +95,11 @@ class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One component of the registry file: metadata plus a command or a Python callable."""
+    """One component of the registry file: metadata plus a command, a Python callable, or
+    a built-in check (``builtin:``, with the reference hook's flags as ``args:``; its
+    name defaults to the built-in's)."""
 
-    name: Name
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""  # a builtin entry defaults to its check
     type: ComponentType = ComponentType.TOOL
     lifecycle: Lifecycle = Lifecycle.STABLE
     tags: tuple[str, ...] = ()
@@ -124,6 +126,8 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sandbox: Rights = Rights()
     pass_env: tuple[str, ...] = ()
     stages: tuple[HookStage, ...] = HOOK_STAGES
+    builtin: str | None = None
+    args: tuple[str, ...] = ()
 
     def retry_policy(self) -> RetryPolicy | None:
         if self.retry is None:
