@@ -374,3 +374,33 @@ def test_a_component_raising_keyboard_interrupt_in_a_concurrent_branch_interrupt
             ("b", Status.SKIP, "interrupted"),
             ("d", Status.SKIP, "interrupted"),
         ]
+
+
+def test_cancellation_reaches_every_branch_of_nested_forks() -> None:
+    @component
+    async def refuse(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        await asyncio.sleep(0)
+        return Failure(Failed(message="no"))
+
+    nested = all_of([all_of([hangs, hangs >> make_ok("after")]), hangs])
+    failing = all_of([all_of([hangs, all_of([hangs, hangs])]), refuse], fail_fast=True)
+
+    async def cancelled_after_start() -> Any:
+        task = asyncio.ensure_future(arun(nested, 0, fake_ctx(), AsyncDriver()))
+        for _ in range(20):  # let every branch reach its coroutine
+            await asyncio.sleep(0)
+        task.cancel()
+        return await task
+
+    report = asyncio.run(cancelled_after_start())
+    assert report.outcome == "interrupted"
+    assert [(s.name, s.status) for s in report.steps] == [
+        ("hangs", Status.FAIL), ("hangs", Status.FAIL), ("after", Status.SKIP), ("hangs", Status.FAIL)
+    ]  # fmt: skip
+    for performer in (FakeDriver(), AsyncDriver()):
+        report = asyncio.run(arun(failing, 0, fake_ctx(), performer))
+        assert report.outcome == "completed" and report.exit_code == 1
+        # the run returned, so every hanging branch was cancelled or never started
+        assert [(s.name, s.status) for s in report.steps] == [("hangs", Status.SKIP)] * 3 + [("refuse", Status.FAIL)]
+        assert report.steps[0].reason == "cancelled: another branch failed"
+        assert {s.reason for s in report.steps[1:3]} <= {"cancelled: another branch failed", "an earlier branch failed"}
