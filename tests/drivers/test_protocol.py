@@ -267,8 +267,9 @@ def test_cancelling_an_async_run_ends_it_with_a_partial_report() -> None:
 
 
 def test_breaker_state_is_read_after_the_clock_answers() -> None:
-    """Branch b asks the clock while branch a's failure is about to open the shared breaker;
-    the performer answers b only once the breaker is open: b must see it open."""
+    """Branch a's call is in flight (the breaker still closed) when branch b asks the clock;
+    the performer answers b only once a's failure has opened the shared breaker: b must see
+    it open (a loop that read the state before asking the clock would let b through)."""
     opened = threading.Event()
     asked: list[int] = []
 
@@ -276,7 +277,7 @@ def test_breaker_state_is_read_after_the_clock_answers() -> None:
         async def aperform(self, intent: Intent) -> Any:
             if type(intent) is Now:
                 asked.append(1)
-                if len(asked) == 4:  # run start, fork: a's clock (3rd), b's clock (4th)
+                if len(asked) == 3:  # 1: the run's start, 2: a's breaker, 3: b's breaker
                     while not opened.is_set():
                         await asyncio.sleep(0)
             return await super().aperform(intent)
@@ -285,13 +286,22 @@ def test_breaker_state_is_read_after_the_clock_answers() -> None:
         if type(event) is BreakerChanged and event.after is BreakerMode.OPEN:
             opened.set()
 
+    @component
+    async def a(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        for _ in range(3):
+            await asyncio.sleep(0)  # in flight while b asks the clock
+        return Failure(Failed(message="down"))
+
     policy = BreakerPolicy(threshold=1, window=60.0, reset_timeout=60.0)
-    step = all_of([breaker(make_fail("a"), policy, key="shared"), breaker(make_ok("b"), policy, key="shared")])
-    log: list[Any] = []
-    report = asyncio.run(arun(step, 0, fake_ctx(), SlowClock(FakeDriver(), log), observers=(on_event,)))
-    assert [x.component.name for x in log if type(x) is Invoke] == ["a"]
-    b = report.steps[-1]
-    assert b.name == "b" and b.status is Status.FAIL and isinstance(b.error, CircuitOpen)
+    step = all_of([breaker(a, policy, key="shared"), breaker(make_ok("b"), policy, key="shared")])
+    for performer in (FakeDriver(), AsyncDriver()):
+        opened.clear()
+        asked.clear()
+        log: list[Any] = []
+        report = asyncio.run(arun(step, 0, fake_ctx(), SlowClock(performer, log), observers=(on_event,)))
+        assert [x.component.name for x in log if type(x) is Invoke] == ["a"]
+        b = report.steps[-1]
+        assert b.name == "b" and b.status is Status.FAIL and isinstance(b.error, CircuitOpen)
 
 
 # --- async def components ---------------------------------------------------------------------
