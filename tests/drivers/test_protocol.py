@@ -60,10 +60,15 @@ class Recorder:
         return await self.inner.aperform(intent)
 
 
-def recorded(step: Step[Any, Any], value: Any = 0) -> tuple[Any, list[Any]]:
-    """Run ``step`` under the fake performer; the report and every intent and event, in order."""
+def recorded(step: Step[Any, Any], value: Any = 0, concurrent: bool = False) -> tuple[Any, list[Any]]:
+    """Run ``step`` under the fake performer (with ``run``, or ``arun`` if ``concurrent``);
+    the report and every intent and event, in order."""
     log: list[Any] = []
-    report = run(step, value, fake_ctx(), Recorder(FakeDriver(), log), observers=(log.append,))
+    performer = Recorder(FakeDriver(), log)
+    if concurrent:
+        report = asyncio.run(arun(step, value, fake_ctx(), performer, observers=(log.append,)))
+    else:
+        report = run(step, value, fake_ctx(), performer, observers=(log.append,))
     return report, log
 
 
@@ -71,9 +76,11 @@ def recorded(step: Step[Any, Any], value: Any = 0) -> tuple[Any, list[Any]]:
 
 
 @SETTINGS
-@given(pipelines(8), st.integers(-3, 3))
-def test_every_invoke_carries_its_identity_between_its_started_event_and_its_result(spec: Any, value: int) -> None:
-    report, log = recorded(build(spec), value)
+@given(pipelines(8), st.integers(-3, 3), st.booleans())
+def test_every_invoke_carries_its_identity_between_its_started_event_and_its_result(
+    spec: Any, value: int, concurrent: bool
+) -> None:
+    report, log = recorded(build(spec), value, concurrent)
     invokes = [(i, x) for i, x in enumerate(log) if type(x) is Invoke]
     spans = [x.span_id for _, x in invokes]
     assert len(set(spans)) == len(spans), "a span id is never reused within a run"
