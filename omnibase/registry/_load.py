@@ -277,7 +277,7 @@ def parse_yaml(text: str, layout: Layout | None = None) -> Any:
                     data = construct(tag, value, event.start_mark)
                 if event.anchor is not None:
                     anchors[event.anchor] = (data, 1)
-                if layout is not None and (len(stack) < 3 or (len(stack) == 3 and stack[2].key == "name")):
+                if layout is not None and (len(stack) < 3 or (len(stack) == 3 and stack[2].key in ("name", "builtin"))):
                     _note_scalar(layout, stack, data, event)
                 if stack:  # the common cases inline: an item, a key, a value
                     top = stack[-1]
