@@ -20,6 +20,7 @@ from omnibase.core.select import Selection, Selector, filter_by
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport
 from omnibase.drivers import AsyncPerformer, Observer, Performer, SyncDriver, arun, run
+from omnibase.orchestrators.graphs import StagePlan, assemble_graph, judged, refused_by_gate
 
 __all__ = ["Guards", "Orchestrator", "StageOrchestrator", "guard"]
 
@@ -85,6 +86,7 @@ class StageOrchestrator(Orchestrator):
         wrap: Callable[[Step[Any, Any]], Step[Any, Any]] | None = None,
         observers: Sequence[Observer] = (),
         jobs: int | None = None,
+        stage_plan: StagePlan | None = None,
     ) -> None:
         self.catalogue = tuple(catalogue)
         self.stage_filter = stage_filter
@@ -98,6 +100,8 @@ class StageOrchestrator(Orchestrator):
         self.observers = tuple(observers)
         #: ``arun``: at most this many invocations at once (None: as many as branches)
         self.jobs = jobs
+        #: dependencies, partial execution, hooks and gating (None: a plain fan-out)
+        self.stage_plan = stage_plan
 
     def select(self) -> Selection:
         """What this stage would run, and why the rest would not."""
@@ -105,8 +109,12 @@ class StageOrchestrator(Orchestrator):
 
     def assemble(self, selection: Selection) -> Step[Any, Any]:
         """One guarded step per selected component, all run on the same input."""
+        if self.stage_plan is not None:
+            wrap = lambda c: guard(c, *self.guards.get(c.name, (None, None)))  # noqa: E731
+            pipeline = assemble_graph(selection.kept, self.stage_plan, wrap, name=self.stage, fail_fast=self.fail_fast)
+            return self.wrap(pipeline) if self.wrap is not None else pipeline
         steps = [guard(c, *self.guards.get(c.name, (None, None))) for c in selection.kept]
-        pipeline: Step[Any, Any] = all_of(steps, fail_fast=self.fail_fast, name=self.stage)
+        pipeline = all_of(steps, fail_fast=self.fail_fast, name=self.stage)
         return self.wrap(pipeline) if self.wrap is not None else pipeline
 
     def initial(self, ctx: ExecCtx) -> Any:
@@ -119,8 +127,12 @@ class StageOrchestrator(Orchestrator):
         if driver is not None and not hasattr(driver, "perform"):
             raise TypeError(f"{type(driver).__name__} is an asynchronous performer: use arun()")
         performer: Any = driver or SyncDriver()
-        report = run(self.assemble(self.select()), self.initial(ctx), ctx, performer, observers=self.observers)
-        return self._stamped(report)
+        refused = self._refused(ctx)
+        if refused is not None:
+            return refused
+        step = self.assemble(self.select())
+        report = run(step, self.initial(ctx), ctx, performer, observers=self.observers)
+        return self._stamped(report, step)
 
     async def arun(self, ctx: ExecCtx) -> RunReport:
         """``run``, with an asynchronous performer (default ``AsyncDriver``): branches run
@@ -131,10 +143,17 @@ class StageOrchestrator(Orchestrator):
         if driver is not None and not hasattr(driver, "aperform"):
             raise TypeError(f"{type(driver).__name__} is a synchronous performer: use run()")
         performer: Any = driver
-        report = await arun(
-            self.assemble(self.select()), self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs
-        )
-        return self._stamped(report)
+        refused = self._refused(ctx)
+        if refused is not None:
+            return refused
+        step = self.assemble(self.select())
+        report = await arun(step, self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs)
+        return self._stamped(report, step)
 
-    def _stamped(self, report: RunReport) -> RunReport:
+    def _refused(self, ctx: ExecCtx) -> RunReport | None:
+        return None if self.stage_plan is None else refused_by_gate(self.stage_plan, self.stage, ctx)
+
+    def _stamped(self, report: RunReport, step: Step[Any, Any] | None = None) -> RunReport:
+        if self.stage_plan is not None and step is not None:
+            report = judged(self.stage_plan, step, report)
         return msgspec.structs.replace(report, metadata={**report.metadata, "stage": self.stage})
