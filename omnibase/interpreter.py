@@ -21,6 +21,7 @@ import msgspec
 from returns.result import Failure, Success
 
 from omnibase.core import policies as pol
+from omnibase.core.gating import summarise
 from omnibase.core.graph import Graph, NodeOutcome, decide
 from omnibase.core.hooks import Hooked, Veto
 from omnibase.core.intents import (
@@ -675,27 +676,12 @@ _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {
 
 def _report(run: _Run, ok: bool, out: Any, outcome: str, started_at: float, duration: float) -> RunReport:
     results = tuple(run.results)
-    counts = {s: 0 for s in Status}
-    for r in results:
-        counts[r.status] += 1
-    if counts[Status.FAIL] or (not ok and out is not PLANNED):
-        status = Status.FAIL
-    elif counts[Status.WARN]:
-        status = Status.WARN
-    elif results and counts[Status.SKIP] == len(results):
-        status = Status.SKIP
-    else:
-        status = Status.PASS
+    failed = (not ok and out is not PLANNED) or any(r.status is Status.FAIL for r in results)
+    summary = summarise(results, failed)
+    status = summary.status
     return RunReport(
         steps=results,
-        summary=Summary(
-            status=status,
-            total=len(results),
-            passed=counts[Status.PASS],
-            failed=counts[Status.FAIL],
-            warned=counts[Status.WARN],
-            skipped=counts[Status.SKIP],
-        ),
+        summary=summary,
         exit_code=int(exit_code(results, status, outcome, None if ok or out is PLANNED else out)),
         run_id=run.ctx.run_id,
         trace_id=run.ctx.trace_id,

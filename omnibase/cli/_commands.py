@@ -78,8 +78,8 @@ def orch(args: argparse.Namespace) -> int:
     from omnibase.context import new_ctx
     from omnibase.orchestrators import files
 
-    if args.stage != "pipeline" and (args.from_ or args.to):
-        return _fail("--from/--to belong to --stage pipeline", ExitCode.CONFIG)
+    if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
+        return _fail("--skip, --only-failed and --maxfail belong to the pre-commit, test and ci stages", ExitCode.CONFIG)
     selector = _selector(args)
     if isinstance(selector, Failure):
         return _fail(selector.failure(), ExitCode.CONFIG)
@@ -96,6 +96,11 @@ def orch(args: argparse.Namespace) -> int:
         message, code = loaded.failure()
         return _fail(message, code)
     catalogue = loaded.unwrap()
+    from omnibase.cli import _graphs
+
+    bad_graph = _graphs.check_needs(catalogue)
+    if bad_graph is not None:
+        return _fail(bad_graph, ExitCode.CONFIG)
     mode = mode_of(args)
     problem = mode_problem(args) or check_outputs(args)
     if problem is not None:
@@ -110,6 +115,11 @@ def orch(args: argparse.Namespace) -> int:
         names=[args.from_, *args.to] if args.from_ else list(args.to),
         fail_fast=args.exitfirst,
     )
+    if args.stage != "pipeline":
+        planned = _graphs.stage_plan(args, catalogue, args.stage, root, os.environ)
+        if isinstance(planned, Failure):
+            return _fail(*planned.failure())
+        orchestrator.stage_plan = planned.unwrap()
     selection = orchestrator.select()
     if args.list:
         return _list(selection, args)
@@ -145,6 +155,8 @@ def orch(args: argparse.Namespace) -> int:
         report = observed_run(
             args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish
         )
+    if mode != "dry-run" and args.stage != "pipeline":
+        _graphs.record(root, report)
     _emit(report, args)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)

@@ -231,17 +231,20 @@ def levels(nodes: Sequence[Node]) -> tuple[tuple[str, ...], ...]:
     return tuple(waves)
 
 
-def ancestors(nodes: Sequence[Node], names: Iterable[str]) -> set[str]:
-    """``names`` and everything they need, transitively."""
-    needs = {n.name: n.needs for n in nodes}
+def _closure(edges: Mapping[str, Sequence[str]], names: Iterable[str]) -> set[str]:
     seen: set[str] = set()
-    stack = [n for n in names if n in needs]
+    stack = [n for n in names if n in edges]
     while stack:
         cur = stack.pop()
         if cur not in seen:
             seen.add(cur)
-            stack.extend(needs[cur])
+            stack.extend(edges[cur])
     return seen
+
+
+def ancestors(nodes: Sequence[Node], names: Iterable[str]) -> set[str]:
+    """``names`` and everything they need, transitively."""
+    return _closure({n.name: n.needs for n in nodes}, names)
 
 
 def descendants(nodes: Sequence[Node], names: Iterable[str]) -> set[str]:
@@ -250,14 +253,7 @@ def descendants(nodes: Sequence[Node], names: Iterable[str]) -> set[str]:
     for n in nodes:
         for d in n.needs:
             users[d].append(n.name)
-    seen: set[str] = set()
-    stack = [n for n in names if n in users]
-    while stack:
-        cur = stack.pop()
-        if cur not in seen:
-            seen.add(cur)
-            stack.extend(users[cur])
-    return seen
+    return _closure(users, names)
 
 
 def select(nodes: Sequence[Node], froms: Sequence[str] = (), tos: Sequence[str] = ()) -> tuple[Node, ...]:

@@ -16,12 +16,12 @@ from typing import Any
 import msgspec
 
 from omnibase.core.gating import GatePolicy, admit, admit_component, judge, summarise
-from omnibase.core.graph import Graph, Node, ancestors, select, shape
+from omnibase.core.graph import Condition, Graph, Node, ancestors, select, shape
 from omnibase.core.hooks import hooked
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, ExitCode, Failed, GateDecision, RunReport
 
-__all__ = ["StagePlan", "assemble_graph", "judged", "refused_by_gate"]
+__all__ = ["Hooks", "StagePlan", "assemble_graph", "judged", "refused_by_gate"]
 
 #: pre-hooks and post-hooks (hook components)
 Hooks = tuple[tuple[Component[Any, Any], ...], tuple[Component[Any, Any], ...]]
@@ -30,7 +30,7 @@ Hooks = tuple[tuple[Component[Any, Any], ...], tuple[Component[Any, Any], ...]]
 class StagePlan:
     """Everything beyond the selection that shapes a stage's run.
 
-    ``needs``: per component, the names it needs; ``skip``: names to skip, with the reason;
+    ``needs``: per component, the names it needs; ``when``: its run condition; ``skip``: names to skip, with the reason;
     ``froms``/``tos``: the ``--from``/``--to`` subgraph; ``only``: run only these names and
     what they need (``--only-failed``); ``maxfail``: stop after N failures; ``hooks``: per
     component (and ``"*"`` for the stage) its pre/post hooks; ``gate``: the gating policy;
@@ -41,6 +41,7 @@ class StagePlan:
         self,
         *,
         needs: Mapping[str, Sequence[str]] | None = None,
+        when: Mapping[str, Condition] | None = None,
         skip: Mapping[str, str] | None = None,
         froms: Sequence[str] = (),
         tos: Sequence[str] = (),
@@ -51,6 +52,7 @@ class StagePlan:
         history: Mapping[str, str] | None = None,
     ) -> None:
         self.needs = {k: tuple(v) for k, v in (needs or {}).items()}
+        self.when = dict(when or {})
         self.skip = dict(skip or {})
         self.froms = tuple(froms)
         self.tos = tuple(tos)
@@ -72,7 +74,8 @@ class StagePlan:
                 skip = gated.reason if gated is not None else ""
             pre, post = self.hooks.get(comp.name, ((), ()))
             step = hooked(wrap(comp), pre=pre, post=post)
-            nodes.append(Node(comp.name, step, [d for d in self.needs.get(comp.name, ()) if d in names], skip=skip))
+            needs = [d for d in self.needs.get(comp.name, ()) if d in names]
+            nodes.append(Node(comp.name, step, needs, self.when.get(comp.name, "all_succeeded"), skip=skip))
         chosen = select(nodes, self.froms, self.tos)
         if self.only:  # the names and what they need (their needs stay inside)
             keep = ancestors(chosen, self.only)

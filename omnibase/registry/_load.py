@@ -13,7 +13,7 @@ from returns.result import Failure, Result, Success
 
 from omnibase.registry._schema import FILE_NAMES, ConfigError, Registry, RegistryFile
 
-__all__ = ["find_registry", "load_registry", "parse_registry_text"]
+__all__ = ["find_registry", "load_registry", "locate", "parse_registry_text"]
 
 ENV_VAR = "OMNIBASE_REGISTRY"
 
@@ -112,6 +112,18 @@ def parse_registry_text(text: str, path: str) -> Result[Registry, ConfigError]:
         line, col = _locate(node, "$.exclude")
         return Failure(ConfigError(path, line, col, f"exclude: bad regex: {err}"))
     return Success(Registry(path=path, entries=parsed.components, stages=dict(parsed.stages), exclude=parsed.exclude))
+
+
+def locate(path: str, field: str) -> tuple[int, int]:
+    """The line and column of ``field`` (msgspec's path, ``$.components[2].needs``) in the
+    registry file at ``path``; (0, 0) when it cannot be found."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return _locate(yaml.compose(f.read(), Loader=yaml.SafeLoader), field)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return 0, 0
 
 
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from omnibase.core.gating import GatePolicy
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.values import ComponentType, Lifecycle, Meta
 
@@ -18,6 +19,7 @@ __all__ = [
     "BreakerSpec",
     "ConfigError",
     "Entry",
+    "HookSpec",
     "Limits",
     "Registry",
     "RegistryFile",
@@ -32,9 +34,22 @@ FILE_NAMES = ("omnibase.yaml", ".omnibase.yaml")
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 
+#: A hook in the registry file: a command (argv list) or a Python callable ('module:function').
+Hook = tuple[str, ...] | str
+
+
+class HookSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Hooks of a component or a stage (see ``docs/hooks.md``)."""
+
+    pre: tuple[Hook, ...] = ()
+    post: tuple[Hook, ...] = ()
+
+
 class StageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     filter: str | None = None
     fail_fast: bool | None = None
+    gate: GatePolicy | None = None
+    hooks: HookSpec | None = None
 
 
 #: The spec's defaults, as data; ``stages:`` in the registry file overrides them per stage.
@@ -95,6 +110,9 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     python: str | None = None
     input: str = "object"
     output: str = "object"
+    needs: tuple[str, ...] = ()
+    when: Literal["all_succeeded", "none_failed", "all_done"] = "all_succeeded"
+    hooks: HookSpec | None = None
 
     def retry_policy(self) -> RetryPolicy | None:
         return None if self.retry is None else RetryPolicy(**msgspec.structs.asdict(self.retry))
