@@ -6,8 +6,9 @@ the same decisions, each recorded with its reason (``GateDecision``).
   ``pre-commit``); the history is the per-tree record of stage outcomes.
 - ``deprecated: warn``: a failing deprecated component is WARN, not FAIL.
 - ``experimental: warn``: a failing experimental component is WARN and does not fail the stage.
-- ``max_failures`` / ``max_failure_percent``: the stage fails only when more than N (or
-  more than P% of the components that ran) fail; the default is N = 0.
+- ``max_failures`` / ``max_failure_percent``: the stage fails only when more than N, or
+  more than P% of the components that ran, fail (either limit, when both are given);
+  with neither, any failure fails the stage.
 - ``lifecycles``: only components with one of these lifecycles run; the rest are SKIP.
 
 >>> policy = GatePolicy(requires=("pre-commit",))
@@ -38,7 +39,7 @@ class GatePolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     requires: tuple[str, ...] = ()
     deprecated: Literal["fail", "warn"] = "fail"
     experimental: Literal["fail", "warn"] = "fail"
-    max_failures: int = 0
+    max_failures: int | None = None
     max_failure_percent: float | None = None
     lifecycles: tuple[Lifecycle, ...] | None = None
 
@@ -84,9 +85,11 @@ def admit_component(policy: GatePolicy, meta: Meta) -> GateDecision | None:
 def stage_fails(policy: GatePolicy, failures: int, ran: int) -> bool:
     """The threshold rule: more than ``max_failures`` failures, or more than
     ``max_failure_percent`` of the components that ran. Monotone in ``failures``."""
-    if failures > policy.max_failures:
+    count, pct = policy.max_failures, policy.max_failure_percent
+    if count is None and pct is None:
+        count = 0
+    if count is not None and failures > count:
         return True
-    pct = policy.max_failure_percent
     return pct is not None and ran > 0 and 100.0 * failures / ran > pct
 
 
@@ -119,9 +122,10 @@ def judge(policy: GatePolicy, stage: str, results: Sequence[StepResult]) -> Judg
     failures = sum(1 for r in out if r.status is Status.FAIL)
     ran = sum(1 for r in out if r.status is not Status.SKIP)
     fails = stage_fails(policy, failures, ran)
-    limit = f"at most {policy.max_failures}"
+    limits = [f"at most {policy.max_failures}"] if policy.max_failures is not None else []
     if policy.max_failure_percent is not None:
-        limit += f" and at most {policy.max_failure_percent:g}%"
+        limits.append(f"at most {policy.max_failure_percent:g}%")
+    limit = " and ".join(limits) or "none"
     verdict = "fail" if fails else "pass"
     decisions.append(
         GateDecision(
