@@ -596,7 +596,7 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
                 error = answer[1] if error is None else error
     if error is not None:
         return False, error
-    return (False, PLANNED) if planned else (True, outputs)
+    return (False, PLANNED) if planned else (True, tuple(outputs.get(n.name) for n in node.nodes))
 
 
 def _graph_branch(

@@ -123,7 +123,8 @@ class GraphError(ValueError):
 
 class Graph(AllOf[Any]):
     """A DAG of nodes, each run on the graph's input once its condition over its
-    dependencies' outcomes holds. Its output is a mapping from node name to output.
+    dependencies' outcomes holds. Its output is the nodes' outputs in node order (None
+    for a node that did not run), like ``all_of``.
 
     ``maxfail``: after that many failed nodes, the rest are SKIP (``--maxfail``);
     ``fail_fast``: stop at the first failure, cancelling nodes in flight (``-x``).

@@ -218,7 +218,9 @@ def test_skip_reason_and_output_mapping() -> None:
     assert by["b"].status is Status.SKIP and by["b"].reason == "needs a, which failed (runs when every dependency succeeded)"
     assert by["c"].status is Status.PASS and by["d"].value == 7
     ok = run(graph({"b": b, "c": node(c, needs=["b"])}), None, CTX, SyncDriver())
-    assert ok.output == {"b": 2, "c": 3}
+    assert ok.output == (2, 3)
+    skipped = run(graph({"b": b, "c": node(c, needs=["b"]), "d": node(d, when="all_done", needs=["a2"]), "a2": a}), 5, CTX, SyncDriver())
+    assert skipped.exit_code == 1 and skipped.output is None
 
 
 def test_a_raising_predicate_skips_with_the_reason() -> None:
