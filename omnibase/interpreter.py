@@ -549,51 +549,56 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
     error: Any = None
     planned = False
     pending = list(node.nodes)
-    while pending:
-        ready = [n for n in pending if all(d in outcome for d in n.needs)]
-        if not ready:  # cannot happen for a checked graph; never loop forever
-            break
-        pending = [n for n in pending if n not in ready]
-        runnable = []
-        for n in ready:
-            why = n.skip or decide(n.when, {d: outcome[d] for d in n.needs})
-            if why is None and fails.stopped():
-                why = fails.why
-            if why is None:
-                runnable.append(n)
+    try:
+        while pending:
+            ready = [n for n in pending if all(d in outcome for d in n.needs)]
+            if not ready:  # cannot happen for a checked graph; never loop forever
+                break
+            pending = [n for n in pending if n not in ready]
+            runnable = []
+            for n in ready:
+                why = n.skip or decide(n.when, {d: outcome[d] for d in n.needs})
+                if why is None and fails.stopped():
+                    why = fails.why
+                if why is None:
+                    runnable.append(n)
+                else:
+                    yield from _skip(n.step, run, why)
+                    outcome[n.name] = NodeOutcome.SKIPPED
+            if not runnable:
+                continue
+            if len(runnable) == 1:
+                answers: tuple[Outcome | None, ...] = ((yield from _graph_branch(runnable[0].step, value, run, dry, limit, fails)),)
             else:
-                yield from _skip(n.step, run, why)
-                outcome[n.name] = NodeOutcome.SKIPPED
-        if not runnable:
-            continue
-        if len(runnable) == 1:
-            answers: tuple[Outcome | None, ...] = ((yield from _graph_branch(runnable[0].step, value, run, dry, limit, fails)),)
-        else:
-            runs = [run.branch() for _ in runnable]
-            got: tuple[Outcome | None, ...] | None = None
-            try:
-                got = yield Fork(
-                    tuple(_graph_branch(n.step, value, r, dry, limit, fails) for n, r in zip(runnable, runs)), node.fail_fast
-                )
-            finally:
-                why = "interrupted" if got is None else fails.why
-                for i, r in enumerate(runs):
-                    run.results.extend(r.results)
-                    run.profile.extend(r.profile)
-                    if got is None or got[i] is None:
-                        _skip_rest(runnable[i].step, r, run, why)
-            assert got is not None
-            answers = got
-        for n, answer in zip(runnable, answers):
-            if answer is None or answer is _SKIPPED:
-                outcome[n.name] = NodeOutcome.SKIPPED
-            elif answer[0] or answer[1] is PLANNED:
-                outcome[n.name] = NodeOutcome.SUCCEEDED
-                outputs[n.name] = answer[1]
-                planned = planned or answer[1] is PLANNED
-            else:
-                outcome[n.name] = NodeOutcome.FAILED
-                error = answer[1] if error is None else error
+                runs = [run.branch() for _ in runnable]
+                got: tuple[Outcome | None, ...] | None = None
+                try:
+                    got = yield Fork(
+                        tuple(_graph_branch(n.step, value, r, dry, limit, fails) for n, r in zip(runnable, runs)), node.fail_fast
+                    )
+                finally:
+                    why = "interrupted" if got is None else fails.why
+                    for i, r in enumerate(runs):
+                        run.results.extend(r.results)
+                        run.profile.extend(r.profile)
+                        if got is None or got[i] is None:
+                            _skip_rest(runnable[i].step, r, run, why)
+                assert got is not None
+                answers = got
+            for n, answer in zip(runnable, answers):
+                if answer is None or answer is _SKIPPED:
+                    outcome[n.name] = NodeOutcome.SKIPPED
+                elif answer[0] or answer[1] is PLANNED:
+                    outcome[n.name] = NodeOutcome.SUCCEEDED
+                    outputs[n.name] = answer[1]
+                    planned = planned or answer[1] is PLANNED
+                else:
+                    outcome[n.name] = NodeOutcome.FAILED
+                    error = answer[1] if error is None else error
+    except KeyboardInterrupt:  # the report still lists the nodes never decided
+        for n in pending:
+            _skip_now(n.step, run, "interrupted")
+        raise
     if error is not None:
         return False, error
     return (False, PLANNED) if planned else (True, tuple(outputs.get(n.name) for n in node.nodes))
@@ -639,7 +644,10 @@ def _hooked(node: Hooked[Any, Any], value: Any, run: _Run, dry: bool, limit: flo
 
 
 def _call_hook(hook: Component[Any, Any], value: Any, run: _Run, dry: bool) -> Evaluation:
-    """Invoke a hook like a component; only a failing hook leaves a result in the report."""
+    """Invoke a hook like a component; only a failing hook leaves a result in the report.
+    A dry run does not run hooks that are not pure (and they veto nothing)."""
+    if dry and not hook.meta.pure:
+        return True, None
     span = run.span()
     called: Called = yield Invoke(hook, run.context(dry) if dry else run.ctx, value, None, span, 1)
     ok, out = _classify(hook, called)

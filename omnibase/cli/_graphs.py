@@ -130,7 +130,7 @@ def _hook(owner: str, point: str, hook: tuple[str, ...] | str, root: str) -> Com
         return _python_hook(owner, point, hook, root)
     argv = tuple(hook)
     name = f"{owner}:{point}:{os.path.basename(argv[0]) if argv else '?'}"
-    meta = Meta(name=name, pure=True)
+    meta = Meta(name=name)
 
     def command(ctx: ExecCtx, value: Any) -> Result[Any, Any]:
         from omnibase.registry._resolve import run_command

@@ -61,7 +61,7 @@ def pre_hook(fn: PreHook, *, name: str) -> Component[Any, Any]:
     def call(ctx: ExecCtx, arg: tuple[Meta | None, Any]) -> Result[Any, Any]:
         return _as_result(fn(ctx, arg[0]))
 
-    return Component(call, Meta(name=name, pure=True))
+    return Component(call, Meta(name=name))
 
 
 def post_hook(fn: PostHook, *, name: str) -> Component[Any, Any]:
@@ -70,7 +70,7 @@ def post_hook(fn: PostHook, *, name: str) -> Component[Any, Any]:
     def call(ctx: ExecCtx, results: tuple[StepResult, ...]) -> Result[Any, Any]:
         return _as_result(fn(ctx, results))
 
-    return Component(call, Meta(name=name, pure=True))
+    return Component(call, Meta(name=name))
 
 
 class Hooked(Wrapper[A, B]):

@@ -232,3 +232,31 @@ def test_a_raising_predicate_skips_with_the_reason() -> None:
     report = run(graph({"a": a, "b": node(b, needs=["a"], when=Predicate(broken))}), None, CTX, SyncDriver())
     assert report.steps[-1].status is Status.SKIP
     assert report.steps[-1].reason == "predicate broken raised RuntimeError: boom"
+
+
+def test_an_interrupted_graph_leaves_a_partial_report_listing_every_node() -> None:
+    def stop(ctx: ExecCtx, x: object) -> Result[int, str]:
+        raise KeyboardInterrupt
+
+    a = Component(lambda c, x: Success(1), Meta(name="a"))
+    b = Component(stop, Meta(name="b"))
+    c = Component(lambda c, x: Success(3), Meta(name="c"))
+    report = run(graph({"a": a, "b": node(b, needs=["a"]), "c": node(c, needs=["b"])}), None, CTX, SyncDriver())
+    assert report.outcome == "interrupted" and report.exit_code == 130
+    assert [(r.name, r.status, r.reason) for r in report.steps] == [
+        ("a", Status.PASS, ""), ("b", Status.FAIL, ""), ("c", Status.SKIP, "interrupted")
+    ]
+
+
+def test_a_dry_run_does_not_run_hooks_that_are_not_pure() -> None:
+    from omnibase import Veto, dry_run, hooked
+
+    calls: list[str] = []
+
+    def veto(ctx: ExecCtx, meta: Meta | None) -> Veto:
+        calls.append("hook")
+        return Veto(reason="no")
+
+    work = Component(lambda c, x: Success(1), Meta(name="work", pure=True))
+    report = run(dry_run(hooked(work, pre=[veto])), None, CTX, SyncDriver())
+    assert calls == [] and report.steps[0].status is Status.PASS
