@@ -109,13 +109,14 @@ class StageOrchestrator(Orchestrator):
 
     def assemble(self, selection: Selection) -> Step[Any, Any]:
         """One guarded step per selected component, all run on the same input."""
-        if self.stage_plan is not None:
-            wrap = lambda c: guard(c, *self.guards.get(c.name, (None, None)))  # noqa: E731
-            pipeline = assemble_graph(selection.kept, self.stage_plan, wrap, name=self.stage, fail_fast=self.fail_fast)
-            return self.wrap(pipeline) if self.wrap is not None else pipeline
-        steps = [guard(c, *self.guards.get(c.name, (None, None))) for c in selection.kept]
-        pipeline = all_of(steps, fail_fast=self.fail_fast, name=self.stage)
+        if self.stage_plan is not None:  # a graph: needs, partial execution, hooks, gates
+            pipeline = assemble_graph(selection.kept, self.stage_plan, self._guarded, name=self.stage, fail_fast=self.fail_fast)
+        else:
+            pipeline = all_of([self._guarded(c) for c in selection.kept], fail_fast=self.fail_fast, name=self.stage)
         return self.wrap(pipeline) if self.wrap is not None else pipeline
+
+    def _guarded(self, comp: Component[Any, Any]) -> Step[Any, Any]:
+        return guard(comp, *self.guards.get(comp.name, (None, None)))
 
     def initial(self, ctx: ExecCtx) -> Any:
         """The value the pipeline starts from: the selected files."""
