@@ -548,13 +548,15 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
     outputs: dict[str, Any] = {}
     error: Any = None
     planned = False
-    pending = list(node.nodes)
+    order = {n.name: i for i, n in enumerate(node.nodes)}
+    users: dict[str, list[Any]] = {n.name: [] for n in node.nodes}
+    waiting = {n.name: len(n.needs) for n in node.nodes}
+    for n in node.nodes:
+        for d in n.needs:
+            users[d].append(n)
+    ready = [n for n in node.nodes if not n.needs]
     try:
-        while pending:
-            ready = [n for n in pending if all(d in outcome for d in n.needs)]
-            if not ready:  # cannot happen for a checked graph; never loop forever
-                break
-            pending = [n for n in pending if n not in ready]
+        while ready:  # Kahn's algorithm, one wave at a time, in declaration order
             runnable = []
             for n in ready:
                 why = n.skip or decide(n.when, {d: outcome[d] for d in n.needs})
@@ -566,6 +568,7 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
                     yield from _skip(n.step, run, why)
                     outcome[n.name] = NodeOutcome.SKIPPED
             if not runnable:
+                ready = _next_wave(ready, users, waiting, order)
                 continue
             if len(runnable) == 1:
                 answers: tuple[Outcome | None, ...] = ((yield from _graph_branch(runnable[0].step, value, run, dry, limit, fails)),)
@@ -595,13 +598,27 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
                 else:
                     outcome[n.name] = NodeOutcome.FAILED
                     error = answer[1] if error is None else error
+            ready = _next_wave(ready, users, waiting, order)
     except KeyboardInterrupt:  # the report still lists the nodes never decided
-        for n in pending:
-            _skip_now(n.step, run, "interrupted")
+        for n in node.nodes:
+            if n.name not in outcome and not any(r.name == n.name for r in run.results):
+                _skip_now(n.step, run, "interrupted")
         raise
     if error is not None:
         return False, error
     return (False, PLANNED) if planned else (True, tuple(outputs.get(n.name) for n in node.nodes))
+
+
+def _next_wave(wave: list[Any], users: dict[str, list[Any]], waiting: dict[str, int], order: dict[str, int]) -> list[Any]:
+    """The nodes whose last undecided dependency was in ``wave``, in declaration order."""
+    out = []
+    for n in wave:
+        for user in users[n.name]:
+            waiting[user.name] -= 1
+            if waiting[user.name] == 0:
+                out.append(user)
+    out.sort(key=lambda u: order[u.name])
+    return out
 
 
 def _graph_branch(
@@ -684,8 +701,7 @@ _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {
 
 def _report(run: _Run, ok: bool, out: Any, outcome: str, started_at: float, duration: float) -> RunReport:
     results = tuple(run.results)
-    failed = (not ok and out is not PLANNED) or any(r.status is Status.FAIL for r in results)
-    summary = summarise(results, failed)
+    summary = summarise(results, not ok and out is not PLANNED)
     status = summary.status
     return RunReport(
         steps=results,

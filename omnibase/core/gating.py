@@ -136,13 +136,14 @@ def judge(policy: GatePolicy, stage: str, results: Sequence[StepResult]) -> Judg
     return Judgement(results=tuple(out), failed=fails, decisions=tuple(decisions))
 
 
-def summarise(results: Sequence[StepResult], failed: bool) -> Summary:
-    """The counts of ``results`` and the verdict: FAIL when the policy failed the stage,
-    else WARN if anything failed or warned (tolerated), else PASS (SKIP when all skipped)."""
+def summarise(results: Sequence[StepResult], failed: bool, *, tolerated: bool = False) -> Summary:
+    """The counts of ``results`` and the verdict: FAIL when ``failed`` or when a result
+    failed (unless the policy ``tolerated`` it), else WARN if anything failed or warned,
+    else PASS (SKIP when all skipped). One pass over the results."""
     counts = {s: 0 for s in Status}
     for r in results:
         counts[r.status] += 1
-    if failed:
+    if failed or (counts[Status.FAIL] and not tolerated):
         status = Status.FAIL
     elif counts[Status.FAIL] or counts[Status.WARN]:
         status = Status.WARN

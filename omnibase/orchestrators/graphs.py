@@ -133,7 +133,7 @@ def judged(plan: StagePlan, step: Step[Any, Any], report: RunReport) -> RunRepor
     decisions += _skipped_by_lifecycle(plan, report)
     judgement = judge(plan.gate, report.stage, report.steps)
     decisions += judgement.decisions
-    summary = summarise(judgement.results, judgement.failed)
+    summary = summarise(judgement.results, judgement.failed, tolerated=True)
     code = report.exit_code
     if code == ExitCode.FAILED and not judgement.failed:
         code = int(ExitCode.OK)  # tolerated failures; a protocol or security error still stands
