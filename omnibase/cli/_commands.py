@@ -156,7 +156,7 @@ def orch(args: argparse.Namespace) -> int:
             args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish
         )
     if mode != "dry-run" and args.stage != "pipeline":
-        _graphs.record(root, report)
+        _graphs.record(root, report, per_tree=args.stage in _graphs.required_stages(catalogue.registry))
     _emit(report, args)
     if report.error is not None and not report.steps:
         print(f"omnibase: {_error_line(report)}", file=sys.stderr)

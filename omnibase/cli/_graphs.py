@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,7 +24,7 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, ExitCode, Failed, Meta, RunReport, Status, StepResult
 from omnibase.orchestrators.graphs import Hooks, StagePlan
 
-__all__ = ["check_needs", "record", "stage_plan", "state_dir"]
+__all__ = ["check_needs", "record", "required_stages", "stage_plan", "state_dir", "tree_id"]
 
 SKIP_ENV = "OMNIBASE_SKIP"
 #: How many trees the per-tree history keeps (the most recent ones).
@@ -192,12 +191,10 @@ def state_dir(root: str) -> str:
 
 
 def tree_id(root: str) -> str:
-    """The id of the tree in the index (``git write-tree``): what a commit would hold now."""
-    try:
-        done = subprocess.run(["git", "write-tree"], cwd=root, capture_output=True, stdin=subprocess.DEVNULL, check=False)
-    except OSError:
-        return ""
-    return done.stdout.decode().strip() if done.returncode == 0 else ""
+    """The index's tree id, or "" when git cannot say."""
+    from omnibase.orchestrators.files import index_tree
+
+    return index_tree(root).value_or("")
 
 
 def _read_json(path: str) -> Any:
@@ -219,10 +216,18 @@ def _write_json(path: str, data: Any) -> None:
     write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
 
 
-def record(root: str, report: RunReport) -> None:
-    """After a run: each component's status (for ``--only-failed``) and the stage's outcome
-    for the current tree (for gates that require it). A failure to write is one line on
-    stderr; the run's report stands."""
+def required_stages(registry: Any) -> frozenset[str]:
+    """The stages some stage's gate requires: only their outcomes are kept per tree."""
+    from omnibase import registry as reg
+
+    gates = [c.gate for c in reg.stage_settings(registry).values() if c.gate is not None]
+    return frozenset(s for g in gates for s in g.requires)
+
+
+def record(root: str, report: RunReport, *, per_tree: bool) -> None:
+    """After a run: each component's status (for ``--only-failed``) and, when ``per_tree``
+    (a gate requires this stage), the stage's outcome for the current tree. A failure to
+    write is one line on stderr; the run's report stands."""
     stage = report.stage
     outcome = report.summary.status.value if report.exit_code == 0 else Status.FAIL.value
     base = state_dir(root)
@@ -231,7 +236,7 @@ def record(root: str, report: RunReport) -> None:
             os.path.join(base, "last-run", f"{stage}.json"),
             {"stage": stage, "run_id": report.run_id, "results": {r.name: r.status.value for r in report.steps}},
         )
-        tree = tree_id(root)
+        tree = tree_id(root) if per_tree else ""
         if tree:
             path = os.path.join(base, "trees.json")
             trees = _read_json(path)

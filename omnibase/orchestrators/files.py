@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import msgspec
 from returns.result import Failure, Result, Success
 
-__all__ = ["FileScopeError", "all_files", "explicit_files", "repo_root", "staged_files"]
+__all__ = ["FileScopeError", "all_files", "explicit_files", "index_tree", "repo_root", "staged_files"]
 
 
 class FileScopeError(msgspec.Struct, frozen=True):
@@ -36,6 +36,12 @@ def _git(args: Sequence[str], cwd: str) -> Result[str, FileScopeError]:
 def repo_root(cwd: str = ".") -> Result[str, FileScopeError]:
     """The top of the git work tree containing ``cwd``."""
     return _git(["rev-parse", "--show-toplevel"], cwd).map(str.strip)
+
+
+def index_tree(root: str) -> Result[str, FileScopeError]:
+    """The id of the tree in the index (``git write-tree``): what a commit would hold now,
+    and ``HEAD^{tree}`` right after that commit."""
+    return _git(["write-tree"], root).map(str.strip)
 
 
 def _paths(out: str) -> tuple[str, ...]:

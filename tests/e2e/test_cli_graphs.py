@@ -291,3 +291,24 @@ def test_state_is_never_written_through_a_symlink(dag: Any, cli: Any, tmp_path: 
     assert res.code == 0
     assert list(outside.iterdir()) == []
     assert "a symbolic link; not writing through it" in res.err
+
+
+def test_bad_condition_gate_or_hook_in_the_registry_is_exit_2_with_the_line(repo: Any, cli: Any) -> None:
+    repo.write("omnibase.yaml", "version: 1\ncomponents:\n" + _cmd("a", "    when: sometimes\n"))
+    res = cli("orch", "--stage", "ci")
+    assert res.code == 2 and "omnibase.yaml:7:" in res.err and "components[0].when" in res.err
+    repo.write("omnibase.yaml", "version: 1\nstages:\n  ci:\n    gate:\n      require: [pre-commit]\n")
+    res = cli("orch", "--stage", "ci")
+    # (msgspec names a mapping's key as [...]: the line is the stage's, the field is named)
+    assert res.code == 2 and "omnibase.yaml:3:" in res.err and ".gate: Object contains unknown field `require`" in res.err
+    repo.write("omnibase.yaml", "version: 1\ncomponents:\n" + _cmd("a", "    hooks:\n      pre: [3]\n"))
+    res = cli("orch", "--stage", "ci")
+    assert res.code == 2 and "components[0].hooks.pre[0]" in res.err
+    assert "Traceback" not in res.err
+
+
+def test_per_tree_outcomes_are_kept_only_for_required_stages(dag: Any, cli: Any) -> None:
+    res, _ = _run(cli)
+    assert res.code == 0
+    assert not (dag.root / ".git" / "omnibase" / "trees.json").exists()
+    assert (dag.root / ".git" / "omnibase" / "last-run" / "ci.json").exists()
