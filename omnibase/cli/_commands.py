@@ -135,6 +135,11 @@ def orch(args: argparse.Namespace) -> int:
     excluded = re.compile(catalogue.registry.exclude)
     chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
     ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=mode == "dry-run", traceparent=os.environ.get("TRACEPARENT"))
+    refused = orchestrator.refusal(msgspec.structs.replace(ctx, stage=orchestrator.stage))
+    if refused is not None:  # the gate says no: nothing runs, nothing to snapshot
+        _emit(refused, args)
+        print(f"omnibase: {_error_line(refused)}", file=sys.stderr)
+        return refused.exit_code
 
     def execute(how: Mode) -> RunReport:
         orchestrator.driver = how.performer

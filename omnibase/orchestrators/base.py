@@ -128,7 +128,7 @@ class StageOrchestrator(Orchestrator):
         if driver is not None and not hasattr(driver, "perform"):
             raise TypeError(f"{type(driver).__name__} is an asynchronous performer: use arun()")
         performer: Any = driver or SyncDriver()
-        refused = self._refused(ctx)
+        refused = self.refusal(ctx)
         if refused is not None:
             return refused
         step = self.assemble(self.select())
@@ -144,14 +144,15 @@ class StageOrchestrator(Orchestrator):
         if driver is not None and not hasattr(driver, "aperform"):
             raise TypeError(f"{type(driver).__name__} is a synchronous performer: use run()")
         performer: Any = driver
-        refused = self._refused(ctx)
+        refused = self.refusal(ctx)
         if refused is not None:
             return refused
         step = self.assemble(self.select())
         report = await arun(step, self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs)
         return self._stamped(report, step)
 
-    def _refused(self, ctx: ExecCtx) -> RunReport | None:
+    def refusal(self, ctx: ExecCtx) -> RunReport | None:
+        """The report of this stage refused by its gate (nothing runs), or None."""
         return None if self.stage_plan is None else refused_by_gate(self.stage_plan, self.stage, ctx)
 
     def _stamped(self, report: RunReport, step: Step[Any, Any] | None = None) -> RunReport:

@@ -248,7 +248,7 @@ def test_gates_decide_with_reasons_recorded(repo: Any, cli: Any) -> None:
     res, report = _run(cli)
     assert res.code == 1 and report["steps"] == []
     assert report["gating"][0]["verdict"] == "refuse" and "pre-commit (never ran)" in report["gating"][0]["reason"]
-    assert "requires a passing pre-commit" in res.err
+    assert "requires a passing pre-commit" in res.err and report["snapshot"] == ""
 
     pre = cli("orch", "--stage", "pre-commit", "--format", "json")
     assert pre.code == 0, pre
@@ -312,3 +312,11 @@ def test_per_tree_outcomes_are_kept_only_for_required_stages(dag: Any, cli: Any)
     assert res.code == 0
     assert not (dag.root / ".git" / "omnibase" / "trees.json").exists()
     assert (dag.root / ".git" / "omnibase" / "last-run" / "ci.json").exists()
+
+
+def test_a_stage_pre_hook_vetoes_the_whole_stage(dag: Any, cli: Any) -> None:
+    text = DAG.replace("version: 1\n", "version: 1\nstages:\n  ci:\n    hooks:\n      pre: [[sh, -c, 'echo not today; exit 3']]\n")
+    dag.write("omnibase.yaml", text)
+    res, report = _run(cli)
+    assert res.code == 0 and _calls(dag) == []
+    assert {reason for _, reason in _steps(report).values()} == {"vetoed by ci:pre:sh: sh exited 3: not today"}
