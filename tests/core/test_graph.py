@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from omnibase.core.graph import (
 from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Meta, Status
 from omnibase.drivers import FakeDriver, SyncDriver, arun, run
+from omnibase.testing.graphs import check_skip_logic, dependencies
 
 CTX = ExecCtx(run_id="r", trace_id="0" * 31 + "1")
 RULES = ("all_succeeded", "none_failed", "all_done", "any_succeeded")
@@ -93,7 +95,9 @@ def _model(spec: list[tuple[str, tuple[str, ...], str, bool]]) -> dict[str, Node
 def test_a_node_runs_iff_its_condition_holds_and_after_what_it_needs(case: Any) -> None:
     spec, _ = case
     calls: list[str] = []
-    report = run(Graph(_build(spec, calls)), None, CTX, FakeDriver())
+    built = Graph(_build(spec, calls))
+    report = run(built, None, CTX, FakeDriver())
+    check_skip_logic(built, report)  # the law users get from omnibase.testing.graphs
     expected = _model(spec)
     assert set(calls) == {n for n, o in expected.items() if o is not NodeOutcome.SKIPPED}
     assert len(calls) == len(set(calls))  # each node at most once
@@ -260,3 +264,21 @@ def test_a_dry_run_does_not_run_hooks_that_are_not_pure() -> None:
     work = Component(lambda c, x: Success(1), Meta(name="work", pure=True))
     report = run(dry_run(hooked(work, pre=[veto])), None, CTX, SyncDriver())
     assert calls == [] and report.steps[0].status is Status.PASS
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_the_dependencies_strategy_gives_dags_and_the_law_catches_a_wrong_report(data: st.DataObject) -> None:
+    names = [f"m{i}" for i in range(data.draw(st.integers(2, 6)))]
+    needs = data.draw(dependencies(names))
+    nodes = [Node(n, Component(lambda c, x: Failure("no"), Meta(name=n)), needs[n]) for n in names]
+    assert check(nodes) is None
+    built = Graph(nodes)
+    report = run(built, None, CTX, FakeDriver())
+    check_skip_logic(built, report)
+    dependants = [n for n in built.nodes if n.needs]
+    if dependants:  # pretend a node whose dependency failed ran anyway: the law must object
+        wrong = dependants[0].name
+        forged = tuple(msgspec.structs.replace(r, status=Status.PASS) if r.name == wrong else r for r in report.steps)
+        with pytest.raises(AssertionError, match=wrong):
+            check_skip_logic(built, msgspec.structs.replace(report, steps=forged))
