@@ -115,11 +115,10 @@ def orch(args: argparse.Namespace) -> int:
         names=[args.from_, *args.to] if args.from_ else list(args.to),
         fail_fast=args.exitfirst,
     )
-    if args.stage != "pipeline":
-        planned = _graphs.stage_plan(args, catalogue, args.stage, root, os.environ)
-        if isinstance(planned, Failure):
-            return _fail(*planned.failure())
-        orchestrator.stage_plan = planned.unwrap()
+    planned = _graphs.stage_plan(args, catalogue, args.stage, root, os.environ)
+    if isinstance(planned, Failure):
+        return _fail(*planned.failure())
+    orchestrator.stage_plan = planned.unwrap()
     selection = orchestrator.select()
     if args.list:
         return _list(selection, args)
@@ -160,7 +159,7 @@ def orch(args: argparse.Namespace) -> int:
         report = observed_run(
             args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish
         )
-    if mode != "dry-run" and args.stage != "pipeline":
+    if mode != "dry-run":
         _graphs.record(root, report, per_tree=args.stage in _graphs.required_stages(catalogue.registry))
     _emit(report, args)
     if report.error is not None and not report.steps:

@@ -68,11 +68,12 @@ def stage_plan(
     config = reg.stage_settings(catalogue.registry).get(stage)
     gate = config.gate if config is not None else None
     stage_hooks = config.hooks if config is not None else None
-    skip = {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
-    for n in _names([env.get(SKIP_ENV, "")]):
+    chain = stage == "pipeline"  # --from/--to name the chain; no graph options apply
+    skip = {} if chain else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
+    for n in [] if chain else _names([env.get(SKIP_ENV, "")]):
         skip.setdefault(n, f"skipped by {SKIP_ENV}")
-    froms = [args.from_] if args.from_ else []
-    tos = list(args.to)
+    froms = [args.from_] if args.from_ and not chain else []
+    tos = [] if chain else list(args.to)
     known = {c.name for c in catalogue.components}
     for flag, names in (("--from", froms), ("--to", tos)):
         for n in names:
@@ -91,8 +92,8 @@ def stage_plan(
             hooks[name] = _hook_components(name, entry.hooks, root)
     if stage_hooks is not None:
         hooks["*"] = _hook_components(stage, stage_hooks, root)
-    needs = {n: e.needs for n, e in entries.items() if e.needs}
-    when = {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
+    needs = {} if chain else {n: e.needs for n, e in entries.items() if e.needs}
+    when = {} if chain else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
     maxfail = getattr(args, "maxfail", None)
     if not (needs or skip or froms or tos or only or maxfail or hooks or gate is not None):
         return Success(None)

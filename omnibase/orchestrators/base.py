@@ -116,7 +116,8 @@ class StageOrchestrator(Orchestrator):
         return self.wrap(pipeline) if self.wrap is not None else pipeline
 
     def _guarded(self, comp: Component[Any, Any]) -> Step[Any, Any]:
-        return guard(comp, *self.guards.get(comp.name, (None, None)))
+        step = guard(comp, *self.guards.get(comp.name, (None, None)))
+        return step if self.stage_plan is None else self.stage_plan.hooked(comp.name, step)
 
     def initial(self, ctx: ExecCtx) -> Any:
         """The value the pipeline starts from: the selected files."""

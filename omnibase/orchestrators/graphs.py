@@ -62,6 +62,11 @@ class StagePlan:
         self.gate = gate
         self.history = dict(history or {})
 
+    def hooked(self, name: str, step: Step[Any, Any]) -> Step[Any, Any]:
+        """``step`` with the hooks of component ``name`` (``"*"``: the stage's), if any."""
+        pre, post = self.hooks.get(name, ((), ()))
+        return hooked(step, pre=pre, post=post)
+
     def nodes(self, kept: Sequence[Component[Any, Any]], wrap: Callable[[Component[Any, Any]], Step[Any, Any]]) -> tuple[Node, ...]:
         """The graph's nodes for the selected components: needs restricted to the selection,
         skip reasons (``--skip``, lifecycle gates), then the ``--from/--to`` subgraph."""
@@ -72,8 +77,7 @@ class StagePlan:
             if not skip and self.gate is not None:
                 gated = admit_component(self.gate, comp.meta)
                 skip = gated.reason if gated is not None else ""
-            pre, post = self.hooks.get(comp.name, ((), ()))
-            step = hooked(wrap(comp), pre=pre, post=post)
+            step = wrap(comp)
             needs = [d for d in self.needs.get(comp.name, ()) if d in names]
             nodes.append(Node(comp.name, step, needs, self.when.get(comp.name, "all_succeeded"), skip=skip))
         chosen = select(nodes, self.froms, self.tos)
@@ -91,10 +95,10 @@ def assemble_graph(
     name: str,
     fail_fast: bool,
 ) -> Step[Any, Any]:
-    """The stage's step: a ``Graph`` of the selected components, with the stage's hooks."""
+    """The stage's step: a ``Graph`` of the selected components (each as ``wrap`` makes
+    it), with the stage's hooks."""
     built = Graph(plan.nodes(kept, wrap), name=name, maxfail=plan.maxfail, fail_fast=fail_fast)
-    pre, post = plan.hooks.get("*", ((), ()))
-    return hooked(built, pre=pre, post=post)
+    return plan.hooked("*", built)
 
 
 def graph_of(step: Step[Any, Any]) -> Graph | None:

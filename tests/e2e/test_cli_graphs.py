@@ -199,6 +199,8 @@ def test_hooks_veto_see_the_result_and_fail_as_results(repo: Any, cli: Any) -> N
     repo.write("frozen", "")
     res, report = _run(cli)
     assert res.code == 0 and _steps(report)["deploy"] == ("SKIP", "vetoed by deploy:pre:sh: sh exited 1: release freeze")
+    chain = cli("orch", "--stage", "pipeline", "--from", "deploy", "--format", "json")  # hooks apply in every stage
+    assert _steps(json.loads(chain.out))["deploy"] == ("SKIP", "vetoed by deploy:pre:sh: sh exited 1: release freeze")
     os.remove(repo.root / "frozen")
     repo.write("no-audit", "")
     _, report = _run(cli)
