@@ -122,6 +122,9 @@ def orch(args: argparse.Namespace) -> int:
     selection = orchestrator.select()
     if args.list:
         return _list(selection, args)
+    outside = _graphs.unselected(orchestrator.stage_plan, selection.kept, args.stage)
+    if outside is not None:
+        return _fail(outside, ExitCode.CONFIG)
     unresolved = [catalogue.unresolved[c.name] for c in selection.kept if c.name in catalogue.unresolved]
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)

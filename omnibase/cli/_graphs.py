@@ -24,7 +24,7 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, ExitCode, Failed, Meta, RunReport, Status, StepResult
 from omnibase.orchestrators.graphs import Hooks, StagePlan
 
-__all__ = ["check_needs", "record", "required_stages", "stage_plan", "state_dir", "tree_id"]
+__all__ = ["check_needs", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
 
 SKIP_ENV = "OMNIBASE_SKIP"
 #: How many trees the per-tree history keeps (the most recent ones).
@@ -108,6 +108,18 @@ def stage_plan(
         gate=gate, history=history,
     )  # fmt: skip
     return Success(plan)
+
+
+def unselected(plan: StagePlan | None, kept: Sequence[Component[Any, Any]], stage: str) -> str | None:
+    """A ``--from``/``--to`` name the stage does not select (its filter leaves it out)."""
+    if plan is None:
+        return None
+    names = {c.name for c in kept}
+    for flag, given in (("--from", plan.froms), ("--to", plan.tos)):
+        for n in given:
+            if n not in names:
+                return f"{flag} {n}: not selected in stage {stage} (see --list)"
+    return None
 
 
 def _stderr() -> Any:

@@ -122,6 +122,8 @@ def test_from_and_to_select_a_subgraph(dag: Any, cli: Any) -> None:
     assert set(_steps(report)) == {"build", "package"}
     res = cli("orch", "--stage", "ci", "--from", "nope")
     assert res.code == 2 and "--from nope: no such component" in res.err
+    res = cli("orch", "--stage", "ci", "--filter", "name=lint", "--to", "build")
+    assert res.code == 2 and "--to build: not selected in stage ci" in res.err
 
 
 def test_only_failed_reruns_what_failed_and_what_it_needs(dag: Any, cli: Any) -> None:
