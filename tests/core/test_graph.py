@@ -282,3 +282,32 @@ def test_the_dependencies_strategy_gives_dags_and_the_law_catches_a_wrong_report
         forged = tuple(msgspec.structs.replace(r, status=Status.PASS) if r.name == wrong else r for r in report.steps)
         with pytest.raises(AssertionError, match=wrong):
             check_skip_logic(built, msgspec.structs.replace(report, steps=forged))
+
+
+@settings(max_examples=50, deadline=None)
+@given(dags(max_nodes=6), st.integers(1, 3) | st.none(), st.booleans())
+def test_a_graph_round_trips_through_a_snapshot(case: Any, maxfail: int | None, fail_fast: bool) -> None:
+    from omnibase.snapshots import Node as Shape
+    from omnibase.snapshots import rebuild, shape_of
+
+    spec, _ = case
+    spec = [(n, needs, "all_done" if rule == "any_succeeded" else rule, f) for n, needs, rule, f in spec]
+    calls: list[str] = []
+    nodes = _build(spec, calls)
+    built = Graph(nodes, maxfail=maxfail, fail_fast=fail_fast)
+    shape = shape_of(built)
+    again = rebuild(msgspec.json.decode(msgspec.json.encode(shape), type=Shape), {n.name: n.step for n in nodes})
+    assert shape_of(again.unwrap()) == shape
+    first = run(built, None, CTX, FakeDriver())
+    second = run(again.unwrap(), None, CTX, FakeDriver())
+    assert [(r.name, r.status, r.reason) for r in first.steps] == [(r.name, r.status, r.reason) for r in second.steps]
+
+
+def test_a_predicate_or_a_hook_is_code_a_snapshot_cannot_rebuild() -> None:
+    from omnibase import hooked
+    from omnibase.snapshots import rebuild, shape_of
+
+    a = Component(lambda c, x: Success(1), Meta(name="a"))
+    with_predicate = graph({"a": a, "b": node(a, name="b", needs=["a"], when=Predicate(any_succeeded))})
+    assert "predicate any_succeeded, which is code" in rebuild(shape_of(with_predicate), {"a": a}).failure()
+    assert "hooks, which are code" in rebuild(shape_of(hooked(a, pre=[lambda ctx, meta: None])), {"a": a}).failure()

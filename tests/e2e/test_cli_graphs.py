@@ -324,3 +324,15 @@ def test_a_stage_pre_hook_vetoes_the_whole_stage(dag: Any, cli: Any) -> None:
     res, report = _run(cli)
     assert res.code == 0 and _calls(dag) == []
     assert {reason for _, reason in _steps(report).values()} == {"vetoed by ci:pre:sh: sh exited 3: not today"}
+
+
+def test_replaying_a_failed_graph_stage_keeps_its_skip_logic(dag: Any, cli: Any) -> None:
+    dag.write("fail-lint", "")
+    res, report = _run(cli)
+    assert res.code == 1 and report["snapshot"]
+    (dag.root / "calls.log").unlink()
+    replayed = cli("orch", "--mode", "replay", "--snapshot", report["snapshot"], "--format", "json")
+    again = json.loads(replayed.out)
+    assert replayed.code == 1
+    assert _steps(again)["build"] == _steps(report)["build"]
+    assert "build" not in _calls(dag) and "package" not in _calls(dag)
