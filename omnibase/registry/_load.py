@@ -26,6 +26,7 @@ __all__ = [
     "MAX_REGISTRY_BYTES",
     "Layout",
     "find_registry",
+    "locate",
     "load_registry",
     "parse_registry_text",
     "parse_yaml",
@@ -494,6 +495,16 @@ def _check_builtins(parsed: RegistryFile) -> RegistryFile | tuple[str, str]:
             return f"components[{i}].args", f"{entry.builtin}: {exc}"
         entries.append(entry if entry.name else msgspec.structs.replace(entry, name=entry.builtin))
     return msgspec.structs.replace(parsed, components=tuple(entries))
+
+
+def locate(path: str, field: str) -> tuple[int, int]:
+    """The line and column of ``field`` (msgspec's path, ``$.components[2].needs``) in the
+    registry file at ``path``; (0, 0) when it cannot be found."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return _locate(f.read(), field)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return 0, 0
 
 
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
