@@ -52,6 +52,7 @@ from omnibase.core.step import (
     Timeout,
     leaves,
 )
+from omnibase.core.types import input_error
 from omnibase.core.values import (
     CircuitOpen,
     Crashed,
@@ -164,7 +165,13 @@ def interpret(
     run = _Run(ctx, t0, _span_seed(ctx.trace_id, ctx.run_id), breakers if breakers is not None else {})
     outcome = "completed"
     try:
-        ok, out = yield from _eval(step, value, run, False, None)
+        problem = input_error(step, value)  # the pipeline's entry checks its input's declared type
+        ok: bool
+        out: Any
+        if problem is not None:
+            ok, out = False, ProtocolViolation(message=problem)
+        else:
+            ok, out = yield from _eval(step, value, run, False, None)
     except KeyboardInterrupt:
         ok, out, outcome = False, Interrupted(), "interrupted"
     except Exception as exc:  # a bug of ours must still end in a report, never a traceback
