@@ -56,6 +56,7 @@ def slow_sync(ctx, value):
     return Success(2)
 
 def quick(ctx, value):
+    _mark("quick")
     return Success(3)
 
 def fails_once_started(ctx, value):
@@ -120,7 +121,8 @@ def test_a_signal_during_an_async_run_gives_a_partial_report_and_no_survivor(pro
         cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
     )  # fmt: skip
     try:
-        _wait_for(project / "started", WANTED)
+        _wait_for(project / "started", (*WANTED, "quick"))
+        time.sleep(1.0)  # quick's answer, written after its mark, reaches the run (a worker's pipe)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
     finally:
