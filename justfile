@@ -24,4 +24,5 @@ bench:
     {{py}} bench/bench_async.py
     {{py}} bench/bench_precommit.py
     {{py}} bench/bench_startup.py
+    {{py}} bench/bench_process.py
     {{py}} bench/bench_registry.py

@@ -273,6 +273,7 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
         offset_s=(called.started - run.t0) / 1e9,
         duration_s=(called.ended - called.started) / 1e9,
         meta=meta,
+        output=called.output,
     )
     run.results.append(result)
     yield result

@@ -199,7 +199,11 @@ def orch(args: argparse.Namespace) -> int:
         return with_plan(report, selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
 
     step = orchestrator.assemble(selection)
-    # stdout carries the report alone: what components print goes to stderr.
+    from omnibase._proc import adopt_orphans
+
+    adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
+    # stdout carries the report alone: components run with fds 1 and 2 captured (or in
+    # workers whose output is captured); what they print is in their step's result.
     with contextlib.redirect_stdout(sys.stderr):
         report = observed_run(
             args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish

@@ -56,10 +56,20 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _isolating(performer: Any, workers: int | None = None) -> Any:
+    """The CLI's innermost performer: registry components that ask for a worker process go
+    to one (at most ``workers`` busy at once; default: the cores), commands run as killable
+    process trees, everything else is called with fds 1 and 2 captured, so stdout carries
+    the report alone."""
+    from omnibase.drivers.process import ProcessPerformer, WorkerPool
+
+    return ProcessPerformer(performer, capture=True, pool=WorkerPool(workers) if workers else None)
+
+
 def _sync(options: argparse.Namespace) -> Mode:
     from omnibase.drivers.sync import SyncDriver
 
-    return Mode(SyncDriver(), False)
+    return Mode(_isolating(SyncDriver()), False)
 
 
 def _async(options: argparse.Namespace) -> Mode:
@@ -67,7 +77,7 @@ def _async(options: argparse.Namespace) -> Mode:
 
     jobs = getattr(options, "jobs", None) or default_jobs()
     # enough threads for synchronous components to use every job slot
-    return Mode(AsyncDriver(threads=max(jobs, default_threads())), True)
+    return Mode(_isolating(AsyncDriver(threads=max(jobs, default_threads())), workers=jobs), True)
 
 
 def _dry_run(options: argparse.Namespace) -> Mode:
@@ -141,18 +151,24 @@ def add_mode_options(p: argparse.ArgumentParser) -> None:
 def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Mode) -> R:
     """Run a stage in ``mode``: ``run()`` for a synchronous one; for an asynchronous one,
     ``arun()`` (a coroutine) under ``asyncio.run``, where Ctrl-C and SIGTERM cancel the run,
-    which then ends with a partial report (``outcome`` "interrupted", exit 130), and no
-    child process outlives it."""
+    which then ends with a partial report (``outcome`` "interrupted", exit 130); no child
+    process outlives it (abandoned calls may have left some: see ``reap_children``)."""
     if not mode.is_async:
         return run()
     import asyncio
 
     box: list[R] = []
     # the main task returns None: asyncio.run (3.11) may repr its main task, result included
-    asyncio.run(_cancellable(arun, box))
+    try:
+        asyncio.run(_cancellable(arun, box))
+    except asyncio.CancelledError:  # a second SIGTERM while the partial report was made
+        raise KeyboardInterrupt from None
+    if not box:
+        raise KeyboardInterrupt
     report = box[0]
-    if getattr(report, "outcome", "") == "interrupted":
-        reap_children()
+    # Every invocation has ended or been abandoned (fail-fast, timeout, Ctrl-C): a process
+    # still running now was left by an abandoned call, and would outlive the run.
+    reap_children()
     close = getattr(mode.performer, "close", None)
     if close is not None:
         close()
@@ -180,11 +196,11 @@ async def _cancellable(arun: Callable[[], Awaitable[R]], box: list[R]) -> None:
 
 
 def reap_children() -> int:
-    """Kill what our child processes left running after an interrupted run; how many.
+    """Kill what our child processes left running after an async run; how many.
 
     A command component runs in a session of its own (so that a timeout can kill its whole
-    process group); when the run is cancelled while a synchronous call waits on one in a
-    thread, nothing else would stop it. Each child that leads its own process group has the
+    process group); when a synchronous call that waits on one in a thread is abandoned
+    (fail-fast, a timeout, Ctrl-C), nothing else would stop it. Each child that leads its own process group has the
     group killed; any other child is killed alone. Linux only (it reads ``/proc``).
     """
     import signal

@@ -7,7 +7,7 @@ JSON, YAML or msgpack with no hand-written encoder. Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from typing import Any, Generic, Literal, TypeAlias
+from typing import Annotated, Any, Generic, Literal, TypeAlias
 
 from typing_extensions import TypeVar
 
@@ -21,7 +21,9 @@ __all__ = [
     "ExitCode",
     "Failed",
     "Interrupted",
+    "Isolation",
     "Lifecycle",
+    "Limits",
     "Meta",
     "Misconfigured",
     "PlanEntry",
@@ -33,6 +35,7 @@ __all__ = [
     "Crashed",
     "Raised",
     "ResourceExceeded",
+    "Rights",
     "RunReport",
     "SandboxViolation",
     "SecurityViolation",
@@ -88,6 +91,32 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
+#: Where a component runs: ``none`` in the calling process, ``process`` in a reused worker.
+Isolation: TypeAlias = Literal["none", "process"]
+
+_Positive = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Resource limits (``setrlimit``) of a command or a worker invocation; breaking one is
+    ``ResourceExceeded`` (exit 5). ``None`` leaves a resource unlimited. See docs/isolation.md."""
+
+    cpu_seconds: _Positive | None = None
+    memory_mb: _Positive | None = None
+    file_size_mb: _Positive | None = None
+    processes: _Positive | None = None
+
+
+class Rights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a sandboxed component may do: write under ``write`` (paths relative to the
+    repository root, or absolute), open network connections, start processes. The defaults
+    are the registry's: write inside the repository only, no network, no processes."""
+
+    write: tuple[str, ...] = (".",)
+    network: bool = False
+    processes: bool = False
+
+
 class Meta(msgspec.Struct, frozen=True, kw_only=True):
     """What a component declares about itself.
 
@@ -95,7 +124,10 @@ class Meta(msgspec.Struct, frozen=True, kw_only=True):
     ``pure`` components only read and return values (a fixer returns its edits), so
     ``dry_run`` still runs them. ``timeout`` (seconds) bounds one invocation.
     ``input_type``/``output_type`` are the declared types' names, for reports and for
-    checking that a pipeline's stages fit before it starts.
+    checking that a pipeline's stages fit before it starts. ``isolation="process"`` runs the
+    component in a worker process, which imports it by ``ref`` (``module:function``; derived
+    from the function when empty); there ``sandbox`` (its rights, None: unrestricted) and
+    ``limits`` apply. See docs/isolation.md.
     """
 
     name: str
@@ -108,6 +140,10 @@ class Meta(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""
     input_type: str = "object"
     output_type: str = "object"
+    isolation: Isolation = "none"
+    ref: str = ""
+    sandbox: Rights | None = None
+    limits: Limits | None = None
 
 
 class ExecCtx(msgspec.Struct, frozen=True, kw_only=True):
@@ -289,6 +325,7 @@ class StepResult(msgspec.Struct, frozen=True, kw_only=True):
     duration_s: float = 0.0
     reason: str = ""
     meta: Meta | None = None
+    output: str = ""
 
 
 class Summary(msgspec.Struct, frozen=True, kw_only=True):

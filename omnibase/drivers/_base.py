@@ -124,7 +124,7 @@ async def adrive(
     import asyncio
 
     limit = _Slots(jobs, asyncio.get_running_loop()) if jobs else None
-    return await _adrive(program, performer.aperform, tuple(observers), limit, None)
+    return await _adrive(program, performer.aperform, tuple(observers), limit, None, asyncio.current_task())
 
 
 class _Slots:
@@ -188,7 +188,10 @@ async def _adrive(
     observers: tuple[Observer, ...],
     limit: Any,
     scope: _Scope | None,
+    root: Any,
 ) -> Any:
+    """``adrive``'s loop for the run (``scope`` None) or one fork branch; ``root`` is the
+    task running the whole run."""
     import asyncio
 
     events = EVENT_TYPES
@@ -205,7 +208,7 @@ async def _adrive(
                         observe(intent)  # type: ignore[arg-type]
                     answer = None
                 elif kind is Fork:
-                    answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast))  # type: ignore[arg-type, union-attr]
+                    answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast), root)  # type: ignore[arg-type, union-attr]
                 elif kind is Invoke and (limit is not None or scope is not None):
                     if limit is not None:
                         waiter = limit.take()
@@ -239,7 +242,12 @@ async def _adrive(
                     intent = program.throw(Cancelled(interrupted=not scope.cancelled_by_failure()))
                 continue
             except KeyboardInterrupt as stop:
-                intent = program.throw(stop)
+                if scope is None:
+                    intent = program.throw(stop)
+                else:  # raised by a component in a branch: the whole run is interrupted
+                    if root is not None:
+                        root.cancel()
+                    intent = program.throw(Cancelled(interrupted=True))
                 continue
             intent = program.send(answer)
     except StopIteration as done:
@@ -249,12 +257,17 @@ async def _adrive(
 
 
 async def _afork(
-    fork: Fork, aperform: Callable[[Intent], Awaitable[Any]], observers: tuple[Observer, ...], limit: Any, scope: _Scope
+    fork: Fork,
+    aperform: Callable[[Intent], Awaitable[Any]],
+    observers: tuple[Observer, ...],
+    limit: Any,
+    scope: _Scope,
+    root: Any,
 ) -> tuple[Any, ...]:
     import asyncio
 
     start = asyncio.get_running_loop().create_task
-    tasks = [start(_adrive(b, aperform, observers, limit, scope)) for b in fork.branches]
+    tasks = [start(_adrive(b, aperform, observers, limit, scope, root)) for b in fork.branches]
     if not fork.fail_fast:
         try:
             return tuple(await asyncio.gather(*tasks))

@@ -26,12 +26,14 @@ from omnibase.drivers import SyncDriver, run
 from omnibase.orchestrators.base import Orchestrator, StageOrchestrator, guard
 
 __all__ = [
+    "CI_DEFAULT_TIMEOUT",
     "CIOrchestrator",
     "PipelineOrchestrator",
     "PreCommitOrchestrator",
     "RegistryOrchestrator",
     "TestOrchestrator",
     "fits",
+    "with_timeout",
 ]
 
 
@@ -42,10 +44,28 @@ class PreCommitOrchestrator(StageOrchestrator):
     stage = "pre-commit"
 
 
+#: The CI stage's time limit for one invocation of a component that declares none (an
+#: entry's ``timeout:`` replaces it). See docs/isolation.md.
+CI_DEFAULT_TIMEOUT = 600.0
+
+
 class CIOrchestrator(StageOrchestrator):
-    """Runs everything that is not experimental, over every tracked file."""
+    """Runs everything that is not experimental, over every tracked file. A component
+    without a ``timeout`` gets ``CI_DEFAULT_TIMEOUT`` (10 minutes)."""
 
     stage = "ci"
+
+    def assemble(self, selection: Selection) -> Step[Any, Any]:
+        timed = tuple(with_timeout(c, CI_DEFAULT_TIMEOUT) for c in selection.kept)
+        return super().assemble(Selection(timed, selection.dropped))
+
+
+def with_timeout(comp: Component[Any, Any], seconds: float) -> Component[Any, Any]:
+    """``comp`` with ``seconds`` as its timeout, unless it declares one."""
+    if comp.meta.timeout is not None:
+        return comp
+    meta = msgspec.structs.replace(comp.meta, timeout=seconds)
+    return Component(comp.fn, meta, comp.check, in_type=comp.in_type, out_type=comp.out_type)  # type: ignore[arg-type]
 
 
 class TestOrchestrator(StageOrchestrator):

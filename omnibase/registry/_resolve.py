@@ -2,8 +2,10 @@
 
 Python entries import ``module:function`` (the repository root is put on ``sys.path``).
 Command entries run their argv as subprocesses with the selected files appended (in
-batches, like ``xargs``), a timeout that kills the whole process group, and optional
-resource limits; a command killed by a limit is a ``SecurityViolation`` (exit 5).
+batches, like ``xargs``), through ``omnibase._proc``: a timeout that kills the whole
+process tree, resource limits (breaking one is ``ResourceExceeded``, exit 5), a scrubbed
+environment, no network unless the entry's ``sandbox`` grants it. Python entries with
+``isolation: process`` (the default) are not imported here: a worker process imports them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -19,16 +20,17 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
+from omnibase import _proc
 from omnibase.core.step import Component
-from omnibase.core.values import ExecCtx, Failed, SecurityViolation, Skip, StepError, TimedOut
-from omnibase.registry._schema import Entry, Limits, ResolutionError, entry_meta
+from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut, Unresolved
+from omnibase.registry._schema import Entry, ResolutionError, entry_meta
 
 __all__ = ["RESOLVE_TIMEOUT", "CommandOutput", "resolve", "resolve_entries", "restoring", "run_command"]
 
 #: Keep each command line under this many characters (Linux allows far more, but
 #: ``ARG_MAX`` also counts the environment).
 MAX_ARGV = 100_000
-MAX_OUTPUT = 64 * 1024
+MAX_OUTPUT = _proc.MAX_OUTPUT
 
 
 class CommandOutput(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,12 +69,18 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
     """Resolve ``entries`` (by name). The modules of ``python:`` entries are first imported
     in one short-lived subprocess with a timeout, so a module that exits, calls
     ``os._exit`` or hangs at import is a resolution error, not the end of the run."""
-    targets = [e.python.partition(":") for e in entries if e.python is not None]
+    # Entries run in worker processes are probed there (``_isolated``); the in-process ones
+    # (``isolation: none``) have their modules imported here, after a probe in a subprocess.
+    targets = [e.python.partition(":") for e in entries if e.python is not None and e.isolation != "process"]
     modules = [module for module, _, attr in targets if module and attr]
     broken = _probe(modules, root)
     out: dict[str, Result[Component[Any, Any], ResolutionError]] = {}
     for entry in entries:
         meta = entry_meta(entry)
+        if entry.python is not None and entry.isolation == "process":
+            isolated = _isolated(entry, root)
+            out[entry.name] = Success(Component(isolated.unwrap(), meta)) if isinstance(isolated, Success) else Failure(isolated.failure())
+            continue
         if entry.python is not None:
             module_name = entry.python.partition(":")[0]
             if module_name in broken:
@@ -224,6 +232,43 @@ def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     return Success(obj)
 
 
+def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
+    """A Python entry that runs in a worker: it is imported and checked in a worker (its
+    top-level code never runs here). Called in this process (without the process
+    performer), the function imports it here then."""
+    import importlib.util
+
+    target = entry.python or ""
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        return Failure(ResolutionError(entry.name, f"python: '{target}' is not 'module:function'"))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError) as exc:
+        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"))
+    if found is None:
+        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': no module named '{module_name}'"))
+    from omnibase.drivers.process import probe
+
+    why = probe(target, root, timeout=_resolve_timeout())  # imported, and checked callable, in a worker
+    if why:
+        return Failure(ResolutionError(entry.name, why))
+    imported: list[Any] = []
+
+    def in_process(ctx: ExecCtx, value: object) -> object:
+        if not imported:
+            fn = _python(entry, root)
+            if isinstance(fn, Failure):
+                return Failure(Unresolved(name=entry.name, message=fn.failure().message))
+            imported.append(fn.unwrap())
+        return imported[0](ctx, value)
+
+    in_process.__name__ = entry.name
+    return Success(in_process)
+
+
 def _selected(entry: Entry, ctx: ExecCtx) -> list[str]:
     from omnibase.builtins import tags_for
 
@@ -258,28 +303,62 @@ def _batches(argv: Sequence[str], files: Sequence[str]) -> list[list[str]]:
 
 
 def _command_fn(entry: Entry) -> Any:
-    def run_entry(ctx: ExecCtx, value: object) -> Result[CommandOutput | Skip, StepError]:
+    """The callable of a command entry: ``fn(ctx, value)`` runs it here and now; the process
+    performer calls ``fn.call(ctx, value, timeout=, span_id=)`` (a timeout that kills the
+    process tree, a child ``TRACEPARENT``) and the asyncio ones ``await fn.acall(...)``."""
+
+    def plan(ctx: ExecCtx) -> tuple[list[str], list[list[str]], int] | None:
         files = _selected(entry, ctx)
         if not files and not entry.always_run:
-            return Success(Skip(reason="no files to check"))
+            return None
         argv = list(entry.command or ())
-        batches = _batches(argv, files) if entry.pass_filenames else [[]]
-        chunks: list[str] = []
-        code = 0
+        return argv, (_batches(argv, files) if entry.pass_filenames else [[]]), len(files)
+
+    def options(ctx: ExecCtx, span_id: str) -> dict[str, Any]:
+        from omnibase.observers.trace import child_traceparent
+
+        span = span_id or os.urandom(8).hex()
+        return {
+            "cwd": ctx.root,
+            "env": entry.env,
+            "limits": entry.limits,
+            "network": entry.sandbox.network,
+            "pass_env": entry.pass_env,
+            "traceparent": child_traceparent(ctx.trace_id, span),
+        }
+
+    def call(ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
+        planned = plan(ctx)
+        if planned is None:
+            return Success(Skip(reason="no files to check"))
+        argv, batches, nfiles = planned
+        kw, deadline, done = options(ctx, span_id), _deadline(entry.timeout, timeout), []
         for batch in batches:
-            done = run_command([*argv, *batch], cwd=ctx.root, timeout=entry.timeout, env=entry.env, limits=entry.limits)
-            if isinstance(done, Failure):
-                return done
-            rc, text = done.unwrap()
-            chunks.append(text)
-            code = code or rc
-        output = _quoted("".join(chunks), entry)
-        if code != 0:
-            tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
-            return Failure(Failed(message=tail, data={"exit_code": code, "argv": argv}))
-        return Success(CommandOutput(argv=tuple(argv), exit_code=0, output=output, files=len(files)))
+            ran = _proc.run_command([*argv, *batch], timeout=_left(deadline), **kw)
+            if isinstance(ran, Failure):
+                return _budget(ran, entry.timeout, timeout)
+            done.append(ran.unwrap())
+        return _verdict(argv, done, nfiles, entry)
+
+    async def acall(ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
+        planned = plan(ctx)
+        if planned is None:
+            return Success(Skip(reason="no files to check"))
+        argv, batches, nfiles = planned
+        kw, deadline, done = options(ctx, span_id), _deadline(entry.timeout, timeout), []
+        for batch in batches:
+            ran = await _proc.arun_command([*argv, *batch], timeout=_left(deadline), **kw)
+            if isinstance(ran, Failure):
+                return _budget(ran, entry.timeout, timeout)
+            done.append(ran.unwrap())
+        return _verdict(argv, done, nfiles, entry)
+
+    def run_entry(ctx: ExecCtx, value: object) -> Result[Any, StepError]:
+        return call(ctx, value)
 
     run_entry.__name__ = entry.name
+    run_entry.call = call  # type: ignore[attr-defined]
+    run_entry.acall = acall  # type: ignore[attr-defined]
     return run_entry
 
 
@@ -295,20 +374,35 @@ def _quoted(output: str, entry: Entry) -> str:
     return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-MAX_OUTPUT:]
 
 
-def _limit(limits: Limits | None) -> Any:
-    if limits is None:
-        return None
+def _deadline(own: float | None, given: float | None) -> float | None:
+    import time
 
-    def apply() -> None:
-        import resource
+    limits = [t for t in (own, given) if t is not None]
+    return time.monotonic() + min(limits) if limits else None
 
-        if limits.cpu_seconds is not None:
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-        if limits.memory_mb is not None:
-            size = limits.memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
-    return apply
+def _budget(failed: Failure[StepError], own: float | None, given: float | None) -> Failure[StepError]:
+    """A batch's timeout is reported as the whole command's time limit."""
+    limits = [t for t in (own, given) if t is not None]
+    if isinstance(failed.failure(), TimedOut) and limits:
+        return Failure(TimedOut(seconds=min(limits)))
+    return failed
+
+
+def _left(deadline: float | None) -> float | None:
+    import time
+
+    return None if deadline is None else max(deadline - time.monotonic(), 0.001)
+
+
+def _verdict(argv: list[str], done: list[tuple[int, str]], nfiles: int, entry: Entry) -> Result[CommandOutput, StepError]:
+    """A command's result from its batches' exit codes and outputs (secrets redacted)."""
+    code = next((rc for rc, _ in done if rc != 0), 0)
+    output = _quoted("".join(text for _, text in done), entry)
+    if code != 0:
+        tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
+        return Failure(Failed(message=tail, data={"exit_code": code, "argv": argv}))
+    return Success(CommandOutput(argv=tuple(argv), exit_code=0, output=output, files=nfiles))
 
 
 def run_command(
@@ -319,40 +413,15 @@ def run_command(
     env: dict[str, str] | None = None,
     limits: Limits | None = None,
 ) -> Result[tuple[int, str], StepError]:
-    """Run ``argv``; its exit code and merged output, or a typed error. A Ctrl-C kills the
-    command's process group and is passed on."""
-    import subprocess
-
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-            preexec_fn=_limit(limits),
-        )
-    except OSError as exc:
-        return Failure(Failed(message=f"cannot run {argv[0]}: {exc.strerror or exc}"))
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        proc.communicate()
-        return Failure(TimedOut(seconds=timeout or 0.0))
-    except BaseException:
-        _kill(proc)
-        raise
-    text = out.decode("utf-8", "replace")
-    if proc.returncode < 0 and -proc.returncode in (signal.SIGXCPU, signal.SIGKILL, signal.SIGSEGV) and limits is not None:
-        name = signal.Signals(-proc.returncode).name
-        return Failure(SecurityViolation(message=f"{argv[0]} killed by {name}: it broke its resource limits"))
-    return Success((proc.returncode, text))
+    """Run ``argv``; its exit code and merged output, or a typed error (see
+    ``omnibase._proc.run_command``, which this calls with the network allowed)."""
+    return _proc.run_command(argv, cwd=cwd, timeout=timeout, env=env, limits=limits)
 
 
 def _kill(proc: Any) -> None:
+    """Kill a probe subprocess's whole process group and reap it."""
+    import signal
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:

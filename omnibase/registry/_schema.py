@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
-from omnibase.core.values import ComponentType, Lifecycle, Meta
+from omnibase.core.values import ComponentType, Isolation, Lifecycle, Limits, Meta, Rights
 
 __all__ = [
     "FILE_NAMES",
@@ -75,13 +75,6 @@ class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     probes: Count = 1
 
 
-class Limits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Resource limits of a command component (``setrlimit``); breaking one is exit 5."""
-
-    cpu_seconds: Annotated[int, msgspec.Meta(ge=1, le=int(MAX_SECONDS))] | None = None
-    memory_mb: Annotated[int, msgspec.Meta(ge=1, le=1024 * 1024)] | None = None
-
-
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One component of the registry file: metadata plus a command or a Python callable."""
 
@@ -108,6 +101,9 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     python: str | None = None
     input: str = "object"
     output: str = "object"
+    isolation: Isolation = "process"
+    sandbox: Rights = Rights()
+    pass_env: tuple[str, ...] = ()
 
     def retry_policy(self) -> RetryPolicy | None:
         return None if self.retry is None else RetryPolicy(**msgspec.structs.asdict(self.retry))
@@ -177,6 +173,10 @@ def entry_meta(entry: Entry) -> Meta:
         description=entry.description,
         input_type=entry.input,
         output_type=entry.output,
+        isolation=entry.isolation if entry.python is not None else "none",
+        ref=entry.python or "",
+        sandbox=entry.sandbox,
+        limits=entry.limits,
     )
 
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,15 @@ def slow_sync(ctx, value):
 
 def quick(ctx, value):
     return Success(3)
+
+def fails_once_started(ctx, value):
+    deadline = time.monotonic() + 60
+    while not os.path.exists(os.path.join("started", "grandchild")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    from omnibase import Failed
+    from returns.result import Failure
+    return Failure(Failed(message="no"))
 """
 
 WANTED = ("slow-async", "slow-sync", "slow-cmd", "grandchild")
@@ -66,14 +76,19 @@ def _git(root: Path, *args: str) -> None:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "repo"
     (root / "started").mkdir(parents=True)
     (root / "omnibase.yaml").write_text(REGISTRY)
     (root / "slow.py").write_text(MODULE)
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "omnibase.yaml", "slow.py")
-    return root
+    yield root
+    for name in ("slow-cmd", "grandchild"):  # a failed test must not leave its sleepers behind
+        try:
+            os.kill(int((root / "started" / name).read_text()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
 
 
 def _env() -> dict[str, str]:
@@ -126,6 +141,32 @@ def test_a_signal_during_an_async_run_gives_a_partial_report_and_no_survivor(pro
     assert b"Traceback" not in err.encode() if isinstance(err, str) else b"Traceback" not in err
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find survivors")
+def test_a_command_cancelled_by_fail_fast_does_not_outlive_the_run(project: Path) -> None:
+    (project / "omnibase.yaml").write_text(
+        "version: 1\ncomponents:\n"
+        "  - name: slow-cmd\n"
+        '    command: [sh, -c, "sleep 300 & echo $! > started/grandchild; echo $$ > started/slow-cmd; wait"]\n'
+        "    pass_filenames: false\n"
+        "    always_run: true\n"
+        "  - {name: gone-async, python: 'slow:fails_once_started'}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--mode", "async", "-x",
+         "--format", "json"],
+        cwd=project, capture_output=True, text=True, env=_env(), timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    steps = {s["name"]: s for s in json.loads(done.stdout)["steps"]}
+    assert steps["gone-async"]["status"] == "FAIL"
+    assert steps["slow-cmd"]["status"] == "SKIP" and steps["slow-cmd"]["reason"].startswith("cancelled")
+    pids = [int((project / "started" / n).read_text()) for n in ("slow-cmd", "grandchild")]
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if _alive(p)], "the cancelled command or its child outlived the run"
+
+
 def test_async_mode_reports_like_sync_mode(project: Path) -> None:
     (project / "omnibase.yaml").write_text(
         "version: 1\ncomponents:\n"
@@ -146,6 +187,8 @@ def test_async_mode_reports_like_sync_mode(project: Path) -> None:
 
 
 def test_an_async_component_under_sync_mode_is_a_config_error_naming_async_mode(project: Path) -> None:
+    # In process, the sync performer cannot await it (in a worker process it is awaited there).
+    (project / "omnibase.yaml").write_text(REGISTRY.replace('python: "slow:slow_async"', 'python: "slow:slow_async"\n    isolation: none'))
     done = subprocess.run(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--filter", "name=slow-async",
          "--format", "json"],

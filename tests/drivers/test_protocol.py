@@ -133,6 +133,19 @@ def make_fail(name: str) -> Any:
     return component(bad, name=name)
 
 
+@component
+def stop(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+    """Ctrl-C, as a component: raises ``KeyboardInterrupt``."""
+    raise KeyboardInterrupt
+
+
+@component
+async def hangs(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+    """Waits until it is cancelled."""
+    await asyncio.Event().wait()
+    return Success(x)  # pragma: no cover - never reached
+
+
 # --- Fork: fail-fast and total branches ----------------------------------------------------------
 
 
@@ -338,10 +351,6 @@ def test_arun_with_default_performer_runs_sync_components_in_threads() -> None:
 
 
 def test_ctrl_c_in_a_sequential_branch_keeps_every_step_in_the_partial_report() -> None:
-    @component
-    def stop(ctx: ExecCtx, x: int) -> Result[int, Failed]:
-        raise KeyboardInterrupt
-
     step = all_of([make_ok("a"), stop >> make_ok("b"), make_ok("c")]) >> make_ok("d")
     report = run(step, 0, fake_ctx(), SyncDriver())
     assert report.outcome == "interrupted" and report.exit_code == 130
@@ -352,3 +361,16 @@ def test_ctrl_c_in_a_sequential_branch_keeps_every_step_in_the_partial_report() 
         ("c", Status.SKIP, "interrupted"),
         ("d", Status.SKIP, "interrupted"),
     ]
+
+
+def test_a_component_raising_keyboard_interrupt_in_a_concurrent_branch_interrupts_the_run() -> None:
+    step = all_of([hangs, stop >> make_ok("b")]) >> make_ok("d")
+    for performer in (FakeDriver(), AsyncDriver()):
+        report = asyncio.run(arun(step, 0, fake_ctx(), performer))
+        assert report.outcome == "interrupted" and report.exit_code == 130
+        assert [(s.name, s.status, s.reason) for s in report.steps] == [
+            ("hangs", Status.FAIL, ""),
+            ("stop", Status.FAIL, ""),
+            ("b", Status.SKIP, "interrupted"),
+            ("d", Status.SKIP, "interrupted"),
+        ]

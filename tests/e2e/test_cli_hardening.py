@@ -295,7 +295,8 @@ def test_relative_output_survives_a_component_changing_directory_and_path(staged
 
 def test_secret_environment_values_are_redacted_from_command_output(staged, cli):
     token = "ghp_" + "s3cr3tvalue" * 3
-    staged.write("omnibase.yaml", HEAD + "  - name: leaky\n    tags: [ci]\n    command: ['sh', '-c', 'echo token is $GITHUB_TOKEN; echo pw=$DB_PASSWORD; exit 1']\n    always_run: true\n")
+    staged.write("omnibase.yaml", HEAD + "  - name: leaky\n    tags: [ci]\n    command: ['sh', '-c', 'echo token is $GITHUB_TOKEN; echo pw=$DB_PASSWORD; exit 1']\n    always_run: true\n"
+                  "    pass_env: [GITHUB_TOKEN, DB_PASSWORD]\n")  # a command sees secrets only when its entry lists them
     for fmt in ("json", "yaml", "human"):
         r = cli("orch", "--stage", "ci", "--format", fmt, "-o", f"r.{fmt}", env={"GITHUB_TOKEN": token, "DB_PASSWORD": "hunter22"})
         assert r.code == 1, r

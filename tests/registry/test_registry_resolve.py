@@ -13,7 +13,7 @@ import pytest
 from returns.result import Failure, Success
 
 from omnibase.core.step import Component
-from omnibase.core.values import ExecCtx, Failed, SecurityViolation, Skip, TimedOut
+from omnibase.core.values import ExecCtx, Failed, ResourceExceeded, Skip, TimedOut
 from omnibase.registry import CommandOutput, Entry, ResolutionError, resolve, run_command
 from omnibase.registry import _resolve
 
@@ -236,13 +236,13 @@ def test_run_command_timeout_direct(tmp_path: Path) -> None:
     assert isinstance(out, Failure) and isinstance(out.failure(), TimedOut)
 
 
-def test_cpu_limit_is_security_violation(tmp_path: Path) -> None:
+def test_cpu_limit_is_resource_exceeded(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("")
     argv = [PY, "-c", "while True: pass"]
     comp = _component(_entry(name="spin", command=argv, limits={"cpu_seconds": 1}, timeout=30), tmp_path)
     out = _call(comp, _ctx(tmp_path, ("a.py",)), None)
     assert isinstance(out, Failure)
-    assert isinstance(out.failure(), SecurityViolation)
+    assert isinstance(out.failure(), ResourceExceeded) and out.failure().resource == "cpu"
 
 
 def test_run_command_missing_executable_is_failed(tmp_path: Path) -> None:

@@ -1,0 +1,80 @@
+"""Per-invocation cost of the process performer, against a bare ``ProcessPoolExecutor.submit``.
+
+Both sides use warm, reused worker processes and run the same trivial work (``x + 1``); each
+round times N invocations of one side then N of the other (interleaved, so machine noise
+hits both alike), and the figure is the ratio of the medians over the rounds. Ours pays for
+what the bare pool does not do: a ``RunReport`` with a step result, msgspec framing instead
+of pickle, fd-level output capture (truncate and read a file), resource limits and sandbox
+bookkeeping per call. The in-process ``SyncDriver`` is printed for scale.
+
+Run: python bench/bench_process.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _bench_process_fn import inc, plain_inc  # noqa: E402
+
+from omnibase import ExecCtx, Meta, SyncDriver, run  # noqa: E402
+from omnibase.core.step import Component  # noqa: E402
+from omnibase.drivers.process import ProcessPerformer, WorkerPool  # noqa: E402
+
+N = 300
+ROUNDS = 9
+
+
+def per_call_us(body: Any) -> float:
+    t = time.perf_counter_ns()
+    body()
+    return (time.perf_counter_ns() - t) / N / 1e3
+
+
+def main() -> None:
+    ctx = ExecCtx(run_id="bench", trace_id="0af7651916cd43dd8448eb211c80319c", root=HERE)
+    isolated = Component(inc, Meta(name="inc", isolation="process", ref="_bench_process_fn:inc"))
+    inline = Component(inc, Meta(name="inc"))
+    pool = WorkerPool(size=1)
+    performer = ProcessPerformer(SyncDriver(), pool=pool)
+    sync = SyncDriver()
+
+    def ours() -> None:
+        for i in range(N):
+            run(isolated, i, ctx, performer)
+
+    def in_process() -> None:
+        for i in range(N):
+            run(inline, i, ctx, sync)
+
+    with ProcessPoolExecutor(max_workers=1) as executor:
+
+        def bare() -> None:
+            for i in range(N):
+                executor.submit(plain_inc, i).result()
+
+        ours()  # warm both: start the workers, import the module
+        bare()
+        samples: dict[str, list[float]] = {"ours": [], "bare": [], "inline": []}
+        for _ in range(ROUNDS):
+            samples["ours"].append(per_call_us(ours))
+            samples["bare"].append(per_call_us(bare))
+            samples["inline"].append(per_call_us(in_process))
+    pool.close()
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"process performer, per invocation ({N} calls x {ROUNDS} rounds, medians; {os.cpu_count()} cores)")
+    print(f"  ProcessPerformer (warm worker)   {med['ours']:8.1f} us")
+    print(f"  ProcessPoolExecutor.submit       {med['bare']:8.1f} us")
+    print(f"  SyncDriver in-process (scale)    {med['inline']:8.1f} us")
+    print(f"  ratio ours / bare submit         {med['ours'] / med['bare']:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,463 @@
+"""Running child processes under control: commands and worker processes (an edge module).
+
+Every child starts in a new session (its own process group) with a scrubbed environment
+(``child_env``), the repository root as working directory, resource limits (``setrlimit``)
+and, when it has no network right and the platform permits, a fresh network namespace
+with no interfaces but loopback (``unshare(CLONE_NEWNET)``; Linux, as root).
+
+A command that runs out of time is stopped for good: its process group is killed, then
+every process still carrying the command's marker in its environment (descendants that
+left the group with ``setsid``/``setpgid``) is killed too, until none is left, and the
+ones that are ours to reap are reaped. What escapes is documented in ``docs/isolation.md``.
+
+How a child ended is classified from what actually happened (``classify``): a signal
+that a limit sends (SIGXCPU, SIGXFSZ), or a failure with evidence of a memory limit
+(high-water RSS near it, or the allocator's own message) is ``ResourceExceeded``; any
+other death by a signal is ``Crashed``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from returns.result import Failure, Result, Success
+
+from omnibase.core.values import Crashed, Failed, Limits, ResourceExceeded, StepError, TimedOut
+
+__all__ = [
+    "ENV_ALLOWED",
+    "ENV_PREFIXES",
+    "MARKER",
+    "MAX_OUTPUT",
+    "adopt_orphans",
+    "arun_command",
+    "child_env",
+    "classify",
+    "network_isolation",
+    "preexec",
+    "run_command",
+    "sweep",
+]
+
+#: A command's output keeps at most its last this many bytes.
+MAX_OUTPUT: Final = 64 * 1024
+#: Environment variables a child gets from ours (the allow-list; see docs/isolation.md).
+ENV_ALLOWED: Final = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR",
+        "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "NO_COLOR", "FORCE_COLOR",
+    }
+)  # fmt: skip
+#: ... and every variable with one of these prefixes, unless its name looks secret.
+ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_")
+_SECRET_NAME: Final = re.compile(r"TOKEN|SECRET|PASSW|KEY|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
+#: Every child gets ``MARKER=<token>``: how its descendants are found when it must stop.
+MARKER: Final = "OMNIBASE_PROC"
+#: How long to wait for the output pipe to close once a command has exited.
+_GRACE: Final = 0.5
+_CLONE_NEWNET: Final = 0x40000000
+_PR_SET_CHILD_SUBREAPER: Final = 36
+_MEMORY_WORDS: Final = re.compile(
+    r"MemoryError|Cannot allocate memory|out of memory|bad_alloc|memory exhausted|failed to allocate", re.IGNORECASE
+)
+_libc: Any = None
+
+
+def _c() -> Any:
+    """libc, loaded in the parent (never between fork and exec)."""
+    global _libc
+    if _libc is None:
+        import ctypes
+
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def adopt_orphans() -> bool:
+    """Make this process the reaper of its descendants' orphans (``PR_SET_CHILD_SUBREAPER``),
+    so a daemon a command leaves behind is reparented here, where it is killed and reaped
+    rather than left to init. Process-wide: the CLI calls it, a library user may. True when
+    the platform allowed it."""
+    try:
+        return bool(_c().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def network_isolation() -> bool:
+    """Whether children can be cut off the network here (Linux and root: ``unshare``)."""
+    return os.name == "posix" and hasattr(os, "pidfd_open") and os.geteuid() == 0
+
+
+def child_env(
+    extra: Mapping[str, str] | None = None,
+    pass_env: Sequence[str] = (),
+    *,
+    token: str = "",
+    traceparent: str = "",
+    source: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of a child: the allow-listed variables of ``source`` (default: ours),
+    the ones ``pass_env`` names (how an entry asks for a secret), then ``extra``.
+
+    >>> env = child_env({"A": "1"}, ["API_TOKEN"], source={"PATH": "/bin", "API_TOKEN": "t", "GIT_TOKEN": "s", "LC_ALL": "C"})
+    >>> sorted(env.items())
+    [('A', '1'), ('API_TOKEN', 't'), ('LC_ALL', 'C'), ('PATH', '/bin')]
+    """
+    source = os.environ if source is None else source
+    env = {
+        k: v
+        for k, v in source.items()
+        if k in ENV_ALLOWED or (k.startswith(ENV_PREFIXES) and not _SECRET_NAME.search(k))
+    }
+    env.update((k, source[k]) for k in pass_env if k in source)
+    env.update(extra or {})
+    if token:
+        env[MARKER] = token
+    if traceparent:
+        env["TRACEPARENT"] = traceparent
+    return env
+
+
+def preexec(limits: Limits | None, network: bool) -> Callable[[], None] | None:
+    """The function a child runs before ``exec``: set its limits, leave the network."""
+    if limits is None and (network or not network_isolation()):
+        return None
+    import resource
+
+    settings: list[tuple[int, int, int]] = []
+    if limits is not None:
+        if limits.cpu_seconds is not None:  # SIGXCPU at the soft limit, SIGKILL a second later
+            settings.append((resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1))
+        if limits.memory_mb is not None:
+            settings.append((resource.RLIMIT_AS, limits.memory_mb << 20, limits.memory_mb << 20))
+        if limits.file_size_mb is not None:
+            settings.append((resource.RLIMIT_FSIZE, limits.file_size_mb << 20, limits.file_size_mb << 20))
+        if limits.processes is not None:
+            settings.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
+    unshare = None if network or not network_isolation() else _c().unshare
+    setrlimit = resource.setrlimit
+
+    def apply() -> None:
+        for which, soft, hard in settings:
+            setrlimit(which, (soft, hard))
+        if unshare is not None and unshare(_CLONE_NEWNET) != 0:
+            raise OSError("cannot leave the network (unshare)")
+
+    return apply
+
+
+# --- classification ---------------------------------------------------------------------------
+
+
+def classify(
+    *,
+    signal_number: int | None,
+    exit_status: int | None,
+    limits: Limits | None,
+    cpu_seconds: float | None = None,
+    max_rss_kb: int | None = None,
+    text: str = "",
+) -> StepError | None:
+    """What a child's end means: ``ResourceExceeded`` when a limit was set and the evidence
+    shows it was hit, ``Crashed`` for any other death by a signal, None for an exit (the
+    caller judges the status).
+
+    >>> classify(signal_number=11, exit_status=None, limits=Limits(memory_mb=64)).cause
+    'killed by SIGSEGV'
+    >>> classify(signal_number=24, exit_status=None, limits=Limits(cpu_seconds=1)).resource
+    'cpu'
+    """
+    lim = limits or Limits()
+    if signal_number is not None:
+        if lim.cpu_seconds is not None and (
+            signal_number == signal.SIGXCPU
+            or (signal_number == signal.SIGKILL and cpu_seconds is not None and cpu_seconds >= lim.cpu_seconds)
+        ):
+            return _exceeded("cpu", lim.cpu_seconds, f"used its {lim.cpu_seconds} s of CPU time")
+        if lim.file_size_mb is not None and signal_number == signal.SIGXFSZ:
+            return _exceeded("file_size", lim.file_size_mb, f"wrote a file past {lim.file_size_mb} MB")
+        if _memory_evidence(lim, max_rss_kb, text):
+            return _exceeded("memory", lim.memory_mb, f"ran out of its {lim.memory_mb} MB of memory")
+        name = _signal_name(signal_number)
+        hint = " (by the out-of-memory killer?)" if signal_number == signal.SIGKILL else ""
+        return Crashed(cause=f"killed by {name}{hint}", signal=signal_number)
+    shell_signal = (exit_status or 0) - 128  # how a shell reports a child killed by a signal
+    if (shell_signal == signal.SIGXCPU and lim.cpu_seconds is not None) or (
+        shell_signal == signal.SIGXFSZ and lim.file_size_mb is not None
+    ):
+        return classify(signal_number=shell_signal, exit_status=None, limits=limits)
+    if exit_status and _memory_evidence(lim, max_rss_kb, text):
+        return _exceeded("memory", lim.memory_mb, f"ran out of its {lim.memory_mb} MB of memory")
+    return None
+
+
+def _exceeded(resource: str, limit: int | None, message: str) -> ResourceExceeded:
+    return ResourceExceeded(resource=resource, limit=limit, message=message)
+
+
+def _memory_evidence(lim: Limits, max_rss_kb: int | None, text: str) -> bool:
+    if lim.memory_mb is None:
+        return False
+    near = max_rss_kb is not None and max_rss_kb * 1024 >= (lim.memory_mb << 20) // 2
+    return near or _MEMORY_WORDS.search(text[-4096:]) is not None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+# --- stopping a process tree --------------------------------------------------------------------
+
+
+def _marked(token: str) -> list[int]:
+    """Live processes whose environment carries ``MARKER=token`` (zombies have none)."""
+    needle = f"{MARKER}={token}".encode()
+    me = os.getpid()
+    found: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in entries:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if needle in f.read():
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rindex(b")") + 2 :].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def sweep(pgid: int, token: str, *, leader: int | None = None) -> int:
+    """Kill the process group ``pgid`` and every live process marked with ``token``,
+    repeatedly, until none is left; reap those that are our children (except ``leader``,
+    which its owner reaps). The number of processes killed by pid."""
+    killed: set[int] = set()
+    for _ in range(200):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+        alive = _marked(token) if token else []
+        if not alive:
+            break
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except OSError:
+                pass
+        time.sleep(0.005)
+    me = os.getpid()
+    for pid in killed - {leader}:
+        if _parent_of(pid) == me:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    return len(killed)
+
+
+# --- running a command ---------------------------------------------------------------------------
+
+
+def _spawn_kwargs(
+    cwd: str, env: Mapping[str, str] | None, pass_env: Sequence[str], limits: Limits | None, network: bool, traceparent: str
+) -> tuple[str, dict[str, Any]]:
+    import subprocess
+
+    token = os.urandom(8).hex()
+    return token, {
+        "cwd": cwd,
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+        "env": child_env(env, pass_env, token=token, traceparent=traceparent),
+        "start_new_session": True,
+        "preexec_fn": preexec(limits, network),
+    }
+
+
+def _cannot_start(argv: Sequence[str], exc: BaseException) -> Failure[StepError]:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return Failure(Failed(message=f"cannot run {argv[0]}: {reason}"))
+
+
+def _ended(
+    argv: Sequence[str], returncode: int, text: str, limits: Limits | None, cpu: float | None, rss: int | None
+) -> Result[tuple[int, str], StepError]:
+    sig = -returncode if returncode < 0 else None
+    error = classify(
+        signal_number=sig, exit_status=None if sig else returncode, limits=limits, cpu_seconds=cpu, max_rss_kb=rss, text=text
+    )
+    if error is not None:
+        if isinstance(error, Crashed):
+            error = Crashed(cause=f"{argv[0]} {error.cause}", signal=error.signal)
+        return Failure(error)
+    return Success((returncode, text))
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    cwd: str,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
+    network: bool = True,
+    pass_env: Sequence[str] = (),
+    traceparent: str = "",
+) -> Result[tuple[int, str], StepError]:
+    """Run ``argv`` in ``cwd``; its exit code and merged output (the last ``MAX_OUTPUT``
+    bytes), or a typed error: ``TimedOut`` (the whole tree killed and reaped),
+    ``ResourceExceeded``, ``Crashed``, or ``Failed`` when it cannot start. A Ctrl-C stops
+    the tree the same way and is passed on."""
+    import subprocess
+
+    token, kwargs = _spawn_kwargs(cwd, env, pass_env, limits, network, traceparent)
+    try:
+        proc = subprocess.Popen(list(argv), **kwargs)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return _cannot_start(argv, exc)
+    assert proc.stdout is not None
+    try:
+        ended = _collect(proc.pid, proc.stdout.fileno(), timeout)
+    except BaseException:
+        sweep(proc.pid, token, leader=proc.pid)
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+    chunks, status, usage = ended
+    text = chunks.decode("utf-8", "replace")
+    if status is None:  # timed out
+        sweep(proc.pid, token, leader=proc.pid)
+        proc.wait()
+        return Failure(TimedOut(seconds=timeout or 0.0))
+    proc.returncode = os.waitstatus_to_exitcode(status)  # we reaped it: Popen must not try
+    cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
+    return _ended(argv, proc.returncode, text, limits, cpu, usage.ru_maxrss if usage is not None else None)
+
+
+def _collect(pid: int, out: int, timeout: float | None) -> tuple[bytes, int | None, Any]:
+    """Read ``out`` until the child ``pid`` exits (then kill what is left of its group and
+    drain briefly) or ``timeout`` passes; (output tail, wait status or None, rusage)."""
+    import selectors
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pidfd = os.pidfd_open(pid)
+    buf = bytearray()
+    status: int | None = None
+    usage: Any = None
+    with selectors.DefaultSelector() as sel:
+        sel.register(out, selectors.EVENT_READ)
+        sel.register(pidfd, selectors.EVENT_READ)
+        try:
+            open_out = True
+            drain_until: float | None = None
+            while open_out:
+                now = time.monotonic()
+                ends = [t for t in (deadline, drain_until) if t is not None]
+                wait = None if not ends else min(ends) - now
+                if wait is not None and wait <= 0:
+                    break
+                for key, _ in sel.select(wait):
+                    if key.fd == out:
+                        data = os.read(out, 65536)
+                        if not data:
+                            open_out = False
+                            sel.unregister(out)
+                        else:
+                            buf += data
+                            if len(buf) > 2 * MAX_OUTPUT:
+                                del buf[:-MAX_OUTPUT]
+                    else:
+                        sel.unregister(pidfd)
+                        # The leader stays a zombie (its pid, hence its group id, is not
+                        # reused) while what it left running in its group, which may hold
+                        # the pipe, is killed; then it is reaped.
+                        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+                        try:
+                            os.killpg(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+                        _, status, usage = os.wait4(pid, 0)
+                        drain_until = time.monotonic() + _GRACE
+            if status is None and (deadline is None or time.monotonic() < deadline):
+                _, status, usage = os.wait4(pid, 0)  # output closed before the exit
+        finally:
+            os.close(pidfd)
+    return bytes(buf[-MAX_OUTPUT:]), status, usage
+
+
+async def arun_command(
+    argv: Sequence[str],
+    *,
+    cwd: str,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
+    network: bool = True,
+    pass_env: Sequence[str] = (),
+    traceparent: str = "",
+) -> Result[tuple[int, str], StepError]:
+    """``run_command`` as an asyncio subprocess (``asyncio.create_subprocess_exec``).
+    Cancelling it stops the whole tree. Without ``wait4`` here, memory evidence is the
+    output's alone (no high-water RSS)."""
+    import asyncio
+    import subprocess
+
+    token, kwargs = _spawn_kwargs(cwd, env, pass_env, limits, network, traceparent)
+    try:
+        proc = await asyncio.create_subprocess_exec(*argv, **kwargs)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return _cannot_start(argv, exc)
+    assert proc.stdout is not None
+    stream = proc.stdout
+    buf = bytearray()
+
+    async def read() -> None:
+        while chunk := await stream.read(65536):
+            buf.extend(chunk)
+            if len(buf) > 2 * MAX_OUTPUT:
+                del buf[:-MAX_OUTPUT]
+
+    reader = asyncio.ensure_future(read())
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+    except (asyncio.TimeoutError, asyncio.CancelledError) as stop:
+        sweep(proc.pid, token)
+        reader.cancel()
+        await asyncio.shield(proc.wait())
+        if isinstance(stop, asyncio.CancelledError):
+            raise
+        return Failure(TimedOut(seconds=timeout or 0.0))
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    done, _ = await asyncio.wait({reader}, timeout=_GRACE)
+    if not done:
+        reader.cancel()
+    text = bytes(buf[-MAX_OUTPUT:]).decode("utf-8", "replace")
+    return _ended(argv, proc.returncode or 0, text, limits, None, None)

@@ -1,0 +1,396 @@
+"""A worker process: ``python -m omnibase.drivers._worker RFD WFD``.
+
+It reads requests from the pipe ``RFD`` and answers on ``WFD``, one at a time, each a
+length-prefixed msgpack frame (see ``Probe``, ``Call``, ``Reply``). Its stdout and stderr
+are the parent's capture file (the parent reads and truncates it around each call), so
+anything a component prints, at any level, ends up in ``Called.output``.
+
+A call imports the component by its ``module:function`` reference (cached), decodes the
+context and the value, applies the invocation's limits (soft ``setrlimit``, restored
+after) and sandbox (``omnibase._sandbox``), calls it, and answers what it returned,
+encoded. What the worker cannot answer (it died), the parent classifies.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from typing import Any, Final, Literal
+
+import msgspec
+
+from omnibase.core.values import ExecCtx, Limits, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
+
+__all__ = ["Call", "Probe", "Reply", "main", "pack", "read_frame", "unpack", "write_frame"]
+
+HEADER: Final = struct.Struct(">I")
+
+
+class Probe(msgspec.Struct, frozen=True, tag="probe"):
+    """Can ``ref`` be imported, and is it callable? (resolution, without importing here)"""
+
+    ref: str
+    root: str
+
+
+class Call(msgspec.Struct, frozen=True, tag="call"):
+    """Call ``ref`` with ``ctx`` and the msgpack-encoded ``value``."""
+
+    ref: str
+    ctx: ExecCtx
+    value: msgspec.Raw
+    sandbox: Rights | None = None
+    limits: Limits | None = None
+    env: dict[str, str] = {}
+    name: str = ""
+    output_type: str = "object"
+
+
+Request = Probe | Call
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """How a call went. ``kind``: ``success``/``failure`` (``value`` is the encoded inner
+    value of the ``Result``), ``skip`` (``Success(Skip(reason=message))``), ``typed`` (a
+    typed error the component returned, packed in ``value``), or ``error`` (a typed error
+    of the worker's own in ``error``). ``tainted``: the
+    component left threads running; the parent replaces the worker."""
+
+    kind: Literal["success", "skip", "failure", "typed", "error", "probed"]
+    value: msgspec.Raw = msgspec.Raw(b"\xc0")  # msgpack nil: an empty Raw would corrupt the frame
+    error: StepError | None = None
+    started: int = 0
+    ended: int = 0
+    message: str = ""
+    tainted: bool = False
+
+
+# --- values on the wire: msgpack, with tuples and sets kept apart from lists ------------------
+
+_TUPLE, _SET, _FROZENSET = 1, 2, 3
+_EXT_TYPES: Final = {_TUPLE: tuple, _SET: set, _FROZENSET: frozenset}
+_plain_encoder = msgspec.msgpack.Encoder()
+
+
+def _wire(value: Any) -> Any:
+    kind = type(value)
+    if kind is list:
+        return [_wire(v) for v in value]
+    if kind is dict:
+        return {k: _wire(v) for k, v in value.items()}
+    code = _TUPLE if kind is tuple else _SET if kind is set else _FROZENSET if kind is frozenset else 0
+    if code:
+        return msgspec.msgpack.Ext(code, _plain_encoder.encode([_wire(v) for v in value]))
+    if isinstance(value, msgspec.Struct):  # its fields may hold tuples too; the tag is kept
+        config = value.__struct_config__
+        fields = {f: _wire(getattr(value, f)) for f in value.__struct_fields__}
+        if config.tag is not None:
+            fields[config.tag_field or "type"] = config.tag
+        return fields
+    return value
+
+
+def _ext(code: int, data: memoryview) -> Any:
+    return _EXT_TYPES[code](_any_decoder.decode(data))
+
+
+_any_decoder: Final = msgspec.msgpack.Decoder(ext_hook=_ext)
+
+
+def pack(value: Any) -> bytes:
+    """``value`` as msgpack; tuples, sets and frozensets come back as themselves.
+    Raises ``TypeError`` (or ``ValueError``, ``OverflowError``) for what msgspec cannot encode."""
+    return _plain_encoder.encode(_wire(value))
+
+
+def unpack(raw: bytes, tp: object = object) -> Any:
+    """The value ``pack`` encoded, converted to ``tp`` when one is declared (raises
+    ``msgspec.ValidationError`` when it does not fit)."""
+    value = _any_decoder.decode(raw)
+    return value if tp is object else msgspec.convert(value, tp)
+
+
+def read_frame(fd: int) -> bytes | None:
+    """One frame from ``fd`` (blocking); None at end of file."""
+    head = _read_exactly(fd, HEADER.size)
+    if head is None:
+        return None
+    return _read_exactly(fd, HEADER.unpack(head)[0])
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while n:
+        data = os.read(fd, min(n, 1 << 20))
+        if not data:
+            return None
+        chunks.append(data)
+        n -= len(data)
+    return b"".join(chunks)
+
+
+def write_frame(fd: int, payload: bytes) -> None:
+    data = memoryview(HEADER.pack(len(payload)) + payload)
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+# --- the worker side ---------------------------------------------------------------------------
+
+
+class _CpuLimit(BaseException):
+    """Raised by the SIGXCPU handler: not an ``Exception``, so a component cannot swallow it
+    with ``except Exception``."""
+
+
+_loaded: dict[str, tuple[Any, object, Any]] = {}
+_in_call: list[bool] = [False]
+_EXIT_5: Final = frozenset({"sandbox", "resource", "security"})
+
+
+def _load(ref: str, root: str) -> tuple[Any, object, Any] | str:
+    """(callable, declared input type, output check) for ``ref``, or why not."""
+    if ref in _loaded:
+        return _loaded[ref]
+    import importlib
+
+    from omnibase.core.step import Component, _declared_types
+
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        return f"python: '{ref}' is not 'module:function'"
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except SystemExit as exc:
+        return f"module '{module_name}' ended the process with exit status {exc.code} while being imported"
+    except BaseException as exc:  # the module failing at import time
+        return f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            return f"module '{module_name}' has no attribute '{attr}'"
+        obj = getattr(obj, part)
+    if isinstance(obj, Component):
+        found: tuple[Any, object, Any] = (obj.fn, obj.in_type, obj.check)
+    elif callable(obj):
+        found = (obj, _declared_types(obj)[0], None)
+    else:
+        return f"'{ref}' is not callable"
+    _loaded[ref] = found
+    return found
+
+
+def _decode_value(raw: bytes, in_type: object) -> Any:
+    if in_type is not object:
+        try:
+            return unpack(raw, in_type)
+        except (msgspec.ValidationError, TypeError, ValueError):
+            pass
+    return unpack(raw)
+
+
+def _set_limits(limits: Limits | None) -> list[tuple[int, tuple[int, int]]]:
+    """Lower the soft limits for one call; the previous ones, to restore."""
+    if limits is None:
+        return []
+    import resource
+
+
+    saved: list[tuple[int, tuple[int, int]]] = []
+
+    def lower(which: int, soft: int) -> None:
+        old = resource.getrlimit(which)
+        hard = old[1]
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        saved.append((which, old))
+        resource.setrlimit(which, (soft, hard))
+
+    if limits.cpu_seconds is not None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        lower(resource.RLIMIT_CPU, int(usage.ru_utime + usage.ru_stime) + limits.cpu_seconds)
+    if limits.memory_mb is not None:
+        lower(resource.RLIMIT_AS, limits.memory_mb << 20)
+    if limits.file_size_mb is not None:
+        lower(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
+    if limits.processes is not None:
+        lower(resource.RLIMIT_NPROC, limits.processes)
+    return saved
+
+
+def _restore(saved: list[tuple[int, tuple[int, int]]]) -> None:
+    import resource
+
+    for which, old in reversed(saved):
+        resource.setrlimit(which, old)
+
+
+def _encode(value: Any) -> bytes | str:
+    try:
+        return pack(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        return f"{type(value).__name__}: {exc}"
+
+
+def _call(req: Call) -> Reply:
+    import asyncio
+    import errno
+    import inspect
+    import threading
+    import time
+
+    from omnibase import _sandbox
+
+    loaded = _load(req.ref, req.ctx.root)
+    if isinstance(loaded, str):
+        from omnibase.core.values import Unresolved
+
+        now = time.monotonic_ns()
+        return Reply("error", error=Unresolved(name=req.ref, message=loaded), started=now, ended=now)
+    fn, in_type, check = loaded
+    value = _decode_value(req.value, in_type)
+    # What a call changes in the process (environment, working directory) is undone after
+    # it, so the next call in this worker starts from the same state.
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update(req.env)
+    threads = threading.active_count()
+    error: StepError | None = None
+    returned: Any = None
+    started = time.monotonic_ns()
+    saved = _set_limits(req.limits)
+    _sandbox.begin(req.sandbox, req.ctx.root)
+    _in_call[0] = True
+    try:
+        returned = fn(req.ctx, value)
+        if inspect.iscoroutine(returned):  # an async def component: the worker awaits it
+            returned = asyncio.run(returned)
+    except _CpuLimit:
+        lim = req.limits.cpu_seconds if req.limits else None
+        error = ResourceExceeded(resource="cpu", limit=lim, message=f"used its {lim} s of CPU time")
+    except MemoryError as exc:
+        error = _raised(exc)
+        if req.limits is not None and req.limits.memory_mb is not None:
+            lim = req.limits.memory_mb
+            error = ResourceExceeded(resource="memory", limit=lim, message=f"ran out of its {lim} MB of memory")
+    except OSError as exc:
+        error = _raised(exc)
+        if exc.errno == errno.EFBIG and req.limits is not None and req.limits.file_size_mb is not None:
+            lim = req.limits.file_size_mb
+            error = ResourceExceeded(resource="file_size", limit=lim, message=f"wrote a file past {lim} MB")
+    except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
+        error = _raised(exc)
+    finally:
+        _in_call[0] = False
+        denied = _sandbox.end()
+        _restore(saved)
+        ended = time.monotonic_ns()
+        if os.environ != saved_env:
+            os.environ.clear()
+            os.environ.update(saved_env)
+        try:
+            os.chdir(saved_cwd)
+        except OSError:
+            pass
+        sys.stdout.flush()
+        sys.stderr.flush()
+    tainted = threading.active_count() > threads
+    if denied is not None:  # whatever it returned, or raised after being refused
+        return Reply("error", error=denied, started=started, ended=ended, tainted=tainted)
+    if error is not None:
+        return Reply("error", error=error, started=started, ended=ended, tainted=tainted)
+    return _answer(returned, check, req, started, ended, tainted)
+
+
+def _answer(returned: Any, check: Any, req: Call, started: int, ended: int, tainted: bool) -> Reply:
+    """The reply for what the component returned; messages name it as the interpreter does."""
+    from returns.result import Failure, Success
+
+    from omnibase.interpreter import _ERRORS
+
+    ref = req.name or req.ref
+
+    def bad(message: str) -> Reply:
+        return Reply("error", error=ProtocolViolation(message=message), started=started, ended=ended, tainted=tainted)
+
+    if type(returned) is Success:
+        out = returned.unwrap()
+        if type(out) is Skip:
+            return Reply("skip", message=out.reason, started=started, ended=ended, tainted=tainted)
+        if check is not None and not check(out):
+            return bad(f"{ref} returned {type(out).__name__}, declared {req.output_type}")
+        encoded = _encode(out)
+        if isinstance(encoded, str):
+            return bad(f"{ref} returned a value that cannot leave its worker process ({encoded})")
+        return Reply("success", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
+    if type(returned) is Failure:
+        err = returned.failure()
+        if isinstance(err, _ERRORS):
+            if getattr(type(err), "__struct_config__").tag in _EXIT_5:
+                # Exit 5 is what omnibase observes, never what a component claims.
+                claim = getattr(err, "message", "") or type(err).__name__
+                from omnibase.core.values import Failed
+
+                err = Failed(message=f"{ref} reported a {type(err).__name__} itself: {claim}")
+            encoded = _encode(err)  # its data may hold tuples: packed, not a plain field
+            if isinstance(encoded, str):
+                return Reply("error", error=msgspec.structs.replace(err, data=None) if hasattr(err, "data") else err,
+                             started=started, ended=ended, tainted=tainted)  # fmt: skip
+            return Reply("typed", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
+        if isinstance(err, BaseException):
+            return Reply("error", error=_raised(err), started=started, ended=ended, tainted=tainted)
+        encoded = _encode(err)
+        if isinstance(encoded, str):
+            encoded = msgspec.msgpack.encode(str(err))
+        return Reply("failure", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
+    return bad(f"{ref} returned {type(returned).__name__}, not a Result")
+
+
+def _raised(exc: BaseException) -> Raised:
+    from omnibase.drivers.sync import format_traceback
+
+    return Raised(
+        exc_type=type(exc).__name__,
+        message=str(exc),
+        transient=isinstance(exc, (TimeoutError, ConnectionError)),
+        traceback=format_traceback(exc),
+    )
+
+
+def _probe(req: Probe) -> Reply:
+    loaded = _load(req.ref, req.root)
+    return Reply("probed", message=loaded if isinstance(loaded, str) else "")
+
+
+def _on_sigxcpu(signum: int, frame: object) -> None:
+    if _in_call[0]:
+        raise _CpuLimit()
+
+
+def main(argv: list[str]) -> int:
+    import faulthandler
+    import signal
+
+    from omnibase import _sandbox
+
+    rfd, wfd = int(argv[0]), int(argv[1])
+    for fd in (rfd, wfd):  # a component's child processes must not hold the protocol's pipes
+        os.set_inheritable(fd, False)
+    faulthandler.enable()  # a crash leaves its traceback in the captured output
+    signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    sys.dont_write_bytecode = True
+    _sandbox.install()
+    decoder = msgspec.msgpack.Decoder(Request)
+    encoder = msgspec.msgpack.Encoder()
+    while True:
+        frame = read_frame(rfd)
+        if frame is None:
+            return 0
+        req = decoder.decode(frame)
+        reply = _call(req) if isinstance(req, Call) else _probe(req)
+        write_frame(wfd, encoder.encode(reply))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
