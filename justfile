@@ -17,6 +17,11 @@ lint: typecheck
 typesafety:
     PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} -m pytest -q typesafety
 
+# The documentation site (mkdocs + mkdocstrings), warnings as errors; written to site/.
+docs:
+    {{py}} -m pip install -q -e '.[docs]'
+    {{py}} -m mkdocs build --strict
+
 # Benchmarks: each prints our figures next to the peers' from one run, as ratios.
 bench:
     {{py}} -m pip install -q -e '.[bench]'
@@ -26,3 +31,8 @@ bench:
     {{py}} bench/bench_startup.py
     {{py}} bench/bench_process.py
     {{py}} bench/bench_registry.py
+    {{py}} bench/bench_formats.py
+
+# Planted bugs in the core modules, one at a time: the tests must catch every one (prints the score).
+mutate *names:
+    {{py}} tools/mutate.py {{names}}

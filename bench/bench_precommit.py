@@ -1,41 +1,45 @@
-"""Benchmark: omnibase's built-in checks against ``pre-commit run --all-files``.
+"""Benchmark: omnibase's pre-commit stage against pre-commit and prek, interleaved.
 
-Copies this Python's standard library (``sysconfig.get_paths()["stdlib"]``, without
-``site-packages`` and ``__pycache__``) into a temporary git repository (``git init``,
-``git add -A``; nothing is committed), then times, in one run:
+A copy of this Python's standard library (``sysconfig.get_paths()["stdlib"]``, without
+``site-packages`` and ``__pycache__``) in a temporary git repository, committed. The
+eleven checks omnibase runs by default are configured for each tool:
 
-* ``run_builtin_checks`` over every tracked file with all eleven built-in checks (it only
-  computes: fixers return edits, nothing is written);
-* the CLI, ``python -m omnibase orch --stage pre-commit --all-files --format json
-  --dry-run`` (``--dry-run`` so the tree stays as it is; if the CLI fails, we say so);
-* ``pre-commit run --all-files`` with the same eleven hooks as ``repo: local`` /
-  ``language: system`` hooks calling pre-commit-hooks' console scripts, with the same
-  ``types`` as the pre-commit-hooks manifest.
+* pre-commit: the eleven hooks of pre-commit-hooks 6.0.0 as ``repo: local`` /
+  ``language: system`` hooks calling its console scripts, with the manifest's ``types``;
+* prek: its native ``repo: builtin`` hooks for the ten it has, check-ast as a system hook;
+* omnibase: ``orch --stage pre-commit --format human`` run as the installed hook runs it
+  (``python -P -c "...main()"``), with the verdict cache (default) and ``--no-cache``.
 
-Fairness: fixers rewrite files, so pre-commit runs twice and we time the second run,
-when no fixer has anything left to write (read-only-equivalent work; the first run's
-time, which includes writing fixes and pre-commit's first-use setup, is shown too). Our
-function and the CLI are timed on that same fixed tree after pre-commit's runs (and the
-function once before, on the pristine copy). Ratio = pre-commit / omnibase.
+Two cases, each tool's runs interleaved round by round (so load on the machine hits all
+alike), medians reported, and ratios ``peer / omnibase`` (above 1: omnibase is faster):
 
-With ``--verify``, every per-file verdict of ours on the pristine tree is also compared
-with the reference hook run on a copy of that file (pass/fail and fixed bytes; each
-check on its own, so fixers are not chained), and the mismatches are counted.
+1. ``--all-files`` on the corpus, after a first pre-commit run applied every fix (so no
+   tool rewrites anything). omnibase with the cache is measured on its second and later
+   runs (the cache is warm), and without it every time.
+2. The everyday commit: 5 staged files (4 modified ``.py``, 1 new ``.yaml``), new content
+   before every run of every tool, so no tool (and no cache) has seen it.
 
-Run: ``.venv/bin/python bench/bench_precommit.py [--verify]`` (needs ``pre-commit`` and
-``pre-commit-hooks`` installed in the same environment: ``pip install -e '.[bench]'``).
+Environment: ``PYTHONDONTWRITEBYTECODE`` is removed for every tool (with it, every Python
+tool compiles its modules on every run: not what users see). If omnibase is installed in
+editable mode, it runs with ``-S`` and ``PYTHONPATH`` naming the source tree and
+site-packages, as a regular install would (setuptools' editable-install finder costs
+20-30 ms at start-up that a regular install does not pay); the script says which.
+
+Run: ``.venv/bin/python bench/bench_precommit.py [ROUNDS_ALL_FILES] [ROUNDS_EVERYDAY]``
+(defaults 3 and 10; 0 skips a case; needs ``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HOOKS = [  # (hook id, console script, types): as pre-commit-hooks 6.0.0 declares them
@@ -51,140 +55,150 @@ HOOKS = [  # (hook id, console script, types): as pre-commit-hooks 6.0.0 declare
     ("check-added-large-files", "check-added-large-files", ["file"]),
     ("check-case-conflict", "check-case-conflict", ["file"]),
 ]
+EVERYDAY = ["json/__init__.py", "csv.py", "abc.py", "enum.py"]  # modified; plus a new YAML file
 
 BIN = Path(sys.executable).parent
-
-
-def copy_stdlib(dest: Path) -> None:
-    src = Path(sysconfig.get_paths()["stdlib"])
-    skip = shutil.ignore_patterns("site-packages", "__pycache__")
-    shutil.copytree(src, dest, symlinks=True, ignore=skip)
+RUN = "import sys; from omnibase.cli import main; sys.exit(main())"  # as the installed hook runs it
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
 
 
-def write_config(root: Path) -> None:
+def pre_commit_config() -> str:
     lines = ["repos:", "-   repo: local", "    hooks:"]
     for hook_id, script, types in HOOKS:
-        lines += [
-            f"    -   id: {hook_id}",
-            f"        name: {hook_id}",
-            f"        entry: {BIN / script}",
-            "        language: system",
-            f"        types: [{', '.join(types)}]",
-        ]
-    (root / ".pre-commit-config.yaml").write_text("\n".join(lines) + "\n")
+        lines += [f"    -   id: {hook_id}", f"        name: {hook_id}", f"        entry: {BIN / script}",
+                  "        language: system", f"        types: [{', '.join(types)}]"]
+    return "\n".join(lines) + "\n"
 
 
-def timed(fn):  # type: ignore[no-untyped-def]
+def prek_config() -> str:
+    lines = ["repos:", "-   repo: builtin", "    hooks:"]
+    lines += [f"    -   id: {hook_id}" for hook_id, _, _ in HOOKS if hook_id != "check-ast"]
+    lines += ["-   repo: local", "    hooks:", "    -   id: check-ast", "        name: check-ast",
+              f"        entry: {BIN / 'check-ast'}", "        language: system", "        types: [python]"]
+    return "\n".join(lines) + "\n"
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNIBASE_", "PRE_COMMIT", "PREK"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(PRE_COMMIT_COLOR="never", SKIP="")
+    return env
+
+
+def omnibase_argv() -> tuple[list[str], dict[str, str], str]:
+    """How to run omnibase as an installed hook would, and a note saying how."""
+    import omnibase
+
+    env = _env()
+    src = Path(omnibase.__file__).resolve().parent.parent
+    if "site-packages" in str(src):
+        return [sys.executable, "-P", "-c", RUN], env, "regular install"
+    env["PYTHONPATH"] = os.pathsep.join([str(src), sysconfig.get_paths()["purelib"]])
+    return [sys.executable, "-S", "-P", "-c", RUN], env, "editable install, run with -S as a regular one"
+
+
+def tools(root: Path) -> dict[str, Callable[[bool], list[str]]]:
+    """name -> (all_files -> argv); each tool reads its own config file."""
+    omni, _, _ = omnibase_argv()
+    return {
+        "pre-commit": lambda a: [str(BIN / "pre-commit"), "run", "-c", str(root / "pc.yaml"), *(["--all-files"] if a else [])],
+        "prek": lambda a: [str(BIN / "prek"), "run", "-c", str(root / "prek.yaml"), *(["--all-files"] if a else [])],
+        # human output, as the installed hook asks for (and as the peers print)
+        "omnibase": lambda a: [*omni, "orch", "--format", "human", *(["--all-files"] if a else [])],
+        "omnibase --no-cache": lambda a: [*omni, "orch", "--format", "human", "--no-cache", *(["--all-files"] if a else [])],
+    }
+
+
+def timed(argv: list[str], root: Path, env: dict[str, str]) -> tuple[float, int]:
     start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+    done = subprocess.run(argv, cwd=root, capture_output=True, env=env, check=False)
+    return time.perf_counter() - start, done.returncode
 
 
-def run_ours(root: Path, paths: list[str]) -> tuple[float, int]:
-    from omnibase.builtins import CHECKS, run_builtin_checks
-
-    seconds, verdicts = timed(lambda: run_builtin_checks(paths, list(CHECKS), root=str(root)))
-    return seconds, sum(1 for v in verdicts if not v.ok)
-
-
-def run_cli(root: Path) -> tuple[float, str]:
-    cmd = [sys.executable, "-m", "omnibase", "orch", "--stage", "pre-commit", "--all-files", "--format", "json", "--dry-run"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIBASE_")}
-    seconds, done = timed(lambda: subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env))
-    try:
-        report = json.loads(done.stdout)
-        return seconds, f"exit {done.returncode}, {len(report.get('steps', []))} steps"
-    except ValueError:
-        err = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return float("nan"), f"CLI failed (exit {done.returncode}): {err[:100]}"
+def make_corpus(root: Path) -> None:
+    src = Path(sysconfig.get_paths()["stdlib"])
+    shutil.copytree(src, root, symlinks=True, ignore=shutil.ignore_patterns("site-packages", "__pycache__"))
+    (root / "pc.yaml").write_text(pre_commit_config())
+    (root / "prek.yaml").write_text(prek_config())
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "bench@example.invalid")
+    git(root, "config", "user.name", "bench")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--no-verify", "-m", "corpus")
+    # let every fix happen once, then commit it: no tool rewrites anything afterwards
+    subprocess.run(tools(root)["pre-commit"](True), cwd=root, capture_output=True, env=_env(), check=False)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--no-verify", "-m", "fixed")
 
 
-def run_pre_commit(root: Path) -> tuple[float, int]:
-    pre_commit = BIN / "pre-commit"
-    env = dict(os.environ, PRE_COMMIT_COLOR="never", SKIP="")
-    seconds, done = timed(
-        lambda: subprocess.run([str(pre_commit), "run", "--all-files"], cwd=root, capture_output=True, text=True, env=env)
-    )
-    return seconds, done.returncode
+def interleaved(names: list[str], rounds: int, run: Callable[[str, int], float]) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]  # neither goes first every time
+        for name in order:
+            samples[name].append(run(name, r))
+    return samples
 
 
-def verify(root: Path, paths: list[str]) -> tuple[int, int]:
-    """(verdicts compared, mismatches) of our per-file checks against the reference's."""
-    import contextlib
-    import importlib
-    import io
-    import warnings
-
-    from omnibase.builtins import CHECKS, run_builtin_checks
-
-    modules = {hook_id: script.replace("-", "_") for hook_id, script, _ in HOOKS}  # console script -> module
-    compared = mismatches = 0
-    with tempfile.TemporaryDirectory(prefix="omnibase-verify-") as scratch:
-        copy = Path(scratch) / "f"
-        for name, spec in CHECKS.items():
-            if spec.scope != "file" or name == "check-merge-conflict":  # not mid-merge: trivial
-                continue
-            for v in run_builtin_checks(paths, [name], root=str(root)):
-                module = importlib.import_module(f"pre_commit_hooks.{modules[name]}")
-                if name == "check-yaml":  # its shared loader keeps state between files
-                    module = importlib.reload(module)
-                original = (root / v.path).read_bytes()
-                copy.write_bytes(original)
-                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                        warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    try:
-                        code = module.main([str(copy)])
-                    except Exception:
-                        code = 1  # a crash fails the hook
-                ours = v.edit.content if v.edit is not None else original
-                compared += 1
-                if (code == 0) != v.ok or copy.read_bytes() != ours:
-                    mismatches += 1
-                    print(f"  mismatch: {name} {v.path}")
-    return compared, mismatches
+def report(title: str, samples: dict[str, list[float]], ours: str) -> None:
+    print(f"\n{title}")
+    print(f"{'tool':24} {'median s':>9} {'best s':>8} {'runs':>5} {'vs ' + ours:>18}")
+    base = statistics.median(samples[ours])
+    for name, values in samples.items():
+        med = statistics.median(values)
+        print(f"{name:24} {med:9.3f} {min(values):8.3f} {len(values):5d} {med / base:17.2f}x")
 
 
 def main() -> int:
-    if not (BIN / "pre-commit").exists() or not (BIN / "check-yaml").exists():
-        print("needs pre-commit and pre-commit-hooks: pip install -e '.[bench]'", file=sys.stderr)
+    if not all((BIN / exe).exists() for exe in ("pre-commit", "prek", "check-ast")):
+        print("needs pre-commit, prek and pre-commit-hooks: pip install -e '.[bench]'", file=sys.stderr)
         return 2
+    rounds_all = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    rounds_day = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    _, omni_env, how = omnibase_argv()
     with tempfile.TemporaryDirectory(prefix="omnibase-bench-") as tmp:
         root = Path(tmp) / "Lib"
-        copy_stdlib(root)
-        write_config(root)
-        git(root, "init", "-q")
-        git(root, "add", "-A")
-        paths = [p for p in git(root, "ls-files", "-z").split("\0") if p]
-        print(f"{len(paths)} files from {sysconfig.get_paths()['stdlib']}, {os.cpu_count()} cores\n")
+        make_corpus(root)
+        argv = tools(root)
+        envs = {name: (omni_env if name.startswith("omnibase") else _env()) for name in argv}
+        n_files = len(git(root, "ls-files", "-z").split("\0")) - 1
+        print(f"{n_files} files from {sysconfig.get_paths()['stdlib']}, {os.cpu_count()} cores; omnibase: {how}")
 
-        if "--verify" in sys.argv[1:]:
-            compared, mismatches = verify(root, paths)
-            print(f"verified {compared} per-file verdicts against pre-commit-hooks: {mismatches} mismatches\n")
-        ours_fresh, failing = run_ours(root, paths)
-        pc_first, code_first = run_pre_commit(root)
-        pc_second, code_second = run_pre_commit(root)
-        ours_fixed, failing_fixed = run_ours(root, paths)
-        cli_seconds, cli_note = run_cli(root)
+        # 1. --all-files; a warm-up run of omnibase fills its cache (and byte-code caches)
+        timed(argv["omnibase"](True), root, envs["omnibase"])
+        codes: dict[str, set[int]] = {n: set() for n in argv}
 
-        rows = [
-            ("omnibase run_builtin_checks (pristine tree)", ours_fresh, f"{failing} failing verdicts"),
-            ("omnibase run_builtin_checks (fixed tree)", ours_fixed, f"{failing_fixed} failing verdicts"),
-            ("omnibase CLI orch --dry-run (fixed tree)", cli_seconds, cli_note),
-            ("pre-commit run --all-files, 1st (fixes)", pc_first, f"exit {code_first}"),
-            ("pre-commit run --all-files, 2nd (timed)", pc_second, f"exit {code_second}"),
-        ]
-        width = max(len(r[0]) for r in rows)
-        print(f"{'what':<{width}}  {'seconds':>8}  note")
-        for label, seconds, note in rows:
-            print(f"{label:<{width}}  {seconds:8.2f}  {note}")
-        print(f"\nratio pre-commit (2nd) / omnibase function (fixed tree): {pc_second / ours_fixed:.1f}x")
-        if cli_seconds == cli_seconds:  # not NaN
-            print(f"ratio pre-commit (2nd) / omnibase CLI:                  {pc_second / cli_seconds:.1f}x")
+        def run_all(name: str, _round: int) -> float:
+            seconds, code = timed(argv[name](True), root, envs[name])
+            codes[name].add(code)
+            return seconds
+
+        if rounds_all:
+            samples = interleaved(list(argv), rounds_all, run_all)
+            report(f"--all-files, {rounds_all} interleaved rounds (exit codes: {codes})", samples, "omnibase")
+
+        # 2. the everyday commit: fresh content before every run
+        originals = {p: (root / p).read_bytes() for p in EVERYDAY}
+        counter = [0]
+
+        def run_day(name: str, _round: int) -> float:
+            counter[0] += 1
+            for p in EVERYDAY:
+                (root / p).write_bytes(originals[p] + f"# edit {counter[0]}\n".encode())
+            (root / "new.yaml").write_text(f"edit: {counter[0]}\nlist: [1, 2, 3]\n")
+            git(root, "add", *EVERYDAY, "new.yaml")
+            seconds, code = timed(argv[name](False), root, envs[name])
+            codes[name].add(code)
+            return seconds
+
+        codes = {n: set() for n in argv}
+        samples = interleaved(list(argv), rounds_day, run_day)
+        report(f"5 staged files (4 modified .py, 1 new .yaml), {rounds_day} interleaved rounds (exit codes: {codes})",
+               samples, "omnibase")
     return 0
 
 

@@ -53,6 +53,9 @@ __all__ = [
     "fallback",
     "filter_by",
     "identity",
+    "lift",
+    "lift_async",
+    "lift_safe",
     "new_ctx",
     "parse_filter",
     "profile",
@@ -71,6 +74,7 @@ _WHERE = {
     "omnibase.core.policies": "BreakerPolicy Breakers RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
     "omnibase.core.combinators": "all_of breaker dry_run fallback identity profile recover retry sequence timeout",
+    "omnibase.core.lift": "lift lift_async lift_safe",
     "omnibase.core.select": "Selection Selector filter_by parse_filter",
     "omnibase.drivers": "AsyncDriver FakeDriver SyncDriver arun run",
     "omnibase.context": "new_ctx",
@@ -80,12 +84,9 @@ _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from omnibase._version import __version__
 
-        try:
-            return version("omnibase")
-        except PackageNotFoundError:  # running from a source tree that was never installed
-            return "0+unknown"
+        return __version__
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'omnibase' has no attribute {name!r}")
@@ -112,6 +113,7 @@ if TYPE_CHECKING:
         sequence,
         timeout,
     )
+    from omnibase.core.lift import lift, lift_async, lift_safe
     from omnibase.core.policies import BreakerPolicy, Breakers, RetryPolicy
     from omnibase.core.select import Selection, Selector, filter_by, parse_filter
     from omnibase.core.step import AllOf, Component, Step, component

@@ -193,21 +193,24 @@ def shape_of(step: Step[Any, Any]) -> Node:
     if isinstance(step, Fallback):
         return Node(kind="fallback", name=step.name, children=(shape_of(step.inner), shape_of(step.alternative)))
     inner = (shape_of(step.inner),) if hasattr(step, "inner") else ()
+    # a wrapper named after its inner step is named after the inner step's shape (which
+    # leaves out the identities of ``>>``), as rebuilding it names it
+    name = inner[0].name if inner and step.name == getattr(step, "inner").name else step.name
     if isinstance(step, Retry):
         p = step.policy
         shape = RetryShape(
             max_attempts=p.max_attempts, initial=p.initial, multiplier=p.multiplier, cap=p.cap, jitter=p.jitter, deadline=p.deadline
         )
-        return Node(kind="retry", name=step.name, children=inner, retry=shape)
+        return Node(kind="retry", name=name, children=inner, retry=shape)
     if isinstance(step, Breaker):
-        return Node(kind="breaker", name=step.name, children=inner, breaker=step.policy, key=step.key)
+        return Node(kind="breaker", name=name, children=inner, breaker=step.policy, key=step.key)
     if isinstance(step, Timeout):
-        return Node(kind="timeout", name=step.name, children=inner, seconds=step.seconds)
+        return Node(kind="timeout", name=name, children=inner, seconds=step.seconds)
     if isinstance(step, Profile):
-        return Node(kind="profile", name=step.name, children=inner)
+        return Node(kind="profile", name=name, children=inner)
     if isinstance(step, DryRun):
-        return Node(kind="dry_run", name=step.name, children=inner)
-    return Node(kind="recover", name=step.name, children=inner)
+        return Node(kind="dry_run", name=name, children=inner)
+    return Node(kind="recover", name=name, children=inner)
 
 
 def rebuild(node: Node, components: Mapping[str, Component[Any, Any]]) -> Result[Step[Any, Any], str]:

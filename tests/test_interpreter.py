@@ -78,7 +78,10 @@ def test_same_pipeline_and_answers_give_byte_identical_reports(spec: Any, value:
 def test_no_generated_misbehaviour_escapes_and_reports_round_trip(spec: Any, value: int) -> None:
     report = run(build(spec), value, fake_ctx(), FakeDriver())
     assert isinstance(report, RunReport)
-    assert report.exit_code in (0, 1, 4)
+    failures = [s.error for s in report.steps if s.status is Status.FAIL] + [report.error]
+    protocol = any(isinstance(e, ProtocolViolation) for e in failures)
+    assert report.exit_code == (4 if protocol else 1 if report.summary.status is Status.FAIL else 0)
+    assert report.summary.failed == sum(s.status is Status.FAIL for s in report.steps)
     encoded = msgspec.json.encode(report)
     decoded = msgspec.json.decode(encoded, type=RunReport)
     assert msgspec.json.encode(decoded) == encoded  # tuples come back as lists, nothing else changes

@@ -17,6 +17,14 @@ import msgspec
 from omnibase.builtins import _checks, _fixers
 from omnibase.builtins._values import (
     AstOpts,
+    AwsCredentialsOpts,
+    BranchOpts,
+    BuiltinLiteralsOpts,
+    NameTestsOpts,
+    NoOpts,
+    PrettyJsonOpts,
+    SorterOpts,
+    VcsPermalinksOpts,
     CaseConflictOpts,
     EndOfFileOpts,
     JsonOpts,
@@ -29,7 +37,7 @@ from omnibase.builtins._values import (
     YamlOpts,
 )
 
-__all__ = ["CHECKS", "CheckSpec", "matches", "parse_options", "select", "tags_for"]
+__all__ = ["CHECKS", "DEFAULT_CHECKS", "CheckSpec", "matches", "parse_options", "select", "tags_for"]
 
 
 class CheckSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +46,10 @@ class CheckSpec(msgspec.Struct, frozen=True, kw_only=True):
     ``scope`` is ``"file"`` when ``fn`` is ``(path, content, opts) -> Verdict``, or
     ``"set"`` when it is ``(facts: RepoFacts, opts) -> tuple[Verdict, ...]`` and needs the
     whole set of files plus git facts. ``options`` is the Struct its options convert to.
+    ``files`` is the hook's default ``files`` pattern (applied by the component layer,
+    which hands ``run_builtin_checks`` the files each check is to see); ``default``: the
+    check runs without being named in the registry; ``always_run``: it runs even with no
+    file to check (its verdict is about the repository).
     """
 
     name: str
@@ -49,39 +61,122 @@ class CheckSpec(msgspec.Struct, frozen=True, kw_only=True):
     scope: Literal["file", "set"] = "file"
     fn: Callable[..., Any]
     options: type[msgspec.Struct]
+    files: str = ""
+    default: bool = False
+    always_run: bool = False
 
 
 def _spec(name: str, description: str, fn: Callable[..., Any], options: type[msgspec.Struct], *,
-          types: Iterable[str] = ("file",), is_fixer: bool = False, scope: Literal["file", "set"] = "file") -> CheckSpec:
+          types: Iterable[str] = ("file",), is_fixer: bool = False, scope: Literal["file", "set"] = "file",
+          files: str = "", default: bool = False, always_run: bool = False) -> CheckSpec:
     return CheckSpec(name=name, description=description, types=frozenset(types), is_fixer=is_fixer,
-                     scope=scope, fn=fn, options=options)
+                     scope=scope, fn=fn, options=options, files=files, default=default, always_run=always_run)
 
 
-#: The built-in checks, in the order they run (fixers first: each sees the one before's fix).
+class _Lazy:
+    """A check function imported on its first call: the opt-in checks' modules cost
+    nothing to a run that does not use them (start-up of the everyday commit)."""
+
+    __slots__ = ("attr", "fn", "module")
+
+    def __init__(self, module: str, attr: str) -> None:
+        self.module, self.attr = module, attr
+        self.fn: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fn is None:
+            import importlib
+
+            self.fn = getattr(importlib.import_module(f"omnibase.builtins.{self.module}"), self.attr)
+        return self.fn(*args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Lazy, (self.module, self.attr))
+
+
+def _opt(name: str, description: str, where: str, options: type[msgspec.Struct], **kw: Any) -> CheckSpec:
+    """An opt-in check whose function (``module:function`` in this package) loads lazily."""
+    module, _, attr = where.partition(":")
+    return _spec(name, description, _Lazy(module, attr), options, **kw)
+
+
+def _on(spec: CheckSpec) -> CheckSpec:
+    return msgspec.structs.replace(spec, default=True)
+
+
+#: The built-in checks, in the order they run (fixers first: each sees the one before's
+#: fix). The first eleven run by default; the others when the registry names them.
 CHECKS: Mapping[str, CheckSpec] = _types.MappingProxyType({
     s.name: s
     for s in (
-        _spec("trailing-whitespace", "trims trailing whitespace.", _fixers.trailing_whitespace,
-              TrailingWhitespaceOpts, types=["text"], is_fixer=True),
-        _spec("end-of-file-fixer", "ensures that a file is either empty, or ends with one newline.",
-              _fixers.end_of_file_fixer, EndOfFileOpts, types=["text"], is_fixer=True),
-        _spec("mixed-line-ending", "replaces or checks mixed line ending.", _fixers.mixed_line_ending,
-              MixedLineEndingOpts, types=["text"], is_fixer=True),
-        _spec("check-yaml", "checks yaml files for parseable syntax.", _checks.check_yaml, YamlOpts, types=["yaml"]),
-        _spec("check-json", "checks json files for parseable syntax.", _checks.check_json, JsonOpts, types=["json"]),
-        _spec("check-toml", "checks toml files for parseable syntax.", _checks.check_toml, TomlOpts, types=["toml"]),
-        _spec("check-ast", "simply checks whether the files parse as valid python.", _checks.check_ast, AstOpts,
-              types=["python"]),
-        _spec("check-merge-conflict", "checks for files that contain merge conflict strings.",
-              _checks.check_merge_conflict, MergeConflictOpts, types=["text"]),
-        _spec("detect-private-key", "detects the presence of private keys.", _checks.detect_private_key,
-              PrivateKeyOpts, types=["text"]),
-        _spec("check-added-large-files", "prevents giant files from being committed.",
-              _checks.check_added_large_files, LargeFilesOpts, scope="set"),
-        _spec("check-case-conflict", "checks for files that would conflict in case-insensitive filesystems.",
-              _checks.check_case_conflict, CaseConflictOpts, scope="set"),
+        _on(_spec("trailing-whitespace", "trims trailing whitespace.", _fixers.trailing_whitespace,
+                  TrailingWhitespaceOpts, types=["text"], is_fixer=True)),
+        _on(_spec("end-of-file-fixer", "ensures that a file is either empty, or ends with one newline.",
+                  _fixers.end_of_file_fixer, EndOfFileOpts, types=["text"], is_fixer=True)),
+        _on(_spec("mixed-line-ending", "replaces or checks mixed line ending.", _fixers.mixed_line_ending,
+                  MixedLineEndingOpts, types=["text"], is_fixer=True)),
+        _opt("fix-byte-order-marker", "removes utf-8 byte order marker.", "_textfixers:fix_byte_order_marker",
+             NoOpts, types=["text"], is_fixer=True),
+        _opt("double-quote-string-fixer", "replaces double quoted strings with single quoted strings.",
+             "_pychecks:double_quote_string_fixer", NoOpts, types=["python"], is_fixer=True),
+        _opt("file-contents-sorter", "sorts the lines in specified files (defaults to alphabetical).",
+             "_textfixers:file_contents_sorter", SorterOpts, files="^$", is_fixer=True),
+        _opt("requirements-txt-fixer", "sorts entries in requirements.txt.", "_textfixers:requirements_txt_fixer",
+             NoOpts, files=r"(requirements|constraints).*\.txt$", is_fixer=True),
+        _opt("sort-simple-yaml", "sorts simple yaml files which consist only of top-level keys.",
+             "_textfixers:sort_simple_yaml", NoOpts, files="^$", is_fixer=True),
+        _opt("pretty-format-json", "sets a standard for formatting json files.", "_textfixers:pretty_format_json",
+             PrettyJsonOpts, types=["json"], is_fixer=True),
+        _on(_spec("check-yaml", "checks yaml files for parseable syntax.", _checks.check_yaml, YamlOpts,
+                  types=["yaml"])),
+        _on(_spec("check-json", "checks json files for parseable syntax.", _checks.check_json, JsonOpts,
+                  types=["json"])),
+        _on(_spec("check-toml", "checks toml files for parseable syntax.", _checks.check_toml, TomlOpts,
+                  types=["toml"])),
+        _opt("check-xml", "checks xml files for parseable syntax.", "_textchecks:check_xml", NoOpts, types=["xml"]),
+        _on(_spec("check-ast", "simply checks whether the files parse as valid python.", _checks.check_ast,
+                  AstOpts, types=["python"])),
+        _opt("check-builtin-literals", "requires literal syntax when initializing empty or zero python builtin types.",
+             "_pychecks:check_builtin_literals", BuiltinLiteralsOpts, types=["python"]),
+        _opt("check-docstring-first", "checks a common error of defining a docstring after code.",
+             "_pychecks:check_docstring_first", NoOpts, types=["python"]),
+        _opt("debug-statements", "checks for debugger imports and py37+ `breakpoint()` calls in python source.",
+             "_pychecks:debug_statements", NoOpts, types=["python"]),
+        _on(_spec("check-merge-conflict", "checks for files that contain merge conflict strings.",
+                  _checks.check_merge_conflict, MergeConflictOpts, types=["text"])),
+        _on(_spec("detect-private-key", "detects the presence of private keys.", _checks.detect_private_key,
+                  PrivateKeyOpts, types=["text"])),
+        _opt("detect-aws-credentials", "detects *your* aws credentials from the aws cli credentials file.",
+             "_textchecks:detect_aws_credentials", AwsCredentialsOpts, types=["text"]),
+        _opt("check-vcs-permalinks", "ensures that links to vcs websites are permalinks.",
+             "_textchecks:check_vcs_permalinks", VcsPermalinksOpts, types=["text"]),
+        _on(_spec("check-added-large-files", "prevents giant files from being committed.",
+                  _checks.check_added_large_files, LargeFilesOpts, scope="set")),
+        _on(_spec("check-case-conflict", "checks for files that would conflict in case-insensitive filesystems.",
+                  _checks.check_case_conflict, CaseConflictOpts, scope="set")),
+        _opt("check-illegal-windows-names", "checks for files that cannot be created on Windows.",
+             "_textchecks:check_illegal_windows_names", NoOpts, scope="set"),
+        _opt("name-tests-test", "verifies that test files are named correctly.", "_textchecks:name_tests_test",
+             NameTestsOpts, scope="set", files=r"(^|/)tests/.+\.py$"),
+        _opt("check-executables-have-shebangs", "ensures that (non-binary) executables have a shebang.",
+             "_gitchecks:check_executables_have_shebangs", NoOpts, types=["text", "executable"], scope="set"),
+        _opt("check-shebang-scripts-are-executable", "ensures that (non-binary) files with a shebang are executable.",
+             "_gitchecks:check_shebang_scripts_are_executable", NoOpts, types=["text"], scope="set"),
+        _opt("check-symlinks", "checks for symlinks which do not point to anything.", "_gitchecks:check_symlinks",
+             NoOpts, types=["symlink"], scope="set"),
+        _opt("destroyed-symlinks", "detects symlinks which are changed to regular files with a content of a path "
+             "which that symlink was pointing to.", "_gitchecks:destroyed_symlinks", NoOpts, scope="set"),
+        _opt("forbid-new-submodules", "prevents addition of new git submodules.", "_gitchecks:forbid_new_submodules",
+             NoOpts, types=["directory"], scope="set"),
+        _opt("forbid-submodules", "forbids any submodules in the repository.", "_textchecks:forbid_submodules",
+             NoOpts, types=["directory"], scope="set"),
+        _opt("no-commit-to-branch", "don't commit to branch.", "_gitchecks:no_commit_to_branch", BranchOpts,
+             scope="set", always_run=True),
     )
 })
+
+#: The checks that run when the registry names none (pre-commit-hooks' common eleven).
+DEFAULT_CHECKS: tuple[str, ...] = tuple(name for name, spec in CHECKS.items() if spec.default)
 
 
 def parse_options(name: str, raw: Mapping[str, object] | None) -> msgspec.Struct:

@@ -13,25 +13,27 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from omnibase.builtins._checks import _fail
 from omnibase.builtins._classify import CHECKS, CheckSpec, matches, parse_options, select, tags_for
-from omnibase.builtins._values import Edit, Finding, MergeConflictOpts, RepoFacts, Verdict, sha256
+from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdict, sha256
+
+if TYPE_CHECKING:
+    from omnibase.builtins._cache import Known, VerdictCache
 
 __all__ = ["apply_edits", "run_builtin_checks"]
 
 #: Below this many files the work stays in the calling process: starting worker
 #: processes costs 10-20 ms (fork) and more where they must be spawned.
 MIN_FILES_FOR_POOL = 64
+MIN_FILES_FOR_POOL_AFTER_CACHE = 256
 
+T = TypeVar("T")
 _Info = tuple[str, "frozenset[str] | None", int]  # path, identify tags (None: unknown), size
-
-
-def _fail(check: str, path: str, message: str) -> Verdict:
-    return Verdict(check=check, path=path, ok=False, findings=(Finding(path=path, message=message),))
 
 
 def _fallback_tags(path: str) -> frozenset[str]:
@@ -41,14 +43,24 @@ def _fallback_tags(path: str) -> frozenset[str]:
     return frozenset({"file", "text"} | tags_from_filename(os.path.basename(path)))
 
 
+#: path -> what the verdict cache knows of it as it is: every applicable check passed
+_Passed = Mapping[str, "Known"]
+
+
 def _check_chunk(
-    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str]
+    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], passed: _Passed = {}
 ) -> tuple[list[Verdict], list[_Info]]:
-    """Classify, read and check ``paths`` (a worker's unit of work). Never raises."""
+    """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
+    A file in ``passed`` is not touched: its classification and passing verdicts are known."""
     specs = [CHECKS[n] for n in names]
     verdicts: list[Verdict] = []
     infos: list[_Info] = []
     for path in paths:
+        hit = passed.get(path)
+        if hit is not None:
+            infos.append((path, hit.tags, hit.size))
+            verdicts.extend(Verdict(check=name, path=path, ok=True) for name in hit.checks)
+            continue
         full = os.path.join(root, path)
         reason = ""
         try:
@@ -109,10 +121,14 @@ def _mp_context() -> Any:
 
 
 def _run_files(
-    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], jobs: int
+    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], jobs: int,
+    passed: _Passed = {},
 ) -> tuple[list[Verdict], list[_Info]]:
+    if passed:  # the cache knows most of the tree: what is left is mostly what failed last
+        todo = sum(1 for p in paths if p not in passed)  # time, rarely worth starting workers
+        jobs = 1 if todo < MIN_FILES_FOR_POOL_AFTER_CACHE else jobs
     if jobs == 1 or len(paths) < MIN_FILES_FOR_POOL:
-        return _check_chunk(root, names, opts, paths)
+        return _check_chunk(root, names, opts, paths, passed)
     from concurrent.futures import Future, ProcessPoolExecutor
 
     # small chunks balance uneven files; not so small that pickling dominates
@@ -122,19 +138,20 @@ def _run_files(
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_mp_context()) as pool:
             futures: list[Future[tuple[list[Verdict], list[_Info]]]] = [
-                pool.submit(_check_chunk, root, names, opts, chunk) for chunk in chunks
+                pool.submit(_check_chunk, root, names, opts, chunk, {p: passed[p] for p in chunk if p in passed})
+                for chunk in chunks
             ]
             for i, future in enumerate(futures):
                 try:
                     results[i] = future.result()
                 except Exception:  # a worker died or the pool broke: redo this chunk here
-                    results[i] = _check_chunk(root, names, opts, chunks[i])
+                    results[i] = _check_chunk(root, names, opts, chunks[i], passed)
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
     verdicts: list[Verdict] = []
     infos: list[_Info] = []
     for i, result in enumerate(results):
-        found, seen = result if result is not None else _check_chunk(root, names, opts, chunks[i])
+        found, seen = result if result is not None else _check_chunk(root, names, opts, chunks[i], passed)
         verdicts.extend(found)
         infos.extend(seen)
     return verdicts, infos
@@ -143,24 +160,26 @@ def _run_files(
 # --- git facts (the reference asks git the same questions) ----------------------------
 
 
-def _git(root: str, *args: str, stdin: bytes | None = None) -> str | None:
-    import subprocess
-
-    try:
-        done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False)
-    except OSError:
-        return None
-    return done.stdout.decode("utf-8", "surrogateescape") if done.returncode == 0 else None
-
-
 def _zsplit(out: str | None) -> list[str]:
-    return [p for p in (out or "").split("\0") if p]
+    from omnibase._git import zsplit as split
+
+    return split(out or "")
 
 
-def git_in_merge(root: str) -> bool:
+def _git(root: str, *args: str, stdin: bytes | None = None) -> str | None:
+    from returns.result import Success
+
+    from omnibase._git import git, text
+
+    done = git(args, root, stdin=stdin)
+    return text(done.unwrap()) if isinstance(done, Success) else None
+
+
+def git_in_merge(root: str, git_dir: str | None = None) -> bool:
     """Whether git is mid-merge (or mid-rebase with a merge message), as the reference
-    decides: ``MERGE_MSG`` and one of ``MERGE_HEAD``, ``rebase-apply``, ``rebase-merge``."""
-    git_dir = _git(root, "rev-parse", "--git-dir")
+    decides: ``MERGE_MSG`` and one of ``MERGE_HEAD``, ``rebase-apply``, ``rebase-merge``.
+    ``git_dir``, when the caller knows it, saves asking git."""
+    git_dir = git_dir or _git(root, "rev-parse", "--git-dir")
     if git_dir is None:
         return False
     base = os.path.join(root, git_dir.rstrip("\n"))
@@ -189,14 +208,16 @@ def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
     return frozenset(out[i] for i in range(0, len(out) - 2, 3) if out[i + 2] == "lfs")
 
 
-def _run_sets(root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], infos: Sequence[_Info]) -> list[Verdict]:
+def _run_sets(
+    root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], infos: Sequence[_Info],
+    added: frozenset[str] | None = None, tracked: Callable[[], frozenset[str]] | None = None,
+) -> list[Verdict]:
     verdicts: list[Verdict] = []
     tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _ in infos]
     sizes = {p: s for p, t, s in infos if t is not None}
-    added: frozenset[str] | None = None
     for spec in specs:
         paths = tuple(select(spec, tagged))
-        if not paths:
+        if not paths and not spec.always_run:
             continue
         o = opts[spec.name]
         if spec.name == "check-added-large-files":
@@ -204,9 +225,13 @@ def _run_sets(root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], in
             big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
             candidates = big if o.enforce_all else [p for p in big if p in (added or ())]
             facts = RepoFacts(paths=paths, sizes=sizes, added=added or frozenset(), lfs=git_lfs(root, candidates))
-        else:
+        elif spec.name == "check-case-conflict":
             added = git_added(root) if added is None else added
-            facts = RepoFacts(paths=paths, added=added, tracked=git_tracked(root))
+            facts = RepoFacts(paths=paths, added=added, tracked=tracked() if tracked else git_tracked(root))
+        else:
+            from omnibase.builtins._facts import repo_facts
+
+            facts = repo_facts(root, spec.name, paths)
         verdicts.extend(spec.fn(facts, o))
     return verdicts
 
@@ -218,6 +243,11 @@ def run_builtin_checks(
     root: str,
     jobs: int | None = None,
     opts: Mapping[str, Mapping[str, object]] | None = None,
+    cache: VerdictCache | None = None,
+    stats: dict[str, int] | None = None,
+    git_dir: str | None = None,
+    worktree_is_index: bool = False,
+    added: frozenset[str] | None = None,
 ) -> tuple[Verdict, ...]:
     """Run the named built-in checks over ``paths`` (relative to ``root``); nothing is written.
 
@@ -226,6 +256,12 @@ def run_builtin_checks(
     file that no longer exists is skipped (as pre-commit does); no bad file raises.
     ``opts`` maps a check name to its options (see ``omnibase.builtins._values``).
     ``jobs`` caps the worker processes (default: the usable cores; 1: in-process).
+    With a ``cache``, a file on which every selected per-file check passed before, with
+    the same content (see ``omnibase.builtins._cache``), is not read again; ``stats`` then
+    receives, per check, how many of its verdicts came from the cache. ``git_dir`` and
+    ``worktree_is_index`` (the working tree of tracked files holds what the index does, as
+    during a pre-commit run) and ``added`` (the paths staged for addition) are facts the
+    caller may know, each saving a git call.
     Raises ``ValueError`` for an unknown check name or invalid options.
     """
     unknown = [n for n in check_names if n not in CHECKS]
@@ -237,57 +273,117 @@ def run_builtin_checks(
     if not specs:
         return ()
     merge = parsed.get("check-merge-conflict")
-    if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root):
+    if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root, git_dir):
         parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
+    if "detect-aws-credentials" in parsed:  # the secrets it looks for are the edge's to read
+        from omnibase.builtins._facts import edge_options
+
+        parsed = edge_options(parsed)
     file_names = [s.name for s in specs if s.scope == "file"]
     unique = list(dict.fromkeys(paths))
+    keys: dict[str, bytes] = {}
+    passed: dict[str, Known] = {}
+    if cache is not None and file_names:
+        keys, passed = _cached(cache, root, file_names, parsed, unique, worktree_is_index)
+    tracked = None
+    if "check-case-conflict" in wanted and len(unique) < MIN_FILES_FOR_POOL:
+        # git lists the tracked files while the per-file checks run (no worker processes
+        # below this size, so a thread cannot get in the way of forking them)
+        tracked = _meanwhile(lambda: git_tracked(root))
     # classifying alone (for the whole-set checks) is too cheap to share out
-    verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1)
-    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos))
+    verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1, passed)
+    if cache is not None and keys:
+        cache.add(_learned(keys, verdicts, infos))
+    if stats is not None:
+        for hit in passed.values():
+            for name in hit.checks:
+                stats[name] = stats.get(name, 0) + 1
+    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos, added, tracked))
     rank = {name: i for i, name in enumerate(CHECKS)}
     return tuple(sorted(verdicts, key=lambda v: (rank[v.check], v.path)))
+
+
+def _meanwhile(fn: Callable[[], T]) -> Callable[[], T]:
+    """Start ``fn`` in a thread; the returned function waits for its result."""
+    import threading
+
+    box: list[T] = []
+    thread = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        return box[0] if box else fn()  # the thread failed: ask again here
+
+    return result
+
+
+def _cached(
+    cache: VerdictCache, root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str],
+    worktree_is_index: bool,
+) -> tuple[dict[str, bytes], dict[str, Known]]:
+    """The cache key of every file git vouches for, and what the cache knows of them."""
+    from omnibase.builtins._cache import blob_ids, checks_signature, verdict_key, versions
+
+    ids = blob_ids(root, paths, worktree_is_index=worktree_is_index)
+    checks, salt = checks_signature({n: opts[n] for n in names}), versions()
+    keys = {p: verdict_key(ids[p], p, checks, salt) for p in paths if p in ids}
+    hits = cache.hits(keys.values())
+    passed = {p: hits[k] for p, k in keys.items() if k in hits}
+    return {p: k for p, k in keys.items() if k not in hits}, passed
+
+
+def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequence[_Info]) -> dict[bytes, Known]:
+    """What to remember: the files (with a key) that passed every check that applied."""
+    from omnibase.builtins._cache import Known
+
+    checks: dict[str, list[str]] = {}
+    failing: set[str] = set()
+    for v in verdicts:
+        if not v.ok or v.findings:
+            failing.add(v.path)
+        checks.setdefault(v.path, []).append(v.check)
+    return {
+        keys[path]: Known(checks=tuple(checks.get(path, ())), tags=tags, size=size)
+        for path, tags, size in infos
+        if path in keys and path not in failing and tags is not None
+    }
 
 
 # --- applying edits ---------------------------------------------------------------------
 
 
-def _atomic_write(full: str, data: bytes, like: os.stat_result) -> None:
-    import tempfile
+def _inside(root: str, path: str) -> str | None:
+    """The file's full path if it is a regular file reached from ``root`` without passing
+    through a symlink (a symlinked folder may lead out of the repository), else None."""
+    full = os.path.join(root, path)
+    real_root = os.path.realpath(root)
+    if os.path.realpath(full) != os.path.normpath(os.path.join(real_root, path)):
+        return None
+    st = os.lstat(full)
+    return full if stat.S_ISREG(st.st_mode) else None
 
-    folder = os.path.dirname(full) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(full)}.", suffix=".tmp")
-    try:
+
+def _write(full: str, content: bytes, like: os.stat_result) -> None:
+    """One write of a fixed file. A file with other hard links is rewritten in place, as
+    pre-commit-hooks does (``open(path, "wb")``), so every link sees the fix; any other
+    is replaced atomically (not fsynced: see ``omnibase._atomic``)."""
+    if like.st_nlink > 1:
+        fd = os.open(full, os.O_WRONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, stat.S_IMODE(like.st_mode))
-        try:
-            os.chown(tmp, like.st_uid, like.st_gid)
-        except OSError:
-            pass  # not ours to give away: the file keeps our ownership
-        os.replace(tmp, full)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+            f.truncate(0)
+            f.write(content)
+        return
+    from omnibase._atomic import write_atomic
+
+    write_atomic(full, content, durable=False, like=like)
 
 
 def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
     """Write the edits (paths relative to ``root``) atomically; return the paths written.
 
-    Each file is rewritten once, through a temporary file in its own folder (fsync, then
-    ``os.replace``), keeping its permission bits. Edits to one file apply as a chain: an
+    Each file is rewritten once (see ``_write``), keeping its permission bits; only
+    regular files inside ``root`` are written, never through a symlink. Edits to one file apply as a chain: an
     edit applies only while the content it was made from is what the file holds, so
     edits of consecutive fixers compose and a file changed since it was checked (or a
     symlink, or a file that cannot be written) is left alone and not returned.
@@ -297,9 +393,9 @@ def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
         by_path.setdefault(edit.path, []).append(edit)
     written: list[str] = []
     for path, chain in by_path.items():
-        full = os.path.join(root, path)
         try:
-            if os.path.islink(full):
+            full = _inside(root, path)
+            if full is None:  # a symlink, or reached through one: never written
                 continue
             like = os.stat(full)
             with open(full, "rb") as f:
@@ -313,7 +409,7 @@ def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
                 pending.remove(step)
                 content = step.content
             if content != original:
-                _atomic_write(full, content, like)
+                _write(full, content, like)
                 written.append(path)
         except OSError:
             continue

@@ -12,6 +12,14 @@ import msgspec
 
 __all__ = [
     "AstOpts",
+    "AwsCredentialsOpts",
+    "BranchOpts",
+    "BuiltinLiteralsOpts",
+    "NameTestsOpts",
+    "NoOpts",
+    "PrettyJsonOpts",
+    "SorterOpts",
+    "VcsPermalinksOpts",
     "CaseConflictOpts",
     "Edit",
     "EndOfFileOpts",
@@ -103,6 +111,13 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     findings: tuple[Finding, ...] = ()
     edit: Edit | None = None
 
+    @classmethod
+    def of(cls, check: str, path: str, messages: list[str] | tuple[str, ...] = (), edit: Edit | None = None) -> Verdict:
+        """The verdict with these messages (one finding each): failing when there are
+        any or there is an edit."""
+        findings = tuple(Finding(path=path, message=m) for m in messages)
+        return cls(check=check, path=path, ok=not findings and edit is None, findings=findings, edit=edit)
+
 
 class RepoFacts(msgspec.Struct, frozen=True, kw_only=True):
     """What the whole-set checks need to know, gathered by the edge (git, stat).
@@ -117,6 +132,21 @@ class RepoFacts(msgspec.Struct, frozen=True, kw_only=True):
     added: frozenset[str] = frozenset()
     tracked: frozenset[str] = frozenset()
     lfs: frozenset[str] = frozenset()
+    #: the index mode (``git ls-files -s``: ``100755``...) of each received path git tracks
+    modes: dict[str, str] = {}
+    #: ``core.fileMode`` is not ``false``: the work tree's executable bits are trusted
+    file_mode: bool = True
+    #: the received paths whose content starts with ``#!``
+    shebang: frozenset[str] = frozenset()
+    #: the received symlinks that point at nothing
+    dangling: frozenset[str] = frozenset()
+    #: paths that are a symlink in HEAD and a regular file in the index: the blob
+    #: contents (HEAD, index), for destroyed-symlinks
+    symlink_changes: dict[str, tuple[bytes, bytes]] = {}
+    #: the new mode of each received path the change adds (``git diff --raw --diff-filter=A``)
+    added_modes: dict[str, str] = {}
+    #: the branch checked out (None: detached HEAD or no git)
+    branch: str | None = None
 
 
 # --- options: one Struct per check, mirroring the reference's command-line flags --------
@@ -184,6 +214,71 @@ class MixedLineEndingOpts(_Opts, frozen=True, kw_only=True):
     """``fix``: ``auto`` (to the most common ending), ``no`` (report only), or a target."""
 
     fix: Literal["auto", "no", "lf", "crlf", "cr"] = "auto"
+
+
+class NoOpts(_Opts, frozen=True, kw_only=True):
+    """The options of a check whose reference takes no flags."""
+
+
+class BuiltinLiteralsOpts(_Opts, frozen=True, kw_only=True):
+    """``--ignore`` (builtin names, comma-separated in the flag) and
+    ``--no-allow-dict-kwargs`` (``dict(a=1)`` fails too)."""
+
+    ignore: frozenset[str] = frozenset()
+    allow_dict_kwargs: bool = True
+
+
+class VcsPermalinksOpts(_Opts, frozen=True, kw_only=True):
+    """``--additional-github-domain`` (repeatable): domains checked besides github.com."""
+
+    additional_github_domains: tuple[str, ...] = ()
+
+
+class AwsCredentialsOpts(_Opts, frozen=True, kw_only=True):
+    """``--credentials-file`` (repeatable, added to the default files) and
+    ``--allow-missing-credentials``. ``secrets`` are the keys to look for: the edge
+    reads them from the credential files and the environment (never reported)."""
+
+    credentials_files: tuple[str, ...] = ()
+    allow_missing_credentials: bool = False
+    secrets: frozenset[str] = frozenset()
+
+
+class SorterOpts(_Opts, frozen=True, kw_only=True):
+    """``--ignore-case`` or ``--unique`` (not both)."""
+
+    ignore_case: bool = False
+    unique: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ignore_case and self.unique:
+            raise ValueError("ignore_case and unique are mutually exclusive")
+
+
+class NameTestsOpts(_Opts, frozen=True, kw_only=True):
+    """Which names a test file must have: ``pytest`` (``*_test.py``, the default),
+    ``pytest-test-first`` (``test_*.py``) or ``django`` / ``unittest`` (``test*.py``)."""
+
+    style: Literal["pytest", "pytest-test-first", "django"] = "pytest"
+
+
+class BranchOpts(_Opts, frozen=True, kw_only=True):
+    """``--branch`` (repeatable; default ``master`` and ``main``) and ``--pattern``
+    (repeatable regexes matched at the start of the branch name)."""
+
+    branches: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+
+
+class PrettyJsonOpts(_Opts, frozen=True, kw_only=True):
+    """``--autofix``, ``--indent`` (spaces, or the string to indent with),
+    ``--no-ensure-ascii``, ``--no-sort-keys``, ``--top-keys`` (keys kept first, in order)."""
+
+    autofix: bool = False
+    indent: int | str = 2
+    ensure_ascii: bool = True
+    sort_keys: bool = True
+    top_keys: tuple[str, ...] = ()
 
 
 class LargeFilesOpts(_Opts, frozen=True, kw_only=True):

@@ -1,11 +1,9 @@
-"""check-yaml's loader: the reference's own parser when importable, else a PyYAML twin.
+"""check-yaml's loader: the reference's own parser, ``ruamel.yaml``.
 
 pre-commit-hooks loads YAML with ``ruamel.yaml.YAML(typ="safe")`` (YAML 1.2, duplicate
-keys are errors, anchors may be redefined) from a file opened as UTF-8 text. When
-``ruamel.yaml`` is importable we do exactly that, on the same decoded text stream, so
-verdicts agree by construction. omnibase does not depend on ``ruamel.yaml``, so
-otherwise ``_yaml_twin`` loads with PyYAML made to follow ruamel.yaml's rules (it lists
-the rare syntax on which the two still differ).
+keys are errors, anchors may be redefined) from a file opened as UTF-8 text. We do
+exactly that, on the same decoded text stream, so verdicts agree by construction
+(``ruamel.yaml`` is a dependency of omnibase for this reason).
 
 Nothing here touches the disk; ``yaml_error`` takes bytes and returns a message or None.
 """
@@ -39,11 +37,7 @@ def ruamel_available() -> bool:
 
 def yaml_error(content: bytes, path: str, *, multi: bool, unsafe: bool) -> str | None:
     """The reason ``content`` is not loadable YAML (the reference's message), or None."""
-    if ruamel_available():
-        return yaml_error_ruamel(content, path, multi=multi, unsafe=unsafe)
-    from omnibase.builtins._yaml_twin import yaml_error_pyyaml
-
-    return yaml_error_pyyaml(content, path, multi=multi, unsafe=unsafe)
+    return yaml_error_ruamel(content, path, multi=multi, unsafe=unsafe)
 
 
 class _NamedBytes(io.BytesIO):

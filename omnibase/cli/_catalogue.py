@@ -28,7 +28,7 @@ from omnibase.orchestrators import (
     StageOrchestrator,
     TestOrchestrator,
 )
-from omnibase.orchestrators.builtin import CheckBatch, builtin_components
+from omnibase.orchestrators.builtin import BuiltinUse, CheckBatch, builtin_components
 
 __all__ = ["Catalogue", "load_catalogue", "registry_command"]
 
@@ -60,6 +60,7 @@ class Catalogue:
         unresolved: Mapping[str, str],
         registry: Any,
         root: str = ".",
+        hook_stages: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.components = tuple(components)
         self.batch = batch
@@ -69,6 +70,7 @@ class Catalogue:
         self.unresolved = dict(unresolved)
         self.registry = registry
         self.root = root
+        self.hook_stages = hook_stages or {}  # per entry: the git hooks it runs at
 
     def resolve(self, names: Sequence[str], *, dry_run: bool = False) -> list[str]:
         """Resolve the registry entries among ``names`` (under ``dry_run`` only the pure
@@ -76,7 +78,9 @@ class Catalogue:
         from omnibase import registry as reg
 
         wanted = set(names)
-        entries = [e for e in self.registry.entries if e.name in wanted and (e.pure or not dry_run)]
+        entries = [
+            e for e in self.registry.entries if e.name in wanted and e.builtin is None and (e.pure or not dry_run)
+        ]
         if not entries:
             return []
         resolved = reg.resolve_entries(entries, root=self.root)
@@ -103,7 +107,15 @@ class Catalogue:
         fail_fast: bool = False,
         dry_run: bool = False,
         observers: Sequence[Any] = (),
+        hook_stage: str | None = None,
     ) -> StageOrchestrator:
+        if hook_stage is not None:  # components whose ``stages:`` leave this git hook out
+            from omnibase.core.select import Clause
+            from omnibase.registry import HOOK_STAGES
+
+            off = tuple(c.name for c in self.components if hook_stage not in self.hook_stages.get(c.name, HOOK_STAGES))
+            if off:
+                selector = selector & Selector((Clause("name", off, negate=True),))
         common: dict[str, Any] = {
             "stage_filter": self.stage_filters.get(stage, Selector()),
             "selector": selector,
@@ -131,13 +143,16 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     if isinstance(loaded, Failure):
         return Failure((loaded.failure().render(), ExitCode.CONFIG))
     registry = loaded.unwrap()
-    builtins, batch = builtin_components()
+    builtins, batch = _builtins(registry.entries)
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
+    hook_stages: dict[str, tuple[str, ...]] = {}
     for entry in registry.entries:  # resolved later, and only when selected and needed
-        by_name[entry.name] = _unresolved(reg.entry_meta(entry), "not resolved")
+        if entry.builtin is None:  # a builtin entry's component is among the built-ins
+            by_name[entry.name] = _unresolved(reg.entry_meta(entry), "not resolved")
         guards[entry.name] = (entry.retry_policy(), entry.breaker_policy())
+        hook_stages[entry.name] = entry.stages
     filters: dict[str, Selector] = {}
     fail_fast: dict[str, bool] = {}
     for stage, config in reg.stage_settings(registry).items():
@@ -156,8 +171,26 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
             unresolved=unresolved,
             registry=registry,
             root=root,
+            hook_stages=hook_stages,
         )
     )
+
+
+def _builtins(entries: Sequence[Any]) -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
+    """The default built-ins, plus (or, under the same name, instead of) the registry's
+    ``builtin:`` entries, each with the entry's own tags, lifecycle, description, timeout;
+    in the order of the built-in table, so that fixers apply their chained edits in turn."""
+    from omnibase.builtins import CHECKS, DEFAULT_CHECKS
+
+    named = {e.name: e for e in entries if e.builtin is not None}
+    uses = [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS if n not in named]
+    uses += [
+        BuiltinUse(name=e.name, check=e.builtin, args=e.args, files=e.files, exclude=e.exclude,
+                   tags=frozenset(e.tags), lifecycle=e.lifecycle, description=e.description, timeout=e.timeout)
+        for e in named.values()
+    ]
+    rank = {name: i for i, name in enumerate(CHECKS)}
+    return builtin_components(sorted(uses, key=lambda u: rank[u.check]))
 
 
 # --- the registry command ----------------------------------------------------------------
@@ -212,7 +245,10 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
     from omnibase.cli._commands import finish_report, say
 
     report = finish_report(RegistryOrchestrator(step, argument).run(new_ctx("registry")), path)
-    if not emit(report, args) and report.exit_code == 0:
+    if action in ("list", "inspect") and report.error is None and _human(args):
+        entries = {e.name: e for e in catalogue.unwrap().registry.entries}
+        print(render_components(report.output, entries))
+    elif not emit(report, args) and report.exit_code == 0:
         return int(ExitCode.CONFIG)
     if report.error is not None:
         say(str(getattr(report.error, "message", "")))
@@ -228,3 +264,52 @@ def describe(components: Sequence[Component[Any, Any]], name: str | None) -> Res
         if comp.name == name:
             return Success(comp.meta)
     return Failure(Unresolved(name=name, message=f"no component named '{name}'"))
+
+
+def _human(args: argparse.Namespace) -> bool:
+    from omnibase.cli.formatters import default_format
+
+    return (args.format or default_format(sys.stdout.isatty())) == "human"
+
+
+def render_components(found: Any, entries: Mapping[str, Any], width: int = 100) -> str:
+    """``registry list`` (a table) or ``registry inspect`` (one entry) for people.
+
+    >>> from omnibase.core.values import Meta
+    >>> print(render_components([Meta(name="a", tags=frozenset({"x"}))], {}))
+    NAME  TYPE  LIFECYCLE  SOURCE    TAGS  DESCRIPTION
+    a     tool  stable     built-in  x
+    """
+    import msgspec
+
+    def source(name: str) -> str:
+        entry = entries.get(name)
+        if entry is None:
+            return "built-in"
+        return "python" if entry.python is not None else "command"
+
+    if isinstance(found, list):
+        rows = [("NAME", "TYPE", "LIFECYCLE", "SOURCE", "TAGS", "DESCRIPTION")]
+        rows += [(m.name, m.type.value, m.lifecycle.value, source(m.name), ",".join(sorted(m.tags)), m.description)
+                 for m in found]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5] for r in rows]
+        return "\n".join(line[:width].rstrip() for line in lines)
+    fields: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(found).items()}
+    fields["source"] = source(found.name)
+    entry = entries.get(found.name)
+    if entry is not None:  # what the registry file says beyond the metadata
+        defaults = type(entry)(name=entry.name)
+        for key, value in msgspec.structs.asdict(entry).items():
+            if key not in fields and value != getattr(defaults, key):
+                fields[key] = value
+    lines = []
+    for key, value in fields.items():
+        if isinstance(value, (frozenset, set)):
+            value = ", ".join(sorted(value)) or "-"
+        elif isinstance(value, (list, tuple)):
+            value = " ".join(str(v) for v in value) or "-"
+        elif hasattr(value, "value"):
+            value = value.value
+        lines.append(f"{key + ':':14} {value}"[:width])
+    return "\n".join(lines)

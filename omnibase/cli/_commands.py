@@ -49,16 +49,29 @@ def _selector(args: argparse.Namespace) -> Result[Selector, str]:
     return Success(selector & tags_selector(tags))
 
 
-def _files(args: argparse.Namespace, root: str) -> Result[tuple[str, ...], str]:
+def _files(args: argparse.Namespace, root: str, facts: dict[str, str] | None = None) -> Result[tuple[str, ...], str]:
+    """The files the stage looks at; ``facts`` receives what git told on the way (the
+    paths staged for addition, for the built-ins)."""
     from omnibase.orchestrators import files
 
+    if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
+        staged = files.staged(root)
+        if isinstance(staged, Success) and facts is not None:
+            facts["added"] = "\0".join(sorted(staged.unwrap().added))
+        return staged.map(lambda s: s.paths).alt(lambda e: e.message)
     if args.paths:
         found = files.explicit_files(root, os.getcwd(), args.paths)
-    elif args.stage == "pre-commit" and not args.all_files:
-        found = files.staged_files(root)
+    elif args.from_ref and args.to_ref:
+        found = files.changed_files(root, args.from_ref, args.to_ref)
     else:
         found = files.all_files(root)
     return found.alt(lambda e: e.message)
+
+
+def _stdout_format(args: argparse.Namespace) -> str:
+    from omnibase.cli.formatters import default_format
+
+    return str(args.format or default_format(sys.stdout.isatty()))
 
 
 def _format_for(path: str) -> str:
@@ -100,9 +113,11 @@ def check_output(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _emit(report: RunReport, args: argparse.Namespace) -> bool:
+def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> bool:
     """Print the report; with ``-o``, also write it (atomically, in the format the file's
-    extension says unless ``--format`` does). False when the file could not be written."""
+    extension says unless ``--format`` does). False when the file could not be written.
+    ``streamed``: the jsonl stream that has already written its lines on stdout, so only the
+    last line is left to print."""
     isatty = sys.stdout.isatty()
     text = _render(report, args, isatty=isatty)
     written = True
@@ -119,6 +134,8 @@ def _emit(report: RunReport, args: argparse.Namespace) -> bool:
         if problem is not None:
             print(f"omnibase: {problem}", file=sys.stderr)
             written = False
+    if streamed is not None:
+        text = streamed.last(report)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
     return written
@@ -129,23 +146,31 @@ def _print(report: RunReport, args: argparse.Namespace) -> None:
 
 
 def orch(args: argparse.Namespace) -> int:
+    from omnibase.cli import _reports
     from omnibase.cli._catalogue import load_catalogue
-    from omnibase.context import new_ctx
     from omnibase.orchestrators import files
 
     if args.stage != "pipeline" and (args.from_ or args.to):
         return _fail("--from/--to belong to --stage pipeline", ExitCode.CONFIG)
+    targets = _reports.parse_targets(args.report, os.getcwd())
+    otel = _reports.otel_wanted(args.otel, os.environ)
+    for checked in (targets, otel):
+        if isinstance(checked, Failure):
+            return _fail(checked.failure(), ExitCode.CONFIG)
     selector = _selector(args)
     if isinstance(selector, Failure):
         return _fail(selector.failure(), ExitCode.CONFIG)
-    root_found = files.repo_root(os.getcwd())
+    if bool(args.from_ref) != bool(args.to_ref):
+        return _fail("--from-ref and --to-ref go together", ExitCode.CONFIG)
+    root_found = files.repo_paths(os.getcwd())
+    git_dir: str | None = None
     if isinstance(root_found, Failure):
         if args.paths:
             root = os.getcwd()
         else:
             return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
     else:
-        root = root_found.unwrap()
+        root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
     loaded = load_catalogue(args.registry, root=root, cwd=os.getcwd())
     if isinstance(loaded, Failure):
         message, code = loaded.failure()
@@ -161,9 +186,12 @@ def orch(args: argparse.Namespace) -> int:
         catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
         return replay(args, root, catalogue, _print)
     names = [args.from_, *args.to] if args.from_ else list(args.to)
+    hook_stage = args.hook_stage or ("pre-commit" if args.stage == "pre-commit" else None)
 
     def build() -> Any:
-        return catalogue.orchestrator(args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst)
+        return catalogue.orchestrator(
+            args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
+        )
 
     orchestrator = build()
     selection = orchestrator.select()
@@ -178,42 +206,127 @@ def orch(args: argparse.Namespace) -> int:
     if not selection.kept and args.stage != "pipeline":
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
-    found = _files(args, root)
-    if isinstance(found, Failure):
-        return _fail(found.failure(), ExitCode.CONFIG)
-    excluded = re.compile(catalogue.registry.exclude)
-    chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
-    ctx = new_ctx(args.stage, root=root, files=chosen, dry_run=mode == "dry-run", traceparent=os.environ.get("TRACEPARENT"))
+    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, (targets.unwrap(), otel.unwrap()))
+    stash = git_dir is not None and args.stage == "pre-commit" and not args.paths and not args.all_files
+    if not stash or mode == "dry-run":  # a dry run changes nothing, unstaged work included
+        return stage.run()
+    from omnibase.precommit._stash import staged_only
 
-    def execute(how: Mode) -> RunReport:
-        orchestrator.driver = how.performer
-        orchestrator.jobs = args.jobs
-        return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
+    with staged_only(root, git_dir or "") as stashed:
+        if isinstance(stashed, Failure):
+            return _fail(stashed.failure().message, ExitCode.CONFIG)
+        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index)
+    state = stashed.unwrap()
+    report = stage.report
+    if state.rolled_back:
+        note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
+        say(note)
+        if report is not None:
+            report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
+    if state.error is not None:
+        say(state.error)
+        code = max(code, int(ExitCode.CONFIG))
+    if report is not None:
+        return stage.emit(report, code)
+    return code
 
-    def finish(report: RunReport) -> RunReport:
-        if mode != "dry-run":
-            return report
-        from omnibase.drivers.dryrun import with_plan
 
-        why = "selected: named by --from/--to" if args.stage == "pipeline" else None
-        return with_plan(report, selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
+class _Stage:
+    """One stage's run once everything is selected: files, context, mode, report."""
 
-    step = orchestrator.assemble(selection)
-    from omnibase._proc import adopt_orphans
+    def __init__(
+        self, args: argparse.Namespace, catalogue: Any, orchestrator: Any, selection: Selection,
+        mode: str, root: str, git_dir: str | None, reports: tuple[Any, Any],
+    ) -> None:  # fmt: skip
+        self.args, self.catalogue, self.orchestrator, self.selection = args, catalogue, orchestrator, selection
+        self.mode, self.root, self.git_dir = mode, root, git_dir
+        self.targets, self.otel = reports  # --report FORMAT=FILE, and the OpenTelemetry export
+        self.stream: Any = None  # the jsonl stream, when one is asked for
+        self.report: RunReport | None = None
 
-    adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
-    # stdout carries the report alone: components run with fds 1 and 2 captured (or in
-    # workers whose output is captured); what they print is in their step's result.
-    with contextlib.redirect_stdout(sys.stderr):
-        report = observed_run(
-            args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx), execute, finish=finish
-        )
-    report = finish_report(report, catalogue.registry.path)
-    if not _emit(report, args) and report.exit_code == 0:
-        return int(ExitCode.CONFIG)
-    if report.error is not None and not report.steps:
-        say(_error_line(report))
-    return report.exit_code
+    def run(self, *, emit: bool = True, worktree_is_index: bool = False) -> int:
+        """Select the files, run the stage, and (``emit``) print the report."""
+        from omnibase.context import new_ctx
+
+        args, catalogue, orchestrator, mode = self.args, self.catalogue, self.orchestrator, self.mode
+        facts: dict[str, str] = {}
+        found = _files(args, self.root, facts)
+        if isinstance(found, Failure):
+            return _fail(found.failure(), ExitCode.CONFIG)
+        excluded = re.compile(catalogue.registry.exclude)
+        chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
+        staged = args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref)
+        if staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
+            print("no files staged; use --all-files to check every tracked file")
+            return 0
+        params = {
+            "git_dir": self.git_dir or "",
+            "cache": "off" if args.no_cache else "on",
+            "worktree": "index" if worktree_is_index else "",
+            **facts,
+        }
+        ctx = new_ctx(
+            args.stage, root=self.root, files=chosen, dry_run=mode == "dry-run", params=params,
+            traceparent=os.environ.get("TRACEPARENT"),
+        )  # fmt: skip
+
+        from omnibase.cli import _reports
+
+        self.stream = _reports.stream_for(_stdout_format(args), self.targets, ctx.trace_id, sys.stdout)
+
+        def execute(how: Mode) -> RunReport:
+            orchestrator.driver = how.performer
+            orchestrator.jobs = args.jobs
+            return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
+
+        def finish(report: RunReport) -> RunReport:
+            if mode != "dry-run":
+                return report
+            from omnibase.drivers.dryrun import with_plan
+
+            why = "selected: named by --from/--to" if args.stage == "pipeline" else None
+            return with_plan(report, self.selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
+
+        step = orchestrator.assemble(self.selection)
+        from omnibase._proc import adopt_orphans
+
+        adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
+        # stdout carries the report alone: components run with fds 1 and 2 captured (or in
+        # workers whose output is captured); what they print is in their step's result.
+        with contextlib.redirect_stdout(sys.stderr):
+            try:
+                report = observed_run(
+                    args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx),
+                    execute, finish=finish, extra=(self.stream,) if self.stream is not None else (),
+                )  # fmt: skip
+            finally:
+                catalogue.batch.flush(self.root)  # fixes a run stopped early had reported
+        self.report = report = finish_report(report, catalogue.registry.path)
+        return self.emit(report, report.exit_code) if emit else report.exit_code
+
+    def emit(self, report: RunReport, code: int) -> int:
+        from omnibase.cli import _reports
+
+        fmt = _stdout_format(self.args)
+        if not _emit(report, self.args, self.stream if fmt == "jsonl" else None) and code == 0:
+            code = int(ExitCode.CONFIG)
+        if report.error is not None and not report.steps:
+            say(_error_line(report))
+        problem = _reports.deliver(report, self.targets, fmt, self.stream, otel=self.otel, verbose=self.args.verbose)
+        if problem is not None:
+            return _fail(problem, ExitCode.CONFIG)
+        return code
+
+
+def _human(args: argparse.Namespace) -> bool:
+    from omnibase.cli.formatters import default_format
+
+    return (args.format or default_format(sys.stdout.isatty())) == "human"
+
+
+def _always_run(catalogue: Any, orchestrator: Any) -> bool:
+    kept = {c.name for c in orchestrator.select().kept}
+    return any(e.always_run for e in catalogue.registry.entries if e.name in kept)
 
 
 def finish_report(report: RunReport, path: str | None) -> RunReport:
@@ -264,6 +377,10 @@ def _dump(data: object, fmt: str) -> None:
 
 
 def registry(args: argparse.Namespace) -> int:
+    if args.action == "import-pre-commit":
+        from omnibase.registry._import import import_command
+
+        return import_command(args)
     from omnibase.cli._catalogue import registry_command
 
     return registry_command(args, _emit)

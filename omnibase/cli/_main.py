@@ -13,6 +13,7 @@ from omnibase.cli._snapshot import add_snapshot_command
 __all__ = ["main"]
 
 STAGES = ("pre-commit", "test", "ci", "pipeline")
+HOOK_TYPES = ("pre-commit", "pre-merge-commit", "pre-push")
 
 EPILOG_ORCH = """\
 examples:
@@ -75,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         "for steps that mostly wait on the network)",
     )  # fmt: skip
     add_mode_options(orch)
+    orch.add_argument("--no-cache", action="store_true", help="re-check every file (ignore and do not update the verdict cache)")
+    orch.add_argument("--hook-stage", choices=HOOK_TYPES + ("manual",), help="run the components whose stages: include this git hook (default for pre-commit: pre-commit)")
+    orch.add_argument("--from-ref", metavar="REF", help="with --to-ref: check the files changed between two commits")
+    orch.add_argument("--to-ref", metavar="REF", help="with --from-ref: check the files changed between two commits")
+    orch.add_argument("--report", action="append", default=[], metavar="FORMAT=FILE", help="also write the report in FORMAT to FILE (atomically; repeatable)")
+    orch.add_argument("--otel", action="store_true", help="export the run as OpenTelemetry spans over OTLP (needs omnibase[otel]; or OMNIBASE_OTEL=1)")
     _common(orch)
 
     reg = sub.add_parser("registry", help="administer the registry file (list, inspect, add, remove)")
@@ -94,10 +101,26 @@ def _parser() -> argparse.ArgumentParser:
     r_add.add_argument("--entry", required=True, metavar="MAPPING", help="the entry, as a YAML/JSON mapping")
     r_remove = reg_sub.add_parser("remove", help="remove an entry by name")
     r_remove.add_argument("name")
-    for p in (r_list, r_inspect, r_add, r_remove):
+    r_import = reg_sub.add_parser("import-pre-commit", help="write registry entries from a .pre-commit-config.yaml")
+    r_import.add_argument("config", nargs="?", default=".pre-commit-config.yaml", help="the pre-commit config (default: .pre-commit-config.yaml)")
+    r_import.add_argument("--force", action="store_true", help="replace an existing registry file")
+    for p in (r_list, r_inspect, r_add, r_remove, r_import):
         _common(p)
 
     add_snapshot_command(sub)
+    for name, what in (("install", "write"), ("uninstall", "remove")):
+        hook = sub.add_parser(name, help=f"{what} the git hook scripts that run omnibase (see docs/precommit.md)")
+        hook.add_argument("-t", "--hook-type", action="append", choices=HOOK_TYPES, metavar="TYPE", help=f"the git hook ({', '.join(HOOK_TYPES)}; repeatable; default: pre-commit)")
+        if name == "install":
+            how = hook.add_mutually_exclusive_group()
+            how.add_argument("--chain", action="store_true", help="keep an existing foreign hook as HOOK.legacy and run it first")
+            how.add_argument("--overwrite", action="store_true", help="replace an existing foreign hook")
+    restore = sub.add_parser("restore", help="put back unstaged changes an interrupted pre-commit run left under .git/omnibase/patches")
+    restore.add_argument("--force", action="store_true", help="reset tracked files to the index first when a patch no longer applies")
+    impl = sub.add_parser("hook-impl")  # what the installed hook scripts call; not for people
+    impl.add_argument("--hook-type", required=True, choices=HOOK_TYPES)
+    impl.add_argument("--hook-dir", required=True)
+    impl.add_argument("hook_args", nargs="*")
 
     rep = sub.add_parser("report", help="about the report format")
     rep.add_argument("--schema", action="store_true", help="print the JSON Schema of the json report")
@@ -115,7 +138,9 @@ def _positive(text: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("human", "json", "yaml"), help="output format (default: human on a terminal, json otherwise)")
+    from omnibase.cli.formats import FORMAT_NAMES
+
+    p.add_argument("--format", choices=FORMAT_NAMES, help="output format (default: human on a terminal, json otherwise)")
     p.add_argument("--no-color", action="store_true", help="no colour and no emoji")
     p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward, up to the repository root)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")
@@ -150,6 +175,10 @@ def _run(args: argparse.Namespace) -> int:
             from omnibase.cli._snapshot import snapshot_command
 
             return snapshot_command(args)
+        if args.command in ("install", "uninstall", "restore", "hook-impl"):
+            from omnibase.precommit import _install
+
+            return int(getattr(_install, args.command.replace("-", "_") + "_command")(args))
         return _commands.registry(args)
     except KeyboardInterrupt:
         print("omnibase: interrupted", file=sys.stderr)

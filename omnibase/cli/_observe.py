@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TextIO
 
 import msgspec
@@ -88,6 +88,7 @@ def observed_run(
     execute: Execute,
     *,
     finish: Callable[[RunReport], RunReport] | None = None,
+    extra: Sequence[Any] = (),
 ) -> RunReport:
     """Run in ``mode`` through ``execute(Mode(performer, is_async))``; the finished report.
 
@@ -113,7 +114,7 @@ def observed_run(
     try:
         logs = _log_observer(args, ctx, stream)
         metrics = MetricsObserver()
-        performer.observers = (*getattr(performer, "observers", ()), logs, metrics)
+        performer.observers = (*getattr(performer, "observers", ()), logs, metrics, *extra)
         logs.run_started(mode)
         report = execute(Mode(performer, is_async))
         close = getattr(base.performer, "close", None)

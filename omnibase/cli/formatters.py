@@ -22,6 +22,8 @@ from typing import Any
 
 import msgspec
 
+from omnibase.cli.formats import RENDERERS
+from omnibase.cli.formats._lazy import LazyRenderers
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
 __all__ = ["FORMATTERS", "RenderOptions", "Renderer", "default_format", "detect_options", "json_schema", "width_of"]
@@ -139,6 +141,10 @@ def _step_line(step: StepResult, opts: RenderOptions) -> str:
     return _clip(line, opts.width, ascii_only).replace(badge, _paint(badge, _COLOR[status], opts), 1)
 
 
+#: How many lines of a ``Raised`` error's traceback ``-v`` shows (its end, nearest the raise).
+_TRACE_LINES = 30
+
+
 def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
     ascii_only = not opts.emoji
     lines: list[str] = []
@@ -151,6 +157,13 @@ def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
             lines.append(_clip("    " + _clean(raw, ascii_only), opts.width, ascii_only))
         if len(body) > limit:
             lines.append(f"    ... {len(body) - limit} more lines (-v shows more, --format json all)")
+        trace = getattr(step.error, "traceback", "")
+        if trace and opts.verbose > 0:  # a raised exception: where it came from, last frames first kept
+            frames = trace.splitlines()
+            if len(frames) > _TRACE_LINES:
+                lines.append(f"    ... {len(frames) - _TRACE_LINES} earlier traceback lines (--format json has all)")
+            for raw in frames[-_TRACE_LINES:]:
+                lines.append(_clip("    | " + _clean(raw, ascii_only), opts.width, ascii_only))
     elif step.reason and opts.verbose > 0:
         lines.append(_clip("    " + _clean(step.reason, ascii_only), opts.width, ascii_only))
     return lines
@@ -348,4 +361,6 @@ def _safe(render: Renderer) -> Renderer:
     return safe_render
 
 
-FORMATTERS: Mapping[str, Renderer] = {"human": _safe(render_human), "json": _safe(render_json), "yaml": _safe(render_yaml)}
+#: Every format, from the table in omnibase/cli/formats/__init__.py, each renderer imported
+#: when first used and given the report with every quoted string bounded and valid UTF-8.
+FORMATTERS: Mapping[str, Renderer] = LazyRenderers(RENDERERS, wrap=_safe)

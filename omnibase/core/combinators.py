@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.step import (
@@ -52,6 +52,14 @@ __all__ = [
 
 A = TypeVar("A")
 B = TypeVar("B")
+B1 = TypeVar("B1")
+B2 = TypeVar("B2")
+B3 = TypeVar("B3")
+B4 = TypeVar("B4")
+B5 = TypeVar("B5")
+B6 = TypeVar("B6")
+B7 = TypeVar("B7")
+B8 = TypeVar("B8")
 
 _IDENTITY: Identity[Any] = Identity()
 
@@ -106,12 +114,110 @@ def recover(step: Step[A, B], handler: Callable[[StepError], B]) -> Step[A, B]:
     return Recover(step, handler)
 
 
-def fallback(step: Step[A, B], alternative: Step[A, B]) -> Step[A, B]:
-    """Run ``alternative`` on the same input when ``step`` fails; the failure becomes WARN."""
-    return Fallback(step, alternative)
+class _Exactly(Protocol[A, B]):
+    """A step seen through ``or_else``, whose parameter pins its output type exactly: matching
+    it gives mypy both a lower and an upper bound on ``B``, so ``fallback`` cannot widen."""
+
+    def or_else(self, alternative: Step[A, B], /) -> Step[A, B]: ...
 
 
-def all_of(steps: Sequence[Step[A, Any]], *, fail_fast: bool = False, name: str = "all_of") -> Step[A, tuple[Any, ...]]:
-    """Run every step on the same input and collect the outputs, in order. Failures of some
-    do not stop the others unless ``fail_fast``; a concurrent driver runs them in parallel."""
-    return AllOf(steps, fail_fast=fail_fast, name=name)
+def fallback(step: _Exactly[A, B], alternative: Step[A, B]) -> Step[A, B]:
+    """Run ``alternative`` on the same input when ``step`` fails; the failure becomes WARN.
+
+    ``alternative`` must produce ``step``'s output type (or a subtype): a
+    ``Step[int, bool]`` behind a ``Step[int, str]`` is a mypy error, not a silent
+    ``Step[int, object]``. ``step.or_else(alternative)`` is the same.
+    """
+    return step.or_else(alternative)
+
+
+@overload
+def all_of(*, fail_fast: bool = ..., name: str = ...) -> Step[Any, tuple[()]]: ...
+@overload
+def all_of(s1: Step[A, B1], /, *, fail_fast: bool = ..., name: str = ...) -> Step[A, tuple[B1]]: ...
+@overload
+def all_of(
+    s1: Step[A, B1], s2: Step[A, B2], /, *, fail_fast: bool = ..., name: str = ...
+) -> Step[A, tuple[B1, B2]]: ...
+@overload
+def all_of(
+    s1: Step[A, B1], s2: Step[A, B2], s3: Step[A, B3], /, *, fail_fast: bool = ..., name: str = ...
+) -> Step[A, tuple[B1, B2, B3]]: ...
+@overload
+def all_of(
+    s1: Step[A, B1], s2: Step[A, B2], s3: Step[A, B3], s4: Step[A, B4], /, *, fail_fast: bool = ..., name: str = ...
+) -> Step[A, tuple[B1, B2, B3, B4]]: ...
+@overload
+def all_of(
+    s1: Step[A, B1],
+    s2: Step[A, B2],
+    s3: Step[A, B3],
+    s4: Step[A, B4],
+    s5: Step[A, B5],
+    /,
+    *,
+    fail_fast: bool = ...,
+    name: str = ...,
+) -> Step[A, tuple[B1, B2, B3, B4, B5]]: ...
+@overload
+def all_of(
+    s1: Step[A, B1],
+    s2: Step[A, B2],
+    s3: Step[A, B3],
+    s4: Step[A, B4],
+    s5: Step[A, B5],
+    s6: Step[A, B6],
+    /,
+    *,
+    fail_fast: bool = ...,
+    name: str = ...,
+) -> Step[A, tuple[B1, B2, B3, B4, B5, B6]]: ...
+@overload
+def all_of(
+    s1: Step[A, B1],
+    s2: Step[A, B2],
+    s3: Step[A, B3],
+    s4: Step[A, B4],
+    s5: Step[A, B5],
+    s6: Step[A, B6],
+    s7: Step[A, B7],
+    /,
+    *,
+    fail_fast: bool = ...,
+    name: str = ...,
+) -> Step[A, tuple[B1, B2, B3, B4, B5, B6, B7]]: ...
+@overload
+def all_of(
+    s1: Step[A, B1],
+    s2: Step[A, B2],
+    s3: Step[A, B3],
+    s4: Step[A, B4],
+    s5: Step[A, B5],
+    s6: Step[A, B6],
+    s7: Step[A, B7],
+    s8: Step[A, B8],
+    /,
+    *,
+    fail_fast: bool = ...,
+    name: str = ...,
+) -> Step[A, tuple[B1, B2, B3, B4, B5, B6, B7, B8]]: ...
+@overload
+def all_of(steps: Sequence[Step[A, B]], /, *, fail_fast: bool = ..., name: str = ...) -> Step[A, tuple[B, ...]]: ...
+@overload
+def all_of(
+    *steps: Step[A, B], fail_fast: bool = ..., name: str = ...
+) -> Step[A, tuple[B, ...]]: ...
+
+
+def all_of(*steps: Any, fail_fast: bool = False, name: str = "all_of") -> Step[Any, Any]:
+    """Run every step on the same input and collect the outputs, in order, as a tuple.
+
+    Give the branches as arguments, ``all_of(parse, shout)``, and each keeps its type
+    (``Step[str, tuple[int, str]]``, up to 8 branches; more give ``tuple[B, ...]``), or
+    as one sequence of steps of one type, ``all_of([a, b, c])`` (``Step[A, tuple[B, ...]]``).
+    Failures of some do not stop the others unless ``fail_fast``; a concurrent driver
+    runs them in parallel.
+    """
+    one_sequence = len(steps) == 1 and isinstance(steps[0], Sequence)
+    branches: Sequence[Step[Any, Any]] = tuple(steps[0]) if one_sequence else steps
+    return AllOf(branches, fail_fast=fail_fast, name=name)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from omnibase.core.values import StepError, is_transient
+from omnibase.core.values import Raised, StepError, is_transient
 
 __all__ = [
     "BreakerEvent",
@@ -20,7 +20,10 @@ __all__ = [
     "BreakerMode",
     "BreakerPolicy",
     "BreakerState",
+    "DEFAULT_BREAKER",
+    "DEFAULT_RETRY",
     "LEGAL_TRANSITIONS",
+    "RetryOn",
     "RetryPolicy",
     "admits",
     "backoff",
@@ -36,22 +39,74 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     ``min(cap, initial * multiplier ** (n - 1)) + jitter * u`` with ``u`` in ``[0, 1)``
     drawn from a generator seeded by ``(seed, key, n)``: the same run sleeps the same.
     ``deadline`` (seconds, from the first attempt) stops retrying once the next sleep
-    would cross it. ``retry_on`` decides which typed errors are worth another attempt.
+    would cross it.
+
+    Which typed errors are worth another attempt: those ``retry_on`` accepts (default:
+    the error's own ``transient`` flag), plus a ``Raised`` error whose exception is one of
+    ``retry_exceptions`` (or a subclass: matched by class name, the error keeps no class),
+    plus any error one of the ``retry_when`` predicates accepts. ``should_retry`` is that
+    decision; ``retry_on`` is kept equal to it, so whoever calls either gets the same.
+
+    >>> class ReadTimeout(Exception): ...
+    >>> p = RetryPolicy(retry_exceptions=(ReadTimeout,))
+    >>> from omnibase.core.values import Raised
+    >>> p.should_retry(Raised(exc_type="ReadTimeout", message="slow")), p.retry_on(Raised(exc_type="KeyError", message=""))
+    (True, False)
     """
 
     max_attempts: int = 3
-    initial: float = 0.1
+    initial: float = 0.2
     multiplier: float = 2.0
-    cap: float = 10.0
+    cap: float = 5.0
     jitter: float = 0.0
     deadline: float | None = None
     retry_on: Callable[[StepError], bool] = is_transient
+    retry_exceptions: tuple[type[BaseException], ...] = ()
+    retry_when: tuple[Callable[[StepError], bool], ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if min(self.initial, self.multiplier, self.cap, self.jitter) < 0:
             raise ValueError("delays and multiplier must not be negative")
+        if self.deadline is not None and self.deadline < 0:
+            raise ValueError("deadline must not be negative")
+        for tp in self.retry_exceptions:
+            if not (isinstance(tp, type) and issubclass(tp, BaseException)):
+                raise TypeError(f"retry_exceptions: {tp!r} is not an exception class")
+        if self.retry_exceptions or self.retry_when:
+            base = self.retry_on.base if isinstance(self.retry_on, RetryOn) else self.retry_on
+            msgspec.structs.force_setattr(self, "retry_on", RetryOn(base, self.retry_exceptions, self.retry_when))
+
+    def should_retry(self, error: StepError) -> bool:
+        """Whether ``error`` is worth another attempt under this policy."""
+        return bool(self.retry_on(error))
+
+
+class RetryOn(msgspec.Struct, frozen=True):
+    """A retry predicate made of a base predicate, exception types and more predicates:
+    true when any of them accepts the error. Compares by value, like the policy."""
+
+    base: Callable[[StepError], bool]
+    exceptions: tuple[type[BaseException], ...] = ()
+    when: tuple[Callable[[StepError], bool], ...] = ()
+
+    def __call__(self, error: StepError) -> bool:
+        if self.base(error) or any(accept(error) for accept in self.when):
+            return True
+        return isinstance(error, Raised) and any(error.exc_type in _class_names(tp) for tp in self.exceptions)
+
+
+def _class_names(tp: type[BaseException]) -> set[str]:
+    """The names of ``tp`` and of every subclass of it defined so far."""
+    seen: set[type[BaseException]] = set()
+    stack = [tp]
+    while stack:
+        cls = stack.pop()
+        if cls not in seen:
+            seen.add(cls)
+            stack.extend(cls.__subclasses__())
+    return {cls.__name__ for cls in seen}
 
 
 def backoff(policy: RetryPolicy, failures: int, *, seed: int = 0, key: str = "") -> float:
@@ -102,7 +157,7 @@ class BreakerPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """Open after ``threshold`` failures within ``window`` seconds; after ``reset_timeout``
     let ``probes`` trial calls through (half-open); close once they all succeed."""
 
-    threshold: int = 5
+    threshold: int = 3
     window: float = 60.0
     reset_timeout: float = 30.0
     probes: int = 1
@@ -204,3 +259,7 @@ class Breakers(dict[str, BreakerState]):
     def mode(self, key: str) -> BreakerMode:
         """The mode of breaker ``key`` (closed when it was never used)."""
         return self.get(key, CLOSED).mode
+#: The one set of defaults: what ``guard`` wraps a component in when the registry says
+#: nothing, and what a registry ``retry:``/``breaker:`` mapping starts from.
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_BREAKER = BreakerPolicy()

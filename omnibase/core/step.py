@@ -58,6 +58,14 @@ class Step(Generic[In, Out]):
         """Sequence: feed this step's output to ``other``; stop at the first failure."""
         return Then(self, other)
 
+    def or_else(self, alternative: Step[In, Out], /) -> Step[In, Out]:
+        """``fallback(self, alternative)``: on failure run ``alternative`` on the same input.
+
+        ``alternative`` must produce this step's own output type, not a wider one (the
+        reason this is a method: ``self`` fixes the types, so a mismatch is a mypy error).
+        """
+        return Fallback(self, alternative)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
@@ -186,7 +194,13 @@ def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> 
     def build(f: Callable[[ExecCtx, Any], Result[Any, object]]) -> Component[Any, Any]:
         arg, out = _declared_types(f)
         given = dict(fields)
-        base = meta if meta is not None else Meta(name=given.pop("name", f.__name__))
+        if meta is not None:
+            base = meta
+        else:
+            label = given.pop("name", None) or getattr(f, "__name__", None)
+            if not label or label == "<lambda>":  # a partial, a lambda, a callable object
+                raise TypeError(f"component({f!r}): give it a name, e.g. component(fn, name='...')")
+            base = Meta(name=label)
         for key, tp in (("input_type", arg), ("output_type", out)):
             if getattr(base, key) == "object":
                 given.setdefault(key, _type_name(tp))

@@ -274,6 +274,13 @@ def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float
         pool.release(worker, keep=keep)
 
 
+def _narrowed(intent: Invoke) -> Any:
+    """The context the worker gets: narrowed by the component's ``narrow`` hook (a registry
+    entry's file selection), which the in-process wrapper would otherwise apply."""
+    narrow = getattr(intent.component.fn, "narrow", None)
+    return intent.ctx if narrow is None else narrow(intent.ctx)
+
+
 def _death(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by {_proc._signal_name(os.WTERMSIG(status))}"
@@ -488,7 +495,7 @@ class ProcessPerformer:
         root = os.path.abspath(intent.ctx.root)
         request = _worker.Call(
             ref=ref,
-            ctx=intent.ctx,
+            ctx=_narrowed(intent),
             value=msgspec.Raw(value),
             sandbox=comp.meta.sandbox,
             limits=comp.meta.limits,

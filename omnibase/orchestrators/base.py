@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from omnibase.core.combinators import all_of, breaker, profile, retry
-from omnibase.core.policies import BreakerPolicy, RetryPolicy
+from omnibase.core.policies import DEFAULT_BREAKER, DEFAULT_RETRY, BreakerPolicy, RetryPolicy
 from omnibase.core.select import Selection, Selector, filter_by
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport
@@ -25,9 +25,6 @@ __all__ = ["Guards", "Orchestrator", "StageOrchestrator", "guard"]
 
 #: Per component name: the retry and breaker policies that override the defaults.
 Guards = Mapping[str, tuple[RetryPolicy | None, BreakerPolicy | None]]
-
-DEFAULT_RETRY = RetryPolicy(max_attempts=3, initial=0.2, multiplier=2.0, cap=5.0, jitter=0.1)
-DEFAULT_BREAKER = BreakerPolicy(threshold=3, window=60.0, reset_timeout=30.0, probes=1)
 
 
 class Orchestrator(ABC):

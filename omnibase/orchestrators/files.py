@@ -1,4 +1,4 @@
-"""Which files a stage looks at, asked of git (an edge: runs ``git``).
+"""Which files a stage looks at, asked of git (an edge: runs ``git`` through ``omnibase._git``).
 
 Every function returns a ``Result``: outside a git repository, or with git missing, the
 caller gets a ``FileScopeError`` value to report, never an exception.
@@ -7,53 +7,99 @@ caller gets a ``FileScopeError`` value to report, never an exception.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 
 import msgspec
 from returns.result import Failure, Result, Success
 
-__all__ = ["FileScopeError", "all_files", "explicit_files", "repo_root", "staged_files"]
+from omnibase._git import git, zsplit
+
+__all__ = [
+    "FileScopeError",
+    "RepoPaths",
+    "all_files",
+    "changed_files",
+    "explicit_files",
+    "repo_paths",
+    "repo_root",
+    "Staged",
+    "staged",
+    "staged_files",
+]
 
 
 class FileScopeError(msgspec.Struct, frozen=True):
     message: str
 
 
-def _git(args: Sequence[str], cwd: str) -> Result[str, FileScopeError]:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL, check=False
-        )
-    except OSError as exc:
-        return Failure(FileScopeError(f"cannot run git: {exc.strerror or exc}"))
-    if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        return Failure(FileScopeError(err[-1] if err else f"git {args[0]} exited {done.returncode}"))
-    return Success(done.stdout.decode("utf-8", "surrogateescape"))
+class RepoPaths(msgspec.Struct, frozen=True):
+    """The work tree's top and the absolute git directory (one ``git rev-parse``)."""
+
+    root: str
+    git_dir: str
+
+
+def repo_paths(cwd: str = ".") -> Result[RepoPaths, FileScopeError]:
+    """Where the work tree containing ``cwd`` starts, and where its git directory is."""
+    found = git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd)
+    if isinstance(found, Failure):
+        return Failure(FileScopeError(found.failure().message))
+    lines = found.unwrap().decode("utf-8", "surrogateescape").splitlines()
+    if len(lines) != 2:  # a bare repository has no work tree
+        return Failure(FileScopeError("not inside a git work tree"))
+    return Success(RepoPaths(root=lines[0], git_dir=lines[1]))
 
 
 def repo_root(cwd: str = ".") -> Result[str, FileScopeError]:
     """The top of the git work tree containing ``cwd``."""
-    return _git(["rev-parse", "--show-toplevel"], cwd).map(str.strip)
+    return repo_paths(cwd).map(lambda p: p.root)
 
 
-def _paths(out: str) -> tuple[str, ...]:
-    return tuple(p for p in out.split("\0") if p)
+def _existing(root: str, out: bytes) -> tuple[str, ...]:
+    return tuple(p for p in zsplit(out) if os.path.lexists(os.path.join(root, p)))
+
+
+class Staged(msgspec.Struct, frozen=True):
+    """What a commit would take: the paths, and those of them that are new."""
+
+    paths: tuple[str, ...]
+    added: frozenset[str]
+
+
+def staged(root: str) -> Result[Staged, FileScopeError]:
+    """Files added, copied, modified or renamed in the index (what a commit would take),
+    that still exist in the work tree, and which of them are added (one git call)."""
+    found = git(["diff", "--cached", "--name-status", "--diff-filter=ACMR", "-z", "--no-ext-diff", "--no-renames"], root)
+    if isinstance(found, Failure):
+        return Failure(FileScopeError(found.failure().message))
+    fields = zsplit(found.unwrap())
+    pairs = list(zip(fields[0::2], fields[1::2]))
+    return Success(
+        Staged(
+            paths=tuple(p for _, p in pairs if os.path.lexists(os.path.join(root, p))),
+            added=frozenset(p for status, p in pairs if status == "A"),
+        )
+    )
 
 
 def staged_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
-    """Files added, copied, modified or renamed in the index (what a commit would take),
-    that still exist in the work tree."""
-    return _git(["diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z", "--no-ext-diff"], root).map(
-        lambda out: tuple(p for p in _paths(out) if os.path.lexists(os.path.join(root, p)))
-    )
+    """The paths of ``staged``."""
+    return staged(root).map(lambda s: s.paths)
 
 
 def all_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
     """Every file git tracks, plus files staged for addition."""
-    return _git(["ls-files", "-z", "--cached"], root).map(
-        lambda out: tuple(p for p in _paths(out) if os.path.lexists(os.path.join(root, p)))
+    return git(["ls-files", "-z", "--cached"], root).map(lambda out: _existing(root, out)).alt(
+        lambda e: FileScopeError(e.message)
+    )
+
+
+def changed_files(root: str, old: str, new: str) -> Result[tuple[str, ...], FileScopeError]:
+    """Files added, copied, modified or renamed between two commits (what a push sends)."""
+    return (
+        git(["diff", "--name-only", "--diff-filter=ACMR", "-z", "--no-ext-diff", old, new], root)
+        .map(lambda out: _existing(root, out))
+        .alt(lambda e: FileScopeError(e.message))
     )
 
 

@@ -9,6 +9,7 @@ from omnibase.registry._load import ENV_VAR, find_registry, load_registry, parse
 from omnibase.registry._resolve import CommandOutput, resolve, resolve_entries, run_command
 from omnibase.registry._schema import (
     FILE_NAMES,
+    HOOK_STAGES,
     STAGE_DEFAULTS,
     ConfigError,
     Entry,
@@ -31,6 +32,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ENV_VAR",
     "FILE_NAMES",
+    "HOOK_STAGES",
     "STAGE_DEFAULTS",
     "CommandOutput",
     "ConfigError",

@@ -149,7 +149,7 @@ def _add_entry(path: str, entry_text: str) -> Result[str, Misconfigured]:
         if isinstance(checked, Failure):
             return Failure(Misconfigured(message=checked.failure().render(), where=path))
         write_atomic(path, new)
-    return Success(f"added {mapping.get('name')} to {path}")
+    return Success(f"added {mapping.get('name') or mapping.get('builtin')} to {path}")
 
 
 def _after_sequence(lines: list[str], layout: Layout) -> int:
@@ -185,7 +185,7 @@ def _remove_entry(path: str, name: str) -> Result[str, Misconfigured | Unresolve
         items = layout.items if layout.is_seq and not layout.flow else []
         lines = text.splitlines(keepends=True)
         for i, (start, _, item_name) in enumerate(items):
-            if item_name != name:
+            if item_name != name:  # a builtin entry is named after its check (see _layout)
                 continue
             if i + 1 < len(items):
                 end = items[i + 1][0]

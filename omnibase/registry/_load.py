@@ -344,9 +344,10 @@ def _note_scalar(layout: Layout, stack: list[_Frame], data: Any, event: Any) -> 
         layout.key_start, layout.key_end = event.start_mark, event.end_mark
     elif _components_value(stack):
         layout.value_end = event.end_mark
-    elif depth == 3 and stack[2].is_map and stack[2].key == "name" and stack[0].is_map and stack[0].key == "components" and not stack[1].is_map and layout.items and layout.value_end is None:
-        line, col, _ = layout.items[-1]
-        layout.items[-1] = (line, col, data)
+    elif depth == 3 and stack[2].is_map and stack[2].key in ("name", "builtin") and stack[0].is_map and stack[0].key == "components" and not stack[1].is_map and layout.items and layout.value_end is None:
+        line, col, known = layout.items[-1]
+        if stack[2].key == "name" or known is None:  # a builtin entry is named after its check
+            layout.items[-1] = (line, col, data)
 
 
 def _note_start(layout: Layout, stack: list[_Frame], is_map: bool, event: Any) -> None:
@@ -394,6 +395,12 @@ def parse_registry_text(text: str, path: str, *, layout: Layout | None = None) -
         line, col = _locate(text, field)
         pretty = field.replace("$.", "").replace("$", "(top)")
         return Failure(ConfigError(path, line, col, f"{pretty}: {where[0]}"))
+    builtins = _check_builtins(parsed)
+    if isinstance(builtins, tuple):
+        field, message = builtins
+        line, col = _locate(text, "$." + field)
+        return Failure(ConfigError(path, line, col, f"{field}: {message}"))
+    parsed = builtins
     problem = _check_rules(parsed)
     if problem is not None:
         field, message = problem
@@ -421,12 +428,18 @@ def _check_rules(parsed: RegistryFile) -> tuple[str, str] | None:
             return f"components[{i}].name", f"duplicate name '{entry.name}'"
         if not _NAME.match(entry.name):
             return f"components[{i}].name", f"'{entry.name}' may use A-Z a-z 0-9 _ . - only"
-        if entry.name in reserved:
+        if entry.name in reserved and entry.builtin != entry.name:  # a builtin entry may configure its own check
             return f"components[{i}].name", f"'{entry.name}' is the name of a built-in check; choose another"
-        if (entry.command is None) == (entry.python is None):
-            return f"components[{i}]", "give exactly one of 'command' or 'python'"
+        if sum(x is not None for x in (entry.command, entry.python, entry.builtin)) != 1:
+            return f"components[{i}]", "give exactly one of 'command', 'python' or 'builtin'"
         if entry.command is not None and not entry.command:
             return f"components[{i}].command", "an empty command"
+        for key in ("input", "output"):  # the type names of docs/reference/types.md
+            from omnibase.core.types import TYPE_NAMES, is_type_name
+
+            if not is_type_name(getattr(entry, key)):
+                known = ", ".join(TYPE_NAMES)
+                return f"components[{i}].{key}", f"unknown type '{getattr(entry, key)}' (use one of {known})"
         for key in ("files", "exclude"):
             try:
                 re.compile(getattr(entry, key))
@@ -446,6 +459,41 @@ def _check_rules(parsed: RegistryFile) -> tuple[str, str] | None:
     except (re.error, RecursionError, OverflowError) as err:
         return "exclude", f"bad regex: {err}"
     return None
+
+
+def _check_builtins(parsed: RegistryFile) -> RegistryFile | tuple[str, str]:
+    """Built-in entries named after their check when unnamed, their ``args`` parsed with
+    the reference hook's flags; ``args`` on another entry is an error. The first problem
+    as (field path, message)."""
+    entries = []
+    for i, entry in enumerate(parsed.components):
+        if entry.builtin is None:
+            if entry.args:
+                return f"components[{i}].args", "only a 'builtin' entry takes args"
+            if not entry.name:
+                return f"components[{i}]", "'name' is required"
+            entries.append(entry)
+            continue
+        from omnibase.builtins import CHECKS, options_from_args
+
+        if entry.builtin not in CHECKS:
+            import difflib
+
+            close = difflib.get_close_matches(entry.builtin, list(CHECKS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else " (docs/builtins.md lists them)"
+            return f"components[{i}].builtin", f"no built-in named '{entry.builtin}'{hint}"
+        for key in ("types", "types_or", "exclude_types", "env", "limits", "always_run"):
+            if getattr(entry, key):  # the built-in's own; settings of a command
+                return f"components[{i}].{key}", (
+                    "not for a 'builtin' entry (it has its hook's types and runs in-process); "
+                    "use files/exclude to choose files"
+                )
+        try:
+            options_from_args(entry.builtin, entry.args)
+        except ValueError as exc:
+            return f"components[{i}].args", f"{entry.builtin}: {exc}"
+        entries.append(entry if entry.name else msgspec.structs.replace(entry, name=entry.builtin))
+    return msgspec.structs.replace(parsed, components=tuple(entries))
 
 
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")

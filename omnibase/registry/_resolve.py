@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -77,17 +76,17 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
     out: dict[str, Result[Component[Any, Any], ResolutionError]] = {}
     for entry in entries:
         meta = entry_meta(entry)
-        if entry.python is not None and entry.isolation == "process":
-            isolated = _isolated(entry, root)
-            out[entry.name] = Success(Component(isolated.unwrap(), meta)) if isinstance(isolated, Success) else Failure(isolated.failure())
-            continue
         if entry.python is not None:
-            module_name = entry.python.partition(":")[0]
-            if module_name in broken:
-                out[entry.name] = Failure(ResolutionError(entry.name, broken[module_name]))
+            found: Result[Any, ResolutionError]
+            if entry.isolation == "process":
+                found = _isolated(entry, root)
+            elif entry.python.partition(":")[0] in broken:
+                found = Failure(ResolutionError(entry.name, broken[entry.python.partition(":")[0]]))
             else:
-                found = _python(entry, root)
-                out[entry.name] = Success(Component(restoring(found.unwrap()), meta)) if isinstance(found, Success) else Failure(found.failure())
+                found = _python(entry, root).map(restoring)
+            out[entry.name] = (
+                Success(_typed(entry, meta, _selecting(entry, found.unwrap()))) if isinstance(found, Success) else found
+            )
             continue
         argv = entry.command or ()
         exe = argv[0]
@@ -96,7 +95,7 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
             if not os.access(full, os.X_OK):
                 out[entry.name] = Failure(ResolutionError(entry.name, f"command '{exe}' is not an executable file"))
                 continue
-        elif shutil.which(exe) is None:
+        elif _which(exe) is None:
             out[entry.name] = Failure(ResolutionError(entry.name, f"command '{exe}' not found on PATH"))
             continue
         out[entry.name] = Success(Component(_command_fn(entry), meta))
@@ -205,6 +204,22 @@ def _restore(cwd: str, env: dict[str, str]) -> None:
                 os.environ[key] = val
 
 
+def _which(exe: str) -> str | None:
+    import shutil  # with zlib, bz2 and lzma: only when a command entry is resolved
+
+    return shutil.which(exe)
+
+
+def _typed(entry: Entry, meta: Any, fn: Any) -> Component[Any, Any]:
+    """The component of a ``python:`` entry, with its declared ``input:``/``output:`` types:
+    the output is checked on every success (a wrong type is a protocol violation, exit 4)."""
+    from omnibase.core.types import accept_all, checker, type_named
+
+    in_type, out_type = type_named(entry.input), type_named(entry.output)
+    check = checker(out_type)
+    return Component(fn, meta, None if check is accept_all else check, in_type=in_type, out_type=out_type)
+
+
 def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     import importlib
 
@@ -267,6 +282,24 @@ def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
 
     in_process.__name__ = entry.name
     return Success(in_process)
+
+
+def _selecting(entry: Entry, fn: Any) -> Any:
+    """A Python component sees in ``ctx.files`` only the files its entry selects
+    (``files``, ``exclude``, ``types``, ``types_or``, ``exclude_types``), as a command
+    component is given them."""
+    if (entry.files, entry.exclude, entry.types, entry.types_or, entry.exclude_types) == ("", "^$", (), (), ()):
+        return fn
+
+    def narrow(ctx: ExecCtx) -> ExecCtx:
+        return msgspec.structs.replace(ctx, files=tuple(_selected(entry, ctx)))
+
+    def selected(ctx: ExecCtx, value: Any) -> Any:
+        return fn(narrow(ctx), value)
+
+    selected.__name__ = getattr(fn, "__name__", entry.name)
+    selected.narrow = narrow  # type: ignore[attr-defined]  # the process performer applies it too
+    return selected
 
 
 def _selected(entry: Entry, ctx: ExecCtx) -> list[str]:

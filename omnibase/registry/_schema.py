@@ -9,11 +9,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from omnibase.core.policies import DEFAULT_BREAKER as _B
+from omnibase.core.policies import DEFAULT_RETRY as _R
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.values import ComponentType, Isolation, Lifecycle, Limits, Meta, Rights
 
 __all__ = [
     "FILE_NAMES",
+    "HOOK_STAGES",
     "STAGE_DEFAULTS",
     "BreakerSpec",
     "ConfigError",
@@ -59,26 +62,44 @@ STAGE_DEFAULTS: dict[str, StageConfig] = {
 }
 
 
+#: The git hooks a component runs at when its entry has no ``stages:`` (all of them;
+#: ``manual`` ones run only when asked for with ``orch --hook-stage manual``).
+HookStage = Literal["pre-commit", "pre-merge-commit", "pre-push", "manual"]
+HOOK_STAGES: tuple[HookStage, ...] = ("pre-commit", "pre-merge-commit", "pre-push", "manual")
+
+
 class RetrySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    max_attempts: Attempts = 3
-    initial: Delay = 0.2
-    multiplier: Annotated[float, msgspec.Meta(ge=1, le=100)] = 2.0
-    cap: Delay = 5.0
-    jitter: Delay = 0.0
-    deadline: Seconds | None = None
+    """``retry:``; the defaults are ``omnibase.core.policies.DEFAULT_RETRY``'s.
+
+    ``transient_exit_codes``: the exit codes of a command component that are worth another
+    attempt (e.g. 75, EX_TEMPFAIL). By default no exit code is: a command that ran and
+    failed is a verdict, not an accident. Timeouts are always transient.
+    """
+
+    max_attempts: Attempts = _R.max_attempts
+    initial: Delay = _R.initial
+    multiplier: Annotated[float, msgspec.Meta(ge=1, le=100)] = _R.multiplier
+    cap: Delay = _R.cap
+    jitter: Delay = _R.jitter
+    deadline: Seconds | None = _R.deadline
+    transient_exit_codes: tuple[Annotated[int, msgspec.Meta(ge=0, le=255)], ...] = ()
 
 
 class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    threshold: Count = 3
-    window: Seconds = 60.0
-    reset_timeout: Delay = 30.0
-    probes: Count = 1
+    """``breaker:``; the defaults are ``omnibase.core.policies.DEFAULT_BREAKER``'s."""
+
+    threshold: Count = _B.threshold
+    window: Seconds = _B.window
+    reset_timeout: Delay = _B.reset_timeout
+    probes: Count = _B.probes
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One component of the registry file: metadata plus a command or a Python callable."""
+    """One component of the registry file: metadata plus a command, a Python callable, or
+    a built-in check (``builtin:``, with the reference hook's flags as ``args:``; its
+    name defaults to the built-in's)."""
 
-    name: Name
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""  # a builtin entry defaults to its check
     type: ComponentType = ComponentType.TOOL
     lifecycle: Lifecycle = Lifecycle.STABLE
     tags: tuple[str, ...] = ()
@@ -104,12 +125,27 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     isolation: Isolation = "process"
     sandbox: Rights = Rights()
     pass_env: tuple[str, ...] = ()
+    stages: tuple[HookStage, ...] = HOOK_STAGES
+    builtin: str | None = None
+    args: tuple[str, ...] = ()
 
     def retry_policy(self) -> RetryPolicy | None:
-        return None if self.retry is None else RetryPolicy(**msgspec.structs.asdict(self.retry))
+        if self.retry is None:
+            return None
+        fields = msgspec.structs.asdict(self.retry)
+        codes = frozenset(fields.pop("transient_exit_codes"))
+        if not codes:
+            return RetryPolicy(**fields)
+        return RetryPolicy(**fields, retry_on=lambda e: e.transient or _exit_code(e) in codes)
 
     def breaker_policy(self) -> BreakerPolicy | None:
         return None if self.breaker is None else BreakerPolicy(**msgspec.structs.asdict(self.breaker))
+
+
+def _exit_code(error: Any) -> int | None:
+    data = getattr(error, "data", None)
+    code = data.get("exit_code") if isinstance(data, dict) else None
+    return code if isinstance(code, int) else None
 
 
 class RegistryFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

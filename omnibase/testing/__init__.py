@@ -1,4 +1,6 @@
-"""Tools for testing pipelines: the fake driver, a fixed context, strategies, law checks.
+"""Tools for testing pipelines: the fake driver, a fixed context, fault injection into
+real components, report assertions and law checks. Hypothesis strategies are in
+``omnibase.testing.strategies``; the pytest fixtures in ``omnibase.testing.pytest_plugin``.
 
 >>> from omnibase.testing import fake_ctx
 >>> fake_ctx().trace_id
@@ -11,14 +13,24 @@ from typing import Any
 
 from omnibase.core.values import ExecCtx
 from omnibase.drivers.fake import FakeDriver
-from omnibase.testing.laws import check_associativity, check_deterministic, check_identity, observable
+from omnibase.testing.assertions import assert_failed, assert_passed, assert_steps
+from omnibase.testing.faults import Act, FaultDriver, InjectedFault, faulty
+from omnibase.testing.laws import check_associativity, check_deterministic, check_identity, difference, observable
 
 __all__ = [
+    "Act",
     "FakeDriver",
+    "FaultDriver",
+    "InjectedFault",
+    "assert_failed",
+    "assert_passed",
+    "assert_steps",
     "check_associativity",
     "check_deterministic",
     "check_identity",
+    "difference",
     "fake_ctx",
+    "faulty",
     "observable",
 ]
 

@@ -8,17 +8,18 @@ same answers (build fresh components for each run).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 from hypothesis import strategies as st
-from returns.result import Failure, Result, Success
+from returns.result import Success
 
 from omnibase.core import combinators as c
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.step import Component, Step
-from omnibase.core.values import ExecCtx, Failed, Meta
+from omnibase.core.values import ExecCtx, Meta, StepError, is_transient
+from omnibase.testing.faults import Act, Faulty, Kind
 
 __all__ = [
     "Act",
@@ -27,21 +28,15 @@ __all__ = [
     "behaviours",
     "breaker_policies",
     "build",
+    "components",
     "make_component",
     "pipelines",
+    "pipelines_of",
     "retry_policies",
 ]
 
-Kind = Literal["ok", "fail", "transient", "raise", "non_result", "wrong_type"]
-
-
-class Act(msgspec.Struct, frozen=True):
-    """One call's behaviour: ``ok`` returns ``Success(input + value)``; ``fail`` and
-    ``transient`` return ``Failure(Failed(...))``; ``raise`` raises; ``non_result``
-    returns a bare value; ``wrong_type`` returns ``Success`` of a str (declared int)."""
-
-    kind: Kind
-    value: int = 0
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 class Behaviour(msgspec.Struct, frozen=True):
@@ -51,32 +46,49 @@ class Behaviour(msgspec.Struct, frozen=True):
     pure: bool = False
 
 
-class Counter:
-    """How many times a component built by ``make_component`` was called."""
-
-    def __init__(self) -> None:
-        self.calls = 0
+#: What counts calls: ``make_component``'s second value (its ``calls`` attribute).
+Counter = Faulty
 
 
-def make_component(b: Behaviour) -> tuple[Component[int, int], Counter]:
-    """A real component following ``b``, and its call counter."""
-    counter = Counter()
-
-    def fn(ctx: ExecCtx, x: int) -> Result[int, Failed]:
-        act = b.acts[min(counter.calls, len(b.acts) - 1)]
-        counter.calls += 1
-        if act.kind == "ok":
-            return Success(x + act.value)
-        if act.kind in ("fail", "transient"):
-            return Failure(Failed(message=f"{b.name} failed", transient=act.kind == "transient"))
-        if act.kind == "raise":
-            raise ValueError(f"{b.name} raised")
-        if act.kind == "non_result":
-            return x  # type: ignore[return-value]  # the misbehaviour under test
-        return Success(str(x))  # type: ignore[arg-type]  # likewise
-
+def make_component(b: Behaviour) -> tuple[Component[int, int], Faulty]:
+    """A real component following ``b`` (``ok`` returns ``Success(input + act.value)``),
+    and its call counter (``.calls``)."""
+    fn = Faulty(b.name, b.acts, lambda ctx, x, act: Success(x + act.value))
     meta = Meta(name=b.name, idempotent=b.idempotent, pure=b.pure, input_type="int", output_type="int")
-    return Component(fn, meta, lambda v: isinstance(v, int)), counter
+    return Component(fn, meta, lambda v: isinstance(v, int) and not isinstance(v, bool)), fn
+
+
+def components(
+    input: st.SearchStrategy[A],
+    output: st.SearchStrategy[B],
+    *,
+    kinds: st.SearchStrategy[Kind] = st.sampled_from(["ok", "ok", "ok", "fail", "transient", "raise"]),
+    idempotent: st.SearchStrategy[bool] = st.booleans(),
+    pure: st.SearchStrategy[bool] = st.just(False),
+    max_calls: int = 4,
+) -> st.SearchStrategy[Component[A, B]]:
+    """Components from the user's types: each takes an ``A`` and, call by call, either
+    succeeds with a ``B`` drawn from ``output`` or misbehaves as a drawn kind says.
+
+    ``input`` fixes ``A`` (and is where a test draws the value to run on); the output
+    check accepts exactly the values ``output`` produced, so ``wrong_type`` is caught.
+
+    >>> from hypothesis import strategies as st
+    >>> strategy = components(input=st.integers(), output=st.text())
+    """
+
+    @st.composite
+    def draw(draw_: st.DrawFn) -> Component[A, B]:
+        name = draw_(_NAMES)
+        plan = draw_(st.lists(st.tuples(kinds, output), min_size=1, max_size=max_calls))
+        values = [value for _, value in plan]
+        acts = tuple(Act(kind, value=i) for i, (kind, _) in enumerate(plan))
+        fn = Faulty(name, acts, lambda ctx, x, act: Success(values[act.value]))
+        kinds_of = {type(v) for v in values}
+        meta = Meta(name=name, idempotent=draw_(idempotent), pure=draw_(pure))
+        return Component(fn, meta, lambda v: type(v) in kinds_of)
+
+    return draw()
 
 
 _NAMES = st.sampled_from(["a", "b", "c", "d", "e", "lint", "fmt", "test"])
@@ -92,8 +104,13 @@ def behaviours(
     return st.builds(Behaviour, _NAMES, acts, idempotent, st.booleans())
 
 
-def retry_policies() -> st.SearchStrategy[RetryPolicy]:
-    """Small valid retry policies (seconds are virtual under the fake driver)."""
+def retry_policies(
+    *,
+    retry_on: st.SearchStrategy[Callable[[StepError], bool]] = st.just(is_transient),
+    deadline: st.SearchStrategy[float | None] = st.none(),
+) -> st.SearchStrategy[RetryPolicy]:
+    """Small valid retry policies (seconds are virtual under the fake driver). Give
+    ``retry_on``/``deadline`` strategies to vary those too."""
     return st.builds(
         RetryPolicy,
         max_attempts=st.integers(1, 5),
@@ -101,6 +118,8 @@ def retry_policies() -> st.SearchStrategy[RetryPolicy]:
         multiplier=st.floats(1, 4, allow_nan=False),
         cap=st.floats(0, 60, allow_nan=False),
         jitter=st.sampled_from([0.0, 0.5]),
+        retry_on=retry_on,
+        deadline=deadline,
     )
 
 
@@ -168,3 +187,35 @@ def build(spec: PipelineSpec, counters: dict[str, Counter] | None = None) -> Ste
     if kind == "all_of":
         return c.all_of([sub(s) for s in spec[1]], fail_fast=spec[2])
     return c.identity()
+
+
+def pipelines_of(
+    steps: Sequence[Step[A, A]] | st.SearchStrategy[Step[A, A]],
+    *,
+    max_leaves: int = 6,
+    recover_with: st.SearchStrategy[A] | None = None,
+) -> st.SearchStrategy[Step[A, A]]:
+    """Pipelines built from the user's own steps (of one type ``A -> A``), mixing ``>>``
+    with ``retry``, ``breaker``, ``timeout``, ``profile``, ``dry_run``, ``fallback`` and,
+    given ``recover_with`` (values for the handler to return), ``recover``.
+
+    The same step objects appear in many drawn pipelines: steps that keep state should be
+    drawn fresh (give a strategy, e.g. ``components(...)`` or ``st.builds(make_step)``).
+    """
+    leaf: st.SearchStrategy[Step[A, A]] = steps if isinstance(steps, st.SearchStrategy) else st.sampled_from(list(steps))
+
+    def extend(inner: st.SearchStrategy[Step[A, A]]) -> st.SearchStrategy[Step[A, A]]:
+        options: list[st.SearchStrategy[Step[A, A]]] = [
+            st.builds(lambda a, b: a >> b, inner, inner),
+            st.builds(c.retry, inner, retry_policies()),
+            st.builds(c.breaker, inner, breaker_policies()),
+            st.builds(c.timeout, inner, st.floats(0.5, 5)),
+            st.builds(c.profile, inner),
+            st.builds(c.dry_run, inner),
+            st.builds(c.fallback, inner, inner),
+        ]
+        if recover_with is not None:
+            options.append(st.builds(lambda s, v: c.recover(s, lambda e: v), inner, recover_with))
+        return st.one_of(options)
+
+    return st.recursive(leaf, extend, max_leaves=max_leaves)

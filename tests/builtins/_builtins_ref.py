@@ -32,6 +32,25 @@ MODULES = {
     "end-of-file-fixer": "end_of_file_fixer",
     "trailing-whitespace": "trailing_whitespace_fixer",
     "mixed-line-ending": "mixed_line_ending",
+    "check-builtin-literals": "check_builtin_literals",
+    "check-docstring-first": "check_docstring_first",
+    "check-executables-have-shebangs": "check_executables_have_shebangs",
+    "check-shebang-scripts-are-executable": "check_shebang_scripts_are_executable",
+    "check-symlinks": "check_symlinks",
+    "destroyed-symlinks": "destroyed_symlinks",
+    "check-vcs-permalinks": "check_vcs_permalinks",
+    "check-xml": "check_xml",
+    "debug-statements": "debug_statement_hook",
+    "detect-aws-credentials": "detect_aws_credentials",
+    "double-quote-string-fixer": "string_fixer",
+    "file-contents-sorter": "file_contents_sorter",
+    "fix-byte-order-marker": "fix_byte_order_marker",
+    "forbid-new-submodules": "forbid_new_submodules",
+    "name-tests-test": "tests_should_end_in_test",
+    "no-commit-to-branch": "no_commit_to_branch",
+    "pretty-format-json": "pretty_format_json",
+    "requirements-txt-fixer": "requirements_txt_fixer",
+    "sort-simple-yaml": "sort_simple_yaml",
 }
 
 #: our check name -> the reference's console script (what pre-commit runs)
@@ -54,11 +73,68 @@ MANIFEST_TYPES: dict[str, dict[str, list[str]]] = {
 }
 
 
+#: The two ``fail`` hooks of the manifest: their ``files`` pattern and ``types``, as
+#: pre-commit-hooks 6.0.0's .pre-commit-hooks.yaml spells them (a YAML single-quoted
+#: string: backslashes are literal).
+FAIL_HOOKS = {
+    "check-illegal-windows-names": (
+        r'(?i)((^|/)(CON|PRN|AUX|NUL|COM[\d¹²³]|LPT[\d¹²³])(\.|/|$)|[<>:\"\\|?*\x00-\x1F]|/[^/]*[\.\s]/|[^/]*[\.\s]$)',
+        ["file"],
+    ),
+    "forbid-submodules": ("", ["directory"]),
+}
+
+#: The manifest's default ``files`` patterns (no entry: every file).
+MANIFEST_FILES = {
+    "file-contents-sorter": "^$",
+    "sort-simple-yaml": "^$",
+    "name-tests-test": r"(^|/)tests/.+\.py$",
+    "requirements-txt-fixer": r"(requirements|constraints).*\.txt$",
+}
+
+MANIFEST_TYPES.update({
+    "check-builtin-literals": {"types": ["python"]},
+    "check-docstring-first": {"types": ["python"]},
+    "check-executables-have-shebangs": {"types": ["text", "executable"]},
+    "check-illegal-windows-names": {},
+    "check-shebang-scripts-are-executable": {"types": ["text"]},
+    "check-symlinks": {"types": ["symlink"]},
+    "check-vcs-permalinks": {"types": ["text"]},
+    "check-xml": {"types": ["xml"]},
+    "debug-statements": {"types": ["python"]},
+    "destroyed-symlinks": {"types": ["file"]},
+    "detect-aws-credentials": {"types": ["text"]},
+    "double-quote-string-fixer": {"types": ["python"]},
+    "file-contents-sorter": {},
+    "fix-byte-order-marker": {"types": ["text"]},
+    "forbid-new-submodules": {"types": ["directory"]},
+    "forbid-submodules": {"types": ["directory"]},
+    "name-tests-test": {},
+    "no-commit-to-branch": {},
+    "pretty-format-json": {"types": ["json"]},
+    "requirements-txt-fixer": {},
+    "sort-simple-yaml": {},
+})
+
+
 class RefResult(msgspec.Struct, frozen=True):
     code: int
     out: str
     content: bytes | None
     crashed: bool
+    err: str = ""
+
+
+def _stream() -> io.TextIOWrapper:
+    # a text stream with a ``buffer``: some hooks write raw bytes to sys.stdout.buffer
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="surrogateescape", newline="\n")
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8", "backslashreplace")
 
 
 @contextlib.contextmanager
@@ -78,9 +154,9 @@ def run_reference(check: str, args: Sequence[str], *, cwd: Path, read_back: str 
         # its module-level loader keeps state (a %YAML 1.1 directive) from file to file;
         # a fresh module is the reference as it behaves on this file alone
         module = importlib.reload(module)
-    out = io.StringIO()
+    out, err = _stream(), _stream()
     crashed = False
-    with chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()), \
+    with chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -90,7 +166,7 @@ def run_reference(check: str, args: Sequence[str], *, cwd: Path, read_back: str 
         except Exception:
             code, crashed = 1, True
         content = (cwd / read_back).read_bytes() if read_back is not None else None
-    return RefResult(code=code, out=out.getvalue(), content=content, crashed=crashed)
+    return RefResult(code=code, out=_text(out), content=content, crashed=crashed, err=_text(err))
 
 
 def reference_on_bytes(check: str, name: str, data: bytes, tmp: Path, extra: Sequence[str] = ()) -> RefResult:
@@ -297,4 +373,148 @@ PY_CORPUS: dict[str, bytes] = {
     "deep.py": b"x = " + b"(" * 300 + b")" * 300 + b"\n",
     "huge.py": b"x = 1\n" * 200000,
     "continuation_eof.py": b"x = 1 + \\",
+}
+
+# --- corpora for the opt-in hooks ---------------------------------------------------
+
+#: Line breaks ``str.splitlines`` sees and tokenize does not: the reference's
+#: double-quote-string-fixer misplaces (or misses) its quotes in files holding one; ours
+#: does not (see ``fix_double_quotes``), so there we check the code is unchanged instead.
+ODD_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r")
+
+PY_MORE_CORPUS: dict[str, bytes] = {
+    "doc_ok.py": b'"""Doc."""\nimport os\n',
+    "doc_after_code.py": b'import os\n"""Doc."""\n',
+    "doc_twice.py": b'"""One."""\n"""Two."""\n',
+    "doc_comment_first.py": b'# c\n\n"""Doc."""\nx = 1\n',
+    "doc_indented.py": b'def f():\n    """Doc."""\n"x"\n',
+    "doc_bytes.py": b'x = 1\nb"not a doc"\n',
+    "doc_unterminated.py": b'"""never closed\n',
+    "literals.py": b"a = list()\nb = dict()\nc = dict(a=1)\nd = str()\ne = tuple()\nf = int(x)\n",
+    "literals_nested.py": b"f(list(), dict())\nx = [dict()]\nbuiltins.list()\ng = lambda: float()\n",
+    "literals_in_call_args.py": b"print(complex())\nif list():\n    pass\n",
+    "literals_shadow.py": b"def list():\n    pass\nlist()\n",
+    "debug_import.py": b"import pdb; pdb.set_trace()\n",
+    "debug_from.py": b"from ipdb import set_trace\nimport os, pudb\n",
+    "debug_breakpoint.py": b"def f():\n    breakpoint()\n    g(breakpoint())\n",
+    "debug_nested.py": b"import q\ndef f():\n    import wdb\n    class A:\n        import rdb\n",
+    "debug_attr.py": b"import pdb.foo\nx.breakpoint()\nfrom .pdb import x\n",
+    "quotes.py": b'x = "hello"\ny = "it\'s"\nz = """doc"""\nw = b"bytes"\nv = rb"raw"\nu = "a" "b"\n',
+    "quotes_fstring.py": b'x = f"hi {y}"\nz = f"a{"b"}"\n',
+    "quotes_crlf.py": b'x = "a"\r\ny = "b"\r\n',
+    "quotes_formfeed.py": b'x = 1\n\x0cy = "b"\nz = "c"\n',
+    "quotes_escaped.py": b'x = "a\\"b"\ny = "\\\\"\n',
+    "quotes_multiline.py": b'x = ("a"\n     "b")\ny = "c\\\n d"\n',
+    "quotes_unicode.py": 'x = "caf\u00e9"\ny = "\u2028"\n'.encode(),
+    "quotes_bom.py": b'\xef\xbb\xbfx = "a"\n',
+    "quotes_empty.py": b'x = ""\n',
+    "quotes_prefix_upper.py": b'x = U"a"\ny = Rb"b"\n',
+}
+
+XML_CORPUS: dict[str, bytes] = {
+    "ok.xml": b'<?xml version="1.0"?>\n<a><b c="d">text</b></a>\n',
+    "empty.xml": b"",
+    "mismatch.xml": b"<a><b></a>",
+    "two_roots.xml": b"<a/><b/>",
+    "bom.xml": b"\xef\xbb\xbf<a/>",
+    "latin1.xml": b'<?xml version="1.0" encoding="latin-1"?><a>\xe9</a>',
+    "bad_utf8.xml": b"<a>\xff</a>",
+    "utf16.xml": '<?xml version="1.0" encoding="utf-16"?><a/>'.encode("utf-16"),
+    "entity.xml": b'<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>',
+    "undefined_entity.xml": b"<a>&nope;</a>",
+    "external.xml": b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>',
+    "cdata.xml": b"<a><![CDATA[<not a tag>]]></a>",
+    "crlf.xml": b"<a>\r\n<b/>\r\n</a>\r\n",
+    "text_only.xml": b"hello",
+}
+
+REQUIREMENTS_CORPUS: dict[str, bytes] = {
+    "requirements.txt": b"requests\nDjango==4.2\nattrs>=21\n",
+    "requirements_sorted.txt": b"attrs\nrequests\n",
+    "requirements_empty.txt": b"",
+    "requirements_ws.txt": b"\n\n  \n",
+    "requirements_no_eol.txt": b"b\na",
+    "requirements_sorted_no_eol.txt": b"a\nb",
+    "requirements_comments.txt": b"# top\n\nzlib  # why\n# about a\na==1\n",
+    "requirements_top_comment_no_blank.txt": b"# top\nb\na\n",
+    "requirements_dups.txt": b"a\nb\na\n",
+    "requirements_dup_comment.txt": b"a\n# c\na\n",
+    "requirements_continuation.txt": b"b \\\n  --hash=sha256:x\na\n",
+    "requirements_egg.txt": b"git+https://x/y#egg=zed\n-e git+https://x/a.git#egg=abc\nmid\n",
+    "requirements_options.txt": b"-r base.txt\n--index-url https://x\nb\na\n",
+    "requirements_pkg_resources.txt": b"b\npkg-resources==0.0.0\na\n",
+    "requirements_markers.txt": b"b; python_version<'3'\na ; sys_platform=='win32'\n",
+    "requirements_case.txt": b"Zed\napple\nBanana\n",
+    "requirements_trailing_comment.txt": b"b\na\n# end\n",
+    "requirements_leading_space.txt": b"  b\na\n",
+    "requirements_crlf.txt": b"b\r\na\r\n",
+    "requirements_blank_between.txt": b"b\n\na\n",
+    "requirements_only_comment.txt": b"# just a comment\n",
+    "requirements_comment_blank_first.txt": b"\n# c\nb\na\n",
+    "constraints.txt": b"z<2\ny>1\n",
+}
+
+SORTER_CORPUS: dict[str, bytes] = {
+    "list.txt": b"b\na\nc\n",
+    "sorted.txt": b"a\nb\n",
+    "empty.txt": b"",
+    "blank_lines.txt": b"b\n\n\na\n",
+    "no_eol.txt": b"b\na",
+    "crlf.txt": b"b\r\na\r\n",
+    "case.txt": b"b\nB\na\nA\n",
+    "dups.txt": b"a\nb\na\n",
+    "ws_lines.txt": b"  b\n a\n\t\n",
+    "cr_only.txt": b"b\ra\r",
+    "binary.txt": b"\xff\n\x00\n",
+}
+
+SIMPLE_YAML_CORPUS: dict[str, bytes] = {
+    "simple.yaml": b"# header\n# more\n\nb: 1\n\na: 2\n",
+    "sorted.yaml": b"a: 1\n\nb: 2\n",
+    "empty.yaml": b"",
+    "no_header.yaml": b"z: 1\ny: 2\n\nx: 3\n",
+    "comments.yaml": b"# h\n\n# about b\nb: 1\n\n# about a\na: 1\n",
+    "quoted.yaml": b"'b': 1\n\n\"a\": 2\n",
+    "trailing_ws.yaml": b"b: 1   \n\na: 2\t\n",
+    "crlf.yaml": b"b: 1\r\n\r\na: 2\r\n",
+    "no_eol.yaml": b"b: 1\n\na: 2",
+    "many_blank.yaml": b"\n\n\nb: 1\n\n\n\na: 2\n\n",
+    "header_only.yaml": b"# just\n",
+    "already_ok_no_eol.yaml": b"a: 1",
+    "bad_utf8.yaml": b"b: \xff\n\na: 1\n",
+}
+
+PRETTY_JSON_CORPUS: dict[str, bytes] = {
+    "pretty.json": b'{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}\n',
+    "ugly.json": b'{"b": 1, "a": {"d": [1,2], "c": null}}',
+    "ugly_nl.json": b'{"b":1,"a":2}\n',
+    "crlf_pretty.json": b'{\r\n  "a": 1\r\n}\r\n',
+    "unicode.json": '{"a": "caf\u00e9"}'.encode(),
+    "escaped.json": b'{\n  "a": "caf\\u00e9"\n}\n',
+    "dup_keys.json": b'{"a": 1, "a": 2}',
+    "dup_incomparable.json": b'{"a": 1, "a": {}}',
+    "not_json.json": b"{nope",
+    "bom.json": b'\xef\xbb\xbf{"a": 1}',
+    "bad_utf8.json": b'{"a": "\xff"}',
+    "empty.json": b"",
+    "scalar.json": b"1",
+    "list.json": b"[3, 1, 2]",
+    "nan.json": b"[NaN]",
+    "floats.json": b"[1.0, 1e5, 0.1]",
+    "lone_surrogate.json": b'["\\ud800"]',
+    "top.json": b'{"z": 1, "name": "x", "version": 2, "a": {"version": 1, "b": 2}}',
+    "empty_obj.json": b"{}",
+    "nested_empty.json": b'{"a": {}, "b": []}',
+}
+
+PERMALINK_CORPUS: dict[str, bytes] = {
+    "ok.md": b"see https://github.com/a/b/blob/0123456789abcdef/x.py#L3\n",
+    "branch.md": b"see https://github.com/a/b/blob/main/x.py#L3\nand https://github.com/a/b/blob/master/y.py#L10\n",
+    "no_line.md": b"https://github.com/a/b/blob/main/x.py\n",
+    "other_host.md": b"https://gitlab.com/a/b/blob/main/x.py#L3\n",
+    "ghe.md": b"https://git.example.com/a/b/blob/main/x.py#L3\n",
+    "bad_utf8.md": b"\xff https://github.com/a/b/blob/main/x.py#L3\n",
+    "no_eol.md": b"https://github.com/a/b/blob/dev/x.py#L3",
+    "crlf.md": b"https://github.com/a/b/blob/dev/x.py#L3\r\n",
+    "short_hash.md": b"https://github.com/a/b/blob/abc/x.py#L3\nhttps://github.com/a/b/blob/abcd/x.py#L3\n",
 }

@@ -96,11 +96,29 @@ def test_run_builtin_checks_gives_each_check_exactly_its_files(tree: Path):
             expected = sorted(
                 classifier.by_types(classifier.filenames, declared.get("types", ["file"]), [], [])
             )
+            if CHECKS[check].always_run:  # pass_filenames: false; one verdict on the repository
+                expected = ["HEAD"]
             assert sorted(v.path for v in verdicts if v.check == check) == expected, check
 
 
-def test_tags_are_identifys(tree: Path):
-    from identify.identify import tags_from_path
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.py", {"file", "non-executable", "python", "text"}),
+        ("script", {"executable", "file", "python", "python3", "text"}),  # by its shebang
+        ("shell_script", {"executable", "file", "shell", "sh", "text"}),
+        ("blob.unknownext", {"binary", "file", "non-executable"}),  # by its content
+        ("data.unknownext", {"file", "non-executable", "text"}),
+        ("b.yml", {"file", "non-executable", "text", "yaml"}),
+        ("link.py", {"symlink"}),  # a link is never followed
+        ("broken.yaml", {"symlink"}),
+        ("folder.py", {"directory"}),
+    ],
+)
+def test_tags_are_what_pre_commit_sees(tree: Path, name: str, expected: set[str]) -> None:
+    assert tags_for(str(tree / name)) == frozenset(expected)
 
-    for name in _names(tree):
-        assert tags_for(str(tree / name)) == frozenset(tags_from_path(str(tree / name)))
+
+def test_tags_of_a_missing_file_are_an_error(tree: Path) -> None:
+    with pytest.raises(ValueError):
+        tags_for(str(tree / "no-such-file"))

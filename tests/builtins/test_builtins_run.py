@@ -19,7 +19,7 @@ from tests.builtins._builtins_ref import (
     run_reference,
 )
 
-from omnibase.builtins import CHECKS, Edit, apply_edits, run_builtin_checks
+from omnibase.builtins import CHECKS, DEFAULT_CHECKS, Edit, apply_edits, run_builtin_checks
 from omnibase.builtins import _run
 
 SMALL = {
@@ -81,14 +81,14 @@ def test_checking_writes_nothing(many):
 
 def test_fixers_chain_and_their_edits_apply_in_one_run(tmp_path: Path):
     (tmp_path / "notes.txt").write_bytes(b"trailing   \r\nmixed\nno final newline")
-    verdicts = run_builtin_checks(["notes.txt"], list(CHECKS), root=str(tmp_path))
+    verdicts = run_builtin_checks(["notes.txt"], DEFAULT_CHECKS, root=str(tmp_path))
     edits = [v.edit for v in verdicts if v.edit is not None]
     assert [e.path for e in edits] == ["notes.txt"] * 3
     assert edits[1].original == edits[0].content and edits[2].original == edits[1].content
     # applied in any order, the chain gives what the three hooks in a row would
     assert apply_edits(reversed(edits), root=str(tmp_path)) == ("notes.txt",)
     assert (tmp_path / "notes.txt").read_bytes() == b"trailing\nmixed\nno final newline\n"
-    assert all(v.ok for v in run_builtin_checks(["notes.txt"], list(CHECKS), root=str(tmp_path)))
+    assert all(v.ok for v in run_builtin_checks(["notes.txt"], DEFAULT_CHECKS, root=str(tmp_path)))
 
 
 def test_checks_other_than_fixers_see_the_file_as_it_is(tmp_path: Path):

@@ -3,6 +3,7 @@ and human output fits the terminal and respects colour/emoji/ASCII choices."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -92,7 +93,7 @@ json_values = st.recursive(
 
 errors = st.one_of(
     st.builds(Failed, message=names, transient=st.booleans(), data=json_values),
-    st.builds(Raised, exc_type=names, message=names, transient=st.booleans()),
+    st.builds(Raised, exc_type=names, message=names, transient=st.booleans(), traceback=st.one_of(names, st.lists(names, max_size=60).map("\n".join))),
     st.builds(ProtocolViolation, message=names, transient=st.booleans()),
     st.builds(TimedOut, seconds=small_floats, transient=st.booleans()),
     st.builds(CircuitOpen, key=names, transient=st.booleans()),
@@ -174,10 +175,22 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(reports)
 def test_every_report_renders_in_every_format(report: RunReport) -> None:
+    data = json.loads(FORMATTERS["json"](report, RenderOptions()))
+    s = report.summary
+    counts = [f"{n} {word}" for n, word in ((s.passed, "passed"), (s.failed, "failed"), (s.warned, "warned"), (s.skipped, "skipped")) if n]
     for name, render in FORMATTERS.items():
         for opts in (RenderOptions(), RenderOptions(color=True, emoji=True, verbose=1)):
             out = render(report, opts)
-            assert isinstance(out, str) and out.endswith("\n"), name
+            assert out.endswith("\n") and not out.endswith("\n\n"), name
+            if name == "json":  # the options never change the machine formats
+                assert json.loads(out) == data
+            elif name == "yaml":  # (the default options are compared in the round-trip test)
+                assert opts == RenderOptions() or yaml.load(out, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == data
+            else:
+                lines = out.splitlines()
+                summary = re.sub(r"\x1b\[[0-9;]*m", "", lines[-2] if opts.verbose > 0 else lines[-1])
+                assert summary.startswith(", ".join(counts) or "nothing ran"), summary
+                assert len(lines) >= len(report.steps) + 1  # a line per step (verbose >= 0), then the summary
 
 
 @SETTINGS
@@ -283,6 +296,15 @@ def test_human_example_output() -> None:
     assert "no files" in verbose and "trace trace-1 run run-1" in verbose
 
 
+def test_verbose_shows_the_end_of_a_raised_traceback() -> None:
+    trace = "\n".join(["Traceback (most recent call last):"] + [f'  File "app.py", line {i}, in f{i}' for i in range(40)] + ["KeyError: 'missing'"])
+    report = _report(StepResult(name="x", status=Status.FAIL, span_id="1", error=Raised(exc_type="KeyError", message="'missing'", traceback=trace)))
+    assert "app.py" not in FORMATTERS["human"](report, RenderOptions())
+    out = FORMATTERS["human"](report, RenderOptions(verbose=1))
+    assert "    | KeyError: 'missing'\n" in out and 'line 39, in f39' in out
+    assert 'line 10, in f10' not in out and "12 earlier traceback lines" in out
+
+
 def test_long_error_is_cut_with_a_hint() -> None:
     report = _report(StepResult(name="x", status=Status.FAIL, span_id="1", error=Failed(message="\n".join(f"l{i}" for i in range(50)))))
     out = FORMATTERS["human"](report, RenderOptions())
@@ -306,10 +328,40 @@ def test_width_of_examples() -> None:
     assert columns("⚠️ WARN") == width_of("⚠️ WARN")
 
 
-def test_json_schema_is_a_schema() -> None:
+@settings(SETTINGS, max_examples=60)
+@given(reports)
+def test_every_json_report_is_valid_against_the_published_schema(report: RunReport) -> None:
+    validator = _schema_validator()
+    document = json.loads(FORMATTERS["json"](report, RenderOptions()))
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+    assert not errors, errors
+
+
+def test_the_schema_rejects_a_report_of_the_wrong_shape() -> None:
+    validator = _schema_validator()
+    good = json.loads(FORMATTERS["json"](_report(StepResult(name="x", status=Status.PASS, span_id="1")), RenderOptions()))
+    assert validator.is_valid(good)
+    for path, bad in (
+        (("exit_code",), "one"),
+        (("steps", 0, "status"), "MAYBE"),
+        (("steps", 0, "error"), {"type": "no-such-error", "message": "m"}),
+        (("summary",), {}),
+    ):
+        broken = json.loads(json.dumps(good))
+        target = broken
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = bad
+        assert not validator.is_valid(broken), path
+
+
+@functools.cache
+def _schema_validator() -> Any:
+    import jsonschema
+
     schema = json_schema()
-    assert "$defs" in schema or "properties" in schema
-    json.dumps(schema)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
 
 
 # --- detect_options -------------------------------------------------------------------------
@@ -343,4 +395,4 @@ def test_default_format() -> None:
 
 
 def test_formatters_names() -> None:
-    assert set(FORMATTERS) == {"human", "json", "yaml"}
+    assert set(FORMATTERS) >= {"human", "json", "yaml"}

@@ -46,6 +46,14 @@ class BreakerMachine(RuleBasedStateMachine):
         assert (before.mode, after.mode) in LEGAL_TRANSITIONS
         if before.mode is BreakerMode.OPEN and self.now - before.opened_at < self.policy.reset_timeout:
             assert not allowed and after == before
+        if before.mode is BreakerMode.HALF_OPEN:  # the probe limit: never more than `probes` at once
+            assert allowed == (before.in_flight + before.passed < self.policy.probes)
+            if allowed:
+                assert after.in_flight == before.in_flight + 1
+            else:
+                assert after == before
+        if before.mode is BreakerMode.CLOSED:
+            assert allowed and after == before
         if allowed:
             self.pending += 1
         self.state = after
@@ -59,7 +67,19 @@ class BreakerMachine(RuleBasedStateMachine):
         assert (before.mode, after.mode) in LEGAL_TRANSITIONS
         if before.mode is BreakerMode.HALF_OPEN and not ok:
             assert after.mode is BreakerMode.OPEN and after.opened_at == self.now
+        if before.mode is BreakerMode.HALF_OPEN and ok:  # back to closed once every probe passed
+            if before.passed + 1 >= self.policy.probes:
+                assert after == CLOSED
+            else:
+                assert after.mode is BreakerMode.HALF_OPEN and after.passed == before.passed + 1
+        if before.mode is BreakerMode.OPEN:  # a late outcome of a call admitted before it opened
+            assert after == before
         self.state = after
+
+    @invariant()
+    def half_open_admits_at_most_the_probe_limit(self) -> None:
+        if self.state.mode is BreakerMode.HALF_OPEN:
+            assert 1 <= self.state.in_flight + self.state.passed <= self.policy.probes
 
     @invariant()
     def closed_keeps_only_recent_failures(self) -> None:
@@ -107,3 +127,23 @@ def test_failures_outside_the_window_do_not_count() -> None:
     s = transition(p, CLOSED, BreakerEvent.FAILURE, 0.0)
     s = transition(p, s, BreakerEvent.FAILURE, 5.0)
     assert s.mode is BreakerMode.CLOSED
+
+
+def test_a_failure_exactly_one_window_old_no_longer_counts() -> None:
+    # The window is half-open, [now - window, now) excluded at its far end: at exactly
+    # `window` seconds the old failure has expired.
+    p = BreakerPolicy(threshold=2, window=1.0)
+    s = transition(p, CLOSED, BreakerEvent.FAILURE, 0.0)
+    assert transition(p, s, BreakerEvent.FAILURE, 1.0).mode is BreakerMode.CLOSED
+    assert transition(p, s, BreakerEvent.FAILURE, 0.999).mode is BreakerMode.OPEN
+
+
+def test_the_breaker_reopens_when_a_probe_fails_and_counts_from_then() -> None:
+    p = BreakerPolicy(threshold=1, window=10.0, reset_timeout=5.0, probes=2)
+    s = transition(p, CLOSED, BreakerEvent.FAILURE, 0.0)
+    s = transition(p, s, BreakerEvent.CALL, 5.0)
+    s = transition(p, s, BreakerEvent.SUCCESS, 5.5)
+    s = transition(p, s, BreakerEvent.CALL, 6.0)
+    s = transition(p, s, BreakerEvent.FAILURE, 7.0)
+    assert s == BreakerState(mode=BreakerMode.OPEN, opened_at=7.0)
+    assert not admits(p, s, 11.9) and admits(p, s, 12.0)

@@ -1,0 +1,215 @@
+"""The verdict cache: checks that passed on some content need not run on it again.
+
+What is remembered is only "every selected per-file check passed on this file", with
+what that took (which checks applied, identify's tags, the size), so a known file is not
+even opened. The key is made of the file's git blob id and mode (``git ls-files -s``,
+free for a file whose working copy is what the index holds), its path, the selected
+checks' names and options, the Python version and omnibase's version. Any change to one
+of those is a different key, so the file is checked again. Failures are never cached
+(they carry messages and fixes, and are few); nor is a file on which a fixer changed
+anything.
+
+The store is an SQLite file under ``.git/omnibase/cache/`` (never the working tree):
+SQLite's locking makes concurrent runs safe (a run that finds it busy for long simply
+checks without it); a file that is not a valid database is deleted and rebuilt; at most
+``MAX_ENTRIES`` keys are kept, the least recently used go first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+__all__ = ["MAX_ENTRIES", "Known", "VerdictCache", "blob_ids", "checks_signature", "verdict_key", "versions"]
+
+MAX_ENTRIES = 100_000
+FORMAT = "2"  # bump when the meaning of a key changes
+_FILE = os.path.join("omnibase", "cache", "verdicts.sqlite3")
+_BUSY_TIMEOUT_S = 2.0
+_REFRESH_NS = 86_400 * 10**9
+
+
+def versions() -> str:
+    """What else a verdict depends on: the key format, the Python and omnibase."""
+    from omnibase import _version
+
+    return f"{FORMAT}\0{sys.implementation.name}-{sys.version}\0{_version.__version__}"
+
+
+class Known(msgspec.Struct, frozen=True, array_like=True):
+    """What a cache hit tells: the checks that applied (all passed), the file's tags, its size."""
+
+    checks: tuple[str, ...]
+    tags: frozenset[str]
+    size: int
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(Known)
+
+
+def checks_signature(opts: Mapping[str, Any]) -> bytes:
+    """The selected checks and their parsed options, as bytes for the key."""
+    return msgspec.json.encode(sorted((name, o) for name, o in opts.items()))
+
+
+def verdict_key(blob: str, path: str, checks: bytes, salt: str) -> bytes:
+    """The cache key of "``checks`` passed on ``path`` holding ``blob``" (``blob`` is
+    ``"<mode> <blob id>"``, ``checks`` is ``checks_signature``, ``salt`` is ``versions()``)."""
+    try:
+        from _blake2 import blake2b  # what hashlib re-exports, without loading OpenSSL (~10 ms)
+    except ImportError:  # another Python
+        from hashlib import blake2b
+
+    text = f"{blob}\0{path}\0".encode("utf-8", "surrogateescape") + checks + b"\0"
+    return blake2b(text + salt.encode(), digest_size=16).digest()
+
+
+def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False) -> dict[str, str]:
+    """``path -> "<mode> <blob id>"`` for those of ``paths`` whose working copy is what the
+    index holds (two git calls, one when the caller knows the working tree holds the
+    index's content; a path git cannot vouch for is left out)."""
+    from returns.result import Failure, Result, Success
+
+    from omnibase._git import git, text, zsplit
+
+    spec = ["--", *paths] if 0 < len(paths) <= 1000 else []  # many paths: ask about all
+    staged = git(["--literal-pathspecs", "ls-files", "-s", "-z", *spec], root)
+    if worktree_is_index:
+        dirty: Result[bytes, Any] = Success(b"")
+    else:
+        dirty = git(["--literal-pathspecs", "diff-files", "--name-only", "-z", *spec], root)
+    if isinstance(staged, Failure) or isinstance(dirty, Failure):  # no answer: no cache for this run
+        return {}
+    listing, changed = text(staged.unwrap()), set(zsplit(dirty.unwrap()))
+    out: dict[str, str] = {}
+    for record in listing.split("\0"):
+        meta, _, path = record.partition("\t")
+        parts = meta.split()
+        if len(parts) != 3 or parts[2] != "0" or path in changed:  # unmerged or modified
+            continue
+        out[path] = f"{parts[0]} {parts[1]}"
+    return out
+
+
+class VerdictCache:
+    """The store of passing verdicts of one repository (see the module's docstring)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: Any = None
+
+    @classmethod
+    def for_git_dir(cls, git_dir: str) -> VerdictCache:
+        return cls(os.path.join(git_dir, _FILE))
+
+    def _connect(self) -> Any:
+        import sqlite3
+
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=OFF")  # no fsync: a cache damaged by a power cut is rebuilt
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS ok (key BLOB PRIMARY KEY, known BLOB NOT NULL, used INTEGER NOT NULL)"
+            " WITHOUT ROWID"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS ok_used ON ok(used)")
+        return db
+
+    def _open(self) -> Any:
+        """The connection, or None when the cache cannot be had; a corrupt file is
+        deleted and rebuilt once."""
+        if self._db is not None:
+            return self._db
+        import sqlite3
+
+        for attempt in range(2):
+            try:
+                self._db = self._connect()
+                self._db.execute("SELECT key, known, used FROM ok LIMIT 1").fetchone()  # the expected shape
+                return self._db
+            except sqlite3.DatabaseError as exc:  # not a database, malformed, or busy for too long
+                if self._db is not None:
+                    self._db.close()
+                    self._db = None
+                if _busy(exc):
+                    return None  # another run holds it: check without the cache
+                if attempt == 0:
+                    for suffix in ("", "-wal", "-shm"):
+                        try:
+                            os.unlink(self.path + suffix)
+                        except OSError:
+                            pass
+            except OSError:
+                return None
+        return None
+
+    def hits(self, keys: Iterable[bytes]) -> dict[bytes, Known]:
+        """Those of ``keys`` that are in the cache, with what is known of each."""
+        import sqlite3
+
+        wanted = list(dict.fromkeys(keys))
+        db = self._open() if wanted else None
+        if db is None:
+            return {}
+        found: dict[bytes, Known] = {}
+        stale: dict[bytes, bytes] = {}
+        old = time.time_ns() - _REFRESH_NS
+        try:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, known, used in db.execute(f"SELECT key, known, used FROM ok WHERE key IN ({marks})", chunk):
+                    try:
+                        found[key] = _DECODER.decode(known)
+                    except msgspec.DecodeError:
+                        continue  # a damaged row is a miss
+                    if used < old:
+                        stale[key] = known
+        except sqlite3.DatabaseError:
+            return {}
+        if stale:
+            self._store(stale)  # refresh their age (at most once a day: a write costs)
+        return found
+
+    def add(self, learned: Mapping[bytes, Known]) -> None:
+        """Remember these files; keep the store within ``MAX_ENTRIES``."""
+        if learned and self._open() is not None:
+            self._store({k: _ENCODER.encode(v) for k, v in learned.items()})
+
+    def _store(self, rows: Mapping[bytes, bytes]) -> None:
+        import sqlite3
+
+        now = time.time_ns()
+        try:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "INSERT OR REPLACE INTO ok (key, known, used) VALUES (?, ?, ?)", ((k, v, now) for k, v in rows.items())
+            )
+            (count,) = db.execute("SELECT count(*) FROM ok").fetchone()
+            if count > MAX_ENTRIES:
+                db.execute(
+                    "DELETE FROM ok WHERE key IN (SELECT key FROM ok ORDER BY used LIMIT ?)", (count - MAX_ENTRIES,)
+                )
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError:  # busy for too long, or the disk is full: just a miss next time
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _busy(exc: Exception) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)

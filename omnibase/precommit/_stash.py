@@ -1,0 +1,231 @@
+"""Check exactly what will be committed: unstaged changes step aside while the checks run.
+
+The model is pre-commit's. Before a pre-commit run on the staged files:
+
+1. the difference between the index and the working tree of tracked files (``git diff
+   --binary``) is written to a patch under ``.git/omnibase/patches/`` and fsynced: from
+   then on the user's unstaged work exists on disk outside the working tree;
+2. the working tree of tracked files is reset to the index (``git checkout -- .``), so
+   the checks see byte for byte what the commit will contain; untracked files are not
+   touched (and never checked: only staged paths are given to the checks);
+3. after the checks (and the fixers' writes), the patch is applied again. If it does not
+   apply, the fixers changed lines the user had also changed: their fixes are rolled back
+   (``git checkout -- .``), the patch applied on the staged content, and the run says so.
+   The patch is deleted only once it is back in the working tree.
+
+A run killed at any point (even by SIGKILL) leaves the patch in place; the next run, or
+``omnibase restore``, applies it before doing anything else. An exclusive lock
+(``.git/omnibase/stash.lock``) keeps two runs from stashing at once.
+
+Intent-to-add files (``git add -N``) are taken out of the index for the run and put back
+after (pre-commit does the same): a checkout would otherwise empty them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import msgspec
+from returns.result import Failure, Result, Success
+
+from omnibase._git import GitError, git, zsplit
+
+__all__ = ["Stashed", "StashError", "leftover_patches", "restore_leftovers", "staged_only"]
+
+PATCH_DIR = os.path.join("omnibase", "patches")
+_NO_SUBMODULES = ("-c", "submodule.recurse=0")
+
+
+class StashError(msgspec.Struct, frozen=True):
+    """Why the unstaged changes could not be set aside or put back (exit code 2)."""
+
+    message: str
+
+
+class Stashed(msgspec.Struct, kw_only=True):
+    """What a run set aside, and how putting it back went."""
+
+    patch: str | None = None
+    intent_to_add: tuple[str, ...] = ()
+    rolled_back: bool = False  # the fixers' changes conflicted and were undone
+    error: str | None = None  # the patch could not be applied; it is kept at ``patch``
+    worktree_is_index: bool = False  # set aside: tracked files hold what the index does
+
+
+def _patch_dir(gitdir: str) -> str:
+    return os.path.join(gitdir, PATCH_DIR)
+
+
+def leftover_patches(gitdir: str) -> list[str]:
+    """Patches of interrupted runs, oldest first."""
+    folder = _patch_dir(gitdir)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".patch"))
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names]
+
+
+def _checkout_index(root: str) -> Result[bytes, StashError]:
+    return git([*_NO_SUBMODULES, "checkout", "--", "."], root).alt(
+        lambda e: StashError(f"cannot reset the working tree to the index: {e.message}")
+    )
+
+
+def _apply(root: str, patch: str, *extra: str) -> Result[bytes, GitError]:
+    return git(["apply", "--whitespace=nowarn", *extra, patch], root)
+
+
+def _write_durably(path: str, data: bytes) -> None:
+    """Write ``data`` to a new file and fsync it and its folder: the user's only copy of
+    their unstaged work until it is applied again, so it is on disk before the working
+    tree changes (the one place omnibase fsyncs; see docs/precommit.md)."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:  # os.write may write less than asked
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(path + ".tmp", path)
+    dfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _write_patch(gitdir: str, diff: bytes) -> str:
+    path = os.path.join(_patch_dir(gitdir), f"{time.time_ns()}-{os.getpid()}.patch")
+    _write_durably(path, diff)
+    return path
+
+
+def _restore(root: str, patch: str, *, force: bool) -> Result[str, StashError]:
+    """Put one leftover patch back: ``"applied"``, ``"present"`` (the working tree already
+    holds it) or, with ``force``, after resetting tracked files to the index."""
+    if isinstance(_apply(root, patch, "--check"), Success):
+        result = _apply(root, patch).map(lambda _: "applied")
+    elif isinstance(_apply(root, patch, "--reverse", "--check"), Success):
+        result = Success("present")
+    elif force:
+        # what the working tree holds now is saved too (not applied again automatically)
+        now = git(["diff", "--binary", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/"], root)
+        saved = patch[: -len(".patch")] + ".before-restore.diff"
+        if isinstance(now, Success) and now.unwrap().strip():
+            _write_durably(saved, now.unwrap())
+        result = _checkout_index(root).alt(lambda e: GitError(e.message)).bind(lambda _: _apply(root, patch)).map(
+            lambda _: f"applied over the index (the working tree's changes before it: {saved})"
+            if os.path.exists(saved)
+            else "applied over the index"
+        )
+    else:
+        return Failure(
+            StashError(
+                f"an interrupted run left your unstaged changes in {patch} and they no longer apply to the "
+                "working tree; run 'omnibase restore --force' to reset tracked files to the index and apply "
+                f"it, or apply it yourself (git apply {patch}) and delete it"
+            )
+        )
+    if isinstance(result, Failure):
+        return Failure(StashError(f"cannot apply {patch}: {result.failure().message}"))
+    os.unlink(patch)
+    return Success(result.unwrap())
+
+
+def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[list[tuple[str, str]], StashError]:
+    """Apply every patch an interrupted run left behind; ``(patch, how)`` for each."""
+    done: list[tuple[str, str]] = []
+    for patch in leftover_patches(gitdir):
+        how = _restore(root, patch, force=force)
+        if isinstance(how, Failure):
+            return Failure(how.failure())
+        done.append((patch, how.unwrap()))
+    return Success(done)
+
+
+@contextmanager
+def _lock(gitdir: str) -> Iterator[None]:
+    import fcntl
+
+    folder = os.path.join(gitdir, "omnibase")
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(os.path.join(folder, "stash.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _stash(root: str, gitdir: str, state: Stashed) -> Result[Stashed, StashError]:
+    leftovers = restore_leftovers(root, gitdir)
+    if isinstance(leftovers, Failure):
+        return Failure(leftovers.failure())
+    # one question first: what differs between the index and the working tree?
+    status = git(["diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules"], root)
+    if isinstance(status, Failure):
+        return Failure(StashError(f"cannot read the unstaged changes: {status.failure().message}"))
+    fields = zsplit(status.unwrap())
+    changes = list(zip(fields[0::2], fields[1::2]))  # (status letter, path)
+    unmerged = [p for s, p in changes if s == "U"]
+    if unmerged:
+        return Failure(StashError(f"unmerged files ({', '.join(unmerged[:3])}): resolve them before committing"))
+    state.intent_to_add = tuple(p for s, p in changes if s == "A")
+    if not changes:
+        state.worktree_is_index = True
+        return Success(state)
+    if state.intent_to_add:
+        git(["rm", "--cached", "-q", "--", *state.intent_to_add], root)
+    diff = git(
+        ["diff", "--binary", "--no-color", "--no-ext-diff", "--ignore-submodules", "--src-prefix=a/",
+         "--dst-prefix=b/", "--no-renames"],
+        root,
+    )
+    if isinstance(diff, Failure):
+        return Failure(StashError(f"cannot read the unstaged changes: {diff.failure().message}"))
+    if not diff.unwrap().strip():  # only intent-to-add files differed
+        state.worktree_is_index = True
+        return Success(state)
+    try:
+        state.patch = _write_patch(gitdir, diff.unwrap())
+    except OSError as exc:
+        return Failure(StashError(f"cannot save the unstaged changes under {gitdir}: {exc.strerror or exc}"))
+    state.worktree_is_index = True
+    return _checkout_index(root).map(lambda _: state)
+
+
+def _unstash(root: str, state: Stashed) -> None:
+    if state.patch is not None:
+        if isinstance(_apply(root, state.patch), Failure):
+            # the fixers changed lines the user changed too: the user's work wins
+            state.rolled_back = True
+            undone = _checkout_index(root)
+            if isinstance(undone, Failure) or isinstance(_apply(root, state.patch), Failure):
+                state.error = (
+                    f"cannot put your unstaged changes back; they are safe in {state.patch} "
+                    "(run 'omnibase restore --force')"
+                )
+        if state.error is None:
+            os.unlink(state.patch)
+    if state.intent_to_add:
+        git(["add", "--intent-to-add", "--", *state.intent_to_add], root)
+
+
+@contextmanager
+def staged_only(root: str, gitdir: str) -> Iterator[Result[Stashed, StashError]]:
+    """Within the block the working tree of tracked files holds the staged content; on
+    the way out (normal, exception, Ctrl-C) the unstaged changes come back."""
+    with _lock(gitdir):
+        state = Stashed()
+        stashed = _stash(root, gitdir, state)
+        try:
+            yield stashed
+        finally:
+            _unstash(root, state)
