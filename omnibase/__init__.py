@@ -23,10 +23,18 @@ __all__ = [
     "ExitCode",
     "Failed",
     "FakeDriver",
+    "GateDecision",
+    "GatePolicy",
+    "Graph",
+    "GraphError",
+    "GraphNode",
     "Interrupted",
     "Lifecycle",
     "Meta",
     "Misconfigured",
+    "Node",
+    "NodeOutcome",
+    "Predicate",
     "ProtocolViolation",
     "Raised",
     "ResourceExceeded",
@@ -44,6 +52,7 @@ __all__ = [
     "SyncDriver",
     "TimedOut",
     "Unresolved",
+    "Veto",
     "__version__",
     "all_of",
     "arun",
@@ -52,11 +61,14 @@ __all__ = [
     "dry_run",
     "fallback",
     "filter_by",
+    "graph",
+    "hooked",
     "identity",
     "lift",
     "lift_async",
     "lift_safe",
     "new_ctx",
+    "node",
     "parse_filter",
     "profile",
     "recover",
@@ -70,6 +82,7 @@ _WHERE = {
     "omnibase.core.values": (
         "CircuitOpen ComponentType Crashed ExecCtx ExitCode Failed Interrupted Lifecycle Meta Misconfigured "
         "ProtocolViolation Raised ResourceExceeded RunReport SandboxViolation SecurityViolation Skip Status StepError StepResult TimedOut Unresolved"
+        " GateDecision GraphNode"
     ),
     "omnibase.core.policies": "BreakerPolicy Breakers RetryPolicy",
     "omnibase.core.step": "AllOf Component Step component",
@@ -78,6 +91,9 @@ _WHERE = {
     "omnibase.core.select": "Selection Selector filter_by parse_filter",
     "omnibase.drivers": "AsyncDriver FakeDriver SyncDriver arun run",
     "omnibase.context": "new_ctx",
+    "omnibase.core.graph": "Graph GraphError Node NodeOutcome Predicate graph node",
+    "omnibase.core.hooks": "Veto hooked",
+    "omnibase.core.gating": "GatePolicy",
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names.split()}
 
@@ -101,6 +117,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from omnibase.context import new_ctx
+    from omnibase.core.gating import GatePolicy
+    from omnibase.core.graph import Graph, GraphError, Node, NodeOutcome, Predicate, graph, node
+    from omnibase.core.hooks import Veto, hooked
+    from omnibase.core.values import GateDecision, GraphNode
     from omnibase.core.combinators import (
         all_of,
         breaker,

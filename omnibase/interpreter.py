@@ -21,6 +21,9 @@ import msgspec
 from returns.result import Failure, Success
 
 from omnibase.core import policies as pol
+from omnibase.core.gating import summarise
+from omnibase.core.graph import Graph, NodeOutcome, decide
+from omnibase.core.hooks import Hooked, Veto
 from omnibase.core.intents import (
     NOW,
     WALL,
@@ -514,6 +517,169 @@ def _branch(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float
     return (True, out) if out is PLANNED else (ok, out)
 
 
+# --- graphs ------------------------------------------------------------------------------
+
+
+class _Failures:
+    """The failures a graph has seen so far, shared by its branches (``maxfail``, ``-x``)."""
+
+    __slots__ = ("count", "limit", "why")
+
+    def __init__(self, limit: int | None, why: str) -> None:
+        self.count = 0
+        self.limit = limit
+        self.why = why
+
+    def stopped(self) -> bool:
+        return self.limit is not None and self.count >= self.limit
+
+
+_SKIPPED: Final[Outcome] = (True, None)
+
+
+def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    """A ready-set loop: every node whose dependencies are decided is decided too (skipped,
+    with the reason, or run); the ones to run are forked together, so an asynchronous
+    performer runs independent nodes in parallel."""
+    if node.fail_fast:
+        fails = _Failures(1, "stopped after the first failure (-x)")
+    else:
+        fails = _Failures(node.maxfail, f"stopped after {node.maxfail} failures (--maxfail)")
+    outcome: dict[str, NodeOutcome] = {}
+    outputs: dict[str, Any] = {}
+    error: Any = None
+    planned = False
+    order = {n.name: i for i, n in enumerate(node.nodes)}
+    users: dict[str, list[Any]] = {n.name: [] for n in node.nodes}
+    waiting = {n.name: len(n.needs) for n in node.nodes}
+    for n in node.nodes:
+        for d in n.needs:
+            users[d].append(n)
+    ready = [n for n in node.nodes if not n.needs]
+    try:
+        while ready:  # Kahn's algorithm, one wave at a time, in declaration order
+            runnable = []
+            for n in ready:
+                why = n.skip or decide(n.when, {d: outcome[d] for d in n.needs})
+                if why is None and fails.stopped():
+                    why = fails.why
+                if why is None:
+                    runnable.append(n)
+                else:
+                    yield from _skip(n.step, run, why)
+                    outcome[n.name] = NodeOutcome.SKIPPED
+            if not runnable:
+                ready = _next_wave(ready, users, waiting, order)
+                continue
+            if len(runnable) == 1:
+                answers: tuple[Outcome | None, ...] = ((yield from _graph_branch(runnable[0].step, value, run, dry, limit, fails)),)
+            else:
+                runs = [run.branch() for _ in runnable]
+                got: tuple[Outcome | None, ...] | None = None
+                try:
+                    got = yield Fork(
+                        tuple(_graph_branch(n.step, value, r, dry, limit, fails) for n, r in zip(runnable, runs)), node.fail_fast
+                    )
+                finally:
+                    why = "interrupted" if got is None else fails.why
+                    for i, r in enumerate(runs):
+                        run.results.extend(r.results)
+                        run.profile.extend(r.profile)
+                        if got is None or got[i] is None:
+                            _skip_rest(runnable[i].step, r, run, why)
+                assert got is not None
+                answers = got
+            for n, answer in zip(runnable, answers):
+                if answer is None or answer is _SKIPPED:
+                    outcome[n.name] = NodeOutcome.SKIPPED
+                elif answer[0] or answer[1] is PLANNED:
+                    outcome[n.name] = NodeOutcome.SUCCEEDED
+                    outputs[n.name] = answer[1]
+                    planned = planned or answer[1] is PLANNED
+                else:
+                    outcome[n.name] = NodeOutcome.FAILED
+                    error = answer[1] if error is None else error
+            ready = _next_wave(ready, users, waiting, order)
+    except KeyboardInterrupt:  # the report still lists the nodes never decided
+        for n in node.nodes:
+            if n.name not in outcome and not any(r.name == n.name for r in run.results):
+                _skip_now(n.step, run, "interrupted")
+        raise
+    if error is not None:
+        return False, error
+    return (False, PLANNED) if planned else (True, tuple(outputs.get(n.name) for n in node.nodes))
+
+
+def _next_wave(wave: list[Any], users: dict[str, list[Any]], waiting: dict[str, int], order: dict[str, int]) -> list[Any]:
+    """The nodes whose last undecided dependency was in ``wave``, in declaration order."""
+    out = []
+    for n in wave:
+        for user in users[n.name]:
+            waiting[user.name] -= 1
+            if waiting[user.name] == 0:
+                out.append(user)
+    out.sort(key=lambda u: order[u.name])
+    return out
+
+
+def _graph_branch(
+    step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None, fails: _Failures
+) -> Generator[Intent, Any, Outcome | None]:
+    """One node: SKIP when the graph has stopped meanwhile, else the step; counts failures."""
+    if fails.stopped():
+        yield from _skip(step, run, fails.why)
+        return _SKIPPED
+    answer = yield from _branch(step, value, run, dry, limit)
+    if answer is not None and not answer[0]:
+        fails.count += 1
+    return answer
+
+
+# --- hooks -------------------------------------------------------------------------------
+
+
+def _hooked(node: Hooked[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    """Pre-hooks (each may veto: the step is then SKIP with the reason), the step, then
+    post-hooks with its results. A hook that fails is a FAIL result of its own."""
+    comps = list(leaves(node.inner))
+    meta = comps[0].meta if len(comps) == 1 else None
+    for hook in node.pre:
+        ok, out = yield from _call_hook(hook, (meta, value), run, dry)
+        if not ok:
+            yield from _skip(node.inner, run, f"pre-hook {hook.name} failed")
+            return False, out
+        if type(out) is Veto:
+            yield from _skip(node.inner, run, f"vetoed by {hook.name}: {out.reason}")
+            return True, None
+    mark = len(run.results)
+    ok, out = yield from _eval(node.inner, value, run, dry, limit)
+    done = tuple(run.results[mark:])
+    for hook in node.post:
+        hook_ok, hook_out = yield from _call_hook(hook, done, run, dry)
+        if not hook_ok and ok:
+            ok, out = False, hook_out
+    return ok, out
+
+
+def _call_hook(hook: Component[Any, Any], value: Any, run: _Run, dry: bool) -> Evaluation:
+    """Invoke a hook like a component; only a failing hook leaves a result in the report.
+    A dry run does not run hooks that are not pure (and they veto nothing)."""
+    if dry and not hook.meta.pure:
+        return True, None
+    span = run.span()
+    called: Called = yield Invoke(hook, run.context(dry) if dry else run.ctx, value, None, span, 1)
+    ok, out = _classify(hook, called)
+    if ok:
+        return True, out
+    result = StepResult(
+        name=hook.name, status=Status.FAIL, span_id=span, error=out, reason="hook failed",
+        offset_s=(called.started - run.t0) / 1e9, duration_s=(called.ended - called.started) / 1e9, meta=hook.meta,
+    )  # fmt: skip
+    run.results.append(result)
+    yield result
+    return False, out
+
+
 _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {
     Component: _leaf,
     Then: _then,
@@ -526,6 +692,8 @@ _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {
     DryRun: _dry_run,
     Recover: _recover,
     Fallback: _recover,
+    Graph: _graph,
+    Hooked: _hooked,
 }
 
 
@@ -534,27 +702,11 @@ _HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {
 
 def _report(run: _Run, ok: bool, out: Any, outcome: str, started_at: float, duration: float) -> RunReport:
     results = tuple(run.results)
-    counts = {s: 0 for s in Status}
-    for r in results:
-        counts[r.status] += 1
-    if counts[Status.FAIL] or (not ok and out is not PLANNED):
-        status = Status.FAIL
-    elif counts[Status.WARN]:
-        status = Status.WARN
-    elif results and counts[Status.SKIP] == len(results):
-        status = Status.SKIP
-    else:
-        status = Status.PASS
+    summary = summarise(results, not ok and out is not PLANNED)
+    status = summary.status
     return RunReport(
         steps=results,
-        summary=Summary(
-            status=status,
-            total=len(results),
-            passed=counts[Status.PASS],
-            failed=counts[Status.FAIL],
-            warned=counts[Status.WARN],
-            skipped=counts[Status.SKIP],
-        ),
+        summary=summary,
         exit_code=int(exit_code(results, status, outcome, None if ok or out is PLANNED else out)),
         run_id=run.ctx.run_id,
         trace_id=run.ctx.trace_id,

@@ -19,14 +19,17 @@ import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
+from omnibase.core.graph import Graph
+from omnibase.core.graph import shape as graph_shape
+from omnibase.core.hooks import Hooked
 from omnibase.core.step import AllOf, Breaker, Component, DryRun, Fallback, Identity, Profile, Retry, Step, Then, Timeout
-from omnibase.core.values import ExecCtx, RunReport
+from omnibase.core.values import ExecCtx, GraphNode, RunReport
 
 __all__ = [
     "KEEP",
@@ -49,7 +52,10 @@ SNAPSHOT_SCHEMA = 1
 #: How many snapshots a folder keeps: writing one removes the oldest beyond this.
 KEEP = 20
 
-Kind = Literal["component", "then", "identity", "retry", "breaker", "all_of", "timeout", "profile", "dry_run", "recover", "fallback"]
+Kind = Literal[
+    "component", "then", "identity", "retry", "breaker", "all_of", "timeout", "profile", "dry_run", "recover", "fallback",
+    "graph", "hooked",
+]  # fmt: skip
 
 
 class RetryShape(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +81,8 @@ class Node(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     key: str = ""
     fail_fast: bool = False
     seconds: float | None = None
+    graph: tuple[GraphNode, ...] = ()
+    maxfail: int | None = None
 
 
 class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
@@ -188,6 +196,13 @@ def shape_of(step: Step[Any, Any]) -> Node:
         return Node(kind="then", name=" >> ".join(n.name for n in chain), children=tuple(map(shape_of, chain)))
     if isinstance(step, Identity):
         return Node(kind="identity", name=step.name)
+    if isinstance(step, Graph):
+        return Node(
+            kind="graph", name=step.name, children=tuple(map(shape_of, step.branches)), fail_fast=step.fail_fast,
+            graph=graph_shape(step.nodes), maxfail=step.maxfail,
+        )  # fmt: skip
+    if isinstance(step, Hooked):
+        return Node(kind="hooked", name=step.name, children=(shape_of(step.inner),))
     if isinstance(step, AllOf):
         return Node(kind="all_of", name=step.name, children=tuple(map(shape_of, step.branches)), fail_fast=step.fail_fast)
     if isinstance(step, Fallback):
@@ -213,6 +228,22 @@ def shape_of(step: Step[Any, Any]) -> Node:
     return Node(kind="recover", name=name, children=inner)
 
 
+def _rebuild_graph(node: Node, parts: list[Step[Any, Any]]) -> Result[Step[Any, Any], str]:
+    from omnibase.core.graph import CONDITIONS, GraphError, Rule
+    from omnibase.core.graph import Node as GraphNodeStep
+
+    if len(parts) != len(node.graph):
+        return Failure(f"the snapshot's graph '{node.name}' has {len(parts)} steps for {len(node.graph)} nodes")
+    for g in node.graph:
+        if g.when not in CONDITIONS:
+            return Failure(f"the snapshot's graph node '{g.name}' runs on a {g.when}, which is code: it cannot be replayed")
+    try:
+        nodes = [GraphNodeStep(g.name, part, g.needs, cast(Rule, g.when), skip=g.skip) for g, part in zip(node.graph, parts)]
+        return Success(Graph(nodes, name=node.name, maxfail=node.maxfail, fail_fast=node.fail_fast))
+    except GraphError as err:
+        return Failure(f"the snapshot's graph '{node.name}': {err}")
+
+
 def rebuild(node: Node, components: Mapping[str, Component[Any, Any]]) -> Result[Step[Any, Any], str]:
     """The step ``node`` describes, with each component looked up by name; or why not."""
     from omnibase.core import combinators as c
@@ -233,6 +264,10 @@ def rebuild(node: Node, components: Mapping[str, Component[Any, Any]]) -> Result
         return Success(c.identity())
     if kind == "all_of":
         return Success(c.all_of(parts, fail_fast=node.fail_fast, name=node.name))
+    if kind == "graph":
+        return _rebuild_graph(node, parts)
+    if kind == "hooked":
+        return Failure(f"the snapshot's node '{node.name}' has hooks, which are code, not data: it cannot be replayed")
     if kind == "fallback" and len(parts) == 2:
         return Success(c.fallback(parts[0], parts[1]))
     if len(parts) != 1:

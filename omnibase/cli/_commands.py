@@ -150,8 +150,8 @@ def orch(args: argparse.Namespace) -> int:
     from omnibase.cli._catalogue import load_catalogue
     from omnibase.orchestrators import files
 
-    if args.stage != "pipeline" and (args.from_ or args.to):
-        return _fail("--from/--to belong to --stage pipeline", ExitCode.CONFIG)
+    if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
+        return _fail("--skip, --only-failed and --maxfail belong to the pre-commit, test and ci stages", ExitCode.CONFIG)
     targets = _reports.parse_targets(args.report, os.getcwd())
     otel = _reports.otel_wanted(args.otel, os.environ)
     for checked in (targets, otel):
@@ -176,6 +176,11 @@ def orch(args: argparse.Namespace) -> int:
         message, code = loaded.failure()
         return _fail(message, code)
     catalogue = loaded.unwrap()
+    from omnibase.cli import _graphs
+
+    bad_graph = _graphs.check_needs(catalogue)
+    if bad_graph is not None:
+        return _fail(bad_graph, ExitCode.CONFIG)
     mode = mode_of(args)
     problem = mode_problem(args) or check_outputs(args)
     if problem is not None:
@@ -188,15 +193,24 @@ def orch(args: argparse.Namespace) -> int:
     names = [args.from_, *args.to] if args.from_ else list(args.to)
     hook_stage = args.hook_stage or ("pre-commit" if args.stage == "pre-commit" else None)
 
+    planned = _graphs.stage_plan(args, catalogue, args.stage, root, os.environ)
+    if isinstance(planned, Failure):
+        return _fail(*planned.failure())
+
     def build() -> Any:
-        return catalogue.orchestrator(
+        built = catalogue.orchestrator(
             args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
         )
+        built.stage_plan = planned.unwrap()
+        return built
 
     orchestrator = build()
     selection = orchestrator.select()
     if args.list:
         return _list(selection, args)
+    outside = _graphs.unselected(orchestrator.stage_plan, selection.kept, args.stage)
+    if outside is not None:
+        return _fail(outside, ExitCode.CONFIG)
     # only now, and only what is selected and needed, is imported or looked up on PATH
     unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=mode == "dry-run")
     if unresolved:
@@ -270,6 +284,10 @@ class _Stage:
             traceparent=os.environ.get("TRACEPARENT"),
         )  # fmt: skip
 
+        refused = orchestrator.refusal(msgspec.structs.replace(ctx, stage=orchestrator.stage))
+        if refused is not None:  # the gate says no: nothing runs, nothing to snapshot
+            self.report = refused
+            return self.emit(refused, refused.exit_code) if emit else refused.exit_code
         from omnibase.cli import _reports
 
         self.stream = _reports.stream_for(_stdout_format(args), self.targets, ctx.trace_id, sys.stdout)
@@ -301,6 +319,10 @@ class _Stage:
                 )  # fmt: skip
             finally:
                 catalogue.batch.flush(self.root)  # fixes a run stopped early had reported
+        if mode != "dry-run":
+            from omnibase.cli import _graphs
+
+            _graphs.record(self.root, report, per_tree=args.stage in _graphs.required_stages(catalogue.registry))
         self.report = report = finish_report(report, catalogue.registry.path)
         return self.emit(report, report.exit_code) if emit else report.exit_code
 

@@ -23,6 +23,8 @@ examples:
   omnibase orch --stage test --tags integration
   omnibase orch --stage ci --filter 'type=validator,lifecycle=canary'
   omnibase orch --stage pipeline --from tool_a --to tool_b --to validator_x
+  omnibase orch --stage ci --to build --skip slow-lint  build and what it needs, but not slow-lint
+  omnibase orch --stage test --only-failed --maxfail 3
   omnibase orch --stage pre-commit --list          what would run, and why not the rest
 
 filter grammar (--filter, repeatable; all given filters must hold):
@@ -60,8 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     orch.add_argument("--all-files", "-a", action="store_true", help="run on every tracked file")
     orch.add_argument("--tags", action="append", default=[], metavar="T1,T2", help="only components with any of these tags")
     orch.add_argument("--filter", action="append", default=[], metavar="EXPR", help="only components matching EXPR (grammar below)")
-    orch.add_argument("--from", dest="from_", metavar="NAME", help="pipeline stage: the first component")
-    orch.add_argument("--to", action="append", default=[], metavar="NAME", help="pipeline stage: the next component (repeatable)")
+    orch.add_argument("--from", dest="from_", metavar="NAME", help="pipeline stage: the first component; other stages: run NAME and what depends on it")
+    orch.add_argument("--to", action="append", default=[], metavar="NAME", help="pipeline stage: the next component (repeatable); other stages: run NAME and what it needs")
+    orch.add_argument("--skip", action="append", default=[], metavar="NAME", help="skip this component (repeatable, or comma-separated; also $OMNIBASE_SKIP)")
+    orch.add_argument("--only-failed", "--lf", action="store_true", help="run only what failed last time in this stage (and what it needs)")
+    orch.add_argument("--maxfail", type=_positive, metavar="N", help="stop after N failures; the rest are SKIP")
     orch.add_argument("--list", action="store_true", help="show what would run and why the rest would not; run nothing")
     orch.add_argument("--dry-run", action="store_true", help="run only read-only components and change no file; show what would change")
     orch.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")

@@ -157,6 +157,7 @@ def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Mode) 
         return run()
     import asyncio
 
+    before = set(_children(os.getpid()))  # an embedding process's own children are not ours
     box: list[R] = []
     # the main task returns None: asyncio.run (3.11) may repr its main task, result included
     try:
@@ -168,7 +169,7 @@ def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Mode) 
     report = box[0]
     # Every invocation has ended or been abandoned (fail-fast, timeout, Ctrl-C): a process
     # still running now was left by an abandoned call, and would outlive the run.
-    reap_children()
+    reap_children(spare=before)
     close = getattr(mode.performer, "close", None)
     if close is not None:
         close()
@@ -195,19 +196,22 @@ async def _cancellable(arun: Callable[[], Awaitable[R]], box: list[R]) -> None:
             loop.remove_signal_handler(signal.SIGTERM)
 
 
-def reap_children() -> int:
+def reap_children(spare: set[int] | frozenset[int] = frozenset()) -> int:
     """Kill what our child processes left running after an async run; how many.
 
     A command component runs in a session of its own (so that a timeout can kill its whole
     process group); when a synchronous call that waits on one in a thread is abandoned
     (fail-fast, a timeout, Ctrl-C), nothing else would stop it. Each child that leads its own process group has the
-    group killed; any other child is killed alone. Linux only (it reads ``/proc``).
+    group killed; any other child is killed alone; those in ``spare`` (running before the
+    run) are left alone. Linux only (it reads ``/proc``).
     """
     import signal
 
     me = os.getpid()
     killed = 0
     for pid in _children(me):
+        if pid in spare:
+            continue
         try:
             if os.getpgid(pid) == pid:
                 os.killpg(pid, signal.SIGKILL)

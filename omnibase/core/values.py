@@ -20,6 +20,8 @@ __all__ = [
     "ExecCtx",
     "ExitCode",
     "Failed",
+    "GateDecision",
+    "GraphNode",
     "Interrupted",
     "Isolation",
     "Lifecycle",
@@ -405,6 +407,27 @@ class RunMetrics(msgspec.Struct, frozen=True, kw_only=True):
     run_duration_s: float = 0.0
 
 
+class GraphNode(msgspec.Struct, frozen=True, kw_only=True):
+    """One node of a stage's graph, as data: what it needs, when it runs (the condition's
+    name), its wave (0: needs nothing) and why it was skipped without running, if it was."""
+
+    name: str
+    needs: tuple[str, ...] = ()
+    when: str = "all_succeeded"
+    level: int = 0
+    skip: str = ""
+
+
+class GateDecision(msgspec.Struct, frozen=True, kw_only=True):
+    """One decision of a stage's gating policy: about the stage (``subject`` the stage) or
+    one component; ``verdict`` (run, refuse, pass, fail, warn, ignore) and why."""
+
+    subject: str
+    verdict: str
+    reason: str
+    rule: str = ""
+
+
 Outcome: TypeAlias = Literal["completed", "interrupted"]
 
 #: The type of a run's output; a bare ``RunReport`` is ``RunReport[Any]``.
@@ -436,6 +459,8 @@ class RunReport(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     profiled: Profiled | None = None
     metrics: RunMetrics | None = None
     snapshot: str = ""
+    graph: tuple[GraphNode, ...] = ()
+    gating: tuple[GateDecision, ...] = ()
 
     @property
     def ok(self) -> bool:

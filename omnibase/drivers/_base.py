@@ -269,12 +269,23 @@ async def _afork(
     start = asyncio.get_running_loop().create_task
     tasks = [start(_adrive(b, aperform, observers, limit, scope, root)) for b in fork.branches]
     if not fork.fail_fast:
+        # In order, not through gather: most branches are done by the time they are awaited,
+        # which costs nothing. A cancellation of this task reaches the branch awaited then,
+        # which records it and returns normally, so "were we cancelled" is asked of the task.
+        me = asyncio.current_task()
+        asked = me.cancelling() if me is not None else 0
+        answers_in_order: list[Any] = []
         try:
-            return tuple(await asyncio.gather(*tasks))
+            for task in tasks:
+                answers_in_order.append(await task)
+                if me is not None and me.cancelling() > asked:
+                    raise asyncio.CancelledError
         except asyncio.CancelledError:
-            # gather cancelled the branches; they have recorded what they did
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # each records what it did
             raise
+        return tuple(answers_in_order)
     answers: list[Any] = [None] * len(tasks)
     index = {t: i for i, t in enumerate(tasks)}
     pending = set(tasks)

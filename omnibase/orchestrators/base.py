@@ -20,6 +20,7 @@ from omnibase.core.select import Selection, Selector, filter_by
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport
 from omnibase.drivers import AsyncPerformer, Observer, Performer, SyncDriver, arun, run
+from omnibase.orchestrators.graphs import StagePlan, assemble_graph, judged, refused_by_gate
 
 __all__ = ["Guards", "Orchestrator", "StageOrchestrator", "guard"]
 
@@ -82,6 +83,7 @@ class StageOrchestrator(Orchestrator):
         wrap: Callable[[Step[Any, Any]], Step[Any, Any]] | None = None,
         observers: Sequence[Observer] = (),
         jobs: int | None = None,
+        stage_plan: StagePlan | None = None,
     ) -> None:
         self.catalogue = tuple(catalogue)
         self.stage_filter = stage_filter
@@ -95,6 +97,8 @@ class StageOrchestrator(Orchestrator):
         self.observers = tuple(observers)
         #: ``arun``: at most this many invocations at once (None: as many as branches)
         self.jobs = jobs
+        #: dependencies, partial execution, hooks and gating (None: a plain fan-out)
+        self.stage_plan = stage_plan
 
     def select(self) -> Selection:
         """What this stage would run, and why the rest would not."""
@@ -102,9 +106,15 @@ class StageOrchestrator(Orchestrator):
 
     def assemble(self, selection: Selection) -> Step[Any, Any]:
         """One guarded step per selected component, all run on the same input."""
-        steps = [guard(c, *self.guards.get(c.name, (None, None))) for c in selection.kept]
-        pipeline: Step[Any, Any] = all_of(steps, fail_fast=self.fail_fast, name=self.stage)
+        if self.stage_plan is not None:  # a graph: needs, partial execution, hooks, gates
+            pipeline = assemble_graph(selection.kept, self.stage_plan, self._guarded, name=self.stage, fail_fast=self.fail_fast)
+        else:
+            pipeline = all_of([self._guarded(c) for c in selection.kept], fail_fast=self.fail_fast, name=self.stage)
         return self.wrap(pipeline) if self.wrap is not None else pipeline
+
+    def _guarded(self, comp: Component[Any, Any]) -> Step[Any, Any]:
+        step = guard(comp, *self.guards.get(comp.name, (None, None)))
+        return step if self.stage_plan is None else self.stage_plan.hooked(comp.name, step)
 
     def initial(self, ctx: ExecCtx) -> Any:
         """The value the pipeline starts from: the selected files."""
@@ -116,8 +126,12 @@ class StageOrchestrator(Orchestrator):
         if driver is not None and not hasattr(driver, "perform"):
             raise TypeError(f"{type(driver).__name__} is an asynchronous performer: use arun()")
         performer: Any = driver or SyncDriver()
-        report = run(self.assemble(self.select()), self.initial(ctx), ctx, performer, observers=self.observers)
-        return self._stamped(report)
+        refused = self.refusal(ctx)
+        if refused is not None:
+            return refused
+        step = self.assemble(self.select())
+        report = run(step, self.initial(ctx), ctx, performer, observers=self.observers)
+        return self._stamped(report, step)
 
     async def arun(self, ctx: ExecCtx) -> RunReport:
         """``run``, with an asynchronous performer (default ``AsyncDriver``): branches run
@@ -128,10 +142,18 @@ class StageOrchestrator(Orchestrator):
         if driver is not None and not hasattr(driver, "aperform"):
             raise TypeError(f"{type(driver).__name__} is a synchronous performer: use run()")
         performer: Any = driver
-        report = await arun(
-            self.assemble(self.select()), self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs
-        )
-        return self._stamped(report)
+        refused = self.refusal(ctx)
+        if refused is not None:
+            return refused
+        step = self.assemble(self.select())
+        report = await arun(step, self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs)
+        return self._stamped(report, step)
 
-    def _stamped(self, report: RunReport) -> RunReport:
+    def refusal(self, ctx: ExecCtx) -> RunReport | None:
+        """The report of this stage refused by its gate (nothing runs), or None."""
+        return None if self.stage_plan is None else refused_by_gate(self.stage_plan, self.stage, ctx)
+
+    def _stamped(self, report: RunReport, step: Step[Any, Any] | None = None) -> RunReport:
+        if self.stage_plan is not None and step is not None:
+            report = judged(self.stage_plan, step, report)
         return msgspec.structs.replace(report, metadata={**report.metadata, "stage": self.stage})

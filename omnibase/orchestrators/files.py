@@ -20,6 +20,7 @@ __all__ = [
     "all_files",
     "changed_files",
     "explicit_files",
+    "index_tree",
     "repo_paths",
     "repo_root",
     "Staged",
@@ -80,6 +81,15 @@ def staged(root: str) -> Result[Staged, FileScopeError]:
             added=frozenset(p for status, p in pairs if status == "A"),
         )
     )
+
+
+def index_tree(root: str) -> Result[str, FileScopeError]:
+    """The id of the tree in the index (``git write-tree``): what a commit would hold now,
+    and ``HEAD^{tree}`` right after that commit."""
+    found = git(["write-tree"], root)
+    if isinstance(found, Failure):
+        return Failure(FileScopeError(found.failure().message))
+    return Success(found.unwrap().decode("utf-8", "replace").strip())
 
 
 def staged_files(root: str) -> Result[tuple[str, ...], FileScopeError]:

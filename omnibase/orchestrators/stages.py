@@ -23,7 +23,7 @@ from omnibase.core.values import (
     Unresolved,
 )
 from omnibase.drivers import SyncDriver, run
-from omnibase.orchestrators.base import Orchestrator, StageOrchestrator, guard
+from omnibase.orchestrators.base import Orchestrator, StageOrchestrator
 
 __all__ = [
     "CI_DEFAULT_TIMEOUT",
@@ -127,8 +127,9 @@ class PipelineOrchestrator(StageOrchestrator):
         return Selection(kept, tuple((c, "not in --from/--to") for c in self.catalogue if c not in kept))
 
     def assemble(self, selection: Selection) -> Step[Any, Any]:
-        steps = [guard(c, *self.guards.get(c.name, (None, None))) for c in selection.kept]
-        pipeline = sequence(steps)
+        pipeline = sequence([self._guarded(c) for c in selection.kept])
+        if self.stage_plan is not None:  # the stage's hooks (a chain has no graph options)
+            pipeline = self.stage_plan.hooked("*", pipeline)
         return self.wrap(pipeline) if self.wrap is not None else pipeline
 
     def run(self, ctx: ExecCtx) -> RunReport:

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_REGISTRY_BYTES",
     "Layout",
     "find_registry",
+    "locate",
     "load_registry",
     "parse_registry_text",
     "parse_yaml",
@@ -277,7 +278,7 @@ def parse_yaml(text: str, layout: Layout | None = None) -> Any:
                     data = construct(tag, value, event.start_mark)
                 if event.anchor is not None:
                     anchors[event.anchor] = (data, 1)
-                if layout is not None and (len(stack) < 3 or (len(stack) == 3 and stack[2].key == "name")):
+                if layout is not None and (len(stack) < 3 or (len(stack) == 3 and stack[2].key in ("name", "builtin"))):
                     _note_scalar(layout, stack, data, event)
                 if stack:  # the common cases inline: an item, a key, a value
                     top = stack[-1]
@@ -494,6 +495,16 @@ def _check_builtins(parsed: RegistryFile) -> RegistryFile | tuple[str, str]:
             return f"components[{i}].args", f"{entry.builtin}: {exc}"
         entries.append(entry if entry.name else msgspec.structs.replace(entry, name=entry.builtin))
     return msgspec.structs.replace(parsed, components=tuple(entries))
+
+
+def locate(path: str, field: str) -> tuple[int, int]:
+    """The line and column of ``field`` (msgspec's path, ``$.components[2].needs``) in the
+    registry file at ``path``; (0, 0) when it cannot be found."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return _locate(f.read(), field)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return 0, 0
 
 
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")

@@ -11,6 +11,7 @@ import msgspec
 
 from omnibase.core.policies import DEFAULT_BREAKER as _B
 from omnibase.core.policies import DEFAULT_RETRY as _R
+from omnibase.core.gating import GatePolicy
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.values import ComponentType, Isolation, Lifecycle, Limits, Meta, Rights
 
@@ -21,6 +22,7 @@ __all__ = [
     "BreakerSpec",
     "ConfigError",
     "Entry",
+    "HookSpec",
     "Limits",
     "Registry",
     "RegistryFile",
@@ -48,9 +50,22 @@ Count = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
+#: A hook in the registry file: a command (argv list) or a Python callable ('module:function').
+Hook = tuple[str, ...] | str
+
+
+class HookSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Hooks of a component or a stage (see ``docs/hooks.md``)."""
+
+    pre: tuple[Hook, ...] = ()
+    post: tuple[Hook, ...] = ()
+
+
 class StageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     filter: str | None = None
     fail_fast: bool | None = None
+    gate: GatePolicy | None = None
+    hooks: HookSpec | None = None
 
 
 #: The spec's defaults, as data; ``stages:`` in the registry file overrides them per stage.
@@ -128,6 +143,9 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     stages: tuple[HookStage, ...] = HOOK_STAGES
     builtin: str | None = None
     args: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    when: Literal["all_succeeded", "none_failed", "all_done"] = "all_succeeded"
+    hooks: HookSpec | None = None
 
     def retry_policy(self) -> RetryPolicy | None:
         if self.retry is None:

@@ -287,7 +287,7 @@ def test_junit_carries_control_characters_and_bad_names_as_escapes() -> None:
     doc = etree.fromstring(out.encode("utf-8"))
     assert JUNIT_XSD.validate(doc)
     case = doc.find("testsuite/testcase")
-    assert case.get("name") == "caf\\udce9\\x1b"
+    assert case.get("name") == "caf\\xe9\\x1b"  # the undecodable byte, shown escaped
     assert case.find("failure").text == "bell\\x07 <tag> & \\x00"
 
 

@@ -178,7 +178,8 @@ def test_every_report_renders_in_every_format(report: RunReport) -> None:
     data = json.loads(FORMATTERS["json"](report, RenderOptions()))
     s = report.summary
     counts = [f"{n} {word}" for n, word in ((s.passed, "passed"), (s.failed, "failed"), (s.warned, "warned"), (s.skipped, "skipped")) if n]
-    for name, render in FORMATTERS.items():
+    for name in ("human", "json", "yaml"):  # the CI formats have their own properties (test_formats_ci.py)
+        render = FORMATTERS[name]
         for opts in (RenderOptions(), RenderOptions(color=True, emoji=True, verbose=1)):
             out = render(report, opts)
             assert out.endswith("\n") and not out.endswith("\n\n"), name

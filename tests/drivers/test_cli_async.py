@@ -205,3 +205,29 @@ def test_jobs_must_be_a_positive_number(project: Path) -> None:
         cwd=project, capture_output=True, text=True, env=_env(), timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "--jobs" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_reaping_kills_the_group_a_child_leads_and_spares_the_others() -> None:
+    from omnibase.cli._modes import _children, reap_children
+
+    kept = subprocess.Popen(["sleep", "60"])
+    leader = subprocess.Popen(["sh", "-c", "sleep 61 & wait"], start_new_session=True)
+    try:
+        time.sleep(0.2)  # let sh start its own child
+        grandchildren = _children(leader.pid)
+        assert grandchildren, "the leader's child should be running"
+        spare = set(_children(os.getpid())) - {leader.pid}
+        assert kept.pid in spare
+        assert reap_children(spare=spare) == 1
+        leader.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in grandchildren) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in grandchildren), "the whole group goes"
+        assert kept.poll() is None, "a child that was running before is spared"
+    finally:
+        for proc in (kept, leader):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()

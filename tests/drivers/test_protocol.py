@@ -60,10 +60,15 @@ class Recorder:
         return await self.inner.aperform(intent)
 
 
-def recorded(step: Step[Any, Any], value: Any = 0) -> tuple[Any, list[Any]]:
-    """Run ``step`` under the fake performer; the report and every intent and event, in order."""
+def recorded(step: Step[Any, Any], value: Any = 0, concurrent: bool = False) -> tuple[Any, list[Any]]:
+    """Run ``step`` under the fake performer (with ``run``, or ``arun`` if ``concurrent``);
+    the report and every intent and event, in order."""
     log: list[Any] = []
-    report = run(step, value, fake_ctx(), Recorder(FakeDriver(), log), observers=(log.append,))
+    performer = Recorder(FakeDriver(), log)
+    if concurrent:
+        report = asyncio.run(arun(step, value, fake_ctx(), performer, observers=(log.append,)))
+    else:
+        report = run(step, value, fake_ctx(), performer, observers=(log.append,))
     return report, log
 
 
@@ -71,9 +76,11 @@ def recorded(step: Step[Any, Any], value: Any = 0) -> tuple[Any, list[Any]]:
 
 
 @SETTINGS
-@given(pipelines(8), st.integers(-3, 3))
-def test_every_invoke_carries_its_identity_between_its_started_event_and_its_result(spec: Any, value: int) -> None:
-    report, log = recorded(build(spec), value)
+@given(pipelines(8), st.integers(-3, 3), st.booleans())
+def test_every_invoke_carries_its_identity_between_its_started_event_and_its_result(
+    spec: Any, value: int, concurrent: bool
+) -> None:
+    report, log = recorded(build(spec), value, concurrent)
     invokes = [(i, x) for i, x in enumerate(log) if type(x) is Invoke]
     spans = [x.span_id for _, x in invokes]
     assert len(set(spans)) == len(spans), "a span id is never reused within a run"
@@ -267,8 +274,9 @@ def test_cancelling_an_async_run_ends_it_with_a_partial_report() -> None:
 
 
 def test_breaker_state_is_read_after_the_clock_answers() -> None:
-    """Branch b asks the clock while branch a's failure is about to open the shared breaker;
-    the performer answers b only once the breaker is open: b must see it open."""
+    """Branch a's call is in flight (the breaker still closed) when branch b asks the clock;
+    the performer answers b only once a's failure has opened the shared breaker: b must see
+    it open (a loop that read the state before asking the clock would let b through)."""
     opened = threading.Event()
     asked: list[int] = []
 
@@ -276,7 +284,7 @@ def test_breaker_state_is_read_after_the_clock_answers() -> None:
         async def aperform(self, intent: Intent) -> Any:
             if type(intent) is Now:
                 asked.append(1)
-                if len(asked) == 4:  # run start, fork: a's clock (3rd), b's clock (4th)
+                if len(asked) == 3:  # 1: the run's start, 2: a's breaker, 3: b's breaker
                     while not opened.is_set():
                         await asyncio.sleep(0)
             return await super().aperform(intent)
@@ -285,13 +293,22 @@ def test_breaker_state_is_read_after_the_clock_answers() -> None:
         if type(event) is BreakerChanged and event.after is BreakerMode.OPEN:
             opened.set()
 
+    @component
+    async def a(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        for _ in range(3):
+            await asyncio.sleep(0)  # in flight while b asks the clock
+        return Failure(Failed(message="down"))
+
     policy = BreakerPolicy(threshold=1, window=60.0, reset_timeout=60.0)
-    step = all_of([breaker(make_fail("a"), policy, key="shared"), breaker(make_ok("b"), policy, key="shared")])
-    log: list[Any] = []
-    report = asyncio.run(arun(step, 0, fake_ctx(), SlowClock(FakeDriver(), log), observers=(on_event,)))
-    assert [x.component.name for x in log if type(x) is Invoke] == ["a"]
-    b = report.steps[-1]
-    assert b.name == "b" and b.status is Status.FAIL and isinstance(b.error, CircuitOpen)
+    step = all_of([breaker(a, policy, key="shared"), breaker(make_ok("b"), policy, key="shared")])
+    for performer in (FakeDriver(), AsyncDriver()):
+        opened.clear()
+        asked.clear()
+        log: list[Any] = []
+        report = asyncio.run(arun(step, 0, fake_ctx(), SlowClock(performer, log), observers=(on_event,)))
+        assert [x.component.name for x in log if type(x) is Invoke] == ["a"]
+        b = report.steps[-1]
+        assert b.name == "b" and b.status is Status.FAIL and isinstance(b.error, CircuitOpen)
 
 
 # --- async def components ---------------------------------------------------------------------
@@ -374,3 +391,33 @@ def test_a_component_raising_keyboard_interrupt_in_a_concurrent_branch_interrupt
             ("b", Status.SKIP, "interrupted"),
             ("d", Status.SKIP, "interrupted"),
         ]
+
+
+def test_cancellation_reaches_every_branch_of_nested_forks() -> None:
+    @component
+    async def refuse(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        await asyncio.sleep(0)
+        return Failure(Failed(message="no"))
+
+    nested = all_of([all_of([hangs, hangs >> make_ok("after")]), hangs])
+    failing = all_of([all_of([hangs, all_of([hangs, hangs])]), refuse], fail_fast=True)
+
+    async def cancelled_after_start() -> Any:
+        task = asyncio.ensure_future(arun(nested, 0, fake_ctx(), AsyncDriver()))
+        for _ in range(20):  # let every branch reach its coroutine
+            await asyncio.sleep(0)
+        task.cancel()
+        return await task
+
+    report = asyncio.run(cancelled_after_start())
+    assert report.outcome == "interrupted"
+    assert [(s.name, s.status) for s in report.steps] == [
+        ("hangs", Status.FAIL), ("hangs", Status.FAIL), ("after", Status.SKIP), ("hangs", Status.FAIL)
+    ]  # fmt: skip
+    for performer in (FakeDriver(), AsyncDriver()):
+        report = asyncio.run(arun(failing, 0, fake_ctx(), performer))
+        assert report.outcome == "completed" and report.exit_code == 1
+        # the run returned, so every hanging branch was cancelled or never started
+        assert [(s.name, s.status) for s in report.steps] == [("hangs", Status.SKIP)] * 3 + [("refuse", Status.FAIL)]
+        assert report.steps[0].reason == "cancelled: another branch failed"
+        assert {s.reason for s in report.steps[1:3]} <= {"cancelled: another branch failed", "an earlier branch failed"}

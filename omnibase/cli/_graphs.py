@@ -1,0 +1,263 @@
+"""The CLI's side of graphs, partial execution, hooks and gating (an edge: reads the
+environment, runs hook commands, reads and writes the state under ``GITDIR/omnibase``).
+
+``stage_plan`` gathers what ``orchestrators.graphs.StagePlan`` needs: the registry's
+``needs``/``when``/``hooks`` (checked: an unknown name or a cycle is exit 2 with the file
+and line), ``--skip`` and ``OMNIBASE_SKIP``, ``--from``/``--to``, ``--only-failed`` (from
+the last run's state), ``--maxfail``, the stage's gate and the per-tree history.
+``record`` writes the last run's state and the tree's outcome after a run, atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from returns.result import Failure, Result, Success
+
+from omnibase.core.graph import find_cycle
+from omnibase.core.hooks import Veto
+from omnibase.core.step import Component
+from omnibase.core.values import ExecCtx, ExitCode, Failed, Meta, RunReport, Status, StepResult
+from omnibase.orchestrators.graphs import Hooks, StagePlan
+
+__all__ = ["check_needs", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
+
+SKIP_ENV = "OMNIBASE_SKIP"
+#: How many trees the per-tree history keeps (the most recent ones).
+MAX_TREES = 256
+
+Problem = tuple[str, ExitCode]
+
+
+def check_needs(catalogue: Any) -> str | None:
+    """An unknown dependency or a dependency cycle among the registry's entries, as one
+    line naming the file, the line and the name; None when the graph is sound."""
+    from omnibase.registry._load import locate
+
+    registry = catalogue.registry
+    known = {c.name for c in catalogue.components}
+    index = {e.name: i for i, e in enumerate(registry.entries)}
+    for i, entry in enumerate(registry.entries):
+        for j, dep in enumerate(entry.needs):
+            if dep not in known:
+                line, col = locate(registry.path, f"$.components[{i}].needs[{j}]")
+                return f"{registry.path}:{line}:{col}: components[{i}].needs: unknown component '{dep}'"
+    cycle = find_cycle({e.name: e.needs for e in registry.entries})
+    if cycle:
+        i = index[cycle[0]]
+        line, col = locate(registry.path, f"$.components[{i}].needs")
+        return f"{registry.path}:{line}:{col}: components[{i}].needs: dependency cycle: {' -> '.join(cycle)}"
+    return None
+
+
+def _names(values: Sequence[str]) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def stage_plan(
+    args: argparse.Namespace, catalogue: Any, stage: str, root: str, env: Mapping[str, str]
+) -> Result[StagePlan | None, Problem]:
+    """The stage's plan, or None when the run uses none of it (a plain fan-out as before)."""
+    from omnibase import registry as reg
+
+    entries = {e.name: e for e in catalogue.registry.entries}
+    config = reg.stage_settings(catalogue.registry).get(stage)
+    gate = config.gate if config is not None else None
+    stage_hooks = config.hooks if config is not None else None
+    chain = stage == "pipeline"  # --from/--to name the chain; no graph options apply
+    skip = {} if chain else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
+    for n in [] if chain else _names([env.get(SKIP_ENV, "")]):
+        skip.setdefault(n, f"skipped by {SKIP_ENV}")
+    froms = [args.from_] if args.from_ and not chain else []
+    tos = [] if chain else list(args.to)
+    known = {c.name for c in catalogue.components}
+    for flag, names in (("--from", froms), ("--to", tos)):
+        for n in names:
+            if n not in known:
+                return Failure((f"{flag} {n}: no such component", ExitCode.CONFIG))
+    only: list[str] = []
+    if getattr(args, "only_failed", False):
+        last = _read_json(os.path.join(state_dir(root), "last-run", f"{stage}.json"))
+        results = last.get("results", {}) if isinstance(last, dict) else {}
+        only = sorted(n for n, s in results.items() if s == "FAIL") if isinstance(results, dict) else []
+        if not only:
+            print(f"omnibase: --only-failed: no failure recorded for stage {stage}; running everything", file=_stderr())
+    hooks: dict[str, Hooks] = {}
+    for name, entry in entries.items():
+        if entry.hooks is not None:
+            hooks[name] = _hook_components(name, entry.hooks, root)
+    if stage_hooks is not None:
+        hooks["*"] = _hook_components(stage, stage_hooks, root)
+    needs = {} if chain else {n: e.needs for n, e in entries.items() if e.needs}
+    when = {} if chain else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
+    maxfail = getattr(args, "maxfail", None)
+    if not (needs or skip or froms or tos or only or maxfail or hooks or gate is not None):
+        return Success(None)
+    history: dict[str, str] = {}
+    if gate is not None and gate.requires:
+        tree = tree_id(root)
+        trees = _read_json(os.path.join(state_dir(root), "trees.json"))
+        found = trees.get(tree, {}) if isinstance(trees, dict) and tree else {}
+        history = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    plan = StagePlan(
+        needs=needs, when=when, skip=skip, froms=froms, tos=tos, only=only, maxfail=maxfail, hooks=hooks,
+        gate=gate, history=history,
+    )  # fmt: skip
+    return Success(plan)
+
+
+def unselected(plan: StagePlan | None, kept: Sequence[Component[Any, Any]], stage: str) -> str | None:
+    """A ``--from``/``--to`` name the stage does not select (its filter leaves it out)."""
+    if plan is None:
+        return None
+    names = {c.name for c in kept}
+    for flag, given in (("--from", plan.froms), ("--to", plan.tos)):
+        for n in given:
+            if n not in names:
+                return f"{flag} {n}: not selected in stage {stage} (see --list)"
+    return None
+
+
+def _stderr() -> Any:
+    import sys
+
+    return sys.stderr
+
+
+# --- hooks from the registry file ------------------------------------------------------------
+
+
+def _hook_components(owner: str, spec: Any, root: str) -> Hooks:
+    pre = tuple(_hook(owner, "pre", h, root) for h in spec.pre)
+    post = tuple(_hook(owner, "post", h, root) for h in spec.post)
+    return pre, post
+
+
+def _hook(owner: str, point: str, hook: tuple[str, ...] | str, root: str) -> Component[Any, Any]:
+    if isinstance(hook, str):
+        return _python_hook(owner, point, hook, root)
+    argv = tuple(hook)
+    name = f"{owner}:{point}:{os.path.basename(argv[0]) if argv else '?'}"
+    meta = Meta(name=name)
+
+    def command(ctx: ExecCtx, value: Any) -> Result[Any, Any]:
+        from omnibase.registry._resolve import run_command
+
+        env = {"OMNIBASE_STAGE": ctx.stage, "OMNIBASE_HOOK": point, "OMNIBASE_COMPONENT": owner}
+        if point == "post":
+            env["OMNIBASE_STATUS"] = _worst(value)
+        if not argv:
+            return Failure(Failed(message=f"hook {name}: an empty command"))
+        done = run_command(argv, cwd=ctx.root, env=env, timeout=60.0)
+        if isinstance(done, Failure):
+            return done
+        code, output = done.unwrap()
+        if code == 0:
+            return Success(None)
+        first = next((ln.strip() for ln in output.splitlines() if ln.strip()), "")
+        said = f"{argv[0]} exited {code}" + (f": {first}" if first else "")
+        return Success(Veto(reason=said)) if point == "pre" else Failure(Failed(message=said))
+
+    return Component(command, meta)
+
+
+def _python_hook(owner: str, point: str, target: str, root: str) -> Component[Any, Any]:
+    from omnibase.core.hooks import post_hook, pre_hook
+    from omnibase.registry._resolve import _python
+    from omnibase.registry._schema import Entry
+
+    name = f"{owner}:{point}:{target.rpartition(':')[2] or target}"
+    found = _python(Entry(name=name, python=target), root)
+    if isinstance(found, Failure):
+        message = found.failure().message
+
+        def unresolved(ctx: ExecCtx, value: Any) -> Result[Any, Any]:
+            return Failure(Failed(message=f"hook {name}: {message}"))
+
+        return Component(unresolved, Meta(name=name))
+    fn = found.unwrap()
+    return pre_hook(fn, name=name) if point == "pre" else post_hook(fn, name=name)
+
+
+def _worst(results: Any) -> str:
+    statuses: set[Status] = set()
+    if isinstance(results, tuple):
+        statuses = {r.status for r in results if isinstance(r, StepResult)}
+    for s in (Status.FAIL, Status.WARN, Status.PASS, Status.SKIP):
+        if s in statuses:
+            return str(s.value)
+    return "SKIP"
+
+
+# --- state under GITDIR/omnibase -------------------------------------------------------------
+
+
+def state_dir(root: str) -> str:
+    """``GITDIR/omnibase`` (next to the snapshots), else ``root/.omnibase``."""
+    from omnibase.snapshots import snapshot_dir
+
+    return str(os.path.dirname(snapshot_dir(root)))
+
+
+def tree_id(root: str) -> str:
+    """The index's tree id, or "" when git cannot say."""
+    from omnibase.orchestrators.files import index_tree
+
+    return index_tree(root).value_or("")
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: str, data: Any) -> None:
+    from omnibase._atomic import write_atomic
+
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    for part in (os.path.dirname(folder), folder, path):  # never through a symbolic link
+        if os.path.islink(part):
+            raise OSError(f"{part}: a symbolic link; not writing through it")
+    write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+
+
+def required_stages(registry: Any) -> frozenset[str]:
+    """The stages some stage's gate requires: only their outcomes are kept per tree."""
+    from omnibase import registry as reg
+
+    gates = [c.gate for c in reg.stage_settings(registry).values() if c.gate is not None]
+    return frozenset(s for g in gates for s in g.requires)
+
+
+def record(root: str, report: RunReport, *, per_tree: bool) -> None:
+    """After a run: each component's status (for ``--only-failed``) and, when ``per_tree``
+    (a gate requires this stage), the stage's outcome for the current tree. A failure to
+    write is one line on stderr; the run's report stands."""
+    stage = report.stage
+    outcome = report.summary.status.value if report.exit_code == 0 else Status.FAIL.value
+    base = state_dir(root)
+    try:
+        _write_json(
+            os.path.join(base, "last-run", f"{stage}.json"),
+            {"stage": stage, "run_id": report.run_id, "results": {r.name: r.status.value for r in report.steps}},
+        )
+        tree = tree_id(root) if per_tree else ""
+        if tree:
+            path = os.path.join(base, "trees.json")
+            trees = _read_json(path)
+            trees = trees if isinstance(trees, dict) else {}
+            entry = trees.pop(tree, {})
+            entry = entry if isinstance(entry, dict) else {}
+            entry[stage] = outcome
+            trees[tree] = entry  # most recent last
+            _write_json(path, dict(list(trees.items())[-MAX_TREES:]))
+    except OSError as exc:
+        print(f"omnibase: cannot record the run's state in {base}: {exc}", file=_stderr())

@@ -1,0 +1,105 @@
+"""Gating is a pure function of the policy and the run history: properties."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from omnibase.core.gating import GatePolicy, admit, admit_component, judge, stage_fails, summarise
+from omnibase.core.values import Failed, Lifecycle, Meta, Status, StepResult
+
+STAGES = ("pre-commit", "test", "ci", "lint")
+OUTCOMES = ("PASS", "WARN", "FAIL", "SKIP")
+
+policies = st.builds(
+    GatePolicy,
+    requires=st.lists(st.sampled_from(STAGES), unique=True, max_size=3).map(tuple),
+    deprecated=st.sampled_from(("fail", "warn")),
+    experimental=st.sampled_from(("fail", "warn")),
+    max_failures=st.none() | st.integers(0, 6),
+    max_failure_percent=st.none() | st.floats(0, 100),
+    lifecycles=st.none() | st.lists(st.sampled_from(list(Lifecycle)), unique=True).map(tuple),
+)
+histories = st.dictionaries(st.sampled_from(STAGES), st.sampled_from(OUTCOMES))
+
+
+def _result(i: int, lifecycle: Lifecycle, status: Status) -> StepResult:
+    error = Failed(message="no") if status is Status.FAIL else None
+    return StepResult(name=f"c{i}", status=status, span_id=f"{i:016x}", error=error, meta=Meta(name=f"c{i}", lifecycle=lifecycle))
+
+
+results = st.lists(st.tuples(st.sampled_from(list(Lifecycle)), st.sampled_from(list(Status))), max_size=12).map(
+    lambda rows: [_result(i, lc, s) for i, (lc, s) in enumerate(rows)]
+)
+
+
+@settings(max_examples=200)
+@given(policies, histories, st.sampled_from(STAGES), st.sampled_from(STAGES))
+def test_admission_is_monotone_in_passed_stages(policy: GatePolicy, history: dict[str, str], stage: str, more: str) -> None:
+    before = admit(policy, stage, history)
+    after = admit(policy, stage, {**history, more: "PASS"})
+    if before.verdict == "run":
+        assert after.verdict == "run"
+    assert (before.verdict == "run") == all(history.get(s) in ("PASS", "WARN") for s in policy.requires)
+    if before.verdict == "refuse":  # the reason names every missing stage
+        assert all(s in before.reason for s in policy.requires if history.get(s) not in ("PASS", "WARN"))
+
+
+@settings(max_examples=200)
+@given(policies, st.integers(0, 20), st.integers(0, 20), st.integers(0, 20))
+def test_more_failures_never_turn_a_failed_stage_into_a_pass(policy: GatePolicy, f1: int, extra: int, ran: int) -> None:
+    total = f1 + extra + ran
+    if stage_fails(policy, f1, total):
+        assert stage_fails(policy, f1 + extra, total)
+
+
+@settings(max_examples=200)
+@given(policies, st.integers(0, 6), st.integers(0, 20), st.integers(1, 20))
+def test_a_laxer_threshold_never_fails_what_a_stricter_one_passes(policy: GatePolicy, bump: int, failures: int, ran: int) -> None:
+    ran = max(ran, failures)
+    strict = GatePolicy(max_failures=policy.max_failures, max_failure_percent=policy.max_failure_percent)
+    lax = GatePolicy(
+        max_failures=None if policy.max_failures is None else policy.max_failures + bump,
+        max_failure_percent=None if policy.max_failure_percent is None else min(100.0, policy.max_failure_percent + bump),
+    )
+    if not stage_fails(strict, failures, ran):
+        assert not stage_fails(lax, failures, ran)
+
+
+@settings(max_examples=200)
+@given(policies, results)
+def test_judge_downgrades_exactly_what_the_policy_says_and_records_why(policy: GatePolicy, rows: list[StepResult]) -> None:
+    judged = judge(policy, "ci", rows)
+    assert [r.name for r in judged.results] == [r.name for r in rows]
+    warned = {d.subject for d in judged.decisions if d.verdict == "warn"}
+    for before, after in zip(rows, judged.results):
+        assert before.meta is not None
+        soft = (before.meta.lifecycle is Lifecycle.DEPRECATED and policy.deprecated == "warn") or (
+            before.meta.lifecycle is Lifecycle.EXPERIMENTAL and policy.experimental == "warn"
+        )
+        if before.status is Status.FAIL and soft:
+            assert after.status is Status.WARN and after.name in warned and after.reason
+        else:
+            assert after == before
+    failures = sum(r.status is Status.FAIL for r in judged.results)
+    ran = sum(r.status is not Status.SKIP for r in judged.results)
+    assert judged.failed == stage_fails(policy, failures, ran)
+    assert judged.decisions[-1].subject == "ci" and judged.decisions[-1].verdict == ("fail" if judged.failed else "pass")
+    assert (summarise(judged.results, judged.failed, tolerated=True).status is Status.FAIL) == judged.failed
+
+
+@settings(max_examples=100)
+@given(policies, st.sampled_from(list(Lifecycle)))
+def test_lifecycle_gate(policy: GatePolicy, lifecycle: Lifecycle) -> None:
+    decision = admit_component(policy, Meta(name="x", lifecycle=lifecycle))
+    allowed = policy.lifecycles is None or lifecycle in policy.lifecycles
+    assert (decision is None) == allowed
+    if decision is not None:
+        assert decision.verdict == "skip" and lifecycle.value in decision.reason
+
+
+def test_default_policy_fails_on_any_failure() -> None:
+    policy = GatePolicy()
+    assert not stage_fails(policy, 0, 3) and stage_fails(policy, 1, 3)
+    assert not stage_fails(GatePolicy(max_failure_percent=50), 1, 2)
+    assert stage_fails(GatePolicy(max_failure_percent=50, max_failures=5), 2, 3)
