@@ -7,6 +7,8 @@ environment in).
   are left alone (they would blank out ordinary words and hide little).
 - ``redact(text, secrets)``: every occurrence of each value replaced by ``[redacted]``.
 - ``bound(text, limit)``: at most ``limit`` characters, then ``... N bytes more``.
+- ``printable(text)``: valid UTF-8 text; bytes that were not UTF-8 (a file name decoded
+  with ``surrogateescape``) shown as ``\xNN``.
 
 >>> redact("token=abcd1234!", secret_values({"GITHUB_TOKEN": "abcd1234", "HOME": "/root"}))
 'token=[redacted]!'
@@ -19,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["MIN_SECRET", "SECRET_NAME_PARTS", "bound", "redact", "secret_values"]
+__all__ = ["MIN_SECRET", "SECRET_NAME_PARTS", "bound", "printable", "redact", "secret_values"]
 
 #: An environment variable is secret when its name contains one of these.
 SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "AUTH")
@@ -50,4 +52,24 @@ def bound(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     rest = text[limit:]
-    return f"{text[:limit]}\n... {len(rest.encode('utf-8', 'surrogateescape'))} bytes more"
+    return f"{text[:limit]}\n... {len(rest.encode('utf-8', 'surrogatepass'))} bytes more"
+
+
+def printable(text: str) -> str:
+    r"""``text`` as valid UTF-8: surrogate-escaped bytes shown as ``\xNN``, any other lone
+    surrogate as ``\uXXXX``.
+
+    >>> printable("bad\udcffname.txt")
+    'bad\\xffname.txt'
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -149,14 +149,9 @@ def encode(value: Any) -> bytes:
 
 def _escaped(data: Any) -> Any:
     if isinstance(data, str):
-        try:
-            data.encode("utf-8")
-        except UnicodeEncodeError:
-            try:
-                return data.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            except UnicodeEncodeError:
-                return data.encode("utf-8", "backslashreplace").decode("utf-8")
-        return data
+        from omnibase._redact import printable
+
+        return printable(data)
     if isinstance(data, (list, tuple)):
         return [_escaped(item) for item in data]
     if isinstance(data, dict):

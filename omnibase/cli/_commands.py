@@ -27,14 +27,9 @@ __all__ = ["check_output", "finish_report", "orch", "registry", "say"]
 
 def say(message: str) -> None:
     """One line on stderr, with secret environment values redacted and bad bytes escaped."""
-    from omnibase._redact import redact, secret_values
+    from omnibase._redact import printable, redact, secret_values
 
-    text = redact(f"omnibase: {message}", secret_values(os.environ))
-    try:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    print(text, file=sys.stderr)
+    print(printable(redact(f"omnibase: {message}", secret_values(os.environ))), file=sys.stderr)
 
 
 def _fail(message: str, code: ExitCode) -> int:

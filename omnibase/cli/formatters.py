@@ -297,20 +297,9 @@ MAX_TEXT = 64 * 1024
 
 
 def _safe_text(text: str) -> str:
-    from omnibase._redact import bound
+    from omnibase._redact import bound, printable
 
-    if len(text) > MAX_TEXT:
-        text = bound(text, MAX_TEXT)
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a file name that is not UTF-8 (surrogate-escaped bytes)
-        try:
-            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+    return printable(bound(text, MAX_TEXT))
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})

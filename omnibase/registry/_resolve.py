@@ -404,7 +404,7 @@ def _quoted(output: str, entry: Entry) -> str:
     if len(output) <= MAX_OUTPUT:
         return output
     cut = output[: len(output) - MAX_OUTPUT]
-    return f"... {len(cut.encode('utf-8', 'surrogateescape'))} bytes more before\n" + output[-MAX_OUTPUT:]
+    return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-MAX_OUTPUT:]
 
 
 def _deadline(own: float | None, given: float | None) -> float | None:
