@@ -204,8 +204,21 @@ def _exceeded(resource: str, limit: int | None, message: str) -> ResourceExceede
 def _memory_evidence(lim: Limits, max_rss_kb: int | None, text: str) -> bool:
     if lim.memory_mb is None:
         return False
-    near = max_rss_kb is not None and max_rss_kb * 1024 >= (lim.memory_mb << 20) // 2
+    near = (
+        max_rss_kb is not None
+        and max_rss_kb > _own_peak_kb()  # Linux: a child's peak includes what it inherited at fork
+        and max_rss_kb * 1024 >= (lim.memory_mb << 20) // 2
+    )
     return near or _MEMORY_WORDS.search(text[-4096:]) is not None
+
+
+def _own_peak_kb() -> int:
+    """This process's peak resident size (KiB). A forked child's ``ru_maxrss`` starts from
+    the parent's resident size at the fork (exec keeps the old high-water mark), so a peak
+    at or below ours says nothing about the child's own use."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _signal_name(number: int) -> str:

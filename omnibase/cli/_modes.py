@@ -184,8 +184,17 @@ async def _cancellable(arun: Callable[[], Awaitable[R]], box: list[R]) -> None:
     task = asyncio.current_task()
     installed = False
     if task is not None:
+
+        def stop(signum: int) -> None:  # the exit code says which signal (128+N), as in sync mode
+            from omnibase.cli._process import SIGNALLED
+
+            if not SIGNALLED:
+                SIGNALLED.append(signum)
+            task.cancel()
+
         try:  # SIGINT is asyncio.run's already: it cancels this task
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, stop, signum)
             installed = True
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
             pass
@@ -193,7 +202,8 @@ async def _cancellable(arun: Callable[[], Awaitable[R]], box: list[R]) -> None:
         box.append(await arun())
     finally:
         if installed:
-            loop.remove_signal_handler(signal.SIGTERM)
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
 
 
 def reap_children(spare: set[int] | frozenset[int] = frozenset()) -> int:

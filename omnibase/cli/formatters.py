@@ -2,7 +2,7 @@
 
 - ``human``: for people at a terminal. ANSI colour and the spec's emoji, or ASCII with no
   colour when ``TERM=dumb``, ``CI=true``, ``--no-color`` or ``NO_COLOR`` say so. Every line
-  fits ``width`` terminal columns (wide characters count 2, combining marks 0).
+  fits ``width`` terminal columns (wide characters count 2, non-spacing marks 0).
 - ``json``: canonical (sorted keys, compact), with ``schema_version``; decodes back to an
   equal ``RunReport``.
 - ``yaml``: block style; repeated component metadata is written once, as an anchor.
@@ -68,7 +68,7 @@ def _char_width(ch: str) -> int:
         return 1
     if ch == "\u00ad":  # the soft hyphen is a format character that terminals draw
         return 1
-    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):  # a spacing mark (Mc) takes a column
         return 0
     if unicodedata.east_asian_width(ch) in ("W", "F"):
         return 2
