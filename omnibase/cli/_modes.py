@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = [
+    "EXECUTORS",
     "MODES",
     "Mode",
     "ModeFactory",
@@ -24,6 +25,7 @@ __all__ = [
     "execute",
     "mode_of",
     "mode_problem",
+    "prepare_executor",
     "reap_children",
 ]
 
@@ -67,12 +69,18 @@ def _isolating(performer: Any, workers: int | None = None) -> Any:
 
 
 def _sync(options: argparse.Namespace) -> Mode:
+    cluster = getattr(options, "dask_performer", None)
+    if cluster is not None:  # --executor dask: one invocation at a time, on the cluster
+        return Mode(cluster, False)
     from omnibase.drivers.sync import SyncDriver
 
     return Mode(_isolating(SyncDriver()), False)
 
 
 def _async(options: argparse.Namespace) -> Mode:
+    cluster = getattr(options, "dask_performer", None)
+    if cluster is not None:  # --executor dask: branches run at once across the cluster
+        return Mode(cluster, True)
     from omnibase.drivers.aio import AsyncDriver, default_threads
 
     jobs = getattr(options, "jobs", None) or default_jobs()
@@ -115,15 +123,22 @@ MODES: dict[str, ModeFactory] = {
 _SHORTHANDS = (("dry_run", "dry-run"), ("profile", "profile"))
 
 
+#: Where invocations run: ``--executor`` choices (the first is the default).
+EXECUTORS = ("local", "dask")
+_ON_DASK = ("sync", "async")  # the modes --executor dask runs with
+
+
 def mode_of(options: argparse.Namespace) -> str:
     """The mode the options ask for: ``--mode``, else a shorthand (``--dry-run``,
-    ``--profile``), else the first of ``MODES``."""
+    ``--profile``), else async for ``--executor dask``, else the first of ``MODES``."""
     given: str | None = getattr(options, "mode", None)
     if given:
         return given
     for flag, name in _SHORTHANDS:
         if getattr(options, flag, False):
             return name
+    if getattr(options, "executor", None) == "dask":
+        return "async"
     return next(iter(MODES))
 
 
@@ -134,6 +149,35 @@ def mode_problem(options: argparse.Namespace) -> str | None:
     if len(asked) > 1 or (given and asked and asked != [given]):
         flags = " and ".join(f"--{a}" for a in asked)
         return f"{flags} cannot be combined{f' with --mode {given}' if given else ''}"
+    dask = getattr(options, "executor", None) == "dask"
+    if getattr(options, "scheduler", None) and not dask:
+        return "--scheduler goes with --executor dask"
+    if dask and mode_of(options) not in _ON_DASK:
+        return f"--executor dask runs with --mode {' or '.join(_ON_DASK)}, not {mode_of(options)}"
+    return None
+
+
+def prepare_executor(options: argparse.Namespace, components: Any) -> str | None:
+    """For ``--executor dask``, before anything runs: refuse a component that cannot be
+    sent to a worker, and connect to the scheduler (or start a local cluster); the
+    performer is kept in ``options.dask_performer``. None, or the problem (exit 2)."""
+    if getattr(options, "executor", None) != "dask":
+        return None
+    try:
+        from omnibase.drivers.dask import DaskPerformer, unsendable
+    except ImportError as exc:
+        return f"--executor dask needs the dask extra: pip install 'omnibase[dask]' ({exc})"
+    refused = unsendable(components)
+    if refused is not None:
+        return refused.message
+    performer = DaskPerformer(options.scheduler, workers=getattr(options, "jobs", None) or default_jobs())
+    problem = performer.connect()
+    if problem is not None:
+        return problem
+    import atexit
+
+    atexit.register(performer.close)  # also when the run ends before it starts
+    options.dask_performer = performer
     return None
 
 
@@ -141,6 +185,8 @@ def add_mode_options(p: argparse.ArgumentParser) -> None:
     """The options of ``orch`` that instrument a run (``--mode`` and ``--jobs`` are
     defined beside the others)."""
     p.add_argument("--profile", action="store_true", help="shorthand for --mode profile")
+    p.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0], help="where steps run: local (default) or dask (a Dask cluster: see --scheduler, docs/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="--executor dask: the scheduler to submit to (default: a local cluster started for the run)")
     p.add_argument("--profile-out", metavar="FILE", help="write a Chrome trace-event file (Perfetto, speedscope) of the run")
     p.add_argument("--snapshot", metavar="PATH", help="--mode replay: the failure snapshot to replay")
     p.add_argument("--metrics-out", metavar="FILE", help="write the run's metrics as a Prometheus text file")
