@@ -1,0 +1,227 @@
+"""The Dask performer against a real ``LocalCluster`` of worker processes.
+
+The module's cluster stands for an *existing* cluster (the performer is given its address),
+with Dask's default ``allowed-failures`` (its scheduler reruns a task whose worker died), so
+the tests also prove that such a rerun never runs a component twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from omnibase import RetryPolicy, SyncDriver, all_of, retry, run
+from omnibase.core.combinators import recover, timeout
+from omnibase.core.step import Component, Meta
+from omnibase.core.values import Crashed, ExecCtx, Misconfigured, Raised, StepResult, TimedOut
+from omnibase.drivers import arun
+
+distributed = pytest.importorskip("distributed")
+
+from omnibase.drivers.dask import DaskPerformer, unsendable  # noqa: E402
+
+COMPONENTS = '''
+import os
+import signal
+import time
+from returns.result import Failure, Success
+from omnibase import Failed
+from omnibase.core.values import Skip
+
+def inc(ctx, x):
+    print("inc", x)
+    return Success(x + 1)
+
+def neg(ctx, x):
+    return Success(-x)
+
+def odd_fails(ctx, x):
+    return Failure("odd") if x % 2 else Success(x)
+
+def typed_fail(ctx, x):
+    return Failure(Failed(message=f"no {x}", data={"x": x}))
+
+def boom(ctx, x):
+    raise ValueError(f"boom {x}")
+
+def skip(ctx, x):
+    return Success(Skip(reason=f"nothing for {x}"))
+
+def not_result(ctx, x):
+    return x
+
+def pid(ctx, x):
+    return Success(os.getpid())
+
+def nap(ctx, x):
+    time.sleep(x)
+    return Success(x)
+
+def die_first(ctx, log):
+    """Notes each call in the file ``log``; the first one kills the worker running it."""
+    path = os.path.join(ctx.root, log)
+    first = not os.path.exists(path)
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    if first:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return Success(os.getpid())
+'''
+NAMES = ("inc", "neg", "odd_fails", "typed_fail", "boom", "skip", "not_result")
+
+
+@pytest.fixture(scope="module")
+def mod(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    root = tmp_path_factory.mktemp("dask")
+    name = f"dask_components_{uuid.uuid4().hex}"
+    (root / f"{name}.py").write_text(COMPONENTS)
+    sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module(name), root
+    finally:
+        sys.path.remove(str(root))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def performer(cluster: Any) -> Iterator[DaskPerformer]:
+    p = DaskPerformer(cluster.scheduler_address)
+    assert p.connect() is None
+    yield p
+    p.close()
+
+
+def _ctx(root: Path) -> ExecCtx:
+    return ExecCtx(run_id="r", trace_id="0af7651916cd43dd8448eb211c80319c", root=str(root))
+
+
+def _leaf(module: Any, name: str, remote: bool, **meta: Any) -> Component[Any, Any]:
+    if remote:  # the function here is never called: the worker imports it by reference
+        return Component(_never, Meta(name=name, ref=f"{module.__name__}:{name}", **meta))
+    return Component(getattr(module, name), Meta(name=name, **meta))
+
+
+def _never(ctx: ExecCtx, value: object) -> object:
+    raise AssertionError("must run on a Dask worker")
+
+
+def _tree(draw: Any, depth: int) -> Any:
+    kind = draw(st.sampled_from(["leaf", "then", "all_of", "recover"] if depth else ["leaf"]))
+    if kind == "leaf":
+        return ("leaf", draw(st.sampled_from(NAMES)))
+    if kind == "then":
+        return ("then", _tree(draw, depth - 1), _tree(draw, depth - 1))
+    if kind == "all_of":
+        return ("all_of", [_tree(draw, depth - 1) for _ in range(draw(st.integers(1, 3)))])
+    return ("recover", _tree(draw, depth - 1))
+
+
+@st.composite
+def trees(draw: Any) -> Any:
+    return _tree(draw, 2)
+
+
+def _build(tree: Any, module: Any, remote: bool) -> Any:
+    kind = tree[0]
+    if kind == "leaf":
+        return _leaf(module, tree[1], remote)
+    if kind == "then":
+        return _build(tree[1], module, remote) >> _build(tree[2], module, remote)
+    if kind == "all_of":
+        return all_of([_build(t, module, remote) for t in tree[1]])
+    return recover(_build(tree[1], module, remote), lambda error: 0)
+
+
+def _plain(report: Any) -> Any:
+    """The report without timings, captured output and traceback frames (which say who
+    called the component)."""
+
+    def error(e: Any) -> Any:
+        return msgspec.structs.replace(e, traceback="") if isinstance(e, Raised) else e
+
+    def step(s: StepResult) -> Any:
+        return (s.name, s.status, s.span_id, s.value, error(s.error), s.attempts, s.reason)
+
+    return ([step(s) for s in report.steps], report.exit_code, report.summary, report.output, error(report.error))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tree=trees(), value=st.integers(-5, 5))
+def test_dask_reports_equal_sync_reports(mod, performer, tree, value):
+    module, root = mod
+    ctx = _ctx(root)
+    inline = _plain(run(_build(tree, module, False), value, ctx, SyncDriver()))
+    assert _plain(run(_build(tree, module, True), value, ctx, performer)) == inline
+    assert _plain(asyncio.run(arun(_build(tree, module, True), value, ctx, performer, jobs=2))) == inline
+
+
+def test_invocations_run_on_the_workers_and_their_output_comes_back(mod, performer):
+    module, root = mod
+    report = asyncio.run(arun(all_of([_leaf(module, "pid", True), _leaf(module, "inc", True)]), 1, _ctx(root), performer))
+    assert report.exit_code == 0, report
+    worker_pids = set(performer.client.run(lambda: __import__("os").getpid()).values())
+    assert report.steps[0].value in worker_pids and report.steps[0].value != __import__("os").getpid()
+    assert report.steps[1].output == "inc 1\n"
+
+
+def test_a_lambda_or_a_closure_is_refused_before_the_run_naming_it(performer):
+    def inner(ctx: ExecCtx, x: int) -> Any:
+        return x
+
+    for fn, name in ((lambda ctx, x: x, "anon"), (inner, "closure")):
+        refused = performer.refusal(all_of([Component(_never, Meta(name="fine", ref="os:getcwd")), Component(fn, Meta(name=name))]))
+        assert isinstance(refused, Misconfigured) and f"component '{name}'" in refused.message, refused
+        assert "cannot be sent to a Dask worker" in refused.message
+    assert unsendable([Component(_never, Meta(name="fine", ref="os:getcwd"))]) is None
+
+
+def test_an_unsendable_component_reached_anyway_is_a_config_failure(performer, tmp_path):
+    report = run(Component(lambda ctx, x: x, Meta(name="anon")), 1, _ctx(tmp_path), performer)
+    assert report.exit_code == 2 and isinstance(report.steps[0].error, Misconfigured), report
+
+
+def test_a_call_past_its_limit_times_out(mod, performer):
+    module, root = mod
+    report = asyncio.run(arun(timeout(_leaf(module, "nap", True), 0.2), 5, _ctx(root), performer))
+    assert report.exit_code == 1 and isinstance(report.steps[0].error, TimedOut), report
+
+
+def test_a_killed_worker_fails_a_non_idempotent_step_which_never_runs_twice(mod, performer):
+    module, root = mod
+    log = f"once-{uuid.uuid4().hex}.log"
+    step = retry(_leaf(module, "die_first", True), RetryPolicy(max_attempts=3, initial=0.0))
+    report = run(all_of([step, _leaf(module, "inc", True)]), log, _ctx(root), performer)
+    assert len((root / log).read_text().splitlines()) == 1  # the scheduler's rerun was refused
+    first, other = report.steps
+    assert first.status.value == "FAIL" and isinstance(first.error, Crashed), report
+    assert "died before answering" in first.error.cause and "not retried: the component is not idempotent" in first.reason
+    assert other.name == "inc" and other.status.value == "FAIL"  # inc(str) raised: it ran, and is in the report
+    assert report.exit_code == 1
+
+
+def test_a_killed_worker_retries_an_idempotent_step_elsewhere_by_its_policy(mod, performer):
+    module, root = mod
+    log = f"again-{uuid.uuid4().hex}.log"
+    step = retry(_leaf(module, "die_first", True, idempotent=True), RetryPolicy(max_attempts=3, initial=0.0))
+    report = asyncio.run(arun(step, log, _ctx(root), performer))
+    pids = (root / log).read_text().split()
+    assert report.exit_code == 0 and report.steps[0].attempts == 2, report
+    assert len(pids) == 2 and pids[0] != pids[1] and report.steps[0].value == int(pids[1])
