@@ -16,53 +16,33 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omnibase import RetryPolicy, SyncDriver, all_of, retry, run
-from omnibase.core.combinators import recover, timeout
+from omnibase.core.combinators import timeout
 from omnibase.core.step import Component, Meta
-from omnibase.core.values import Crashed, ExecCtx, Misconfigured, Raised, StepResult, TimedOut
+from omnibase.core.values import Crashed, ExecCtx, Misconfigured, TimedOut
 from omnibase.drivers import arun
 
 distributed = pytest.importorskip("distributed")
 
 from omnibase.drivers.dask import DaskPerformer, unsendable  # noqa: E402
+from tests.drivers.test_process import EQUIV, _build, _plain, trees  # noqa: E402
 
-COMPONENTS = '''
+EXTRA = '''
 import os
 import signal
 import time
-from returns.result import Failure, Success
-from omnibase import Failed
-from omnibase.core.values import Skip
 
-def inc(ctx, x):
-    print("inc", x)
-    return Success(x + 1)
-
-def neg(ctx, x):
-    return Success(-x)
-
-def odd_fails(ctx, x):
-    return Failure("odd") if x % 2 else Success(x)
-
-def typed_fail(ctx, x):
-    return Failure(Failed(message=f"no {x}", data={"x": x}))
-
-def boom(ctx, x):
-    raise ValueError(f"boom {x}")
-
-def skip(ctx, x):
-    return Success(Skip(reason=f"nothing for {x}"))
-
-def not_result(ctx, x):
-    return x
 
 def pid(ctx, x):
     return Success(os.getpid())
+
+def shout(ctx, x):
+    print("shout", x)
+    return Success(x)
 
 def nap(ctx, x):
     time.sleep(x)
@@ -78,14 +58,13 @@ def die_first(ctx, log):
         os.kill(os.getpid(), signal.SIGKILL)
     return Success(os.getpid())
 '''
-NAMES = ("inc", "neg", "odd_fails", "typed_fail", "boom", "skip", "not_result")
 
 
 @pytest.fixture(scope="module")
 def mod(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     root = tmp_path_factory.mktemp("dask")
     name = f"dask_components_{uuid.uuid4().hex}"
-    (root / f"{name}.py").write_text(COMPONENTS)
+    (root / f"{name}.py").write_text(EQUIV + EXTRA)  # the process tests' components, and more
     sys.path.insert(0, str(root))
     try:
         return importlib.import_module(name), root
@@ -123,46 +102,6 @@ def _never(ctx: ExecCtx, value: object) -> object:
     raise AssertionError("must run on a Dask worker")
 
 
-def _tree(draw: Any, depth: int) -> Any:
-    kind = draw(st.sampled_from(["leaf", "then", "all_of", "recover"] if depth else ["leaf"]))
-    if kind == "leaf":
-        return ("leaf", draw(st.sampled_from(NAMES)))
-    if kind == "then":
-        return ("then", _tree(draw, depth - 1), _tree(draw, depth - 1))
-    if kind == "all_of":
-        return ("all_of", [_tree(draw, depth - 1) for _ in range(draw(st.integers(1, 3)))])
-    return ("recover", _tree(draw, depth - 1))
-
-
-@st.composite
-def trees(draw: Any) -> Any:
-    return _tree(draw, 2)
-
-
-def _build(tree: Any, module: Any, remote: bool) -> Any:
-    kind = tree[0]
-    if kind == "leaf":
-        return _leaf(module, tree[1], remote)
-    if kind == "then":
-        return _build(tree[1], module, remote) >> _build(tree[2], module, remote)
-    if kind == "all_of":
-        return all_of([_build(t, module, remote) for t in tree[1]])
-    return recover(_build(tree[1], module, remote), lambda error: 0)
-
-
-def _plain(report: Any) -> Any:
-    """The report without timings, captured output and traceback frames (which say who
-    called the component)."""
-
-    def error(e: Any) -> Any:
-        return msgspec.structs.replace(e, traceback="") if isinstance(e, Raised) else e
-
-    def step(s: StepResult) -> Any:
-        return (s.name, s.status, s.span_id, s.value, error(s.error), s.attempts, s.reason)
-
-    return ([step(s) for s in report.steps], report.exit_code, report.summary, report.output, error(report.error))
-
-
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=trees(), value=st.integers(-5, 5))
 def test_dask_reports_equal_sync_reports(mod, performer, tree, value):
@@ -175,11 +114,11 @@ def test_dask_reports_equal_sync_reports(mod, performer, tree, value):
 
 def test_invocations_run_on_the_workers_and_their_output_comes_back(mod, performer):
     module, root = mod
-    report = asyncio.run(arun(all_of([_leaf(module, "pid", True), _leaf(module, "inc", True)]), 1, _ctx(root), performer))
+    report = asyncio.run(arun(all_of([_leaf(module, "pid", True), _leaf(module, "shout", True)]), 1, _ctx(root), performer))
     assert report.exit_code == 0, report
     worker_pids = set(performer.client.run(lambda: __import__("os").getpid()).values())
     assert report.steps[0].value in worker_pids and report.steps[0].value != __import__("os").getpid()
-    assert report.steps[1].output == "inc 1\n"
+    assert report.steps[1].output == "shout 1\n"
 
 
 def test_a_lambda_or_a_closure_is_refused_before_the_run_naming_it(performer):
