@@ -68,24 +68,28 @@ def _isolating(performer: Any, workers: int | None = None) -> Any:
     return ProcessPerformer(performer, capture=True, pool=WorkerPool(workers) if workers else None)
 
 
-def _sync(options: argparse.Namespace) -> Mode:
+def _on_executor(options: argparse.Namespace, here: Any) -> Any:
+    """``here`` (the performer of this process), or, for ``--executor dask``, the Dask
+    performer, with ``here`` for the components that stay in this process."""
     cluster = getattr(options, "dask_performer", None)
-    if cluster is not None:  # --executor dask: one invocation at a time, on the cluster
-        return Mode(cluster, False)
+    if cluster is None:
+        return here
+    cluster.inner = here
+    return cluster
+
+
+def _sync(options: argparse.Namespace) -> Mode:
     from omnibase.drivers.sync import SyncDriver
 
-    return Mode(_isolating(SyncDriver()), False)
+    return Mode(_on_executor(options, _isolating(SyncDriver())), False)
 
 
 def _async(options: argparse.Namespace) -> Mode:
-    cluster = getattr(options, "dask_performer", None)
-    if cluster is not None:  # --executor dask: branches run at once across the cluster
-        return Mode(cluster, True)
     from omnibase.drivers.aio import AsyncDriver, default_threads
 
     jobs = getattr(options, "jobs", None) or default_jobs()
     # enough threads for synchronous components to use every job slot
-    return Mode(_isolating(AsyncDriver(threads=max(jobs, default_threads())), workers=jobs), True)
+    return Mode(_on_executor(options, _isolating(AsyncDriver(threads=max(jobs, default_threads())), workers=jobs)), True)
 
 
 def _dry_run(options: argparse.Namespace) -> Mode:
@@ -159,7 +163,7 @@ def mode_problem(options: argparse.Namespace) -> str | None:
 
 def prepare_executor(options: argparse.Namespace, components: Any) -> str | None:
     """For ``--executor dask``, before anything runs: refuse a component that cannot be
-    sent to a worker, and connect to the scheduler (or start a local cluster); the
+    sent to a worker (omnibase's own built-in checks stay in this process), and connect to the scheduler (or start a local cluster); the
     performer is kept in ``options.dask_performer``. None, or the problem (exit 2)."""
     if getattr(options, "executor", None) != "dask":
         return None
@@ -167,10 +171,14 @@ def prepare_executor(options: argparse.Namespace, components: Any) -> str | None
         from omnibase.drivers.dask import DaskPerformer, unsendable
     except ImportError as exc:
         return f"--executor dask needs the dask extra: pip install 'omnibase[dask]' ({exc})"
-    refused = unsendable(components)
+    components = list(components)
+    # omnibase's own checks that cannot travel (the built-ins share one pass over the files
+    # and write their fixes here) stay in this process; anything else must travel
+    local = {c.name for c in components if unsendable((c,)) and getattr(c.fn, "__module__", "").startswith("omnibase.")}
+    refused = unsendable(c for c in components if c.name not in local)
     if refused is not None:
         return refused.message
-    performer = DaskPerformer(options.scheduler, workers=getattr(options, "jobs", None) or default_jobs())
+    performer = DaskPerformer(options.scheduler, workers=getattr(options, "jobs", None) or default_jobs(), local=local)
     problem = performer.connect()
     if problem is not None:
         return problem

@@ -82,6 +82,8 @@ class DaskPerformer:
     ``scheduler``: the address of an existing scheduler (None: a ``LocalCluster`` of
     ``workers`` processes, one thread each, started by ``connect``). ``client``: an
     already connected ``distributed.Client`` to use instead (not closed by ``close``).
+    The components named in ``local`` stay here: ``inner`` performs them (the CLI's
+    built-in checks, which share one pass over the files and write their fixes here).
     Call ``connect()`` before the run (``perform``/``aperform`` connect on first use, but
     then an unreachable scheduler is a failed step, not a refusal), and ``close()`` after.
     """
@@ -94,8 +96,12 @@ class DaskPerformer:
         client: Any = None,
         connect_timeout: float = CONNECT_TIMEOUT,
         observers: Iterable[Any] = (),
+        inner: Any = None,
+        local: Iterable[str] = (),
     ) -> None:
         self.scheduler = scheduler
+        self.inner = inner
+        self.local = frozenset(local)
         self.workers = workers
         self.client: Any = client
         self.cluster: Any = None
@@ -142,7 +148,10 @@ class DaskPerformer:
                     n_workers=self.workers or os.cpu_count() or 1,
                     threads_per_worker=1,
                     processes=True,
+                    host="127.0.0.1",
                     dashboard_address=None,
+                    # no dashboard; its HTTP endpoint (health, metrics) on a free port, not 8787
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.ERROR,
                 )
             self.client = distributed.Client(self.cluster, set_as_default=False)
@@ -154,7 +163,7 @@ class DaskPerformer:
 
     def refusal(self, step: Step[Any, Any]) -> Misconfigured | None:
         """Why ``step`` cannot run here (a component that cannot be sent), or None."""
-        return unsendable(leaves(step))
+        return unsendable(c for c in leaves(step) if c.name not in self.local)
 
     def close(self) -> None:
         """Close the client (when it is ours) and stop the local cluster, if one was started."""
@@ -169,11 +178,16 @@ class DaskPerformer:
             client.close()
         if cluster is not None:
             cluster.close()
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
 
     # --- the performer --------------------------------------------------------------------
 
     def perform(self, intent: Intent) -> Any:
         kind = type(intent)
+        if kind is Invoke and intent.component.name in self.local:  # type: ignore[union-attr]
+            return self.inner.perform(intent)
         if kind is Invoke:
             started, future = time.monotonic_ns(), self._submit(intent)  # type: ignore[arg-type]
             if isinstance(future, Called):
@@ -195,6 +209,8 @@ class DaskPerformer:
         import asyncio
 
         kind = type(intent)
+        if kind is Invoke and intent.component.name in self.local:  # type: ignore[union-attr]
+            return await self.inner.aperform(intent)
         if kind is Invoke:
             started, future = time.monotonic_ns(), self._submit(intent)  # type: ignore[arg-type]
             if isinstance(future, Called):

@@ -164,3 +164,20 @@ def test_a_killed_worker_retries_an_idempotent_step_elsewhere_by_its_policy(mod,
     pids = (root / log).read_text().split()
     assert report.exit_code == 0 and report.steps[0].attempts == 2, report
     assert len(pids) == 2 and pids[0] != pids[1] and report.steps[0].value == int(pids[1])
+
+
+def test_components_named_local_run_here_through_the_inner_performer(mod, cluster, tmp_path):
+    module, root = mod
+    import os
+
+    here = Component(lambda ctx, x: __import__("returns.result").result.Success(os.getpid()), Meta(name="here"))
+    step = all_of([here, _leaf(module, "pid", True)])
+    local = DaskPerformer(cluster.scheduler_address, inner=SyncDriver(), local={"here"})
+    assert local.refusal(step) is None and DaskPerformer(cluster.scheduler_address).refusal(step) is not None
+    try:
+        assert local.connect() is None
+        report = run(step, 0, _ctx(root), local)
+    finally:
+        local.close()
+    assert report.exit_code == 0, report
+    assert report.steps[0].value == os.getpid() and report.steps[1].value != os.getpid()

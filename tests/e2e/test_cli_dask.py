@@ -133,3 +133,14 @@ def test_contradictory_or_malformed_executor_options_are_refused(project, cli, a
     r = cli("orch", "--stage", "test", *args)
     assert r.code == 2 and message in r.err and "Traceback" not in r.err, r
     assert not (project.root / "calls.log").exists()
+
+
+def test_built_in_checks_stay_in_the_cli_process_and_write_their_fixes(project, cli):
+    project.write("notes.txt", "trailing   \n")
+    project.stage("notes.txt")
+    r = cli("orch", "--all-files", "--executor", "dask", "--mode", "sync", "--format", "json")
+    assert r.code == 1, r
+    steps = _steps(r.out)
+    assert steps["trailing-whitespace"]["status"] == "FAIL" and steps["trailing-whitespace"]["error"]["data"]["fixed"]
+    assert (project.root / "notes.txt").read_text() == "trailing\n"  # fixed, by this process
+    assert "Traceback" not in r.err and "8787" not in r.err, r.err
