@@ -261,13 +261,15 @@ class DaskPerformer:
             got = future.result()
         except Exception as exc:
             ended = time.monotonic_ns()
-            if type(exc).__name__ == "KilledWorker":
+            kind = type(exc).__name__
+            lost = True  # the task was lost with a worker or a connection: worth another attempt
+            if kind == "KilledWorker":
                 cause = f"the Dask worker running {name} died before answering"
-            elif type(exc).__name__ == "CancelledError":
+            elif "Cancelled" in kind:
                 cause = f"the Dask cluster gave up the task running {name} (a scheduler or a client went away)"
-            else:
-                cause = f"the Dask cluster could not run {name}: {type(exc).__name__}: {exc}"
-            return Called(None, None, started, ended, error=Crashed(cause=cause, transient=True))
+            else:  # e.g. a worker without omnibase, or an answer it could not send back
+                cause, lost = f"the Dask cluster could not run {name}: {kind}: {exc}", False
+            return Called(None, None, started, ended, error=Crashed(cause=cause, transient=lost))
         ended = time.monotonic_ns()
         tag = got[0]
         if tag == "reply":

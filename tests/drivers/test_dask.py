@@ -48,6 +48,21 @@ def nap(ctx, x):
     time.sleep(x)
     return Success(x)
 
+def _meet(ctx, token, me, other):
+    """Waits (at most 60 s) until the other one has started too."""
+    open(os.path.join(ctx.root, f"{token}-{me}"), "w").close()
+    for _ in range(600):
+        if os.path.exists(os.path.join(ctx.root, f"{token}-{other}")):
+            return Success(me)
+        time.sleep(0.1)
+    return Failure(Failed(message=f"{me} ran alone"))
+
+def meet_a(ctx, token):
+    return _meet(ctx, token, "a", "b")
+
+def meet_b(ctx, token):
+    return _meet(ctx, token, "b", "a")
+
 def die_first(ctx, log):
     """Notes each call in the file ``log``; the first one kills the worker running it."""
     path = os.path.join(ctx.root, log)
@@ -181,3 +196,12 @@ def test_components_named_local_run_here_through_the_inner_performer(mod, cluste
         local.close()
     assert report.exit_code == 0, report
     assert report.steps[0].value == os.getpid() and report.steps[1].value != os.getpid()
+
+
+def test_branches_run_at_once_across_the_workers(mod, performer):
+    module, root = mod
+    # each branch waits for the other to start: only a concurrent run passes
+    both = all_of([_leaf(module, "meet_a", True), _leaf(module, "meet_b", True)])
+    report = asyncio.run(arun(both, uuid.uuid4().hex, _ctx(root), performer, jobs=2))
+    assert report.exit_code == 0, report
+    assert report.output == ("a", "b")
