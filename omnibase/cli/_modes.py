@@ -163,11 +163,14 @@ def mode_problem(options: argparse.Namespace) -> str | None:
 
 def prepare_executor(options: argparse.Namespace, components: Any) -> str | None:
     """For ``--executor dask``, before anything runs: refuse a component that cannot be
-    sent to a worker (omnibase's own built-in checks stay in this process), and connect to the scheduler (or start a local cluster); the
-    performer is kept in ``options.dask_performer``. None, or the problem (exit 2)."""
+    sent to a worker (omnibase's own built-in checks stay in this process), and connect
+    to the scheduler (or start a local cluster); the performer is kept in
+    ``options.dask_performer``. None, or the problem (exit 2)."""
     if getattr(options, "executor", None) != "dask":
         return None
     try:
+        import distributed  # noqa: F401  (the extra: omnibase's module imports it lazily)
+
         from omnibase.drivers.dask import DaskPerformer, unsendable
     except ImportError as exc:
         return f"--executor dask needs the dask extra: pip install 'omnibase[dask]' ({exc})"
