@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -81,10 +82,25 @@ def _steps(out: str) -> dict[str, dict]:
     return {s["name"]: s for s in json.loads(out)["steps"]}
 
 
-def test_a_run_on_a_local_cluster_reports_as_a_local_run(project, cli):
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a running cluster (2 worker processes) that the CLI is pointed at."""
+    import logging
+
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["cluster-for-the-run", "existing-cluster"])
+def test_a_run_on_a_cluster_reports_as_a_local_run(project, cli, request, existing):
     local = cli("orch", "--stage", "test", "--filter", "tag!=killer", "--format", "json")
     (project.root / "calls.log").unlink()
-    r = cli("orch", "--stage", "test", "--filter", "tag!=killer", "--executor", "dask", "--format", "json")
+    where = ("--scheduler", request.getfixturevalue("scheduler")) if existing else ()
+    r = cli("orch", "--stage", "test", "--filter", "tag!=killer", "--executor", "dask", *where, "--format", "json")
     assert r.code == 0, r
     steps, before = _steps(r.out), _steps(local.out)
     assert [(s["status"], s["value"]) for s in steps.values() if s["name"] != "where"] == [
