@@ -42,7 +42,7 @@ from omnibase.drivers import _worker
 from omnibase.drivers.process import MAX_CAPTURE, _called, _is_command, _ref_of, call_request
 from omnibase.drivers.sync import format_traceback
 
-__all__ = ["CONNECT_TIMEOUT", "DaskPerformer", "unsendable"]
+__all__ = ["CONNECT_TIMEOUT", "DaskPerformer", "local_cluster", "unsendable"]
 
 #: The longest wait for an existing scheduler to answer (less if Dask's own
 #: ``distributed.comm.timeouts.connect`` is shorter).
@@ -119,8 +119,6 @@ class DaskPerformer:
         address. Nothing is submitted."""
         if self.client is not None:
             return None
-        import logging
-
         import dask
         import distributed as _distributed
 
@@ -143,17 +141,7 @@ class DaskPerformer:
             self._claims = _reschedules(self.client)
             return None
         try:
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-                self.cluster = distributed.LocalCluster(
-                    n_workers=self.workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    # no dashboard; its HTTP endpoint (health, metrics) on a free port, not 8787
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                    silence_logs=logging.ERROR,
-                )
+            self.cluster = local_cluster(self.workers or os.cpu_count() or 1)
             self.client = distributed.Client(self.cluster, set_as_default=False)
         except Exception as exc:
             self.close()
@@ -282,6 +270,29 @@ class DaskPerformer:
         # "refused": the scheduler ran this task again after its worker died
         cause = f"the Dask worker running {name} died before answering (not run again by Dask: a retry is its policy's decision)"
         return Called(None, None, started, ended, error=Crashed(cause=cause, transient=True))
+
+
+def local_cluster(workers: int, *, reruns: bool = False) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` processes, one thread each, on 127.0.0.1,
+    without a dashboard (its scheduler's HTTP endpoint on a free port). ``reruns``: keep
+    Dask's default of running a dead worker's task again elsewhere (as an existing cluster
+    may); else none (``allowed-failures`` 0). Close it after use."""
+    import logging
+
+    import dask
+    import distributed
+
+    config = {} if reruns else {"distributed.scheduler.allowed-failures": 0}
+    with dask.config.set(config):
+        return distributed.LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+        )
 
 
 def _clock(intent: Intent) -> Any:

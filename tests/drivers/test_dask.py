@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 import sys
 import uuid
 from collections.abc import Iterator
@@ -26,9 +25,9 @@ from omnibase.core.step import Component, Meta
 from omnibase.core.values import Crashed, ExecCtx, Misconfigured, TimedOut
 from omnibase.drivers import arun
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
-from omnibase.drivers.dask import DaskPerformer, unsendable  # noqa: E402
+from omnibase.drivers.dask import DaskPerformer, local_cluster, unsendable  # noqa: E402
 from tests.drivers.test_process import EQUIV, _build, _plain, trees  # noqa: E402
 
 EXTRA = '''
@@ -89,9 +88,7 @@ def mod(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as c:
+    with local_cluster(2, reruns=True) as c:  # as an existing cluster may: Dask reruns a dead worker's task
         yield c
 
 

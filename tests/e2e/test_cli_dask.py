@@ -85,13 +85,9 @@ def _steps(out: str) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """The address of a running cluster (2 worker processes) that the CLI is pointed at."""
-    import logging
+    from omnibase.drivers.dask import local_cluster
 
-    import distributed
-
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as cluster:
+    with local_cluster(2, reruns=True) as cluster:
         yield cluster.scheduler_address
 
 
