@@ -32,7 +32,7 @@ from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, Skip
 from omnibase.drivers import _worker
 from omnibase.drivers.sync import format_traceback
 
-__all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "probe", "shared_pool"]
+__all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "probe", "shared_pool"]
 
 #: A step's captured output keeps at most its last this many bytes.
 MAX_CAPTURE: Final = 16 * 1024
