@@ -63,6 +63,11 @@ def unsendable(components: Iterable[Component[Any, Any]]) -> Misconfigured | Non
             except Exception as exc:
                 return Misconfigured(message=f"component '{comp.name}': its command cannot be sent to a Dask worker: {exc}")
             continue
+        if comp.meta.limits is not None:
+            return Misconfigured(
+                message=f"component '{comp.name}' declares resource limits, which a Dask worker cannot apply to one "
+                "task (its process runs the worker too): run it with --executor local, or limit the workers themselves"
+            )
         if comp.meta.ref:
             continue
         ref = _ref_of(comp.fn)
@@ -371,7 +376,7 @@ def _run_call(payload: bytes, claim: list[str] | None) -> tuple[Any, ...]:
         pass
     try:
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-            reply = _worker._call(request)
+            reply = _worker._call(request, this_thread_only=True)  # the worker's own threads go on
     finally:
         try:
             os.chdir(here)

@@ -62,6 +62,21 @@ def meet_a(ctx, token):
 def meet_b(ctx, token):
     return _meet(ctx, token, "b", "a")
 
+def nap_noted(ctx, x):
+    """Notes that it started (the file ``x``), then sleeps until the file ``x``.done exists."""
+    path = os.path.join(ctx.root, x)
+    open(path, "w").close()
+    for _ in range(300):
+        if os.path.exists(path + ".done"):
+            return Success(x)
+        time.sleep(0.1)
+    return Failure(Failed(message="never told to finish"))
+
+def connects(ctx, x):
+    import socket
+    socket.create_connection(("127.0.0.1", 9), timeout=1)
+    return Success(x)
+
 def die_first(ctx, log):
     """Notes each call in the file ``log``; the first one kills the worker running it."""
     path = os.path.join(ctx.root, log)
@@ -202,3 +217,43 @@ def test_branches_run_at_once_across_the_workers(mod, performer):
     report = asyncio.run(arun(both, uuid.uuid4().hex, _ctx(root), performer, jobs=2))
     assert report.exit_code == 0, report
     assert report.output == ("a", "b")
+
+
+def test_the_sandbox_watches_the_component_not_the_workers_own_threads(mod, performer):
+    import os
+    import socket
+    import threading
+    import time
+
+    from omnibase.core.values import Rights, SandboxViolation
+
+    module, root = mod
+    closed = Rights(write=(".",))  # no network, no processes
+    token = f"nap-{uuid.uuid4().hex}"
+    box: list[Any] = []
+    call = threading.Thread(target=lambda: box.append(run(_leaf(module, "nap_noted", True, sandbox=closed), token, _ctx(root), performer)))
+    call.start()
+    try:
+        while not (root / token).exists() and call.is_alive():
+            time.sleep(0.05)
+        host, port = performer.client.scheduler.address.split("://")[1].rsplit(":", 1)
+
+        def connect() -> int:  # runs in each worker's event loop thread, not in the component's
+            socket.create_connection((host, int(port)), timeout=5).close()
+            return os.getpid()
+
+        assert len(performer.client.run(connect)) == 2  # the worker's own connections are not refused
+    finally:
+        (root / f"{token}.done").touch()
+        call.join()
+    assert box[0].exit_code == 0, box[0]  # and they are not the component's violation
+    caught = run(_leaf(module, "connects", True, sandbox=closed), 1, _ctx(root), performer)
+    assert caught.exit_code == 5 and isinstance(caught.steps[0].error, SandboxViolation), caught
+
+
+def test_a_component_with_resource_limits_is_refused_before_the_run(performer):
+    from omnibase.core.values import Limits
+
+    limited = Component(_never, Meta(name="greedy", ref="os:getcwd", limits=Limits(memory_mb=100)))
+    refused = performer.refusal(limited)
+    assert isinstance(refused, Misconfigured) and "component 'greedy' declares resource limits" in refused.message
