@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+from threading import get_ident
 from typing import Any, Final
 
 from omnibase.core.values import Rights, SandboxViolation
@@ -55,12 +56,13 @@ _PROCESSES: Final = frozenset(
 
 
 class _Scope:
-    __slots__ = ("rights", "allowed", "violation")
+    __slots__ = ("rights", "allowed", "violation", "thread")
 
     def __init__(self) -> None:
         self.rights: Rights | None = None
         self.allowed: tuple[str, ...] = ()
         self.violation: SandboxViolation | None = None
+        self.thread: int | None = None  # only this thread's operations are checked (None: all)
 
 
 _scope: Final = _Scope()
@@ -74,8 +76,11 @@ def install() -> None:
         _installed.append(True)
 
 
-def begin(rights: Rights | None, root: str) -> None:
-    """Open the scope of one invocation with ``rights`` (None: nothing is checked)."""
+def begin(rights: Rights | None, root: str, thread: int | None = None) -> None:
+    """Open the scope of one invocation with ``rights`` (None: nothing is checked).
+    ``thread``: check only what that thread does (in a process whose other threads are not
+    the component's, a Dask worker's); None: the whole process (omnibase's own workers)."""
+    _scope.thread = thread
     _scope.violation = None
     _scope.allowed = tuple(_real(os.path.join(root, p)) for p in rights.write) if rights is not None else ()
     _scope.rights = rights
@@ -125,7 +130,7 @@ def _check_write(path: Any, event: str) -> None:
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     rights = _scope.rights
-    if rights is None:
+    if rights is None or (_scope.thread is not None and _scope.thread != get_ident()):
         return
     if event == "open":
         path, mode, flags = args

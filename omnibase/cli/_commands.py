@@ -220,6 +220,11 @@ def orch(args: argparse.Namespace) -> int:
     if not selection.kept and args.stage != "pipeline":
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
+    from omnibase.cli._modes import prepare_executor
+
+    refused = prepare_executor(args, selection.kept)  # before anything runs
+    if refused is not None:
+        return _fail(refused, ExitCode.CONFIG)
     stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, (targets.unwrap(), otel.unwrap()))
     stash = git_dir is not None and args.stage == "pre-commit" and not args.paths and not args.all_files
     if not stash or mode == "dry-run":  # a dry run changes nothing, unstaged work included

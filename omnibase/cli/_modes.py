@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = [
+    "EXECUTORS",
     "MODES",
     "Mode",
     "ModeFactory",
@@ -24,6 +25,7 @@ __all__ = [
     "execute",
     "mode_of",
     "mode_problem",
+    "prepare_executor",
     "reap_children",
 ]
 
@@ -66,10 +68,20 @@ def _isolating(performer: Any, workers: int | None = None) -> Any:
     return ProcessPerformer(performer, capture=True, pool=WorkerPool(workers) if workers else None)
 
 
+def _on_executor(options: argparse.Namespace, here: Any) -> Any:
+    """``here`` (the performer of this process), or, for ``--executor dask``, the Dask
+    performer, with ``here`` for the components that stay in this process."""
+    cluster = getattr(options, "dask_performer", None)
+    if cluster is None:
+        return here
+    cluster.inner = here
+    return cluster
+
+
 def _sync(options: argparse.Namespace) -> Mode:
     from omnibase.drivers.sync import SyncDriver
 
-    return Mode(_isolating(SyncDriver()), False)
+    return Mode(_on_executor(options, _isolating(SyncDriver())), False)
 
 
 def _async(options: argparse.Namespace) -> Mode:
@@ -77,7 +89,7 @@ def _async(options: argparse.Namespace) -> Mode:
 
     jobs = getattr(options, "jobs", None) or default_jobs()
     # enough threads for synchronous components to use every job slot
-    return Mode(_isolating(AsyncDriver(threads=max(jobs, default_threads())), workers=jobs), True)
+    return Mode(_on_executor(options, _isolating(AsyncDriver(threads=max(jobs, default_threads())), workers=jobs)), True)
 
 
 def _dry_run(options: argparse.Namespace) -> Mode:
@@ -115,15 +127,22 @@ MODES: dict[str, ModeFactory] = {
 _SHORTHANDS = (("dry_run", "dry-run"), ("profile", "profile"))
 
 
+#: Where invocations run: ``--executor`` choices (the first is the default).
+EXECUTORS = ("local", "dask")
+_ON_DASK = ("sync", "async")  # the modes --executor dask runs with
+
+
 def mode_of(options: argparse.Namespace) -> str:
     """The mode the options ask for: ``--mode``, else a shorthand (``--dry-run``,
-    ``--profile``), else the first of ``MODES``."""
+    ``--profile``), else async for ``--executor dask``, else the first of ``MODES``."""
     given: str | None = getattr(options, "mode", None)
     if given:
         return given
     for flag, name in _SHORTHANDS:
         if getattr(options, flag, False):
             return name
+    if getattr(options, "executor", None) == "dask":
+        return "async"
     return next(iter(MODES))
 
 
@@ -134,6 +153,42 @@ def mode_problem(options: argparse.Namespace) -> str | None:
     if len(asked) > 1 or (given and asked and asked != [given]):
         flags = " and ".join(f"--{a}" for a in asked)
         return f"{flags} cannot be combined{f' with --mode {given}' if given else ''}"
+    dask = getattr(options, "executor", None) == "dask"
+    if getattr(options, "scheduler", None) and not dask:
+        return "--scheduler goes with --executor dask"
+    if dask and mode_of(options) not in _ON_DASK:
+        return f"--executor dask runs with --mode {' or '.join(_ON_DASK)}, not {mode_of(options)}"
+    return None
+
+
+def prepare_executor(options: argparse.Namespace, components: Any) -> str | None:
+    """For ``--executor dask``, before anything runs: refuse a component that cannot be
+    sent to a worker (omnibase's own built-in checks stay in this process), and connect
+    to the scheduler (or start a local cluster); the performer is kept in
+    ``options.dask_performer``. None, or the problem (exit 2)."""
+    if getattr(options, "executor", None) != "dask":
+        return None
+    try:
+        import distributed  # noqa: F401  (the extra: omnibase's module imports it lazily)
+
+        from omnibase.drivers.dask import DaskPerformer, unsendable
+    except ImportError as exc:
+        return f"--executor dask needs the dask extra: pip install 'omnibase[dask]' ({exc})"
+    components = list(components)
+    # omnibase's own checks that cannot travel (the built-ins share one pass over the files
+    # and write their fixes here) stay in this process; anything else must travel
+    local = {c.name for c in components if unsendable((c,)) and getattr(c.fn, "__module__", "").startswith("omnibase.")}
+    refused = unsendable(c for c in components if c.name not in local)
+    if refused is not None:
+        return refused.message
+    performer = DaskPerformer(options.scheduler, workers=getattr(options, "jobs", None) or default_jobs(), local=local)
+    problem = performer.connect()
+    if problem is not None:
+        return problem
+    import atexit
+
+    atexit.register(performer.close)  # also when the run ends before it starts
+    options.dask_performer = performer
     return None
 
 
@@ -141,6 +196,8 @@ def add_mode_options(p: argparse.ArgumentParser) -> None:
     """The options of ``orch`` that instrument a run (``--mode`` and ``--jobs`` are
     defined beside the others)."""
     p.add_argument("--profile", action="store_true", help="shorthand for --mode profile")
+    p.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0], help="where steps run: local (default) or dask (a Dask cluster: see --scheduler, docs/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="--executor dask: the scheduler to submit to (default: a local cluster started for the run)")
     p.add_argument("--profile-out", metavar="FILE", help="write a Chrome trace-event file (Perfetto, speedscope) of the run")
     p.add_argument("--snapshot", metavar="PATH", help="--mode replay: the failure snapshot to replay")
     p.add_argument("--metrics-out", metavar="FILE", help="write the run's metrics as a Prometheus text file")

@@ -234,7 +234,9 @@ def _encode(value: Any) -> bytes | str:
         return f"{type(value).__name__}: {exc}"
 
 
-def _call(req: Call) -> Reply:
+def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
+    """Run ``req``; its sandbox watches the whole process, or, ``this_thread_only`` (a
+    process shared with other threads: a Dask worker), only the calling thread."""
     import asyncio
     import errno
     import inspect
@@ -260,7 +262,7 @@ def _call(req: Call) -> Reply:
     returned: Any = None
     started = time.monotonic_ns()
     saved = _set_limits(req.limits)
-    _sandbox.begin(req.sandbox, req.ctx.root)
+    _sandbox.begin(req.sandbox, req.ctx.root, threading.get_ident() if this_thread_only else None)
     _in_call[0] = True
     try:
         returned = fn(req.ctx, value)

@@ -32,7 +32,7 @@ from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, Skip
 from omnibase.drivers import _worker
 from omnibase.drivers.sync import format_traceback
 
-__all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "probe", "shared_pool"]
+__all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "probe", "shared_pool"]
 
 #: A step's captured output keeps at most its last this many bytes.
 MAX_CAPTURE: Final = 16 * 1024
@@ -482,27 +482,10 @@ class ProcessPerformer:
         now = time.monotonic_ns()
         if comp.is_async:
             return Called(None, None, now, now, error=Misconfigured(message=f"{comp.name}: async components cannot run in a worker process"))
-        ref = comp.meta.ref or _ref_of(comp.fn)
-        if isinstance(ref, Misconfigured):
-            return Called(None, None, now, now, error=ref)
-        try:
-            value = _worker.pack(intent.value)
-        except (TypeError, ValueError, OverflowError) as exc:
-            message = f"{comp.name}: its input ({type(intent.value).__name__}) cannot be sent to a worker process: {exc}"
-            return Called(None, None, now, now, error=ProtocolViolation(message=message))
-        from omnibase.observers.trace import child_traceparent
-
+        request = call_request(intent)
+        if not isinstance(request, _worker.Call):
+            return Called(None, None, now, now, error=request)
         root = os.path.abspath(intent.ctx.root)
-        request = _worker.Call(
-            ref=ref,
-            ctx=_narrowed(intent),
-            value=msgspec.Raw(value),
-            sandbox=comp.meta.sandbox,
-            limits=comp.meta.limits,
-            env={"TRACEPARENT": child_traceparent(intent.ctx.trace_id, intent.span_id or os.urandom(8).hex())},
-            name=comp.name,
-            output_type=comp.meta.output_type,
-        )
         try:
             worker = self.pool.acquire(root)
         except (OSError, ValueError) as exc:
@@ -529,6 +512,33 @@ class ProcessPerformer:
             return _called(comp, reply, output)
         finally:
             self.pool.release(worker, keep=keep)
+
+
+def call_request(intent: Invoke) -> _worker.Call | StepError:
+    """The request a worker (a process of the pool, a Dask worker) runs ``intent`` from:
+    the component by its ``module:function`` reference, the narrowed context, the value
+    encoded; or why it cannot travel (``Misconfigured``, ``ProtocolViolation``)."""
+    comp = intent.component
+    ref = comp.meta.ref or _ref_of(comp.fn)
+    if isinstance(ref, Misconfigured):
+        return ref
+    try:
+        value = _worker.pack(intent.value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        message = f"{comp.name}: its input ({type(intent.value).__name__}) cannot be sent to a worker process: {exc}"
+        return ProtocolViolation(message=message)
+    from omnibase.observers.trace import child_traceparent
+
+    return _worker.Call(
+        ref=ref,
+        ctx=_narrowed(intent),
+        value=msgspec.Raw(value),
+        sandbox=comp.meta.sandbox,
+        limits=comp.meta.limits,
+        env={"TRACEPARENT": child_traceparent(intent.ctx.trace_id, intent.span_id or os.urandom(8).hex())},
+        name=comp.name,
+        output_type=comp.meta.output_type,
+    )
 
 
 def _ref_of(fn: Any) -> str | Misconfigured:
