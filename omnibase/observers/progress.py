@@ -1,0 +1,184 @@
+"""Live progress: an observer of the event stream that tells the person waiting how far a
+run has got, on stderr (stdout is the report's alone).
+
+Three styles (``choose_style`` picks one from ``--progress`` and the environment):
+
+``live``
+    An interactive terminal: one status line, redrawn in place at most ``rate`` times a
+    second: elapsed time, running, done, failed and remaining steps, and the names of
+    some running ones. ``close()`` erases it, so the report printed after it is whole.
+``plain``
+    Not a terminal, or ``CI=true``: a plain line every ``interval`` seconds, and one at
+    the end.
+``github``
+    ``GITHUB_ACTIONS=true``: the plain lines inside a ``::group::``, and an ``::error``
+    (``::warning``) annotation for each step that fails (warns).
+
+Per event the work is a dictionary update and one clock read; drawing is throttled. The
+observer writes to its own duplicate of the stderr file descriptor, so a component's
+captured output (the CLI redirects fds 1 and 2 around calls) never swallows it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Literal, TypeAlias
+
+from omnibase.core.intents import Event, Started
+from omnibase.core.values import Status, StepResult
+
+__all__ = ["CHOICES", "Progress", "Style", "choose_style"]
+
+Style: TypeAlias = Literal["live", "plain", "github"]
+#: What ``--progress`` accepts.
+CHOICES = ("auto", "on", "off")
+
+
+def _true(env: Mapping[str, str], key: str) -> bool:
+    return env.get(key, "").strip().lower() in ("true", "1", "yes")
+
+
+def choose_style(choice: str, *, isatty: bool, env: Mapping[str, str], debugging: bool = False) -> Style | None:
+    """The progress style ``--progress CHOICE`` asks for, or None for no progress.
+
+    ``auto`` (the default) shows the live view on an interactive terminal only (stderr a
+    terminal, ``CI`` not true, ``TERM`` not ``dumb``, no debugger holding the terminal);
+    ``on`` always shows progress: live on such a terminal, GitHub Actions groups and
+    annotations when ``GITHUB_ACTIONS=true``, plain lines otherwise.
+
+    >>> choose_style("auto", isatty=True, env={}), choose_style("auto", isatty=False, env={})
+    ('live', None)
+    >>> choose_style("on", isatty=False, env={"GITHUB_ACTIONS": "true"})
+    'github'
+    """
+    interactive = isatty and not _true(env, "CI") and env.get("TERM", "") != "dumb" and not debugging
+    if choice == "off" or (choice == "auto" and not interactive):
+        return None
+    if _true(env, "GITHUB_ACTIONS"):
+        return "github"
+    return "live" if interactive else "plain"
+
+
+def _escape_data(text: str) -> str:
+    """A GitHub Actions workflow command's message: ``%``, CR and LF escaped."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class Progress:
+    """The progress observer (see the module docstring). ``total``: the steps the run
+    has (``len(list(leaves(step)))``); ``write`` takes the text to show (default: write
+    to a duplicate of stderr's file descriptor); ``clock``: monotonic seconds."""
+
+    def __init__(
+        self,
+        total: int,
+        style: Style,
+        *,
+        title: str = "",
+        width: int = 80,
+        rate: float = 10.0,
+        interval: float = 10.0,
+        write: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total = total
+        self.style = style
+        self.title = title
+        self.width = max(20, width)
+        self.clock = clock
+        self.started = clock()
+        self.period = 1.0 / rate if style == "live" else interval
+        self.next_draw = self.started + (self.period if style == "live" else interval)
+        self.running: dict[str, str] = {}
+        self.done = 0
+        self.failed = 0
+        self.drawn = False
+        self.closed = False
+        self._fd = -1
+        if write is None:
+            import sys
+
+            self._fd = os.dup(sys.stderr.fileno())
+            write = self._write_fd
+        self.write = write
+        if style == "github":
+            self.write(f"::group::omnibase {title}\n" if title else "::group::omnibase\n")
+
+    def _write_fd(self, text: str) -> None:
+        data = text.encode("utf-8", "backslashreplace")
+        while data:
+            try:
+                n = os.write(self._fd, data)
+            except OSError:  # the terminal went away: progress is not worth failing for
+                return
+            data = data[n:]
+
+    def __call__(self, event: Event) -> None:
+        kind = type(event)
+        if kind is Started:
+            self.running[event.span_id] = event.name  # type: ignore[union-attr]
+        elif kind is StepResult:
+            result: StepResult = event  # type: ignore[assignment]
+            self.running.pop(result.span_id, None)
+            self.done += 1
+            status = result.status
+            if status is Status.FAIL:
+                self.failed += 1
+                if self.style == "github":
+                    self._annotate("error", result)
+            elif status is Status.WARN and self.style == "github":
+                self._annotate("warning", result)
+        else:
+            return
+        now = self.clock()
+        if now >= self.next_draw:
+            self.next_draw = now + self.period
+            self._draw(now)
+
+    def _annotate(self, level: str, result: StepResult) -> None:
+        error = result.error
+        message = str(getattr(error, "message", "") or getattr(error, "exc_type", "") or result.reason or result.status.value)
+        self.write(f"::{level} title={_escape_property('omnibase: ' + result.name)}::{_escape_data(message)}\n")
+
+    def line(self, now: float) -> str:
+        """The status line at ``now`` (without the names of running steps)."""
+        left = max(0, self.total - self.done - len(self.running))
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"[{now - self.started:.1f}s] {len(self.running)} running, {self.done} done{failed}, {left} left"
+
+    def _draw(self, now: float) -> None:
+        text = self.line(now)
+        if self.style != "live":
+            self.write(f"omnibase: {self.title + ' ' if self.title else ''}{text}\n")
+            return
+        if self.running:
+            names = list(self.running.values())
+            text += ": " + ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+        text = "".join(c if c.isprintable() else "?" for c in text)
+        if len(text) > self.width - 1:
+            text = text[: self.width - 4] + "..."
+        self.write(f"\r\x1b[2K{text}")
+        self.drawn = True
+
+    def close(self) -> None:
+        """Erase the live line (or write the last plain line, end the GitHub group), so
+        what is printed next stands alone. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.style == "live":
+            if self.drawn:
+                self.write("\r\x1b[2K")
+        else:
+            self._draw(self.clock())
+            if self.style == "github":
+                self.write("::endgroup::\n")
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
