@@ -62,7 +62,7 @@ def progress_for(args: argparse.Namespace, step: Any, title: str) -> Any:
     from omnibase.core.step import leaves
 
     width = shutil.get_terminal_size((80, 24)).columns
-    return Progress(sum(1 for _ in leaves(step)), style, title=title, width=width)
+    return Progress(sum(1 for _ in leaves(step)), style, title=title, width=width).start()
 
 
 def debugger_for(args: argparse.Namespace, step: Any) -> Any:

@@ -14,7 +14,8 @@ Three styles (``choose_style`` picks one from ``--progress`` and the environment
     ``GITHUB_ACTIONS=true``: the plain lines inside a ``::group::``, and an ``::error``
     (``::warning``) annotation for each step that fails (warns).
 
-Per event the work is a dictionary update and one clock read; drawing is throttled. The
+Per event the work is a counter or dictionary update; drawing happens on ``tick``, which
+``start()`` calls from a background thread, throttled to ``rate`` a second. The
 observer writes to its own duplicate of the stderr file descriptor, so a component's
 captured output (the CLI redirects fds 1 and 2 around calls) never swallows it.
 """
@@ -22,6 +23,7 @@ captured output (the CLI redirects fds 1 and 2 around calls) never swallows it.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Literal, TypeAlias
@@ -101,6 +103,9 @@ class Progress:
         self.drawn = False
         self.closed = False
         self._fd = -1
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
         if write is None:
             import sys
 
@@ -134,10 +139,27 @@ class Progress:
                     self._annotate("error", result)
             elif status is Status.WARN and self.style == "github":
                 self._annotate("warning", result)
-        else:
-            return
-        now = self.clock()
-        if now >= self.next_draw:
+
+    def start(self) -> Progress:
+        """Draw from a background thread, ``rate`` times a second (live) or every
+        ``interval`` seconds, until ``close``: a long step still shows its time passing,
+        and the events themselves only update counters."""
+        import threading
+
+        def tick() -> None:
+            while not self._stop.wait(self.period):
+                self.tick(self.clock())
+
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=tick, name="omnibase-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def tick(self, now: float) -> None:
+        """Draw the view at ``now`` if it is time to (throttled)."""
+        with self._lock:
+            if self.closed or now < self.next_draw:
+                return
             self.next_draw = now + self.period
             self._draw(now)
 
@@ -167,18 +189,23 @@ class Progress:
         self.drawn = True
 
     def close(self) -> None:
-        """Erase the live line (or write the last plain line, end the GitHub group), so
-        what is printed next stands alone. Idempotent."""
-        if self.closed:
-            return
-        self.closed = True
-        if self.style == "live":
-            if self.drawn:
-                self.write("\r\x1b[2K")
-        else:
-            self._draw(self.clock())
-            if self.style == "github":
-                self.write("::endgroup::\n")
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Stop drawing, and erase the live line (or write the last plain line and end
+        the GitHub group), so what is printed next stands alone. Idempotent."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            if self.style == "live":
+                if self.drawn:
+                    self.write("\r\x1b[2K")
+            else:
+                self._draw(self.clock())
+                if self.style == "github":
+                    self.write("::endgroup::\n")
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
