@@ -322,7 +322,7 @@ class _Stage:
 
         progress = _terminal.progress_for(args, step, orchestrator.stage)
         debugging = _terminal.debugger_for(args, step)
-        extra = [o for o in (self.stream, progress, debugging.observe if debugging else None) if o is not None]
+        extra = [o for o in (self.stream, progress and progress.observe, debugging and debugging.observe) if o is not None]
         # stdout carries the report alone: components run with fds 1 and 2 captured (or in
         # workers whose output is captured); what they print is in their step's result.
         with contextlib.redirect_stdout(sys.stderr):

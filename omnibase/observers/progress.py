@@ -5,8 +5,8 @@ Three styles (``choose_style`` picks one from ``--progress`` and the environment
 
 ``live``
     An interactive terminal: one status line, redrawn in place at most ``rate`` times a
-    second: elapsed time, running, done, failed and remaining steps, and the names of
-    some running ones. ``close()`` erases it, so the report printed after it is whole.
+    second: elapsed time, running, done, failed and remaining steps, and the name of
+    the step started last. ``close()`` erases it, so the report printed after it is whole.
 ``plain``
     Not a terminal, or ``CI=true``: a plain line every ``interval`` seconds, and one at
     the end.
@@ -14,7 +14,7 @@ Three styles (``choose_style`` picks one from ``--progress`` and the environment
     ``GITHUB_ACTIONS=true``: the plain lines inside a ``::group::``, and an ``::error``
     (``::warning``) annotation for each step that fails (warns).
 
-Per event the work is a counter or dictionary update; drawing happens on ``tick``, which
+Per event the work is a counter update or two; drawing happens on ``tick``, which
 ``start()`` calls from a background thread, throttled to ``rate`` a second. The
 observer writes to its own duplicate of the stderr file descriptor, so a component's
 captured output (the CLI redirects fds 1 and 2 around calls) never swallows it.
@@ -26,9 +26,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
-from omnibase.core.intents import Event, Started
+from omnibase.core.intents import Event, RetryScheduled, Started
 from omnibase.core.values import Status, StepResult
 
 __all__ = ["CHOICES", "Progress", "Style", "choose_style"]
@@ -97,8 +97,10 @@ class Progress:
         self.started = clock()
         self.period = 1.0 / rate if style == "live" else interval
         self.next_draw = self.started + (self.period if style == "live" else interval)
-        self.running: dict[str, str] = {}
-        self.done = 0
+        # invocations started (less the retries among them), unused, results, results of
+        # steps never started, the Started event seen last
+        self._n: list[Any] = [0, 0, 0, 0, None]
+        self.observe = self._observer()
         self.failed = 0
         self.drawn = False
         self.closed = False
@@ -124,21 +126,52 @@ class Progress:
                 return
             data = data[n:]
 
+    def _observer(self) -> Callable[[Event], None]:
+        """``observe``: counts one event. This is on every step, so it is a closure over
+        a list of counters with its constants bound locally (no attribute or global look-up
+        on the common path)."""
+        n = self._n
+        not_passed = self._not_passed
+
+        def observe(event: Any, type: Any = type, Started: Any = Started, StepResult: Any = StepResult,
+                    RetryScheduled: Any = RetryScheduled, PASS: Any = Status.PASS) -> None:  # fmt: skip
+            kind = type(event)
+            if kind is Started:
+                n[0] += 1
+                n[4] = event
+            elif kind is StepResult:
+                n[2] += 1
+                if event.status is not PASS:
+                    not_passed(event)
+            elif kind is RetryScheduled:
+                n[0] -= 1  # the same step starts again
+
+        return observe
+
     def __call__(self, event: Event) -> None:
-        kind = type(event)
-        if kind is Started:
-            self.running[event.span_id] = event.name  # type: ignore[union-attr]
-        elif kind is StepResult:
-            result: StepResult = event  # type: ignore[assignment]
-            self.running.pop(result.span_id, None)
-            self.done += 1
-            status = result.status
-            if status is Status.FAIL:
-                self.failed += 1
-                if self.style == "github":
-                    self._annotate("error", result)
-            elif status is Status.WARN and self.style == "github":
-                self._annotate("warning", result)
+        self.observe(event)
+
+    @property
+    def done(self) -> int:
+        """Steps with a result."""
+        return int(self._n[2])
+
+    @property
+    def current(self) -> str:
+        """The name of the step started last."""
+        started = self._n[4]
+        return str(started.name) if started is not None else ""
+
+    def _not_passed(self, result: StepResult) -> None:
+        if not result.attempts:
+            self._n[3] += 1  # never started (skipped without a call): not among the running
+        status = result.status
+        if status is Status.FAIL:
+            self.failed += 1
+            if self.style == "github":
+                self._annotate("error", result)
+        elif status is Status.WARN and self.style == "github":
+            self._annotate("warning", result)
 
     def start(self) -> Progress:
         """Draw from a background thread, ``rate`` times a second (live) or every
@@ -168,20 +201,26 @@ class Progress:
         message = str(getattr(error, "message", "") or getattr(error, "exc_type", "") or result.reason or result.status.value)
         self.write(f"::{level} title={_escape_property('omnibase: ' + result.name)}::{_escape_data(message)}\n")
 
+    @property
+    def running(self) -> int:
+        """Steps started and not ended."""
+        n = self._n
+        return max(0, int(n[0]) - (int(n[2]) - int(n[3])))
+
     def line(self, now: float) -> str:
-        """The status line at ``now`` (without the names of running steps)."""
-        left = max(0, self.total - self.done - len(self.running))
+        """The status line at ``now`` (without the name of the running step)."""
+        running = self.running
+        left = max(0, self.total - self.done - running)
         failed = f", {self.failed} failed" if self.failed else ""
-        return f"[{now - self.started:.1f}s] {len(self.running)} running, {self.done} done{failed}, {left} left"
+        return f"[{now - self.started:.1f}s] {running} running, {self.done} done{failed}, {left} left"
 
     def _draw(self, now: float) -> None:
         text = self.line(now)
         if self.style != "live":
             self.write(f"omnibase: {self.title + ' ' if self.title else ''}{text}\n")
             return
-        if self.running:
-            names = list(self.running.values())
-            text += ": " + ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+        if self.running and self.current:
+            text += ": " + self.current
         text = "".join(c if c.isprintable() else "?" for c in text)
         if len(text) > self.width - 1:
             text = text[: self.width - 4] + "..."

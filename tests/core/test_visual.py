@@ -77,21 +77,22 @@ def _columns(line: str) -> int:
     )  # fmt: skip
 
 
-def _marks(nodes: tuple[GraphNode, ...], data: Any) -> dict[str, Mark]:
+def _drawn(built: Any, data: Any) -> tuple[tuple[GraphNode, ...], dict[str, Mark]]:
+    """A generated pipeline's graph, and statuses drawn for some of its nodes."""
+    nodes = graph_of(built[0])
     statuses = st.sampled_from(["PASS", "FAIL", "WARN", "SKIP"])
-    return {
+    marks = {
         n.name: Mark(status=data.draw(statuses), duration_s=data.draw(st.floats(0, 1e5)), reason=data.draw(st.text(max_size=200)))
         for n in nodes
         if data.draw(st.booleans())
     }
+    return nodes, marks
 
 
 @settings(max_examples=150, deadline=None)
 @given(pipelines(), st.data())
 def test_the_text_form_fits_in_100_columns_and_names_every_node(built: Any, data: Any) -> None:
-    step, _ = built
-    nodes = graph_of(step)
-    marks = _marks(nodes, data)
+    nodes, marks = _drawn(built, data)
     out = text(nodes, marks, title=data.draw(names))
     for line in out.splitlines():
         assert _columns(line) <= 100, line
@@ -129,9 +130,8 @@ def _mermaid_label(label: str) -> str:
 @settings(max_examples=150, deadline=None)
 @given(pipelines(), st.data())
 def test_mermaid_follows_the_documented_grammar(built: Any, data: Any) -> None:
-    step, _ = built
-    nodes = graph_of(step)
-    out = mermaid(nodes, _marks(nodes, data))
+    nodes, marks = _drawn(built, data)
+    out = mermaid(nodes, marks)
     lines = out.splitlines()
     assert lines[0] == "flowchart TD"
     for line in lines:
@@ -150,9 +150,7 @@ def _dot_unescape(label: str) -> str:
 @settings(max_examples=60, deadline=None)
 @given(pipelines(), st.data())
 def test_dot_is_parsed_by_a_real_parser(built: Any, data: Any) -> None:
-    step, _ = built
-    nodes = graph_of(step)
-    marks = _marks(nodes, data)
+    nodes, marks = _drawn(built, data)
     out = dot(nodes, marks, title=data.draw(names))
     parsed = pydot.graph_from_dot_data(out)
     assert parsed is not None and len(parsed) == 1

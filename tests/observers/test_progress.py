@@ -41,7 +41,7 @@ def test_counts_follow_the_event_stream(oks: list[bool]) -> None:
     report = run(step, 0, fake_ctx(), SyncDriver(), observers=[progress])
     assert progress.done == len(report.steps) == len(oks)
     assert progress.failed == sum(1 for r in report.steps if r.status is Status.FAIL) == oks.count(False)
-    assert not progress.running
+    assert progress.running == 0
     clock.now += 2.5
     progress.close()
     assert shown == [f"omnibase: ci [2.5s] 0 running, {len(oks)} done" + (f", {oks.count(False)} failed" if False in oks else "") + ", 0 left\n"]
@@ -115,4 +115,4 @@ def test_the_style_follows_the_choice_and_the_environment() -> None:
 def test_step_results_without_a_start_count_as_done() -> None:
     progress = Progress(2, "plain", write=lambda _: None, clock=Clock())
     progress(StepResult(name="x", status=Status.SKIP, span_id="s"))
-    assert (progress.done, progress.failed, progress.running) == (1, 0, {})
+    assert (progress.done, progress.failed, progress.running) == (1, 0, 0)
