@@ -219,6 +219,11 @@ def orch(args: argparse.Namespace) -> int:
     if outside is not None:
         return _fail(outside, ExitCode.CONFIG)
     if args.graph:  # like --list: before anything is imported, looked up or run
+        planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
+        if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say
+            return _fail(_error_line_of(planned_chain.failure()), ExitCode.REGISTRY)
+        if not selection.kept:
+            return _fail(f"nothing selected for stage {args.stage} (see --list)", ExitCode.FAILED)
         return _terminal.graph_command(args, orchestrator.assemble(selection), args.stage)
     # only now, and only what is selected and needed, is imported or looked up on PATH
     unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=mode == "dry-run")
@@ -379,7 +384,10 @@ def finish_report(report: RunReport, path: str | None) -> RunReport:
 
 
 def _error_line(report: RunReport) -> str:
-    err = report.error
+    return _error_line_of(report.error)
+
+
+def _error_line_of(err: object) -> str:
     message = getattr(err, "message", None) or type(err).__name__
     return str(message)
 

@@ -57,12 +57,23 @@ def progress_for(args: argparse.Namespace, step: Any, title: str) -> Any:
     style = choose_style(getattr(args, "progress", "auto") or "auto", isatty=isatty, env=os.environ, debugging=debugging)
     if style is None:
         return None
+    if style == "live" and args.progress == "auto" and _shares_the_terminal(args):
+        return None
     import shutil
 
     from omnibase.core.step import leaves
 
     width = shutil.get_terminal_size((80, 24)).columns
     return Progress(sum(1 for _ in leaves(step)), style, title=title, width=width).start()
+
+
+def _shares_the_terminal(args: argparse.Namespace) -> bool:
+    """Would something else write on the terminal during the run (log lines with ``-v``
+    on stderr, a ``jsonl`` report streamed to a terminal)? Then ``auto`` shows no live
+    line, which those lines would tear."""
+    logs = getattr(args, "verbose", 0) and not getattr(args, "log_file", None)
+    streamed = getattr(args, "format", None) == "jsonl" and sys.stdout.isatty()
+    return bool(logs or streamed)
 
 
 def debugger_for(args: argparse.Namespace, step: Any) -> Any:
