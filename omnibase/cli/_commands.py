@@ -218,6 +218,9 @@ def orch(args: argparse.Namespace) -> int:
     outside = _graphs.unselected(orchestrator.stage_plan, selection.kept, args.stage)
     if outside is not None:
         return _fail(outside, ExitCode.CONFIG)
+    bad_break = _terminal.unknown_breakpoint(args, {c.name for c in catalogue.components})
+    if bad_break is not None:
+        return _fail(bad_break, ExitCode.CONFIG)
     if args.graph:  # like --list: before anything is imported, looked up or run
         planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
         if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say

@@ -41,10 +41,20 @@ def terminal_problem(args: argparse.Namespace, mode: str) -> str | None:
     if not (getattr(args, "debug", False) or getattr(args, "breaks", [])):
         return None
     flag = "--debug" if args.debug else "--break"
-    if mode == "async":
-        return f"{flag}: the debugger steps through one step at a time; it does not work with --mode async"
+    if mode in ("async", "replay"):
+        why = "steps through one step at a time" if mode == "async" else "runs a stage, not a snapshot's replay"
+        return f"{flag}: the debugger {why}; it does not work with --mode {mode}"
     if not sys.stdin.isatty():
         return f"{flag}: the debugger reads commands from a terminal, and stdin is not one"
+    return None
+
+
+def unknown_breakpoint(args: argparse.Namespace, known: set[str]) -> str | None:
+    """A ``--break`` name that names no component."""
+    for b in getattr(args, "breaks", []):
+        for name in (n.strip() for n in b.split(",")):
+            if name and name not in known:
+                return f"--break {name}: no such component"
     return None
 
 

@@ -174,6 +174,10 @@ def test_the_debugger_is_refused_without_a_terminal_and_in_async_mode(dag: Any, 
     t = Terminal(["orch", "--stage", "ci", "--filter", "tag=g", "--debug", "--mode", "async"], dag.root)
     t.expect(r"does not work with --mode async")
     assert t.finish() == 2
+    t = Terminal(["orch", "--stage", "ci", "--filter", "tag=g", "--break", "nope"], dag.root)
+    t.expect(r"omnibase: --break nope: no such component")
+    assert t.finish() == 2
+    assert _calls(dag) == []
 
 
 def test_live_progress_clears_itself_before_the_report(dag: Any) -> None:
