@@ -43,6 +43,7 @@ __all__ = [
     "FORMATS",
     "Mark",
     "Shape",
+    "clip",
     "dot",
     "graph_of",
     "graph_of_shape",
@@ -255,7 +256,8 @@ def width_of(line: str) -> int:
     return cols
 
 
-def _clip(line: str, width: int) -> str:
+def clip(line: str, width: int) -> str:
+    """``line`` cut to ``width`` terminal columns (see ``width_of``), ending in ``...`` when cut."""
     if width_of(line) <= width:
         return line
     out: list[str] = []
@@ -314,7 +316,7 @@ def text(
             why = (mark.reason if mark is not None and mark.status in ("SKIP", "FAIL") else "") or n.skip
             if why:
                 lines.append(f"      {_printable(why)}")
-    return "\n".join(_clip(line, width) for line in lines)
+    return "\n".join(clip(line, width) for line in lines)
 
 
 _MERMAID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.,:/+-=@")

@@ -108,12 +108,14 @@ class Progress:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self.write: Callable[[str], object] = write or self._write_fd
         if write is None:
             import sys
 
-            self._fd = os.dup(sys.stderr.fileno())
-            write = self._write_fd
-        self.write = write
+            try:
+                self._fd = os.dup(sys.stderr.fileno())
+            except (AttributeError, OSError, ValueError):  # a stderr with no file descriptor
+                self.write = sys.stderr.write
         if style == "github":
             self.write(f"::group::omnibase {title}\n" if title else "::group::omnibase\n")
 
@@ -221,9 +223,10 @@ class Progress:
             return
         if self.running and self.current:
             text += ": " + self.current
-        text = "".join(c if c.isprintable() else "?" for c in text)
-        if len(text) > self.width - 1:
-            text = text[: self.width - 4] + "..."
+        from omnibase.core.visual import clip
+
+        # one line, never wrapped: erasing it must erase all of it
+        text = clip("".join(c if c.isprintable() else "?" for c in text), self.width - 1)
         self.write(f"\r\x1b[2K{text}")
         self.drawn = True
 

@@ -181,11 +181,11 @@ def test_the_debugger_is_refused_without_a_terminal_and_in_async_mode(dag: Any, 
 
 
 def test_live_progress_clears_itself_before_the_report(dag: Any) -> None:
-    dag.write("omnibase.yaml", DAG.replace("echo typecheck >>", "sleep 1; echo typecheck >>"))
+    dag.write("omnibase.yaml", DAG.replace("echo typecheck >>", "sleep 1.5; echo typecheck >>"))
     t = Terminal(["orch", "--stage", "ci", "--filter", "tag=g", "--format", "human", "--no-color"], dag.root)
     code = t.finish()
     assert code == 0, t.screen
-    # the live line was drawn (the run lasts a second, redraws are every 0.1 s at most)...
+    # the live line was drawn (the run lasts over a second, redraws are every 0.1 s at most)...
     assert re.search(r"\[\d+\.\ds\] 1 running, 1 done, 1 left: typecheck", t.screen), t.screen
     # ...and erased before the report: the report's lines follow a cleared line, untorn
     last_clear = t.screen.rfind("\r\x1b[2K")

@@ -69,6 +69,18 @@ def test_live_drawing_is_throttled_clipped_and_erased() -> None:
     assert shown[-1] == "\r\x1b[2K" and len(shown) == 2
 
 
+def test_the_live_line_fits_the_terminal_in_columns() -> None:
+    from omnibase.core.intents import Started
+    from omnibase.core.visual import width_of
+
+    shown: list[str] = []
+    progress = Progress(5, "live", width=30, write=shown.append, clock=Clock())
+    progress(Started(name="界" * 40 + "\x1b[2J", span_id="1"))
+    progress.tick(1000.0)
+    line = shown[0][len("\r\x1b[2K") :]
+    assert width_of(line) <= 29 and "\x1b" not in line and line.endswith("...")
+
+
 def test_a_live_view_never_drawn_writes_nothing_at_the_end() -> None:
     shown: list[str] = []
     Progress(3, "live", write=shown.append, clock=Clock()).close()
