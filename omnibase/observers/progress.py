@@ -14,8 +14,9 @@ Three styles (``choose_style`` picks one from ``--progress`` and the environment
     ``GITHUB_ACTIONS=true``: the plain lines inside a ``::group::``, and an ``::error``
     (``::warning``) annotation for each step that fails (warns).
 
-Per event the work is a counter update or two; drawing happens on ``tick``, which
-``start()`` calls from a background thread, throttled to ``rate`` a second. The
+Per event the work is one ``list.append`` (``observe``); the events are counted, and the
+view drawn, on ``tick``, which ``start()`` calls from a background thread, throttled to
+``rate`` a second. The
 observer writes to its own duplicate of the stderr file descriptor, so a component's
 captured output (the CLI redirects fds 1 and 2 around calls) never swallows it.
 """
@@ -98,10 +99,12 @@ class Progress:
         self.period = 1.0 / rate if style == "live" else interval
         self.next_draw = self.started + (self.period if style == "live" else interval)
         # invocations started (less the retries among them), unused, results, results of
-        # steps never started, the Started event seen last
-        self._n: list[Any] = [0, 0, 0, 0, None]
-        self.observe = self._observer()
-        self.failed = 0
+        # steps never started, the Started event seen last, failures
+        self._n: list[Any] = [0, 0, 0, 0, None, 0]
+        # ``observe`` only queues the event: a list's append, a builtin, no Python frame on
+        # every step; ``tick`` (the ticker thread) and the accessors count them
+        self._queue: list[Event] = []
+        self.observe: Callable[[Event], None] = self._queue.append
         self.drawn = False
         self.closed = False
         self._fd = -1
@@ -128,27 +131,31 @@ class Progress:
                 return
             data = data[n:]
 
-    def _observer(self) -> Callable[[Event], None]:
-        """``observe``: counts one event. This is on every step, so it is a closure over
-        a list of counters with its constants bound locally (no attribute or global look-up
-        on the common path)."""
+    def _drain(self) -> None:
+        """Count the events queued since the last drain (under ``_lock``)."""
+        queue = self._queue
+        k = len(queue)
+        if not k:
+            return
+        batch: list[Any] = queue[:k]
+        del queue[:k]  # only what was read: the run may have queued more meanwhile
         n = self._n
-        not_passed = self._not_passed
-
-        def observe(event: Any, type: Any = type, Started: Any = Started, StepResult: Any = StepResult,
-                    RetryScheduled: Any = RetryScheduled, PASS: Any = Status.PASS) -> None:  # fmt: skip
+        for event in batch:
             kind = type(event)
             if kind is Started:
                 n[0] += 1
                 n[4] = event
             elif kind is StepResult:
                 n[2] += 1
-                if event.status is not PASS:
-                    not_passed(event)
+                if event.status is not Status.PASS:
+                    self._not_passed(event)
             elif kind is RetryScheduled:
                 n[0] -= 1  # the same step starts again
 
-        return observe
+    def _counted(self, i: int) -> Any:
+        with self._lock:
+            self._drain()
+            return self._n[i]
 
     def __call__(self, event: Event) -> None:
         self.observe(event)
@@ -156,12 +163,17 @@ class Progress:
     @property
     def done(self) -> int:
         """Steps with a result."""
-        return int(self._n[2])
+        return int(self._counted(2))
+
+    @property
+    def failed(self) -> int:
+        """Steps that failed."""
+        return int(self._counted(5))
 
     @property
     def current(self) -> str:
         """The name of the step started last."""
-        started = self._n[4]
+        started = self._counted(4)
         return str(started.name) if started is not None else ""
 
     def _not_passed(self, result: StepResult) -> None:
@@ -169,7 +181,7 @@ class Progress:
             self._n[3] += 1  # never started (skipped without a call): not among the running
         status = result.status
         if status is Status.FAIL:
-            self.failed += 1
+            self._n[5] += 1
             if self.style == "github":
                 self._annotate("error", result)
         elif status is Status.WARN and self.style == "github":
@@ -196,6 +208,7 @@ class Progress:
             if self.closed or now < self.next_draw:
                 return
             self.next_draw = now + self.period
+            self._drain()
             self._draw(now)
 
     def _annotate(self, level: str, result: StepResult) -> None:
@@ -206,23 +219,29 @@ class Progress:
     @property
     def running(self) -> int:
         """Steps started and not ended."""
+        with self._lock:
+            self._drain()
+            return self._running()
+
+    def _running(self) -> int:
         n = self._n
         return max(0, int(n[0]) - (int(n[2]) - int(n[3])))
 
     def line(self, now: float) -> str:
         """The status line at ``now`` (without the name of the running step)."""
-        running = self.running
-        left = max(0, self.total - self.done - running)
-        failed = f", {self.failed} failed" if self.failed else ""
-        return f"[{now - self.started:.1f}s] {running} running, {self.done} done{failed}, {left} left"
+        n = self._n
+        running = self._running()
+        left = max(0, self.total - int(n[2]) - running)
+        failed = f", {n[5]} failed" if n[5] else ""
+        return f"[{now - self.started:.1f}s] {running} running, {n[2]} done{failed}, {left} left"
 
     def _draw(self, now: float) -> None:
         text = self.line(now)
         if self.style != "live":
             self.write(f"omnibase: {self.title + ' ' if self.title else ''}{text}\n")
             return
-        if self.running and self.current:
-            text += ": " + self.current
+        if self._running() and self._n[4] is not None:
+            text += ": " + str(self._n[4].name)
         from omnibase.core.visual import clip
 
         # one line, never wrapped: erasing it must erase all of it
@@ -241,6 +260,7 @@ class Progress:
             if self.closed:
                 return
             self.closed = True
+            self._drain()
             if self.style == "live":
                 if self.drawn:
                     self.write("\r\x1b[2K")
