@@ -103,7 +103,7 @@ def observed_run(
     performer, is_async = base.performer, base.is_async
     if decorate is not None:  # e.g. the step-through debugger, right around the mode's performer
         performer = decorate(performer)
-    profiler: Any = performer if mode == "profile" else None
+    profiler: Any = base.performer if mode == "profile" else None
     if args.profile_out and profiler is None:
         from omnibase.drivers.profile import ProfilePerformer
 

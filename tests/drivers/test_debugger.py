@@ -116,3 +116,29 @@ def test_unbroken_steps_go_straight_to_the_inner_performer() -> None:
     script = Script()
     report = debug(script, a >> b, stepping=False)
     assert report.exit_code == 0 and script.screen == [] and ca == [1]
+
+
+def test_the_debugger_wraps_the_profile_mode_and_the_profile_survives(tmp_path: Any) -> None:
+    """--debug --profile: the profiler is found under the debugger (its timing excludes the
+    person's thinking)."""
+    import argparse
+
+    from omnibase.cli._modes import execute
+    from omnibase.cli._observe import observed_run
+    from omnibase.core.values import ExecCtx
+
+    (a, _), (b, _) = counted("a"), counted("b")
+    step = a >> b
+    script = Script("c")
+    args = argparse.Namespace(profile_out=None, metrics_out=None, log_file=None, log_format="console", verbose=0, quiet=False)
+    ctx = ExecCtx(run_id="r", trace_id="0" * 32, root=str(tmp_path))
+
+    def wrap(performer: Any) -> Any:
+        return Debugger(performer, read=script.read, write=script.write)
+
+    def run_it(how: Any) -> Any:
+        return execute(lambda: run(step, 1, ctx, how.performer), lambda: None, how)  # type: ignore[arg-type, return-value]
+
+    report = observed_run(args, "profile", ctx, step, 1, run_it, decorate=wrap)
+    assert report.exit_code == 0 and report.profiled is not None
+    assert script.prompts == ["(omnibase before a) "]
