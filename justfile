@@ -33,6 +33,7 @@ bench:
     {{py}} bench/bench_registry.py
     {{py}} bench/bench_formats.py
     {{py}} bench/bench_dask.py
+    {{py}} bench/bench_progress.py
 
 # Planted bugs in the core modules, one at a time: the tests must catch every one (prints the score).
 mutate *names:

@@ -182,7 +182,9 @@ def orch(args: argparse.Namespace) -> int:
     if bad_graph is not None:
         return _fail(bad_graph, ExitCode.CONFIG)
     mode = mode_of(args)
-    problem = mode_problem(args) or check_outputs(args)
+    from omnibase.cli import _terminal
+
+    problem = mode_problem(args) or check_outputs(args) or _terminal.terminal_problem(args, mode)
     if problem is not None:
         return _fail(problem, ExitCode.CONFIG)
     if mode == "replay":
@@ -211,6 +213,16 @@ def orch(args: argparse.Namespace) -> int:
     outside = _graphs.unselected(orchestrator.stage_plan, selection.kept, args.stage)
     if outside is not None:
         return _fail(outside, ExitCode.CONFIG)
+    bad_break = _terminal.unknown_breakpoint(args, {c.name for c in catalogue.components})
+    if bad_break is not None:
+        return _fail(bad_break, ExitCode.CONFIG)
+    if args.graph:  # like --list: before anything is imported, looked up or run
+        planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
+        if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say
+            return _fail(_error_line_of(planned_chain.failure()), ExitCode.REGISTRY)
+        if not selection.kept:
+            return _fail(f"nothing selected for stage {args.stage} (see --list)", ExitCode.FAILED)
+        return _terminal.graph_command(args, orchestrator.assemble(selection), args.stage)
     # only now, and only what is selected and needed, is imported or looked up on PATH
     unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=mode == "dry-run")
     if unresolved:
@@ -314,15 +326,22 @@ class _Stage:
         from omnibase._proc import adopt_orphans
 
         adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
+        from omnibase.cli import _terminal
+
+        progress = _terminal.progress_for(args, step, orchestrator.stage)
+        debugging = _terminal.debugger_for(args, step)
+        extra = [o for o in (self.stream, progress and progress.observe, debugging and debugging.observe) if o is not None]
         # stdout carries the report alone: components run with fds 1 and 2 captured (or in
         # workers whose output is captured); what they print is in their step's result.
         with contextlib.redirect_stdout(sys.stderr):
             try:
                 report = observed_run(
                     args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx),
-                    execute, finish=finish, extra=(self.stream,) if self.stream is not None else (),
+                    execute, finish=finish, extra=extra, decorate=debugging.wrap if debugging else None,
                 )  # fmt: skip
             finally:
+                if progress is not None:  # erased before the report is printed
+                    progress.close()
                 catalogue.batch.flush(self.root)  # fixes a run stopped early had reported
         if mode != "dry-run":
             from omnibase.cli import _graphs
@@ -368,7 +387,10 @@ def finish_report(report: RunReport, path: str | None) -> RunReport:
 
 
 def _error_line(report: RunReport) -> str:
-    err = report.error
+    return _error_line_of(report.error)
+
+
+def _error_line_of(err: object) -> str:
     message = getattr(err, "message", None) or type(err).__name__
     return str(message)
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from omnibase.cli._modes import MODES, add_mode_options
 from omnibase.cli._snapshot import add_snapshot_command
+from omnibase.cli._terminal import add_report_show, add_terminal_options
 
 __all__ = ["main"]
 
@@ -26,6 +27,8 @@ examples:
   omnibase orch --stage ci --to build --skip slow-lint  build and what it needs, but not slow-lint
   omnibase orch --stage test --only-failed --maxfail 3
   omnibase orch --stage pre-commit --list          what would run, and why not the rest
+  omnibase orch --stage ci --graph mermaid         the stage's graph; run nothing
+  omnibase orch --stage ci --debug                 step through the run (--break NAME: stop at NAME)
 
 filter grammar (--filter, repeatable; all given filters must hold):
   clause[,clause...]     a comma means AND
@@ -81,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         "for steps that mostly wait on the network)",
     )  # fmt: skip
     add_mode_options(orch)
+    add_terminal_options(orch)
     orch.add_argument("--no-cache", action="store_true", help="re-check every file (ignore and do not update the verdict cache)")
     orch.add_argument("--hook-stage", choices=HOOK_TYPES + ("manual",), help="run the components whose stages: include this git hook (default for pre-commit: pre-commit)")
     orch.add_argument("--from-ref", metavar="REF", help="with --to-ref: check the files changed between two commits")
@@ -127,8 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     impl.add_argument("--hook-dir", required=True)
     impl.add_argument("hook_args", nargs="*")
 
-    rep = sub.add_parser("report", help="about the report format")
+    rep = sub.add_parser("report", help="the report format (--schema); show a stored report's graph (show REPORT --graph FORMAT)")
     rep.add_argument("--schema", action="store_true", help="print the JSON Schema of the json report")
+    add_report_show(rep)
     return parser
 
 
@@ -200,8 +205,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        from omnibase.cli._terminal import report_show
+
+        return report_show(args)
     if not args.schema:
-        print("omnibase report: say --schema", file=sys.stderr)
+        print("omnibase report: say --schema, or show REPORT", file=sys.stderr)
         return 2
     import json
 

@@ -89,6 +89,7 @@ def observed_run(
     *,
     finish: Callable[[RunReport], RunReport] | None = None,
     extra: Sequence[Any] = (),
+    decorate: Callable[[Any], Any] | None = None,
 ) -> RunReport:
     """Run in ``mode`` through ``execute(Mode(performer, is_async))``; the finished report.
 
@@ -100,7 +101,9 @@ def observed_run(
 
     base = MODES[mode](args)
     performer, is_async = base.performer, base.is_async
-    profiler: Any = performer if mode == "profile" else None
+    if decorate is not None:  # e.g. the step-through debugger, right around the mode's performer
+        performer = decorate(performer)
+    profiler: Any = base.performer if mode == "profile" else None
     if args.profile_out and profiler is None:
         from omnibase.drivers.profile import ProfilePerformer
 

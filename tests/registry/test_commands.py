@@ -125,10 +125,11 @@ def test_memory_limit_is_recognised(tmp_path: Path) -> None:
 
 
 def test_memory_limit_by_high_water_rss(tmp_path: Path) -> None:
-    # Touches memory page by page until the allocator fails, then dies without a word. On
+    # Writes memory megabyte by megabyte (touched, so resident) until the allocator fails,
+    # then dies without a word. On
     # Linux a child's peak RSS starts from its parent's at the fork, so the command is run
     # from a small process, as the CLI is (this test process has grown large by now).
-    prog = "import os\nb = []\ntry:\n    while True: b.append(bytearray(1 << 20))\nexcept MemoryError:\n    b = None\n    os._exit(3)\n"
+    prog = "import os\nb = []\ntry:\n    while True: b.append(b'\\x01' * (1 << 20))\nexcept MemoryError:\n    b = None\n    os._exit(3)\n"
     driver = (
         "import sys\nfrom omnibase import _proc\nfrom omnibase.core.values import Limits\n"
         "out = _proc.run_command([sys.executable, '-c', sys.argv[1]], cwd=sys.argv[2], limits=Limits(memory_mb=200))\n"

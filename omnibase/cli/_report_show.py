@@ -1,0 +1,62 @@
+"""``omnibase report show PATH --graph FORMAT``: a stored json report, or a failure
+snapshot, drawn as a graph with each node's status and duration (``core.visual``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from omnibase.core.values import RunReport
+
+__all__ = ["show", "snapshot_view"]
+
+
+def snapshot_view(node: Any) -> Any:
+    """One level of a snapshot's pipeline (``snapshots.Node``) as ``core.visual`` sees it."""
+    kind = node.kind
+    if kind == "component":
+        return ("leaf", node.name)
+    if kind == "graph" and len(node.graph) == len(node.children):
+        return ("graph", [(g.name, part, g.needs, g.when, g.skip) for g, part in zip(node.graph, node.children)])
+    if kind == "all_of":
+        return ("par", node.children)
+    return ("seq", node.children)  # then, hooked, fallback (the alternative after), wrappers
+
+
+def show(path: str, fmt: str) -> tuple[int, str]:
+    """(0, the picture) or (2, one line naming the file and what is wrong with it)."""
+    from omnibase.core import visual
+
+    if not path:
+        return 2, "report show: say which report (a json report or a snapshot file)"
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return 2, f"{path}: cannot read ({exc.strerror or exc})"
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        return 2, f"{path}: not JSON ({str(exc).splitlines()[0] if str(exc) else 'undecodable'})"
+    if not isinstance(raw, dict):
+        return 2, f"{path}: not a report (a JSON object is expected)"
+    if "pipeline" in raw and "report" in raw:
+        from returns.result import Failure
+
+        from omnibase.snapshots import read_snapshot
+
+        read = read_snapshot(path)
+        if isinstance(read, Failure):
+            return 2, str(read.failure().message)
+        snap = read.unwrap()
+        report = snap.report
+        nodes = visual.graph_of_shape(snap.pipeline, snapshot_view)
+    else:
+        try:
+            report = msgspec.json.decode(data, type=RunReport)
+        except msgspec.ValidationError as exc:
+            return 2, f"{path}: not a json report ({str(exc).splitlines()[0]})"
+        nodes = visual.report_graph(report)
+    title = f"{report.stage} ({report.outcome}, exit {report.exit_code}, {report.duration_s:.2f}s)"
+    return 0, visual.render(fmt, nodes, visual.marks_of(report), title=title)

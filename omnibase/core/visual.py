@@ -1,0 +1,392 @@
+"""Pictures of a pipeline: its graph as Mermaid, Graphviz DOT or plain text (pure).
+
+A picture is drawn from a tuple of ``GraphNode`` (name, the names it needs, its run
+condition, its wave), taken from a ``Step`` tree before a run (``graph_of``), from a
+run's report after it (``report_graph``, with each node's status and duration as
+``Mark`` values), or from any structure a ``Shape`` view describes (a failure snapshot's
+pipeline). The renderers are pure functions of those values; nothing here reads a file or
+the clock. The rules each output follows are in ``docs/visualization.md``.
+
+>>> from returns.result import Result, Success
+>>> from omnibase.core.step import component
+>>> from omnibase.core.values import ExecCtx
+>>> @component
+... def lint(ctx: ExecCtx, x: object) -> Result[object, str]:
+...     return Success(x)
+>>> @component
+... def build(ctx: ExecCtx, x: object) -> Result[object, str]:
+...     return Success(x)
+>>> nodes = graph_of(lint >> build)
+>>> [(n.name, n.needs, n.level) for n in nodes]
+[('lint', (), 0), ('build', ('lint',), 1)]
+>>> print(mermaid(nodes))
+flowchart TD
+  n0["lint"]
+  n1["build"]
+  n0 --> n1
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeAlias
+
+import msgspec
+
+from omnibase.core.graph import Graph, condition_label
+from omnibase.core.hooks import Hooked
+from omnibase.core.step import AllOf, Component, Fallback, Identity, Step, Then, Wrapper, children
+from omnibase.core.values import GraphNode, RunReport, Status
+
+__all__ = [
+    "FORMATS",
+    "Mark",
+    "Shape",
+    "clip",
+    "dot",
+    "graph_of",
+    "graph_of_shape",
+    "marks_of",
+    "mermaid",
+    "render",
+    "report_graph",
+    "text",
+    "width_of",
+]
+
+#: The picture formats ``--graph`` offers.
+FORMATS = ("mermaid", "dot", "text")
+#: The text picture's default width, in terminal columns.
+WIDTH = 100
+
+
+class Mark(msgspec.Struct, frozen=True, kw_only=True):
+    """How a node did in a run: its status, how long it took, why (a skip's reason)."""
+
+    status: str
+    duration_s: float = 0.0
+    reason: str = ""
+
+
+# --- structure -------------------------------------------------------------------------------
+
+#: One level of a structure, as the walker sees it: a leaf (its name), a sequence or a
+#: fan-out of parts, or a graph of named parts (name, part, needs, condition, skip reason).
+Shape: TypeAlias = (
+    tuple[Literal["leaf"], str]
+    | tuple[Literal["seq", "par"], Sequence[Any]]
+    | tuple[Literal["graph"], Sequence[tuple[str, Any, Sequence[str], str, str]]]
+)
+
+
+class _Flow:
+    """What the walk has found so far: nodes in order, with the names each one needs."""
+
+    def __init__(self) -> None:
+        self.needs: dict[str, list[str]] = {}
+        self.when: dict[str, str] = {}
+        self.skip: dict[str, str] = {}
+
+    def add(self, name: str, needs: Iterable[str] = (), when: str = "all_succeeded", skip: str = "") -> None:
+        have = self.needs.setdefault(name, [])
+        for dep in needs:
+            if dep != name and dep not in have:
+                have.append(dep)
+        self.when.setdefault(name, when)
+        if skip:
+            self.skip[name] = skip
+
+
+def _walk(root: Any, view: Callable[[Any], Shape], flow: _Flow) -> None:
+    """Add ``root``'s nodes to ``flow``. Each part becomes (entries, exits): the names
+    that start it and the names it ends with; a sequence links one part's exits to the
+    next part's entries. Chains come flat from the view, so the
+    recursion is only as deep as the nesting."""
+
+    def part(x: Any, before: tuple[str, ...]) -> tuple[str, ...]:
+        """Add ``x`` after ``before`` (the exits it follows); its exits."""
+        shape = view(x)
+        if shape[0] == "leaf":
+            flow.add(shape[1], before)
+            return (shape[1],)
+        if shape[0] == "seq":
+            current = before
+            for child in shape[1]:
+                current = part(child, current)
+            return current
+        if shape[0] == "par":
+            exits: list[str] = []
+            for child in shape[1]:
+                exits.extend(e for e in part(child, before) if e not in exits)
+            return tuple(exits) or before
+        named = shape[1]
+        used = {dep for _, _, needs, _, _ in named for dep in needs}
+        for name, _, needs, when, skip in named:
+            flow.add(name, [*needs] if needs else before, when, skip)
+        return tuple(name for name, _, _, _, _ in named if name not in used) or before
+
+    part(root, ())
+
+
+def _levels(needs: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Each node's wave: 0 when it needs nothing, else one more than its deepest need
+    (a need on a cycle counts as 0; the pictures still draw every edge)."""
+    level: dict[str, int] = {}
+    for start in needs:
+        if start in level:
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        on_path: set[str] = set()
+        while stack:
+            name, i = stack.pop()
+            deps = needs.get(name, ())
+            if i == 0:
+                on_path.add(name)
+            if i < len(deps):
+                stack.append((name, i + 1))
+                dep = deps[i]
+                if dep not in level and dep not in on_path and dep in needs:
+                    stack.append((dep, 0))
+                continue
+            on_path.discard(name)
+            level[name] = max((level.get(d, -1) + 1 for d in deps if d in level), default=0)
+    return level
+
+
+def _nodes(flow: _Flow) -> tuple[GraphNode, ...]:
+    level = _levels(flow.needs)
+    return tuple(
+        GraphNode(name=n, needs=tuple(d), when=flow.when[n], level=level.get(n, 0), skip=flow.skip.get(n, ""))
+        for n, d in flow.needs.items()
+    )
+
+
+def graph_of_shape(root: Any, view: Callable[[Any], Shape]) -> tuple[GraphNode, ...]:
+    """The graph of any structure that ``view`` describes one level at a time."""
+    flow = _Flow()
+    _walk(root, view, flow)
+    return _nodes(flow)
+
+
+def _step_view(step: Any) -> Shape:
+    if isinstance(step, Component):
+        return ("leaf", step.name)
+    if isinstance(step, Graph):
+        return ("graph", [(n.name, n.step, n.needs, condition_label(n.when), n.skip) for n in step.nodes])
+    if isinstance(step, Hooked):
+        return ("seq", [*step.pre, step.inner, *step.post])
+    if isinstance(step, Then):
+        chain: list[Step[Any, Any]] = []
+        stack: list[Step[Any, Any]] = [step]
+        while stack:  # a long chain is a deep tree of Then: flatten it without recursion
+            cur = stack.pop()
+            if isinstance(cur, Then):
+                stack.extend((cur.second, cur.first))
+            else:
+                chain.append(cur)
+        return ("seq", chain)
+    if isinstance(step, Identity):
+        return ("seq", [])
+    if isinstance(step, Fallback):
+        return ("seq", [step.inner, step.alternative])  # the alternative runs after a failure
+    if isinstance(step, Wrapper):
+        return ("seq", [step.inner])
+    if isinstance(step, AllOf):
+        return ("par", step.branches)
+    return ("par", children(step))
+
+
+def graph_of(step: Step[Any, Any]) -> tuple[GraphNode, ...]:
+    """A step tree's graph: one node per component (a ``Graph``'s nodes stay one node
+    each, named as in its reports), an edge from each step to what runs after it on its
+    output (``>>``) or needs it (a graph's ``needs``). Fan-out branches are parallel."""
+    return graph_of_shape(step, _step_view)
+
+
+def marks_of(report: RunReport) -> dict[str, Mark]:
+    """Each step's status, duration and reason by name (a name seen twice: the worst)."""
+    rank = {Status.FAIL: 3, Status.WARN: 2, Status.PASS: 1, Status.SKIP: 0}
+    marks: dict[str, Mark] = {}
+    for r in report.steps:
+        seen = marks.get(r.name)
+        if seen is None or rank[r.status] > rank.get(Status(seen.status), 0):
+            marks[r.name] = Mark(status=r.status.value, duration_s=r.duration_s, reason=r.reason or _error_text(r.error))
+    return marks
+
+
+def _error_text(error: Any) -> str:
+    if error is None:
+        return ""
+    return str(getattr(error, "message", "") or getattr(error, "exc_type", "") or type(error).__name__)
+
+
+def report_graph(report: RunReport) -> tuple[GraphNode, ...]:
+    """The graph a report describes: its stage graph when it has one; else its steps, one
+    after another for the ``pipeline`` stage (a chain), side by side for any other stage
+    (a fan-out). Use ``graph_of_shape`` on a snapshot's pipeline for its exact shape."""
+    if report.graph:
+        return report.graph
+    names = list(dict.fromkeys(r.name for r in report.steps))
+    chain = report.stage == "pipeline"
+    return tuple(
+        GraphNode(name=n, needs=(names[i - 1],) if chain and i else (), level=i if chain else 0)
+        for i, n in enumerate(names)
+    )
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _printable(name: str) -> str:
+    """``name`` with what a terminal would not print (controls, line breaks) escaped."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+
+
+def width_of(line: str) -> int:
+    """The terminal columns ``line`` takes: wide (East Asian W/F) characters two,
+    combining marks and zero-width format characters none, the rest one."""
+    cols = 0
+    for c in line:
+        if unicodedata.combining(c) or unicodedata.category(c) in ("Cf", "Mn", "Me"):
+            continue
+        cols += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+    return cols
+
+
+def clip(line: str, width: int) -> str:
+    """``line`` cut to ``width`` terminal columns (see ``width_of``), ending in ``...`` when cut."""
+    if width_of(line) <= width:
+        return line
+    out: list[str] = []
+    cols = 0
+    for c in line:
+        w = width_of(c)
+        if cols + w > width - 3:
+            break
+        out.append(c)
+        cols += w
+    return "".join(out) + "..."
+
+
+def _seconds(s: float) -> str:
+    return f"{s * 1000:.0f}ms" if s < 1 else f"{s:.2f}s"
+
+
+def _mark_words(mark: Mark | None) -> str:
+    if mark is None:
+        return ""
+    return f"{mark.status} {_seconds(mark.duration_s)}" if mark.status != "SKIP" else "SKIP"
+
+
+def text(
+    nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, title: str = "pipeline", width: int = WIDTH
+) -> str:
+    """The graph as lines of at most ``width`` columns: wave by wave, each node with what
+    it needs, its status and duration, and why it was skipped.
+
+    >>> print(text((GraphNode(name="lint"), GraphNode(name="build", needs=("lint",), level=1)),
+    ...            {"lint": Mark(status="FAIL", duration_s=0.25)}))
+    pipeline: 2 nodes in 2 waves
+    wave 1
+      lint  FAIL 250ms
+    wave 2
+      build  <- lint
+    """
+    marks = marks or {}
+    waves: dict[int, list[GraphNode]] = {}
+    for n in nodes:
+        waves.setdefault(n.level, []).append(n)
+    lines = [f"{_printable(title)}: {len(nodes)} node{'s' if len(nodes) != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"]
+    for level in sorted(waves):
+        lines.append(f"wave {level + 1}")
+        for n in waves[level]:
+            mark = marks.get(n.name)
+            line = f"  {_printable(n.name)}"
+            if n.needs:
+                line += "  <- " + ", ".join(_printable(d) for d in n.needs)
+            if n.when != "all_succeeded":
+                line += f"  [{_printable(n.when)}]"
+            words = _mark_words(mark)
+            if words:
+                line += f"  {words}"
+            lines.append(line)
+            why = (mark.reason if mark is not None and mark.status in ("SKIP", "FAIL") else "") or n.skip
+            if why:
+                lines.append(f"      {_printable(why)}")
+    return "\n".join(clip(line, width) for line in lines)
+
+
+_MERMAID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.,:/+-=@")
+_CLASSES = {"PASS": "pass", "FAIL": "fail", "WARN": "warn", "SKIP": "skip"}
+_COLOURS = {"PASS": "#d4edda", "FAIL": "#f8d7da", "WARN": "#fff3cd", "SKIP": "#e2e3e5"}
+
+
+def _mermaid_label(text: str) -> str:
+    """Every character outside a small safe set as a Mermaid entity code (``#35;``)."""
+    return "".join(c if c in _MERMAID_SAFE else f"#{ord(c)};" for c in text)
+
+
+def mermaid(nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None) -> str:
+    """The graph as a Mermaid flowchart: node ids ``n0``, ``n1``...; labels quoted, with
+    every character outside ``[A-Za-z0-9 _.,:/+=@-]`` as an entity code; ``<br/>``
+    separates a label's lines; a run's statuses are ``classDef`` classes."""
+    marks = marks or {}
+    ids = {n.name: f"n{i}" for i, n in enumerate(nodes)}
+    lines = ["flowchart TD"]
+    for n in nodes:
+        label = _mermaid_label(n.name)
+        words = _mark_words(marks.get(n.name))
+        if words:
+            label += "<br/>" + _mermaid_label(words)
+        lines.append(f'  {ids[n.name]}["{label}"]')
+    for n in nodes:
+        for dep in n.needs:
+            if dep in ids:
+                lines.append(f"  {ids[dep]} --> {ids[n.name]}")
+    used = sorted({marks[n.name].status for n in nodes if n.name in marks and marks[n.name].status in _CLASSES})
+    for status in used:
+        lines.append(f"  classDef {_CLASSES[status]} fill:{_COLOURS[status]}")
+    for status in used:
+        members = ",".join(ids[n.name] for n in nodes if n.name in marks and marks[n.name].status == status)
+        lines.append(f"  class {members} {_CLASSES[status]}")
+    return "\n".join(lines)
+
+
+def _dot_string(text: str) -> str:
+    """A DOT double-quoted string: backslash and quote escaped, line breaks as ``\\n``,
+    other control characters escaped as text."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r\n", "\n").replace("\n", "\\n")
+    return '"' + _printable(out) + '"'
+
+
+def dot(nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, title: str = "pipeline") -> str:
+    """The graph in Graphviz DOT: node ids ``n0``, ``n1``...; each node's label its name
+    (and status, duration); a run's statuses as fill colours."""
+    marks = marks or {}
+    ids = {n.name: f"n{i}" for i, n in enumerate(nodes)}
+    lines = [f"digraph {_dot_string(title)} {{", "  rankdir=TB;", "  node [shape=box];"]
+    for n in nodes:
+        mark = marks.get(n.name)
+        label = n.name + ("\n" + _mark_words(mark) if mark is not None else "")
+        attrs = f"label={_dot_string(label)}"
+        if mark is not None and mark.status in _COLOURS:
+            attrs += f', style=filled, fillcolor="{_COLOURS[mark.status]}"'
+        lines.append(f"  {ids[n.name]} [{attrs}];")
+    for n in nodes:
+        for dep in n.needs:
+            if dep in ids:
+                lines.append(f"  {ids[dep]} -> {ids[n.name]};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def render(fmt: str, nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, title: str = "pipeline") -> str:
+    """The picture in ``fmt`` (one of ``FORMATS``)."""
+    if fmt == "mermaid":
+        return mermaid(nodes, marks)
+    if fmt == "dot":
+        return dot(nodes, marks, title=title)
+    return text(nodes, marks, title=title)
