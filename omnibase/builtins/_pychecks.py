@@ -201,4 +201,3 @@ def double_quote_string_fixer(path: str, content: bytes, opts: NoOpts) -> Verdic
         return _verdict("double-quote-string-fixer", path, [])
     edit = Edit.make(path, content, new.encode("utf-8"))
     return _verdict("double-quote-string-fixer", path, [f"Fixing strings in {path}"], edit)
-
