@@ -213,9 +213,17 @@ def _memory_evidence(lim: Limits, max_rss_kb: int | None, text: str) -> bool:
 
 
 def _own_peak_kb() -> int:
-    """This process's peak resident size (KiB). A forked child's ``ru_maxrss`` starts from
-    the parent's resident size at the fork (exec keeps the old high-water mark), so a peak
-    at or below ours says nothing about the child's own use."""
+    """This process's own peak resident size (KiB). A forked child's ``ru_maxrss`` starts
+    from its parent's high-water mark (exec keeps it), so a child's peak at or below ours
+    says nothing about its own use. ``VmHWM`` is this process's own mark; ``ru_maxrss``
+    (the fallback off Linux) would carry what we ourselves inherited from our parent."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     import resource
 
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
