@@ -395,19 +395,31 @@ def _error_line_of(err: object) -> str:
     return str(message)
 
 
+def _retry_note(meta: Any) -> str:
+    """What the stage's retry wrapping does for a component: idempotent ones are retried on
+    transient failures, the others make exactly one attempt (and the list says so)."""
+    return "retried when transient" if meta.idempotent else "no retry: not idempotent"
+
+
 def _list(selection: Selection, args: argparse.Namespace) -> int:
-    rows_kept = [(c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags)) for c in selection.kept]
+    rows_kept = [
+        (c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags), _retry_note(c.meta))
+        for c in selection.kept
+    ]
     rows_dropped = [(c.name, why) for c, why in selection.dropped]
     fmt = args.format or ("human" if sys.stdout.isatty() else "json")
     if fmt == "human":
         lines = [f"would run ({len(rows_kept)}):"]
-        lines += [f"  {n}  [{t}, {lc}] {', '.join(tags)}" for n, t, lc, tags in rows_kept]
+        lines += [f"  {n}  [{t}, {lc}] {', '.join(tags)} ({retry})" for n, t, lc, tags, retry in rows_kept]
         lines.append(f"would not run ({len(rows_dropped)}):")
         lines += [f"  {n}: {why}" for n, why in rows_dropped]
         print("\n".join(lines))
     else:
         data = {
-            "selected": [{"name": n, "type": t, "lifecycle": lc, "tags": tags} for n, t, lc, tags in rows_kept],
+            "selected": [
+                {"name": n, "type": t, "lifecycle": lc, "tags": tags, "retry": retry}
+                for n, t, lc, tags, retry in rows_kept
+            ],
             "excluded": [{"name": n, "reason": why} for n, why in rows_dropped],
         }
         _dump(data, fmt)

@@ -280,3 +280,14 @@ def test_tags_select_components(project, cli):
     r = cli("orch", "--stage", "ci", "--tags", "ci", "--list", "--format", "json")
     assert r.code == 0, r
     assert [c["name"] for c in json.loads(r.out)["selected"]] == ["count", "shellcheck-ish"]
+
+
+def test_list_says_which_components_are_never_retried(project, cli):
+    r = cli("orch", "--stage", "pre-commit", "--list", "--format", "json")
+    assert r.code == 0, r
+    retry = {c["name"]: c["retry"] for c in json.loads(r.out)["selected"]}
+    assert retry["trailing-whitespace"] == "retried when transient"  # built-ins are idempotent
+    r = cli("orch", "--stage", "ci", "--tags", "ci", "--list", "--format", "json")
+    entries = {c["name"]: c["retry"] for c in json.loads(r.out)["selected"]}
+    assert set(entries.values()) <= {"retried when transient", "no retry: not idempotent"}
+    assert "no retry: not idempotent" in entries.values()  # registry entries default to not idempotent
