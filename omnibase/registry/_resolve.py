@@ -220,15 +220,26 @@ def _typed(entry: Entry, meta: Any, fn: Any) -> Component[Any, Any]:
     return Component(fn, meta, None if check is accept_all else check, in_type=in_type, out_type=out_type)
 
 
-def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
-    import importlib
-
+def _target(entry: Entry, root: str) -> Result[tuple[str, str], ResolutionError]:
+    """The ``(module, attribute)`` an entry's ``python:`` names, with the repository root
+    on ``sys.path`` so the module can be found; or why the reference is malformed."""
     target = entry.python or ""
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
         return Failure(ResolutionError(entry.name, f"python: '{target}' is not 'module:function'"))
     if root not in sys.path:
         sys.path.insert(0, root)
+    return Success((module_name, attr))
+
+
+def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
+    import importlib
+
+    named = _target(entry, root)
+    if isinstance(named, Failure):
+        return named
+    module_name, attr = named.unwrap()
+    target = entry.python or ""
     try:
         module = importlib.import_module(module_name)
     except KeyboardInterrupt:
@@ -253,12 +264,11 @@ def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     performer), the function imports it here then."""
     import importlib.util
 
+    named = _target(entry, root)
+    if isinstance(named, Failure):
+        return named
+    module_name, attr = named.unwrap()
     target = entry.python or ""
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        return Failure(ResolutionError(entry.name, f"python: '{target}' is not 'module:function'"))
-    if root not in sys.path:
-        sys.path.insert(0, root)
     try:
         found = importlib.util.find_spec(module_name)
     except (ImportError, ValueError) as exc:
