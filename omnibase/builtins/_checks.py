@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 
-from omnibase.builtins._budget import AST_BUDGET, JSON_BUDGET, TOML_BUDGET, YAML_BUDGET, with_budget
+from omnibase.builtins._recursion import AST_BUDGET, JSON_BUDGET, TOML_BUDGET, YAML_BUDGET, with_budget
 
 from omnibase.builtins._values import (
     AstOpts,

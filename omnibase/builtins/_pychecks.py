@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from omnibase.builtins._budget import AST_BUDGET, with_budget
+from omnibase.builtins._recursion import AST_BUDGET, with_budget
 from omnibase.builtins._values import BuiltinLiteralsOpts, Edit, NoOpts, Verdict
 
 __all__ = ["check_builtin_literals", "check_docstring_first", "debug_statements", "double_quote_string_fixer",

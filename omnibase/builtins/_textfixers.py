@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from omnibase.builtins._budget import JSON_BUDGET, with_budget
+from omnibase.builtins._recursion import JSON_BUDGET, with_budget
 from omnibase.builtins._values import Edit, Finding, NoOpts, PrettyJsonOpts, SorterOpts, Verdict
 
 __all__ = [

@@ -52,7 +52,7 @@ def _selector(args: argparse.Namespace) -> Result[Selector, str]:
 def _files(args: argparse.Namespace, root: str, facts: dict[str, str] | None = None) -> Result[tuple[str, ...], str]:
     """The files the stage looks at; ``facts`` receives what git told on the way (the
     paths staged for addition, for the built-ins)."""
-    from omnibase.orchestrators import files
+    from omnibase import _git as files
 
     if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
         staged = files.staged(root)
@@ -148,7 +148,7 @@ def _print(report: RunReport, args: argparse.Namespace) -> None:
 def orch(args: argparse.Namespace) -> int:
     from omnibase.cli import _reports
     from omnibase.cli._catalogue import load_catalogue
-    from omnibase.orchestrators import files
+    from omnibase import _git as files
 
     if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
         return _fail("--skip, --only-failed and --maxfail belong to the pre-commit, test and ci stages", ExitCode.CONFIG)
@@ -442,6 +442,6 @@ def registry(args: argparse.Namespace) -> int:
         from omnibase.registry._import import import_command
 
         return import_command(args)
-    from omnibase.cli._catalogue import registry_command
+    from omnibase.cli._registry_cmd import registry_command
 
     return registry_command(args, _emit)

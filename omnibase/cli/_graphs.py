@@ -205,7 +205,7 @@ def state_dir(root: str) -> str:
 
 def tree_id(root: str) -> str:
     """The index's tree id, or "" when git cannot say."""
-    from omnibase.orchestrators.files import index_tree
+    from omnibase._git import index_tree
 
     return index_tree(root).value_or("")
 

@@ -49,7 +49,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def _root() -> str:
-    from omnibase.orchestrators.files import repo_root
+    from omnibase._git import repo_root
 
     return repo_root(os.getcwd()).value_or(os.getcwd())
 

@@ -120,7 +120,7 @@ def uninstall_command(args: argparse.Namespace) -> int:
 
 
 def restore_command(args: argparse.Namespace) -> int:
-    from omnibase.orchestrators.files import repo_paths
+    from omnibase._git import repo_paths
     from omnibase.precommit._stash import restore_leftovers
 
     paths = repo_paths(os.getcwd())

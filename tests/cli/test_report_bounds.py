@@ -12,7 +12,7 @@ from omnibase._redact import MASK, bound, redact, secret_values
 from omnibase.builtins import Edit
 from omnibase.cli.formatters import FORMATTERS, MAX_TEXT, RenderOptions, _safe_value
 from omnibase.core.values import Failed, RunReport, Status, StepResult, Summary
-from omnibase.orchestrators.builtin import MAX_DIFF, MAX_FILE_DIFF, _diffs, _first_difference
+from omnibase.components.builtin import MAX_DIFF, MAX_FILE_DIFF, _diffs, _first_difference
 
 
 @settings(max_examples=300, deadline=None)

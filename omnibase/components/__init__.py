@@ -1,0 +1,1 @@
+"""Components omnibase ships: the built-in checks wrapped as pipeline components."""
