@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from omnibase.builtins._recursion import AST_BUDGET, JSON_BUDGET, TOML_BUDGET, YAML_BUDGET, with_budget
 
 from omnibase.builtins._values import (
+    failed,
+    passed,
     AstOpts,
     CaseConflictOpts,
     Finding,
@@ -42,13 +44,7 @@ __all__ = [
     "detect_private_key",
 ]
 
-
-def _fail(check: str, path: str, message: str, line: int | None = None) -> Verdict:
-    return Verdict(check=check, path=path, ok=False, findings=(Finding(path=path, line=line, message=message),))
-
-
-def _ok(check: str, path: str) -> Verdict:
-    return Verdict(check=check, path=path, ok=True)
+_ok, _fail = passed, failed  # the two verdicts most checks give
 
 
 # --- parsers ---------------------------------------------------------------------------

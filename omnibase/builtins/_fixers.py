@@ -7,6 +7,8 @@ check returns the change as ``Verdict.edit`` (the whole new content) and never w
 from __future__ import annotations
 
 from omnibase.builtins._values import (
+    failed,
+    passed,
     Edit,
     EndOfFileOpts,
     Finding,
@@ -24,13 +26,7 @@ __all__ = [
     "trailing_whitespace",
 ]
 
-
-def _ok(check: str, path: str) -> Verdict:
-    return Verdict(check=check, path=path, ok=True)
-
-
-def _fail(check: str, path: str, message: str) -> Verdict:
-    return Verdict(check=check, path=path, ok=False, findings=(Finding(path=path, message=message),))
+_ok, _fail = passed, failed  # the two verdicts most checks give
 
 
 def fix_end_of_file(content: bytes) -> bytes:

@@ -11,6 +11,8 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "failed",
+    "passed",
     "AstOpts",
     "AwsCredentialsOpts",
     "BranchOpts",
@@ -117,6 +119,16 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
         any or there is an edit."""
         findings = tuple(Finding(path=path, message=m) for m in messages)
         return cls(check=check, path=path, ok=not findings and edit is None, findings=findings, edit=edit)
+
+
+def passed(check: str, path: str) -> Verdict:
+    """``check`` found nothing wrong with ``path``."""
+    return Verdict(check=check, path=path, ok=True)
+
+
+def failed(check: str, path: str, message: str, line: int | None = None) -> Verdict:
+    """``check`` failed ``path`` for one reason (at ``line`` when known)."""
+    return Verdict(check=check, path=path, ok=False, findings=(Finding(path=path, line=line, message=message),))
 
 
 class RepoFacts(msgspec.Struct, frozen=True, kw_only=True):

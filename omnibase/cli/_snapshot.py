@@ -43,7 +43,9 @@ def add_snapshot_command(sub: Any) -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"omnibase: {message}", file=sys.stderr)
+    from omnibase.cli._commands import say
+
+    say(message)  # one line, secrets redacted, like every other command's
     return int(code)
 
 
