@@ -40,7 +40,7 @@ A = TypeVar("A")
 B = TypeVar("B")
 
 #: The longest traceback kept in a ``Raised`` error, in characters (the end is kept).
-MAX_TRACEBACK: Final = 4000
+MAX_TRACEBACK: Final = 8_000
 
 
 def lift(fn: Callable[[A], B], /, *, name: str | None = None, **fields: Any) -> Component[A, B]:
@@ -136,13 +136,12 @@ def _raised(exc: BaseException, transient: tuple[type[BaseException], ...]) -> R
 
 def format_traceback(exc: BaseException, limit: int = MAX_TRACEBACK) -> str:
     """``exc``'s formatted traceback, cut to its last ``limit`` characters (the frames
-    nearest the raise and the exception line are what a reader needs)."""
+    nearest the raise and the exception line are what a reader needs). The one formatter
+    of tracebacks: ``lift_safe`` and every performer use it."""
     import traceback  # only a failure pays for it
 
-    text = "".join(traceback.format_exception(exc)).rstrip("\n")
-    if len(text) > limit:
-        text = "...\n" + text[len(text) - limit :]
-    return text
+    text = "".join(traceback.format_exception(exc))
+    return text if len(text) <= limit else f"... {len(text) - limit} bytes more\n" + text[-limit:]
 
 
 def _component(fn: Callable[[A], object], call: Any, name: str | None, fields: dict[str, Any]) -> Component[A, B]:

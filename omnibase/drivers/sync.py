@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke, Now, Sleep, Wall
+from omnibase.core.lift import format_traceback
 from omnibase.core.values import Misconfigured
 from omnibase.drivers._base import Observer, Program, drive
 
 __all__ = ["SyncDriver", "async_refused", "format_traceback"]
-
-#: A quoted traceback keeps at most this many characters (its end, where the error is).
-MAX_TRACEBACK = 8_000
 
 
 class PerformerBase:
@@ -51,14 +49,6 @@ class PerformerBase:
 
     def drive(self, program: Program) -> Any:
         return drive(program, self, self.observers)
-
-
-def format_traceback(exc: BaseException) -> str:
-    """``exc``'s traceback as text, bounded to its last ``MAX_TRACEBACK`` characters."""
-    import traceback
-
-    text = "".join(traceback.format_exception(exc))
-    return text if len(text) <= MAX_TRACEBACK else f"... {len(text) - MAX_TRACEBACK} bytes more\n" + text[-MAX_TRACEBACK:]
 
 
 def async_refused(intent: Invoke, started: int) -> Called:
