@@ -77,16 +77,13 @@ def _type_name(tp: object) -> str:
 
 
 def _make_checker(tp: object) -> Callable[[object], bool] | None:
-    """A cheap runtime check that a value is a ``tp``, or None when none is worth doing."""
-    if tp is Any or tp is object or tp is None:
-        return None
-    if isinstance(tp, type):
-        return lambda value: isinstance(value, tp)
-    origin = typing.get_origin(tp)
-    if isinstance(origin, type):
-        # Parametrised containers: check the container, not every element (cost stays O(1)).
-        return lambda value: isinstance(value, origin)
-    return None
+    """The runtime check of a declared output type (``core.types.checker``: ``isinstance``
+    for plain classes, msgspec's strict conversion for ``list[str]``, unions, literals...),
+    or None when every value passes."""
+    from omnibase.core.types import accept_all, checker
+
+    check = checker(tp)
+    return None if check is accept_all else check
 
 
 class Component(Step[In, Out]):

@@ -89,3 +89,23 @@ def test_input_error_checks_every_component_that_receives_the_input() -> None:
     assert input_error(mixed, 3) == "shout takes str, was given int: 3"
     assert input_error(fallback(double, double), 1.5) is not None
     assert input_error(double, "y" * 100).endswith("...")  # type: ignore[union-attr]
+
+
+@settings(max_examples=60, deadline=None)
+@given(VALUES)
+def test_a_component_checks_its_declared_output_in_full_as_lift_does(value: object) -> None:
+    """``component`` and ``lift`` share one checker: a ``list[str]`` output holding an int is
+    a protocol violation (exit 4) for both, not only a wrong container."""
+    from omnibase import lift, run
+    from omnibase.testing import fake_ctx
+
+    @component
+    def made(ctx: ExecCtx, x: int) -> Result[list[str], str]:
+        return Success(value)  # type: ignore[arg-type]
+
+    def plain(x: int) -> list[str]:
+        return value  # type: ignore[return-value]
+
+    expected = 0 if _is(value, list[str]) else 4
+    assert run(made, 1, fake_ctx()).exit_code == expected
+    assert run(lift(plain), 1, fake_ctx()).exit_code == expected
