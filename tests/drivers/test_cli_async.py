@@ -112,17 +112,28 @@ def _wait_for(path: Path, names: tuple[str, ...], limit: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def _wait_for_log(log: Path, event: str, component: str, limit: float = 60.0) -> None:
+    """Until the run's structured log (line-buffered JSON) says ``event`` of ``component``."""
+    deadline = time.monotonic() + limit
+    while True:
+        lines = log.read_text().split("\n")[:-1] if log.exists() else []  # whole lines only
+        if any(f'"event": "{event}"' in line and f'"component": "{component}"' in line for line in lines):
+            return
+        assert time.monotonic() < deadline, f"no {event} of {component} in the log: {lines[-5:]}"
+        time.sleep(0.05)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find survivors")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_an_async_run_gives_a_partial_report_and_no_survivor(project: Path, signum: int) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--mode", "async", "--jobs", "8",
-         "--filter", "tag=ci", "--format", "json"],
+         "--filter", "tag=ci", "--format", "json", "-v", "--log-format", "json", "--log-file", "run.log"],
         cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
     )  # fmt: skip
     try:
-        _wait_for(project / "started", (*WANTED, "quick"))
-        time.sleep(1.0)  # quick's answer, written after its mark, reaches the run (a worker's pipe)
+        _wait_for(project / "started", WANTED)
+        _wait_for_log(project / "run.log", "step.end", "quick")  # quick's answer has reached the run
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
     finally:
