@@ -219,7 +219,9 @@ def orch(args: argparse.Namespace) -> int:
     if args.graph:  # like --list: before anything is imported, looked up or run
         planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
         if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say
-            return _fail(_error_line_of(planned_chain.failure()), ExitCode.REGISTRY)
+            from omnibase.orchestrators.stages import refusal_code
+
+            return _fail(_error_line_of(planned_chain.failure()), refusal_code(planned_chain.failure()))
         if not selection.kept:
             return _fail(f"nothing selected for stage {args.stage} (see --list)", ExitCode.FAILED)
         return _terminal.graph_command(args, orchestrator.assemble(selection), args.stage)
