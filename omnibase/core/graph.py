@@ -302,6 +302,20 @@ def select(nodes: Sequence[Node], froms: Sequence[str] = (), tos: Sequence[str] 
     return tuple(n.replace(needs=tuple(d for d in n.needs if d in keep)) for n in nodes if n.name in keep)
 
 
+def _both_ways(needs: Mapping[str, Sequence[str]], names: Iterable[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The dependency relation over every name it mentions (and ``names``): what each
+    needs, and what needs each."""
+    edges: dict[str, list[str]] = {n: [] for n in names}
+    users: dict[str, list[str]] = {n: [] for n in edges}
+    for name, deps in needs.items():
+        edges.setdefault(name, []).extend(deps)
+        users.setdefault(name, [])
+        for d in deps:
+            edges.setdefault(d, [])
+            users.setdefault(d, []).append(name)
+    return edges, users
+
+
 def induced(needs: Mapping[str, Sequence[str]], froms: Sequence[str] = (), tos: Sequence[str] = ()) -> frozenset[str]:
     """The pipeline stage's ``--from``/``--to`` selection over the dependency relation
     ``needs`` (name -> the names it needs): the names downstream of (and including) any of
@@ -311,17 +325,7 @@ def induced(needs: Mapping[str, Sequence[str]], froms: Sequence[str] = (), tos: 
     >>> sorted(induced({"b": ["a", "x"], "c": ["b"], "d": ["c"]}, ["a"], ["c"]))
     ['a', 'b', 'c', 'x']
     """
-    edges: dict[str, list[str]] = {}
-    users: dict[str, list[str]] = {}
-    for name, deps in needs.items():
-        edges.setdefault(name, []).extend(deps)
-        users.setdefault(name, [])
-        for d in deps:
-            edges.setdefault(d, [])
-            users.setdefault(d, []).append(name)
-    for name in (*froms, *tos):
-        edges.setdefault(name, [])
-        users.setdefault(name, [])
+    edges, users = _both_ways(needs, (*froms, *tos))
     keep = set(edges)
     if froms:
         keep &= _closure(users, froms)
@@ -345,12 +349,7 @@ def pipeline_shape(needs: Mapping[str, Sequence[str]], froms: Sequence[str], tos
     ('graph', 'chain')
     """
     if froms and tos:
-        users: dict[str, list[str]] = {}
-        for name, deps in needs.items():
-            for d in deps:
-                users.setdefault(d, []).append(name)
-        for name in (*froms, *tos, *needs):
-            users.setdefault(name, [])
+        _, users = _both_ways(needs, (*froms, *tos))
         below = _closure(users, froms) - set(froms)
         downstream = [t for t in tos if t in below]
         if len(downstream) == len(tos):
