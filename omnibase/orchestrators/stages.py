@@ -150,8 +150,8 @@ class PipelineOrchestrator(StageOrchestrator):
         relation = self._relation()
         for name, deps in relation.items():
             for dep in deps:
-                if dep not in by_name:
-                    return Failure(Unresolved(name=dep, message=f"{name} needs '{dep}', which no component is"))
+                if dep not in by_name:  # as in the registry file: a configuration error
+                    return Failure(Misconfigured(message=f"{name} needs unknown component '{dep}'", where="needs"))
         shape = pipeline_shape(relation, froms, tos)
         if shape == "chain":
             chain = tuple(by_name[n] for n in (*froms, *tos))
@@ -161,11 +161,10 @@ class PipelineOrchestrator(StageOrchestrator):
             return Success((chain, None))
         if shape != "graph":
             return Failure(Misconfigured(message=shape, where="--from/--to"))
-        chosen = induced(relation, froms, tos)
-        if find_cycle({n: relation.get(n, ()) for n in chosen}):
-            cycle = find_cycle({n: relation.get(n, ()) for n in chosen})
+        needs = {n: relation.get(n, ()) for n in induced(relation, froms, tos)}
+        cycle = find_cycle(needs)
+        if cycle:
             return Failure(Misconfigured(message=f"dependency cycle: {' -> '.join(cycle)}", where="needs"))
-        needs = {n: relation.get(n, ()) for n in chosen}
         rank = {c.name: i for i, c in enumerate(self.catalogue)}
         order = _waves(needs, rank)
         comps = tuple(by_name[n] for n in order)

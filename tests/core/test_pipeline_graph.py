@@ -127,3 +127,12 @@ def test_fan_in_types_are_checked_per_edge() -> None:
         planned = orch.plan()
         said = None if isinstance(planned, Success) else planned.failure().message
         assert said == problem, (takes, said)
+
+
+def test_python_needs_that_name_nothing_or_loop_are_configuration_errors() -> None:
+    catalogue = [_component(n) for n in ("a", "b")]
+    for needs, said in (({"b": ["zzz"]}, "b needs unknown component 'zzz'"), ({"a": ["b"], "b": ["a"]}, "dependency cycle: ")):
+        orch = PipelineOrchestrator(catalogue, ["a"], needs=needs, driver=FakeDriver())
+        report = orch.run(fake_ctx())
+        assert report.exit_code == ExitCode.CONFIG and report.steps == ()
+        assert str(getattr(report.error, "message", "")).startswith(said)
