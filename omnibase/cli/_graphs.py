@@ -70,16 +70,16 @@ def stage_plan(
     stage_hooks = config.hooks if config is not None else None
     # the pipeline stage: --from/--to name a subgraph or a chain, and its orchestrator
     # checks the names (an unknown one is exit 3 there); no other graph option applies
-    chain = stage == "pipeline"
-    skip = {} if chain else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
-    for n in [] if chain else _names([env.get(SKIP_ENV, "")]):
+    pipeline = stage == "pipeline"
+    skip = {} if pipeline else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
+    for n in [] if pipeline else _names([env.get(SKIP_ENV, "")]):
         skip.setdefault(n, f"skipped by {SKIP_ENV}")
     froms = [args.from_] if args.from_ else []
     tos = list(args.to)
     known = {c.name for c in catalogue.components}
     for flag, names in (("--from", froms), ("--to", tos)):
         for n in names:
-            if n not in known and not chain:
+            if n not in known and not pipeline:
                 return Failure((f"{flag} {n}: no such component", ExitCode.CONFIG))
     only: list[str] = []
     if getattr(args, "only_failed", False):
@@ -95,7 +95,7 @@ def stage_plan(
     if stage_hooks is not None:
         hooks["*"] = _hook_components(stage, stage_hooks, root)
     needs = {n: e.needs for n, e in entries.items() if e.needs}
-    when = {} if chain else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
+    when = {} if pipeline else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
     maxfail = getattr(args, "maxfail", None)
     if not (needs or skip or froms or tos or only or maxfail or hooks or gate is not None):
         return Success(None)

@@ -98,7 +98,8 @@ class PipelineOrchestrator(StageOrchestrator):
       directly or through others): the ``induced`` subgraph (A's descendants that are
       B's ancestors, and everything they need), run as a data-flow ``Graph``: a node gets
       the output of what it needs (the tuple of their outputs when it needs several,
-      in ``needs`` order), the graph's output is that of its last node;
+      in ``needs`` order); the output is that of the node nothing else needs (the
+      tuple of those, wave by wave, when there are several);
     - a **chain**, when no ``--to`` is downstream of ``--from``: ``A >> B >> ...`` in the
       order given (the spec's example).
 
