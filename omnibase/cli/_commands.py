@@ -321,7 +321,7 @@ class _Stage:
                 return report
             from omnibase.drivers.dryrun import with_plan
 
-            why = "selected: named by --from/--to" if args.stage == "pipeline" else None
+            why = getattr(orchestrator, "kept_reason", None) if args.stage == "pipeline" else None
             return with_plan(report, self.selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
 
         step = orchestrator.assemble(self.selection)

@@ -179,6 +179,14 @@ class PipelineOrchestrator(StageOrchestrator):
         """The components in the order they run, or why the pipeline cannot start."""
         return self.layout().map(lambda laid: laid[0])
 
+    @property
+    def kept_reason(self) -> str:
+        """Why a dry run's plan says each selected component was selected."""
+        laid = self.layout()
+        if isinstance(laid, Success) and laid.unwrap()[1] is not None:
+            return "selected: on the --from/--to subgraph, or needed by it"
+        return "selected: named by --from/--to"
+
     def select(self) -> Selection:
         laid = self.layout()
         kept, needs = laid.value_or(((), None))

@@ -167,6 +167,7 @@ def test_dry_run_plans_the_subgraph_and_a_failure_replays_with_the_same_flow(pro
     reasons = {s["name"]: s["reason"] for s in report["steps"]}
     assert reasons["files"] == "dry-run: not run (not pure: it could change something)"
     assert reasons == {**dict.fromkeys(["count", "names", "pair", "shout"], "dry-run: not run"), "files": reasons["files"]}
+    assert {e["reason"] for e in report["plan"] if e["selected"]} == {"selected: on the --from/--to subgraph, or needed by it"}
     assert _calls(project) == []
     project.write("fail-shout", "")
     res, report = _pipe(cli, "--from", "count", "--to", "shout")
