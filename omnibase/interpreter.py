@@ -570,7 +570,10 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
                 why = n.skip or decide(n.when, {d: outcome[d] for d in n.needs})
                 if why is None and fails.stopped():
                     why = fails.why
-                if why is None:
+                if why is None and node.flow and any(outputs.get(d) is PLANNED for d in n.needs):
+                    yield from _skip(n.step, run, "dry-run: not run")  # its input is only planned
+                    outcome[n.name], outputs[n.name], planned = NodeOutcome.SUCCEEDED, PLANNED, True
+                elif why is None:
                     runnable.append(n)
                 else:
                     yield from _skip(n.step, run, why)
@@ -579,13 +582,20 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
                 ready = _next_wave(ready, users, waiting, order)
                 continue
             if len(runnable) == 1:
-                answers: tuple[Outcome | None, ...] = ((yield from _graph_branch(runnable[0].step, value, run, dry, limit, fails)),)
+                only = runnable[0]
+                answers: tuple[Outcome | None, ...] = (
+                    (yield from _graph_branch(only.step, node.input_of(only, value, outputs), run, dry, limit, fails)),
+                )
             else:
                 runs = [run.branch() for _ in runnable]
                 got: tuple[Outcome | None, ...] | None = None
                 try:
                     got = yield Fork(
-                        tuple(_graph_branch(n.step, value, r, dry, limit, fails) for n, r in zip(runnable, runs)), node.fail_fast
+                        tuple(
+                            _graph_branch(n.step, node.input_of(n, value, outputs), r, dry, limit, fails)
+                            for n, r in zip(runnable, runs)
+                        ),
+                        node.fail_fast,
                     )
                 finally:
                     why = "interrupted" if got is None else fails.why
@@ -614,7 +624,7 @@ def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -
         raise
     if error is not None:
         return False, error
-    return (False, PLANNED) if planned else (True, tuple(outputs.get(n.name) for n in node.nodes))
+    return (False, PLANNED) if planned else (True, node.output_of(outputs))
 
 
 def _next_wave(wave: list[Any], users: dict[str, list[Any]], waiting: dict[str, int], order: dict[str, int]) -> list[Any]:

@@ -83,6 +83,7 @@ class Node(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     seconds: float | None = None
     graph: tuple[GraphNode, ...] = ()
     maxfail: int | None = None
+    flow: bool = False
 
 
 class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,7 +200,7 @@ def shape_of(step: Step[Any, Any]) -> Node:
     if isinstance(step, Graph):
         return Node(
             kind="graph", name=step.name, children=tuple(map(shape_of, step.branches)), fail_fast=step.fail_fast,
-            graph=graph_shape(step.nodes), maxfail=step.maxfail,
+            graph=graph_shape(step.nodes), maxfail=step.maxfail, flow=step.flow,
         )  # fmt: skip
     if isinstance(step, Hooked):
         return Node(kind="hooked", name=step.name, children=(shape_of(step.inner),))
@@ -239,7 +240,7 @@ def _rebuild_graph(node: Node, parts: list[Step[Any, Any]]) -> Result[Step[Any, 
             return Failure(f"the snapshot's graph node '{g.name}' runs on a {g.when}, which is code: it cannot be replayed")
     try:
         nodes = [GraphNodeStep(g.name, part, g.needs, cast(Rule, g.when), skip=g.skip) for g, part in zip(node.graph, parts)]
-        return Success(Graph(nodes, name=node.name, maxfail=node.maxfail, fail_fast=node.fail_fast))
+        return Success(Graph(nodes, name=node.name, maxfail=node.maxfail, fail_fast=node.fail_fast, flow=node.flow))
     except GraphError as err:
         return Failure(f"the snapshot's graph '{node.name}': {err}")
 

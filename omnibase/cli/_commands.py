@@ -219,7 +219,9 @@ def orch(args: argparse.Namespace) -> int:
     if args.graph:  # like --list: before anything is imported, looked up or run
         planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
         if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say
-            return _fail(_error_line_of(planned_chain.failure()), ExitCode.REGISTRY)
+            from omnibase.orchestrators.stages import refusal_code
+
+            return _fail(_error_line_of(planned_chain.failure()), refusal_code(planned_chain.failure()))
         if not selection.kept:
             return _fail(f"nothing selected for stage {args.stage} (see --list)", ExitCode.FAILED)
         return _terminal.graph_command(args, orchestrator.assemble(selection), args.stage)
@@ -319,7 +321,7 @@ class _Stage:
                 return report
             from omnibase.drivers.dryrun import with_plan
 
-            why = "selected: named by --from/--to" if args.stage == "pipeline" else None
+            why = getattr(orchestrator, "kept_reason", None) if args.stage == "pipeline" else None
             return with_plan(report, self.selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
 
         step = orchestrator.assemble(self.selection)

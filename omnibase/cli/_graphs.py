@@ -68,16 +68,18 @@ def stage_plan(
     config = reg.stage_settings(catalogue.registry).get(stage)
     gate = config.gate if config is not None else None
     stage_hooks = config.hooks if config is not None else None
-    chain = stage == "pipeline"  # --from/--to name the chain; no graph options apply
-    skip = {} if chain else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
-    for n in [] if chain else _names([env.get(SKIP_ENV, "")]):
+    # the pipeline stage: --from/--to name a subgraph or a chain, and its orchestrator
+    # checks the names (an unknown one is exit 3 there); no other graph option applies
+    pipeline = stage == "pipeline"
+    skip = {} if pipeline else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
+    for n in [] if pipeline else _names([env.get(SKIP_ENV, "")]):
         skip.setdefault(n, f"skipped by {SKIP_ENV}")
-    froms = [args.from_] if args.from_ and not chain else []
-    tos = [] if chain else list(args.to)
+    froms = [args.from_] if args.from_ else []
+    tos = list(args.to)
     known = {c.name for c in catalogue.components}
     for flag, names in (("--from", froms), ("--to", tos)):
         for n in names:
-            if n not in known:
+            if n not in known and not pipeline:
                 return Failure((f"{flag} {n}: no such component", ExitCode.CONFIG))
     only: list[str] = []
     if getattr(args, "only_failed", False):
@@ -92,8 +94,8 @@ def stage_plan(
             hooks[name] = _hook_components(name, entry.hooks, root)
     if stage_hooks is not None:
         hooks["*"] = _hook_components(stage, stage_hooks, root)
-    needs = {} if chain else {n: e.needs for n, e in entries.items() if e.needs}
-    when = {} if chain else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
+    needs = {n: e.needs for n, e in entries.items() if e.needs}
+    when = {} if pipeline else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
     maxfail = getattr(args, "maxfail", None)
     if not (needs or skip or froms or tos or only or maxfail or hooks or gate is not None):
         return Success(None)
@@ -112,7 +114,7 @@ def stage_plan(
 
 def unselected(plan: StagePlan | None, kept: Sequence[Component[Any, Any]], stage: str) -> str | None:
     """A ``--from``/``--to`` name the stage does not select (its filter leaves it out)."""
-    if plan is None:
+    if plan is None or stage == "pipeline":  # its --from/--to choose what it selects
         return None
     names = {c.name for c in kept}
     for flag, given in (("--from", plan.froms), ("--to", plan.tos)):

@@ -180,6 +180,7 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
     if report.error is not None and not report.steps:
         message = getattr(report.error, "message", None) or type(report.error).__name__
         lines.append(_clip("error: " + _clean(str(message), not opts.emoji), opts.width, not opts.emoji))
+    lines.extend(_gate_lines(report, opts))
     lines.extend(_mode_lines(report, opts))
     s = report.summary
     parts = [f"{n} {word}" for n, word in ((s.passed, "passed"), (s.failed, "failed"), (s.warned, "warned"), (s.skipped, "skipped")) if n]
@@ -192,6 +193,44 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
         ids = f"trace {report.trace_id} run {report.run_id}"
         lines.append(_clip(_clean(ids, not opts.emoji), opts.width, not opts.emoji))
     return "\n".join(lines) + "\n"
+
+
+#: The colour of each gating verdict; the ones a quiet run (``-q``) still shows.
+_VERDICT_COLOR = {"run": "32", "pass": "32", "refuse": "31", "fail": "31", "warn": "33", "skip": "36", "ignore": "36"}
+_VERDICT_QUIET = frozenset({"refuse", "fail"})
+#: The subject column of the gating lines is at most this wide (a longer name is cut).
+_SUBJECT_COLUMNS = 24
+
+
+def _gate_lines(report: RunReport, opts: RenderOptions) -> list[str]:
+    """The gating policy's decisions, one line each: subject, verdict, reason.
+
+    ``gate:`` then ``  SUBJECT  VERDICT  reason`` with the subjects and verdicts in
+    columns; each line fits ``opts.width``. A quiet run (``-q``) shows only refusals and
+    failures; the decision to run a stage that requires nothing shows only with ``-v``."""
+    from omnibase.core.gating import NO_REQUIREMENT
+
+    ascii_only = not opts.emoji
+    shown = [
+        d for d in report.gating
+        if (opts.verbose >= 0 or d.verdict in _VERDICT_QUIET) and (opts.verbose > 0 or d.reason != NO_REQUIREMENT)
+    ]  # fmt: skip
+    if not shown:
+        return []
+    names = [_clip(_clean(d.subject, ascii_only), _SUBJECT_COLUMNS, ascii_only) for d in shown]
+    column = max(width_of(n) for n in names)
+    verdicts = [_clean(d.verdict, ascii_only) for d in shown]
+    vcolumn = max(len(v) for v in verdicts)
+    lines = ["gate:"]
+    for d, name, verdict in zip(shown, names, verdicts):
+        head = f"  {name}{' ' * (column - width_of(name))}  "
+        rule = f" [{_clean(d.rule, ascii_only)}]" if d.rule and opts.verbose > 0 else ""
+        text = _clip(f"{head}{verdict:<{vcolumn}}  {_clean(d.reason, ascii_only)}{rule}", opts.width, ascii_only)
+        code = _VERDICT_COLOR.get(d.verdict)
+        if code is not None and opts.color and text.startswith(head + verdict):
+            text = head + _paint(verdict, code, opts) + text[len(head) + len(verdict) :]
+        lines.append(text)
+    return lines
 
 
 def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:

@@ -29,6 +29,8 @@ from omnibase.core.values import GateDecision, Lifecycle, Meta, Status, StepResu
 
 __all__ = ["GatePolicy", "Judgement", "admit", "admit_component", "judge", "passed", "stage_fails"]
 
+#: The reason of the decision to run a stage whose policy requires no other stage.
+NO_REQUIREMENT = "no requirement"
 #: The outcomes that count as "passed" for ``requires``.
 PASSING = frozenset({"PASS", "WARN"})
 
@@ -67,7 +69,7 @@ def admit(policy: GatePolicy, stage: str, history: Mapping[str, str]) -> GateDec
         return GateDecision(
             subject=stage, verdict="refuse", rule="requires", reason=f"requires a passing {said} for the same tree"
         )
-    why = f"required stages passed for this tree: {', '.join(policy.requires)}" if policy.requires else "no requirement"
+    why = f"required stages passed for this tree: {', '.join(policy.requires)}" if policy.requires else NO_REQUIREMENT
     return GateDecision(subject=stage, verdict="run", rule="requires", reason=why)
 
 

@@ -42,8 +42,10 @@ __all__ = [
     "check",
     "decide",
     "graph",
+    "induced",
     "levels",
     "node",
+    "pipeline_shape",
     "select",
     "shape",
 ]
@@ -131,12 +133,20 @@ class Graph(AllOf[Any]):
     A ``Graph`` is an ``AllOf`` of its nodes' steps as far as tree walks go (``leaves``).
     """
 
-    __slots__ = ("nodes", "maxfail")
+    __slots__ = ("nodes", "maxfail", "flow", "_sinks")
     nodes: tuple[Node, ...]
     maxfail: int | None
+    flow: bool
+    _sinks: tuple[str, ...]
 
     def __init__(
-        self, nodes: Sequence[Node], *, name: str = "graph", maxfail: int | None = None, fail_fast: bool = False
+        self,
+        nodes: Sequence[Node],
+        *,
+        name: str = "graph",
+        maxfail: int | None = None,
+        fail_fast: bool = False,
+        flow: bool = False,
     ) -> None:
         problem = check(nodes)
         if problem is not None:
@@ -144,6 +154,29 @@ class Graph(AllOf[Any]):
         super().__init__([n.step for n in nodes], fail_fast=fail_fast, name=name)
         object.__setattr__(self, "nodes", tuple(nodes))
         object.__setattr__(self, "maxfail", maxfail)
+        object.__setattr__(self, "flow", flow)
+        needed = {d for n in nodes for d in n.needs}
+        object.__setattr__(self, "_sinks", tuple(n.name for n in nodes if n.name not in needed))
+
+    def input_of(self, node: Node, value: Any, outputs: Mapping[str, Any]) -> Any:
+        """What ``node`` runs on: the graph's input; in a data-flow graph (``flow``) a
+        node that needs others gets their output instead: the one it needs, or the tuple
+        of their outputs in ``needs`` order."""
+        if not self.flow or not node.needs:
+            return value
+        if len(node.needs) == 1:
+            return outputs.get(node.needs[0])
+        return tuple(outputs.get(d) for d in node.needs)
+
+    def output_of(self, outputs: Mapping[str, Any]) -> Any:
+        """The graph's output from its nodes' (None for a node that did not run): the
+        tuple of all of them in node order; in a data-flow graph, the output of the node
+        nothing needs (the tuple of those, in node order, when there are several)."""
+        if not self.flow:
+            return tuple(outputs.get(n.name) for n in self.nodes)
+        if len(self._sinks) == 1:
+            return outputs.get(self._sinks[0])
+        return tuple(outputs.get(name) for name in self._sinks)
 
 
 def node(step: Step[Any, Any], *, needs: Sequence[str] = (), when: Condition = "all_succeeded", name: str | None = None) -> Node:
@@ -267,6 +300,70 @@ def select(nodes: Sequence[Node], froms: Sequence[str] = (), tos: Sequence[str] 
     if tos:
         keep &= ancestors(nodes, tos)
     return tuple(n.replace(needs=tuple(d for d in n.needs if d in keep)) for n in nodes if n.name in keep)
+
+
+def _both_ways(needs: Mapping[str, Sequence[str]], names: Iterable[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The dependency relation over every name it mentions (and ``names``): what each
+    needs, and what needs each."""
+    edges: dict[str, list[str]] = {n: [] for n in names}
+    users: dict[str, list[str]] = {n: [] for n in edges}
+    for name, deps in needs.items():
+        edges.setdefault(name, []).extend(deps)
+        users.setdefault(name, [])
+        for d in deps:
+            edges.setdefault(d, [])
+            users.setdefault(d, []).append(name)
+    return edges, users
+
+
+def induced(needs: Mapping[str, Sequence[str]], froms: Sequence[str] = (), tos: Sequence[str] = ()) -> frozenset[str]:
+    """The pipeline stage's ``--from``/``--to`` selection over the dependency relation
+    ``needs`` (name -> the names it needs): the names downstream of (and including) any of
+    ``froms`` that are upstream of (and including) any of ``tos`` (an empty side does not
+    restrict), with everything they need, transitively: a node consumes what it needs.
+
+    >>> sorted(induced({"b": ["a", "x"], "c": ["b"], "d": ["c"]}, ["a"], ["c"]))
+    ['a', 'b', 'c', 'x']
+    """
+    edges, users = _both_ways(needs, (*froms, *tos))
+    keep = set(edges)
+    if froms:
+        keep &= _closure(users, froms)
+    if tos:
+        keep &= _closure(edges, tos)
+    return frozenset(_closure(edges, keep))
+
+
+def pipeline_shape(needs: Mapping[str, Sequence[str]], froms: Sequence[str], tos: Sequence[str]) -> str:
+    """How the pipeline stage reads ``--from``/``--to`` given the dependency relation:
+    ``"graph"`` (the ``induced`` subgraph, data flowing along ``needs``), ``"chain"`` (the
+    names composed in the order given, as the spec has it), or why neither (a line).
+
+    - ``--from A --to B ...``: a graph when every ``--to`` is downstream of A (needs it,
+      directly or through others); a chain when none is; otherwise an error naming the
+      ``--to`` names that are not.
+    - ``--from A`` alone: a graph (A, what needs it, and what they need).
+    - ``--to B ...`` alone: a graph when some ``--to`` needs anything; else a chain.
+
+    >>> pipeline_shape({"b": ["a"]}, ["a"], ["b"]), pipeline_shape({}, ["a"], ["b"])
+    ('graph', 'chain')
+    """
+    if froms and tos:
+        _, users = _both_ways(needs, (*froms, *tos))
+        below = _closure(users, froms) - set(froms)
+        downstream = [t for t in tos if t in below]
+        if len(downstream) == len(tos):
+            return "graph"
+        if not downstream:
+            return "chain"
+        apart = ", ".join(t for t in tos if t not in below)
+        return (
+            f"--to {apart}: not downstream of --from {', '.join(froms)} through needs, while "
+            f"--to {', '.join(downstream)} is: name a subgraph (every --to needs --from) or a chain (none does)"
+        )
+    if froms:
+        return "graph"
+    return "graph" if any(needs.get(t) for t in tos) else "chain"
 
 
 def decide(when: Condition, outcomes: Mapping[str, NodeOutcome]) -> str | None:

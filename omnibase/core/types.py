@@ -130,9 +130,10 @@ def declared_types(fn: Callable[..., object], position: int) -> tuple[object, ob
 
 def entry_types(step: Any) -> list[tuple[str, object]]:
     """The components that receive a pipeline's input, with their declared input types:
-    the first leaf of a sequence, the inner step of a wrapper, every branch of a fan-out
-    and both sides of a fallback (without importing the node classes: it follows
-    ``first``, ``inner``, ``alternative`` and ``branches``)."""
+    the first leaf of a sequence, the inner step of a wrapper, every branch of a fan-out,
+    the nodes of a data-flow graph that need nothing, and both sides of a fallback
+    (without importing the node classes: it follows ``first``, ``inner``,
+    ``alternative``, ``branches`` and a graph's ``nodes``)."""
     found: list[tuple[str, object]] = []
     stack = [step]
     while stack:
@@ -141,6 +142,8 @@ def entry_types(step: Any) -> list[tuple[str, object]]:
             found.append((node.name, getattr(node, "in_type", object)))
         elif hasattr(node, "first"):
             stack.append(node.first)
+        elif getattr(node, "flow", False):  # a data-flow graph: only what needs nothing gets it
+            stack.extend(reversed([n.step for n in node.nodes if not n.needs]))
         elif hasattr(node, "branches"):
             stack.extend(reversed(node.branches))
         elif hasattr(node, "inner"):

@@ -16,7 +16,7 @@ Three styles (``choose_style`` picks one from ``--progress`` and the environment
 
 Per event the work is one ``list.append`` (``observe``); the events are counted, and the
 view drawn, on ``tick``, which ``start()`` calls from a background thread, throttled to
-``rate`` a second. The
+``rate`` a second; counting a batch of events runs at C speed. The
 observer writes to its own duplicate of the stderr file descriptor, so a component's
 captured output (the CLI redirects fds 1 and 2 around calls) never swallows it.
 """
@@ -27,6 +27,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import Any, Literal, TypeAlias
 
 from omnibase.core.intents import Event, RetryScheduled, Started
@@ -35,6 +37,9 @@ from omnibase.core.values import Status, StepResult
 __all__ = ["CHOICES", "Progress", "Style", "choose_style"]
 
 Style: TypeAlias = Literal["live", "plain", "github"]
+#: The statuses of a result ``_drain`` looks at one by one.
+_NOT_PASSED = frozenset({Status.FAIL, Status.WARN, Status.SKIP})
+_status = attrgetter("status")
 #: What ``--progress`` accepts.
 CHOICES = ("auto", "on", "off")
 
@@ -132,7 +137,11 @@ class Progress:
             data = data[n:]
 
     def _drain(self) -> None:
-        """Count the events queued since the last drain (under ``_lock``)."""
+        """Count the events queued since the last drain (under ``_lock``).
+
+        Counting runs at C speed (``map``, ``list.count``, ``compress``): no Python frame
+        per event, so the ticker thread steals little from the run. Only results that did
+        not pass are looked at one by one."""
         queue = self._queue
         k = len(queue)
         if not k:
@@ -140,17 +149,21 @@ class Progress:
         batch: list[Any] = queue[:k]
         del queue[:k]  # only what was read: the run may have queued more meanwhile
         n = self._n
-        for event in batch:
-            kind = type(event)
-            if kind is Started:
-                n[0] += 1
-                n[4] = event
-            elif kind is StepResult:
-                n[2] += 1
-                if event.status is not Status.PASS:
-                    self._not_passed(event)
-            elif kind is RetryScheduled:
-                n[0] -= 1  # the same step starts again
+        kinds = list(map(type, batch))
+        started = kinds.count(Started)
+        results = kinds.count(StepResult)
+        n[0] += started - kinds.count(RetryScheduled)  # a retried step starts again
+        if started:
+            kinds.reverse()
+            n[4] = batch[k - 1 - kinds.index(Started)]
+            kinds.reverse()
+        if results:
+            n[2] += results
+            found = list(compress(batch, map(is_, kinds, repeat(StepResult))))
+            statuses = list(map(_status, found))
+            if statuses.count(Status.PASS) < results:
+                for result in compress(found, map(_NOT_PASSED.__contains__, statuses)):
+                    self._not_passed(result)
 
     def _counted(self, i: int) -> Any:
         with self._lock:
@@ -260,11 +273,11 @@ class Progress:
             if self.closed:
                 return
             self.closed = True
-            self._drain()
-            if self.style == "live":
+            if self.style == "live":  # erased, not drawn: counting waits for an accessor
                 if self.drawn:
                     self.write("\r\x1b[2K")
             else:
+                self._drain()
                 self._draw(self.clock())
                 if self.style == "github":
                     self.write("::endgroup::\n")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.combinators import sequence
+from omnibase.core.graph import Graph, Node, find_cycle, induced, pipeline_shape
 from omnibase.core.select import Selection
 from omnibase.core.step import Component, Step
 from omnibase.core.values import (
     ExecCtx,
     ExitCode,
+    Misconfigured,
     ProtocolViolation,
     RunReport,
     Status,
@@ -33,6 +35,7 @@ __all__ = [
     "RegistryOrchestrator",
     "TestOrchestrator",
     "fits",
+    "refusal_code",
     "with_timeout",
 ]
 
@@ -88,47 +91,118 @@ def fits(produced: str, wanted: str) -> bool:
 
 
 class PipelineOrchestrator(StageOrchestrator):
-    """Composes ``names[0] >> names[1] >> ...``: each output feeds the next input.
+    """The pipeline stage: ``--from A --to B ...`` name a typed pipeline, each output
+    feeding an input, in one of two shapes (``core.graph.pipeline_shape`` decides):
+
+    - a **graph**, when ``needs`` relates the names (every ``--to`` needs ``--from``,
+      directly or through others): the ``induced`` subgraph (A's descendants that are
+      B's ancestors, and everything they need), run as a data-flow ``Graph``: a node gets
+      the output of what it needs (the tuple of their outputs when it needs several,
+      in ``needs`` order); the output is that of the node nothing else needs (the
+      tuple of those, wave by wave, when there are several);
+    - a **chain**, when no ``--to`` is downstream of ``--from``: ``A >> B >> ...`` in the
+      order given (the spec's example).
+
+    ``names`` is ``[from, *tos]``; the stage plan's ``froms``/``tos`` (the CLI's) take
+    precedence, so ``--to`` without ``--from`` can be told apart. ``needs`` (name -> names)
+    adds to the stage plan's (the registry's ``needs:``).
 
     Before anything runs, every name must resolve (else exit 3) and each declared output
-    type must fit the next declared input type (else exit 4).
+    type must fit the declared input type it feeds, on every edge (else exit 4).
     """
 
     stage = "pipeline"
 
-    def __init__(self, catalogue: Sequence[Component[Any, Any]], names: Sequence[str], **kw: Any) -> None:
+    def __init__(
+        self,
+        catalogue: Sequence[Component[Any, Any]],
+        names: Sequence[str],
+        *,
+        needs: Mapping[str, Sequence[str]] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(catalogue, **kw)
         self.names = tuple(names)
+        self.needs = {k: tuple(v) for k, v in (needs or {}).items()}
 
-    def plan(self) -> Result[tuple[Component[Any, Any], ...], StepError]:
-        """The components in order, or why the pipeline cannot start."""
+    def _ends(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        plan = self.stage_plan
+        if plan is not None and (plan.froms or plan.tos):
+            return plan.froms, plan.tos
+        return self.names[:1], self.names[1:]
+
+    def _relation(self) -> dict[str, tuple[str, ...]]:
+        merged = dict(self.stage_plan.needs) if self.stage_plan is not None else {}
+        for name, deps in self.needs.items():
+            merged[name] = tuple(dict.fromkeys((*merged.get(name, ()), *deps)))
+        return merged
+
+    def layout(self) -> Result[tuple[tuple[Component[Any, Any], ...], Mapping[str, tuple[str, ...]] | None], StepError]:
+        """The components in the order they run, and the needs among them for a graph
+        (None for a chain); or why the pipeline cannot start."""
         by_name = {c.name: c for c in self.catalogue}
-        chain: list[Component[Any, Any]] = []
-        for name in self.names:
-            comp = by_name.get(name)
-            if comp is None:
+        froms, tos = self._ends()
+        for name in (*froms, *tos):
+            if name not in by_name:
                 known = ", ".join(sorted(by_name)) or "none"
                 return Failure(Unresolved(name=name, message=f"no component named '{name}' (known: {known})"))
-            chain.append(comp)
-        if not chain:
+        if not (froms or tos):
             return Failure(Unresolved(name="", message="a pipeline needs --from NAME (and --to NAME ...)"))
-        for a, b in zip(chain, chain[1:]):
-            if not fits(a.meta.output_type, b.meta.input_type):
-                return Failure(
-                    ProtocolViolation(
-                        message=f"{a.name} produces {a.meta.output_type} but {b.name} takes {b.meta.input_type}"
-                    )
-                )
-        return Success(tuple(chain))
+        relation = self._relation()
+        for name, deps in relation.items():
+            for dep in deps:
+                if dep not in by_name:  # as in the registry file: a configuration error
+                    return Failure(Misconfigured(message=f"{name} needs unknown component '{dep}'", where="needs"))
+        shape = pipeline_shape(relation, froms, tos)
+        if shape == "chain":
+            chain = tuple(by_name[n] for n in (*froms, *tos))
+            for a, b in zip(chain, chain[1:]):
+                if not fits(a.meta.output_type, b.meta.input_type):
+                    return Failure(_misfit(a, b))
+            return Success((chain, None))
+        if shape != "graph":
+            return Failure(Misconfigured(message=shape, where="--from/--to"))
+        needs = {n: relation.get(n, ()) for n in induced(relation, froms, tos)}
+        cycle = find_cycle(needs)
+        if cycle:
+            return Failure(Misconfigured(message=f"dependency cycle: {' -> '.join(cycle)}", where="needs"))
+        rank = {c.name: i for i, c in enumerate(self.catalogue)}
+        order = _waves(needs, rank)
+        comps = tuple(by_name[n] for n in order)
+        for comp in comps:
+            problem = _edge_misfit([by_name[d] for d in needs[comp.name]], comp)
+            if problem is not None:
+                return Failure(problem)
+        return Success((comps, needs))
+
+    def plan(self) -> Result[tuple[Component[Any, Any], ...], StepError]:
+        """The components in the order they run, or why the pipeline cannot start."""
+        return self.layout().map(lambda laid: laid[0])
+
+    @property
+    def kept_reason(self) -> str:
+        """Why a dry run's plan says each selected component was selected."""
+        laid = self.layout()
+        if isinstance(laid, Success) and laid.unwrap()[1] is not None:
+            return "selected: on the --from/--to subgraph, or needed by it"
+        return "selected: named by --from/--to"
 
     def select(self) -> Selection:
-        planned = self.plan()
-        kept = planned.value_or(())
-        return Selection(kept, tuple((c, "not in --from/--to") for c in self.catalogue if c not in kept))
+        laid = self.layout()
+        kept, needs = laid.value_or(((), None))
+        why = "not in --from/--to" if needs is None else "not on the --from/--to subgraph"
+        return Selection(kept, tuple((c, why) for c in self.catalogue if c not in kept))
 
     def assemble(self, selection: Selection) -> Step[Any, Any]:
-        pipeline = sequence([self._guarded(c) for c in selection.kept])
-        if self.stage_plan is not None:  # the stage's hooks (a chain has no graph options)
+        laid = self.layout()
+        needs = laid.unwrap()[1] if isinstance(laid, Success) else None
+        pipeline: Step[Any, Any]
+        if needs is None:
+            pipeline = sequence([self._guarded(c) for c in selection.kept])
+        else:
+            nodes = [Node(c.name, self._guarded(c), needs[c.name]) for c in selection.kept]
+            pipeline = Graph(nodes, name=self.stage, fail_fast=self.fail_fast, flow=True)
+        if self.stage_plan is not None:  # the stage's hooks (no other graph option applies)
             pipeline = self.stage_plan.hooked("*", pipeline)
         return self.wrap(pipeline) if self.wrap is not None else pipeline
 
@@ -145,13 +219,82 @@ class PipelineOrchestrator(StageOrchestrator):
         return await super().arun(ctx)
 
 
+def _waves(needs: Mapping[str, Sequence[str]], rank: Mapping[str, int]) -> list[str]:
+    """The names in dependency order: wave by wave, each wave in ``rank`` order."""
+    placed: set[str] = set()
+    order: list[str] = []
+    pending = sorted(needs, key=lambda n: rank.get(n, 0))
+    while pending:
+        wave = [n for n in pending if all(d in placed for d in needs[n])]
+        placed.update(wave)
+        order += wave
+        pending = [n for n in pending if n not in placed]
+    return order
+
+
+def _misfit(a: Component[Any, Any], b: Component[Any, Any]) -> ProtocolViolation:
+    return ProtocolViolation(message=f"{a.name} produces {a.meta.output_type} but {b.name} takes {b.meta.input_type}")
+
+
+def _tuple_items(name: str) -> list[str] | None:
+    """The element type names of ``tuple[A, B]`` (``[A, "..."]`` for ``tuple[A, ...]``),
+    ``[]`` for a bare ``tuple``, None when ``name`` is no tuple type."""
+    name = name.replace("typing.", "").replace("Tuple", "tuple").strip()
+    if name == "tuple":
+        return []
+    if not (name.startswith("tuple[") and name.endswith("]")):
+        return None
+    items, depth, cur = [], 0, ""
+    for ch in name[6:-1]:
+        if ch == "," and depth == 0:
+            items.append(cur.strip())
+            cur = ""
+            continue
+        depth += (ch == "[") - (ch == "]")
+        cur += ch
+    items.append(cur.strip())
+    return items
+
+
+def _edge_misfit(deps: Sequence[Component[Any, Any]], comp: Component[Any, Any]) -> ProtocolViolation | None:
+    """Why what ``comp`` needs cannot feed it: one dependency's output type must fit its
+    input type; several give a tuple, so its input type must be a tuple they fit."""
+    wanted = comp.meta.input_type
+    if len(deps) == 1:
+        return None if fits(deps[0].meta.output_type, wanted) else _misfit(deps[0], comp)
+    if len(deps) < 2 or wanted in ANY_TYPES:
+        return None
+    items = _tuple_items(wanted)
+    made = ", ".join(f"{d.name} ({d.meta.output_type})" for d in deps)
+    if items is None:
+        return ProtocolViolation(message=f"{comp.name} takes {wanted} but needs {made}: it gets the tuple of their outputs")
+    if items == [] or (len(items) == 2 and items[1] == "..."):
+        items = [items[0] if items else "object"] * len(deps)
+    if len(items) != len(deps):
+        return ProtocolViolation(message=f"{comp.name} takes {wanted} but needs {len(deps)}: {made}")
+    for dep, item in zip(deps, items):
+        if not fits(dep.meta.output_type, item):
+            return ProtocolViolation(
+                message=f"{dep.name} produces {dep.meta.output_type} but {comp.name} takes {item} from it (in {wanted})"
+            )
+    return None
+
+
+def refusal_code(error: StepError) -> ExitCode:
+    """The exit code of a pipeline that cannot start: 3 for a name that does not resolve,
+    2 for ``--from``/``--to`` that name neither a subgraph nor a chain, 4 for types that
+    do not fit."""
+    if isinstance(error, Unresolved):
+        return ExitCode.REGISTRY
+    return ExitCode.CONFIG if isinstance(error, Misconfigured) else ExitCode.PROTOCOL
+
+
 def refused(ctx: ExecCtx, stage: str, error: StepError) -> RunReport:
     """The report of a run that could not start: no steps, the error, its exit code."""
-    code = ExitCode.REGISTRY if isinstance(error, Unresolved) else ExitCode.PROTOCOL
     return RunReport(
         steps=(),
         summary=Summary(status=Status.FAIL),
-        exit_code=int(code),
+        exit_code=int(refusal_code(error)),
         run_id=ctx.run_id,
         trace_id=ctx.trace_id,
         stage=stage,

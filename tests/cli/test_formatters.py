@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from omnibase.cli.formatters import FORMATTERS, RenderOptions, default_format, detect_options, json_schema, width_of
 from omnibase.core.values import (
+    GateDecision,
     CircuitOpen,
     ComponentType,
     Failed,
@@ -157,6 +158,10 @@ reports = st.builds(
     error=st.none() | errors,
     profile=st.lists(st.tuples(names, floats), max_size=3).map(tuple),
     metadata=st.dictionaries(names, names, max_size=3),
+    gating=st.lists(
+        st.builds(GateDecision, subject=names, verdict=st.sampled_from(["run", "refuse", "pass", "fail", "warn", "skip"]) | names, reason=names, rule=names),
+        max_size=4,
+    ).map(tuple),
 )
 
 OPTIONS = [

@@ -4,6 +4,7 @@ temporary git repositories."""
 from __future__ import annotations
 
 import json
+import re
 import os
 from collections.abc import Callable
 from typing import Any
@@ -336,3 +337,37 @@ def test_replaying_a_failed_graph_stage_keeps_its_skip_logic(dag: Any, cli: Any)
     assert replayed.code == 1
     assert _steps(again)["build"] == _steps(report)["build"]
     assert "build" not in _calls(dag) and "package" not in _calls(dag)
+
+
+def test_a_person_sees_the_gating_decisions_in_the_human_report(repo: Any, cli: Any) -> None:
+    repo.write("omnibase.yaml", GATED)
+    repo.stage("omnibase.yaml")
+    plain = {"TERM": "dumb"}
+    res = cli("orch", "--stage", "ci", "--format", "human", env=plain)
+    assert res.code == 1
+    lines = res.out.splitlines()
+    assert lines[lines.index("gate:") + 1].split(None, 2) == [
+        "ci", "refuse", "requires a passing pre-commit (never ran) for the same tree",
+    ]  # fmt: skip
+    assert cli("orch", "--stage", "pre-commit", "--format", "json").code == 0
+    for name in ("old", "new", "extra"):
+        repo.write(f"fail-{name}", "")
+    res = cli("orch", "--stage", "ci", "--format", "human", env=plain)
+    assert res.code == 0, res
+    lines = res.out.splitlines()
+    gate = lines[lines.index("gate:") + 1 : lines.index("gate:") + 5]
+    assert [ln.split(None, 2) for ln in gate] == [
+        ["ci", "run", "required stages passed for this tree: pre-commit"],
+        ["old", "warn", "deprecated: a failure warns instead of failing"],
+        ["new", "warn", "experimental: may fail without failing the stage"],
+        ["ci", "pass", "1 of 4 components failed (at most 1 allowed)"],
+    ]
+    assert gate[0].index("run") == gate[1].index("warn")  # the verdicts line up in a column
+    assert all(ln.isascii() and len(ln) <= 100 and "\x1b" not in ln for ln in lines)
+    repo.write("fail-core", "")
+    res = cli("orch", "--stage", "test", "--format", "human", "-q", env={"NO_COLOR": "1"})
+    lines = res.out.splitlines()
+    assert res.code == 1 and lines[lines.index("gate:") + 1].split(None, 2)[:2] == ["test", "fail"]
+    assert "gated by lifecycle" not in res.out  # -q: only refusals and failures
+    res = cli("orch", "--stage", "test", "--format", "human", env={"NO_COLOR": "1"})
+    assert re.search(r"^  old +skip +gated by lifecycle: deprecated is not one of stable$", res.out, re.M), res.out

@@ -239,9 +239,12 @@ def test_report_show_draws_a_stored_report_and_a_snapshot(dag: Any, cli: Callabl
     assert bad.code == 2 and bad.err.startswith("omnibase: a.txt: not JSON") and "Traceback" not in bad.err
 
 
-def test_graph_of_a_pipeline_is_a_chain_and_an_empty_selection_is_an_error(dag: Any, cli: Callable[..., Any]) -> None:
+def test_graph_of_a_pipeline_is_its_subgraph_and_an_empty_selection_is_an_error(dag: Any, cli: Callable[..., Any]) -> None:
     res = cli("orch", "--stage", "pipeline", "--from", "lint", "--to", "build", "--graph", "mermaid")
-    assert res.code == 0 and res.out.splitlines()[-1] == "  n0 --> n1", res
+    # build needs lint and typecheck: the subgraph from lint to build, with what build needs
+    assert res.code == 0 and res.out.splitlines()[-2:] == ["  n0 --> n2", "  n1 --> n2"], res
+    res = cli("orch", "--stage", "pipeline", "--from", "typecheck", "--to", "lint", "--graph", "mermaid")
+    assert res.code == 0 and res.out.splitlines()[-1] == "  n0 --> n1", res  # unrelated: the chain
     res = cli("orch", "--stage", "pipeline", "--graph", "text")
     assert res.code == 3 and "a pipeline needs --from NAME" in res.err and not res.out
     res = cli("orch", "--stage", "ci", "--filter", "tag=nothing", "--graph", "text")

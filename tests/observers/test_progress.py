@@ -128,3 +128,43 @@ def test_step_results_without_a_start_count_as_done() -> None:
     progress = Progress(2, "plain", write=lambda _: None, clock=Clock())
     progress(StepResult(name="x", status=Status.SKIP, span_id="s"))
     assert (progress.done, progress.failed, progress.running) == (1, 0, 0)
+
+
+_EVENTS = st.one_of(
+    st.builds(lambda i: ("start", i), st.integers(0, 9)),
+    st.builds(lambda s, a: ("result", s, a), st.sampled_from(list(Status)), st.integers(0, 2)),
+    st.just(("retry",)),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_EVENTS, st.booleans()), max_size=60), st.sampled_from(["live", "plain"]))
+def test_batched_counting_equals_counting_event_by_event(script: list[Any], style: Any) -> None:
+    """However the events are batched between draws (``tick``), the counters are those of
+    a plain one-event-at-a-time count; a live view closed without drawing still counts."""
+    from omnibase.core.intents import RetryScheduled, Started
+
+    clock = Clock()
+    progress = Progress(100, style, write=lambda _: None, clock=clock)
+    started = done = failed = never = 0
+    last = ""
+    for event, draw in script:
+        if event[0] == "start":
+            last = f"s{event[1]}"
+            progress(Started(name=last, span_id=last))
+            started += 1
+        elif event[0] == "retry":
+            progress(RetryScheduled(name="r", attempt=1, delay=0.0, error=Failed(message="x")))
+            started -= 1
+        else:
+            _, status, attempts = event
+            progress(StepResult(name="x", status=status, span_id="x", attempts=attempts))
+            done += 1
+            failed += status is Status.FAIL
+            never += status is not Status.PASS and attempts == 0
+        if draw:
+            clock.now += 1.0
+            progress.tick(clock.now)
+    progress.close()
+    assert (progress.done, progress.failed, progress.current) == (done, failed, last)
+    assert progress.running == max(0, started - (done - never))
