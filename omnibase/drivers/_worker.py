@@ -309,7 +309,7 @@ def _answer(returned: Any, check: Any, req: Call, started: int, ended: int, tain
     """The reply for what the component returned; messages name it as the interpreter does."""
     from returns.result import Failure, Success
 
-    from omnibase.interpreter import _ERRORS
+    from omnibase.interpreter._walk import _ERRORS
 
     ref = req.name or req.ref
 
