@@ -28,7 +28,7 @@ import msgspec
 __all__ = ["MAX_ENTRIES", "Known", "VerdictCache", "blob_ids", "checks_signature", "verdict_key", "versions"]
 
 MAX_ENTRIES = 100_000
-FORMAT = "2"  # bump when the meaning of a key changes
+FORMAT = "3"  # bump when the meaning of a key changes
 _FILE = os.path.join("omnibase", "cache", "verdicts.sqlite3")
 _BUSY_TIMEOUT_S = 2.0
 _REFRESH_NS = 86_400 * 10**9
@@ -70,15 +70,36 @@ def verdict_key(blob: str, path: str, checks: bytes, salt: str) -> bytes:
     return blake2b(text + salt.encode(), digest_size=16).digest()
 
 
-def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False) -> dict[str, str]:
+#: Per process: git's answers for the run named by a token (the checks of one run ask
+#: the same question; nothing the run does changes the answer: fixes are written after
+#: it). A few runs are kept.
+_PATHSPEC_MAX = 1000
+_BLOBS: dict[tuple[str, str, bool, tuple[str, ...] | None], dict[str, str]] = {}
+
+
+def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False, token: str = "") -> dict[str, str]:
     """``path -> "<mode> <blob id>"`` for those of ``paths`` whose working copy is what the
     index holds (two git calls, one when the caller knows the working tree holds the
-    index's content; a path git cannot vouch for is left out)."""
+    index's content; a path git cannot vouch for is left out). With a ``token`` (the run's
+    id), the same question is asked once per process and run."""
+    if not token:
+        return _blob_ids(root, paths, worktree_is_index)
+    many = len(paths) > _PATHSPEC_MAX
+    memo_key = (os.path.abspath(root), token, worktree_is_index, None if many else tuple(paths))
+    known = _BLOBS.get(memo_key)
+    if known is None:
+        if len(_BLOBS) >= 8:
+            _BLOBS.clear()
+        known = _BLOBS[memo_key] = _blob_ids(root, () if many else paths, worktree_is_index)
+    return {p: known[p] for p in paths if p in known} if many else dict(known)
+
+
+def _blob_ids(root: str, paths: Sequence[str], worktree_is_index: bool) -> dict[str, str]:
     from returns.result import Failure, Result, Success
 
     from omnibase._git import git, text, zsplit
 
-    spec = ["--", *paths] if 0 < len(paths) <= 1000 else []  # many paths: ask about all
+    spec = ["--", *paths] if 0 < len(paths) <= _PATHSPEC_MAX else []  # many paths: ask about all
     staged = git(["--literal-pathspecs", "ls-files", "-s", "-z", *spec], root)
     if worktree_is_index:
         dirty: Result[bytes, Any] = Success(b"")
