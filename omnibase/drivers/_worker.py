@@ -48,7 +48,7 @@ class Call(msgspec.Struct, frozen=True, tag="call"):
     env: dict[str, str] = {}
     name: str = ""
     output_type: str = "object"
-    state: msgspec.Raw | None = None
+    state: bytes = b""  # empty: ref names the callable itself
 
 
 Request = Probe | Call
@@ -278,7 +278,7 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
 
     from omnibase import _sandbox
 
-    loaded = _load(req.ref, req.ctx.root, None if req.state is None else bytes(req.state))
+    loaded = _load(req.ref, req.ctx.root, req.state or None)
     if isinstance(loaded, str):
         from omnibase.core.values import Unresolved
 

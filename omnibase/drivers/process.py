@@ -523,10 +523,10 @@ def call_request(intent: Invoke) -> _worker.Call | StepError:
     ref = comp.meta.ref or _ref_of(comp.fn)
     if isinstance(ref, Misconfigured):
         return ref
-    state = None
+    state = b""
     if not comp.meta.ref and isinstance(comp.fn, msgspec.Struct):  # a value: sent as its class and fields
         try:
-            state = msgspec.Raw(msgspec.msgpack.encode(comp.fn))
+            state = msgspec.msgpack.encode(comp.fn)
         except (TypeError, ValueError, OverflowError) as exc:
             return Misconfigured(message=f"{comp.name}: its function ({ref}) cannot be sent to a worker process: {exc}")
     try:
