@@ -32,12 +32,21 @@ STALE_S: Final = 3600.0
 _FORMAT: Final = 1
 
 
+class _Edit(msgspec.Struct, frozen=True, array_like=True):
+    """An edit as spooled: the path as bytes (a file name need not be UTF-8), the hash of
+    the content it applies to, the new content (what ``apply_edits`` needs)."""
+
+    path: bytes
+    original_sha256: str
+    content: bytes
+
+
 class Spooled(msgspec.Struct, frozen=True):
     """One fixer invocation's edits (``format`` guards against a file of another version)."""
 
     format: int
     component: str
-    edits: tuple[Edit, ...]
+    edits: tuple[_Edit, ...]
 
 
 def _safe(name: str) -> str:
@@ -56,7 +65,8 @@ def spool_edits(git_dir: str, run_id: str, component: str, rank: int, edits: Seq
 
     folder = spool_dir(git_dir, run_id)
     os.makedirs(folder, mode=0o700, exist_ok=True)  # what it holds is the user's content: theirs alone
-    data = msgspec.msgpack.encode(Spooled(format=_FORMAT, component=component, edits=tuple(edits)))
+    spooled = tuple(_Edit(e.path.encode("utf-8", "surrogateescape"), e.original_sha256, e.content) for e in edits)
+    data = msgspec.msgpack.encode(Spooled(format=_FORMAT, component=component, edits=spooled))
     write_atomic(os.path.join(folder, f"{rank:04d}-{_safe(component)}.fix"), data, durable=False, like=None)
 
 
@@ -81,7 +91,10 @@ def apply_spooled(root: str, git_dir: str, run_id: str) -> tuple[str, ...]:
         except (OSError, msgspec.DecodeError):
             continue
         if spooled.format == _FORMAT:
-            edits.extend(spooled.edits)
+            edits.extend(
+                Edit(path=e.path.decode("utf-8", "surrogateescape"), original_sha256=e.original_sha256, content=e.content)
+                for e in spooled.edits
+            )
     written = apply_edits(edits, root=root) if edits else ()
     shutil.rmtree(folder, ignore_errors=True)
     _remove_stale(os.path.dirname(folder))
