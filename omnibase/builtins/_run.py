@@ -27,7 +27,7 @@ from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdic
 if TYPE_CHECKING:
     from omnibase.builtins._cache import Known, VerdictCache
 
-__all__ = ["Stage", "apply_edits", "check_stages", "run_builtin_checks"]
+__all__ = ["Stage", "apply_edits", "check_stages", "release_pool", "run_builtin_checks"]
 
 #: Below this many files the work stays in the calling process: starting worker
 #: processes costs 10-20 ms (fork) and more where they must be spawned.
@@ -195,7 +195,8 @@ def _pool(jobs: int) -> Any:
         if not _POOL:
             from concurrent.futures import ProcessPoolExecutor
 
-            _POOL.append((ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context()), jobs, os.getpid()))
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(), initializer=_pool_worker)
+            _POOL.append((pool, jobs, os.getpid()))
             if not _exit_hooked:
                 import atexit
 
@@ -204,16 +205,41 @@ def _pool(jobs: int) -> Any:
         return _POOL[0][0]
 
 
-def _drop_pool() -> None:
+def _drop_pool(wait: bool = False) -> None:
     if _POOL:
         pool, _, pid = _POOL.pop()
         if pid == os.getpid():
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def _shutdown_pool() -> None:
     with _POOL_LOCK:
         _drop_pool()
+
+
+def release_pool() -> None:
+    """Stop the shared pool's workers and wait for them (the end of a run: a command that
+    then leaves with ``os._exit`` leaves no worker holding its output pipes)."""
+    with _POOL_LOCK:
+        _drop_pool(wait=True)
+
+
+def _pool_worker() -> None:
+    """A pool worker's set-up: Ctrl-C is the parent's to handle (it stops the pool), and a
+    worker whose parent is gone (killed, or left with ``os._exit``) ends itself."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="omnibase-orphan-watch", daemon=True).start()
 
 
 def _run_files(

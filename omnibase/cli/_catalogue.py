@@ -132,12 +132,13 @@ class Catalogue:
         from what the selected fixers before it would leave."""
         self.components = chained(self.components, names)
 
-    def apply_fixes(self, ctx: ExecCtx) -> tuple[str, ...]:
-        """Write the fixes the built-in fixers of the run ``ctx`` reported (see
-        ``omnibase.components.builtin.apply_fixes``); the paths written."""
-        from omnibase.components.builtin import apply_fixes
+    def finish_builtins(self, ctx: ExecCtx) -> tuple[str, ...]:
+        """After the run ``ctx``: write the fixes its built-in fixers reported, and stop
+        the worker processes its checks shared (``omnibase.components.builtin.finish_run``);
+        the paths written."""
+        from omnibase.components.builtin import finish_run
 
-        return apply_fixes(ctx)
+        return finish_run(ctx)
 
 
 def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catalogue, tuple[str, ExitCode]]:

@@ -342,7 +342,7 @@ class _Stage:
             finally:
                 if progress is not None:  # erased before the report is printed
                     progress.close()
-                catalogue.apply_fixes(ctx)  # the fixers' spooled edits, also of a run stopped early
+                catalogue.finish_builtins(ctx)  # the fixers' spooled edits, also of a run stopped early
         if mode != "dry-run":
             from omnibase.cli import _graphs
 

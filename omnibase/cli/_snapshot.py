@@ -223,6 +223,6 @@ def replay(
         try:
             report = observed_run(args, "replay", ctx, step, value, execute, finish=finish)
         finally:
-            catalogue.apply_fixes(ctx)  # the built-in fixers' spooled edits
+            catalogue.finish_builtins(ctx)  # the built-in fixers' spooled edits
     emit(report, args)
     return report.exit_code

@@ -24,7 +24,7 @@ from returns.result import Failure, Result, Success
 from omnibase.core.step import Component
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Skip
 
-__all__ = ["BuiltinCheck", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained"]
+__all__ = ["BuiltinCheck", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
 
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
@@ -154,6 +154,20 @@ def _hand_over(ctx: ExecCtx, name: str, rank: int, edits: list[Any]) -> None:
         from omnibase.builtins import apply_edits
 
         apply_edits(edits, root=ctx.root)
+
+
+def finish_run(ctx: ExecCtx) -> tuple[str, ...]:
+    """The end of a run, for the edge: write the built-in fixers' spooled fixes
+    (``apply_fixes``) and stop the worker processes the checks shared; the paths written."""
+    import sys
+
+    try:
+        return apply_fixes(ctx)
+    finally:
+        if "omnibase.builtins._run" in sys.modules:  # the checks ran: they may have a pool
+            from omnibase.builtins._run import release_pool
+
+            release_pool()
 
 
 def apply_fixes(ctx: ExecCtx) -> tuple[str, ...]:

@@ -91,3 +91,48 @@ def test_a_killed_runs_spool_is_not_applied_by_the_next_run(repo, cli):
     r = cli("orch", "--format", "json", "ok.md", "e.yaml")
     assert r.code == 0, r
     assert not stale.exists()
+
+
+def _pids_in(folder) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_the_checks_process_pool_ends_with_the_run(repo, cli):
+    for i in range(150):  # enough files for the checks to share worker processes
+        repo.write(f"f{i}.py", f"x = {i}   \n")
+    repo.git("add", "-A")
+    r = cli("orch", "--format", "json", "--all-files", "--no-cache", timeout=60)  # no worker holds its pipes
+    assert r.code == 1, r
+    assert (repo.root / "f7.py").read_bytes() == b"x = 7\n"
+    assert _pids_in(repo.root) == []
+
+
+def test_pool_workers_end_when_their_parent_dies_without_stopping_them(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    for i in range(100):
+        (tmp_path / f"f{i}.txt").write_bytes(b"x\n")
+    script = (
+        "import os, sys\n"
+        "from omnibase.builtins import _run\n"
+        "_run.run_builtin_checks([f'f{i}.txt' for i in range(100)], ['trailing-whitespace'], root=sys.argv[1], jobs=2)\n"
+        "print(' '.join(str(p) for p in _run._POOL[0][0]._processes), flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2, done
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower() for p in pids)
