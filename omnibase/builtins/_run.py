@@ -467,8 +467,9 @@ def check_stages(
     unique = list(dict.fromkeys(paths))
     keys: dict[str, bytes] = {}
     passed: dict[str, Known] = {}
+    signature = b""
     if cache is not None and file_stages:
-        keys, passed = _cached(cache, root, stages, emit_from, unique, worktree_is_index, token)
+        keys, passed, signature = _cached(cache, root, stages, emit_from, unique, worktree_is_index, token)
     wanted = {st.check for st in emitted}
     tracked = None
     if "check-case-conflict" in wanted and len(unique) < MIN_FILES_FOR_POOL:
@@ -480,7 +481,7 @@ def check_stages(
     first = len(file_run) - len(file_stages)
     verdicts, infos = _run_files(root, file_run, first, unique, _jobs(jobs) if file_stages else 1, passed)
     if cache is not None and keys:
-        cache.add(_learned(keys, verdicts, infos))
+        cache.learn(_learned(keys, verdicts, infos), signature)
     if stats is not None:
         for hit in passed.values():
             for name in hit.checks:
@@ -520,24 +521,39 @@ def _meanwhile(fn: Callable[[], T]) -> Callable[[], T]:
     return result
 
 
+#: Per process: the record keys of a run's files, by (root, run token); a few runs kept.
+_KEYS: dict[tuple[str, str], dict[str, bytes]] = {}
+
+
 def _cached(
     cache: VerdictCache, root: str, stages: Sequence[Stage], emit_from: int, paths: Sequence[str],
     worktree_is_index: bool, token: str = "",
-) -> tuple[dict[str, bytes], dict[str, Known]]:
-    """The cache key of every file git vouches for, and what the cache knows of them."""
-    from omnibase.builtins._cache import blob_ids, checks_signature, verdict_key, versions
+) -> tuple[dict[str, bytes], dict[str, Known], bytes]:
+    """The record key of every file git vouches for that the cache cannot vouch for, what
+    the cache knows of the others, and the signature of the reported checks."""
+    from omnibase.builtins._cache import blob_ids, checks_signature, digest, file_key, versions
 
     ids = blob_ids(root, paths, worktree_is_index=worktree_is_index, token=token)
-    signature = {  # what the reported checks' verdicts depend on: the fixers before them too
+    signature = digest(checks_signature({  # what the reported checks' verdicts depend on: the fixers before them too
         f"{i}\0{st.check}\0{st.files}\0{st.exclude}\0{int(i >= emit_from)}": st.opts
         for i, st in enumerate(stages)
         if CHECKS[st.check].scope == "file"
-    }
-    checks, salt = checks_signature(signature), versions()
-    keys = {p: verdict_key(ids[p], p, checks, salt) for p in paths if p in ids}
-    hits = cache.hits(keys.values())
-    passed = {p: hits[k] for p, k in keys.items() if k in hits}
-    return {p: k for p, k in keys.items() if k not in hits}, passed
+    }))  # fmt: skip
+    known: dict[str, bytes] = {}
+    if token:
+        if (root, token) not in _KEYS and len(_KEYS) >= 4:
+            _KEYS.clear()
+        known = _KEYS.setdefault((root, token), {})
+    salt = versions()
+    keys: dict[str, bytes] = {}
+    for p in paths:
+        if p in ids:
+            key = known.get(p)
+            if key is None:
+                key = known[p] = file_key(ids[p], p, salt)
+            keys[p] = key
+    passed = cache.passed(keys, signature)
+    return {p: k for p, k in keys.items() if p not in passed}, passed, signature
 
 
 def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequence[_Info]) -> dict[bytes, Known]:

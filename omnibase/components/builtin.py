@@ -89,7 +89,7 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
         if git_dir and params.get("cache") == "on" and len(ctx.files) >= MIN_FILES_FOR_CACHE:
             from omnibase.builtins._cache import VerdictCache
 
-            cache = VerdictCache.for_git_dir(git_dir)
+            cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
         stats: dict[str, int] = {}
         try:
             verdicts = check_stages(
