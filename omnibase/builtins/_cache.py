@@ -171,18 +171,22 @@ class VerdictCache:
     def for_git_dir(cls, git_dir: str, token: str = "") -> VerdictCache:
         return cls(os.path.join(git_dir, _FILE), token)
 
-    def passed(self, keys: Mapping[str, bytes], signature: bytes) -> dict[str, Known]:
-        """Of ``keys`` (path -> record key), the paths on which the checks of
-        ``signature`` passed before, with what is known."""
+    def records(self, keys: Mapping[str, bytes]) -> dict[str, Record]:
+        """Of ``keys`` (path -> record key), the paths the cache has a record of."""
         wanted = [k for k in keys.values() if k not in self._memo]
         if wanted:
             found = self.hits(wanted)
             for key in wanted:
                 self._memo[key] = found.get(key)
+        memo = self._memo
+        return {path: record for path, key in keys.items() if (record := memo.get(key)) is not None}
+
+    def passed(self, keys: Mapping[str, bytes], signature: bytes) -> dict[str, Known]:
+        """Of ``keys`` (path -> record key), the paths on which the checks of
+        ``signature`` passed before, with what is known."""
         out: dict[str, Known] = {}
-        for path, key in keys.items():
-            record = self._memo.get(key)
-            known = record.known(signature) if record is not None else None
+        for path, record in self.records(keys).items():
+            known = record.known(signature)
             if known is not None:
                 out[path] = known
         return out

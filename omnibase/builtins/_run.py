@@ -470,6 +470,11 @@ def check_stages(
     signature = b""
     if cache is not None and file_stages:
         keys, passed, signature = _cached(cache, root, stages, emit_from, unique, worktree_is_index, token)
+    elif cache is not None:  # whole-set checks: the tags and sizes the cache knows need no classifying
+        from omnibase.builtins._cache import Known as _Known
+
+        records = cache.records(_record_keys(root, unique, worktree_is_index, token))
+        passed = {p: _Known(checks=(), tags=r.tags, size=r.size) for p, r in records.items()}
     wanted = {st.check for st in emitted}
     tracked = None
     if "check-case-conflict" in wanted and len(unique) < MIN_FILES_FOR_POOL:
@@ -531,14 +536,23 @@ def _cached(
 ) -> tuple[dict[str, bytes], dict[str, Known], bytes]:
     """The record key of every file git vouches for that the cache cannot vouch for, what
     the cache knows of the others, and the signature of the reported checks."""
-    from omnibase.builtins._cache import blob_ids, checks_signature, digest, file_key, versions
+    from omnibase.builtins._cache import checks_signature, digest
 
-    ids = blob_ids(root, paths, worktree_is_index=worktree_is_index, token=token)
     signature = digest(checks_signature({  # what the reported checks' verdicts depend on: the fixers before them too
         f"{i}\0{st.check}\0{st.files}\0{st.exclude}\0{int(i >= emit_from)}": st.opts
         for i, st in enumerate(stages)
         if CHECKS[st.check].scope == "file"
     }))  # fmt: skip
+    keys = _record_keys(root, paths, worktree_is_index, token)
+    passed = cache.passed(keys, signature)
+    return {p: k for p, k in keys.items() if p not in passed}, passed, signature
+
+
+def _record_keys(root: str, paths: Sequence[str], worktree_is_index: bool, token: str) -> dict[str, bytes]:
+    """The cache record key of each of ``paths`` git vouches for (remembered for the run)."""
+    from omnibase.builtins._cache import blob_ids, file_key, versions
+
+    ids = blob_ids(root, paths, worktree_is_index=worktree_is_index, token=token)
     known: dict[str, bytes] = {}
     if token:
         if (root, token) not in _KEYS and len(_KEYS) >= 4:
@@ -552,8 +566,7 @@ def _cached(
             if key is None:
                 key = known[p] = file_key(ids[p], p, salt)
             keys[p] = key
-    passed = cache.passed(keys, signature)
-    return {p: k for p, k in keys.items() if p not in passed}, passed, signature
+    return keys
 
 
 def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequence[_Info]) -> dict[bytes, Known]:
