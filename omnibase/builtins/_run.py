@@ -475,6 +475,8 @@ def check_stages(
 
         records = cache.records(_record_keys(root, unique, worktree_is_index, token))
         passed = {p: _Known(checks=(), tags=r.tags, size=r.size) for p, r in records.items()}
+    if passed and len(file_stages) == len(emitted):  # no whole-set check needs every file's tags:
+        unique = [p for p in unique if p not in passed or passed[p].checks]  # drop known files it does not apply to
     wanted = {st.check for st in emitted}
     tracked = None
     if "check-case-conflict" in wanted and len(unique) < MIN_FILES_FOR_POOL:
