@@ -257,3 +257,27 @@ def test_a_corrupt_spool_file_is_skipped(tree):
     first.write_bytes(b"\x00garbage")
     apply_fixes(ctx)  # no exception; the other fixers' edits that still chain are applied
     assert not folder.exists()
+
+
+def test_the_per_process_classification_memo_follows_a_changed_file(tmp_path):
+    (tmp_path / "f.dat").write_bytes(b"text   \n")
+    paths = ["f.dat"]
+    first = _run.run_builtin_checks(paths, ["trailing-whitespace"], root=str(tmp_path), jobs=1)
+    assert [v.ok for v in first] == [False]
+    assert str(tmp_path / "f.dat") in _run._TAGS  # remembered for the next check
+    (tmp_path / "f.dat").write_bytes(b"\x00\x01binary   \n")  # now binary: no text check applies
+    assert _run.run_builtin_checks(paths, ["trailing-whitespace"], root=str(tmp_path), jobs=1) == ()
+    assert "binary" in _run._TAGS[str(tmp_path / "f.dat")][1]
+
+
+def test_a_check_after_another_does_not_classify_the_same_files_again(tmp_path, monkeypatch):
+    for i in range(10):
+        (tmp_path / f"f{i}.txt").write_bytes(b"x\n")
+    classified: list[str] = []
+    real = _run.tags_for
+    monkeypatch.setattr(_run, "tags_for", lambda full: (classified.append(full), real(full))[1])
+    paths = [f"f{i}.txt" for i in range(10)]
+    _run.run_builtin_checks(paths, ["trailing-whitespace"], root=str(tmp_path), jobs=1)
+    assert len(classified) == 10
+    verdicts = _run.run_builtin_checks(paths, ["check-merge-conflict"], root=str(tmp_path), jobs=1)
+    assert len(classified) == 10 and len(verdicts) == 10  # the second check used what the first learnt
