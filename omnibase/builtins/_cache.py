@@ -1,18 +1,23 @@
 """The verdict cache: checks that passed on some content need not run on it again.
 
-What is remembered is only "every selected per-file check passed on this file", with
-what that took (which checks applied, identify's tags, the size), so a known file is not
-even opened. The key is made of the file's git blob id and mode (``git ls-files -s``,
-free for a file whose working copy is what the index holds), its path, the selected
-checks' names and options, the Python version and omnibase's version. Any change to one
-of those is a different key, so the file is checked again. Failures are never cached
-(they carry messages and fixes, and are few); nor is a file on which a fixer changed
-anything.
+One record per file content: the key is made of the file's git blob id and mode (``git
+ls-files -s``, free for a file whose working copy is what the index holds), its path, the
+Python version and omnibase's version; the record holds identify's tags and the size of
+the file (so a known file is not even opened) and, per check signature, the checks that
+applied and passed. A check's signature is its name and options and, for a fixer, the
+fixers before it (whose output it starts from). Any change to one of those is another
+key or another signature, so the file is checked again. Failures are never cached (they
+carry messages and fixes, and are few); nor is a file on which a fixer changed anything.
+
+Each check of a run asks about the same files: a process reads a file's record once per
+run (``token``) and the other checks use it from memory; what a check learns is added to
+the record (a record keeps the last ``MAX_SIGNATURES`` signatures). Two processes adding
+to one record at once may lose one's addition: a miss next time, never a wrong verdict.
 
 The store is an SQLite file under ``.git/omnibase/cache/`` (never the working tree):
 SQLite's locking makes concurrent runs safe (a run that finds it busy for long simply
 checks without it); a file that is not a valid database is deleted and rebuilt; at most
-``MAX_ENTRIES`` keys are kept, the least recently used go first.
+``MAX_ENTRIES`` records are kept, the least recently used go first.
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["MAX_ENTRIES", "Known", "VerdictCache", "blob_ids", "checks_signature", "verdict_key", "versions"]
+__all__ = [
+    "MAX_ENTRIES", "Known", "Record", "VerdictCache", "blob_ids", "checks_signature", "file_key", "verdict_key", "versions",
+]
 
 MAX_ENTRIES = 100_000
-FORMAT = "2"  # bump when the meaning of a key changes
+MAX_SIGNATURES = 32
+FORMAT = "4"  # bump when the meaning of a key changes
 _FILE = os.path.join("omnibase", "cache", "verdicts.sqlite3")
 _BUSY_TIMEOUT_S = 2.0
 _REFRESH_NS = 86_400 * 10**9
@@ -49,36 +57,81 @@ class Known(msgspec.Struct, frozen=True, array_like=True):
     size: int
 
 
+class Record(msgspec.Struct, frozen=True, array_like=True):
+    """What is known of one file content: its tags, its size, and per check signature the
+    checks that applied (all passed). ``passed`` is filled in place as checks learn."""
+
+    tags: frozenset[str]
+    size: int
+    passed: dict[bytes, tuple[str, ...]] = msgspec.field(default_factory=dict)
+
+    def known(self, signature: bytes) -> Known | None:
+        """What a hit tells for the checks of ``signature``, if they passed here."""
+        checks = self.passed.get(signature)
+        return None if checks is None else Known(checks=checks, tags=self.tags, size=self.size)
+
+
 _ENCODER = msgspec.msgpack.Encoder()
-_DECODER = msgspec.msgpack.Decoder(Known)
+_DECODER = msgspec.msgpack.Decoder(Record)
 
 
 def checks_signature(opts: Mapping[str, Any]) -> bytes:
-    """The selected checks and their parsed options, as bytes for the key."""
+    """The selected checks and their parsed options, as bytes (``digest`` it for a record)."""
     return msgspec.json.encode(sorted((name, o) for name, o in opts.items()))
 
 
-def verdict_key(blob: str, path: str, checks: bytes, salt: str) -> bytes:
-    """The cache key of "``checks`` passed on ``path`` holding ``blob``" (``blob`` is
-    ``"<mode> <blob id>"``, ``checks`` is ``checks_signature``, ``salt`` is ``versions()``)."""
+def digest(data: bytes) -> bytes:
+    """A short digest (16 bytes) of ``data``: a key, a signature."""
     try:
         from _blake2 import blake2b  # what hashlib re-exports, without loading OpenSSL (~10 ms)
     except ImportError:  # another Python
         from hashlib import blake2b
 
+    return blake2b(data, digest_size=16).digest()
+
+
+def file_key(blob: str, path: str, salt: str) -> bytes:
+    """The key of the record of ``path`` holding ``blob`` (``"<mode> <blob id>"``)."""
+    return verdict_key(blob, path, b"", salt)
+
+
+def verdict_key(blob: str, path: str, checks: bytes, salt: str) -> bytes:
+    """The cache key of "``checks`` passed on ``path`` holding ``blob``" (``blob`` is
+    ``"<mode> <blob id>"``, ``checks`` is ``checks_signature``, ``salt`` is ``versions()``)."""
     text = f"{blob}\0{path}\0".encode("utf-8", "surrogateescape") + checks + b"\0"
-    return blake2b(text + salt.encode(), digest_size=16).digest()
+    return digest(text + salt.encode())
 
 
-def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False) -> dict[str, str]:
+#: Per process: git's answers for the run named by a token (the checks of one run ask
+#: the same question; nothing the run does changes the answer: fixes are written after
+#: it). A few runs are kept.
+_PATHSPEC_MAX = 1000
+_BLOBS: dict[tuple[str, str, bool, tuple[str, ...] | None], dict[str, str]] = {}
+
+
+def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False, token: str = "") -> dict[str, str]:
     """``path -> "<mode> <blob id>"`` for those of ``paths`` whose working copy is what the
     index holds (two git calls, one when the caller knows the working tree holds the
-    index's content; a path git cannot vouch for is left out)."""
+    index's content; a path git cannot vouch for is left out). With a ``token`` (the run's
+    id), the same question is asked once per process and run."""
+    if not token:
+        return _blob_ids(root, paths, worktree_is_index)
+    many = len(paths) > _PATHSPEC_MAX
+    memo_key = (os.path.abspath(root), token, worktree_is_index, None if many else tuple(paths))
+    known = _BLOBS.get(memo_key)
+    if known is None:
+        if len(_BLOBS) >= 8:
+            _BLOBS.clear()
+        known = _BLOBS[memo_key] = _blob_ids(root, () if many else paths, worktree_is_index)
+    return {p: known[p] for p in paths if p in known} if many else dict(known)
+
+
+def _blob_ids(root: str, paths: Sequence[str], worktree_is_index: bool) -> dict[str, str]:
     from returns.result import Failure, Result, Success
 
     from omnibase._git import git, text, zsplit
 
-    spec = ["--", *paths] if 0 < len(paths) <= 1000 else []  # many paths: ask about all
+    spec = ["--", *paths] if 0 < len(paths) <= _PATHSPEC_MAX else []  # many paths: ask about all
     staged = git(["--literal-pathspecs", "ls-files", "-s", "-z", *spec], root)
     if worktree_is_index:
         dirty: Result[bytes, Any] = Success(b"")
@@ -97,16 +150,61 @@ def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False
     return out
 
 
-class VerdictCache:
-    """The store of passing verdicts of one repository (see the module's docstring)."""
+#: Per process: the records read in a run, by (store, run token); a few runs kept.
+_READ: dict[tuple[str, str], dict[bytes, Record | None]] = {}
 
-    def __init__(self, path: str) -> None:
+
+class VerdictCache:
+    """The store of passing verdicts of one repository (see the module's docstring).
+    With a ``token`` (the run's id), records read are kept for the run's other checks."""
+
+    def __init__(self, path: str, token: str = "") -> None:
         self.path = path
         self._db: Any = None
+        self._memo: dict[bytes, Record | None] = {}
+        if token:
+            if (path, token) not in _READ and len(_READ) >= 4:
+                _READ.clear()
+            self._memo = _READ.setdefault((path, token), {})
 
     @classmethod
-    def for_git_dir(cls, git_dir: str) -> VerdictCache:
-        return cls(os.path.join(git_dir, _FILE))
+    def for_git_dir(cls, git_dir: str, token: str = "") -> VerdictCache:
+        return cls(os.path.join(git_dir, _FILE), token)
+
+    def records(self, keys: Mapping[str, bytes]) -> dict[str, Record]:
+        """Of ``keys`` (path -> record key), the paths the cache has a record of."""
+        wanted = [k for k in keys.values() if k not in self._memo]
+        if wanted:
+            found = self.hits(wanted)
+            for key in wanted:
+                self._memo[key] = found.get(key)
+        memo = self._memo
+        return {path: record for path, key in keys.items() if (record := memo.get(key)) is not None}
+
+    def passed(self, keys: Mapping[str, bytes], signature: bytes) -> dict[str, Known]:
+        """Of ``keys`` (path -> record key), the paths on which the checks of
+        ``signature`` passed before, with what is known."""
+        out: dict[str, Known] = {}
+        for path, record in self.records(keys).items():
+            known = record.known(signature)
+            if known is not None:
+                out[path] = known
+        return out
+
+    def learn(self, learned: Mapping[bytes, Known], signature: bytes) -> None:
+        """Add to the records of ``learned`` that the checks of ``signature`` passed."""
+        rows: dict[bytes, Record] = {}
+        for key, known in learned.items():
+            record = self._memo.get(key)
+            if record is None or record.tags != known.tags or record.size != known.size:
+                record = Record(tags=known.tags, size=known.size)
+                self._memo[key] = record
+            record.passed.pop(signature, None)
+            record.passed[signature] = known.checks  # the newest last
+            while len(record.passed) > MAX_SIGNATURES:
+                del record.passed[next(iter(record.passed))]
+            rows[key] = record
+        self.add(rows)
 
     def _connect(self) -> Any:
         import sqlite3
@@ -150,15 +248,15 @@ class VerdictCache:
                 return None
         return None
 
-    def hits(self, keys: Iterable[bytes]) -> dict[bytes, Known]:
-        """Those of ``keys`` that are in the cache, with what is known of each."""
+    def hits(self, keys: Iterable[bytes]) -> dict[bytes, Record]:
+        """Those of ``keys`` that are in the cache, with their records."""
         import sqlite3
 
         wanted = list(dict.fromkeys(keys))
         db = self._open() if wanted else None
         if db is None:
             return {}
-        found: dict[bytes, Known] = {}
+        found: dict[bytes, Record] = {}
         stale: dict[bytes, bytes] = {}
         old = time.time_ns() - _REFRESH_NS
         try:
@@ -178,8 +276,8 @@ class VerdictCache:
             self._store(stale)  # refresh their age (at most once a day: a write costs)
         return found
 
-    def add(self, learned: Mapping[bytes, Known]) -> None:
-        """Remember these files; keep the store within ``MAX_ENTRIES``."""
+    def add(self, learned: Mapping[bytes, Record]) -> None:
+        """Store these records; keep the store within ``MAX_ENTRIES``."""
         if learned and self._open() is not None:
             self._store({k: _ENCODER.encode(v) for k, v in learned.items()})
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import msgspec
 
@@ -25,7 +27,7 @@ from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdic
 if TYPE_CHECKING:
     from omnibase.builtins._cache import Known, VerdictCache
 
-__all__ = ["apply_edits", "run_builtin_checks"]
+__all__ = ["Stage", "apply_edits", "check_stages", "release_pool", "run_builtin_checks"]
 
 #: Below this many files the work stays in the calling process: starting worker
 #: processes costs 10-20 ms (fork) and more where they must be spawned.
@@ -33,7 +35,8 @@ MIN_FILES_FOR_POOL = 64
 MIN_FILES_FOR_POOL_AFTER_CACHE = 256
 
 T = TypeVar("T")
-_Info = tuple[str, "frozenset[str] | None", int]  # path, identify tags (None: unknown), size
+#: path, identify tags (None: unknown), size, stat key (None: not known)
+_Info = tuple[str, "frozenset[str] | None", int, "_StatKey | None"]
 
 
 def _fallback_tags(path: str) -> frozenset[str]:
@@ -47,37 +50,85 @@ def _fallback_tags(path: str) -> frozenset[str]:
 _Passed = Mapping[str, "Known"]
 
 
+class Stage(NamedTuple):
+    """One check of a pass: its name, parsed options, and the files it sees (``files``:
+    a regex searched in the path, empty for every path; ``exclude``: likewise, empty for
+    none) beyond its types."""
+
+    check: str
+    opts: Any
+    files: str = ""
+    exclude: str = ""
+
+
+#: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, st_mode): what a file's tags
+#: depend on (a change of content, mode or identity changes one of them)
+_StatKey = tuple[int, int, int, int, int, int]
+
+
+def _stat_key(st: os.stat_result) -> _StatKey:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+
+
+#: Per process: full path -> (its stat key, identify's tags, its size). A check that
+#: follows another in the same process does not classify the same files again; a file
+#: whose stat changed is classified anew. Bounded (cleared when full).
+_TAGS: dict[str, tuple[_StatKey, frozenset[str], int]] = {}
+_TAGS_MAX = 200_000
+
+
+def _selected(stage: Stage, path: str) -> bool:
+    import re
+
+    return (not stage.files or re.search(stage.files, path) is not None) and not (
+        stage.exclude and re.search(stage.exclude, path) is not None
+    )
+
+
 def _check_chunk(
-    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], passed: _Passed = {}
+    root: str, stages: Sequence[Stage], emit_from: int, paths: Sequence[str], passed: _Passed = {},
+    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {},
 ) -> tuple[list[Verdict], list[_Info]]:
     """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
-    A file in ``passed`` is not touched: its classification and passing verdicts are known."""
-    specs = [CHECKS[n] for n in names]
+
+    Only the verdicts of ``stages[emit_from:]`` are returned; the stages before are fixers
+    whose output the later fixers start from (a fixer sees the file as the fixers before
+    it, where they apply, would leave it; any other check sees it as it is). A file in
+    ``passed`` is not touched (its classification and passing verdicts are known), one in
+    ``tagged`` is not classified again."""
+    specs = [CHECKS[s.check] for s in stages]
     verdicts: list[Verdict] = []
     infos: list[_Info] = []
     for path in paths:
         hit = passed.get(path)
         if hit is not None:
-            infos.append((path, hit.tags, hit.size))
+            infos.append((path, hit.tags, hit.size, None))
             verdicts.extend(Verdict(check=name, path=path, ok=True) for name in hit.checks)
             continue
         full = os.path.join(root, path)
         reason = ""
-        try:
-            st = os.lstat(full)
-            size = st.st_size
-            if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-                raise OSError("not a regular file")  # reading one could block forever
-            tags: frozenset[str] | None = tags_for(full)
-        except (FileNotFoundError, ValueError):
-            continue  # gone: pre-commit passes only paths that exist
-        except Exception as exc:  # OSError mostly (a FIFO, no permission to read)
-            size, tags = 0, None
-            reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
-        infos.append((path, tags, size))
-        applicable = [s for s in specs if matches(s, tags if tags is not None else _fallback_tags(full))]
-        if not applicable:
-            continue
+        key: _StatKey | None = None
+        known = tagged.get(path)
+        tags: frozenset[str] | None
+        if known is not None:
+            tags, size, key = known
+        else:
+            try:
+                st = os.lstat(full)
+                size, key = st.st_size, _stat_key(st)
+                if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                    raise OSError("not a regular file")  # reading one could block forever
+                tags = tags_for(full)
+            except (FileNotFoundError, ValueError):
+                continue  # gone: pre-commit passes only paths that exist
+            except Exception as exc:  # OSError mostly (a FIFO, no permission to read)
+                size, tags, key = 0, None, None
+                reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
+        infos.append((path, tags, size, key))
+        seen = tags if tags is not None else _fallback_tags(full)
+        applicable = [i for i, spec in enumerate(specs) if matches(spec, seen) and _selected(stages[i], path)]
+        if not applicable or applicable[-1] < emit_from:
+            continue  # nothing to report on this file: not even read
         if tags is not None:
             try:
                 with open(full, "rb") as f:
@@ -86,17 +137,19 @@ def _check_chunk(
                 reason = f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc or type(exc).__name__}"
                 tags = None
         if tags is None:
-            verdicts.extend(_fail(s.name, path, reason) for s in applicable)
+            verdicts.extend(_fail(specs[i].name, path, reason) for i in applicable if i >= emit_from)
             continue
         current = content
-        for spec in applicable:
+        for i in applicable:
+            spec = specs[i]
             try:
-                verdict = spec.fn(path, current if spec.is_fixer else content, opts[spec.name])
+                verdict = spec.fn(path, current if spec.is_fixer else content, stages[i].opts)
             except Exception as exc:  # a bug in a check must not stop the run
                 verdict = _fail(spec.name, path, f"{path}: {spec.name} crashed: {type(exc).__name__}: {exc}")
             if verdict.edit is not None:
                 current = verdict.edit.content
-            verdicts.append(verdict)
+            if i >= emit_from:
+                verdicts.append(verdict)
     return verdicts, infos
 
 
@@ -120,41 +173,151 @@ def _mp_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+def _in_worker_call() -> bool:
+    """Whether this process is an omnibase worker (or a Dask worker) running a call: its
+    checks then stay in it (no pool of its own: the worker is the unit of parallelism,
+    and threads it leaves behind would retire it)."""
+    worker = sys.modules.get("omnibase.drivers._worker")
+    return bool(worker is not None and worker._in_call[0])
+
+
+#: The process pool the checks of a run share (started on first need, reused; one per
+#: process, so a worker process never starts one of its own).
+_POOL: list[Any] = []
+_POOL_LOCK = threading.Lock()
+_exit_hooked: list[bool] = []
+
+
+def _pool(jobs: int) -> Any:
+    with _POOL_LOCK:
+        if _POOL and (_POOL[0][1] < jobs or _POOL[0][2] != os.getpid()):
+            _drop_pool()
+        if not _POOL:
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(), initializer=_pool_worker)
+            _POOL.append((pool, jobs, os.getpid()))
+            if not _exit_hooked:
+                import atexit
+
+                atexit.register(_shutdown_pool)
+                _exit_hooked.append(True)
+        return _POOL[0][0]
+
+
+def _drop_pool(wait: bool = False) -> None:
+    if _POOL:
+        pool, _, pid = _POOL.pop()
+        if pid == os.getpid():
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _shutdown_pool() -> None:
+    with _POOL_LOCK:
+        _drop_pool()
+
+
+def release_pool() -> None:
+    """Stop the shared pool's workers and wait for them (the end of a run: a command that
+    then leaves with ``os._exit`` leaves no worker holding its output pipes)."""
+    with _POOL_LOCK:
+        _drop_pool(wait=True)
+
+
+def _pool_worker() -> None:
+    """A pool worker's set-up: Ctrl-C is the parent's to handle (it stops the pool), and a
+    worker whose parent is gone (killed, or left with ``os._exit``) ends itself."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="omnibase-orphan-watch", daemon=True).start()
+
+
 def _run_files(
-    root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str], jobs: int,
-    passed: _Passed = {},
+    root: str, stages: Sequence[Stage], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
 ) -> tuple[list[Verdict], list[_Info]]:
+    """Check ``paths`` (see ``_check_chunk``): what this process classified before is not
+    classified again, a file no reported check applies to is not sent anywhere, and what
+    is left is spread over the shared pool when there is enough of it."""
+    infos: list[_Info] = []
+    todo: list[str] = []
+    tagged: dict[str, tuple[frozenset[str], int, _StatKey]] = {}
+    specs = [CHECKS[s.check] for s in stages[emit_from:]]
+    for path in paths:
+        if path in passed:
+            todo.append(path)
+            continue
+        full = os.path.join(root, path)
+        memo = _TAGS.get(full)
+        if memo is None:
+            todo.append(path)
+            continue
+        try:
+            key = _stat_key(os.lstat(full))
+        except OSError:
+            todo.append(path)
+            continue
+        if key != memo[0]:
+            todo.append(path)
+            continue
+        tags, size = memo[1], memo[2]
+        if any(matches(spec, tags) and _selected(st, path) for spec, st in zip(specs, stages[emit_from:])):
+            tagged[path] = (tags, size, key)
+            todo.append(path)
+        else:  # known, and nothing reported applies to it
+            infos.append((path, tags, size, key))
     if passed:  # the cache knows most of the tree: what is left is mostly what failed last
-        todo = sum(1 for p in paths if p not in passed)  # time, rarely worth starting workers
-        jobs = 1 if todo < MIN_FILES_FOR_POOL_AFTER_CACHE else jobs
-    if jobs == 1 or len(paths) < MIN_FILES_FOR_POOL:
-        return _check_chunk(root, names, opts, paths, passed)
-    from concurrent.futures import Future, ProcessPoolExecutor
+        left = sum(1 for p in todo if p not in passed)  # time, rarely worth the workers
+        jobs = 1 if left < MIN_FILES_FOR_POOL_AFTER_CACHE else jobs
+    if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
+        found, seen = _check_chunk(root, stages, emit_from, todo, passed, tagged)
+        return found, _remember(root, infos + seen)
+
+    def args(chunk: Sequence[str]) -> tuple[Any, ...]:
+        return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed},
+                {p: tagged[p] for p in chunk if p in tagged})  # fmt: skip
 
     # small chunks balance uneven files; not so small that pickling dominates
-    size = max(16, min(256, -(-len(paths) // (jobs * 8))))
-    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    size = max(16, min(256, -(-len(todo) // (jobs * 8))))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     results: list[tuple[list[Verdict], list[_Info]] | None] = [None] * len(chunks)
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_mp_context()) as pool:
-            futures: list[Future[tuple[list[Verdict], list[_Info]]]] = [
-                pool.submit(_check_chunk, root, names, opts, chunk, {p: passed[p] for p in chunk if p in passed})
-                for chunk in chunks
-            ]
-            for i, future in enumerate(futures):
-                try:
-                    results[i] = future.result()
-                except Exception:  # a worker died or the pool broke: redo this chunk here
-                    results[i] = _check_chunk(root, names, opts, chunks[i], passed)
+        pool = _pool(jobs)
+        futures = [pool.submit(_check_chunk, *args(chunk)) for chunk in chunks]
+        for i, future in enumerate(futures):
+            try:
+                results[i] = future.result()
+            except Exception:  # a worker died or the pool broke: redo this chunk here
+                with _POOL_LOCK:
+                    _drop_pool()
+                results[i] = _check_chunk(*args(chunks[i]))
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
     verdicts: list[Verdict] = []
-    infos: list[_Info] = []
     for i, result in enumerate(results):
-        found, seen = result if result is not None else _check_chunk(root, names, opts, chunks[i], passed)
+        found, seen = result if result is not None else _check_chunk(*args(chunks[i]))
         verdicts.extend(found)
         infos.extend(seen)
-    return verdicts, infos
+    return verdicts, _remember(root, infos)
+
+
+def _remember(root: str, infos: list[_Info]) -> list[_Info]:
+    """Keep what was learnt of the files' classification for the next check (``_TAGS``)."""
+    if len(_TAGS) > _TAGS_MAX:
+        _TAGS.clear()
+    for path, tags, size, key in infos:
+        if tags is not None and key is not None:
+            _TAGS[os.path.join(root, path)] = (key, tags, size)
+    return infos
 
 
 # --- git facts (the reference asks git the same questions) ----------------------------
@@ -209,17 +372,16 @@ def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
 
 
 def _run_sets(
-    root: str, specs: Sequence[CheckSpec], opts: Mapping[str, Any], infos: Sequence[_Info],
+    root: str, checks: Sequence[tuple[CheckSpec, Any]], infos: Sequence[_Info],
     added: frozenset[str] | None = None, tracked: Callable[[], frozenset[str]] | None = None,
 ) -> list[Verdict]:
     verdicts: list[Verdict] = []
-    tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _ in infos]
-    sizes = {p: s for p, t, s in infos if t is not None}
-    for spec in specs:
+    tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _, _ in infos]
+    sizes = {p: s for p, t, s, _ in infos if t is not None}
+    for spec, o in checks:
         paths = tuple(select(spec, tagged))
         if not paths and not spec.always_run:
             continue
-        o = opts[spec.name]
         if spec.name == "check-added-large-files":
             added = git_added(root) if added is None and not o.enforce_all else added
             big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
@@ -255,6 +417,7 @@ def run_builtin_checks(
     ``CHECKS`` and then by path. A file that cannot be read yields failing verdicts, a
     file that no longer exists is skipped (as pre-commit does); no bad file raises.
     ``opts`` maps a check name to its options (see ``omnibase.builtins._values``).
+    Fixers run in table order, each on the previous one's output (``check_stages``).
     ``jobs`` caps the worker processes (default: the usable cores; 1: in-process).
     With a ``cache``, a file on which every selected per-file check passed before, with
     the same content (see ``omnibase.builtins._cache``), is not read again; ``stats`` then
@@ -268,39 +431,86 @@ def run_builtin_checks(
     if unknown:
         raise ValueError(f"unknown built-in check(s): {', '.join(unknown)}")
     wanted = set(check_names)
-    specs = [s for s in CHECKS.values() if s.name in wanted]
-    parsed: dict[str, Any] = {s.name: parse_options(s.name, (opts or {}).get(s.name)) for s in specs}
-    if not specs:
-        return ()
-    merge = parsed.get("check-merge-conflict")
-    if isinstance(merge, MergeConflictOpts) and not merge.assume_in_merge and git_in_merge(root, git_dir):
-        parsed["check-merge-conflict"] = MergeConflictOpts(assume_in_merge=True)
-    if "detect-aws-credentials" in parsed:  # the secrets it looks for are the edge's to read
-        from omnibase.builtins._facts import edge_options
+    stages = [Stage(s.name, parse_options(s.name, (opts or {}).get(s.name))) for s in CHECKS.values() if s.name in wanted]
+    return check_stages(
+        paths, stages, root=root, jobs=jobs, cache=cache, stats=stats, git_dir=git_dir,
+        worktree_is_index=worktree_is_index, added=added,
+    )  # fmt: skip
 
-        parsed = edge_options(parsed)
-    file_names = [s.name for s in specs if s.scope == "file"]
+
+def check_stages(
+    paths: Sequence[str],
+    stages: Sequence[Stage],
+    emit_from: int = 0,
+    *,
+    root: str,
+    jobs: int | None = None,
+    cache: VerdictCache | None = None,
+    stats: dict[str, int] | None = None,
+    git_dir: str | None = None,
+    worktree_is_index: bool = False,
+    added: frozenset[str] | None = None,
+    token: str = "",
+) -> tuple[Verdict, ...]:
+    """The verdicts of ``stages[emit_from:]`` over ``paths`` (see ``run_builtin_checks``).
+
+    ``stages`` are in table order; those before ``emit_from`` are fixers that are not
+    reported, run only so that the later fixers start from what they would leave. Each
+    stage sees the files its types and its ``files``/``exclude`` select. ``token`` names
+    the run: git's answers are remembered for the other checks of the same run.
+    """
+    if not stages[emit_from:]:
+        return ()
+    stages = _edge_stages(stages, root, git_dir)
+    emitted = stages[emit_from:]
+    file_stages = [st for st in emitted if CHECKS[st.check].scope == "file"]
     unique = list(dict.fromkeys(paths))
     keys: dict[str, bytes] = {}
     passed: dict[str, Known] = {}
-    if cache is not None and file_names:
-        keys, passed = _cached(cache, root, file_names, parsed, unique, worktree_is_index)
+    signature = b""
+    if cache is not None and file_stages:
+        keys, passed, signature = _cached(cache, root, stages, emit_from, unique, worktree_is_index, token)
+    elif cache is not None:  # whole-set checks: the tags and sizes the cache knows need no classifying
+        from omnibase.builtins._cache import Known as _Known
+
+        records = cache.records(_record_keys(root, unique, worktree_is_index, token))
+        passed = {p: _Known(checks=(), tags=r.tags, size=r.size) for p, r in records.items()}
+    if passed and len(file_stages) == len(emitted):  # no whole-set check needs every file's tags:
+        unique = [p for p in unique if p not in passed or passed[p].checks]  # drop known files it does not apply to
+    wanted = {st.check for st in emitted}
     tracked = None
     if "check-case-conflict" in wanted and len(unique) < MIN_FILES_FOR_POOL:
         # git lists the tracked files while the per-file checks run (no worker processes
         # below this size, so a thread cannot get in the way of forking them)
         tracked = _meanwhile(lambda: git_tracked(root))
     # classifying alone (for the whole-set checks) is too cheap to share out
-    verdicts, infos = _run_files(root, file_names, parsed, unique, _jobs(jobs) if file_names else 1, passed)
+    file_run = [st for st in stages if CHECKS[st.check].scope == "file"]
+    first = len(file_run) - len(file_stages)
+    verdicts, infos = _run_files(root, file_run, first, unique, _jobs(jobs) if file_stages else 1, passed)
     if cache is not None and keys:
-        cache.add(_learned(keys, verdicts, infos))
+        cache.learn(_learned(keys, verdicts, infos), signature)
     if stats is not None:
         for hit in passed.values():
             for name in hit.checks:
                 stats[name] = stats.get(name, 0) + 1
-    verdicts.extend(_run_sets(root, [s for s in specs if s.scope == "set"], parsed, infos, added, tracked))
+    sets = [(CHECKS[st.check], st.opts) for st in emitted if CHECKS[st.check].scope == "set"]
+    verdicts.extend(_run_sets(root, sets, infos, added, tracked))
     rank = {name: i for i, name in enumerate(CHECKS)}
     return tuple(sorted(verdicts, key=lambda v: (rank[v.check], v.path)))
+
+
+def _edge_stages(stages: Sequence[Stage], root: str, git_dir: str | None) -> list[Stage]:
+    """``stages`` with what only the edge knows in their options: whether git is mid-merge
+    (check-merge-conflict), the AWS secrets to look for (detect-aws-credentials)."""
+    out = list(stages)
+    for i, st in enumerate(out):
+        if isinstance(st.opts, MergeConflictOpts) and not st.opts.assume_in_merge and git_in_merge(root, git_dir):
+            out[i] = st._replace(opts=MergeConflictOpts(assume_in_merge=True))
+        elif st.check == "detect-aws-credentials":
+            from omnibase.builtins._facts import edge_options
+
+            out[i] = st._replace(opts=edge_options({st.check: st.opts})[st.check])
+    return out
 
 
 def _meanwhile(fn: Callable[[], T]) -> Callable[[], T]:
@@ -318,19 +528,47 @@ def _meanwhile(fn: Callable[[], T]) -> Callable[[], T]:
     return result
 
 
-def _cached(
-    cache: VerdictCache, root: str, names: Sequence[str], opts: Mapping[str, msgspec.Struct], paths: Sequence[str],
-    worktree_is_index: bool,
-) -> tuple[dict[str, bytes], dict[str, Known]]:
-    """The cache key of every file git vouches for, and what the cache knows of them."""
-    from omnibase.builtins._cache import blob_ids, checks_signature, verdict_key, versions
+#: Per process: the record keys of a run's files, by (root, run token); a few runs kept.
+_KEYS: dict[tuple[str, str], dict[str, bytes]] = {}
 
-    ids = blob_ids(root, paths, worktree_is_index=worktree_is_index)
-    checks, salt = checks_signature({n: opts[n] for n in names}), versions()
-    keys = {p: verdict_key(ids[p], p, checks, salt) for p in paths if p in ids}
-    hits = cache.hits(keys.values())
-    passed = {p: hits[k] for p, k in keys.items() if k in hits}
-    return {p: k for p, k in keys.items() if k not in hits}, passed
+
+def _cached(
+    cache: VerdictCache, root: str, stages: Sequence[Stage], emit_from: int, paths: Sequence[str],
+    worktree_is_index: bool, token: str = "",
+) -> tuple[dict[str, bytes], dict[str, Known], bytes]:
+    """The record key of every file git vouches for that the cache cannot vouch for, what
+    the cache knows of the others, and the signature of the reported checks."""
+    from omnibase.builtins._cache import checks_signature, digest
+
+    signature = digest(checks_signature({  # what the reported checks' verdicts depend on: the fixers before them too
+        f"{i}\0{st.check}\0{st.files}\0{st.exclude}\0{int(i >= emit_from)}": st.opts
+        for i, st in enumerate(stages)
+        if CHECKS[st.check].scope == "file"
+    }))  # fmt: skip
+    keys = _record_keys(root, paths, worktree_is_index, token)
+    passed = cache.passed(keys, signature)
+    return {p: k for p, k in keys.items() if p not in passed}, passed, signature
+
+
+def _record_keys(root: str, paths: Sequence[str], worktree_is_index: bool, token: str) -> dict[str, bytes]:
+    """The cache record key of each of ``paths`` git vouches for (remembered for the run)."""
+    from omnibase.builtins._cache import blob_ids, file_key, versions
+
+    ids = blob_ids(root, paths, worktree_is_index=worktree_is_index, token=token)
+    known: dict[str, bytes] = {}
+    if token:
+        if (root, token) not in _KEYS and len(_KEYS) >= 4:
+            _KEYS.clear()
+        known = _KEYS.setdefault((root, token), {})
+    salt = versions()
+    keys: dict[str, bytes] = {}
+    for p in paths:
+        if p in ids:
+            key = known.get(p)
+            if key is None:
+                key = known[p] = file_key(ids[p], p, salt)
+            keys[p] = key
+    return keys
 
 
 def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequence[_Info]) -> dict[bytes, Known]:
@@ -345,7 +583,7 @@ def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequ
         checks.setdefault(v.path, []).append(v.check)
     return {
         keys[path]: Known(checks=tuple(checks.get(path, ())), tags=tags, size=size)
-        for path, tags, size in infos
+        for path, tags, size, _ in infos
         if path in keys and path not in failing and tags is not None
     }
 

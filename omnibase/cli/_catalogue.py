@@ -25,7 +25,7 @@ from omnibase.orchestrators import (
     StageOrchestrator,
     TestOrchestrator,
 )
-from omnibase.components.builtin import BuiltinUse, CheckBatch, builtin_components
+from omnibase.components.builtin import BuiltinUse, builtin_components, chained
 
 __all__ = ["Catalogue", "load_catalogue"]
 
@@ -49,7 +49,6 @@ class Catalogue:
     def __init__(
         self,
         components: Sequence[Component[Any, Any]],
-        batch: CheckBatch,
         *,
         guards: Mapping[str, tuple[RetryPolicy | None, BreakerPolicy | None]],
         stage_filters: Mapping[str, Selector],
@@ -60,7 +59,6 @@ class Catalogue:
         hook_stages: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.components = tuple(components)
-        self.batch = batch
         self.guards = guards
         self.stage_filters = stage_filters
         self.stage_fail_fast = stage_fail_fast
@@ -126,8 +124,21 @@ class Catalogue:
             orch = PipelineOrchestrator(self.components, names, **common)
         else:
             orch = _ORCHESTRATORS[stage](self.components, **common)
-        self.batch.limit_to(c.name for c in orch.select().kept)
+        orch.catalogue = self.components = chained(self.components, [c.name for c in orch.select().kept])
         return orch
+
+    def limit_builtins(self, names: Sequence[str]) -> None:
+        """Chain the built-in fixers among ``names`` (the ones a run selected): each starts
+        from what the selected fixers before it would leave."""
+        self.components = chained(self.components, names)
+
+    def finish_builtins(self, ctx: ExecCtx) -> tuple[str, ...]:
+        """After the run ``ctx``: write the fixes its built-in fixers reported, and stop
+        the worker processes its checks shared (``omnibase.components.builtin.finish_run``);
+        the paths written."""
+        from omnibase.components.builtin import finish_run
+
+        return finish_run(ctx)
 
 
 def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catalogue, tuple[str, ExitCode]]:
@@ -140,7 +151,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     if isinstance(loaded, Failure):
         return Failure((loaded.failure().render(), ExitCode.CONFIG))
     registry = loaded.unwrap()
-    builtins, batch = _builtins(registry.entries)
+    builtins = _builtins(registry.entries)
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
@@ -161,7 +172,6 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     return Success(
         Catalogue(
             tuple(by_name.values()),
-            batch,
             guards=guards,
             stage_filters=filters,
             stage_fail_fast=fail_fast,
@@ -173,7 +183,7 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     )
 
 
-def _builtins(entries: Sequence[Any]) -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
+def _builtins(entries: Sequence[Any]) -> tuple[Component[Any, Any], ...]:
     """The default built-ins, plus (or, under the same name, instead of) the registry's
     ``builtin:`` entries, each with the entry's own tags, lifecycle, description, timeout;
     in the order of the built-in table, so that fixers apply their chained edits in turn."""

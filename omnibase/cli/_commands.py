@@ -344,7 +344,7 @@ class _Stage:
             finally:
                 if progress is not None:  # erased before the report is printed
                     progress.close()
-                catalogue.batch.flush(self.root)  # fixes a run stopped early had reported
+                catalogue.finish_builtins(ctx)  # the fixers' spooled edits, also of a run stopped early
         if mode != "dry-run":
             from omnibase.cli import _graphs
 

@@ -199,6 +199,7 @@ def replay(
     if isinstance(loaded, Failure):
         return _fail(loaded.failure().message, ExitCode.CONFIG)
     snap = loaded.unwrap()
+    catalogue.limit_builtins(names_in(snap.pipeline))
     built = rebuild(snap.pipeline, {c.name: c for c in catalogue.components})
     if isinstance(built, Failure):
         return _fail(f"{args.snapshot}: {built.failure()}", ExitCode.REGISTRY)
@@ -207,7 +208,6 @@ def replay(
     unresolved = [catalogue.unresolved[n] for n in names if n in catalogue.unresolved]
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
-    catalogue.batch.limit_to(names)
     fresh = new_ctx(snap.ctx.stage, root=root, traceparent=os.environ.get("TRACEPARENT"))
     ctx = msgspec.structs.replace(
         snap.ctx, run_id=fresh.run_id, trace_id=fresh.trace_id, parent_span_id=fresh.parent_span_id, root=root, dry_run=False
@@ -222,6 +222,9 @@ def replay(
         return msgspec.structs.replace(report, metadata={**report.metadata, "stage": ctx.stage})
 
     with contextlib.redirect_stdout(sys.stderr):
-        report = observed_run(args, "replay", ctx, step, value, execute, finish=finish)
+        try:
+            report = observed_run(args, "replay", ctx, step, value, execute, finish=finish)
+        finally:
+            catalogue.finish_builtins(ctx)  # the built-in fixers' spooled edits
     emit(report, args)
     return report.exit_code

@@ -1,16 +1,20 @@
-"""The built-in checks as components (an edge: reads files, applies fixes).
+"""The built-in checks as components (an edge: reads files, hands fixes over).
 
-All built-in components of one run share a ``CheckBatch``: the first one invoked runs
-every selected built-in check over the run's files in one pass (each file read once,
-CPU-bound work spread over the machine's cores) and the others read their verdicts from
-it. The checks themselves are pure and return fixes as values; unless the run is a dry
-run, the fixers' edits are written once the last fixer has run, one write per file;
-every fixer reports its own diff.
+One component per built-in use; its function is a ``BuiltinCheck``, an immutable value
+holding the use and, for a fixer, the selected fixers before it. An invocation runs its
+own check over its own files and nothing else, so the built-ins run under any performer:
+one after another, concurrently (``--mode async``), or in worker processes (``isolation:
+process``, a Dask worker). Work the checks of a run share (git's blob ids, the files'
+classification) is remembered per process (see ``omnibase.builtins._run``); CPU-bound
+work on many files goes to a process pool the checks of a process reuse.
+
+The checks are pure and return fixes as values. A fixer starts from what the fixers before
+it would leave (recomputed: they are pure and cheap), reports its own diff, and spools its
+edits; the edge (``apply_fixes``) writes them after the run, one write per file.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,9 +22,9 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.step import Component
-from omnibase.core.values import ComponentType, ExecCtx, Failed, Lifecycle, Meta, Skip
+from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Skip
 
-__all__ = ["BuiltinUse", "CheckBatch", "CheckSummary", "builtin_components"]
+__all__ = ["BuiltinCheck", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
 
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
@@ -54,117 +58,54 @@ class BuiltinUse(msgspec.Struct, frozen=True, kw_only=True):
     timeout: float | None = None
 
 
-class CheckBatch:
-    """Runs the selected built-in checks once per set of files, on first demand.
+class BuiltinCheck(msgspec.Struct, frozen=True):
+    """The function of one built-in component: an immutable value (it pickles, and travels
+    to a worker process as its class and its fields). ``before``: the selected fixers that
+    come before this one, when it is a fixer (it starts from what they would leave).
 
-    Checks that see the same files (most of them: every file) run together in one pass
-    over those files, so their fixers chain; a check with a ``files``/``exclude`` of its
-    own, or a second use of a check with other flags, runs in a pass of its own.
+    A call runs this check alone over the files its use selects (its time is its own):
+    the run's shared facts (git's blob ids, the files' classification) are remembered per
+    process, not in the value. A fixer's edits are not written here: they are spooled for
+    the edge to write once per file after the run (``omnibase.builtins._spool``), except
+    under ``ctx.dry_run``, when nothing is written at all.
     """
 
-    def __init__(self, uses: Iterable[BuiltinUse | str]) -> None:
-        self.uses = {u.name: u for u in (x if isinstance(x, BuiltinUse) else BuiltinUse(name=x, check=x) for x in uses)}
-        self.names = tuple(self.uses)
-        self._lock = threading.Lock()
-        self._key: tuple[str, tuple[str, ...]] | None = None
-        self._verdicts: dict[str, list[Any]] = {}
-        self.cached: dict[str, int] = {}
-        self._pending: list[Any] = []  # fixers' edits not yet written
+    use: BuiltinUse
+    before: tuple[BuiltinUse, ...] = ()
 
-    def fix(self, edits: list[Any], root: str, name: str) -> None:
-        """Queue a fixer's edits; once the last selected fixer has queued its own, write
-        each file once (``apply_edits`` chains the edits of one file)."""
+    def __call__(self, ctx: ExecCtx, value: object) -> Result[CheckSummary | Skip, Failed]:
         from omnibase.builtins import CHECKS
+        from omnibase.builtins._run import check_stages
 
-        with self._lock:
-            self._pending.extend(edits)
-            fixers = [n for n in self.names if CHECKS[self.uses[n].check].is_fixer]
-            last = not fixers or name == fixers[-1]
-        if last:
-            self.flush(root)
+        use = self.use
+        spec = CHECKS[use.check]
+        stages = [_stage(u) for u in (*self.before, use)]
+        paths = _selected(stages[-1], ctx.files)
+        if not paths and not spec.always_run:
+            return Success(Skip(reason="no files to check"))
+        params = dict(ctx.params)
+        git_dir = params.get("git_dir") or None
+        cache = None
+        if git_dir and params.get("cache") == "on" and len(ctx.files) >= MIN_FILES_FOR_CACHE:
+            from omnibase.builtins._cache import VerdictCache
 
-    def flush(self, root: str) -> None:
-        """Write the queued edits (a run stopped early still keeps the fixes it reported)."""
-        from omnibase.builtins import apply_edits
-
-        with self._lock:
-            pending, self._pending = self._pending, []
-        if pending:
-            apply_edits(pending, root=root)
-
-    def limit_to(self, names: Iterable[str]) -> None:
-        """Compute only these checks (the ones a stage selected)."""
-        wanted = set(names)
-        self.names = tuple(n for n in self.names if n in wanted)
-
-    def verdicts(self, ctx: ExecCtx, name: str) -> list[Any]:
-        key = (ctx.root, ctx.files)
-        with self._lock:
-            if self._key != key:
-                names = self.names if name in self.names else (*self.names, name)
-                params = dict(ctx.params)
-                cache = None
-                if params.get("git_dir") and params.get("cache") == "on" and len(ctx.files) >= MIN_FILES_FOR_CACHE:
-                    from omnibase.builtins._cache import VerdictCache
-
-                    cache = VerdictCache.for_git_dir(params["git_dir"])
-                self.cached = {}
-                try:
-                    self._verdicts = self._run(ctx, [self.uses[n] for n in names if n in self.uses], cache)
-                finally:
-                    if cache is not None:
-                        cache.close()
-                self._key = key
-            return self._verdicts.get(name, [])
-
-    def _run(self, ctx: ExecCtx, uses: list[BuiltinUse], cache: Any) -> dict[str, list[Any]]:
-        import re
-
-        from omnibase.builtins import CHECKS, options_from_args, run_builtin_checks
-
-        passes: list[tuple[tuple[str, str], dict[str, BuiltinUse]]] = []
-        for use in uses:
-            selection = (use.files or CHECKS[use.check].files, use.exclude)
-            for key, members in passes:
-                if key == selection and use.check not in members:
-                    members[use.check] = use
-                    break
-            else:
-                passes.append((selection, {use.check: use}))
-        out: dict[str, list[Any]] = {use.name: [] for use in uses}
-        for (files, exclude), members in passes:
-            paths = ctx.files
-            if files or exclude != "^$":
-                wanted, unwanted = re.compile(files), re.compile(exclude)
-                paths = tuple(p for p in paths if wanted.search(p) and not unwanted.search(p))
-            if not paths and not any(CHECKS[c].always_run for c in members):
-                continue  # nothing to check: no pass over the tree, no git queries
-            opts = {c: msgspec.to_builtins(options_from_args(c, u.args)) for c, u in members.items() if u.args}
-            params = dict(ctx.params)
-            found = run_builtin_checks(
-                paths,
-                list(members),
-                root=ctx.root,
-                opts=opts,
-                cache=cache,
-                stats=self.cached,
-                git_dir=params.get("git_dir") or None,
+            cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
+        stats: dict[str, int] = {}
+        try:
+            verdicts = check_stages(
+                paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
                 worktree_is_index=params.get("worktree") == "index",
                 added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
-            )
-            for verdict in found:
-                out[members[verdict.check].name].append(verdict)
-        return out
-
-
-def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
-    def run_check(ctx: ExecCtx, _value: object) -> Result[CheckSummary | Skip, Failed]:
-        verdicts = batch.verdicts(ctx, name)
+                token=ctx.run_id,
+            )  # fmt: skip
+        finally:
+            if cache is not None:
+                cache.close()
         if not verdicts:
             return Success(Skip(reason="no files to check"))
         failed = [v for v in verdicts if not v.ok]
         if not failed:
-            return Success(CheckSummary(checked=len(verdicts), cached=batch.cached.get(name, 0)))
+            return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0)))
         edits = [v.edit for v in failed if v.edit is not None]
         lines = [f.message for v in failed for f in v.findings] or [f"{v.path}: failed" for v in failed]
         lines = list(dict.fromkeys(lines))  # a message about the run, not a file, once
@@ -172,12 +113,78 @@ def _check(name: str, fixer: bool, batch: CheckBatch) -> Any:
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
-                batch.fix(edits, ctx.root, name)
+                _hand_over(ctx, use.name, len(self.before), edits)
                 data["fixed"] = True
         return Failure(Failed(message="\n".join(lines), data=data))
 
-    run_check.__name__ = name.replace("-", "_")
-    return run_check
+
+def _stage(use: BuiltinUse) -> Any:
+    from omnibase.builtins import CHECKS, options_from_args, parse_options
+    from omnibase.builtins._run import Stage
+
+    opts = options_from_args(use.check, use.args) if use.args else parse_options(use.check, None)
+    exclude = "" if use.exclude == "^$" else use.exclude
+    return Stage(use.check, opts, use.files or CHECKS[use.check].files, exclude)
+
+
+def _selected(stage: Any, files: tuple[str, ...]) -> tuple[str, ...]:
+    import re
+
+    if not stage.files and not stage.exclude:
+        return files
+    wanted = re.compile(stage.files) if stage.files else None
+    unwanted = re.compile(stage.exclude) if stage.exclude else None
+    return tuple(
+        p for p in files if (wanted is None or wanted.search(p)) and not (unwanted is not None and unwanted.search(p))
+    )
+
+
+def _hand_over(ctx: ExecCtx, name: str, rank: int, edits: list[Any]) -> None:
+    """Give the edits to the edge: spooled under the git dir for ``apply_fixes``; outside
+    a git repository (no place for a spool), written at once."""
+    import os
+
+    git_dir = dict(ctx.params).get("git_dir") or os.path.join(ctx.root, ".git")
+    git_dir = os.path.join(ctx.root, git_dir)
+    if os.path.isdir(git_dir):
+        from omnibase.builtins._spool import spool_edits
+
+        spool_edits(git_dir, ctx.run_id, name, rank, edits)
+    else:
+        from omnibase.builtins import apply_edits
+
+        apply_edits(edits, root=ctx.root)
+
+
+def finish_run(ctx: ExecCtx) -> tuple[str, ...]:
+    """The end of a run, for the edge: write the built-in fixers' spooled fixes
+    (``apply_fixes``) and stop the worker processes the checks shared; the paths written."""
+    import sys
+
+    try:
+        return apply_fixes(ctx)
+    finally:
+        if "omnibase.builtins._run" in sys.modules:  # the checks ran: they may have a pool
+            from omnibase.builtins._run import release_pool
+
+            release_pool()
+
+
+def apply_fixes(ctx: ExecCtx) -> tuple[str, ...]:
+    """The edge's half of the fixers: write what the built-in fixers of the run ``ctx``
+    names spooled (each file once), and remove the spool; the paths written. Call it after
+    the run, also a run stopped early (its reported fixes are kept); under ``ctx.dry_run``
+    it writes nothing."""
+    import os
+
+    if ctx.dry_run:
+        return ()
+    git_dir = os.path.join(ctx.root, dict(ctx.params).get("git_dir") or ".git")
+    if not os.path.isdir(git_dir):
+        return ()
+    from omnibase.builtins._spool import apply_spooled
+
+    return apply_spooled(ctx.root, git_dir, ctx.run_id)
 
 
 def _findings(failed: list[Any]) -> list[dict[str, Any]]:
@@ -276,27 +283,55 @@ def _first_difference(a: bytes, b: bytes) -> int:
     return lo
 
 
-def builtin_components(uses: Sequence[BuiltinUse] | None = None) -> tuple[tuple[Component[Any, Any], ...], CheckBatch]:
-    """One component per built-in use (default: the default checks), in a stable order,
-    and their shared batch."""
-    from omnibase.builtins import CHECKS, DEFAULT_CHECKS
+def builtin_components(
+    uses: Sequence[BuiltinUse] | None = None, *, isolation: Isolation = "none"
+) -> tuple[Component[Any, Any], ...]:
+    """One component per built-in use (default: the default checks), in the given order
+    (the fixers' chain order: pass them in table order). Each fixer starts from what the
+    fixers before it in ``uses`` would leave; ``chained`` narrows that to the ones a stage
+    selected. ``isolation="process"``: they run in worker processes under a
+    ``ProcessPerformer``."""
+    from omnibase.builtins import DEFAULT_CHECKS
 
     chosen = list(uses) if uses is not None else [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS]
-    batch = CheckBatch(chosen)
-    comps: list[Component[Any, Any]] = []
-    for use in chosen:
-        spec = CHECKS[use.check]
-        meta = Meta(
-            name=use.name,
-            type=ComponentType.VALIDATOR,
-            lifecycle=use.lifecycle,
-            tags=frozenset({"pre-commit", "builtin", "fixer" if spec.is_fixer else "check"}) | use.tags,
-            idempotent=True,
-            pure=True,  # reads only; a fixer writes only when ctx.dry_run is False
-            timeout=use.timeout,
-            description=use.description or spec.description,
-            input_type="object",
-            output_type="CheckSummary",
-        )
-        comps.append(Component(_check(use.name, spec.is_fixer, batch), meta))
-    return tuple(comps), batch
+    return chained([_component(use, (), isolation) for use in chosen], [u.name for u in chosen])
+
+
+def _component(use: BuiltinUse, before: tuple[BuiltinUse, ...], isolation: Isolation) -> Component[Any, Any]:
+    from omnibase.builtins import CHECKS
+
+    spec = CHECKS[use.check]
+    meta = Meta(
+        name=use.name,
+        type=ComponentType.VALIDATOR,
+        lifecycle=use.lifecycle,
+        tags=frozenset({"pre-commit", "builtin", "fixer" if spec.is_fixer else "check"}) | use.tags,
+        idempotent=True,
+        pure=True,  # reads only; a fixer hands its edits over only when ctx.dry_run is False
+        timeout=use.timeout,
+        description=use.description or spec.description,
+        input_type="object",
+        output_type="CheckSummary",
+        isolation=isolation,
+    )
+    return Component(BuiltinCheck(use, before), meta)
+
+
+def chained(components: Sequence[Component[Any, Any]], selected: Iterable[str]) -> tuple[Component[Any, Any], ...]:
+    """``components`` with each built-in fixer among ``selected`` remade to start from the
+    selected built-in fixers before it (in this order); everything else as it was."""
+    from omnibase.builtins import CHECKS
+
+    wanted = set(selected)
+    out: list[Component[Any, Any]] = []
+    fixers: list[BuiltinUse] = []
+    for comp in components:
+        fn = comp.fn
+        if isinstance(fn, BuiltinCheck) and CHECKS[fn.use.check].is_fixer:
+            before = tuple(fixers) if comp.name in wanted else ()
+            if before != fn.before:
+                comp = Component(BuiltinCheck(fn.use, before), comp.meta)
+            if comp.name in wanted:
+                fixers.append(fn.use)
+        out.append(comp)
+    return tuple(out)

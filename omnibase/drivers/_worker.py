@@ -35,7 +35,10 @@ class Probe(msgspec.Struct, frozen=True, tag="probe"):
 
 
 class Call(msgspec.Struct, frozen=True, tag="call"):
-    """Call ``ref`` with ``ctx`` and the msgpack-encoded ``value``."""
+    """Call ``ref`` with ``ctx`` and the msgpack-encoded ``value``. With ``state``, ``ref``
+    names a ``msgspec.Struct`` class whose instances are callable and ``state`` is the
+    msgpack-encoded instance to call (a component whose function is a value, such as a
+    built-in check: see ``call_request``)."""
 
     ref: str
     ctx: ExecCtx
@@ -45,6 +48,7 @@ class Call(msgspec.Struct, frozen=True, tag="call"):
     env: dict[str, str] = {}
     name: str = ""
     output_type: str = "object"
+    state: bytes = b""  # empty: ref names the callable itself
 
 
 Request = Probe | Call
@@ -149,8 +153,11 @@ _in_call: list[bool] = [False]
 _EXIT_5: Final = frozenset({"sandbox", "resource", "security"})
 
 
-def _load(ref: str, root: str) -> tuple[Any, object, Any] | str:
-    """(callable, declared input type, output check) for ``ref``, or why not."""
+def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object, Any] | str:
+    """(callable, declared input type, output check) for ``ref`` (with ``state``: the
+    instance of the Struct class ``ref`` names that ``state`` encodes), or why not."""
+    if state is not None:
+        return _rebuild(ref, root, state)
     if ref in _loaded:
         return _loaded[ref]
     import importlib
@@ -179,6 +186,32 @@ def _load(ref: str, root: str) -> tuple[Any, object, Any] | str:
     else:
         return f"'{ref}' is not callable"
     _loaded[ref] = found
+    return found
+
+
+#: Callable values rebuilt from their state, by (ref, state); bounded.
+_rebuilt: dict[tuple[str, bytes], tuple[Any, object, Any]] = {}
+
+
+def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any] | str:
+    found = _rebuilt.get((ref, state))
+    if found is not None:
+        return found
+    cls = _load(ref, root)
+    if isinstance(cls, str):
+        return cls
+    kind = cls[0]
+    if not (isinstance(kind, type) and issubclass(kind, msgspec.Struct) and callable(getattr(kind, "__call__", None))):
+        return f"'{ref}' is not a callable msgspec.Struct class: it cannot be rebuilt from a state"
+    try:
+        value = msgspec.msgpack.decode(state, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        return f"cannot rebuild '{ref}' from its state: {exc}"
+    from omnibase.core.step import _declared_types
+
+    if len(_rebuilt) >= 256:
+        _rebuilt.clear()
+    found = _rebuilt[(ref, state)] = (value, _declared_types(kind.__call__)[0], None)
     return found
 
 
@@ -245,7 +278,7 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
 
     from omnibase import _sandbox
 
-    loaded = _load(req.ref, req.ctx.root)
+    loaded = _load(req.ref, req.ctx.root, req.state or None)
     if isinstance(loaded, str):
         from omnibase.core.values import Unresolved
 

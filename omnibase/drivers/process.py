@@ -516,12 +516,19 @@ class ProcessPerformer:
 
 def call_request(intent: Invoke) -> _worker.Call | StepError:
     """The request a worker (a process of the pool, a Dask worker) runs ``intent`` from:
-    the component by its ``module:function`` reference, the narrowed context, the value
-    encoded; or why it cannot travel (``Misconfigured``, ``ProtocolViolation``)."""
+    the component by its ``module:function`` reference (a function that is a frozen
+    ``msgspec.Struct`` value, by its class and its encoded fields), the narrowed context,
+    the value encoded; or why it cannot travel (``Misconfigured``, ``ProtocolViolation``)."""
     comp = intent.component
     ref = comp.meta.ref or _ref_of(comp.fn)
     if isinstance(ref, Misconfigured):
         return ref
+    state = b""
+    if not comp.meta.ref and isinstance(comp.fn, msgspec.Struct):  # a value: sent as its class and fields
+        try:
+            state = msgspec.msgpack.encode(comp.fn)
+        except (TypeError, ValueError, OverflowError) as exc:
+            return Misconfigured(message=f"{comp.name}: its function ({ref}) cannot be sent to a worker process: {exc}")
     try:
         value = _worker.pack(intent.value)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -538,10 +545,15 @@ def call_request(intent: Invoke) -> _worker.Call | StepError:
         env={"TRACEPARENT": child_traceparent(intent.ctx.trace_id, intent.span_id or os.urandom(8).hex())},
         name=comp.name,
         output_type=comp.meta.output_type,
+        state=state,
     )
 
 
 def _ref_of(fn: Any) -> str | Misconfigured:
+    """The ``module:name`` a worker imports ``fn`` by; for a ``msgspec.Struct`` value, its
+    class (the request carries the value's fields: see ``call_request``)."""
+    if isinstance(fn, msgspec.Struct):
+        fn = type(fn)
     module, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
     if not module or module == "__main__" or "<locals>" in qual or "<lambda>" in qual:
         where = f"{module}:{qual}" if module else repr(fn)

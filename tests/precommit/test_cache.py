@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from omnibase.builtins import run_builtin_checks
 from omnibase.builtins import _cache
-from omnibase.builtins._cache import Known, VerdictCache, verdict_key
+from omnibase.builtins._cache import MAX_SIGNATURES, Known, Record, VerdictCache, verdict_key
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -29,7 +29,7 @@ def test_the_store_keeps_at_most_max_entries_and_drops_the_oldest(tmp_path, monk
     cache = VerdictCache(str(tmp_path / "c.sqlite3"))
     batches = [[bytes([b, i]) for i in range(30)] for b in range(5)]
     for batch in batches:
-        cache.add({k: Known(checks=("check-ast",), tags=frozenset({"text"}), size=1) for k in batch})
+        cache.add({k: Record(tags=frozenset({"text"}), size=1, passed={b"s": ("check-ast",)}) for k in batch})
     cache.close()
     rows = {r[0] for r in sqlite3.connect(tmp_path / "c.sqlite3").execute("SELECT key FROM ok")}
     assert len(rows) == 50
@@ -37,7 +37,7 @@ def test_the_store_keeps_at_most_max_entries_and_drops_the_oldest(tmp_path, monk
     assert not set(batches[0]) & rows
     again = VerdictCache(str(tmp_path / "c.sqlite3"))
     assert again.hits(batches[-1][:2]) == {
-        k: Known(checks=("check-ast",), tags=frozenset({"text"}), size=1) for k in batches[-1][:2]
+        k: Record(tags=frozenset({"text"}), size=1, passed={b"s": ("check-ast",)}) for k in batches[-1][:2]
     }
 
 
@@ -86,5 +86,34 @@ def test_a_cache_of_another_shape_is_rebuilt(tmp_path):
     db.commit()
     db.close()
     cache = VerdictCache(str(path))
-    cache.add({b"k": Known(checks=(), tags=frozenset(), size=0)})
-    assert cache.hits([b"k"]) == {b"k": Known(checks=(), tags=frozenset(), size=0)}
+    cache.add({b"k": Record(tags=frozenset(), size=0)})
+    assert cache.hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
+
+
+def test_a_record_holds_each_checks_verdict_and_the_newest_signatures(tmp_path):
+    path = str(tmp_path / "c.sqlite3")
+    known = Known(checks=("check-ast",), tags=frozenset({"python"}), size=3)
+    first = VerdictCache(path, token="run1")
+    first.learn({b"k": known}, b"sig-ast")
+    first.learn({b"k": Known(checks=(), tags=frozenset({"python"}), size=3)}, b"sig-json")  # applied to nothing
+    # another run (another process would be alike) reads both from the store
+    second = VerdictCache(path, token="run2")
+    assert second.passed({"a.py": b"k"}, b"sig-ast") == {"a.py": known}
+    assert second.passed({"a.py": b"k"}, b"sig-json") == {"a.py": Known(checks=(), tags=frozenset({"python"}), size=3)}
+    assert second.passed({"a.py": b"k"}, b"sig-other") == {}
+    for i in range(MAX_SIGNATURES + 5):
+        second.learn({b"k": known}, f"s{i}".encode())
+    record = VerdictCache(path).hits([b"k"])[b"k"]
+    assert len(record.passed) == MAX_SIGNATURES and b"sig-ast" not in record.passed
+    assert f"s{MAX_SIGNATURES + 4}".encode() in record.passed
+
+
+def test_the_checks_of_one_run_read_a_record_once(tmp_path, monkeypatch):
+    path = str(tmp_path / "c.sqlite3")
+    VerdictCache(path).add({b"k": Record(tags=frozenset({"text"}), size=1, passed={b"a": ("x",), b"b": ("y",)})})
+    asked: list[list[bytes]] = []
+    real = VerdictCache.hits
+    monkeypatch.setattr(VerdictCache, "hits", lambda self, keys: (asked.append(list(keys)), real(self, keys))[1])
+    for sig in (b"a", b"b", b"c"):
+        assert len(VerdictCache(path, token="run").passed({"f": b"k"}, sig)) == (sig != b"c")
+    assert asked == [[b"k"]]
