@@ -193,7 +193,8 @@ def _builtins(entries: Sequence[Any]) -> tuple[Component[Any, Any], ...]:
     uses = [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS if n not in named]
     uses += [
         BuiltinUse(name=e.name, check=e.builtin, args=e.args, files=e.files, exclude=e.exclude,
-                   tags=frozenset(e.tags), lifecycle=e.lifecycle, description=e.description, timeout=e.timeout)
+                   tags=frozenset(e.tags), lifecycle=e.lifecycle, description=e.description, timeout=e.timeout,
+                   isolation=e.isolation)
         for e in named.values()
     ]
     rank = {name: i for i, name in enumerate(CHECKS)}

@@ -163,7 +163,8 @@ def mode_problem(options: argparse.Namespace) -> str | None:
 
 def prepare_executor(options: argparse.Namespace, components: Any) -> str | None:
     """For ``--executor dask``, before anything runs: refuse a component that cannot be
-    sent to a worker (omnibase's own built-in checks stay in this process), and connect
+    sent to a worker (omnibase's own components that cannot travel stay in this process;
+    the built-in checks travel as values and read the repository at its path), and connect
     to the scheduler (or start a local cluster); the performer is kept in
     ``options.dask_performer``. None, or the problem (exit 2)."""
     if getattr(options, "executor", None) != "dask":
@@ -175,8 +176,9 @@ def prepare_executor(options: argparse.Namespace, components: Any) -> str | None
     except ImportError as exc:
         return f"--executor dask needs the dask extra: pip install 'omnibase[dask]' ({exc})"
     components = list(components)
-    # omnibase's own checks that cannot travel (the built-ins share one pass over the files
-    # and write their fixes here) stay in this process; anything else must travel
+    # omnibase's own components that cannot travel stay in this process; anything else
+    # must travel (the built-ins do: a BuiltinCheck is a value, its fixes are spooled under
+    # .git/ and written here after the run, so workers must see the repository's path)
     local = {c.name for c in components if unsendable((c,)) and getattr(c.fn, "__module__", "").startswith("omnibase.")}
     refused = unsendable(c for c in components if c.name not in local)
     if refused is not None:

@@ -56,6 +56,7 @@ class BuiltinUse(msgspec.Struct, frozen=True, kw_only=True):
     lifecycle: Lifecycle = Lifecycle.STABLE
     description: str = ""  # empty: the check's
     timeout: float | None = None
+    isolation: Isolation | None = None  # None: what builtin_components is given
 
 
 class BuiltinCheck(msgspec.Struct, frozen=True):
@@ -312,7 +313,7 @@ def _component(use: BuiltinUse, before: tuple[BuiltinUse, ...], isolation: Isola
         description=use.description or spec.description,
         input_type="object",
         output_type="CheckSummary",
-        isolation=isolation,
+        isolation=use.isolation or isolation,
     )
     return Component(BuiltinCheck(use, before), meta)
 

@@ -87,8 +87,8 @@ class DaskPerformer:
     ``scheduler``: the address of an existing scheduler (None: a ``LocalCluster`` of
     ``workers`` processes, one thread each, started by ``connect``). ``client``: an
     already connected ``distributed.Client`` to use instead (not closed by ``close``).
-    The components named in ``local`` stay here: ``inner`` performs them (the CLI's
-    built-in checks, which share one pass over the files and write their fixes here).
+    The components named in ``local`` stay here: ``inner`` performs them (the CLI's own
+    components that cannot be sent; the built-in checks can, and are sent).
     Call ``connect()`` before the run (``perform``/``aperform`` connect on first use, but
     then an unreachable scheduler is a failed step, not a refusal), and ``close()`` after.
     """

@@ -70,7 +70,7 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
     ``os._exit`` or hangs at import is a resolution error, not the end of the run."""
     # Entries run in worker processes are probed there (``_isolated``); the in-process ones
     # (``isolation: none``) have their modules imported here, after a probe in a subprocess.
-    targets = [e.python.partition(":") for e in entries if e.python is not None and e.isolation != "process"]
+    targets = [e.python.partition(":") for e in entries if e.python is not None and e.isolation == "none"]
     modules = [module for module, _, attr in targets if module and attr]
     broken = _probe(modules, root)
     out: dict[str, Result[Component[Any, Any], ResolutionError]] = {}
@@ -78,7 +78,7 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
         meta = entry_meta(entry)
         if entry.python is not None:
             found: Result[Any, ResolutionError]
-            if entry.isolation == "process":
+            if entry.isolation != "none":
                 found = _isolated(entry, root)
             elif entry.python.partition(":")[0] in broken:
                 found = Failure(ResolutionError(entry.name, broken[entry.python.partition(":")[0]]))

@@ -137,7 +137,7 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     python: str | None = None
     input: str = "object"
     output: str = "object"
-    isolation: Isolation = "process"
+    isolation: Isolation | None = None  # None: "process" for python entries, "none" for built-ins
     sandbox: Rights = Rights()
     pass_env: tuple[str, ...] = ()
     stages: tuple[HookStage, ...] = HOOK_STAGES
@@ -227,7 +227,7 @@ def entry_meta(entry: Entry) -> Meta:
         description=entry.description,
         input_type=entry.input,
         output_type=entry.output,
-        isolation=entry.isolation if entry.python is not None else "none",
+        isolation=(entry.isolation or "process") if entry.python is not None else "none",
         ref=entry.python or "",
         sandbox=entry.sandbox,
         limits=entry.limits,

@@ -136,3 +136,23 @@ def test_pool_workers_end_when_their_parent_dies_without_stopping_them(tmp_path)
     while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
         time.sleep(0.1)
     assert not any(os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower() for p in pids)
+
+
+def test_builtins_the_registry_isolates_run_in_worker_processes_with_the_same_report_and_fixes(repo, cli):
+    """``isolation: process`` on a ``builtin:`` entry sends that check to a worker process;
+    the default for built-ins stays in-process. Both give the same outcome and bytes."""
+    _setup(repo)
+    inproc = cli("orch", "--format", "json", "--all-files", "--no-cache")
+    fixed = _bytes(repo)
+    repo.git("checkout", "--", ".")
+    isolated = REGISTRY + "".join(
+        f"  - builtin: {name}\n    isolation: process\n" for name in ("trailing-whitespace", "mixed-line-ending", "check-ast")
+    )
+    repo.write("omnibase.yaml", isolated)
+    worker = cli("orch", "--format", "json", "--all-files", "--no-cache", "--mode", "async", "--jobs", "2")
+    assert worker.code == inproc.code == 1, worker
+    assert _outcome(worker) == _outcome(inproc)
+    assert _bytes(repo) == fixed and _spool_empty(repo)
+    where = {s["name"]: s["meta"]["isolation"] for s in json.loads(worker.out)["steps"]}
+    assert where["trailing-whitespace"] == where["check-ast"] == "process"
+    assert where["end-of-file-fixer"] == where["check-json"] == "none"
