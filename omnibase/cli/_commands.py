@@ -49,13 +49,16 @@ def _selector(args: argparse.Namespace) -> Result[Selector, str]:
     return Success(selector & tags_selector(tags))
 
 
-def _files(args: argparse.Namespace, root: str, facts: dict[str, str] | None = None) -> Result[tuple[str, ...], str]:
+def _files(
+    args: argparse.Namespace, root: str, facts: dict[str, str] | None = None, status: Any = None
+) -> Result[tuple[str, ...], str]:
     """The files the stage looks at; ``facts`` receives what git told on the way (the
-    paths staged for addition, for the built-ins)."""
+    paths staged for addition, for the built-ins). ``status``: a ``_git.Status`` the run
+    already has (the stash asked), which answers for the staged files without asking git."""
     from omnibase import _git as files
 
     if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
-        staged = files.staged(root)
+        staged = Success(status.staged_now(root)) if status is not None else files.staged(root)
         if isinstance(staged, Success) and facts is not None:
             facts["added"] = "\0".join(sorted(staged.unwrap().added))
         return staged.map(lambda s: s.paths).alt(lambda e: e.message)
@@ -246,7 +249,7 @@ def orch(args: argparse.Namespace) -> int:
     with staged_only(root, git_dir or "") as stashed:
         if isinstance(stashed, Failure):
             return _fail(stashed.failure().message, ExitCode.CONFIG)
-        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index)
+        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index, status=stashed.unwrap().status)
     state = stashed.unwrap()
     report = stage.report
     if state.rolled_back:
@@ -275,13 +278,14 @@ class _Stage:
         self.stream: Any = None  # the jsonl stream, when one is asked for
         self.report: RunReport | None = None
 
-    def run(self, *, emit: bool = True, worktree_is_index: bool = False) -> int:
-        """Select the files, run the stage, and (``emit``) print the report."""
+    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: Any = None) -> int:
+        """Select the files, run the stage, and (``emit``) print the report (``status``:
+        see ``_files``)."""
         from omnibase.context import new_ctx
 
         args, catalogue, orchestrator, mode = self.args, self.catalogue, self.orchestrator, self.mode
         facts: dict[str, str] = {}
-        found = _files(args, self.root, facts)
+        found = _files(args, self.root, facts, status)
         if isinstance(found, Failure):
             return _fail(found.failure(), ExitCode.CONFIG)
         excluded = re.compile(catalogue.registry.exclude)

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase._git import GitError, git, zsplit
+from omnibase._git import GitError, Status, git, status
 
 __all__ = ["Stashed", "StashError", "leftover_patches", "restore_leftovers", "staged_only"]
 
@@ -53,6 +53,7 @@ class Stashed(msgspec.Struct, kw_only=True):
     rolled_back: bool = False  # the fixers' changes conflicted and were undone
     error: str | None = None  # the patch could not be applied; it is kept at ``patch``
     worktree_is_index: bool = False  # set aside: tracked files hold what the index does
+    status: Status | None = None  # what git said was staged and unstaged before
 
 
 def _patch_dir(gitdir: str) -> str:
@@ -168,12 +169,13 @@ def _stash(root: str, gitdir: str, state: Stashed) -> Result[Stashed, StashError
     leftovers = restore_leftovers(root, gitdir)
     if isinstance(leftovers, Failure):
         return Failure(leftovers.failure())
-    # one question first: what differs between the index and the working tree?
-    status = git(["diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules"], root)
-    if isinstance(status, Failure):
-        return Failure(StashError(f"cannot read the unstaged changes: {status.failure().message}"))
-    fields = zsplit(status.unwrap())
-    changes = list(zip(fields[0::2], fields[1::2]))  # (status letter, path)
+    # one question first: what differs between the index and the working tree? (The same
+    # git call tells what is staged: the run's files, kept in ``state.status``.)
+    found = status(root)
+    if isinstance(found, Failure):
+        return Failure(StashError(f"cannot read the unstaged changes: {found.failure().message}"))
+    state.status = found.unwrap()
+    changes = state.status.unstaged  # (status letter, path)
     unmerged = [p for s, p in changes if s == "U"]
     if unmerged:
         return Failure(StashError(f"unmerged files ({', '.join(unmerged[:3])}): resolve them before committing"))
