@@ -18,6 +18,7 @@ from returns.result import Failure, Result, Success
 __all__ = [
     "FileScopeError",
     "GitError",
+    "Pending",
     "RepoPaths",
     "Staged",
     "Status",
@@ -33,6 +34,8 @@ __all__ = [
     "staged",
     "staged_files",
     "status",
+    "status_of",
+    "status_started",
     "text",
     "zsplit",
 ]
@@ -67,10 +70,44 @@ def git(
         )
     except OSError as exc:
         return Failure(GitError(f"cannot run git: {exc.strerror or exc}"))
-    if done.returncode not in ok_codes:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        return Failure(GitError(err[-1] if err else f"git {args[0]} exited {done.returncode}", done.returncode))
-    return Success(done.stdout)
+    return _answer(args, done.returncode, done.stdout, done.stderr, ok_codes)
+
+
+def _answer(args: Sequence[str], code: int, out: bytes, err: bytes, ok_codes: tuple[int, ...] = (0,)) -> Result[bytes, GitError]:
+    if code not in ok_codes:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        return Failure(GitError(lines[-1] if lines else f"git {args[0]} exited {code}", code))
+    return Success(out)
+
+
+class Pending:
+    """A git call running in the background while this process does other work (it has
+    a core of its own on any machine with two): ``answer()`` waits for what ``git`` would
+    have returned, ``cancel()`` stops it. Either may be called more than once."""
+
+    def __init__(self, args: Sequence[str], cwd: str) -> None:
+        self._args = list(args)
+        self._result: Result[bytes, GitError] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                ["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            self._result = Failure(GitError(f"cannot run git: {exc.strerror or exc}"))
+
+    def answer(self) -> Result[bytes, GitError]:
+        if self._result is None and self._proc is not None:
+            out, err = self._proc.communicate()
+            self._result = _answer(self._args, self._proc.returncode, out, err)
+        assert self._result is not None
+        return self._result
+
+    def cancel(self) -> None:
+        if self._result is None and self._proc is not None:
+            self._proc.kill()
+            self._proc.communicate()
+            self._result = Failure(GitError(f"git {self._args[0]} cancelled"))
 
 
 def text(out: bytes) -> str:
@@ -151,10 +188,6 @@ def staged(root: str) -> Result[Staged, FileScopeError]:
     )
 
 
-#: ``git status --porcelain`` codes of a path with merge conflicts (``git diff`` says ``U``).
-_UNMERGED = frozenset({"DD", "AU", "UD", "UA", "DU", "AA", "UU"})
-
-
 class Status(msgspec.Struct, frozen=True):
     """One ``git status`` of the tracked files: ``(letter, path)`` pairs as ``git diff
     --cached --name-status --diff-filter=ACMR`` (``staged``: the index against HEAD) and
@@ -173,14 +206,24 @@ class Status(msgspec.Struct, frozen=True):
         )
 
 
+#: ``git status`` as ``status`` asks it: ``--no-optional-locks`` so that, like ``git diff``,
+#: it never writes the index.
+_STATUS = ("--no-optional-locks", "status", "--porcelain=v2", "-z", "--untracked-files=no", "--no-renames", "--ignore-submodules=all")
+
+
+def status_started(root: str) -> Pending:
+    """``status`` started in the background: ``status_of(pending.answer())`` is its answer."""
+    return Pending(_STATUS, root)
+
+
 def status(root: str) -> Result[Status, GitError]:
     """Both differences a pre-commit run asks about, in one git call instead of two ``git
-    diff``: ``--no-optional-locks`` so that, like ``git diff``, it never writes the index."""
-    found = git(
-        ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames",
-         "--ignore-submodules=all"],
-        root,
-    )  # fmt: skip
+    diff``."""
+    return status_of(git(_STATUS, root))
+
+
+def status_of(found: Result[bytes, GitError]) -> Result[Status, GitError]:
+    """``status``'s answer from the output of its git call."""
     if isinstance(found, Failure):
         return Failure(found.failure())
     staged: list[tuple[str, str]] = []
@@ -190,17 +233,19 @@ def status(root: str) -> Result[Status, GitError]:
     while i < len(fields):
         entry = fields[i]
         i += 1
-        if len(entry) < 4:  # the empty field after the last NUL
+        kind = entry[:2]
+        if kind == "u ":  # a path with conflicts (version 2 tells them apart: "DD" is not one)
+            unstaged.append(("U", entry.split(" ", 10)[10]))
             continue
-        code, path = entry[:2], entry[3:]
-        if code[0] in "RC":  # not with --no-renames; the source path follows
+        if kind not in ("1 ", "2 "):  # the empty field after the last NUL
+            continue
+        parts = entry.split(" ", 8 if kind == "1 " else 9)
+        code, path = parts[1], parts[-1]
+        if kind == "2 ":  # a rename or copy (not with --no-renames): its source path follows
             i += 1
-        if code in _UNMERGED:
-            unstaged.append(("U", path))
-            continue
         if code[0] in "ACMR":
             staged.append((code[0], path))
-        if code[1] != " ":
+        if code[1] != ".":
             unstaged.append((code[1], path))
     return Success(Status(staged=tuple(staged), unstaged=tuple(unstaged)))
 

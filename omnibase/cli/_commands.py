@@ -150,7 +150,6 @@ def _print(report: RunReport, args: argparse.Namespace) -> None:
 
 def orch(args: argparse.Namespace) -> int:
     from omnibase.cli import _reports
-    from omnibase.cli._catalogue import load_catalogue
     from omnibase import _git as files
 
     if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
@@ -174,6 +173,29 @@ def orch(args: argparse.Namespace) -> int:
             return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
     else:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
+    ahead = None
+    if git_dir is not None and _stashes(args) and not (args.list or args.graph) and mode_of(args) not in ("dry-run", "replay"):
+        from omnibase.precommit._stash import look_ahead
+
+        ahead = look_ahead(root, git_dir)  # the stash's lock and git status, started now
+    try:
+        return _orch_in(args, root, git_dir, selector.unwrap(), (targets.unwrap(), otel.unwrap()), ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _stashes(args: argparse.Namespace) -> bool:
+    """Whether a run sets unstaged changes aside: the pre-commit stage on the staged files."""
+    return bool(args.stage == "pre-commit" and not args.paths and not args.all_files)
+
+
+def _orch_in(
+    args: argparse.Namespace, root: str, git_dir: str | None, chosen: Selector, reports: tuple[Any, Any], ahead: Any
+) -> int:
+    """``orch`` once the repository is known; ``ahead``: see ``precommit._stash.look_ahead``."""
+    from omnibase.cli._catalogue import load_catalogue
+
     loaded = load_catalogue(args.registry, root=root, cwd=os.getcwd())
     if isinstance(loaded, Failure):
         message, code = loaded.failure()
@@ -204,7 +226,7 @@ def orch(args: argparse.Namespace) -> int:
 
     def build() -> Any:
         built = catalogue.orchestrator(
-            args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
+            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
         )
         built.stage_plan = planned.unwrap()
         return built
@@ -240,13 +262,12 @@ def orch(args: argparse.Namespace) -> int:
     refused = prepare_executor(args, selection.kept)  # before anything runs
     if refused is not None:
         return _fail(refused, ExitCode.CONFIG)
-    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, (targets.unwrap(), otel.unwrap()))
-    stash = git_dir is not None and args.stage == "pre-commit" and not args.paths and not args.all_files
-    if not stash or mode == "dry-run":  # a dry run changes nothing, unstaged work included
+    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, reports)
+    if git_dir is None or not _stashes(args) or mode == "dry-run":  # a dry run changes nothing, unstaged work included
         return stage.run()
     from omnibase.precommit._stash import staged_only
 
-    with staged_only(root, git_dir or "") as stashed:
+    with staged_only(root, git_dir, ahead) as stashed:
         if isinstance(stashed, Failure):
             return _fail(stashed.failure().message, ExitCode.CONFIG)
         code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index, status=stashed.unwrap().status)

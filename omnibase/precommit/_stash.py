@@ -23,6 +23,7 @@ after (pre-commit does the same): a checkout would otherwise empty them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -31,9 +32,9 @@ from contextlib import contextmanager
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase._git import GitError, Status, git, status
+from omnibase._git import GitError, Pending, Status, git, status, status_of, status_started
 
-__all__ = ["Stashed", "StashError", "leftover_patches", "restore_leftovers", "staged_only"]
+__all__ = ["Lookahead", "Stashed", "StashError", "look_ahead", "leftover_patches", "restore_leftovers", "staged_only"]
 
 PATCH_DIR = os.path.join("omnibase", "patches")
 _NO_SUBMODULES = ("-c", "submodule.recurse=0")
@@ -151,13 +152,17 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
     return Success(done)
 
 
+def _lock_fd(gitdir: str) -> int:
+    folder = os.path.join(gitdir, "omnibase")
+    os.makedirs(folder, exist_ok=True)
+    return os.open(os.path.join(folder, "stash.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+
+
 @contextmanager
 def _lock(gitdir: str) -> Iterator[None]:
     import fcntl
 
-    folder = os.path.join(gitdir, "omnibase")
-    os.makedirs(folder, exist_ok=True)
-    fd = os.open(os.path.join(folder, "stash.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _lock_fd(gitdir)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -165,13 +170,52 @@ def _lock(gitdir: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _stash(root: str, gitdir: str, state: Stashed) -> Result[Stashed, StashError]:
-    leftovers = restore_leftovers(root, gitdir)
+class Lookahead:
+    """The stash's lock, taken early, and its ``git status`` running in the background
+    while the run is set up (registry, plan, imports): the git call costs no wall time on
+    a machine with a core to spare. Taken only when nobody else holds the lock and no
+    interrupted run left a patch, so that the status is the one the stash would have read
+    (the lock keeps any other omnibase run from changing the working tree meanwhile).
+    ``close()`` lets go of both; ``staged_only`` uses it and leaves closing to its owner."""
+
+    def __init__(self, fd: int, pending: Pending) -> None:
+        self.fd: int | None = fd
+        self.pending = pending
+
+    def close(self) -> None:
+        self.pending.cancel()
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock
+            self.fd = None
+
+
+def look_ahead(root: str, gitdir: str) -> Lookahead | None:
+    """A ``Lookahead``, or None when the lock is held by another run, a patch is left over,
+    or the lock cannot be had at all (``staged_only`` then does as it always does)."""
+    import fcntl
+
+    try:
+        fd = _lock_fd(gitdir)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    if leftover_patches(gitdir):
+        os.close(fd)
+        return None
+    return Lookahead(fd, status_started(root))
+
+
+def _stash(root: str, gitdir: str, state: Stashed, ahead: Lookahead | None = None) -> Result[Stashed, StashError]:
+    leftovers = restore_leftovers(root, gitdir)  # none when looked ahead
     if isinstance(leftovers, Failure):
         return Failure(leftovers.failure())
     # one question first: what differs between the index and the working tree? (The same
     # git call tells what is staged: the run's files, kept in ``state.status``.)
-    found = status(root)
+    found = status(root) if ahead is None else status_of(ahead.pending.answer())
     if isinstance(found, Failure):
         return Failure(StashError(f"cannot read the unstaged changes: {found.failure().message}"))
     state.status = found.unwrap()
@@ -221,12 +265,13 @@ def _unstash(root: str, state: Stashed) -> None:
 
 
 @contextmanager
-def staged_only(root: str, gitdir: str) -> Iterator[Result[Stashed, StashError]]:
+def staged_only(root: str, gitdir: str, ahead: Lookahead | None = None) -> Iterator[Result[Stashed, StashError]]:
     """Within the block the working tree of tracked files holds the staged content; on
-    the way out (normal, exception, Ctrl-C) the unstaged changes come back."""
-    with _lock(gitdir):
+    the way out (normal, exception, Ctrl-C) the unstaged changes come back. ``ahead``:
+    the lock already held and the status already asked (see ``look_ahead``)."""
+    with _lock(gitdir) if ahead is None or ahead.fd is None else contextlib.nullcontext():
         state = Stashed()
-        stashed = _stash(root, gitdir, state)
+        stashed = _stash(root, gitdir, state, ahead if ahead is not None and ahead.fd is not None else None)
         try:
             yield stashed
         finally:

@@ -48,28 +48,35 @@ def _by_diff(root: Path) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, 
     return _pairs(cached), _pairs(unstaged)
 
 
+def _name(i: int) -> str:
+    """Names with a space and a folder in them too (git status quotes neither with -z)."""
+    return f"f{i}" if i % 2 == 0 else f"sub dir/f {i}"
+
+
 def _build(root: Path, files: list[tuple[str, str, str]]) -> None:
     _init(root)
     (root / "keep").write_text("keep\n")  # HEAD is never empty
     for i, (head, _, _) in enumerate(files):
         if head == "v1":
-            (root / f"f{i}").write_text(f"one {i}\n")
+            (root / _name(i)).parent.mkdir(exist_ok=True)
+            (root / _name(i)).write_text(f"one {i}\n")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "--no-verify", "-m", "head")
     for i, (head, index, _) in enumerate(files):
-        path = root / f"f{i}"
+        path = root / _name(i)
+        path.parent.mkdir(exist_ok=True)
         if index == "absent" and head == "v1":
-            _git(root, "rm", "-q", "--cached", f"f{i}")
+            _git(root, "rm", "-q", "--cached", _name(i))
         elif index == "v2":
             path.write_text(f"two {i}\n")
-            _git(root, "add", f"f{i}")
+            _git(root, "add", _name(i))
         elif index == "intent":
             path.write_text(f"new {i}\n")
             if head == "v1":
-                _git(root, "rm", "-q", "--cached", f"f{i}")
-            _git(root, "add", "-N", f"f{i}")
+                _git(root, "rm", "-q", "--cached", _name(i))
+            _git(root, "add", "-N", _name(i))
     for i, (_, index, work) in enumerate(files):
-        path = root / f"f{i}"
+        path = root / _name(i)
         if work == "same":
             continue  # the index's content (or, where the index has none, what is there)
         if os.path.lexists(path):
