@@ -348,9 +348,10 @@ class _Stage:
             return with_plan(report, self.selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
 
         step = orchestrator.assemble(self.selection)
-        from omnibase._proc import adopt_orphans
+        if not _builtins_only(catalogue.registry):
+            from omnibase._proc import adopt_orphans
 
-        adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
+            adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
         from omnibase.cli import _terminal
 
         progress = _terminal.progress_for(args, step, orchestrator.stage)
@@ -387,6 +388,15 @@ class _Stage:
         if problem is not None:
             return _fail(problem, ExitCode.CONFIG)
         return code
+
+
+def _builtins_only(registry: Any) -> bool:
+    """Whether a run can start no command of the user's: the registry (if any) names only
+    built-ins, without hooks. Then nobody's orphans need adopting (and ``ctypes``, which
+    adopting them needs, is not imported)."""
+    return all(e.builtin is not None and e.hooks is None for e in registry.entries) and not any(
+        c.hooks is not None for c in registry.stages.values()
+    )
 
 
 def _human(args: argparse.Namespace) -> bool:
