@@ -25,8 +25,10 @@ editable mode, it runs with ``-S`` and ``PYTHONPATH`` naming the source tree and
 site-packages, as a regular install would (setuptools' editable-install finder costs
 20-30 ms at start-up that a regular install does not pay); the script says which.
 
-Run: ``.venv/bin/python bench/bench_precommit.py [ROUNDS_ALL_FILES] [ROUNDS_EVERYDAY]``
-(defaults 3 and 10; 0 skips a case; needs ``pip install -e '.[bench]'``).
+Run: ``.venv/bin/python bench/bench_precommit.py [ROUNDS_ALL_FILES] [ROUNDS_EVERYDAY]
+[--against REV]`` (defaults 3 and 10; 0 skips a case; needs ``pip install -e '.[bench]'``).
+``--against REV`` adds omnibase as it was at commit REV (``git archive`` of its package,
+run from a temporary folder the same way) to the peers, interleaved like the others.
 """
 
 from __future__ import annotations
@@ -89,28 +91,51 @@ def _env() -> dict[str, str]:
     return env
 
 
-def omnibase_argv() -> tuple[list[str], dict[str, str], str]:
-    """How to run omnibase as an installed hook would, and a note saying how."""
+def omnibase_argv(src: Path | None = None) -> tuple[list[str], dict[str, str], str]:
+    """How to run omnibase as an installed hook would, and a note saying how; ``src``: a
+    folder holding another copy of the package (``--against``), run the same way."""
     import omnibase
 
     env = _env()
-    src = Path(omnibase.__file__).resolve().parent.parent
-    if "site-packages" in str(src):
-        return [sys.executable, "-P", "-c", RUN], env, "regular install"
+    if src is None:
+        src = Path(omnibase.__file__).resolve().parent.parent
+        if "site-packages" in str(src):
+            return [sys.executable, "-P", "-c", RUN], env, "regular install"
     env["PYTHONPATH"] = os.pathsep.join([str(src), sysconfig.get_paths()["purelib"]])
     return [sys.executable, "-S", "-P", "-c", RUN], env, "editable install, run with -S as a regular one"
 
 
-def tools(root: Path) -> dict[str, Callable[[bool], list[str]]]:
-    """name -> (all_files -> argv); each tool reads its own config file."""
+def extract(rev: str, into: Path) -> Path:
+    """omnibase's package as it was at commit ``rev``, in ``into`` (for ``--against``)."""
+    archive = subprocess.run(["git", "archive", rev, "omnibase"], cwd=ROOT, capture_output=True, check=True)
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def against(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without ``--against REV``, and REV (None when not given)."""
+    if "--against" in argv:
+        i = argv.index("--against")
+        return argv[:i] + argv[i + 2 :], argv[i + 1]
+    return argv, None
+
+
+def tools(root: Path, old: tuple[str, Path] | None = None) -> dict[str, Callable[[bool], list[str]]]:
+    """name -> (all_files -> argv); each tool reads its own config file. ``old``: a
+    commit and the folder its package was extracted to, run as ``omnibase@REV``."""
     omni, _, _ = omnibase_argv()
-    return {
+    found: dict[str, Callable[[bool], list[str]]] = {
         "pre-commit": lambda a: [str(BIN / "pre-commit"), "run", "-c", str(root / "pc.yaml"), *(["--all-files"] if a else [])],
         "prek": lambda a: [str(BIN / "prek"), "run", "-c", str(root / "prek.yaml"), *(["--all-files"] if a else [])],
         # human output, as the installed hook asks for (and as the peers print)
         "omnibase": lambda a: [*omni, "orch", "--format", "human", *(["--all-files"] if a else [])],
         "omnibase --no-cache": lambda a: [*omni, "orch", "--format", "human", "--no-cache", *(["--all-files"] if a else [])],
     }
+    if old is not None:
+        was, _, _ = omnibase_argv(old[1])
+        found[f"omnibase@{old[0]}"] = lambda a: [*was, "orch", "--format", "human", *(["--all-files"] if a else [])]
+    return found
 
 
 def timed(argv: list[str], root: Path, env: dict[str, str]) -> tuple[float, int]:
@@ -157,14 +182,18 @@ def main() -> int:
     if not all((BIN / exe).exists() for exe in ("pre-commit", "prek", "check-ast")):
         print("needs pre-commit, prek and pre-commit-hooks: pip install -e '.[bench]'", file=sys.stderr)
         return 2
-    rounds_all = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    rounds_day = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    args, rev = against(sys.argv[1:])
+    rounds_all = int(args[0]) if len(args) > 0 else 3
+    rounds_day = int(args[1]) if len(args) > 1 else 10
     _, omni_env, how = omnibase_argv()
     with tempfile.TemporaryDirectory(prefix="omnibase-bench-") as tmp:
         root = Path(tmp) / "Lib"
         make_corpus(root)
-        argv = tools(root)
+        old = (rev, extract(rev, Path(tmp) / "against")) if rev else None
+        argv = tools(root, old)
         envs = {name: (omni_env if name.startswith("omnibase") else _env()) for name in argv}
+        if old is not None:
+            envs[f"omnibase@{rev}"] = omnibase_argv(old[1])[1]
         n_files = len(git(root, "ls-files", "-z").split("\0")) - 1
         print(f"{n_files} files from {sysconfig.get_paths()['stdlib']}, {os.cpu_count()} cores; omnibase: {how}")
 
@@ -196,6 +225,9 @@ def main() -> int:
             return seconds
 
         codes = {n: set() for n in argv}
+        for name in argv:  # byte-code caches written, as on a machine that ran it before
+            if name.startswith("omnibase"):
+                run_day(name, -1)
         samples = interleaved(list(argv), rounds_day, run_day)
         report(f"5 staged files (4 modified .py, 1 new .yaml), {rounds_day} interleaved rounds (exit codes: {codes})",
                samples, "omnibase")

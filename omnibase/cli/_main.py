@@ -6,7 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: --version does not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["main"]
 
@@ -70,6 +73,34 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, as argparse's help formatter asks for it,
+    without importing ``shutil`` (and with it ``bz2``, ``lzma``, ``fnmatch``): ``$COLUMNS``,
+    else the width of the terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Help(argparse.HelpFormatter):
+    """argparse's formatter, told the width it would have asked ``shutil`` for (every
+    ``add_argument`` makes one, so the parser's start-up would import ``shutil``)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _RawHelp(_Help, argparse.RawDescriptionHelpFormatter):
+    """``_Help`` that keeps the description's and epilog's line breaks."""
+
+
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, the one command's sub-parser alone (the others'
     arguments are what most of the parser's start-up cost is, and a run names one command;
@@ -77,6 +108,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="omnibase",
         description="Run a project's validators, tools and tests, stage by stage, as typed pipelines.",
+        formatter_class=_Help,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -87,6 +119,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _add(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
     help_line = COMMANDS[name]
+    kwargs.setdefault("formatter_class", _Help)
     parser: argparse.ArgumentParser = sub.add_parser(name, **({"help": help_line} if help_line else {}), **kwargs)
     return parser
 
@@ -99,7 +132,7 @@ def _orch_parser(sub: Any, name: str) -> None:
         sub, name,
         description="Run the components of one stage and report.",
         epilog=EPILOG_ORCH,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawHelp,
     )  # fmt: skip
     orch.add_argument("--stage", choices=STAGES, default="pre-commit", help="the stage to run (default: pre-commit)")
     orch.add_argument("paths", nargs="*", metavar="PATH", help="check these files (default: staged files for pre-commit, all tracked files otherwise)")
@@ -229,9 +262,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
     from omnibase.cli._process import supervised
 
-    words = sys.argv[1:] if argv is None else list(argv)
     args = _parser(_command_of(words)).parse_args(words)
     return supervised(args, _run, as_program=argv is None)
 
@@ -239,10 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.version:
-            from omnibase import __version__
+            from omnibase.cli import print_version
 
-            print(f"omnibase {__version__}")
-            return 0
+            return print_version()
         if args.command == "report":
             return _report(args)
         if args.command is None:

@@ -53,7 +53,17 @@ NOT_FOR_A_COMMIT = (
 )
 
 #: ``--version`` needs none of the machinery.
-NOT_FOR_VERSION = ("msgspec", "returns", "subprocess", "omnibase.core", "omnibase.cli._commands", "omnibase.cli._modes")
+NOT_FOR_VERSION = (
+    "argparse",  # answered before the parser is built
+    "typing",
+    "shutil",
+    "msgspec",
+    "returns",
+    "subprocess",
+    "omnibase.core",
+    "omnibase.cli._main",
+    "omnibase.cli._commands",
+)
 
 PROBE = (
     "import json, sys\n"
@@ -111,5 +121,11 @@ def test_a_registry_with_a_command_adopts_orphans_and_so_imports_ctypes(everyday
 def test_version_imports_none_of_the_machinery(tmp_path):  # type: ignore[no-untyped-def]
     code, modules, output = _imported(tmp_path, tmp_path / "modules.json", "--version")
     assert code == 0 and output.startswith("omnibase "), output
-    assert "omnibase.cli._main" in modules
+    assert "omnibase._version" in modules
     assert _hits(modules, NOT_FOR_VERSION) == []
+
+
+def test_help_and_version_with_a_command_still_build_the_parser(tmp_path):  # type: ignore[no-untyped-def]
+    code, modules, output = _imported(tmp_path, tmp_path / "modules.json", "--version", "orch")
+    assert code == 0 and output.startswith("omnibase "), output
+    assert "argparse" in modules and "shutil" not in modules  # the help formatter's width: not shutil's import
