@@ -11,7 +11,9 @@ eleven checks omnibase runs by default are configured for each tool:
   (``python -P -c "...main()"``), with the verdict cache (default) and ``--no-cache``.
 
 Two cases, each tool's runs interleaved round by round (so load on the machine hits all
-alike), medians reported, and ratios ``peer / omnibase`` (above 1: omnibase is faster):
+alike), medians reported, and ratios ``peer / omnibase`` (above 1: omnibase is faster), of
+wall time and of CPU time (user + system of the tool and its children: on a shared
+machine it varies far less with the load than wall time does):
 
 1. ``--all-files`` on the corpus, after a first pre-commit run applied every fix (so no
    tool rewrites anything). omnibase with the cache is measured on its second and later
@@ -34,6 +36,7 @@ run from a temporary folder the same way) to the peers, interleaved like the oth
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -138,10 +141,21 @@ def tools(root: Path, old: tuple[str, Path] | None = None) -> dict[str, Callable
     return found
 
 
-def timed(argv: list[str], root: Path, env: dict[str, str]) -> tuple[float, int]:
+#: CPU time (user + system, the tool's own and its children's) of each run, by tool: on a
+#: shared machine it varies far less with the load than the wall time does.
+CPU: dict[str, list[float]] = {}
+
+
+def timed(argv: list[str], root: Path, env: dict[str, str], name: str | None = None) -> tuple[float, int]:
+    """Wall seconds and exit code of one run; its CPU seconds go to ``CPU[name]``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=root, capture_output=True, env=env, check=False)
-    return time.perf_counter() - start, done.returncode
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if name is not None:
+        CPU.setdefault(name, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, done.returncode
 
 
 def make_corpus(root: Path) -> None:
@@ -170,12 +184,16 @@ def interleaved(names: list[str], rounds: int, run: Callable[[str, int], float])
 
 
 def report(title: str, samples: dict[str, list[float]], ours: str) -> None:
+    """Medians of wall time and of CPU time, and each tool's ratio to ``ours``."""
     print(f"\n{title}")
-    print(f"{'tool':24} {'median s':>9} {'best s':>8} {'runs':>5} {'vs ' + ours:>18}")
+    print(f"{'tool':24} {'median s':>9} {'best s':>8} {'runs':>5} {'vs ' + ours:>18} {'CPU s':>7} {'CPU vs ' + ours:>18}")
     base = statistics.median(samples[ours])
+    cpu_base = statistics.median(CPU[ours]) if CPU.get(ours) else 0.0
     for name, values in samples.items():
         med = statistics.median(values)
-        print(f"{name:24} {med:9.3f} {min(values):8.3f} {len(values):5d} {med / base:17.2f}x")
+        cpu = statistics.median(CPU[name][-len(values):]) if CPU.get(name) else 0.0
+        cpu_ratio = f"{cpu / cpu_base:17.2f}x" if cpu_base else ""
+        print(f"{name:24} {med:9.3f} {min(values):8.3f} {len(values):5d} {med / base:17.2f}x {cpu:7.3f} {cpu_ratio}")
 
 
 def main() -> int:
@@ -202,7 +220,7 @@ def main() -> int:
         codes: dict[str, set[int]] = {n: set() for n in argv}
 
         def run_all(name: str, _round: int) -> float:
-            seconds, code = timed(argv[name](True), root, envs[name])
+            seconds, code = timed(argv[name](True), root, envs[name], name)
             codes[name].add(code)
             return seconds
 
@@ -220,11 +238,12 @@ def main() -> int:
                 (root / p).write_bytes(originals[p] + f"# edit {counter[0]}\n".encode())
             (root / "new.yaml").write_text(f"edit: {counter[0]}\nlist: [1, 2, 3]\n")
             git(root, "add", *EVERYDAY, "new.yaml")
-            seconds, code = timed(argv[name](False), root, envs[name])
+            seconds, code = timed(argv[name](False), root, envs[name], name if _round >= 0 else None)
             codes[name].add(code)
             return seconds
 
         codes = {n: set() for n in argv}
+        CPU.clear()
         for name in argv:  # byte-code caches written, as on a machine that ran it before
             if name.startswith("omnibase"):
                 run_day(name, -1)
