@@ -152,17 +152,13 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
     return Success(done)
 
 
-def _lock_fd(gitdir: str) -> int:
-    folder = os.path.join(gitdir, "omnibase")
-    os.makedirs(folder, exist_ok=True)
-    return os.open(os.path.join(folder, "stash.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-
-
 @contextmanager
 def _lock(gitdir: str) -> Iterator[None]:
     import fcntl
 
-    fd = _lock_fd(gitdir)
+    folder = os.path.join(gitdir, "omnibase")
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(os.path.join(folder, "stash.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -191,11 +187,13 @@ class Lookahead:
 
 def look_ahead(root: str, gitdir: str) -> Lookahead | None:
     """A ``Lookahead``, or None when the lock is held by another run, a patch is left over,
-    or the lock cannot be had at all (``staged_only`` then does as it always does)."""
+    or the lock file is not there yet (``staged_only`` then does as it always does). It
+    writes nothing: a run refused later (a bad option, a broken registry) leaves no trace,
+    not even the lock file, which only a stash creates."""
     import fcntl
 
     try:
-        fd = _lock_fd(gitdir)
+        fd = os.open(os.path.join(gitdir, "omnibase", "stash.lock"), os.O_RDWR)
     except OSError:
         return None
     try:

@@ -43,8 +43,20 @@ def _held(gitdir: Path) -> bool:
         os.close(fd)
 
 
+def _first_run(repo: Path) -> None:
+    """What a first run leaves: the lock file (the look-ahead never creates it)."""
+    with staged_only(str(repo), str(repo / ".git")):
+        pass
+
+
+def test_it_writes_nothing_not_even_the_lock_file(repo: Path) -> None:
+    assert look_ahead(str(repo), str(repo / ".git")) is None
+    assert not (repo / ".git" / "omnibase").exists()
+
+
 def test_it_holds_the_lock_until_closed_and_answers_as_status_does(repo: Path) -> None:
     gitdir = repo / ".git"
+    _first_run(repo)
     before = status(str(repo)).unwrap()
     ahead = look_ahead(str(repo), str(gitdir))
     assert ahead is not None
@@ -64,7 +76,7 @@ def test_it_holds_the_lock_until_closed_and_answers_as_status_does(repo: Path) -
 
 def test_no_look_ahead_while_another_run_holds_the_lock(repo: Path) -> None:
     gitdir = repo / ".git"
-    (gitdir / "omnibase").mkdir()
+    _first_run(repo)
     fd = os.open(gitdir / "omnibase" / "stash.lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
@@ -78,8 +90,9 @@ def test_no_look_ahead_while_another_run_holds_the_lock(repo: Path) -> None:
 
 def test_no_look_ahead_when_an_interrupted_run_left_a_patch(repo: Path) -> None:
     gitdir = repo / ".git"
+    _first_run(repo)
     folder = gitdir / PATCH_DIR
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "1-1.patch").write_bytes(b"")
     assert look_ahead(str(repo), str(gitdir)) is None
     assert not _held(gitdir)
@@ -87,6 +100,7 @@ def test_no_look_ahead_when_an_interrupted_run_left_a_patch(repo: Path) -> None:
 
 def test_closing_before_use_stops_git_and_lets_go(repo: Path) -> None:
     gitdir = repo / ".git"
+    _first_run(repo)
     ahead = look_ahead(str(repo), str(gitdir))
     assert ahead is not None
     ahead.close()
