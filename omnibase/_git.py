@@ -207,8 +207,9 @@ class Status(msgspec.Struct, frozen=True):
 
 
 #: ``git status`` as ``status`` asks it: ``--no-optional-locks`` so that, like ``git diff``,
-#: it never writes the index.
-_STATUS = ("--no-optional-locks", "status", "--porcelain=v2", "-z", "--untracked-files=no", "--no-renames", "--ignore-submodules=all")
+#: it never writes the index; ``--ignore-submodules=dirty`` so that a submodule whose commit
+#: is staged is listed (as ``git diff --cached`` lists it) without looking inside any.
+_STATUS = ("--no-optional-locks", "status", "--porcelain=v2", "-z", "--untracked-files=no", "--no-renames", "--ignore-submodules=dirty")
 
 
 def status_started(root: str) -> Pending:
@@ -240,12 +241,12 @@ def status_of(found: Result[bytes, GitError]) -> Result[Status, GitError]:
         if kind not in ("1 ", "2 "):  # the empty field after the last NUL
             continue
         parts = entry.split(" ", 8 if kind == "1 " else 9)
-        code, path = parts[1], parts[-1]
+        code, submodule, path = parts[1], parts[2].startswith("S"), parts[-1]
         if kind == "2 ":  # a rename or copy (not with --no-renames): its source path follows
             i += 1
         if code[0] in "ACMR":
             staged.append((code[0], path))
-        if code[1] != ".":
+        if code[1] != "." and not submodule:  # the stash leaves submodules alone (``git diff --ignore-submodules``)
             unstaged.append((code[1], path))
     return Success(Status(staged=tuple(staged), unstaged=tuple(unstaged)))
 

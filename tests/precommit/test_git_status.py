@@ -123,6 +123,39 @@ def test_a_merge_conflict_is_unmerged_in_both(tmp_path: Path) -> None:
     assert found.staged == cached == ()
 
 
+def test_submodules_staged_are_listed_and_their_work_trees_left_alone(tmp_path: Path) -> None:
+    sub, root = tmp_path / "sub", tmp_path / "top"
+    sub.mkdir()
+    root.mkdir()
+    _init(sub)
+    (sub / "f").write_text("one\n")
+    _git(sub, "add", "f")
+    _git(sub, "commit", "-q", "-m", "one")
+    (sub / "f").write_text("two\n")
+    _git(sub, "commit", "-q", "-am", "two")
+    _init(root)
+    (root / "keep").write_text("keep\n")
+    _git(root, "add", "keep")
+    _git(root, "commit", "-q", "-m", "keep")
+    _git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "s")
+
+    def same() -> None:
+        found = status(str(root)).unwrap()
+        cached, unstaged = _by_diff(root)
+        assert sorted(found.staged) == sorted(cached) and sorted(found.unstaged) == sorted(unstaged)
+
+    same()  # a new submodule, staged
+    assert ("A", "s") in status(str(root)).unwrap().staged
+    _git(root, "commit", "-q", "-m", "with s")
+    _git(root / "s", "checkout", "-q", "HEAD~1")
+    same()  # its commit moved, not staged
+    _git(root, "add", "s")
+    same()  # staged
+    assert ("M", "s") in status(str(root)).unwrap().staged
+    (root / "s" / "f").write_text("dirty\n")
+    same()  # and its work tree dirty
+
+
 def test_outside_a_repository_it_is_a_value(tmp_path: Path) -> None:
     found = status(str(tmp_path))
     assert "not a git repository" in found.failure().message.lower()
