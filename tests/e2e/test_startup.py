@@ -104,7 +104,7 @@ def everyday(repo):  # type: ignore[no-untyped-def]
 def test_the_everyday_commit_imports_nothing_it_does_not_need(everyday, tmp_path):  # type: ignore[no-untyped-def]
     code, modules, output = _imported(everyday.root, tmp_path / "modules.json", "orch", "--stage", "pre-commit", "--format", "human")
     assert code == 0, output
-    assert "9 passed, 2 skipped" in output, output
+    assert "check-ast" in output and "check-yaml" in output, output  # the checks ran (human report)
     # the probe sees the run's own imports (so an absence below means something)
     assert {"ruamel.yaml", "symtable", "identify.identify", "omnibase.precommit._stash"} <= modules
     assert _hits(modules, NOT_FOR_A_COMMIT) == []
