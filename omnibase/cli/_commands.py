@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from returns.result import Failure, Result, Success
@@ -21,6 +21,10 @@ from omnibase.cli._modes import execute as run_mode
 from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
+
+if TYPE_CHECKING:
+    from omnibase._git import Status
+    from omnibase.precommit._stash import Lookahead
 
 __all__ = ["check_output", "finish_report", "orch", "registry", "say"]
 
@@ -50,7 +54,7 @@ def _selector(args: argparse.Namespace) -> Result[Selector, str]:
 
 
 def _files(
-    args: argparse.Namespace, root: str, facts: dict[str, str] | None = None, status: Any = None
+    args: argparse.Namespace, root: str, facts: dict[str, str] | None = None, status: Status | None = None
 ) -> Result[tuple[str, ...], str]:
     """The files the stage looks at; ``facts`` receives what git told on the way (the
     paths staged for addition, for the built-ins). ``status``: a ``_git.Status`` the run
@@ -58,7 +62,9 @@ def _files(
     from omnibase import _git as files
 
     if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
-        staged = Success(status.staged_now(root)) if status is not None else files.staged(root)
+        staged: Result[files.Staged, files.FileScopeError] = (
+            Success(status.staged_now(root)) if status is not None else files.staged(root)
+        )
         if isinstance(staged, Success) and facts is not None:
             facts["added"] = "\0".join(sorted(staged.unwrap().added))
         return staged.map(lambda s: s.paths).alt(lambda e: e.message)
@@ -173,7 +179,7 @@ def orch(args: argparse.Namespace) -> int:
             return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
     else:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
-    ahead = None
+    ahead: Lookahead | None = None
     if git_dir is not None and _stashes(args) and not (args.list or args.graph) and mode_of(args) not in ("dry-run", "replay"):
         from omnibase.precommit._stash import look_ahead
 
@@ -191,7 +197,8 @@ def _stashes(args: argparse.Namespace) -> bool:
 
 
 def _orch_in(
-    args: argparse.Namespace, root: str, git_dir: str | None, chosen: Selector, reports: tuple[Any, Any], ahead: Any
+    args: argparse.Namespace, root: str, git_dir: str | None, chosen: Selector, reports: tuple[Any, Any],
+    ahead: Lookahead | None,
 ) -> int:
     """``orch`` once the repository is known; ``ahead``: see ``precommit._stash.look_ahead``."""
     from omnibase.cli._catalogue import load_catalogue
@@ -299,7 +306,7 @@ class _Stage:
         self.stream: Any = None  # the jsonl stream, when one is asked for
         self.report: RunReport | None = None
 
-    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: Any = None) -> int:
+    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: Status | None = None) -> int:
         """Select the files, run the stage, and (``emit``) print the report (``status``:
         see ``_files``)."""
         from omnibase.context import new_ctx
