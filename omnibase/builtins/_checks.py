@@ -111,14 +111,15 @@ def check_toml(path: str, content: bytes, opts: TomlOpts) -> Verdict:
 #:   node of every kind. Between two statements or expressions on a path down the tree lie
 #:   at most two nodes of other kinds (``arguments`` and ``arg`` between a ``def`` and an
 #:   annotation; one ``keyword``, ``comprehension``, ``withitem``, ``excepthandler``,
-#:   ``match_case`` or ``type_param`` elsewhere), plus the module at the top and a chain of
-#:   patterns in a ``case`` (one bracket level each: at most 200, the tokenizer's limit).
-#:   So a tree the symbol table walked ``d`` levels deep is at most ``3 d + 201`` nodes
-#:   deep for ``ast.parse``;
-#: * built with ``_SHORTCUT_BUDGET`` units, the symbol table walks at most 3 x 249 levels,
-#:   so ``ast.parse`` meets at most 3 x 747 + 201 = 2442 nodes, well inside the 2982 its
-#:   own budget (``AST_BUDGET``) allows. A file deeper than the shortcut's allowance (no
-#:   real code is) goes to ``ast.parse``, which then decides as the reference does.
+#:   ``match_case`` or ``type_param`` elsewhere), plus the module at the top, an operator
+#:   or context leaf at the bottom, and a chain of patterns in a ``case`` (one bracket
+#:   level each: at most 200, the tokenizer's limit). So a tree the symbol table walked
+#:   ``d`` levels deep is at most ``3 d + 202`` nodes deep for ``ast.parse``;
+#: * built with ``_SHORTCUT_BUDGET`` units, the symbol table walks at most 3 x 249 = 747
+#:   levels, so ``ast.parse`` meets at most 3 x 747 + 202 = 2443 nodes, well inside the
+#:   2982 its own budget (``AST_BUDGET``) allows: a margin of 500 levels that no slip in
+#:   the count above can use up. A file deeper than the shortcut's allowance (no real
+#:   code is) goes to ``ast.parse``, which then decides as the reference does.
 #:
 #: (A margin of a few levels, as before, is not enough: 199 calls with a keyword argument
 #: around a long ``+`` chain add 199 nodes only ``ast.parse`` counts, and the reference
