@@ -11,7 +11,9 @@ eleven checks omnibase runs by default are configured for each tool:
   (``python -P -c "...main()"``), with the verdict cache (default) and ``--no-cache``.
 
 Two cases, each tool's runs interleaved round by round (so load on the machine hits all
-alike), medians reported, and ratios ``peer / omnibase`` (above 1: omnibase is faster):
+alike), medians reported, and ratios ``peer / omnibase`` (above 1: omnibase is faster), of
+wall time and of CPU time (user + system of the tool and its children: on a shared
+machine it varies far less with the load than wall time does):
 
 1. ``--all-files`` on the corpus, after a first pre-commit run applied every fix (so no
    tool rewrites anything). omnibase with the cache is measured on its second and later
@@ -25,13 +27,16 @@ editable mode, it runs with ``-S`` and ``PYTHONPATH`` naming the source tree and
 site-packages, as a regular install would (setuptools' editable-install finder costs
 20-30 ms at start-up that a regular install does not pay); the script says which.
 
-Run: ``.venv/bin/python bench/bench_precommit.py [ROUNDS_ALL_FILES] [ROUNDS_EVERYDAY]``
-(defaults 3 and 10; 0 skips a case; needs ``pip install -e '.[bench]'``).
+Run: ``.venv/bin/python bench/bench_precommit.py [ROUNDS_ALL_FILES] [ROUNDS_EVERYDAY]
+[--against REV]`` (defaults 3 and 10; 0 skips a case; needs ``pip install -e '.[bench]'``).
+``--against REV`` adds omnibase as it was at commit REV (``git archive`` of its package,
+run from a temporary folder the same way) to the peers, interleaved like the others.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -89,34 +94,68 @@ def _env() -> dict[str, str]:
     return env
 
 
-def omnibase_argv() -> tuple[list[str], dict[str, str], str]:
-    """How to run omnibase as an installed hook would, and a note saying how."""
+def omnibase_argv(src: Path | None = None) -> tuple[list[str], dict[str, str], str]:
+    """How to run omnibase as an installed hook would, and a note saying how; ``src``: a
+    folder holding another copy of the package (``--against``), run the same way."""
     import omnibase
 
     env = _env()
-    src = Path(omnibase.__file__).resolve().parent.parent
-    if "site-packages" in str(src):
-        return [sys.executable, "-P", "-c", RUN], env, "regular install"
+    if src is None:
+        src = Path(omnibase.__file__).resolve().parent.parent
+        if "site-packages" in str(src):
+            return [sys.executable, "-P", "-c", RUN], env, "regular install"
     env["PYTHONPATH"] = os.pathsep.join([str(src), sysconfig.get_paths()["purelib"]])
     return [sys.executable, "-S", "-P", "-c", RUN], env, "editable install, run with -S as a regular one"
 
 
-def tools(root: Path) -> dict[str, Callable[[bool], list[str]]]:
-    """name -> (all_files -> argv); each tool reads its own config file."""
+def extract(rev: str, into: Path) -> Path:
+    """omnibase's package as it was at commit ``rev``, in ``into`` (for ``--against``)."""
+    archive = subprocess.run(["git", "archive", rev, "omnibase"], cwd=ROOT, capture_output=True, check=True)
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def against(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without ``--against REV``, and REV (None when not given)."""
+    if "--against" in argv:
+        i = argv.index("--against")
+        return argv[:i] + argv[i + 2 :], argv[i + 1]
+    return argv, None
+
+
+def tools(root: Path, old: tuple[str, Path] | None = None) -> dict[str, Callable[[bool], list[str]]]:
+    """name -> (all_files -> argv); each tool reads its own config file. ``old``: a
+    commit and the folder its package was extracted to, run as ``omnibase@REV``."""
     omni, _, _ = omnibase_argv()
-    return {
+    found: dict[str, Callable[[bool], list[str]]] = {
         "pre-commit": lambda a: [str(BIN / "pre-commit"), "run", "-c", str(root / "pc.yaml"), *(["--all-files"] if a else [])],
         "prek": lambda a: [str(BIN / "prek"), "run", "-c", str(root / "prek.yaml"), *(["--all-files"] if a else [])],
         # human output, as the installed hook asks for (and as the peers print)
         "omnibase": lambda a: [*omni, "orch", "--format", "human", *(["--all-files"] if a else [])],
         "omnibase --no-cache": lambda a: [*omni, "orch", "--format", "human", "--no-cache", *(["--all-files"] if a else [])],
     }
+    if old is not None:
+        was, _, _ = omnibase_argv(old[1])
+        found[f"omnibase@{old[0]}"] = lambda a: [*was, "orch", "--format", "human", *(["--all-files"] if a else [])]
+    return found
 
 
-def timed(argv: list[str], root: Path, env: dict[str, str]) -> tuple[float, int]:
+#: CPU time (user + system, the tool's own and its children's) of each run, by tool: on a
+#: shared machine it varies far less with the load than the wall time does.
+CPU: dict[str, list[float]] = {}
+
+
+def timed(argv: list[str], root: Path, env: dict[str, str], name: str | None = None) -> tuple[float, int]:
+    """Wall seconds and exit code of one run; its CPU seconds go to ``CPU[name]``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=root, capture_output=True, env=env, check=False)
-    return time.perf_counter() - start, done.returncode
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if name is not None:
+        CPU.setdefault(name, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, done.returncode
 
 
 def make_corpus(root: Path) -> None:
@@ -145,26 +184,34 @@ def interleaved(names: list[str], rounds: int, run: Callable[[str, int], float])
 
 
 def report(title: str, samples: dict[str, list[float]], ours: str) -> None:
+    """Medians of wall time and of CPU time, and each tool's ratio to ``ours``."""
     print(f"\n{title}")
-    print(f"{'tool':24} {'median s':>9} {'best s':>8} {'runs':>5} {'vs ' + ours:>18}")
+    print(f"{'tool':24} {'median s':>9} {'best s':>8} {'runs':>5} {'vs ' + ours:>18} {'CPU s':>7} {'CPU vs ' + ours:>18}")
     base = statistics.median(samples[ours])
+    cpu_base = statistics.median(CPU[ours]) if CPU.get(ours) else 0.0
     for name, values in samples.items():
         med = statistics.median(values)
-        print(f"{name:24} {med:9.3f} {min(values):8.3f} {len(values):5d} {med / base:17.2f}x")
+        cpu = statistics.median(CPU[name][-len(values):]) if CPU.get(name) else 0.0
+        cpu_ratio = f"{cpu / cpu_base:17.2f}x" if cpu_base else ""
+        print(f"{name:24} {med:9.3f} {min(values):8.3f} {len(values):5d} {med / base:17.2f}x {cpu:7.3f} {cpu_ratio}")
 
 
 def main() -> int:
     if not all((BIN / exe).exists() for exe in ("pre-commit", "prek", "check-ast")):
         print("needs pre-commit, prek and pre-commit-hooks: pip install -e '.[bench]'", file=sys.stderr)
         return 2
-    rounds_all = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    rounds_day = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    args, rev = against(sys.argv[1:])
+    rounds_all = int(args[0]) if len(args) > 0 else 3
+    rounds_day = int(args[1]) if len(args) > 1 else 10
     _, omni_env, how = omnibase_argv()
     with tempfile.TemporaryDirectory(prefix="omnibase-bench-") as tmp:
         root = Path(tmp) / "Lib"
         make_corpus(root)
-        argv = tools(root)
+        old = (rev, extract(rev, Path(tmp) / "against")) if rev else None
+        argv = tools(root, old)
         envs = {name: (omni_env if name.startswith("omnibase") else _env()) for name in argv}
+        if old is not None:
+            envs[f"omnibase@{rev}"] = omnibase_argv(old[1])[1]
         n_files = len(git(root, "ls-files", "-z").split("\0")) - 1
         print(f"{n_files} files from {sysconfig.get_paths()['stdlib']}, {os.cpu_count()} cores; omnibase: {how}")
 
@@ -173,7 +220,7 @@ def main() -> int:
         codes: dict[str, set[int]] = {n: set() for n in argv}
 
         def run_all(name: str, _round: int) -> float:
-            seconds, code = timed(argv[name](True), root, envs[name])
+            seconds, code = timed(argv[name](True), root, envs[name], name)
             codes[name].add(code)
             return seconds
 
@@ -191,11 +238,15 @@ def main() -> int:
                 (root / p).write_bytes(originals[p] + f"# edit {counter[0]}\n".encode())
             (root / "new.yaml").write_text(f"edit: {counter[0]}\nlist: [1, 2, 3]\n")
             git(root, "add", *EVERYDAY, "new.yaml")
-            seconds, code = timed(argv[name](False), root, envs[name])
+            seconds, code = timed(argv[name](False), root, envs[name], name if _round >= 0 else None)
             codes[name].add(code)
             return seconds
 
         codes = {n: set() for n in argv}
+        CPU.clear()
+        for name in argv:  # byte-code caches written, as on a machine that ran it before
+            if name.startswith("omnibase"):
+                run_day(name, -1)
         samples = interleaved(list(argv), rounds_day, run_day)
         report(f"5 staged files (4 modified .py, 1 new .yaml), {rounds_day} interleaved rounds (exit codes: {codes})",
                samples, "omnibase")

@@ -18,8 +18,10 @@ from returns.result import Failure, Result, Success
 __all__ = [
     "FileScopeError",
     "GitError",
+    "Pending",
     "RepoPaths",
     "Staged",
+    "Status",
     "all_files",
     "changed_files",
     "explicit_files",
@@ -31,6 +33,9 @@ __all__ = [
     "repo_root",
     "staged",
     "staged_files",
+    "status",
+    "status_of",
+    "status_started",
     "text",
     "zsplit",
 ]
@@ -65,10 +70,44 @@ def git(
         )
     except OSError as exc:
         return Failure(GitError(f"cannot run git: {exc.strerror or exc}"))
-    if done.returncode not in ok_codes:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        return Failure(GitError(err[-1] if err else f"git {args[0]} exited {done.returncode}", done.returncode))
-    return Success(done.stdout)
+    return _answer(args, done.returncode, done.stdout, done.stderr, ok_codes)
+
+
+def _answer(args: Sequence[str], code: int, out: bytes, err: bytes, ok_codes: tuple[int, ...] = (0,)) -> Result[bytes, GitError]:
+    if code not in ok_codes:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        return Failure(GitError(lines[-1] if lines else f"git {args[0]} exited {code}", code))
+    return Success(out)
+
+
+class Pending:
+    """A git call running in the background while this process does other work (it has
+    a core of its own on any machine with two): ``answer()`` waits for what ``git`` would
+    have returned, ``cancel()`` stops it. Either may be called more than once."""
+
+    def __init__(self, args: Sequence[str], cwd: str) -> None:
+        self._args = list(args)
+        self._result: Result[bytes, GitError] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                ["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            self._result = Failure(GitError(f"cannot run git: {exc.strerror or exc}"))
+
+    def answer(self) -> Result[bytes, GitError]:
+        if self._result is None and self._proc is not None:
+            out, err = self._proc.communicate()
+            self._result = _answer(self._args, self._proc.returncode, out, err)
+        assert self._result is not None
+        return self._result
+
+    def cancel(self) -> None:
+        if self._result is None and self._proc is not None:
+            self._proc.kill()
+            self._proc.communicate()
+            self._result = Failure(GitError(f"git {self._args[0]} cancelled"))
 
 
 def text(out: bytes) -> str:
@@ -147,6 +186,69 @@ def staged(root: str) -> Result[Staged, FileScopeError]:
             added=frozenset(p for status, p in pairs if status == "A"),
         )
     )
+
+
+class Status(msgspec.Struct, frozen=True):
+    """One ``git status`` of the tracked files: ``(letter, path)`` pairs as ``git diff
+    --cached --name-status --diff-filter=ACMR`` (``staged``: the index against HEAD) and
+    ``git diff --name-status`` (``unstaged``: the work tree against the index; ``U`` for a
+    path with conflicts) would list them, without renames or submodules."""
+
+    staged: tuple[tuple[str, str], ...]
+    unstaged: tuple[tuple[str, str], ...]
+
+    def staged_now(self, root: str) -> Staged:
+        """``staged(root)``'s answer from this status: the staged paths that exist in the
+        work tree now (after the unstaged changes stepped aside, say), and the added ones."""
+        return Staged(
+            paths=tuple(p for _, p in self.staged if os.path.lexists(os.path.join(root, p))),
+            added=frozenset(p for letter, p in self.staged if letter == "A"),
+        )
+
+
+#: ``git status`` as ``status`` asks it: ``--no-optional-locks`` so that, like ``git diff``,
+#: it never writes the index; ``--ignore-submodules=dirty`` so that a submodule whose commit
+#: is staged is listed (as ``git diff --cached`` lists it) without looking inside any.
+_STATUS = ("--no-optional-locks", "status", "--porcelain=v2", "-z", "--untracked-files=no", "--no-renames", "--ignore-submodules=dirty")
+
+
+def status_started(root: str) -> Pending:
+    """``status`` started in the background: ``status_of(pending.answer())`` is its answer."""
+    return Pending(_STATUS, root)
+
+
+def status(root: str) -> Result[Status, GitError]:
+    """Both differences a pre-commit run asks about, in one git call instead of two ``git
+    diff``."""
+    return status_of(git(_STATUS, root))
+
+
+def status_of(found: Result[bytes, GitError]) -> Result[Status, GitError]:
+    """``status``'s answer from the output of its git call."""
+    if isinstance(found, Failure):
+        return Failure(found.failure())
+    staged: list[tuple[str, str]] = []
+    unstaged: list[tuple[str, str]] = []
+    fields = text(found.unwrap()).split("\0")
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        kind = entry[:2]
+        if kind == "u ":  # a path with conflicts (version 2 tells them apart: "DD" is not one)
+            unstaged.append(("U", entry.split(" ", 10)[10]))
+            continue
+        if kind not in ("1 ", "2 "):  # the empty field after the last NUL
+            continue
+        parts = entry.split(" ", 8 if kind == "1 " else 9)
+        code, submodule, path = parts[1], parts[2].startswith("S"), parts[-1]
+        if kind == "2 ":  # a rename or copy (not with --no-renames): its source path follows
+            i += 1
+        if code[0] in "ACMR":
+            staged.append((code[0], path))
+        if code[1] != "." and not submodule:  # the stash leaves submodules alone (``git diff --ignore-submodules``)
+            unstaged.append((code[1], path))
+    return Success(Status(staged=tuple(staged), unstaged=tuple(unstaged)))
 
 
 def index_tree(root: str) -> Result[str, FileScopeError]:

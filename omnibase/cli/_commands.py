@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from returns.result import Failure, Result, Success
@@ -21,6 +21,10 @@ from omnibase.cli._modes import execute as run_mode
 from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
+
+if TYPE_CHECKING:
+    from omnibase._git import Status
+    from omnibase.precommit._stash import Lookahead
 
 __all__ = ["check_output", "finish_report", "orch", "registry", "say"]
 
@@ -49,13 +53,18 @@ def _selector(args: argparse.Namespace) -> Result[Selector, str]:
     return Success(selector & tags_selector(tags))
 
 
-def _files(args: argparse.Namespace, root: str, facts: dict[str, str] | None = None) -> Result[tuple[str, ...], str]:
+def _files(
+    args: argparse.Namespace, root: str, facts: dict[str, str] | None = None, status: Status | None = None
+) -> Result[tuple[str, ...], str]:
     """The files the stage looks at; ``facts`` receives what git told on the way (the
-    paths staged for addition, for the built-ins)."""
+    paths staged for addition, for the built-ins). ``status``: a ``_git.Status`` the run
+    already has (the stash asked), which answers for the staged files without asking git."""
     from omnibase import _git as files
 
     if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
-        staged = files.staged(root)
+        staged: Result[files.Staged, files.FileScopeError] = (
+            Success(status.staged_now(root)) if status is not None else files.staged(root)
+        )
         if isinstance(staged, Success) and facts is not None:
             facts["added"] = "\0".join(sorted(staged.unwrap().added))
         return staged.map(lambda s: s.paths).alt(lambda e: e.message)
@@ -147,7 +156,6 @@ def _print(report: RunReport, args: argparse.Namespace) -> None:
 
 def orch(args: argparse.Namespace) -> int:
     from omnibase.cli import _reports
-    from omnibase.cli._catalogue import load_catalogue
     from omnibase import _git as files
 
     if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
@@ -171,6 +179,30 @@ def orch(args: argparse.Namespace) -> int:
             return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
     else:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
+    ahead: Lookahead | None = None
+    if git_dir is not None and _stashes(args) and not (args.list or args.graph) and mode_of(args) not in ("dry-run", "replay"):
+        from omnibase.precommit._stash import look_ahead
+
+        ahead = look_ahead(root, git_dir)  # the stash's lock and git status, started now
+    try:
+        return _orch_in(args, root, git_dir, selector.unwrap(), (targets.unwrap(), otel.unwrap()), ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _stashes(args: argparse.Namespace) -> bool:
+    """Whether a run sets unstaged changes aside: the pre-commit stage on the staged files."""
+    return bool(args.stage == "pre-commit" and not args.paths and not args.all_files)
+
+
+def _orch_in(
+    args: argparse.Namespace, root: str, git_dir: str | None, chosen: Selector, reports: tuple[Any, Any],
+    ahead: Lookahead | None,
+) -> int:
+    """``orch`` once the repository is known; ``ahead``: see ``precommit._stash.look_ahead``."""
+    from omnibase.cli._catalogue import load_catalogue
+
     loaded = load_catalogue(args.registry, root=root, cwd=os.getcwd())
     if isinstance(loaded, Failure):
         message, code = loaded.failure()
@@ -201,7 +233,7 @@ def orch(args: argparse.Namespace) -> int:
 
     def build() -> Any:
         built = catalogue.orchestrator(
-            args.stage, selector.unwrap(), names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
+            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
         )
         built.stage_plan = planned.unwrap()
         return built
@@ -239,16 +271,15 @@ def orch(args: argparse.Namespace) -> int:
     refused = prepare_executor(args, selection.kept)  # before anything runs
     if refused is not None:
         return _fail(refused, ExitCode.CONFIG)
-    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, (targets.unwrap(), otel.unwrap()))
-    stash = git_dir is not None and args.stage == "pre-commit" and not args.paths and not args.all_files
-    if not stash or mode == "dry-run":  # a dry run changes nothing, unstaged work included
+    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, reports)
+    if git_dir is None or not _stashes(args) or mode == "dry-run":  # a dry run changes nothing, unstaged work included
         return stage.run()
     from omnibase.precommit._stash import staged_only
 
-    with staged_only(root, git_dir or "") as stashed:
+    with staged_only(root, git_dir, ahead) as stashed:
         if isinstance(stashed, Failure):
             return _fail(stashed.failure().message, ExitCode.CONFIG)
-        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index)
+        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index, status=stashed.unwrap().status)
     state = stashed.unwrap()
     report = stage.report
     if state.rolled_back:
@@ -277,13 +308,14 @@ class _Stage:
         self.stream: Any = None  # the jsonl stream, when one is asked for
         self.report: RunReport | None = None
 
-    def run(self, *, emit: bool = True, worktree_is_index: bool = False) -> int:
-        """Select the files, run the stage, and (``emit``) print the report."""
+    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: Status | None = None) -> int:
+        """Select the files, run the stage, and (``emit``) print the report (``status``:
+        see ``_files``)."""
         from omnibase.context import new_ctx
 
         args, catalogue, orchestrator, mode = self.args, self.catalogue, self.orchestrator, self.mode
         facts: dict[str, str] = {}
-        found = _files(args, self.root, facts)
+        found = _files(args, self.root, facts, status)
         if isinstance(found, Failure):
             return _fail(found.failure(), ExitCode.CONFIG)
         excluded = re.compile(catalogue.registry.exclude)
@@ -325,9 +357,10 @@ class _Stage:
             return with_plan(report, self.selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
 
         step = orchestrator.assemble(self.selection)
-        from omnibase._proc import adopt_orphans
+        if not _builtins_only(catalogue.registry):
+            from omnibase._proc import adopt_orphans
 
-        adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
+            adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
         from omnibase.cli import _terminal
 
         progress = _terminal.progress_for(args, step, orchestrator.stage)
@@ -364,6 +397,15 @@ class _Stage:
         if problem is not None:
             return _fail(problem, ExitCode.CONFIG)
         return code
+
+
+def _builtins_only(registry: Any) -> bool:
+    """Whether a run can start no command of the user's: the registry (if any) names only
+    built-ins, without hooks. Then nobody's orphans need adopting (and ``ctypes``, which
+    adopting them needs, is not imported)."""
+    return all(e.builtin is not None and e.hooks is None for e in registry.entries) and not any(
+        c.hooks is not None for c in registry.stages.values()
+    )
 
 
 def _human(args: argparse.Namespace) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from omnibase.cli._modes import MODES, add_mode_options
-from omnibase.cli._snapshot import add_snapshot_command
-from omnibase.cli._terminal import add_report_show, add_terminal_options
+TYPE_CHECKING = False  # not typing's: --version does not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["main"]
 
@@ -45,21 +45,95 @@ exit codes: 0 ok, 1 failed (or nothing selected), 2 configuration error,
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+#: The commands, each with the help line ``omnibase --help`` shows for it.
+COMMANDS = {
+    "orch": "run a stage (pre-commit, test, ci, pipeline)",
+    "registry": "administer the registry file (list, inspect, add, remove)",
+    "snapshot": "list or show the failure snapshots (offline)",
+    "install": "write the git hook scripts that run omnibase (see docs/precommit.md)",
+    "uninstall": "remove the git hook scripts that run omnibase (see docs/precommit.md)",
+    "restore": "put back unstaged changes an interrupted pre-commit run left under .git/omnibase/patches",
+    "hook-impl": None,  # what the installed hook scripts call; not for people
+    "report": "the report format (--schema); show a stored report's graph (show REPORT --graph FORMAT)",
+}
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, when it names one: the first word that is not an option
+    (the top level has no option that takes a value); ``""`` for ``--version`` alone (no
+    command's parser needed). None: build every command's parser (``--help``, a mistyped
+    command, no command at all)."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    if argv and all(len(w) > 2 and "--version".startswith(w) for w in argv):
+        return ""
+    return None
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, as argparse's help formatter asks for it,
+    without importing ``shutil`` (and with it ``bz2``, ``lzma``, ``fnmatch``): ``$COLUMNS``,
+    else the width of the terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Help(argparse.HelpFormatter):
+    """argparse's formatter, told the width it would have asked ``shutil`` for (every
+    ``add_argument`` makes one, so the parser's start-up would import ``shutil``)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _RawHelp(_Help, argparse.RawDescriptionHelpFormatter):
+    """``_Help`` that keeps the description's and epilog's line breaks."""
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, the one command's sub-parser alone (the others'
+    arguments are what most of the parser's start-up cost is, and a run names one command;
+    ``omnibase --help`` and a mistyped command get every command)."""
     parser = argparse.ArgumentParser(
         prog="omnibase",
         description="Run a project's validators, tools and tests, stage by stage, as typed pipelines.",
+        formatter_class=_Help,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS if only is None else (only,) if only else ():
+        _BUILDERS[name](sub, name)
+    return parser
 
-    orch = sub.add_parser(
-        "orch",
-        help="run a stage (pre-commit, test, ci, pipeline)",
+
+def _add(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    help_line = COMMANDS[name]
+    kwargs.setdefault("formatter_class", _Help)
+    parser: argparse.ArgumentParser = sub.add_parser(name, **({"help": help_line} if help_line else {}), **kwargs)
+    return parser
+
+
+def _orch_parser(sub: Any, name: str) -> None:
+    from omnibase.cli._modes import MODES, add_mode_options
+    from omnibase.cli._terminal import add_terminal_options
+
+    orch = _add(
+        sub, name,
         description="Run the components of one stage and report.",
         epilog=EPILOG_ORCH,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        formatter_class=_RawHelp,
+    )  # fmt: skip
     orch.add_argument("--stage", choices=STAGES, default="pre-commit", help="the stage to run (default: pre-commit)")
     orch.add_argument("paths", nargs="*", metavar="PATH", help="check these files (default: staged files for pre-commit, all tracked files otherwise)")
     orch.add_argument("--all-files", "-a", action="store_true", help="run on every tracked file")
@@ -93,7 +167,9 @@ def _parser() -> argparse.ArgumentParser:
     orch.add_argument("--otel", action="store_true", help="export the run as OpenTelemetry spans over OTLP (needs omnibase[otel]; or OMNIBASE_OTEL=1)")
     _common(orch)
 
-    reg = sub.add_parser("registry", help="administer the registry file (list, inspect, add, remove)")
+
+def _registry_parser(sub: Any, name: str) -> None:
+    reg = _add(sub, name)
     reg_sub = reg.add_subparsers(dest="action", metavar="ACTION", required=True)
     r_list = reg_sub.add_parser("list", help="list every component (built-in and registered)")
     r_inspect = reg_sub.add_parser("inspect", help="show one component's entry")
@@ -116,25 +192,52 @@ def _parser() -> argparse.ArgumentParser:
     for p in (r_list, r_inspect, r_add, r_remove, r_import):
         _common(p)
 
+
+def _snapshot_parser(sub: Any, name: str) -> None:
+    from omnibase.cli._snapshot import add_snapshot_command
+
     add_snapshot_command(sub)
-    for name, what in (("install", "write"), ("uninstall", "remove")):
-        hook = sub.add_parser(name, help=f"{what} the git hook scripts that run omnibase (see docs/precommit.md)")
-        hook.add_argument("-t", "--hook-type", action="append", choices=HOOK_TYPES, metavar="TYPE", help=f"the git hook ({', '.join(HOOK_TYPES)}; repeatable; default: pre-commit)")
-        if name == "install":
-            how = hook.add_mutually_exclusive_group()
-            how.add_argument("--chain", action="store_true", help="keep an existing foreign hook as HOOK.legacy and run it first")
-            how.add_argument("--overwrite", action="store_true", help="replace an existing foreign hook")
-    restore = sub.add_parser("restore", help="put back unstaged changes an interrupted pre-commit run left under .git/omnibase/patches")
+
+
+def _hook_parser(sub: Any, name: str) -> None:
+    hook = _add(sub, name)
+    hook.add_argument("-t", "--hook-type", action="append", choices=HOOK_TYPES, metavar="TYPE", help=f"the git hook ({', '.join(HOOK_TYPES)}; repeatable; default: pre-commit)")
+    if name == "install":
+        how = hook.add_mutually_exclusive_group()
+        how.add_argument("--chain", action="store_true", help="keep an existing foreign hook as HOOK.legacy and run it first")
+        how.add_argument("--overwrite", action="store_true", help="replace an existing foreign hook")
+
+
+def _restore_parser(sub: Any, name: str) -> None:
+    restore = _add(sub, name)
     restore.add_argument("--force", action="store_true", help="reset tracked files to the index first when a patch no longer applies")
-    impl = sub.add_parser("hook-impl")  # what the installed hook scripts call; not for people
+
+
+def _hook_impl_parser(sub: Any, name: str) -> None:
+    impl = _add(sub, name)
     impl.add_argument("--hook-type", required=True, choices=HOOK_TYPES)
     impl.add_argument("--hook-dir", required=True)
     impl.add_argument("hook_args", nargs="*")
 
-    rep = sub.add_parser("report", help="the report format (--schema); show a stored report's graph (show REPORT --graph FORMAT)")
+
+def _report_parser(sub: Any, name: str) -> None:
+    from omnibase.cli._terminal import add_report_show
+
+    rep = _add(sub, name)
     rep.add_argument("--schema", action="store_true", help="print the JSON Schema of the json report")
     add_report_show(rep)
-    return parser
+
+
+_BUILDERS: dict[str, Callable[[Any, str], None]] = {
+    "orch": _orch_parser,
+    "registry": _registry_parser,
+    "snapshot": _snapshot_parser,
+    "install": _hook_parser,
+    "uninstall": _hook_parser,
+    "restore": _restore_parser,
+    "hook-impl": _hook_impl_parser,
+    "report": _report_parser,
+}
 
 
 def _positive(text: str) -> int:
@@ -159,19 +262,19 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
     from omnibase.cli._process import supervised
 
-    args = _parser().parse_args(argv)
+    args = _parser(_command_of(words)).parse_args(words)
     return supervised(args, _run, as_program=argv is None)
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.version:
-            from omnibase import __version__
+            from omnibase.cli import print_version
 
-            print(f"omnibase {__version__}")
-            return 0
+            return print_version()
         if args.command == "report":
             return _report(args)
         if args.command is None:

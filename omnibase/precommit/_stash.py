@@ -23,6 +23,7 @@ after (pre-commit does the same): a checkout would otherwise empty them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -31,9 +32,9 @@ from contextlib import contextmanager
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase._git import GitError, git, zsplit
+from omnibase._git import GitError, Pending, Status, git, status, status_of, status_started
 
-__all__ = ["Stashed", "StashError", "leftover_patches", "restore_leftovers", "staged_only"]
+__all__ = ["Lookahead", "Stashed", "StashError", "look_ahead", "leftover_patches", "restore_leftovers", "staged_only"]
 
 PATCH_DIR = os.path.join("omnibase", "patches")
 _NO_SUBMODULES = ("-c", "submodule.recurse=0")
@@ -53,6 +54,7 @@ class Stashed(msgspec.Struct, kw_only=True):
     rolled_back: bool = False  # the fixers' changes conflicted and were undone
     error: str | None = None  # the patch could not be applied; it is kept at ``patch``
     worktree_is_index: bool = False  # set aside: tracked files hold what the index does
+    status: Status | None = None  # what git said was staged and unstaged before
 
 
 def _patch_dir(gitdir: str) -> str:
@@ -164,16 +166,58 @@ def _lock(gitdir: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _stash(root: str, gitdir: str, state: Stashed) -> Result[Stashed, StashError]:
-    leftovers = restore_leftovers(root, gitdir)
+class Lookahead:
+    """The stash's lock, taken early, and its ``git status`` running in the background
+    while the run is set up (registry, plan, imports): the git call costs no wall time on
+    a machine with a core to spare. Taken only when nobody else holds the lock and no
+    interrupted run left a patch, so that the status is the one the stash would have read
+    (the lock keeps any other omnibase run from changing the working tree meanwhile).
+    ``close()`` lets go of both; ``staged_only`` uses it and leaves closing to its owner."""
+
+    def __init__(self, fd: int, pending: Pending) -> None:
+        self.fd: int | None = fd
+        self.pending = pending
+
+    def close(self) -> None:
+        self.pending.cancel()
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock
+            self.fd = None
+
+
+def look_ahead(root: str, gitdir: str) -> Lookahead | None:
+    """A ``Lookahead``, or None when the lock is held by another run, a patch is left over,
+    or the lock file is not there yet (``staged_only`` then does as it always does). It
+    writes nothing: a run refused later (a bad option, a broken registry) leaves no trace,
+    not even the lock file, which only a stash creates."""
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(gitdir, "omnibase", "stash.lock"), os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    if leftover_patches(gitdir):
+        os.close(fd)
+        return None
+    return Lookahead(fd, status_started(root))
+
+
+def _stash(root: str, gitdir: str, state: Stashed, ahead: Lookahead | None = None) -> Result[Stashed, StashError]:
+    leftovers = restore_leftovers(root, gitdir)  # none when looked ahead
     if isinstance(leftovers, Failure):
         return Failure(leftovers.failure())
-    # one question first: what differs between the index and the working tree?
-    status = git(["diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules"], root)
-    if isinstance(status, Failure):
-        return Failure(StashError(f"cannot read the unstaged changes: {status.failure().message}"))
-    fields = zsplit(status.unwrap())
-    changes = list(zip(fields[0::2], fields[1::2]))  # (status letter, path)
+    # one question first: what differs between the index and the working tree? (The same
+    # git call tells what is staged: the run's files, kept in ``state.status``.)
+    found = status(root) if ahead is None else status_of(ahead.pending.answer())
+    if isinstance(found, Failure):
+        return Failure(StashError(f"cannot read the unstaged changes: {found.failure().message}"))
+    state.status = found.unwrap()
+    changes = state.status.unstaged  # (status letter, path)
     unmerged = [p for s, p in changes if s == "U"]
     if unmerged:
         return Failure(StashError(f"unmerged files ({', '.join(unmerged[:3])}): resolve them before committing"))
@@ -219,12 +263,13 @@ def _unstash(root: str, state: Stashed) -> None:
 
 
 @contextmanager
-def staged_only(root: str, gitdir: str) -> Iterator[Result[Stashed, StashError]]:
+def staged_only(root: str, gitdir: str, ahead: Lookahead | None = None) -> Iterator[Result[Stashed, StashError]]:
     """Within the block the working tree of tracked files holds the staged content; on
-    the way out (normal, exception, Ctrl-C) the unstaged changes come back."""
-    with _lock(gitdir):
+    the way out (normal, exception, Ctrl-C) the unstaged changes come back. ``ahead``:
+    the lock already held and the status already asked (see ``look_ahead``)."""
+    with _lock(gitdir) if ahead is None or ahead.fd is None else contextlib.nullcontext():
         state = Stashed()
-        stashed = _stash(root, gitdir, state)
+        stashed = _stash(root, gitdir, state, ahead if ahead is not None and ahead.fd is not None else None)
         try:
             yield stashed
         finally:

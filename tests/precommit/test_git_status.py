@@ -1,0 +1,161 @@
+"""``_git.status``: one ``git status`` answers what two ``git diff`` calls answer.
+
+A pre-commit run asks git two questions: what differs between the index and the work tree
+(the stash needs it) and what is staged (the files to check). ``status`` answers both in
+one call; these tests compare its answers with the two ``git diff`` calls it replaces, in
+real repositories, on every combination hypothesis draws of a file's HEAD, index and
+work-tree states, and on a merge conflict.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from omnibase._git import Status, staged, status, zsplit
+
+# a file's state in HEAD, in the index, in the work tree
+HEAD = ("absent", "v1")
+INDEX = ("absent", "same", "v2", "intent")  # same: as in HEAD; intent: ``git add -N``
+WORK = ("absent", "same", "v3", "link", "trailing")  # same: as in the index
+
+
+def _git(root: Path, *args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True).stdout
+
+
+def _init(root: Path) -> None:
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "user.email", "test@example.invalid")
+    _git(root, "config", "user.name", "test")
+    _git(root, "config", "commit.gpgsign", "false")
+
+
+def _pairs(out: bytes) -> tuple[tuple[str, str], ...]:
+    fields = zsplit(out)
+    return tuple(zip(fields[0::2], fields[1::2]))
+
+
+def _by_diff(root: Path) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """What the two ``git diff`` calls (those of the code before ``status``) say."""
+    cached = _git(root, "diff", "--cached", "--name-status", "--diff-filter=ACMR", "-z", "--no-ext-diff", "--no-renames")
+    unstaged = _git(root, "diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules")
+    return _pairs(cached), _pairs(unstaged)
+
+
+def _name(i: int) -> str:
+    """Names with a space and a folder in them too (git status quotes neither with -z)."""
+    return f"f{i}" if i % 2 == 0 else f"sub dir/f {i}"
+
+
+def _build(root: Path, files: list[tuple[str, str, str]]) -> None:
+    _init(root)
+    (root / "keep").write_text("keep\n")  # HEAD is never empty
+    for i, (head, _, _) in enumerate(files):
+        if head == "v1":
+            (root / _name(i)).parent.mkdir(exist_ok=True)
+            (root / _name(i)).write_text(f"one {i}\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "--no-verify", "-m", "head")
+    for i, (head, index, _) in enumerate(files):
+        path = root / _name(i)
+        path.parent.mkdir(exist_ok=True)
+        if index == "absent" and head == "v1":
+            _git(root, "rm", "-q", "--cached", _name(i))
+        elif index == "v2":
+            path.write_text(f"two {i}\n")
+            _git(root, "add", _name(i))
+        elif index == "intent":
+            path.write_text(f"new {i}\n")
+            if head == "v1":
+                _git(root, "rm", "-q", "--cached", _name(i))
+            _git(root, "add", "-N", _name(i))
+    for i, (_, index, work) in enumerate(files):
+        path = root / _name(i)
+        if work == "same":
+            continue  # the index's content (or, where the index has none, what is there)
+        if os.path.lexists(path):
+            path.unlink()
+        if work == "v3":
+            path.write_text(f"three {i}\n")
+        elif work == "link":
+            path.symlink_to("keep")
+        elif work == "trailing":
+            path.write_text(f"two {i}  \n")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(HEAD), st.sampled_from(INDEX), st.sampled_from(WORK)), min_size=1, max_size=6))
+def test_status_answers_what_both_diffs_answer(files: list[tuple[str, str, str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        _build(root, files)
+        found = status(str(root))
+        assert isinstance(found.unwrap(), Status)
+        cached, unstaged = _by_diff(root)
+        assert sorted(found.unwrap().staged) == sorted(cached)
+        assert sorted(found.unwrap().unstaged) == sorted(unstaged)
+        # and the staged files it gives a run are those ``staged`` (a git call) gives
+        assert found.unwrap().staged_now(str(root)) == staged(str(root)).unwrap()
+
+
+def test_a_merge_conflict_is_unmerged_in_both(tmp_path: Path) -> None:
+    root = tmp_path
+    _init(root)
+    (root / "a.txt").write_text("base\n")
+    _git(root, "add", "a.txt")
+    _git(root, "commit", "-q", "-m", "base")
+    _git(root, "checkout", "-q", "-b", "other")
+    (root / "a.txt").write_text("other\n")
+    _git(root, "commit", "-q", "-am", "other")
+    _git(root, "checkout", "-q", "main")
+    (root / "a.txt").write_text("main\n")
+    _git(root, "commit", "-q", "-am", "main")
+    subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True, check=False)
+    found = status(str(root)).unwrap()
+    cached, unstaged = _by_diff(root)
+    assert ("U", "a.txt") in found.unstaged and ("U", "a.txt") in unstaged
+    assert found.staged == cached == ()
+
+
+def test_submodules_staged_are_listed_and_their_work_trees_left_alone(tmp_path: Path) -> None:
+    sub, root = tmp_path / "sub", tmp_path / "top"
+    sub.mkdir()
+    root.mkdir()
+    _init(sub)
+    (sub / "f").write_text("one\n")
+    _git(sub, "add", "f")
+    _git(sub, "commit", "-q", "-m", "one")
+    (sub / "f").write_text("two\n")
+    _git(sub, "commit", "-q", "-am", "two")
+    _init(root)
+    (root / "keep").write_text("keep\n")
+    _git(root, "add", "keep")
+    _git(root, "commit", "-q", "-m", "keep")
+    _git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "s")
+
+    def same() -> None:
+        found = status(str(root)).unwrap()
+        cached, unstaged = _by_diff(root)
+        assert sorted(found.staged) == sorted(cached) and sorted(found.unstaged) == sorted(unstaged)
+
+    same()  # a new submodule, staged
+    assert ("A", "s") in status(str(root)).unwrap().staged
+    _git(root, "commit", "-q", "-m", "with s")
+    _git(root / "s", "checkout", "-q", "HEAD~1")
+    same()  # its commit moved, not staged
+    _git(root, "add", "s")
+    same()  # staged
+    assert ("M", "s") in status(str(root)).unwrap().staged
+    (root / "s" / "f").write_text("dirty\n")
+    same()  # and its work tree dirty
+
+
+def test_outside_a_repository_it_is_a_value(tmp_path: Path) -> None:
+    found = status(str(tmp_path))
+    assert "not a git repository" in found.failure().message.lower()
