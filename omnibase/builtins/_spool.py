@@ -73,8 +73,6 @@ def spool_edits(git_dir: str, run_id: str, component: str, rank: int, edits: Seq
 def apply_spooled(root: str, git_dir: str, run_id: str) -> tuple[str, ...]:
     """Write the run's spooled edits (each file once), remove its spool; the paths written.
     Unreadable spool files are skipped; stale folders of killed runs are removed."""
-    import shutil
-
     from omnibase.builtins._run import apply_edits
 
     folder = spool_dir(git_dir, run_id)
@@ -96,14 +94,30 @@ def apply_spooled(root: str, git_dir: str, run_id: str) -> tuple[str, ...]:
                 for e in spooled.edits
             )
     written = apply_edits(edits, root=root) if edits else ()
-    shutil.rmtree(folder, ignore_errors=True)
+    _remove_folder(folder)
     _remove_stale(os.path.dirname(folder))
     return written
 
 
-def _remove_stale(parent: str) -> None:
-    import shutil
+def _remove_folder(folder: str) -> None:
+    """Remove a spool folder: its files, then itself (spool folders hold files only; a
+    folder that is not there, or will not go, is left as it is)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
 
+
+def _remove_stale(parent: str) -> None:
     try:
         entries = list(os.scandir(parent))
     except OSError:
@@ -112,6 +126,6 @@ def _remove_stale(parent: str) -> None:
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < old:
-                shutil.rmtree(entry.path, ignore_errors=True)
+                _remove_folder(entry.path)
         except OSError:
             continue

@@ -11,7 +11,6 @@ the last run's state), ``--maxfail``, the stage's gate and the per-tree history.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -213,10 +212,12 @@ def tree_id(root: str) -> str:
 
 
 def _read_json(path: str) -> Any:
+    import msgspec
+
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
+        with open(path, "rb") as f:
+            return msgspec.json.decode(f.read())
+    except (OSError, ValueError):  # msgspec.DecodeError is a ValueError
         return {}
 
 
@@ -228,7 +229,9 @@ def _write_json(path: str, data: Any) -> None:
     for part in (os.path.dirname(folder), folder, path):  # never through a symbolic link
         if os.path.islink(part):
             raise OSError(f"{part}: a symbolic link; not writing through it")
-    write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+    import msgspec
+
+    write_atomic(path, msgspec.json.format(msgspec.json.encode(data, order="sorted"), indent=1) + b"\n")
 
 
 def required_stages(registry: Any) -> frozenset[str]:

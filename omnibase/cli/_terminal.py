@@ -69,11 +69,10 @@ def progress_for(args: argparse.Namespace, step: Any, title: str) -> Any:
         return None
     if style == "live" and args.progress == "auto" and _shares_the_terminal(args):
         return None
-    import shutil
-
+    from omnibase.cli._main import _columns  # shutil.get_terminal_size's answer, without shutil
     from omnibase.core.step import leaves
 
-    width = shutil.get_terminal_size((80, 24)).columns
+    width = _columns()
     return Progress(sum(1 for _ in leaves(step)), style, title=title, width=width).start()
 
 

@@ -44,10 +44,14 @@ def _capture_file() -> int:
     """An unnamed temporary file, opened for appending (so writes through every dup of it,
     in any process, go to its end, even after the parent truncated it)."""
     import fcntl
-    import tempfile
 
-    fd, path = tempfile.mkstemp(prefix="omnibase-out-")
-    os.unlink(path)
+    if hasattr(os, "memfd_create"):  # Linux: in memory, never a file on disk
+        fd = os.memfd_create("omnibase-out", os.MFD_CLOEXEC)
+    else:
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="omnibase-out-")
+        os.unlink(path)
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
     return fd
 
