@@ -17,6 +17,7 @@ import pytest
 
 from omnibase import _client
 from tests.e2e.conftest import Repo, _env
+from tests.registry.test_commands import _alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux-only")]
 
@@ -64,14 +65,6 @@ class Served:
                 return
             time.sleep(0.05)
         raise AssertionError(f"server {pid} still running")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture
