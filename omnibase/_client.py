@@ -18,15 +18,17 @@ See docs/server.md.
 
 from __future__ import annotations
 
+import _socket as socket  # not socket/signal/struct.py: they import enum and selectors (~10 ms)
+import _struct as struct
 import os
-import signal
-import socket
-import struct
 import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Mapping, Sequence
+else:
+    import _signal as signal
 
 __all__ = ["RUN", "SERVE", "connect", "key", "main", "socket_dir", "status_request"]
 
@@ -290,8 +292,10 @@ def main(args: Sequence[str]) -> int:
         folder = socket_dir(git_dir)
         sock = connect(folder)
         if sock is not None:
-            with sock:
+            try:
                 code = serve_through(sock, args, key())
+            finally:
+                sock.close()
             if code is not None:
                 return code
     except Exception:  # the client's own error: today's run instead

@@ -44,7 +44,7 @@ PRELOAD = (
     "omnibase.snapshots", "omnibase.observers", "omnibase.observers.trace", "omnibase.observers.progress",
     "omnibase.observers.metrics", "omnibase.observers.logs", "omnibase.builtins", "omnibase.builtins._run",
     "omnibase.builtins._yaml", "omnibase.builtins._cache", "omnibase.builtins._spool",
-    "ruamel.yaml", "identify.identify", "json", "tempfile", "uuid", "decimal", "subprocess",
+    "symtable", "ruamel.yaml", "identify.identify", "json", "tempfile", "uuid", "decimal", "subprocess",
 )  # fmt: skip
 
 _IDLE_DEFAULT = 600.0
