@@ -218,8 +218,10 @@ def test_a_stale_key_is_refused_and_the_server_exits(served: Served) -> None:
     pid = int(served.wait_up()["pid"])
     sock = _client.connect(served.folder)
     assert sock is not None
-    with sock:
+    try:
         assert _client.serve_through(sock, ["--hook-type=pre-commit", "--hook-dir", str(served.repo.root / ".git/hooks")], "old key") is None
+    finally:
+        sock.close()
     served.wait_down(pid)
     assert served.status() is None
     again = served.hook()  # falls back to the plain run and starts a fresh server
