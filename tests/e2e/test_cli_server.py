@@ -307,3 +307,21 @@ def test_server_command_without_a_server(served: Served) -> None:
     done = served.omnibase("server", "status")
     assert done.returncode == 1 and "no command server" in done.stdout
     assert served.omnibase("server", "stop").returncode == 0
+
+
+def test_a_client_with_another_key_runs_plain_and_replaces_the_server(served: Served, tmp_path: Path) -> None:
+    """The key covers ``PYTHONPATH``: a client whose key differs gets "stale", runs the
+    plain way (same report) and the old server exits; a fresh one serves the new key."""
+    served.repo.write("a.py", "a = 1\n")
+    served.repo.stage("a.py")
+    served.hook()
+    pid = int(served.wait_up()["pid"])
+    other = served.env(PYTHONPATH=str(tmp_path / "nothing-here"))
+    done = served.hook(other)
+    assert done.returncode == 0 and "check-ast" in done.stdout, done
+    served.wait_down(pid)
+    fresh = served.wait_up()
+    assert int(fresh["pid"]) != pid and fresh["served"] == "0"
+    assert served.hook(other).returncode == 0
+    status = served.status()
+    assert status is not None and status["served"] == "1"
