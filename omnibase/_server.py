@@ -402,6 +402,9 @@ def serve(folder: str) -> int:
     """Serve the repository whose socket folder is ``folder`` until idle, stale or stopped."""
     key = _client.key()
     _preload()
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return 1  # a fork copies only the forking thread: a thread started at import would be lost
     bound = _bind(os.path.abspath(folder))
     if bound is None:
         return 0

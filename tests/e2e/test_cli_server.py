@@ -325,3 +325,26 @@ def test_a_client_with_another_key_runs_plain_and_replaces_the_server(served: Se
     assert served.hook(other).returncode == 0
     status = served.status()
     assert status is not None and status["served"] == "1"
+
+
+AUDIT = """
+import sys, threading
+from omnibase._server import _preload
+_preload()
+from omnibase.builtins import _cache, _run, _yaml
+from omnibase.drivers import _worker, process
+from omnibase import _sandbox
+memos = {"_run._TAGS": _run._TAGS, "_run._POOL": _run._POOL, "_run._exit_hooked": _run._exit_hooked,
+         "_run._KEYS": _run._KEYS, "_cache._BLOBS": _cache._BLOBS, "_cache._READ": _cache._READ,
+         "_worker._loaded": _worker._loaded, "_worker._rebuilt": _worker._rebuilt,
+         "process._shared": process._shared, "_sandbox._installed": _sandbox._installed}
+full = [name for name, memo in memos.items() if memo]
+print("full:", full, "threads:", threading.active_count(), "ruamel:", "ruamel.yaml" in sys.modules)
+"""
+
+
+def test_the_preloaded_server_holds_no_run_state() -> None:
+    """What a forked run inherits: every per-run memo empty, no thread (a fork copies only
+    the forking thread), the YAML parser already imported."""
+    done = subprocess.run([sys.executable, "-P", "-c", AUDIT], capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.strip() == "full: [] threads: 1 ruamel: True", done
