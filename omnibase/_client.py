@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 else:
     import _signal as signal
 
-__all__ = ["RUN", "SERVE", "connect", "key", "main", "socket_dir", "status_request"]
+__all__ = ["RUN", "SERVE", "connect", "decode_request", "encode_request", "key", "main", "socket_dir", "status_request"]
 
 #: What the hook runs without a server: the CLI in a fresh interpreter (-P: the
 #: repository's own modules must not shadow the standard library's).
@@ -145,6 +145,20 @@ def encode_request(argv: Sequence[str], cwd: str, env: Mapping[str, str], umask:
     return b"\0".join(words)
 
 
+def decode_request(body: bytes) -> tuple[str, str, int, list[str], dict[str, str]]:
+    """``encode_request``'s inverse: key, cwd, umask, argv, environment (ValueError when
+    ``body`` is not a request)."""
+    words = body.split(b"\0")
+    if len(words) < 5 or words[0] != b"RUN":
+        raise ValueError("not a run request")
+    argc = int(words[4])
+    if argc < 0 or 5 + argc > len(words):
+        raise ValueError("bad argument count")
+    env = dict(os.fsdecode(w).partition("=")[::2] for w in words[5 + argc :] if b"=" in w)
+    return (words[1].decode("utf-8", "surrogateescape"), os.fsdecode(words[2]), int(words[3], 8),
+            [os.fsdecode(w) for w in words[5 : 5 + argc]], env)
+
+
 def status_request(folder: str, what: bytes) -> bytes | None:
     """Send ``STATUS`` or ``STOP`` to the server in ``folder``; its answer, or None."""
     sock = connect(folder)
@@ -242,7 +256,7 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
     env = dict(os.environ)
     umask = os.umask(0o022)
     os.umask(umask)
-    body = encode_request(["omnibase", "hook-impl", *args], os.getcwd(), env, umask, the_key)
+    body = encode_request(["-c", "hook-impl", *args], os.getcwd(), env, umask, the_key)
     message = frame(body)
     fds = struct.pack("3i", 0, 1, 2)
     try:

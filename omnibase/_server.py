@@ -171,8 +171,8 @@ class Server:
                 conn.sendall(_client.frame(b"STOPPING"))
                 conn.close()
             elif body.startswith(b"RUN\0"):
-                self._run(conn, body, fds)
-                fds = []  # the child owns them now (the server closed its copies)
+                owned, fds = fds, []  # _run closes them, whatever happens
+                self._run(conn, body, owned)
             else:
                 conn.close()
         except OSError:
@@ -211,26 +211,26 @@ class Server:
                 f"idle-exit {self.idle:g}\nstarted {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.started))}\n")
 
     def _run(self, conn: socket.socket, body: bytes, fds: list[int]) -> None:
-        words = body.split(b"\0")
-        the_key = words[1].decode("utf-8", "surrogateescape")
-        if the_key != self.key or len(fds) != 3:
+        try:
+            the_key, cwd, umask, argv, env = _client.decode_request(body)
+        except ValueError:
+            the_key = None
+        stale = the_key is not None and the_key != self.key
+        if the_key is None or stale or len(fds) != 3:
             for fd in fds:
                 os.close(fd)
-            conn.sendall(_client.frame(b"STALE" if the_key != self.key else b"REFUSED"))
+            conn.sendall(_client.frame(b"STALE" if stale else b"REFUSED"))
             conn.close()
-            if the_key != self.key:
+            if stale:
                 self.stopping = True  # the code changed under us: the next client starts a fresh server
             return
-        cwd = os.fsdecode(words[2])
-        umask = int(words[3], 8)
-        argc = int(words[4])
-        argv = [os.fsdecode(w) for w in words[5 : 5 + argc]]
-        env = dict(os.fsdecode(w).partition("=")[::2] for w in words[5 + argc :] if b"=" in w)
-        pid = os.fork()
-        if pid == 0:
-            self._become_run(conn, fds, cwd, umask, argv, env)  # never returns
-        for fd in fds:
-            os.close(fd)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._become_run(conn, fds, cwd, umask, argv, env)  # never returns
+        finally:
+            for fd in fds:
+                os.close(fd)
         run = _Run(pid, conn)
         self.runs[pid] = run
         self.served += 1
