@@ -348,3 +348,17 @@ def test_the_preloaded_server_holds_no_run_state() -> None:
     the forking thread), the YAML parser already imported."""
     done = subprocess.run([sys.executable, "-P", "-c", AUDIT], capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "full: [] threads: 1 ruamel: True", done
+
+
+def test_a_malformed_request_is_refused_and_the_server_stays(served: Served) -> None:
+    served.hook()
+    pid = served.wait_up()["pid"]
+    sock = _client.connect(served.folder)
+    assert sock is not None
+    try:
+        sock.sendall(_client.frame(b"RUN\0only-a-key"))
+        assert _client.read_message(sock) == b"REFUSED"
+    finally:
+        sock.close()
+    status = served.status()
+    assert status is not None and status["pid"] == pid and status["served"] == "0"
