@@ -362,3 +362,10 @@ def test_a_malformed_request_is_refused_and_the_server_stays(served: Served) -> 
         sock.close()
     status = served.status()
     assert status is not None and status["pid"] == pid and status["served"] == "0"
+
+
+def test_the_server_exits_when_its_socket_is_gone(served: Served) -> None:
+    served.hook()
+    pid = int(served.wait_up()["pid"])
+    os.unlink(os.path.join(served.folder, _client.SOCKET))
+    served.wait_down(pid)  # within a tick of its loop (2 s)
