@@ -54,13 +54,13 @@ def _package() -> str:
     return os.path.dirname(os.path.abspath(__file__))
 
 
-def key(env: Mapping[str, str] | None = None) -> str:
+def key(env: Mapping[str, str] | None = None, package: str | None = None) -> str:
     """What a server must share with a client to serve it: the interpreter, where omnibase
     lives, its version file, the newest modification time of its own ``.py`` files (a
     developer editing omnibase must never get the old code) and the module search path
     variables. The client and the server compute it with this one function."""
     env = os.environ if env is None else env
-    package = _package()
+    package = _package() if package is None else package
     newest = 0
     pending = [package]
     while pending:

@@ -4,6 +4,7 @@ and environments a process can have (no NUL; no ``=`` in a variable's name)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -32,3 +33,21 @@ def test_surrogate_escaped_bytes_survive() -> None:
     name = os.fsdecode(b"caf\xe9")
     body = _client.encode_request([name], name, {"X": name}, 0o22, "k")
     assert _client.decode_request(body) == ("k", name, 0o22, [name], {"X": name})
+
+
+def test_the_key_changes_with_omnibase_s_code_version_and_search_path(tmp_path: Path) -> None:
+    import shutil
+
+    package = tmp_path / "omnibase"
+    shutil.copytree(os.path.dirname(_client.__file__), package, ignore=shutil.ignore_patterns("__pycache__"))
+    first = _client.key({}, str(package))
+    assert _client.key({}, str(package)) == first
+    deep = package / "builtins" / "_run.py"
+    later = max(p.stat().st_mtime_ns for p in package.rglob("*.py")) + 10**9
+    os.utime(deep, ns=(later, later))  # an edit deep in the package
+    edited = _client.key({}, str(package))
+    assert edited != first
+    (package / "_version.py").write_text('__version__ = "9.9.9"\n')
+    os.utime(package / "_version.py", ns=(0, 0))  # not newer: the version alone changes the key
+    assert _client.key({}, str(package)) != edited
+    assert _client.key({"PYTHONPATH": "/elsewhere"}, str(package)) != _client.key({}, str(package))
