@@ -252,45 +252,49 @@ def _stats(env: Mapping[str, str], run_usage: tuple[float, float], served: bool)
 
 def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int | None:
     """Have the server run ``hook-impl ARGS``; the exit code, or None when the server would
-    not (stale, refused) before anything ran."""
+    not (stale, refused) before anything ran. SIGINT, SIGTERM and SIGHUP are forwarded to
+    the run; one that comes before the server said the run started stops the client with
+    128 + N (130 for Ctrl-C), as the plain run would have stopped."""
     env = dict(os.environ)
     umask = os.umask(0o022)
     os.umask(umask)
     body = encode_request(["-c", "hook-impl", *args], os.getcwd(), env, umask, the_key)
     message = frame(body)
-    fds = struct.pack("3i", 0, 1, 2)
-    try:
-        sent = sock.sendmsg([message[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-        sock.sendall(message[sent:])
-        answer = read_message(sock)
-    except OSError:
-        return None
-    if not answer.startswith(b"PID "):
-        return None  # STALE or REFUSED: nothing ran
-    pid = int(answer[4:])
+    run: list[int] = []  # the run's pid, once the server said it
+    pending: list[int] = []  # signals that came before it
 
     def forward(signum: int, frame: object) -> None:
+        if not run:
+            pending.append(signum)
+            return
         try:
-            os.kill(pid, signum)
+            os.kill(run[0], signum)
         except OSError:
             pass
 
     for sig in _FORWARDED:
         signal.signal(sig, forward)
-    while True:
-        try:
-            answer = read_message(sock)
-            break
-        except InterruptedError:
-            continue
-        except OSError:
-            print("omnibase: the command server went away during the run", file=sys.stderr)
-            return 1
-    words = answer.split()
-    if len(words) != 4 or words[0] != b"EXIT":
+    try:
+        sent = sock.sendmsg([message[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
+        sock.sendall(message[sent:])
+        answer = read_message(sock)
+    except OSError:
+        answer = b""
+    if not answer.startswith(b"PID "):
+        if pending:  # interrupted before anything ran: stop, as the plain run would have
+            return 128 + pending[0]
+        return None  # STALE, REFUSED or no answer: nothing ran
+    try:
+        run.append(int(answer[4:]))
+        for signum in pending:
+            forward(signum, None)
+        words = read_message(sock).split()
+        code = int(words[1])
+        _stats(env, (float(words[2]), float(words[3])), served=True)
+        return code
+    except (OSError, ValueError, IndexError):  # the run started: never run it a second time
+        print("omnibase: the command server went away during the run", file=sys.stderr)
         return 1
-    _stats(env, (float(words[2]), float(words[3])), served=True)
-    return int(words[1])
 
 
 def main(args: Sequence[str]) -> int:
@@ -312,6 +316,9 @@ def main(args: Sequence[str]) -> int:
                 sock.close()
             if code is not None:
                 return code
+    except KeyboardInterrupt:  # Ctrl-C before anything ran
+        print("omnibase: interrupted", file=sys.stderr)
+        return 130
     except Exception:  # the client's own error: today's run instead
         pass
     _fall_back(args, folder)
