@@ -10,3 +10,8 @@ import os
 
 for _name in ("CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR"):
     os.environ.pop(_name, None)
+
+# The installed git hook hands runs to a warm command server (docs/server.md) that lives on
+# after the run: tests that commit through the hook must not leave one behind. The server
+# tests (tests/e2e/test_cli_server.py) turn it on in the environment they give the hook.
+os.environ["OMNIBASE_SERVER"] = "0"

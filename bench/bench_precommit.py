@@ -19,7 +19,12 @@ machine it varies far less with the load than wall time does):
    tool rewrites anything). omnibase with the cache is measured on its second and later
    runs (the cache is warm), and without it every time.
 2. The everyday commit: 5 staged files (4 modified ``.py``, 1 new ``.yaml``), new content
-   before every run of every tool, so no tool (and no cache) has seen it.
+   before every run of every tool, so no tool (and no cache) has seen it. omnibase runs the
+   way the installed hook runs it: its client (``python -I -S omnibase/_client.py``) and the
+   repository's warm command server (started by the warm-up run; docs/server.md); and
+   "omnibase (no server)": ``hook-impl`` in a fresh interpreter, as the hook does without a
+   server. The served run's CPU time is the client's own plus the run's, which the server
+   measured (``wait4``) and the client wrote to ``$OMNIBASE_SERVER_STATS``.
 
 Environment: ``PYTHONDONTWRITEBYTECODE`` is removed for every tool (with it, every Python
 tool compiles its modules on every run: not what users see). If omnibase is installed in
@@ -146,16 +151,68 @@ def tools(root: Path, old: tuple[str, Path] | None = None) -> dict[str, Callable
 CPU: dict[str, list[float]] = {}
 
 
+#: Runs of the hook's client that the server did not serve (they fell back to a plain run).
+NOT_SERVED: list[str] = []
+
+
+def _served_cpu(env: dict[str, str], lines_before: int) -> float:
+    """The CPU seconds of the run a server served for the client (from the stats file the
+    client appends to when ``$OMNIBASE_SERVER_STATS`` names one); 0 when none was served."""
+    path = env.get("OMNIBASE_SERVER_STATS")
+    if not path or not os.path.exists(path):
+        return 0.0
+    lines = Path(path).read_text().splitlines()
+    if len(lines) <= lines_before:
+        return 0.0
+    return float(lines[-1].split()[2])
+
+
+def _stats_lines(env: dict[str, str]) -> int:
+    path = env.get("OMNIBASE_SERVER_STATS")
+    return len(Path(path).read_text().splitlines()) if path and os.path.exists(path) else 0
+
+
 def timed(argv: list[str], root: Path, env: dict[str, str], name: str | None = None) -> tuple[float, int]:
-    """Wall seconds and exit code of one run; its CPU seconds go to ``CPU[name]``."""
+    """Wall seconds and exit code of one run; its CPU seconds go to ``CPU[name]`` (for a
+    served run: the client's and the run's the server reported)."""
+    lines = _stats_lines(env)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=root, capture_output=True, env=env, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    served = _served_cpu(env, lines)
+    if "OMNIBASE_SERVER_STATS" in env and _stats_lines(env) == lines:
+        NOT_SERVED.append(name or "warm-up")
     if name is not None:
-        CPU.setdefault(name, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        CPU.setdefault(name, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime + served)
     return wall, done.returncode
+
+
+def hook_argv(root: Path, omni: list[str]) -> dict[str, list[str]]:
+    """The everyday case's two ways of running omnibase's hook: through the client (and the
+    server), and the plain run (``omni``: the interpreter command line)."""
+    from omnibase import _client
+
+    args = ["--hook-type=pre-commit", "--hook-dir", str(root / ".git" / "hooks"), "--"]
+    return {"omnibase": [sys.executable, "-I", "-S", str(Path(_client.__file__).resolve()), *args],
+            "omnibase (no server)": [*omni, "hook-impl", *args]}
+
+
+def wait_for_server(root: Path) -> bool:
+    from omnibase import _client
+
+    for _ in range(100):
+        if _client.status_request(_client.socket_dir(str(root / ".git")), b"STATUS") is not None:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stop_server(root: Path) -> None:
+    from omnibase import _client
+
+    _client.status_request(_client.socket_dir(str(root / ".git")), b"STOP")
 
 
 def make_corpus(root: Path) -> None:
@@ -242,13 +299,32 @@ def main() -> int:
             codes[name].add(code)
             return seconds
 
+        if not rounds_day:
+            return 0
+        omni, _, _ = omnibase_argv()
+        day_argv: dict[str, Callable[[bool], list[str]]] = {"pre-commit": argv["pre-commit"], "prek": argv["prek"]}
+        for name, words in hook_argv(root, omni).items():
+            day_argv[name] = lambda _a, words=words: words
+        envs["omnibase"] = {**omni_env, "OMNIBASE_SERVER_STATS": str(Path(tmp) / "server-stats"), "OMNIBASE_SERVER_IDLE": "300"}
+        envs["omnibase (no server)"] = omni_env
+        if old is not None:
+            day_argv[f"omnibase@{rev}"] = argv[f"omnibase@{rev}"]
+        argv = day_argv
         codes = {n: set() for n in argv}
         CPU.clear()
-        for name in argv:  # byte-code caches written, as on a machine that ran it before
-            if name.startswith("omnibase"):
-                run_day(name, -1)
-        samples = interleaved(list(argv), rounds_day, run_day)
-        report(f"5 staged files (4 modified .py, 1 new .yaml), {rounds_day} interleaved rounds (exit codes: {codes})",
+        try:
+            for name in argv:  # byte-code caches written, as on a machine that ran it before
+                if name.startswith("omnibase"):
+                    run_day(name, -1)  # the client's first run is a plain one: it starts the server
+            if not wait_for_server(root):
+                print("omnibase's command server did not start: the served figures are plain runs")
+            NOT_SERVED.clear()
+            run_day("omnibase", -1)  # the server's first run
+            samples = interleaved(list(argv), rounds_day, run_day)
+        finally:
+            stop_server(root)
+        report(f"5 staged files (4 modified .py, 1 new .yaml), {rounds_day} interleaved rounds (exit codes: {codes}); "
+               f"omnibase: the hook's client and warm server ({len(NOT_SERVED)} of its runs not served)",
                samples, "omnibase")
     return 0
 

@@ -55,6 +55,7 @@ COMMANDS = {
     "restore": "put back unstaged changes an interrupted pre-commit run left under .git/omnibase/patches",
     "hook-impl": None,  # what the installed hook scripts call; not for people
     "report": "the report format (--schema); show a stored report's graph (show REPORT --graph FORMAT)",
+    "server": "the warm command server behind the git hook: status, stop (see docs/server.md)",
 }
 
 
@@ -228,6 +229,11 @@ def _report_parser(sub: Any, name: str) -> None:
     add_report_show(rep)
 
 
+def _server_parser(sub: Any, name: str) -> None:
+    server = _add(sub, name)
+    server.add_argument("action", choices=("status", "stop"), help="status: is one running, how many runs it served; stop: make it exit")
+
+
 _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "orch": _orch_parser,
     "registry": _registry_parser,
@@ -237,6 +243,7 @@ _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "restore": _restore_parser,
     "hook-impl": _hook_impl_parser,
     "report": _report_parser,
+    "server": _server_parser,
 }
 
 
@@ -277,6 +284,10 @@ def _run(args: argparse.Namespace) -> int:
             return print_version()
         if args.command == "report":
             return _report(args)
+        if args.command == "server":
+            from omnibase._server import server_command
+
+            return server_command(args)
         if args.command is None:
             _parser().print_help()
             return 2

@@ -28,10 +28,16 @@ _SCRIPT = """#!/bin/sh
 {marker}
 # It runs omnibase with the Python that installed it; -P: the repository's own modules
 # must not shadow the standard library's.
+# When it can, its tiny client hands the run to a warm command server (docs/server.md;
+# OMNIBASE_SERVER=0 turns that off); else, or when the client is gone, the plain run.
 INSTALL_PYTHON={python}
+CLIENT={client}
 HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
-RUN='import sys; from omnibase.cli import main; sys.exit(main())'  # -m would load runpy too
+RUN={run}  # -m would load runpy too
 if [ -x "$INSTALL_PYTHON" ]; then
+    if [ -f "$CLIENT" ] && [ "$OMNIBASE_SERVER" != 0 ]; then
+        exec "$INSTALL_PYTHON" -I -S "$CLIENT" --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
+    fi
     exec "$INSTALL_PYTHON" -P -c "$RUN" hook-impl --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
 fi
 echo "omnibase: $INSTALL_PYTHON (the Python that installed this hook) is gone; run 'omnibase install' again" >&2
@@ -45,7 +51,10 @@ def _say(message: str) -> None:
 
 def hook_script(hook_type: str, python: str) -> str:
     """The text of the hook script for ``hook_type`` that runs ``python -m omnibase``."""
-    return _SCRIPT.format(marker=MARKER, python=shlex.quote(python), hook_type=hook_type)
+    from omnibase import _client
+
+    return _SCRIPT.format(marker=MARKER, python=shlex.quote(python), hook_type=hook_type,
+                          client=shlex.quote(os.path.abspath(_client.__file__)), run=shlex.quote(_client.RUN))
 
 
 def _is_ours(path: str) -> bool:

@@ -59,6 +59,7 @@ class Result:
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNIBASE_", "PYTEST_"))}
     env.pop("NO_COLOR", None)
+    env["OMNIBASE_SERVER"] = "0"  # a hook run must not leave a command server behind (docs/server.md)
     env.update(extra or {})
     return env
 

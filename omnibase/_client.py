@@ -1,0 +1,329 @@
+"""The installed git hook's front end: hand the run to a warm command server, or do today's run.
+
+The hook script runs this file directly (``python -I -S .../omnibase/_client.py HOOK-ARGS``):
+it imports only the standard library's built-in modules (nothing of omnibase, nothing from
+site-packages), so it starts in a few milliseconds. It looks for the repository's server
+(a unix socket ``s`` in ``<git dir>/omnibase/server/``, a folder of ours with mode 0700),
+sends it the run (argv, cwd, environment, umask and a staleness key) with fds 0, 1 and 2
+(``SCM_RIGHTS``), forwards SIGINT, SIGTERM and SIGHUP to the run's process, and exits with
+the run's exit status.
+
+On any problem (no server, a stale one, not Linux, ``CI=true``, ``OMNIBASE_SERVER=0``, no
+git folder, an error of its own) it ``os.execv``\\ s the normal command, exactly what the
+hook ran before servers existed; nothing has happened yet when it does. Unless servers are
+disabled, it first starts one in the background (detached) for the next run.
+
+See docs/server.md.
+"""
+
+from __future__ import annotations
+
+import _socket as socket  # not socket/signal/struct.py: they import enum and selectors (~10 ms)
+import _struct as struct
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+    from collections.abc import Mapping, Sequence
+else:
+    import _signal as signal
+
+__all__ = ["RUN", "SERVE", "connect", "decode_request", "encode_request", "key", "main", "socket_dir", "status_request"]
+
+#: What the hook runs without a server: the CLI in a fresh interpreter (-P: the
+#: repository's own modules must not shadow the standard library's).
+RUN = "import sys; from omnibase.cli import main; sys.exit(main())"
+#: How a server is started (``python -P -c SERVE SOCKET_DIR``).
+SERVE = "import sys; from omnibase._server import main; sys.exit(main(sys.argv[1:]))"
+
+MAGIC = b"OMB1"
+#: The socket's name inside its folder (connect and bind use short paths; see ``connect``).
+SOCKET = "s"
+_HEADER = struct.Struct("!4sI")
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def socket_dir(git_dir: str) -> str:
+    """The folder of the repository's server socket."""
+    return os.path.join(git_dir, "omnibase", "server")
+
+
+def _package() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def key(env: Mapping[str, str] | None = None, package: str | None = None) -> str:
+    """What a server must share with a client to serve it: the interpreter, where omnibase
+    lives, its version file, the newest modification time of its own ``.py`` files (a
+    developer editing omnibase must never get the old code) and the module search path
+    variables. The client and the server compute it with this one function."""
+    env = os.environ if env is None else env
+    package = _package() if package is None else package
+    newest = 0
+    pending = [package]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    newest = max(newest, entry.stat().st_mtime_ns)
+    try:
+        with open(os.path.join(package, "_version.py"), "rb") as f:
+            version = f.read().decode("utf-8", "replace").rpartition("__version__")[2].strip()
+    except OSError:
+        version = "?"
+    paths = "|".join(env.get(name, "") for name in ("PYTHONPATH", "PYTHONHOME"))
+    return f"{sys.executable}\t{package}\t{version}\t{newest}\t{paths}"
+
+
+def _private_dir(path: str) -> bool:
+    """``path`` is a real folder (no symlink), ours, and closed to everyone else (0700)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    import stat
+
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+
+
+def connect(folder: str, timeout: float | None = None) -> socket.socket | None:
+    """A connection to the server whose socket is in ``folder``, or None. The path used is
+    ``/proc/self/fd/N/s`` with N an fd of the folder (unix socket paths are limited to 108
+    bytes; a repository may be deeper than that), after checking the folder is private."""
+    if not _private_dir(folder) or os.path.islink(os.path.dirname(folder)):
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout if timeout is not None else 2.0)
+        sock.connect(f"/proc/self/fd/{fd}/{SOCKET}")
+        sock.settimeout(None)
+        return sock
+    except OSError:
+        sock.close()
+        return None
+    finally:
+        os.close(fd)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        data += chunk
+    return data
+
+
+def read_message(sock: socket.socket) -> bytes:
+    """One framed message (``MAGIC``, length, body)."""
+    magic, length = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+    if magic != MAGIC:
+        raise ConnectionError("not an omnibase server")
+    return _recv_exact(sock, length)
+
+
+def frame(body: bytes) -> bytes:
+    return _HEADER.pack(MAGIC, len(body)) + body
+
+
+def encode_request(argv: Sequence[str], cwd: str, env: Mapping[str, str], umask: int, the_key: str) -> bytes:
+    """``RUN``, key, cwd, umask, argc, argv..., then ``NAME=VALUE`` pairs; NUL-separated
+    (no argument, path or environment entry can hold a NUL)."""
+    words = [b"RUN", the_key.encode(), os.fsencode(cwd), b"%o" % umask, b"%d" % len(argv)]
+    words += [os.fsencode(a) for a in argv]
+    words += [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
+    return b"\0".join(words)
+
+
+def decode_request(body: bytes) -> tuple[str, str, int, list[str], dict[str, str]]:
+    """``encode_request``'s inverse: key, cwd, umask, argv, environment (ValueError when
+    ``body`` is not a request)."""
+    words = body.split(b"\0")
+    if len(words) < 5 or words[0] != b"RUN":
+        raise ValueError("not a run request")
+    argc = int(words[4])
+    if argc < 0 or 5 + argc > len(words):
+        raise ValueError("bad argument count")
+    env = dict(os.fsdecode(w).partition("=")[::2] for w in words[5 + argc :] if b"=" in w)
+    return (words[1].decode("utf-8", "surrogateescape"), os.fsdecode(words[2]), int(words[3], 8),
+            [os.fsdecode(w) for w in words[5 : 5 + argc]], env)
+
+
+def status_request(folder: str, what: bytes) -> bytes | None:
+    """Send ``STATUS`` or ``STOP`` to the server in ``folder``; its answer, or None."""
+    sock = connect(folder)
+    if sock is None:
+        return None
+    try:
+        sock.sendall(frame(what))
+        return read_message(sock)
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
+def disabled(env: Mapping[str, str]) -> bool:
+    """Servers are never used on CI, when ``OMNIBASE_SERVER=0``, or off Linux."""
+    return (
+        sys.platform != "linux"
+        or env.get("OMNIBASE_SERVER", "").strip().lower() in ("0", "false", "no", "off")
+        or env.get("CI", "").strip().lower() in ("true", "1", "yes")
+    )
+
+
+def _git_dir(args: Sequence[str]) -> str | None:
+    """The git folder, from ``--hook-dir DIR`` (the hooks folder, ``<git dir>/hooks``)."""
+    for i, word in enumerate(args):
+        if word == "--":
+            break
+        if word == "--hook-dir" and i + 1 < len(args):
+            hooks = args[i + 1]
+        elif word.startswith("--hook-dir="):
+            hooks = word.partition("=")[2]
+        else:
+            continue
+        git_dir = os.path.dirname(os.path.abspath(hooks))
+        if os.path.basename(os.path.abspath(hooks)) == "hooks" and os.path.isfile(os.path.join(git_dir, "HEAD")):
+            return git_dir
+        return None
+    return None
+
+
+def start_server(folder: str) -> None:
+    """Start a server for ``folder`` in the background: double fork, a new session, fds on
+    /dev/null; this process goes on at once (errors are silent: a server is an optimisation)."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return
+    if pid:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        return
+    try:  # the intermediate child
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, 256)
+        os.execv(sys.executable, [sys.executable, "-P", "-c", SERVE, folder])
+    finally:
+        os._exit(0)
+
+
+def _fall_back(args: Sequence[str], folder: str | None) -> None:
+    """Today's run: exec the CLI (after starting a server for next time, unless disabled)."""
+    if folder is not None:
+        start_server(folder)
+    argv = [sys.executable, "-P", "-c", RUN, "hook-impl", *args]
+    os.execv(sys.executable, argv)
+
+
+def _stats(env: Mapping[str, str], run_usage: tuple[float, float], served: bool) -> None:
+    """``$OMNIBASE_SERVER_STATS``: the CPU seconds of this client and of the run it had
+    served (for benchmarks: honest CPU accounting of a served run)."""
+    path = env.get("OMNIBASE_SERVER_STATS")
+    if not path:
+        return
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        with open(path, "a") as f:
+            f.write(f"{int(served)} {me.ru_utime + me.ru_stime:.6f} {run_usage[0] + run_usage[1]:.6f}\n")
+    except OSError:
+        pass
+
+
+def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int | None:
+    """Have the server run ``hook-impl ARGS``; the exit code, or None when the server would
+    not (stale, refused) before anything ran. SIGINT, SIGTERM and SIGHUP are forwarded to
+    the run; one that comes before the server said the run started stops the client with
+    128 + N (130 for Ctrl-C), as the plain run would have stopped."""
+    env = dict(os.environ)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    body = encode_request(["-c", "hook-impl", *args], os.getcwd(), env, umask, the_key)
+    message = frame(body)
+    run: list[int] = []  # the run's pid, once the server said it
+    pending: list[int] = []  # signals that came before it
+
+    def forward(signum: int, frame: object) -> None:
+        if not run:
+            pending.append(signum)
+            return
+        try:
+            os.kill(run[0], signum)
+        except OSError:
+            pass
+
+    for sig in _FORWARDED:
+        signal.signal(sig, forward)
+    try:
+        sent = sock.sendmsg([message[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
+        sock.sendall(message[sent:])
+        answer = read_message(sock)
+    except OSError:
+        answer = b""
+    if not answer.startswith(b"PID "):
+        if pending:  # interrupted before anything ran: stop, as the plain run would have
+            return 128 + pending[0]
+        return None  # STALE, REFUSED or no answer: nothing ran
+    try:
+        run.append(int(answer[4:]))
+        for signum in pending:
+            forward(signum, None)
+        words = read_message(sock).split()
+        code = int(words[1])
+        _stats(env, (float(words[2]), float(words[3])), served=True)
+        return code
+    except (OSError, ValueError, IndexError):  # the run started: never run it a second time
+        print("omnibase: the command server went away during the run", file=sys.stderr)
+        return 1
+
+
+def main(args: Sequence[str]) -> int:
+    """Run the hook with ``args`` (``hook-impl``'s arguments) through a server, or exec it."""
+    folder: str | None = None
+    try:
+        if disabled(os.environ):
+            _fall_back(args, None)
+        git_dir = _git_dir(args)
+        if git_dir is None:
+            _fall_back(args, None)
+            return 1  # not reached
+        folder = socket_dir(git_dir)
+        sock = connect(folder)
+        if sock is not None:
+            try:
+                code = serve_through(sock, args, key())
+            finally:
+                sock.close()
+            if code is not None:
+                return code
+    except KeyboardInterrupt:  # Ctrl-C before anything ran
+        print("omnibase: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # the client's own error: today's run instead
+        pass
+    _fall_back(args, folder)
+    return 1  # not reached: execv replaced this process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

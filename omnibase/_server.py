@@ -1,0 +1,451 @@
+"""The warm command server behind the installed git hook (see ``omnibase/_client.py``).
+
+One server per repository, started in the background by the hook's client the first time
+it finds none. It imports up front what an everyday ``orch --stage pre-commit`` needs, then
+waits on a unix socket in ``<git dir>/omnibase/server/`` (a folder of ours, mode 0700). For
+each run a client sends (fds 0, 1, 2 with it), it checks the peer is the same user
+(``SO_PEERCRED``) and the staleness key matches, and forks a child that *becomes* the run:
+the received fds on 0/1/2, the client's cwd, environment, umask and argv, default signal
+handlers, then the normal CLI entry point. The server itself runs no check: it reaps the
+child (``wait4``) and sends back its exit status (128 + N after signal N) and its CPU time.
+
+It is single-threaded (``selectors``; SIGCHLD reaches the loop through
+``signal.set_wakeup_fd``) and exits when idle for ``$OMNIBASE_SERVER_IDLE`` seconds (default
+600), when a client's key says its code is stale, when its socket is gone, or on ``omnibase
+server stop``. See docs/server.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+from collections.abc import Mapping, Sequence
+
+from omnibase import _client
+
+__all__ = ["PRELOAD", "main", "serve"]
+
+#: What an everyday ``orch --stage pre-commit`` imports; loaded before the first request.
+PRELOAD = (
+    "omnibase.cli._main", "omnibase.cli._process", "omnibase.cli._commands", "omnibase.cli._modes",
+    "omnibase.cli._observe", "omnibase.cli._terminal", "omnibase.cli._reports", "omnibase.cli._catalogue",
+    "omnibase.cli._graphs", "omnibase.cli.formatters", "omnibase.cli.formats", "omnibase.cli.formats._lazy",
+    "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase._git", "omnibase._atomic",
+    "omnibase._redact", "omnibase._proc", "omnibase.interpreter", "omnibase.drivers", "omnibase.drivers.sync",
+    "omnibase.drivers.process", "omnibase.drivers.replay", "omnibase.drivers._worker",
+    "omnibase.orchestrators", "omnibase.components.builtin", "omnibase.registry", "omnibase.context",
+    "omnibase.snapshots", "omnibase.observers", "omnibase.observers.trace", "omnibase.observers.progress",
+    "omnibase.observers.metrics", "omnibase.observers.logs", "omnibase.builtins", "omnibase.builtins._run",
+    "omnibase.builtins._yaml", "omnibase.builtins._cache", "omnibase.builtins._spool",
+    "symtable", "ruamel.yaml", "identify.identify", "json", "tempfile", "uuid", "decimal", "subprocess",
+)  # fmt: skip
+
+_IDLE_DEFAULT = 600.0
+_TICK = 2.0  # how often the loop looks at its socket and its key when nothing happens
+_MAX_REQUEST = 16 << 20
+_CRED = struct.Struct("3i")
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a module a run needs but cannot import fails in the run, as always
+            pass
+
+
+def _idle_seconds(env: Mapping[str, str]) -> float:
+    try:
+        return max(1.0, float(env.get("OMNIBASE_SERVER_IDLE", _IDLE_DEFAULT)))
+    except ValueError:
+        return _IDLE_DEFAULT
+
+
+class _Run:
+    """A run in progress: the child's pid and the client's connection."""
+
+    def __init__(self, pid: int, conn: socket.socket) -> None:
+        self.pid = pid
+        self.conn = conn
+
+
+class Server:
+    def __init__(self, listener: socket.socket, lock: int, key: str, idle: float) -> None:
+        self.listener = listener
+        self.lock = lock
+        self.key = key
+        self.idle = idle
+        self.inode = os.stat(_client.SOCKET).st_ino
+        self.runs: dict[int, _Run] = {}
+        self.served = 0
+        self.started = time.time()
+        self.last = time.monotonic()
+        self.stopping = False
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def loop(self) -> None:
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, self._stop)
+        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
+        while not (self.stopping and not self.runs):
+            for selected, _ in self.selector.select(_TICK):
+                if selected.data == "accept" and not self.stopping:
+                    self._accept()
+                elif selected.data == "wake":
+                    self._drain()
+                elif isinstance(selected.data, _Run):
+                    self._client_gone(selected.data)
+            self._reap()
+            if not self.runs and not self.stopping:
+                if time.monotonic() - self.last > self.idle or not self._socket_is_ours():
+                    self.stopping = True
+                elif _client.key() != self.key:
+                    self.stopping = True
+        self._close()
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def _drain(self) -> None:
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except OSError:
+            pass
+
+    def _socket_is_ours(self) -> bool:
+        try:
+            return os.stat(_client.SOCKET).st_ino == self.inode
+        except OSError:
+            return False
+
+    def _close(self) -> None:
+        if self._socket_is_ours():
+            try:
+                os.unlink(_client.SOCKET)
+            except OSError:
+                pass
+        self.listener.close()
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        self.last = time.monotonic()
+        fds: list[int] = []
+        try:
+            conn.settimeout(5.0)
+            _pid, uid, _gid = _CRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size))
+            if uid != os.getuid():
+                conn.close()
+                return
+            body, fds = self._receive(conn)
+            if body is None:
+                conn.close()
+                return
+            if body == b"STATUS":
+                conn.sendall(_client.frame(self._status().encode()))
+                conn.close()
+            elif body == b"STOP":
+                self.stopping = True
+                conn.sendall(_client.frame(b"STOPPING"))
+                conn.close()
+            elif body.startswith(b"RUN\0"):
+                owned, fds = fds, []  # _run closes them, whatever happens
+                self._run(conn, body, owned)
+            else:
+                conn.close()
+        except OSError:
+            conn.close()
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _receive(self, conn: socket.socket) -> tuple[bytes | None, list[int]]:
+        """One framed request and the fds that came with its first bytes."""
+        fds: list[int] = []
+        head = b""
+        space = socket.CMSG_SPACE(3 * struct.calcsize("i"))
+        while len(head) < 8:
+            data, ancillary, _flags, _addr = conn.recvmsg(8 - len(head), space)
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    usable = len(payload) - len(payload) % struct.calcsize("i")
+                    fds += list(struct.unpack(f"{usable // struct.calcsize('i')}i", payload[:usable]))
+            if not data:
+                return None, fds
+            head += data
+        magic, length = struct.unpack("!4sI", head)
+        if magic != _client.MAGIC or length > _MAX_REQUEST:
+            return None, fds
+        body = b""
+        while len(body) < length:
+            chunk = conn.recv(min(length - len(body), 1 << 16))
+            if not chunk:
+                return None, fds
+            body += chunk
+        return body, fds
+
+    def _status(self) -> str:
+        return (f"pid {os.getpid()}\nserved {self.served}\nrunning {len(self.runs)}\n"
+                f"idle-exit {self.idle:g}\nstarted {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.started))}\n")
+
+    def _run(self, conn: socket.socket, body: bytes, fds: list[int]) -> None:
+        try:
+            the_key, cwd, umask, argv, env = _client.decode_request(body)
+        except ValueError:
+            the_key = None
+        stale = the_key is not None and the_key != self.key
+        if the_key is None or stale or len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            conn.sendall(_client.frame(b"STALE" if stale else b"REFUSED"))
+            conn.close()
+            if stale:
+                self.stopping = True  # the code changed under us: the next client starts a fresh server
+            return
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._become_run(conn, fds, cwd, umask, argv, env)  # never returns
+        finally:
+            for fd in fds:
+                os.close(fd)
+        run = _Run(pid, conn)
+        self.runs[pid] = run
+        self.served += 1
+        conn.settimeout(None)
+        try:
+            conn.sendall(_client.frame(b"PID %d" % pid))
+        except OSError:
+            pass
+        self.selector.register(conn, selectors.EVENT_READ, run)
+
+    def _client_gone(self, run: _Run) -> None:
+        """The client's connection became readable: it went away (it sends nothing after its
+        request). The run is stopped as a hang-up would stop it."""
+        try:
+            data = run.conn.recv(1, socket.MSG_PEEK)
+        except OSError:
+            data = b""
+        if not data:
+            self.selector.unregister(run.conn)
+            try:
+                os.kill(run.pid, signal.SIGHUP)
+            except OSError:
+                pass
+
+    def _reap(self) -> None:
+        while self.runs:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            run = self.runs.pop(pid, None)
+            if run is None:
+                continue
+            self.last = time.monotonic()
+            code = os.waitstatus_to_exitcode(status)
+            code = 128 - code if code < 0 else code
+            try:
+                self.selector.unregister(run.conn)
+            except (KeyError, ValueError):
+                pass
+            try:
+                run.conn.sendall(_client.frame(b"EXIT %d %.6f %.6f" % (code, usage.ru_utime, usage.ru_stime)))
+            except OSError:
+                pass
+            run.conn.close()
+
+    # --- the child ------------------------------------------------------------------------
+
+    def _become_run(self, conn: socket.socket, fds: list[int], cwd: str, umask: int, argv: list[str], env: dict[str, str]) -> None:
+        code = 1
+        try:
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self.selector.close()
+            self.listener.close()
+            for other in self.runs.values():
+                other.conn.close()
+            conn.close()
+            for fd in (self.wake_r, self.wake_w, self.lock):
+                os.close(fd)
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+            for fd in fds:
+                if fd > 2:
+                    os.close(fd)
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(env)
+            os.umask(umask)
+            sys.argv = argv
+            _reopen_std_streams()
+            from omnibase.cli import main
+
+            code = main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except KeyboardInterrupt:
+            code = 130
+        except BaseException as exc:  # the last line of defence, as in the CLI
+            try:
+                print(f"omnibase: internal error in the command server's run: {type(exc).__name__}: {exc}", file=sys.stderr)
+            except BaseException:
+                pass
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
+            os._exit(code)
+
+
+def _reopen_std_streams() -> None:
+    """New ``sys.stdin``/``stdout``/``stderr`` on the received fds: buffering chosen from
+    what they are now (a terminal: line-buffered), as at an interpreter's start."""
+    import io
+
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        old = getattr(sys, name)
+        encoding = getattr(old, "encoding", None) or "utf-8"
+        errors = getattr(old, "errors", None) or "strict"
+        try:
+            tty = os.isatty(fd)
+            raw = io.open(fd, mode + "b", buffering=0 if name == "stderr" else -1, closefd=False)
+            stream = io.TextIOWrapper(raw, encoding=encoding, errors=errors,
+                                      line_buffering=tty or name == "stderr", write_through=name == "stderr")
+        except (OSError, ValueError):
+            continue
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+
+
+def _bind(folder: str) -> tuple[socket.socket, int] | None:
+    """The listening socket in ``folder`` (made private: 0700), or None when another
+    server holds the folder's lock or the folder is not safe to use."""
+    import fcntl
+
+    parent = os.path.dirname(folder)
+    if os.path.islink(parent) or os.path.islink(folder):
+        return None
+    os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(folder)
+    if st.st_uid != os.getuid():
+        return None
+    if st.st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    os.chdir(folder)  # the socket is bound by a short relative name (108-byte limit)
+    lock = os.open("lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    for _ in range(40):  # a server that is exiting still holds it for a moment
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                return None
+            time.sleep(0.05)
+    else:
+        os.close(lock)
+        return None
+    # the lock fd stays open (and locked) for the server's life; a run's child closes it
+    probe = _client.connect(folder, timeout=0.5)
+    if probe is not None:  # a live server answers there: leave it be
+        probe.close()
+        os.close(lock)
+        return None
+    try:
+        os.unlink(_client.SOCKET)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(_client.SOCKET)
+    os.chmod(_client.SOCKET, 0o600)
+    listener.listen(16)
+    listener.setblocking(False)
+    return listener, lock
+
+
+def serve(folder: str) -> int:
+    """Serve the repository whose socket folder is ``folder`` until idle, stale or stopped."""
+    key = _client.key()
+    _preload()
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return 1  # a fork copies only the forking thread: a thread started at import would be lost
+    bound = _bind(os.path.abspath(folder))
+    if bound is None:
+        return 0
+    Server(*bound, key, _idle_seconds(os.environ)).loop()
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -c 'from omnibase._server import main; ...' SOCKET_FOLDER", file=sys.stderr)
+        return 2
+    try:
+        return serve(argv[0])
+    except Exception:  # a server is an optimisation: it never reports, it just is not there
+        return 1
+
+
+# --- ``omnibase server status|stop`` ------------------------------------------------------
+
+
+def server_command(args: argparse.Namespace) -> int:
+    """``status``: whether this repository's server runs, and what it has done (exit 0; 1
+    when none runs). ``stop``: ask it to exit (after the runs it is serving); exit 0."""
+    from returns.result import Failure
+
+    from omnibase._git import git_text
+
+    where = git_text(["rev-parse", "--git-common-dir"], os.getcwd())
+    if isinstance(where, Failure):
+        print(f"omnibase: not inside a git repository ({where.failure().message})", file=sys.stderr)
+        return 2
+    folder = _client.socket_dir(os.path.abspath(where.unwrap().strip()))
+    answer = _client.status_request(folder, b"STATUS" if args.action == "status" else b"STOP")
+    if answer is None:
+        print("no command server runs for this repository")
+        return 1 if args.action == "status" else 0
+    if args.action == "stop":
+        print("the command server is stopping")
+        return 0
+    fields = dict(line.partition(" ")[::2] for line in answer.decode("utf-8", "replace").splitlines())
+    print(f"command server running: pid {fields.get('pid', '?')}, served {fields.get('served', '?')} run(s), "
+          f"{fields.get('running', '?')} running now, started {fields.get('started', '?')}, "
+          f"exits after {fields.get('idle-exit', '?')} s idle")
+    return 0
