@@ -74,8 +74,10 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
                 elif kind is Fork:
                     answer = _fork(intent, performer, watchers)  # type: ignore[arg-type]
                 else:
-                    if watchers and kind is Invoke:
-                        _started(intent, watchers)  # type: ignore[arg-type]
+                    if watchers and kind is Invoke:  # inline: this is on every invocation
+                        started = Started(name=intent.component.name, span_id=intent.span_id, attempt=intent.attempt)  # type: ignore[union-attr]
+                        for observe in watchers:
+                            observe(started)
                     answer = perform(intent)
             except KeyboardInterrupt as stop:
                 intent = program.throw(stop)

@@ -86,6 +86,12 @@ class SyncDriver(PerformerBase):
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def perform(self, intent: Intent) -> Any:
+        # the common invocation (synchronous, no time limit) without the dispatch's two hops
+        if type(intent) is Invoke and intent.limit is None and not intent.component.is_async:
+            return call(intent)
+        return PerformerBase.perform(self, intent)
+
     def invoke(self, intent: Invoke) -> Called:
         if intent.component.is_async:
             return async_refused(intent, time.monotonic_ns())
