@@ -232,6 +232,11 @@ def _target(entry: Entry, root: str) -> Result[tuple[str, str], ResolutionError]
     return Success((module_name, attr))
 
 
+def _cannot_import(entry: Entry, module_name: str, why: str) -> Failure[ResolutionError]:
+    """The one wording of an entry whose module does not import (here or in a probe)."""
+    return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': {why}"))
+
+
 def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     import importlib
 
@@ -245,7 +250,7 @@ def _python(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # ImportError, or the module failing or exiting at import time
-        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"))
+        return _cannot_import(entry, module_name, f"{type(exc).__name__}: {exc}")
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -272,9 +277,9 @@ def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
     try:
         found = importlib.util.find_spec(module_name)
     except (ImportError, ValueError) as exc:
-        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': {type(exc).__name__}: {exc}"))
+        return _cannot_import(entry, module_name, f"{type(exc).__name__}: {exc}")
     if found is None:
-        return Failure(ResolutionError(entry.name, f"cannot import module '{module_name}': no module named '{module_name}'"))
+        return _cannot_import(entry, module_name, f"no module named '{module_name}'")
     from omnibase.drivers.process import probe
 
     why = probe(target, root, timeout=_resolve_timeout())  # imported, and checked callable, in a worker

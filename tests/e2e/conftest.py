@@ -33,6 +33,14 @@ class Repo:
     def commit(self, message: str = "commit") -> None:
         self.git("commit", "-q", "--no-verify", "-m", message)
 
+    def seed(self, files: dict[str, bytes | str]) -> Repo:
+        """Write ``files``, stage and commit them: a project to run the CLI in."""
+        for rel, data in files.items():
+            self.write(rel, data)
+        self.stage(*files)
+        self.commit()
+        return self
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:

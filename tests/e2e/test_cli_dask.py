@@ -71,11 +71,7 @@ components:
 
 @pytest.fixture
 def project(repo):
-    repo.write("plugin.py", PLUGIN)
-    repo.write("omnibase.yaml", REGISTRY)
-    repo.stage("plugin.py", "omnibase.yaml")
-    repo.commit()
-    return repo
+    return repo.seed({"plugin.py": PLUGIN, "omnibase.yaml": REGISTRY})
 
 
 def _steps(out: str) -> dict[str, dict]:

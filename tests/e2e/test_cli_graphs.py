@@ -49,11 +49,7 @@ def _calls(repo: Any) -> list[str]:
 
 @pytest.fixture
 def dag(repo: Any) -> Any:
-    repo.write("omnibase.yaml", DAG)
-    repo.write("a.txt", "a\n")
-    repo.stage("omnibase.yaml", "a.txt")
-    repo.commit()
-    return repo
+    return repo.seed({"omnibase.yaml": DAG, "a.txt": "a\n"})
 
 
 def test_a_stage_runs_as_a_dag_and_skipped_nodes_say_why(dag: Any, cli: Any) -> None:

@@ -101,11 +101,7 @@ def fixable(repo):
 
 @pytest.fixture
 def project(repo):
-    repo.write("plugin.py", PLUGIN)
-    repo.write("omnibase.yaml", REGISTRY)
-    repo.stage("plugin.py", "omnibase.yaml")
-    repo.commit()
-    return repo
+    return repo.seed({"plugin.py": PLUGIN, "omnibase.yaml": REGISTRY})
 
 
 def test_dry_run_writes_nothing_anywhere_and_reports_plan_and_diff(fixable, cli):

@@ -77,12 +77,7 @@ FILES = ["a.txt", "omnibase.yaml", "plugin.py"]
 
 @pytest.fixture
 def project(repo: Any) -> Any:
-    repo.write("plugin.py", PLUGIN)
-    repo.write("omnibase.yaml", REGISTRY)
-    repo.write("a.txt", "a\n")
-    repo.stage("plugin.py", "omnibase.yaml", "a.txt")
-    repo.commit()
-    return repo
+    return repo.seed({"plugin.py": PLUGIN, "omnibase.yaml": REGISTRY, "a.txt": "a\n"})
 
 
 def _pipe(cli: Any, *args: str) -> tuple[Any, dict[str, Any]]:

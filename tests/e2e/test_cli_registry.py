@@ -79,12 +79,7 @@ components:
 
 @pytest.fixture
 def project(repo):
-    repo.write("plugin.py", PLUGIN)
-    repo.write("omnibase.yaml", REGISTRY)
-    repo.write("a.txt", "ok\n")
-    repo.stage("plugin.py", "omnibase.yaml", "a.txt")
-    repo.commit()
-    return repo
+    return repo.seed({"plugin.py": PLUGIN, "omnibase.yaml": REGISTRY, "a.txt": "ok\n"})
 
 
 def _steps(out: str) -> dict[str, dict]:

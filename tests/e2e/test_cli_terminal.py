@@ -35,11 +35,7 @@ DAG = "version: 1\ncomponents:\n" + _cmd("lint") + _cmd("typecheck") + _cmd("bui
 
 @pytest.fixture
 def dag(repo: Any) -> Any:
-    repo.write("omnibase.yaml", DAG)
-    repo.write("a.txt", "a\n")
-    repo.stage("omnibase.yaml", "a.txt")
-    repo.commit()
-    return repo
+    return repo.seed({"omnibase.yaml": DAG, "a.txt": "a\n"})
 
 
 def _calls(repo: Any) -> list[str]:
