@@ -33,7 +33,7 @@ from omnibase import ExecCtx, Meta, SyncDriver, all_of, run  # noqa: E402
 from omnibase.core.step import Component  # noqa: E402
 from omnibase.drivers import AsyncDriver, arun  # noqa: E402
 from omnibase.drivers.dask import DaskPerformer  # noqa: E402
-from omnibase.drivers.process import ProcessPerformer, WorkerPool  # noqa: E402
+from omnibase.drivers.isolation.process import ProcessPerformer, WorkerPool  # noqa: E402
 
 COMPONENTS = 200
 TARGET_S = 0.050

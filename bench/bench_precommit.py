@@ -20,7 +20,7 @@ machine it varies far less with the load than wall time does):
    runs (the cache is warm), and without it every time.
 2. The everyday commit: 5 staged files (4 modified ``.py``, 1 new ``.yaml``), new content
    before every run of every tool, so no tool (and no cache) has seen it. omnibase runs the
-   way the installed hook runs it: its client (``python -I -S omnibase/_client.py``) and the
+   way the installed hook runs it: its client (``python -I -S omnibase/server/client.py``) and the
    repository's warm command server (started by the warm-up run; docs/server.md); and
    "omnibase (no server)": ``hook-impl`` in a fresh interpreter, as the hook does without a
    server. The served run's CPU time is the client's own plus the run's, which the server
@@ -192,7 +192,7 @@ def timed(argv: list[str], root: Path, env: dict[str, str], name: str | None = N
 def hook_argv(root: Path, omni: list[str]) -> dict[str, list[str]]:
     """The everyday case's two ways of running omnibase's hook: through the client (and the
     server), and the plain run (``omni``: the interpreter command line)."""
-    from omnibase import _client
+    from omnibase.server import client as _client
 
     args = ["--hook-type=pre-commit", "--hook-dir", str(root / ".git" / "hooks"), "--"]
     return {"omnibase": [sys.executable, "-I", "-S", str(Path(_client.__file__).resolve()), *args],
@@ -200,7 +200,7 @@ def hook_argv(root: Path, omni: list[str]) -> dict[str, list[str]]:
 
 
 def wait_for_server(root: Path) -> bool:
-    from omnibase import _client
+    from omnibase.server import client as _client
 
     for _ in range(100):
         if _client.status_request(_client.socket_dir(str(root / ".git")), b"STATUS") is not None:
@@ -210,7 +210,7 @@ def wait_for_server(root: Path) -> bool:
 
 
 def stop_server(root: Path) -> None:
-    from omnibase import _client
+    from omnibase.server import client as _client
 
     _client.status_request(_client.socket_dir(str(root / ".git")), b"STOP")
 

@@ -26,7 +26,7 @@ from _bench_process_fn import inc, plain_inc  # noqa: E402
 
 from omnibase import ExecCtx, Meta, SyncDriver, run  # noqa: E402
 from omnibase.core.step import Component  # noqa: E402
-from omnibase.drivers.process import ProcessPerformer, WorkerPool  # noqa: E402
+from omnibase.drivers.isolation.process import ProcessPerformer, WorkerPool  # noqa: E402
 
 N = 300
 ROUNDS = 9

@@ -150,7 +150,7 @@ def encode(value: Any) -> bytes:
 
 def _escaped(data: Any) -> Any:
     if isinstance(data, str):
-        from omnibase._redact import printable
+        from omnibase.core.redact import printable
 
         return printable(data)
     if isinstance(data, (list, tuple)):
@@ -352,7 +352,7 @@ def write_snapshot(
     """Write ``snapshot`` atomically into ``folder`` (created if needed), prune the folder
     to ``keep`` files; the new file's path. ``scrub`` rewrites the JSON text first (the CLI
     passes the report's secret redaction)."""
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
 
     made = _make_dir(folder)
     if isinstance(made, Failure):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from omnibase import _client
+from omnibase.server import client as _client
 
 _text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=20)
 _names = st.text(st.characters(blacklist_characters="\0=", blacklist_categories=("Cs",)), min_size=1, max_size=10)
@@ -39,7 +39,7 @@ def test_the_key_changes_with_omnibase_s_code_version_and_search_path(tmp_path: 
     import shutil
 
     package = tmp_path / "omnibase"
-    shutil.copytree(os.path.dirname(_client.__file__), package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(os.path.dirname(os.path.dirname(_client.__file__)), package, ignore=shutil.ignore_patterns("__pycache__"))
     first = _client.key({}, str(package))
     assert _client.key({}, str(package)) == first
     deep = package / "builtins" / "_run.py"

@@ -129,7 +129,7 @@ def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False
 def _blob_ids(root: str, paths: Sequence[str], worktree_is_index: bool) -> dict[str, str]:
     from returns.result import Failure, Result, Success
 
-    from omnibase._git import git, text, zsplit
+    from omnibase._io.git import git, text, zsplit
 
     spec = ["--", *paths] if 0 < len(paths) <= _PATHSPEC_MAX else []  # many paths: ask about all
     staged = git(["--literal-pathspecs", "ls-files", "-s", "-z", *spec], root)

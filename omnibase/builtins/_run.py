@@ -177,7 +177,7 @@ def _in_worker_call() -> bool:
     """Whether this process is an omnibase worker (or a Dask worker) running a call: its
     checks then stay in it (no pool of its own: the worker is the unit of parallelism,
     and threads it leaves behind would retire it)."""
-    worker = sys.modules.get("omnibase.drivers._worker")
+    worker = sys.modules.get("omnibase.drivers.isolation.worker")
     return bool(worker is not None and worker._in_call[0])
 
 
@@ -324,7 +324,7 @@ def _remember(root: str, infos: list[_Info]) -> list[_Info]:
 
 
 def _zsplit(out: str | None) -> list[str]:
-    from omnibase._git import zsplit as split
+    from omnibase._io.git import zsplit as split
 
     return split(out or "")
 
@@ -332,7 +332,7 @@ def _zsplit(out: str | None) -> list[str]:
 def _git(root: str, *args: str, stdin: bytes | None = None) -> str | None:
     from returns.result import Success
 
-    from omnibase._git import git, text
+    from omnibase._io.git import git, text
 
     done = git(args, root, stdin=stdin)
     return text(done.unwrap()) if isinstance(done, Success) else None
@@ -605,14 +605,14 @@ def _inside(root: str, path: str) -> str | None:
 def _write(full: str, content: bytes, like: os.stat_result) -> None:
     """One write of a fixed file. A file with other hard links is rewritten in place, as
     pre-commit-hooks does (``open(path, "wb")``), so every link sees the fix; any other
-    is replaced atomically (not fsynced: see ``omnibase._atomic``)."""
+    is replaced atomically (not fsynced: see ``omnibase._io.atomic``)."""
     if like.st_nlink > 1:
         fd = os.open(full, os.O_WRONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "wb") as f:
             f.truncate(0)
             f.write(content)
         return
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
 
     write_atomic(full, content, durable=False, like=like)
 

@@ -61,7 +61,7 @@ def spool_dir(git_dir: str, run_id: str) -> str:
 def spool_edits(git_dir: str, run_id: str, component: str, rank: int, edits: Sequence[Edit]) -> None:
     """Spool the edits of ``component`` (the ``rank``-th fixer of its chain) atomically;
     ``OSError`` when it cannot be written."""
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
 
     folder = spool_dir(git_dir, run_id)
     os.makedirs(folder, mode=0o700, exist_ok=True)  # what it holds is the user's content: theirs alone

@@ -23,7 +23,7 @@ from omnibase.core.select import Selection, Selector, parse_filter, tags_selecto
 from omnibase.core.values import ExitCode, RunReport
 
 if TYPE_CHECKING:
-    from omnibase._git import Status
+    from omnibase._io.git import Status
     from omnibase.precommit._stash import Lookahead
 
 __all__ = ["check_output", "finish_report", "orch", "registry", "say"]
@@ -31,7 +31,7 @@ __all__ = ["check_output", "finish_report", "orch", "registry", "say"]
 
 def say(message: str) -> None:
     """One line on stderr, with secret environment values redacted and bad bytes escaped."""
-    from omnibase._redact import printable, redact, secret_values
+    from omnibase.core.redact import printable, redact, secret_values
 
     print(printable(redact(f"omnibase: {message}", secret_values(os.environ))), file=sys.stderr)
 
@@ -59,7 +59,7 @@ def _files(
     """The files the stage looks at; ``facts`` receives what git told on the way (the
     paths staged for addition, for the built-ins). ``status``: a ``_git.Status`` the run
     already has (the stash asked), which answers for the staged files without asking git."""
-    from omnibase import _git as files
+    from omnibase._io import git as files
 
     if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
         staged: Result[files.Staged, files.FileScopeError] = (
@@ -95,7 +95,7 @@ def _render(report: RunReport, args: argparse.Namespace, *, isatty: bool, fmt: s
     fmt = fmt or args.format or default_format(isatty)
     verbose = -1 if args.quiet else args.verbose
     options = detect_options(isatty=isatty, env=os.environ, no_color=args.no_color, verbose=verbose)
-    from omnibase._redact import redact, secret_values
+    from omnibase.core.redact import redact, secret_values
 
     return redact(FORMATTERS[fmt](report, options), secret_values(os.environ))
 
@@ -131,7 +131,7 @@ def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> 
     text = _render(report, args, isatty=isatty)
     written = True
     if args.output:
-        from omnibase._atomic import write_atomic
+        from omnibase._io.atomic import write_atomic
 
         problem = check_output(args)  # again: the target may have changed during the run
         if problem is None:
@@ -156,7 +156,7 @@ def _print(report: RunReport, args: argparse.Namespace) -> None:
 
 def orch(args: argparse.Namespace) -> int:
     from omnibase.cli import _reports
-    from omnibase import _git as files
+    from omnibase._io import git as files
 
     if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
         return _fail("--skip, --only-failed and --maxfail belong to the pre-commit, test and ci stages", ExitCode.CONFIG)
@@ -358,7 +358,7 @@ class _Stage:
 
         step = orchestrator.assemble(self.selection)
         if not _builtins_only(catalogue.registry):
-            from omnibase._proc import adopt_orphans
+            from omnibase.drivers.isolation.spawn import adopt_orphans
 
             adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
         from omnibase.cli import _terminal

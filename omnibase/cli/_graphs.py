@@ -206,7 +206,7 @@ def state_dir(root: str) -> str:
 
 def tree_id(root: str) -> str:
     """The index's tree id, or "" when git cannot say."""
-    from omnibase._git import index_tree
+    from omnibase._io.git import index_tree
 
     return index_tree(root).value_or("")
 
@@ -222,7 +222,7 @@ def _read_json(path: str) -> Any:
 
 
 def _write_json(path: str, data: Any) -> None:
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
 
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)

@@ -285,7 +285,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "report":
             return _report(args)
         if args.command == "server":
-            from omnibase._server import server_command
+            from omnibase.cli._server_cmd import server_command
 
             return server_command(args)
         if args.command is None:

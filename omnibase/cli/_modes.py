@@ -63,7 +63,7 @@ def _isolating(performer: Any, workers: int | None = None) -> Any:
     to one (at most ``workers`` busy at once; default: the cores), commands run as killable
     process trees, everything else is called with fds 1 and 2 captured, so stdout carries
     the report alone."""
-    from omnibase.drivers.process import ProcessPerformer, WorkerPool
+    from omnibase.drivers.isolation.process import ProcessPerformer, WorkerPool
 
     return ProcessPerformer(performer, capture=True, pool=WorkerPool(workers) if workers else None)
 

@@ -166,12 +166,12 @@ def _snapshot(report: RunReport, step: Step[Any, Any], value: Any, ctx: ExecCtx,
 
 
 def _scrubber() -> Callable[[str], str] | None:
-    """The secret redaction the report gets, for the snapshot too: ``omnibase._redact``
+    """The secret redaction the report gets, for the snapshot too: ``omnibase.core.redact``
     (issue 9) where it exists; looked up by name so this module also works without it."""
     import importlib
 
     try:
-        module = importlib.import_module("omnibase._redact")
+        module = importlib.import_module("omnibase.core.redact")
     except ImportError:
         return None
     secrets = module.secret_values(os.environ)

@@ -166,6 +166,6 @@ def _ns(seconds: float) -> int:
 
 
 def _version() -> str:
-    from omnibase import __version__
+    from omnibase._version import __version__
 
     return str(__version__)

@@ -57,7 +57,7 @@ def parse_targets(specs: Sequence[str], cwd: str) -> Result[tuple[ReportTarget, 
 def write_targets(report: RunReport, targets: Sequence[ReportTarget], texts: Mapping[str, str], verbose: int) -> str | None:
     """Write each target atomically; ``texts`` holds ready text by format (the streamed
     ``jsonl``). The first failure as a message, or None."""
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
     from omnibase.cli.formatters import FORMATTERS, RenderOptions
 
     options = RenderOptions(verbose=verbose)  # files get no colour, no emoji

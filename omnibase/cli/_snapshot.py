@@ -51,7 +51,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def _root() -> str:
-    from omnibase._git import repo_root
+    from omnibase._io.git import repo_root
 
     return repo_root(os.getcwd()).value_or(os.getcwd())
 

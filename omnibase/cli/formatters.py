@@ -336,7 +336,7 @@ MAX_TEXT = 64 * 1024
 
 
 def _safe_text(text: str) -> str:
-    from omnibase._redact import bound, printable
+    from omnibase.core.redact import bound, printable
 
     return printable(bound(text, MAX_TEXT))
 

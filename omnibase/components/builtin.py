@@ -204,7 +204,7 @@ def _diffs(edits: list[Any]) -> str:
     ``MAX_DIFF`` in all, each cut marked. Work and memory stay proportional to the bound
     (a big file is diffed only around its first change), and the content of a file that
     may hold a secret (``.env`` files, what detect-private-key flags) is never shown."""
-    from omnibase._redact import bound
+    from omnibase.core.redact import bound
 
     parts: list[str] = []
     size = 0

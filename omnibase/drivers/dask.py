@@ -38,8 +38,8 @@ import msgspec
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke, Now, Sleep, Wall
 from omnibase.core.step import Component, Step, leaves
 from omnibase.core.values import Crashed, Misconfigured
-from omnibase.drivers import _worker
-from omnibase.drivers.process import MAX_CAPTURE, _called, _is_command, _ref_of, call_request
+from omnibase.drivers.isolation import worker as _worker
+from omnibase.drivers.isolation.process import MAX_CAPTURE, _called, _is_command, _ref_of, call_request
 from omnibase.drivers.sync import format_traceback
 
 __all__ = ["CONNECT_TIMEOUT", "DaskPerformer", "local_cluster", "unsendable"]
@@ -362,7 +362,7 @@ def _run_call(payload: bytes, claim: list[str] | None) -> tuple[Any, ...]:
     import contextlib
     import io
 
-    from omnibase import _sandbox
+    from omnibase.drivers.isolation import sandbox as _sandbox
 
     if _claimed(claim):
         return ("refused",)

@@ -256,6 +256,6 @@ def trace_events(report: RunReport, *, pid: int | None = None) -> dict[str, Any]
 
 def write_trace(path: str, report: RunReport) -> None:
     """Write ``trace_events(report)`` to ``path`` as JSON, atomically."""
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
 
     write_atomic(path, msgspec.json.encode(trace_events(report)) + b"\n")

@@ -133,6 +133,6 @@ def prometheus_text(report: RunReport) -> str:
 
 def write_prometheus(path: str, report: RunReport) -> None:
     """Write ``prometheus_text(report)`` to ``path``, atomically."""
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
 
     write_atomic(path, prometheus_text(report).encode("utf-8"))

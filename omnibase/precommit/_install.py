@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from returns.result import Failure
 
-from omnibase._git import git, git_text, text
+from omnibase._io.git import git, git_text, text
 
 __all__ = ["MARKER", "hook_impl_command", "hook_script", "install_command", "restore_command", "uninstall_command"]
 
@@ -51,7 +51,7 @@ def _say(message: str) -> None:
 
 def hook_script(hook_type: str, python: str) -> str:
     """The text of the hook script for ``hook_type`` that runs ``python -m omnibase``."""
-    from omnibase import _client
+    from omnibase.server import client as _client
 
     return _SCRIPT.format(marker=MARKER, python=shlex.quote(python), hook_type=hook_type,
                           client=shlex.quote(os.path.abspath(_client.__file__)), run=shlex.quote(_client.RUN))
@@ -78,7 +78,7 @@ def _hooks_dir() -> str | tuple[str, int]:
 
 
 def install_command(args: argparse.Namespace) -> int:
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
 
     folder = _hooks_dir()
     if isinstance(folder, tuple):
@@ -129,7 +129,7 @@ def uninstall_command(args: argparse.Namespace) -> int:
 
 
 def restore_command(args: argparse.Namespace) -> int:
-    from omnibase._git import repo_paths
+    from omnibase._io.git import repo_paths
     from omnibase.precommit._stash import restore_leftovers
 
     paths = repo_paths(os.getcwd())

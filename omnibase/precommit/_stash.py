@@ -32,7 +32,7 @@ from contextlib import contextmanager
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase._git import GitError, Pending, Status, git, status, status_of, status_started
+from omnibase._io.git import GitError, Pending, Status, git, status, status_of, status_started
 
 __all__ = ["Lookahead", "Stashed", "StashError", "look_ahead", "leftover_patches", "restore_leftovers", "staged_only"]
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from returns.result import Failure, Result, Success
 
-from omnibase._atomic import write_atomic as _write_atomic
+from omnibase._io.atomic import write_atomic as _write_atomic
 from omnibase.core.values import Misconfigured, Unresolved
 from omnibase.registry._load import Layout, YamlProblem, parse_registry_text, parse_yaml, yaml_config_error
 

@@ -243,7 +243,7 @@ def import_command(args: Any) -> int:
     import os
     import sys
 
-    from omnibase._atomic import write_atomic
+    from omnibase._io.atomic import write_atomic
     from omnibase.builtins import CHECKS
     from omnibase.registry._schema import Entry
 

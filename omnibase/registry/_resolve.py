@@ -2,7 +2,7 @@
 
 Python entries import ``module:function`` (the repository root is put on ``sys.path``).
 Command entries run their argv as subprocesses with the selected files appended (in
-batches, like ``xargs``), through ``omnibase._proc``: a timeout that kills the whole
+batches, like ``xargs``), through ``omnibase.drivers.isolation.spawn``: a timeout that kills the whole
 process tree, resource limits (breaking one is ``ResourceExceeded``, exit 5), a scrubbed
 environment, no network unless the entry's ``sandbox`` grants it. Python entries with
 ``isolation: process`` (the default) are not imported here: a worker process imports them.
@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase import _proc
+from omnibase.drivers.isolation import spawn as _proc
 from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut, Unresolved
 from omnibase.registry._schema import Entry, ResolutionError, entry_meta
@@ -280,7 +280,7 @@ def _isolated(entry: Entry, root: str) -> Result[Any, ResolutionError]:
         return _cannot_import(entry, module_name, f"{type(exc).__name__}: {exc}")
     if found is None:
         return _cannot_import(entry, module_name, f"no module named '{module_name}'")
-    from omnibase.drivers.process import probe
+    from omnibase.drivers.isolation.process import probe
 
     why = probe(target, root, timeout=_resolve_timeout())  # imported, and checked callable, in a worker
     if why:
@@ -413,7 +413,7 @@ def _command_fn(entry: Entry) -> Any:
 def _quoted(output: str, entry: Entry) -> str:
     """Command output as a report may quote it: values of secret-looking environment
     variables redacted, only the last ``MAX_OUTPUT`` characters, with a marker."""
-    from omnibase._redact import redact, secret_values
+    from omnibase.core.redact import redact, secret_values
 
     output = redact(output, secret_values({**os.environ, **entry.env}))
     if len(output) <= MAX_OUTPUT:
@@ -462,7 +462,7 @@ def run_command(
     limits: Limits | None = None,
 ) -> Result[tuple[int, str], StepError]:
     """Run ``argv``; its exit code and merged output, or a typed error (see
-    ``omnibase._proc.run_command``, which this calls with the network allowed)."""
+    ``omnibase.drivers.isolation.spawn.run_command``, which this calls with the network allowed)."""
     return _proc.run_command(argv, cwd=cwd, timeout=timeout, env=env, limits=limits)
 
 

@@ -23,9 +23,9 @@ from omnibase.core.combinators import all_of
 from omnibase.core.intents import Invoke
 from omnibase.core.values import ExecCtx
 from omnibase.drivers import SyncDriver, arun, run
-from omnibase.drivers import _worker
+from omnibase.drivers.isolation import worker as _worker
 from omnibase.drivers.aio import AsyncDriver
-from omnibase.drivers.process import ProcessPerformer, WorkerPool, call_request
+from omnibase.drivers.isolation.process import ProcessPerformer, WorkerPool, call_request
 
 #: The defaults plus opt-in built-ins (two of them fixers, one with flags).
 OPT_IN = [

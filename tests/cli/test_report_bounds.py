@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnibase._redact import MASK, bound, redact, secret_values
+from omnibase.core.redact import MASK, bound, redact, secret_values
 from omnibase.builtins import Edit
 from omnibase.cli.formatters import FORMATTERS, MAX_TEXT, RenderOptions, _safe_value
 from omnibase.core.values import Failed, RunReport, Status, StepResult, Summary

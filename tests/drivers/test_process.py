@@ -33,7 +33,7 @@ from omnibase.core.values import (
 )
 from omnibase.drivers import SyncDriver, arun, run
 from omnibase.drivers.aio import AsyncDriver
-from omnibase.drivers.process import CapturingPerformer, ProcessPerformer, WorkerPool, probe
+from omnibase.drivers.isolation.process import CapturingPerformer, ProcessPerformer, WorkerPool, probe
 from omnibase.observers.trace import child_traceparent, parse_traceparent
 
 COMPONENTS = '''

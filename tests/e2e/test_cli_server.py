@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from omnibase import _client
+from omnibase.server import client as _client
 from tests.e2e.conftest import Repo, _env
 from tests.registry.test_commands import _alive
 
@@ -329,11 +329,11 @@ def test_a_client_with_another_key_runs_plain_and_replaces_the_server(served: Se
 
 AUDIT = """
 import sys, threading
-from omnibase._server import _preload
+from omnibase.server.serve import _preload
 _preload()
 from omnibase.builtins import _cache, _run, _yaml
-from omnibase.drivers import _worker, process
-from omnibase import _sandbox
+from omnibase.drivers.isolation import worker as _worker, process
+from omnibase.drivers.isolation import sandbox as _sandbox
 memos = {"_run._TAGS": _run._TAGS, "_run._POOL": _run._POOL, "_run._exit_hooked": _run._exit_hooked,
          "_run._KEYS": _run._KEYS, "_cache._BLOBS": _cache._BLOBS, "_cache._READ": _cache._READ,
          "_worker._loaded": _worker._loaded, "_worker._rebuilt": _worker._rebuilt,

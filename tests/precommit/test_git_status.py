@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnibase._git import Status, staged, status, zsplit
+from omnibase._io.git import Status, staged, status, zsplit
 
 # a file's state in HEAD, in the index, in the work tree
 HEAD = ("absent", "v1")

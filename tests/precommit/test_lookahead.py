@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from omnibase._git import status
+from omnibase._io.git import status
 from omnibase.precommit._stash import PATCH_DIR, look_ahead, staged_only
 
 

@@ -19,12 +19,12 @@ import msgspec
 import pytest
 from returns.result import Failure, Success
 
-from omnibase import _proc
+from omnibase.drivers.isolation import spawn as _proc
 from omnibase.core.step import Component
 from omnibase.core.values import Crashed, ExecCtx, Failed, Limits, ResourceExceeded, TimedOut
 from omnibase.drivers import SyncDriver, arun, run
 from omnibase.drivers.aio import AsyncDriver
-from omnibase.drivers.process import ProcessPerformer
+from omnibase.drivers.isolation.process import ProcessPerformer
 from omnibase.observers.trace import parse_traceparent
 from omnibase.registry import Entry, resolve
 
@@ -89,7 +89,7 @@ def test_a_timed_out_tree_of_150_is_killed_and_reaped(tmp_path: Path) -> None:
     driver = textwrap.dedent(
         f"""
         import sys, time
-        from omnibase import _proc
+        from omnibase.drivers.isolation import spawn as _proc
         _proc.adopt_orphans()
         out = _proc.run_command([{PY!r}, {str(script)!r}, {str(pids)!r}], cwd={str(tmp_path)!r}, timeout=4)
         print(type(out.failure()).__name__)
@@ -131,7 +131,7 @@ def test_memory_limit_by_high_water_rss(tmp_path: Path) -> None:
     # from a small process, as the CLI is (this test process has grown large by now).
     prog = "import os\nb = []\ntry:\n    while True: b.append(b'\\x01' * (1 << 20))\nexcept MemoryError:\n    b = None\n    os._exit(3)\n"
     driver = (
-        "import sys\nfrom omnibase import _proc\nfrom omnibase.core.values import Limits\n"
+        "import sys\nfrom omnibase.drivers.isolation import spawn as _proc\nfrom omnibase.core.values import Limits\n"
         "out = _proc.run_command([sys.executable, '-c', sys.argv[1]], cwd=sys.argv[2], limits=Limits(memory_mb=200))\n"
         "print(type(out.failure()).__name__ if hasattr(out, 'failure') else 'ok')\n"
     )

@@ -92,6 +92,6 @@ def _uri(path: str) -> str:
 
 
 def _version() -> str:
-    from omnibase import __version__
+    from omnibase._version import __version__
 
     return str(__version__)

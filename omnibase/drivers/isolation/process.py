@@ -8,7 +8,7 @@ tree); everything else goes to ``inner``. With ``capture=True`` (the CLI) in-pro
 run with file descriptors 1 and 2 redirected to a capture file (``FdCapture``), so
 nothing a component writes reaches the report's stdout; what it wrote is ``Called.output``.
 
-Workers are plain ``python -m omnibase.drivers._worker`` processes talking msgpack over
+Workers are plain ``python -m omnibase.drivers.isolation.worker`` processes talking msgpack over
 two pipes (not ``multiprocessing``): each starts in its own session with a scrubbed
 environment, the repository root as working directory, its stdout/stderr on a capture
 file, and is reused until it dies, times out or leaves threads behind. See
@@ -26,10 +26,10 @@ from typing import Any, Final
 
 import msgspec
 
-from omnibase import _proc
+from omnibase.drivers.isolation import spawn as _proc
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
 from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, Skip, StepError
-from omnibase.drivers import _worker
+from omnibase.drivers.isolation import worker as _worker
 from omnibase.drivers.sync import format_traceback
 
 __all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "probe", "shared_pool"]
@@ -73,19 +73,19 @@ class Worker:
     def __init__(self, root: str) -> None:
         import subprocess
 
-        import omnibase
+        from omnibase import _version
 
         self.root = root
         self.token = os.urandom(8).hex()
         self.capture = _capture_file()
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
-        here = os.path.dirname(os.path.dirname(os.path.abspath(omnibase.__file__)))
+        here = os.path.dirname(os.path.dirname(os.path.abspath(_version.__file__)))
         path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
         env = _proc.child_env({"PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}, token=self.token)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-u", "-m", "omnibase.drivers._worker", str(req_r), str(rep_w)],
+                [sys.executable, "-u", "-m", "omnibase.drivers.isolation.worker", str(req_r), str(rep_w)],
                 pass_fds=(req_r, rep_w),
                 stdin=subprocess.DEVNULL,
                 stdout=self.capture,
@@ -401,7 +401,7 @@ def _is_command(fn: object) -> bool:
 
 
 class ProcessPerformer:
-    """Routes process-isolated components to workers and commands to ``omnibase._proc``;
+    """Routes process-isolated components to workers and commands to ``omnibase.drivers.isolation.spawn``;
     delegates the rest to ``inner`` (captured at the fd level when ``capture``).
 
     ``pool`` defaults to the process-wide ``shared_pool()``. Call ``close()`` to stop the

@@ -1,4 +1,4 @@
-"""The warm command server behind the installed git hook (see ``omnibase/_client.py``).
+"""The warm command server behind the installed git hook (see ``omnibase/server/client.py``).
 
 One server per repository, started in the background by the hook's client the first time
 it finds none. It imports up front what an everyday ``orch --stage pre-commit`` needs, then
@@ -17,7 +17,6 @@ server stop``. See docs/server.md.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
 import selectors
@@ -28,7 +27,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from omnibase import _client
+from omnibase.server import client as _client
 
 __all__ = ["PRELOAD", "main", "serve"]
 
@@ -37,9 +36,9 @@ PRELOAD = (
     "omnibase.cli._main", "omnibase.cli._process", "omnibase.cli._commands", "omnibase.cli._modes",
     "omnibase.cli._observe", "omnibase.cli._terminal", "omnibase.cli._reports", "omnibase.cli._catalogue",
     "omnibase.cli._graphs", "omnibase.cli.formatters", "omnibase.cli.formats", "omnibase.cli.formats._lazy",
-    "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase._git", "omnibase._atomic",
-    "omnibase._redact", "omnibase._proc", "omnibase.interpreter", "omnibase.drivers", "omnibase.drivers.sync",
-    "omnibase.drivers.process", "omnibase.drivers.replay", "omnibase.drivers._worker",
+    "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase._io.git", "omnibase._io.atomic",
+    "omnibase.core.redact", "omnibase.drivers.isolation.spawn", "omnibase.interpreter", "omnibase.drivers", "omnibase.drivers.sync",
+    "omnibase.drivers.isolation.process", "omnibase.drivers.replay", "omnibase.drivers.isolation.worker",
     "omnibase.orchestrators", "omnibase.components.builtin", "omnibase.registry", "omnibase.context",
     "omnibase.snapshots", "omnibase.observers", "omnibase.observers.trace", "omnibase.observers.progress",
     "omnibase.observers.metrics", "omnibase.observers.logs", "omnibase.builtins", "omnibase.builtins._run",
@@ -414,38 +413,9 @@ def serve(folder: str) -> int:
 
 def main(argv: Sequence[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -c 'from omnibase._server import main; ...' SOCKET_FOLDER", file=sys.stderr)
+        print("usage: python -c 'from omnibase.server.serve import main; ...' SOCKET_FOLDER", file=sys.stderr)
         return 2
     try:
         return serve(argv[0])
     except Exception:  # a server is an optimisation: it never reports, it just is not there
         return 1
-
-
-# --- ``omnibase server status|stop`` ------------------------------------------------------
-
-
-def server_command(args: argparse.Namespace) -> int:
-    """``status``: whether this repository's server runs, and what it has done (exit 0; 1
-    when none runs). ``stop``: ask it to exit (after the runs it is serving); exit 0."""
-    from returns.result import Failure
-
-    from omnibase._git import git_text
-
-    where = git_text(["rev-parse", "--git-common-dir"], os.getcwd())
-    if isinstance(where, Failure):
-        print(f"omnibase: not inside a git repository ({where.failure().message})", file=sys.stderr)
-        return 2
-    folder = _client.socket_dir(os.path.abspath(where.unwrap().strip()))
-    answer = _client.status_request(folder, b"STATUS" if args.action == "status" else b"STOP")
-    if answer is None:
-        print("no command server runs for this repository")
-        return 1 if args.action == "status" else 0
-    if args.action == "stop":
-        print("the command server is stopping")
-        return 0
-    fields = dict(line.partition(" ")[::2] for line in answer.decode("utf-8", "replace").splitlines())
-    print(f"command server running: pid {fields.get('pid', '?')}, served {fields.get('served', '?')} run(s), "
-          f"{fields.get('running', '?')} running now, started {fields.get('started', '?')}, "
-          f"exits after {fields.get('idle-exit', '?')} s idle")
-    return 0

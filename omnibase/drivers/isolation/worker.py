@@ -1,4 +1,4 @@
-"""A worker process: ``python -m omnibase.drivers._worker RFD WFD``.
+"""A worker process: ``python -m omnibase.drivers.isolation.worker RFD WFD``.
 
 It reads requests from the pipe ``RFD`` and answers on ``WFD``, one at a time, each a
 length-prefixed msgpack frame (see ``Probe``, ``Call``, ``Reply``). Its stdout and stderr
@@ -7,7 +7,7 @@ anything a component prints, at any level, ends up in ``Called.output``.
 
 A call imports the component by its ``module:function`` reference (cached), decodes the
 context and the value, applies the invocation's limits (soft ``setrlimit``, restored
-after) and sandbox (``omnibase._sandbox``), calls it, and answers what it returned,
+after) and sandbox (``omnibase.drivers.isolation.sandbox``), calls it, and answers what it returned,
 encoded. What the worker cannot answer (it died), the parent classifies.
 """
 
@@ -276,7 +276,7 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
     import threading
     import time
 
-    from omnibase import _sandbox
+    from omnibase.drivers.isolation import sandbox as _sandbox
 
     loaded = _load(req.ref, req.ctx.root, req.state or None)
     if isinstance(loaded, str):
@@ -407,7 +407,7 @@ def main(argv: list[str]) -> int:
     import faulthandler
     import signal
 
-    from omnibase import _sandbox
+    from omnibase.drivers.isolation import sandbox as _sandbox
 
     rfd, wfd = int(argv[0]), int(argv[1])
     for fd in (rfd, wfd):  # a component's child processes must not hold the protocol's pipes

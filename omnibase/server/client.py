@@ -1,6 +1,6 @@
 """The installed git hook's front end: hand the run to a warm command server, or do today's run.
 
-The hook script runs this file directly (``python -I -S .../omnibase/_client.py HOOK-ARGS``):
+The hook script runs this file directly (``python -I -S .../omnibase/server/client.py HOOK-ARGS``):
 it imports only the standard library's built-in modules (nothing of omnibase, nothing from
 site-packages), so it starts in a few milliseconds. It looks for the repository's server
 (a unix socket ``s`` in ``<git dir>/omnibase/server/``, a folder of ours with mode 0700),
@@ -36,7 +36,7 @@ __all__ = ["RUN", "SERVE", "connect", "decode_request", "encode_request", "key",
 #: repository's own modules must not shadow the standard library's).
 RUN = "import sys; from omnibase.cli import main; sys.exit(main())"
 #: How a server is started (``python -P -c SERVE SOCKET_DIR``).
-SERVE = "import sys; from omnibase._server import main; sys.exit(main(sys.argv[1:]))"
+SERVE = "import sys; from omnibase.server.serve import main; sys.exit(main(sys.argv[1:]))"
 
 MAGIC = b"OMB1"
 #: The socket's name inside its folder (connect and bind use short paths; see ``connect``).
@@ -51,7 +51,7 @@ def socket_dir(git_dir: str) -> str:
 
 
 def _package() -> str:
-    return os.path.dirname(os.path.abspath(__file__))
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # omnibase/, from omnibase/server/client.py
 
 
 def key(env: Mapping[str, str] | None = None, package: str | None = None) -> str:

@@ -1,0 +1,1 @@
+"""Git, the `.git/omnibase/` state layout, atomic writes and the safe opener: the file-system edge."""
