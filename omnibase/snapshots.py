@@ -15,34 +15,26 @@ with a one-line message, never an exception.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, cast
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.core.policies import BreakerPolicy, RetryPolicy
-from omnibase.core.graph import Graph
-from omnibase.core.graph import shape as graph_shape
-from omnibase.core.hooks import Hooked
-from omnibase.core.step import AllOf, Breaker, Component, DryRun, Fallback, Identity, Profile, Retry, Step, Then, Timeout
-from omnibase.core.values import ExecCtx, GraphNode, RunReport
+from omnibase.core.step import Shape
+from omnibase.core.values import ExecCtx, RunReport
 
 __all__ = [
     "KEEP",
     "SNAPSHOT_SCHEMA",
-    "Node",
     "RecordedCall",
     "Snapshot",
     "SnapshotError",
     "call_key",
     "list_snapshots",
     "read_snapshot",
-    "rebuild",
-    "shape_of",
     "snapshot_dir",
     "write_snapshot",
 ]
@@ -51,40 +43,6 @@ __all__ = [
 SNAPSHOT_SCHEMA = 1
 #: How many snapshots a folder keeps: writing one removes the oldest beyond this.
 KEEP = 20
-
-Kind = Literal[
-    "component", "then", "identity", "retry", "breaker", "all_of", "timeout", "profile", "dry_run", "recover", "fallback",
-    "graph", "hooked",
-]  # fmt: skip
-
-
-class RetryShape(msgspec.Struct, frozen=True, kw_only=True):
-    """A ``RetryPolicy`` without its predicate (a function is not data): replay uses the
-    default predicate (retry what the error calls transient)."""
-
-    max_attempts: int
-    initial: float
-    multiplier: float
-    cap: float
-    jitter: float
-    deadline: float | None = None
-
-
-class Node(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One node of a pipeline's structure; a ``then`` node lists a whole ``>>`` chain."""
-
-    kind: Kind
-    name: str
-    children: tuple[Node, ...] = ()
-    retry: RetryShape | None = None
-    breaker: BreakerPolicy | None = None
-    key: str = ""
-    fail_fast: bool = False
-    seconds: float | None = None
-    graph: tuple[GraphNode, ...] = ()
-    maxfail: int | None = None
-    flow: bool = False
-
 
 class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
     """One invocation's answer. ``ok``: it returned ``Success`` (then ``value`` is the
@@ -110,7 +68,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     mode: str = "sync"
     ctx: ExecCtx
     input: Any = None
-    pipeline: Node
+    pipeline: Shape
     calls: tuple[RecordedCall, ...] = ()
     report: RunReport
 
@@ -173,118 +131,6 @@ def call_key(name: str, value: Any) -> str:
     import hashlib
 
     return f"{name}:{hashlib.sha256(encode(value)).hexdigest()[:24]}"
-
-
-# --- the pipeline's structure ----------------------------------------------------------------
-
-
-def shape_of(step: Step[Any, Any]) -> Node:
-    """The structure of ``step`` as data (functions, such as recover handlers, left out)."""
-    if isinstance(step, Component):
-        return Node(kind="component", name=step.name)
-    if isinstance(step, Then):
-        chain: list[Step[Any, Any]] = []
-        stack: list[Step[Any, Any]] = [step]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, Then):
-                stack += [node.second, node.first]
-            else:
-                chain.append(node)
-        chain = [n for n in chain if not isinstance(n, Identity)] or chain  # identity is neutral in >>
-        if len(chain) == 1:
-            return shape_of(chain[0])
-        return Node(kind="then", name=" >> ".join(n.name for n in chain), children=tuple(map(shape_of, chain)))
-    if isinstance(step, Identity):
-        return Node(kind="identity", name=step.name)
-    if isinstance(step, Graph):
-        return Node(
-            kind="graph", name=step.name, children=tuple(map(shape_of, step.branches)), fail_fast=step.fail_fast,
-            graph=graph_shape(step.nodes), maxfail=step.maxfail, flow=step.flow,
-        )  # fmt: skip
-    if isinstance(step, Hooked):
-        return Node(kind="hooked", name=step.name, children=(shape_of(step.inner),))
-    if isinstance(step, AllOf):
-        return Node(kind="all_of", name=step.name, children=tuple(map(shape_of, step.branches)), fail_fast=step.fail_fast)
-    if isinstance(step, Fallback):
-        return Node(kind="fallback", name=step.name, children=(shape_of(step.inner), shape_of(step.alternative)))
-    inner = (shape_of(step.inner),) if hasattr(step, "inner") else ()
-    # a wrapper named after its inner step is named after the inner step's shape (which
-    # leaves out the identities of ``>>``), as rebuilding it names it
-    name = inner[0].name if inner and step.name == getattr(step, "inner").name else step.name
-    if isinstance(step, Retry):
-        p = step.policy
-        shape = RetryShape(
-            max_attempts=p.max_attempts, initial=p.initial, multiplier=p.multiplier, cap=p.cap, jitter=p.jitter, deadline=p.deadline
-        )
-        return Node(kind="retry", name=name, children=inner, retry=shape)
-    if isinstance(step, Breaker):
-        return Node(kind="breaker", name=name, children=inner, breaker=step.policy, key=step.key)
-    if isinstance(step, Timeout):
-        return Node(kind="timeout", name=name, children=inner, seconds=step.seconds)
-    if isinstance(step, Profile):
-        return Node(kind="profile", name=name, children=inner)
-    if isinstance(step, DryRun):
-        return Node(kind="dry_run", name=name, children=inner)
-    return Node(kind="recover", name=name, children=inner)
-
-
-def _rebuild_graph(node: Node, parts: list[Step[Any, Any]]) -> Result[Step[Any, Any], str]:
-    from omnibase.core.graph import CONDITIONS, GraphError, Rule
-    from omnibase.core.graph import Node as GraphNodeStep
-
-    if len(parts) != len(node.graph):
-        return Failure(f"the snapshot's graph '{node.name}' has {len(parts)} steps for {len(node.graph)} nodes")
-    for g in node.graph:
-        if g.when not in CONDITIONS:
-            return Failure(f"the snapshot's graph node '{g.name}' runs on a {g.when}, which is code: it cannot be replayed")
-    try:
-        nodes = [GraphNodeStep(g.name, part, g.needs, cast(Rule, g.when), skip=g.skip) for g, part in zip(node.graph, parts)]
-        return Success(Graph(nodes, name=node.name, maxfail=node.maxfail, fail_fast=node.fail_fast, flow=node.flow))
-    except GraphError as err:
-        return Failure(f"the snapshot's graph '{node.name}': {err}")
-
-
-def rebuild(node: Node, components: Mapping[str, Component[Any, Any]]) -> Result[Step[Any, Any], str]:
-    """The step ``node`` describes, with each component looked up by name; or why not."""
-    from omnibase.core import combinators as c
-
-    if node.kind == "component":
-        found = components.get(node.name)
-        return Success(found) if found is not None else Failure(f"the snapshot names component '{node.name}', which is not known here")
-    parts: list[Step[Any, Any]] = []
-    for child in node.children:
-        built = rebuild(child, components)
-        if isinstance(built, Failure):
-            return built
-        parts.append(built.unwrap())
-    kind = node.kind
-    if kind == "then":
-        return Success(functools.reduce(Then, parts) if parts else c.identity())
-    if kind == "identity":
-        return Success(c.identity())
-    if kind == "all_of":
-        return Success(c.all_of(parts, fail_fast=node.fail_fast, name=node.name))
-    if kind == "graph":
-        return _rebuild_graph(node, parts)
-    if kind == "hooked":
-        return Failure(f"the snapshot's node '{node.name}' has hooks, which are code, not data: it cannot be replayed")
-    if kind == "fallback" and len(parts) == 2:
-        return Success(c.fallback(parts[0], parts[1]))
-    if len(parts) != 1:
-        return Failure(f"the snapshot's {kind} node '{node.name}' has {len(parts)} children")
-    inner = parts[0]
-    if kind == "retry" and node.retry is not None:
-        return Success(c.retry(inner, RetryPolicy(**msgspec.structs.asdict(node.retry))))
-    if kind == "breaker":
-        return Success(c.breaker(inner, node.breaker, key=node.key or None))
-    if kind == "timeout" and node.seconds is not None:
-        return Success(c.timeout(inner, node.seconds))
-    if kind == "profile":
-        return Success(c.profile(inner, node.name if node.name != inner.name else None))
-    if kind == "dry_run":
-        return Success(c.dry_run(inner))
-    return Failure(f"the snapshot's {kind} node '{node.name}' cannot be rebuilt (its handler is code, not data)")
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -434,10 +280,3 @@ def _storable(value: Any) -> bool:
     except (TypeError, ValueError, OverflowError):
         return False
     return True
-
-
-def names_in(node: Node) -> Sequence[str]:
-    """The component names in ``node``, in order."""
-    if node.kind == "component":
-        return [node.name]
-    return [n for child in node.children for n in names_in(child)]

@@ -46,7 +46,8 @@ from returns.result import Success
 from omnibase.core.intents import NOW, Called, Intent, Invoke
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport, Skip
-from omnibase.snapshots import RecordedCall, Snapshot, call_key, recorded, rebuild, shape_of
+from omnibase.core.shape import rebuild, shape_of
+from omnibase.snapshots import RecordedCall, Snapshot, call_key, recorded
 
 __all__ = ["Recorder", "ReplayPerformer", "replay", "snapshot_of"]
 

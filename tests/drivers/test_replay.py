@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from returns.result import Failure, Result, Success
 
 from omnibase.core.combinators import all_of, breaker, profile, retry, timeout
@@ -17,6 +17,7 @@ from omnibase.core.step import component
 from omnibase.core.values import ExecCtx, Failed, Status
 from omnibase.drivers import FakeDriver, SyncDriver, run
 from omnibase.drivers.replay import Recorder, ReplayPerformer, replay, snapshot_of
+from omnibase.core.shape import rebuild, shape_of
 from omnibase.core.step import leaves
 from omnibase.snapshots import (
     KEEP,
@@ -25,13 +26,11 @@ from omnibase.snapshots import (
     SNAPSHOT_SCHEMA,
     list_snapshots,
     read_snapshot,
-    rebuild,
-    shape_of,
     snapshot_dir,
     write_snapshot,
 )
 from omnibase.testing import fake_ctx
-from omnibase.testing.strategies import build, pipelines
+from omnibase.testing.strategies import Act, Behaviour, build, pipelines
 
 
 class Point(msgspec.Struct, frozen=True):
@@ -246,8 +245,14 @@ def _has_recover(spec: object) -> bool:
     return False
 
 
+#: Found by hypothesis: the shape left out the identity inside the fallback's first step
+#: but kept the fallback's name, so the rebuilt fallback was named ``a``.
+_FALLBACK_AROUND_AN_IDENTITY = ("fallback", ("then", ("leaf", Behaviour("a", (Act("ok", 0),))), ("identity",)), ("identity",))
+
+
 @settings(max_examples=100, deadline=None)
 @given(pipelines())
+@example(_FALLBACK_AROUND_AN_IDENTITY)
 def test_any_pipeline_without_code_in_it_round_trips_through_a_snapshot(spec: object) -> None:
     assume(not _has_recover(spec))
     step = build(spec)  # type: ignore[arg-type]
