@@ -1,7 +1,8 @@
 """Failure snapshots: what a failed run did, stored so that it can be shown and replayed.
 
 A snapshot is one JSON file (msgspec, never pickle) holding the schema version, the
-pipeline's structure (component names, combinators and their policies), the context, the
+pipeline's structure (its ``Shape``: component names, combinators and their policies; see
+``core.shape``), the context, the
 input, every invocation's answer (keyed, see ``call_key``) and the run's report (each
 step's result and timing). The CLI writes one after every failed run that is not a dry
 run, in ``.git/omnibase/snapshots/`` (inside the git directory, so the working tree stays
@@ -9,8 +10,11 @@ clean and nothing needs ignoring; ``.omnibase/snapshots/`` at the root when the 
 not a git work tree). Files are written atomically and named
 ``YYYYmmddTHHMMSSZ-RUNID.json``; only the newest ``KEEP`` (20) are kept.
 
-Reading is strict: a truncated, corrupt or newer-schema file is a ``SnapshotError`` value
-with a one-line message, never an exception.
+Reading is strict, for a snapshot is a file anyone could edit: a truncated, corrupt or
+newer-schema file, a number out of its range (a negative time, ``max_attempts: 0``), values
+or a pipeline nested too deeply, or a node of an unknown kind is a ``SnapshotError`` value
+with a one-line message, never an exception. The paths in a snapshot's context are checked
+against the repository a replay runs in (``drivers.replay.replay_context``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from returns.result import Failure, Result, Success
@@ -44,6 +48,11 @@ SNAPSHOT_SCHEMA = 1
 #: How many snapshots a folder keeps: writing one removes the oldest beyond this.
 KEEP = 20
 
+#: A time a snapshot may hold: from the epoch to the year 2500 (a file anyone could edit).
+_Time = Annotated[float, msgspec.Meta(ge=0, le=16_725_225_600)]
+_Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+
+
 class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
     """One invocation's answer. ``ok``: it returned ``Success`` (then ``value`` is the
     value, or ``skip`` the reason of a ``Skip``) of a value JSON holds faithfully; replay
@@ -52,19 +61,19 @@ class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     name: str
     span_id: str
-    attempt: int
+    attempt: Annotated[int, msgspec.Meta(ge=1)]
     ok: bool
     value: Any = None
     skip: str | None = None
-    start_s: float = 0.0
-    duration_s: float = 0.0
+    start_s: _Seconds = 0.0
+    duration_s: _Seconds = 0.0
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     """Everything replay needs, and what ``omnibase snapshot show`` renders."""
 
     schema_version: int = SNAPSHOT_SCHEMA
-    created_at: float
+    created_at: _Time
     mode: str = "sync"
     ctx: ExecCtx
     input: Any = None
@@ -229,6 +238,8 @@ def read_snapshot(path: str) -> Result[Snapshot, SnapshotError]:
         header = msgspec.json.decode(data, type=_Header)
     except msgspec.DecodeError as exc:
         return Failure(SnapshotError(f"{path}: not a readable snapshot (truncated or corrupt: {_one_line(exc)})"))
+    except RecursionError:
+        return Failure(SnapshotError(f"{path}: not a valid snapshot (its values are nested too deeply)"))
     if header.schema_version > SNAPSHOT_SCHEMA:
         return Failure(
             SnapshotError(
@@ -237,9 +248,17 @@ def read_snapshot(path: str) -> Result[Snapshot, SnapshotError]:
             )
         )
     try:
-        return Success(msgspec.json.decode(data, type=Snapshot))
+        snapshot = msgspec.json.decode(data, type=Snapshot)
     except msgspec.DecodeError as exc:
         return Failure(SnapshotError(f"{path}: not a valid snapshot ({_one_line(exc)})"))
+    except RecursionError:
+        return Failure(SnapshotError(f"{path}: not a valid snapshot (its values are nested too deeply)"))
+    from omnibase.core.shape import check_shape
+
+    problem = check_shape(snapshot.pipeline)
+    if problem is not None:
+        return Failure(SnapshotError(f"{path}: not a valid snapshot ({problem})"))
+    return Success(snapshot)
 
 
 def _one_line(exc: Exception) -> str:

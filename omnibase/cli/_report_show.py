@@ -25,6 +25,8 @@ def show(path: str, fmt: str) -> tuple[int, str]:
         raw = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         return 2, f"{path}: not JSON ({str(exc).splitlines()[0] if str(exc) else 'undecodable'})"
+    except RecursionError:
+        return 2, f"{path}: not a report (its values are nested too deeply)"
     if not isinstance(raw, dict):
         return 2, f"{path}: not a report (a JSON object is expected)"
     if "pipeline" in raw and "report" in raw:

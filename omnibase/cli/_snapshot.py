@@ -187,9 +187,10 @@ def replay(
     from omnibase.cli._observe import observed_run
     from omnibase.context import new_ctx
     from omnibase.core.values import ExitCode
-    from omnibase.drivers import run
-    from omnibase.drivers.replay import initial_value
+    from omnibase._io.git import git_dir
     from omnibase.core.shape import names_in, rebuild
+    from omnibase.drivers import run
+    from omnibase.drivers.replay import initial_value, replay_context
     from omnibase.snapshots import read_snapshot
 
     if not args.snapshot:
@@ -199,6 +200,9 @@ def replay(
     if isinstance(loaded, Failure):
         return _fail(loaded.failure().message, ExitCode.CONFIG)
     snap = loaded.unwrap()
+    here = replay_context(snap, root, git_dir(root).value_or(None))
+    if isinstance(here, Failure):
+        return _fail(f"{args.snapshot}: {here.failure()}", ExitCode.CONFIG)
     catalogue.limit_builtins(names_in(snap.pipeline))
     built = rebuild(snap.pipeline, {c.name: c for c in catalogue.components})
     if isinstance(built, Failure):
@@ -210,7 +214,7 @@ def replay(
         return _fail(unresolved[0], ExitCode.REGISTRY)
     fresh = new_ctx(snap.ctx.stage, root=root, traceparent=os.environ.get("TRACEPARENT"))
     ctx = msgspec.structs.replace(
-        snap.ctx, run_id=fresh.run_id, trace_id=fresh.trace_id, parent_span_id=fresh.parent_span_id, root=root, dry_run=False
+        here.unwrap(), run_id=fresh.run_id, trace_id=fresh.trace_id, parent_span_id=fresh.parent_span_id, dry_run=False
     )
     value = initial_value(snap)
     args.replay_snapshot = snap

@@ -6,7 +6,7 @@ its inverse, with every component looked up by name. Neither knows any node kind
 kind describes its own children, data and rebuilding (``Step.children``, ``details``,
 ``restore``, see ``core.step``), and ``KINDS`` finds the kind of a shape. Both walks go
 without recursion, so no depth of nesting makes them fail; a shape read from a file
-still has its depth checked (``check_depth``) before anything draws it.
+still has its depth and kinds checked (``check_shape``) before anything draws it.
 
 >>> from returns.result import Result, Success
 >>> from omnibase.core.combinators import retry
@@ -34,7 +34,7 @@ import omnibase.core.graph as _graph  # noqa: F401
 import omnibase.core.hooks as _hooks  # noqa: F401
 from omnibase.core.step import KINDS, Component, Shape, Step
 
-__all__ = ["MAX_DEPTH", "check_depth", "fold", "kind_of", "names_in", "rebuild", "shape_of"]
+__all__ = ["MAX_DEPTH", "check_shape", "fold", "kind_of", "names_in", "rebuild", "shape_of"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -121,12 +121,15 @@ def names_in(shape: Shape) -> list[str]:
     return names
 
 
-def check_depth(shape: Shape, limit: int = MAX_DEPTH) -> str | None:
-    """Why ``shape`` is nested too deeply to be drawn or rebuilt, or None."""
+def check_shape(shape: Shape, limit: int = MAX_DEPTH) -> str | None:
+    """Why ``shape`` (read from a file) cannot be drawn or rebuilt: nested more than
+    ``limit`` levels deep, or a node of a kind this omnibase does not know; or None."""
     stack = [(shape, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > limit:
             return f"the pipeline is nested more than {limit} levels deep"
+        if kind_of(node) is None:
+            return f"the pipeline's node '{node.name}' is of an unknown kind '{node.kind}'"
         stack.extend((child, depth + 1) for child in node.children)
     return None

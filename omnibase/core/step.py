@@ -11,7 +11,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeAlias, TypeVar, overload
+from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeAlias, TypeVar, overload
 
 import msgspec
 from returns.result import Result
@@ -52,16 +52,24 @@ Out = TypeVar("Out", covariant=True)
 Layout: TypeAlias = Literal["leaf", "seq", "par", "graph"]
 
 
+#: The ranges a shape's numbers are read in (a snapshot is a file anyone could edit):
+#: finite, and wide enough for any pipeline a person builds.
+_Attempts = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+_Delay = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+_Seconds = Annotated[float, msgspec.Meta(gt=0, le=1e9)]
+_Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+
+
 class RetryShape(msgspec.Struct, frozen=True, kw_only=True):
     """A ``RetryPolicy`` without its predicates (a function is not data): a rebuilt retry
     uses the default predicate (retry what the error calls transient)."""
 
-    max_attempts: int
-    initial: float
-    multiplier: float
-    cap: float
-    jitter: float
-    deadline: float | None = None
+    max_attempts: _Attempts
+    initial: _Delay
+    multiplier: _Delay
+    cap: _Delay
+    jitter: _Delay
+    deadline: _Delay | None = None
 
 
 class Shape(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -78,9 +86,9 @@ class Shape(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     breaker: BreakerPolicy | None = None
     key: str = ""
     fail_fast: bool = False
-    seconds: float | None = None
+    seconds: _Seconds | None = None
     graph: tuple[GraphNode, ...] = ()
-    maxfail: int | None = None
+    maxfail: _Count | None = None
     flow: bool = False
     pre: tuple[str, ...] = ()
     post: tuple[str, ...] = ()

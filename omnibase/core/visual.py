@@ -94,7 +94,7 @@ def _walk(root: Shape, flow: _Flow) -> None:
     """Add ``root``'s nodes to ``flow``. Each part becomes (entries, exits): the names
     that start it and the names it ends with; a sequence links one part's exits to the
     next part's entries. Chains are flat in a shape, so the recursion is only as deep as
-    the nesting (which ``core.shape.check_depth`` bounds for shapes read from files)."""
+    the nesting (which ``core.shape.check_shape`` bounds for shapes read from files)."""
 
     def part(x: Shape, before: tuple[str, ...]) -> tuple[str, ...]:
         """Add ``x`` after ``before`` (the exits it follows); its exits."""
