@@ -19,21 +19,18 @@ from returns.result import Failure, Result, Success
 from omnibase.cli._modes import Mode, mode_of, mode_problem
 from omnibase.cli._modes import execute as run_mode
 from omnibase.cli._observe import check_outputs, observed_run
+from omnibase.cli._process import check_output, finish_report
+from omnibase.cli._say import dump as _dump
+from omnibase.cli._say import say
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
+from omnibase.orchestrators.table import STAGES
 
 if TYPE_CHECKING:
     from omnibase._io.git import Status
     from omnibase.precommit._stash import Lookahead
 
-__all__ = ["check_output", "finish_report", "orch", "registry", "say"]
-
-
-def say(message: str) -> None:
-    """One line on stderr, with secret environment values redacted and bad bytes escaped."""
-    from omnibase.core.redact import printable, redact, secret_values
-
-    print(printable(redact(f"omnibase: {message}", secret_values(os.environ))), file=sys.stderr)
+__all__ = ["orch", "registry"]
 
 
 def _fail(message: str, code: ExitCode) -> int:
@@ -61,7 +58,7 @@ def _files(
     already has (the stash asked), which answers for the staged files without asking git."""
     from omnibase._io import git as files
 
-    if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
+    if _on_staged(args):
         staged: Result[files.Staged, files.FileScopeError] = (
             Success(status.staged_now(root)) if status is not None else files.staged(root)
         )
@@ -75,6 +72,12 @@ def _files(
     else:
         found = files.all_files(root)
     return found.alt(lambda e: e.message)
+
+
+def _on_staged(args: argparse.Namespace) -> bool:
+    """Whether the run looks at the staged files: its stage's default scope (the stage
+    table's ``files``), no path, ``--all-files`` nor ``--from-ref`` given."""
+    return STAGES[args.stage].files == "staged" and not (args.paths or args.all_files or args.from_ref)
 
 
 def _stdout_format(args: argparse.Namespace) -> str:
@@ -98,28 +101,6 @@ def _render(report: RunReport, args: argparse.Namespace, *, isatty: bool, fmt: s
     from omnibase.core.redact import redact, secret_values
 
     return redact(FORMATTERS[fmt](report, options), secret_values(os.environ))
-
-
-def check_output(args: argparse.Namespace) -> str | None:
-    """Make ``-o FILE`` absolute (components may change the current directory) and refuse,
-    before anything runs, a missing folder or a target that is not a regular file."""
-    import stat
-
-    path = os.path.abspath(args.output)
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        return f"-o {args.output}: no such directory {folder}"
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        return f"-o {args.output}: {exc.strerror or exc}"
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        return f"-o {args.output}: {kind}; the report is written only to a regular file"
-    args.output = path
-    return None
 
 
 def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> bool:
@@ -158,8 +139,9 @@ def orch(args: argparse.Namespace) -> int:
     from omnibase.cli import _reports
     from omnibase._io import git as files
 
-    if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
-        return _fail("--skip, --only-failed and --maxfail belong to the pre-commit, test and ci stages", ExitCode.CONFIG)
+    if STAGES[args.stage].selects == "names" and (args.skip or args.only_failed or args.maxfail):
+        filtered = ", ".join(s.name for s in STAGES.values() if s.selects == "filter")
+        return _fail(f"--skip, --only-failed and --maxfail belong to the {filtered} stages", ExitCode.CONFIG)
     targets = _reports.parse_targets(args.report, os.getcwd())
     otel = _reports.otel_wanted(args.otel, os.environ)
     for checked in (targets, otel):
@@ -192,8 +174,9 @@ def orch(args: argparse.Namespace) -> int:
 
 
 def _stashes(args: argparse.Namespace) -> bool:
-    """Whether a run sets unstaged changes aside: the pre-commit stage on the staged files."""
-    return bool(args.stage == "pre-commit" and not args.paths and not args.all_files)
+    """Whether a run sets unstaged changes aside: a stage that does (the stage table's
+    ``stashes``: pre-commit), on the staged files."""
+    return bool(STAGES[args.stage].stashes and not args.paths and not args.all_files)
 
 
 def _orch_in(
@@ -225,7 +208,6 @@ def _orch_in(
         catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
         return replay(args, root, catalogue, _print)
     names = [args.from_, *args.to] if args.from_ else list(args.to)
-    hook_stage = args.hook_stage or ("pre-commit" if args.stage == "pre-commit" else None)
 
     planned = _graphs.stage_plan(args, catalogue, args.stage, root, os.environ)
     if isinstance(planned, Failure):
@@ -233,7 +215,7 @@ def _orch_in(
 
     def build() -> Any:
         built = catalogue.orchestrator(
-            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
+            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=args.hook_stage
         )
         built.stage_plan = planned.unwrap()
         return built
@@ -251,7 +233,7 @@ def _orch_in(
     if args.graph:  # like --list: before anything is imported, looked up or run
         planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
         if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say
-            from omnibase.orchestrators.stages import refusal_code
+            from omnibase.core.refusals import refusal_code
 
             return _fail(_error_line_of(planned_chain.failure()), refusal_code(planned_chain.failure()))
         if not selection.kept:
@@ -263,7 +245,7 @@ def _orch_in(
         return _fail(unresolved[0], ExitCode.REGISTRY)
     orchestrator = build()
     selection = orchestrator.select()
-    if not selection.kept and args.stage != "pipeline":
+    if not selection.kept and STAGES[args.stage].selects == "filter":  # a named pipeline refuses itself
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
     from omnibase.cli._modes import prepare_executor
@@ -320,8 +302,7 @@ class _Stage:
             return _fail(found.failure(), ExitCode.CONFIG)
         excluded = re.compile(catalogue.registry.exclude)
         chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
-        staged = args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref)
-        if staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
+        if _on_staged(args) and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
             print("no files staged; use --all-files to check every tracked file")
             return 0
         params = {
@@ -353,8 +334,8 @@ class _Stage:
                 return report
             from omnibase.drivers.dryrun import with_plan
 
-            why = getattr(orchestrator, "kept_reason", None) if args.stage == "pipeline" else None
-            return with_plan(report, self.selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
+            filters = orchestrator.stage_filter & orchestrator.selector
+            return with_plan(report, self.selection, filters, kept_reason=orchestrator.kept_reason)
 
         step = orchestrator.assemble(self.selection)
         if not _builtins_only(catalogue.registry):
@@ -419,17 +400,6 @@ def _always_run(catalogue: Any, orchestrator: Any) -> bool:
     return any(e.always_run for e in catalogue.registry.entries if e.name in kept)
 
 
-def finish_report(report: RunReport, path: str | None) -> RunReport:
-    """``report`` saying which registry file the run used (``""``: none), and with the exit
-    code 128+N when signal N (SIGTERM, SIGHUP) interrupted it."""
-    import msgspec
-
-    from omnibase.cli._process import SIGNALLED
-
-    code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
-    return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)
-
-
 def _error_line(report: RunReport) -> str:
     return _error_line_of(report.error)
 
@@ -468,17 +438,6 @@ def _list(selection: Selection, args: argparse.Namespace) -> int:
         }
         _dump(data, fmt)
     return 0
-
-
-def _dump(data: object, fmt: str) -> None:
-    if fmt == "yaml":
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
-    else:
-        import json
-
-        print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def registry(args: argparse.Namespace) -> int:

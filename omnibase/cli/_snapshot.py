@@ -43,7 +43,7 @@ def add_snapshot_command(sub: Any) -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    from omnibase.cli._commands import say
+    from omnibase.cli._say import say
 
     say(message)  # one line, secrets redacted, like every other command's
     return int(code)
@@ -115,9 +115,9 @@ def _list(args: argparse.Namespace, root: str) -> int:
     rows = [_row(p, root) for p in list_snapshots(snapshot_dir(root))]
     fmt = _format(args)
     if fmt != "human":
-        from omnibase.cli._commands import _dump
+        from omnibase.cli._say import dump
 
-        _dump({"snapshots": rows}, fmt)
+        dump({"snapshots": rows}, fmt)
         return 0
     if not rows:
         print(f"no snapshots in {os.path.relpath(snapshot_dir(root), root)}")
@@ -161,9 +161,9 @@ def _show(snap: Snapshot, args: argparse.Namespace) -> None:
     if fmt == "yaml":
         import json
 
-        from omnibase.cli._commands import _dump
+        from omnibase.cli._say import dump
 
-        _dump(json.loads(encode(snap)), "yaml")
+        dump(json.loads(encode(snap)), "yaml")
         return
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(snap.created_at))
     lines = [f"snapshot of run {snap.report.run_id} (stage {snap.ctx.stage}, mode {snap.mode}), {when}, schema {snap.schema_version}"]
