@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.cli._modes import Mode, mode_of, mode_problem
+from omnibase.cli._modes import mode_of, mode_problem
 from omnibase.cli._modes import execute as run_mode
 from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.cli._process import check_output, finish_report
@@ -24,10 +24,12 @@ from omnibase.cli._say import dump as _dump
 from omnibase.cli._say import say
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
+from omnibase.drivers.modes import MODES
 from omnibase.orchestrators.table import STAGES
 
 if TYPE_CHECKING:
     from omnibase._io.git import Status
+    from omnibase.drivers.modes import Stack
     from omnibase.precommit._stash import Lookahead
 
 __all__ = ["orch", "registry"]
@@ -162,7 +164,8 @@ def orch(args: argparse.Namespace) -> int:
     else:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
     ahead: Lookahead | None = None
-    if git_dir is not None and _stashes(args) and not (args.list or args.graph) and mode_of(args) not in ("dry-run", "replay"):
+    spec = MODES[mode_of(args)]
+    if git_dir is not None and _stashes(args) and not (args.list or args.graph) and spec.writes and not spec.replays:
         from omnibase.precommit._stash import look_ahead
 
         ahead = look_ahead(root, git_dir)  # the stash's lock and git status, started now
@@ -202,7 +205,7 @@ def _orch_in(
     problem = mode_problem(args) or check_outputs(args) or _terminal.terminal_problem(args, mode)
     if problem is not None:
         return _fail(problem, ExitCode.CONFIG)
-    if mode == "replay":
+    if MODES[mode].replays:  # the snapshot's pipeline, not the stage's
         from omnibase.cli._snapshot import replay
 
         catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
@@ -215,7 +218,8 @@ def _orch_in(
 
     def build() -> Any:
         built = catalogue.orchestrator(
-            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=args.hook_stage
+            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=args.hook_stage,
+            retries=MODES[mode].retries,
         )
         built.stage_plan = planned.unwrap()
         return built
@@ -240,7 +244,7 @@ def _orch_in(
             return _fail(f"nothing selected for stage {args.stage} (see --list)", ExitCode.FAILED)
         return _terminal.graph_command(args, orchestrator.assemble(selection), args.stage)
     # only now, and only what is selected and needed, is imported or looked up on PATH
-    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=mode == "dry-run")
+    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=not MODES[mode].writes)
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
     orchestrator = build()
@@ -254,7 +258,7 @@ def _orch_in(
     if refused is not None:
         return _fail(refused, ExitCode.CONFIG)
     stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, reports)
-    if git_dir is None or not _stashes(args) or mode == "dry-run":  # a dry run changes nothing, unstaged work included
+    if git_dir is None or not _stashes(args) or not MODES[mode].writes:  # a dry run changes nothing, unstaged work included
         return stage.run()
     from omnibase.precommit._stash import staged_only
 
@@ -312,7 +316,7 @@ class _Stage:
             **facts,
         }
         ctx = new_ctx(
-            args.stage, root=self.root, files=chosen, dry_run=mode == "dry-run", params=params,
+            args.stage, root=self.root, files=chosen, dry_run=not MODES[mode].writes, params=params,
             traceparent=os.environ.get("TRACEPARENT"),
         )  # fmt: skip
 
@@ -324,13 +328,13 @@ class _Stage:
 
         self.stream = _reports.stream_for(_stdout_format(args), self.targets, ctx.trace_id, sys.stdout)
 
-        def execute(how: Mode) -> RunReport:
+        def execute(how: Stack) -> RunReport:
             orchestrator.driver = how.performer
             orchestrator.jobs = args.jobs
             return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
 
         def finish(report: RunReport) -> RunReport:
-            if mode != "dry-run":
+            if MODES[mode].writes:  # only a run that changes nothing has a plan to show
                 return report
             from omnibase.drivers.dryrun import with_plan
 
@@ -359,7 +363,7 @@ class _Stage:
                 if progress is not None:  # erased before the report is printed
                     progress.close()
                 catalogue.finish_builtins(ctx)  # the fixers' spooled edits, also of a run stopped early
-        if mode != "dry-run":
+        if MODES[mode].writes:  # a dry run leaves no state behind
             from omnibase.cli import _graphs
 
             _graphs.record(self.root, report, per_tree=args.stage in _graphs.required_stages(catalogue.registry))
@@ -409,15 +413,19 @@ def _error_line_of(err: object) -> str:
     return str(message)
 
 
-def _retry_note(meta: Any) -> str:
+def _retry_note(meta: Any, mode: str) -> str:
     """What the stage's retry wrapping does for a component: idempotent ones are retried on
-    transient failures, the others make exactly one attempt (and the list says so)."""
+    transient failures, the others make exactly one attempt, and so does every one in a mode
+    that does not retry (the list says which)."""
+    if not MODES[mode].retries:
+        return f"no retry: --mode {mode}"
     return "retried when transient" if meta.idempotent else "no retry: not idempotent"
 
 
 def _list(selection: Selection, args: argparse.Namespace) -> int:
+    mode = mode_of(args)
     rows_kept = [
-        (c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags), _retry_note(c.meta))
+        (c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags), _retry_note(c.meta, mode))
         for c in selection.kept
     ]
     rows_dropped = [(c.name, why) for c, why in selection.dropped]

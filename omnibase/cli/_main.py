@@ -109,7 +109,7 @@ def _add(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
 
 
 def _orch_parser(sub: Any, name: str) -> None:
-    from omnibase.cli._modes import MODES, add_mode_options
+    from omnibase.cli._modes import add_mode_options, positive
     from omnibase.cli._terminal import add_terminal_options
     from omnibase.orchestrators.table import DEFAULT_STAGE, HOOK_STAGES, STAGES, stage_help
 
@@ -128,20 +128,9 @@ def _orch_parser(sub: Any, name: str) -> None:
     orch.add_argument("--to", action="append", default=[], metavar="NAME", help="pipeline stage: where it ends (repeatable; or a chain's next); other stages: run NAME and what it needs")
     orch.add_argument("--skip", action="append", default=[], metavar="NAME", help="skip this component (repeatable, or comma-separated; also $OMNIBASE_SKIP)")
     orch.add_argument("--only-failed", "--lf", action="store_true", help="run only what failed last time in this stage (and what it needs)")
-    orch.add_argument("--maxfail", type=_positive, metavar="N", help="stop after N failures; the rest are SKIP")
+    orch.add_argument("--maxfail", type=positive, metavar="N", help="stop after N failures; the rest are SKIP")
     orch.add_argument("--list", action="store_true", help="show what would run and why the rest would not; run nothing")
-    orch.add_argument("--dry-run", action="store_true", help="run only read-only components and change no file; show what would change")
     orch.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
-    orch.add_argument(
-        "--mode", choices=tuple(MODES),
-        help="how to execute: sync runs one step at a time in this process (default); async runs "
-        "independent steps concurrently (see --jobs); dry-run, profile, replay: see docs/mode-*.md",
-    )  # fmt: skip
-    orch.add_argument(
-        "--jobs", "-j", type=_positive, metavar="N",
-        help="async mode: at most N steps at once (default: the number of usable cores; raise it "
-        "for steps that mostly wait on the network)",
-    )  # fmt: skip
     add_mode_options(orch)
     add_terminal_options(orch)
     orch.add_argument("--no-cache", action="store_true", help="re-check every file (ignore and do not update the verdict cache)")
@@ -233,16 +222,6 @@ _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "report": _report_parser,
     "server": _server_parser,
 }
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text}'")
-    return n
 
 
 def _common(p: argparse.ArgumentParser) -> None:

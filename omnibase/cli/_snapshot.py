@@ -215,8 +215,16 @@ def replay(
     value = initial_value(snap)
     args.replay_snapshot = snap
 
-    def execute(how: Any) -> RunReport:
-        return run(step, value, ctx, how.performer)
+    def execute(how: Any) -> RunReport:  # under the asyncio loop when the mode is asynchronous
+        from omnibase.cli._modes import execute as run_mode
+        from omnibase.drivers import arun
+
+        jobs = getattr(args, "jobs", None)
+        return run_mode(
+            lambda: run(step, value, ctx, how.performer),
+            lambda: arun(step, value, ctx, how.performer, jobs=jobs),
+            how,
+        )
 
     def finish(report: RunReport) -> RunReport:
         return msgspec.structs.replace(report, metadata={**report.metadata, "stage": ctx.stage})

@@ -62,8 +62,11 @@ def terminal_problem(args: argparse.Namespace, mode: str) -> str | None:
     if not (getattr(args, "debug", False) or getattr(args, "breaks", [])):
         return None
     flag = "--debug" if args.debug else "--break"
-    if mode in ("async", "replay"):
-        why = "steps through one step at a time" if mode == "async" else "runs a stage, not a snapshot's replay"
+    from omnibase.drivers.modes import MODES
+
+    spec = MODES[mode]
+    if spec.is_async or spec.replays:
+        why = "runs a stage, not a snapshot's replay" if spec.replays else "steps through one step at a time"
         return f"{flag}: the debugger {why}; it does not work with --mode {mode}"
     if not sys.stdin.isatty():
         return f"{flag}: the debugger reads commands from a terminal, and stdin is not one"
