@@ -21,10 +21,12 @@ __all__ = ["AWS_CREDENTIAL_FILES", "aws_secrets", "edge_options", "repo_facts"]
 
 
 def _git(root: str, *args: str) -> bytes | None:
-    from omnibase.builtins._run import _git as run_git
+    from returns.result import Success
 
-    out = run_git(root, *args)
-    return None if out is None else out.encode("utf-8", "surrogateescape")
+    from omnibase._io.git import git
+
+    done = git(args, root)
+    return done.unwrap() if isinstance(done, Success) else None
 
 
 def _records(out: bytes | None) -> list[str]:

@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.version:
-            from omnibase.cli import print_version
+            from omnibase.cli._version import print_version
 
             return print_version()
         if args.command == "report":

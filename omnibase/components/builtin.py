@@ -76,7 +76,7 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[CheckSummary | Skip, Failed]:
         from omnibase.builtins import CHECKS
-        from omnibase.builtins._run import check_stages
+        from omnibase.builtins._run import run_scoped_checks
 
         use = self.use
         spec = CHECKS[use.check]
@@ -93,7 +93,7 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
         stats: dict[str, int] = {}
         try:
-            verdicts = check_stages(
+            verdicts = run_scoped_checks(
                 paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
                 worktree_is_index=params.get("worktree") == "index",
                 added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
@@ -121,11 +121,11 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
 
 def _stage(use: BuiltinUse) -> Any:
     from omnibase.builtins import CHECKS, options_from_args, parse_options
-    from omnibase.builtins._run import Stage
+    from omnibase.builtins._run import ScopedCheck
 
     opts = options_from_args(use.check, use.args) if use.args else parse_options(use.check, None)
     exclude = "" if use.exclude == "^$" else use.exclude
-    return Stage(use.check, opts, use.files or CHECKS[use.check].files, exclude)
+    return ScopedCheck(use.check, opts, use.files or CHECKS[use.check].files, exclude)
 
 
 def _selected(stage: Any, files: tuple[str, ...]) -> tuple[str, ...]:
