@@ -5,6 +5,7 @@ say (checked against brute-force oracles)."""
 
 from __future__ import annotations
 
+import math
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omnibase.cli.formats import FORMAT_NAMES
-from omnibase.cli.formats.html import _MAX_ROWS, layout, pack_lanes, render_html, test_cases
+from omnibase.cli.formats.html import _MAX_ROWS, layout, pack_lanes, render_html, test_cases, ticks
 from omnibase.cli.formatters import FORMATTERS, RenderOptions
 from omnibase.core.values import (
     ComponentType,
@@ -251,3 +252,14 @@ def test_a_thousand_steps_stay_small(count):
              for i in range(count)]  # fmt: skip
     page = render_html(report_of(*steps, stage="pipeline"))
     assert len(page.encode()) < 1_200 * count  # a few hundred bytes a step
+
+
+@settings(max_examples=300, deadline=None)
+@given(end=st.floats(1e-6, 1e7))
+def test_timeline_ticks_are_two_to_six_round_times_within_the_run(end):
+    marks = ticks(end)
+    assert 2 <= len(marks) <= 6 and marks[0] == 0.0 and marks[-1] <= end * (1 + 1e-9)
+    step = marks[1]
+    mantissa = step / 10 ** math.floor(math.log10(step) + 1e-9)
+    assert round(mantissa, 6) in (1.0, 2.0, 5.0), step
+    assert all(abs((b - a) - step) <= step * 1e-6 for a, b in zip(marks, marks[1:]))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -35,7 +36,7 @@ from omnibase.core.values import ComponentType, Failed, GraphNode, Raised, RunRe
 if TYPE_CHECKING:
     from omnibase.cli.formatters import RenderOptions
 
-__all__ = ["Bar", "layout", "pack_lanes", "render_html", "test_cases"]
+__all__ = ["Bar", "Case", "layout", "pack_lanes", "render_html", "test_cases", "ticks"]
 
 
 def render_html(report: RunReport, opts: RenderOptions | None = None) -> str:
@@ -385,6 +386,29 @@ def _bars(report: RunReport, steps: Sequence[StepResult]) -> list[Bar]:
 _LABEL_W, _PLOT_W, _LANE_H = 60, 1000, 16
 
 
+def ticks(end: float) -> list[float]:
+    """Round times from 0 to ``end``: a step of 1, 2 or 5 times a power of ten, at most six ticks.
+
+    >>> ticks(0.0376)
+    [0.0, 0.01, 0.02, 0.03]
+    >>> ticks(12)
+    [0.0, 5.0, 10.0]
+    """
+    if end <= 0:
+        return [0.0]
+    step = 10.0 ** math.floor(math.log10(end / 10))
+    for factor in (1, 2, 5, 10, 20, 50):
+        if end / (step * factor) <= 5:
+            step *= factor
+            break
+    count = int(end / step + 1e-9)
+    return [round(k * step, 12) for k in range(count + 1)]
+
+
+def _tick_label(t: float, end: float) -> str:
+    return f"{t * 1000:g}ms" if end < 1 else f"{t:g}s"
+
+
 def _timeline_svg(report: RunReport, steps: Sequence[StepResult]) -> str:
     bars = _bars(report, steps)
     if not bars:
@@ -394,9 +418,9 @@ def _timeline_svg(report: RunReport, steps: Sequence[StepResult]) -> str:
     lanes = max(b.lane for b in bars) + 1
     height = 24 + lanes * _LANE_H
     out = []
-    for k in range(6):  # five intervals: a tick and its time on each boundary
-        x = _LABEL_W + k * _PLOT_W / 5
-        out.append(f"<path class=\"e\" d=\"M{x:.1f} 14V{height}\"/><text x=\"{x:.1f}\" y=\"10\">{end * k / 5:.3g}s</text>")
+    for t in ticks(end):
+        x = _LABEL_W + t * scale
+        out.append(f"<path class=\"e\" d=\"M{x:.1f} 14V{height}\"/><text x=\"{x:.1f}\" y=\"10\" text-anchor=\"middle\">{_tick_label(t, end)}</text>")
     for lane in range(lanes):
         out.append(f"<text x=\"0\" y=\"{24 + lane * _LANE_H + 11}\">lane {lane}</text>")
     for b in bars:
