@@ -146,38 +146,20 @@ def call_key(name: str, value: Any) -> str:
 
 
 def snapshot_dir(root: str) -> str:
-    """Where snapshots of the repository at ``root`` live: ``GITDIR/omnibase/snapshots``
-    (``GITDIR`` is ``root/.git``, or where a ``.git`` file points, as in a linked
-    worktree), else ``root/.omnibase/snapshots``."""
-    dot_git = os.path.join(root, ".git")
-    if os.path.isdir(dot_git) and not os.path.islink(dot_git):
-        return os.path.join(dot_git, "omnibase", "snapshots")
-    if os.path.isfile(dot_git) and not os.path.islink(dot_git):
-        try:
-            with open(dot_git, encoding="utf-8") as f:
-                line = f.readline().strip()
-        except OSError:
-            line = ""
-        if line.startswith("gitdir:"):
-            gitdir = os.path.join(root, line[len("gitdir:") :].strip())
-            if os.path.isdir(gitdir):
-                return os.path.join(os.path.normpath(gitdir), "omnibase", "snapshots")
-    return os.path.join(root, ".omnibase", "snapshots")
+    """Where snapshots of the work tree at ``root`` live (``omnibase._io.state``):
+    ``GITDIR/omnibase/snapshots`` (a linked worktree's own git directory), else
+    ``root/.omnibase/snapshots``."""
+    from omnibase._io.state import snapshots_dir, state_dir_of
+
+    return snapshots_dir(state_dir_of(root))
 
 
 def _make_dir(folder: str) -> Result[str, SnapshotError]:
-    """Create ``folder`` and its two parents as needed, refusing to go through a symlink."""
-    for path in (os.path.dirname(folder), folder):
-        if os.path.islink(path):
-            return Failure(SnapshotError(f"{path}: is a symbolic link; no snapshot written through it"))
-        try:
-            os.mkdir(path)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                return Failure(SnapshotError(f"{path}: exists and is not a folder"))
-        except OSError as exc:
-            return Failure(SnapshotError(f"{path}: cannot create ({exc.strerror or exc})"))
-    return Success(folder)
+    """Create ``folder`` and the state folder above it as needed, refusing to go through a
+    symlink (the state folder's one check)."""
+    from omnibase._io.state import make_state_dir
+
+    return make_state_dir(folder).alt(lambda e: SnapshotError(e.message))
 
 
 def list_snapshots(folder: str) -> list[str]:

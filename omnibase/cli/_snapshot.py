@@ -44,7 +44,7 @@ def add_snapshot_command(sub: Any) -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    from omnibase.cli._commands import say
+    from omnibase.cli._say import say
 
     say(message)  # one line, secrets redacted, like every other command's
     return int(code)
@@ -116,9 +116,9 @@ def _list(args: argparse.Namespace, root: str) -> int:
     rows = [_row(p, root) for p in list_snapshots(snapshot_dir(root))]
     fmt = _format(args)
     if fmt != "human":
-        from omnibase.cli._commands import _dump
+        from omnibase.cli._say import dump
 
-        _dump({"snapshots": rows}, fmt)
+        dump({"snapshots": rows}, fmt)
         return 0
     if not rows:
         print(f"no snapshots in {os.path.relpath(snapshot_dir(root), root)}")
@@ -160,9 +160,9 @@ def _show(snap: Snapshot, args: argparse.Namespace) -> None:
     if fmt == "yaml":
         import json
 
-        from omnibase.cli._commands import _dump
+        from omnibase.cli._say import dump
 
-        _dump(json.loads(encode(snap)), "yaml")
+        dump(json.loads(encode(snap)), "yaml")
         return
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(snap.created_at))
     lines = [f"snapshot of run {snap.report.run_id} (stage {snap.ctx.stage}, mode {snap.mode}), {when}, schema {snap.schema_version}"]
@@ -187,7 +187,7 @@ def replay(
     from omnibase.cli._observe import observed_run
     from omnibase.context import new_ctx
     from omnibase.core.values import ExitCode
-    from omnibase._io.git import git_dir
+    from omnibase._io.git import repo_paths
     from omnibase.core.shape import names_in, rebuild
     from omnibase.drivers import run
     from omnibase.drivers.replay import initial_value, replay_context
@@ -200,7 +200,7 @@ def replay(
     if isinstance(loaded, Failure):
         return _fail(loaded.failure().message, ExitCode.CONFIG)
     snap = loaded.unwrap()
-    here = replay_context(snap, root, git_dir(root).value_or(None))
+    here = replay_context(snap, root, repo_paths(root).map(lambda p: p.git_dir).value_or(None))
     if isinstance(here, Failure):
         return _fail(f"{args.snapshot}: {here.failure()}", ExitCode.CONFIG)
     catalogue.limit_builtins(names_in(snap.pipeline))
@@ -219,8 +219,16 @@ def replay(
     value = initial_value(snap)
     args.replay_snapshot = snap
 
-    def execute(how: Any) -> RunReport:
-        return run(step, value, ctx, how.performer)
+    def execute(how: Any) -> RunReport:  # under the asyncio loop when the mode is asynchronous
+        from omnibase.cli._modes import execute as run_mode
+        from omnibase.drivers import arun
+
+        jobs = getattr(args, "jobs", None)
+        return run_mode(
+            lambda: run(step, value, ctx, how.performer),
+            lambda: arun(step, value, ctx, how.performer, jobs=jobs),
+            how,
+        )
 
     def finish(report: RunReport) -> RunReport:
         return msgspec.structs.replace(report, metadata={**report.metadata, "stage": ctx.stage})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any, Literal
 
@@ -180,12 +181,13 @@ def test_only_the_newest_snapshots_are_kept(tmp_path: Path) -> None:
 
 
 def test_snapshot_folder_is_inside_the_git_directory(tmp_path: Path) -> None:
-    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo").mkdir()
+    git = ["git", "-c", "user.email=t@e.invalid", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path / "repo", check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], cwd=tmp_path / "repo", check=True)
     assert snapshot_dir(str(tmp_path / "repo")) == str(tmp_path / "repo" / ".git" / "omnibase" / "snapshots")
     linked = tmp_path / "wt"
-    linked.mkdir()
-    (tmp_path / "repo" / ".git" / "worktrees" / "wt").mkdir(parents=True)
-    (linked / ".git").write_text(f"gitdir: {tmp_path / 'repo' / '.git' / 'worktrees' / 'wt'}\n")
+    subprocess.run([*git, "worktree", "add", "-q", str(linked)], cwd=tmp_path / "repo", check=True)
     assert snapshot_dir(str(linked)) == str(tmp_path / "repo" / ".git" / "worktrees" / "wt" / "omnibase" / "snapshots")
     plain = tmp_path / "plain"
     plain.mkdir()
@@ -197,7 +199,8 @@ def test_no_snapshot_is_written_through_a_symlink(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     os.symlink(elsewhere, repo / ".git" / "omnibase")
     rec = Recorder(SyncDriver())
     report = run(w.pipeline, "abc", fake_ctx(), rec)
