@@ -17,7 +17,8 @@ from returns.result import Success
 
 from omnibase.core import combinators as c
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
-from omnibase.core.step import Component, Step
+from omnibase.core.shape import shape_of
+from omnibase.core.step import KINDS, Component, Shape, Step
 from omnibase.core.values import ExecCtx, Meta, StepError, is_transient
 from omnibase.testing.faults import Act, Faulty, Kind
 
@@ -133,60 +134,66 @@ def breaker_policies() -> st.SearchStrategy[BreakerPolicy]:
     )
 
 
-#: A pipeline description: ("leaf", Behaviour) or (combinator, children..., params).
+#: A pipeline description: ``("leaf", Behaviour)``; ``("recover", spec, value)`` (a handler
+#: returning ``value``: code, so not a shape); or ``(Shape, spec, ...)``, a node of any other
+#: kind as data (its ``Shape`` without children, named ``""`` so that ``build`` names it as
+#: the combinator would) and the descriptions of its children.
 PipelineSpec = tuple[Any, ...]
+
+#: Node kinds ``pipelines`` does not draw as shapes: leaves are behaviours, a recover is
+#: drawn with its value, hooks and graphs have strategies of their own.
+_NOT_DRAWN = frozenset({"component", "recover", "hooked", "graph"})
+
+
+def _data() -> dict[str, st.SearchStrategy[dict[str, Any]]]:
+    """The data each kind is drawn with (fields of its ``Shape``); a kind not here is drawn
+    with its shape's defaults, so a new combinator whose data has defaults is drawn with no
+    edit in this module."""
+    return {
+        "retry": retry_policies().map(lambda p: {"retry": shape_of(c.retry(c.identity(), p)).retry}),
+        "breaker": breaker_policies().map(lambda p: {"breaker": p}),
+        "timeout": st.floats(0.5, 5).map(lambda s: {"seconds": s}),
+        "all_of": st.booleans().map(lambda fast: {"fail_fast": fast, "name": "all_of"}),
+    }
 
 
 def pipelines(max_leaves: int = 6) -> st.SearchStrategy[PipelineSpec]:
-    """Descriptions of pipelines mixing every combinator; ``build`` makes them real."""
+    """Descriptions of pipelines mixing every kind of node (``core.step.KINDS``);
+    ``build`` makes them real."""
     leaf = behaviours().map(lambda b: ("leaf", b))
+    data = _data()
+    kinds = sorted(set(KINDS) - _NOT_DRAWN)
+
+    def node(kind: str, inner: st.SearchStrategy[PipelineSpec]) -> st.SearchStrategy[PipelineSpec]:
+        low, high = KINDS[kind].arity
+        parts = st.lists(inner, min_size=low, max_size=high if high is not None else low + 2)
+        return st.tuples(data.get(kind, st.just({})), parts).map(
+            lambda drawn: (Shape(kind=kind, **{"name": "", **drawn[0]}), *drawn[1])
+        )
 
     def extend(inner: st.SearchStrategy[PipelineSpec]) -> st.SearchStrategy[PipelineSpec]:
-        return st.one_of(
-            st.tuples(st.just("then"), inner, inner),
-            st.tuples(st.just("retry"), inner, retry_policies()),
-            st.tuples(st.just("breaker"), inner, breaker_policies()),
-            st.tuples(st.just("timeout"), inner, st.floats(0.5, 5)),
-            st.tuples(st.just("profile"), inner),
-            st.tuples(st.just("dry_run"), inner),
-            st.tuples(st.just("recover"), inner, st.integers(-3, 3)),
-            st.tuples(st.just("fallback"), inner, inner),
-            st.tuples(st.just("all_of"), st.lists(inner, min_size=0, max_size=3), st.booleans()),
-            st.tuples(st.just("identity")),
-        )
+        recovered = st.tuples(st.just("recover"), inner, st.integers(-3, 3))
+        return st.one_of([node(kind, inner) for kind in kinds] + [recovered])
 
     return st.recursive(leaf, extend, max_leaves=max_leaves)
 
 
 def build(spec: PipelineSpec, counters: dict[str, Counter] | None = None) -> Step[int, Any]:
-    """Fresh real components for ``spec`` (their counters go into ``counters``)."""
-    kind = spec[0]
-    if kind == "leaf":
+    """Fresh real components for ``spec`` (their counters go into ``counters``), in the
+    pipeline it describes (each node rebuilt by its kind: ``Step.restore``)."""
+    head = spec[0]
+    if head == "leaf":
         comp, counter = make_component(spec[1])
         if counters is not None:
             counters[f"{spec[1].name}#{len(counters)}"] = counter
         return comp
-    sub: Callable[[PipelineSpec], Step[Any, Any]] = lambda s: build(s, counters)
-    if kind == "then":
-        return sub(spec[1]) >> sub(spec[2])
-    if kind == "retry":
-        return c.retry(sub(spec[1]), spec[2])
-    if kind == "breaker":
-        return c.breaker(sub(spec[1]), spec[2])
-    if kind == "timeout":
-        return c.timeout(sub(spec[1]), spec[2])
-    if kind == "profile":
-        return c.profile(sub(spec[1]))
-    if kind == "dry_run":
-        return c.dry_run(sub(spec[1]))
-    if kind == "recover":
+    if head == "recover":
         value = spec[2]
-        return c.recover(sub(spec[1]), lambda error: value)
-    if kind == "fallback":
-        return c.fallback(sub(spec[1]), sub(spec[2]))
-    if kind == "all_of":
-        return c.all_of([sub(s) for s in spec[1]], fail_fast=spec[2])
-    return c.identity()
+        return c.recover(build(spec[1], counters), lambda error: value)
+    built = KINDS[head.kind].restore(head, tuple(build(s, counters) for s in spec[1:]))
+    if isinstance(built, str):
+        raise ValueError(built)
+    return built
 
 
 def pipelines_of(
