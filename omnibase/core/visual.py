@@ -42,6 +42,7 @@ __all__ = [
     "Mark",
     "clip",
     "dot",
+    "escaped",
     "marks_of",
     "mermaid",
     "picture_of",
@@ -199,8 +200,12 @@ def report_graph(report: RunReport) -> tuple[GraphNode, ...]:
 # --- rendering -------------------------------------------------------------------------------
 
 
-def _printable(name: str) -> str:
-    """``name`` with what a terminal would not print (controls, line breaks) escaped."""
+def escaped(name: str) -> str:
+    r"""``name`` with what a terminal would not print (controls, line breaks) escaped.
+
+    >>> escaped("lint\x1b[2J")
+    'lint\\x1b[2J'
+    """
     if name.isprintable():
         return name
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
@@ -260,23 +265,23 @@ def text(
     waves: dict[int, list[GraphNode]] = {}
     for n in nodes:
         waves.setdefault(n.level, []).append(n)
-    lines = [f"{_printable(title)}: {len(nodes)} node{'s' if len(nodes) != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"]
+    lines = [f"{escaped(title)}: {len(nodes)} node{'s' if len(nodes) != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"]
     for level in sorted(waves):
         lines.append(f"wave {level + 1}")
         for n in waves[level]:
             mark = marks.get(n.name)
-            line = f"  {_printable(n.name)}"
+            line = f"  {escaped(n.name)}"
             if n.needs:
-                line += "  <- " + ", ".join(_printable(d) for d in n.needs)
+                line += "  <- " + ", ".join(escaped(d) for d in n.needs)
             if n.when != "all_succeeded":
-                line += f"  [{_printable(n.when)}]"
+                line += f"  [{escaped(n.when)}]"
             words = _mark_words(mark)
             if words:
                 line += f"  {words}"
             lines.append(line)
             why = (mark.reason if mark is not None and mark.status in ("SKIP", "FAIL") else "") or n.skip
             if why:
-                lines.append(f"      {_printable(why)}")
+                lines.append(f"      {escaped(why)}")
     return "\n".join(clip(line, width) for line in lines)
 
 
@@ -320,7 +325,7 @@ def _dot_string(text: str) -> str:
     """A DOT double-quoted string: backslash and quote escaped, line breaks as ``\\n``,
     other control characters escaped as text."""
     out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r\n", "\n").replace("\n", "\\n")
-    return '"' + _printable(out) + '"'
+    return '"' + escaped(out) + '"'
 
 
 def dot(nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, title: str = "pipeline") -> str:

@@ -117,3 +117,15 @@ def test_a_retry_out_of_range_is_refused_with_where_it_is(failed: Any, cli: Any)
     assert retry["kind"] == "retry"
     retry["retry"]["max_attempts"] = -1
     _one_line(_replay(repo, cli, doc), "Expected `int` >= 1 - at `$.pipeline.children[0].children[0].children[0].retry.max_attempts`")
+
+
+def test_snapshot_show_prints_no_terminal_control_from_the_file(failed: Any, cli: Any) -> None:
+    repo, doc, _ = failed
+    doc["pipeline"]["name"] = "stage\x1b[2J\x1b]0;owned\x07"
+    doc["ctx"]["stage"] = "pre-commit\x1b[31m"
+    path = repo.root / "edited.json"
+    path.write_text(json.dumps(doc))
+    r = cli("snapshot", "show", str(path), "--format", "human", "--no-color")
+    assert r.code == 0, r
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "stage\\x1b[2J" in r.out and "pre-commit\\x1b[31m" in r.out
