@@ -28,7 +28,7 @@ flowchart TD
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -39,6 +39,7 @@ from omnibase.core.values import GraphNode, RunReport, Status
 
 __all__ = [
     "FORMATS",
+    "PICTURES",
     "Mark",
     "clip",
     "dot",
@@ -52,8 +53,6 @@ __all__ = [
     "width_of",
 ]
 
-#: The picture formats ``--graph`` offers.
-FORMATS = ("mermaid", "dot", "text")
 #: The text picture's default width, in terminal columns.
 WIDTH = 100
 
@@ -349,10 +348,15 @@ def dot(nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, 
     return "\n".join(lines)
 
 
+#: Every picture format: ``(nodes, marks, title) -> text``. ``--graph`` offers these names.
+PICTURES: dict[str, Callable[[Sequence[GraphNode], Mapping[str, Mark] | None, str], str]] = {
+    "mermaid": lambda nodes, marks, title: mermaid(nodes, marks),  # a flowchart has no title
+    "dot": lambda nodes, marks, title: dot(nodes, marks, title=title),
+    "text": lambda nodes, marks, title: text(nodes, marks, title=title),
+}
+FORMATS = tuple(PICTURES)
+
+
 def render(fmt: str, nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, title: str = "pipeline") -> str:
-    """The picture in ``fmt`` (one of ``FORMATS``)."""
-    if fmt == "mermaid":
-        return mermaid(nodes, marks)
-    if fmt == "dot":
-        return dot(nodes, marks, title=title)
-    return text(nodes, marks, title=title)
+    """The picture in ``fmt`` (one of ``FORMATS``; a ``KeyError`` for any other)."""
+    return PICTURES[fmt](nodes, marks, title)
