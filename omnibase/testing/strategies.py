@@ -47,10 +47,6 @@ class Behaviour(msgspec.Struct, frozen=True):
     pure: bool = False
 
 
-#: What counts calls: ``make_component``'s second value (its ``calls`` attribute).
-Counter = Faulty
-
-
 def make_component(b: Behaviour) -> tuple[Component[int, int], Faulty]:
     """A real component following ``b`` (``ok`` returns ``Success(input + act.value)``),
     and its call counter (``.calls``)."""
@@ -178,7 +174,7 @@ def pipelines(max_leaves: int = 6) -> st.SearchStrategy[PipelineSpec]:
     return st.recursive(leaf, extend, max_leaves=max_leaves)
 
 
-def build(spec: PipelineSpec, counters: dict[str, Counter] | None = None) -> Step[int, Any]:
+def build(spec: PipelineSpec, counters: dict[str, Faulty] | None = None) -> Step[int, Any]:
     """Fresh real components for ``spec`` (their counters go into ``counters``), in the
     pipeline it describes (each node rebuilt by its kind: ``Step.restore``)."""
     head = spec[0]
