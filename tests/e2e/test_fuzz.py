@@ -378,8 +378,10 @@ def _snapshot_case(rng: random.Random, base: dict[str, object], outside: Path) -
     what: list[str] = []
     deep = wrapped = 0
     everything = {"snapshot", "report", "orch"}
-    for _ in range(rng.randint(1, 3)):
-        op = rng.randrange(11)
+    # first what may or may not break the snapshot, then at most one edit that must: no
+    # later edit can undo it, so the case knows which commands refuse it
+    noise = [rng.choice([2, 3, 4, 5]) for _ in range(rng.randint(0, 2))]
+    for op in noise + ([rng.choice([0, 1, 6, 7, 8, 9, 10])] if rng.random() < 0.8 or not noise else []):
         leaves = list(_leaves(doc))
         at, value = rng.choice(leaves) if leaves else ((), None)
         if op == 0:  # a path outside the repository in the context
@@ -391,7 +393,7 @@ def _snapshot_case(rng: random.Random, base: dict[str, object], outside: Path) -
             what.append(f"file {hostile}")
         elif op == 1:  # a git directory elsewhere
             where = rng.choice([str(outside / "made" / ".git"), str(outside), "../outside/made"])
-            doc["ctx"]["params"] = [p for p in doc["ctx"]["params"] if p[0] != "git_dir"] + [["git_dir", where]]
+            doc["ctx"]["params"] = [p for p in doc["ctx"]["params"] if p[:1] != ["git_dir"]] + [["git_dir", where]]
             refused.add("orch")
             what.append(f"git_dir {where}")
         elif op == 2:  # another root: replay runs in this repository whatever it says
@@ -419,9 +421,8 @@ def _snapshot_case(rng: random.Random, base: dict[str, object], outside: Path) -
             refused |= everything
             what.append(f"pipeline {wrapped} deep")
         elif op == 8:  # deeply nested values where any value may be
-            deep = rng.choice([20, 3000])
+            deep = max(deep, rng.choice([20, 3000]))  # every placeholder gets the deepest
             _set(doc, rng.choice([("input",), ("report", "output"), ("calls", 0, "value")]), DEEP)
-            refused |= everything if deep > 1000 else set()
             what.append(f"values {deep} deep")
         elif op == 9:  # times and counts out of their ranges
             target = rng.choice([("created_at",), ("calls", 0, "attempt"), ("calls", 0, "duration_s")])
@@ -434,6 +435,8 @@ def _snapshot_case(rng: random.Random, base: dict[str, object], outside: Path) -
                 node["retry"]["max_attempts"] = rng.choice([0, -3, 10**9])
                 refused |= everything
                 what.append("max_attempts")
+    if deep > 1000:
+        refused |= everything
     if wrapped:  # written as text: too deep for json.dumps
         doc["pipeline"], pipeline = DEEP_PIPELINE, json.dumps(doc["pipeline"])
     text = json.dumps(doc)
