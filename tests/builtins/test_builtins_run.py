@@ -19,8 +19,9 @@ from tests.builtins._builtins_ref import (
     run_reference,
 )
 
-from omnibase.builtins import CHECKS, DEFAULT_CHECKS, Edit, apply_edits, run_builtin_checks
+from omnibase.builtins import CHECKS, DEFAULT_CHECKS, Edit, apply_edits, options_from_args, run_builtin_checks
 from omnibase.builtins import _run
+from omnibase.builtins._output import hook_output
 
 SMALL = {
     name: data
@@ -201,6 +202,9 @@ def test_added_large_files_like_the_reference(tmp_path: Path, enforce_all: bool)
     assert failing == ({"new.bin", "over.bin", "old.bin", "unstaged.bin"} if enforce_all else {"new.bin", "over.bin"})
     messages = {f.message for v in verdicts for f in v.findings}
     assert messages == set(ref.out.splitlines())
+    # the reference prints in the order of a set (it varies from run to run); ours sorted
+    printed = hook_output("check-added-large-files", options_from_args("check-added-large-files", args), verdicts)
+    assert printed == sorted(ref.out.splitlines())
 
 
 @pytest.mark.parametrize(
@@ -212,6 +216,8 @@ def test_added_large_files_like_the_reference(tmp_path: Path, enforce_all: bool)
         (["x/y.txt"], ["x/z.txt"]),
         (["docs/Guide.md", "src/a.py"], ["DOCS/other.md", "Src/b.py", "fine.txt"]),
         ([], ["café.txt", "CAFÉ.txt"]),
+        (["z.txt", "A.txt"], ["Z.txt", "a.txt"]),  # file by file would print Z, z before A, a
+        (["b/One.txt", "a.txt"], ["B/two.txt", "A.txt", "c/x.txt", "C/y.txt"]),
     ],
 )
 def test_case_conflicts_like_the_reference(tmp_path: Path, committed: list[str], staged: list[str]):
@@ -228,6 +234,7 @@ def test_case_conflicts_like_the_reference(tmp_path: Path, committed: list[str],
     ours = {f.message[len(prefix):] for v in verdicts for f in v.findings}
     assert ours == _printed_names(ref.out, prefix)
     assert all(v.ok for v in verdicts) == (ref.code == 0)
+    assert "".join(line + "\n" for line in hook_output("check-case-conflict", None, verdicts)) == ref.out
 
 
 def test_merge_conflict_markers_fail_only_mid_merge_like_the_reference(tmp_path: Path):
