@@ -52,4 +52,3 @@ def hook_output(check: str, opts: Any, verdicts: Iterable[Verdict]) -> list[str]
         lines.sort()
     notice = list(opts.notice()) if opts is not None else []
     return notice + lines + ([spec.closing] if spec.closing else [])
-
