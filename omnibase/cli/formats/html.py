@@ -81,7 +81,7 @@ _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:16px;color:#1b1f23;background:#fff}
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #ddd}
 pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:480px;font:12px/1.35 ui-monospace,monospace;white-space:pre-wrap}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:2px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;table-layout:fixed}th.n{width:80px}th.w{width:24%}td{overflow-wrap:anywhere}section{content-visibility:auto;contain-intrinsic-size:auto 600px}td,th{border-bottom:1px solid #eee;padding:2px 6px;text-align:left;vertical-align:top}
 .b{display:inline-block;min-width:40px;padding:0 6px;border-radius:3px;color:#fff;font-weight:600;text-align:center}
 .PASS{background:#2da44e}.FAIL{background:#cf222e}.WARN{background:#bf8700}.SKIP{background:#6e7781}
 .fail{border-left:4px solid #cf222e;padding-left:8px;margin:8px 0}.warn{border-left:4px solid #bf8700;padding-left:8px;margin:8px 0}
@@ -242,7 +242,7 @@ def _tests(steps: Sequence[StepResult], index: Mapping[int, int]) -> str:
         f"<td><a href=\"#row-{c.step}\">{_e(steps[c.step].name)}</a></td><td>{_e(_first_line(c.message))}</td></tr>"
         for c in cases
     )
-    head = "<tr><th>status</th><th>test</th><th>time</th><th>step</th><th>message</th></tr>"
+    head = "<tr><th class=\"n\">status</th><th class=\"w\">test</th><th class=\"n\">time</th><th class=\"w\">step</th><th>message</th></tr>"
     return _section("tests", f"Tests ({len(cases)}, {failed} failed)", f"<table>{head}{rows}</table>")
 
 
@@ -449,7 +449,10 @@ def _steps_table(steps: Sequence[StepResult], index: Mapping[int, int]) -> str:
         f"<td>{_link(s, index)}{_e(_first_line(error_text(s.error, s.reason)))}</td></tr>"
         for i, s in enumerate(steps)
     )
-    head = "<tr><th>status</th><th>step</th><th>start</th><th>time</th><th>attempts</th><th>message</th></tr>"
+    head = (
+        "<tr><th class=\"n\">status</th><th class=\"w\">step</th><th class=\"n\">start</th>"
+        "<th class=\"n\">time</th><th class=\"n\">attempts</th><th>message</th></tr>"
+    )
     return f"<table>{head}{rows}</table>"
 
 
@@ -470,13 +473,16 @@ def _extras(report: RunReport) -> str:
     parts = []
     if report.gating:
         rows = "".join(f"<tr><td>{_e(d.subject)}</td><td>{_e(d.verdict)}</td><td>{_e(d.reason)}</td></tr>" for d in report.gating)
-        parts.append(_section("gating", "Gating", f"<table>{rows}</table>"))
+        head = "<tr><th class=\"w\">subject</th><th class=\"n\">verdict</th><th>reason</th></tr>"
+        parts.append(_section("gating", "Gating", f"<table>{head}{rows}</table>"))
     if report.plan:
         rows = "".join(f"<tr><td>{'run' if p.selected else 'not run'}</td><td>{_e(p.name)}</td><td>{_e(p.reason)}</td></tr>" for p in report.plan)
-        parts.append(_section("plan", "Plan (dry run)", f"<table>{rows}</table>"))
+        head = "<tr><th class=\"n\">would</th><th class=\"w\">step</th><th>reason</th></tr>"
+        parts.append(_section("plan", "Plan (dry run)", f"<table>{head}{rows}</table>"))
     if report.diff:
         parts.append(_section("diff", "Would change", _diff(report.diff)))
     if report.metadata:
         rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in sorted(report.metadata.items()))
-        parts.append(_section("metadata", "Metadata", f"<table>{rows}</table>"))
+        head = "<tr><th class=\"w\">key</th><th>value</th></tr>"
+        parts.append(_section("metadata", "Metadata", f"<table>{head}{rows}</table>"))
     return "".join(parts)
