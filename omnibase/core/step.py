@@ -115,6 +115,9 @@ class Step(Generic[In, Out]):
     layout: ClassVar[Layout] = "seq"
     #: How many children a node of this kind has: at least, and at most (None: any number).
     arity: ClassVar[tuple[int, int | None]] = (0, 0)
+    #: Whether the node's output type is its children's (``A -> A`` around ``A -> A`` steps);
+    #: a fan-out's is a tuple.
+    keeps_type: ClassVar[bool] = True
 
     def __init__(self, name: str) -> None:
         object.__setattr__(self, "name", name)
@@ -553,6 +556,7 @@ class AllOf(Step[In, tuple[Any, ...]]):
     kind = "all_of"
     layout: ClassVar[Layout] = "par"
     arity = (0, None)
+    keeps_type = False
     branches: tuple[Step[Any, Any], ...]
     fail_fast: bool
 

@@ -38,6 +38,7 @@ __all__ = [
 
 A = TypeVar("A")
 B = TypeVar("B")
+T = TypeVar("T")
 
 
 class Behaviour(msgspec.Struct, frozen=True):
@@ -153,25 +154,43 @@ def _data() -> dict[str, st.SearchStrategy[dict[str, Any]]]:
     }
 
 
+def _nodes(kinds: Sequence[str], inner: st.SearchStrategy[T]) -> list[st.SearchStrategy[tuple[Shape, list[T]]]]:
+    """For each kind: its ``Shape`` (drawn data, no children, no name) and its children drawn
+    from ``inner``, as many as its ``arity`` allows (up to two more than the least)."""
+    data = _data()
+
+    def node(kind: str) -> st.SearchStrategy[tuple[Shape, list[T]]]:
+        low, high = KINDS[kind].arity
+        parts = st.lists(inner, min_size=low, max_size=high if high is not None else low + 2)
+        shapes = data.get(kind, st.just({})).map(lambda fields: Shape(kind=kind, **{"name": "", **fields}))
+        return st.tuples(shapes, parts)
+
+    return [node(kind) for kind in kinds]
+
+
+def _drawn_kinds(*, same_type: bool = False) -> list[str]:
+    """The kinds drawn as shapes, in a fixed order (all, or those whose output type is their
+    input's, for pipelines of ``A -> A`` steps)."""
+    return sorted(k for k, kind in KINDS.items() if k not in _NOT_DRAWN and (kind.keeps_type or not same_type))
+
+
 def pipelines(max_leaves: int = 6) -> st.SearchStrategy[PipelineSpec]:
     """Descriptions of pipelines mixing every kind of node (``core.step.KINDS``);
     ``build`` makes them real."""
     leaf = behaviours().map(lambda b: ("leaf", b))
-    data = _data()
-    kinds = sorted(set(KINDS) - _NOT_DRAWN)
-
-    def node(kind: str, inner: st.SearchStrategy[PipelineSpec]) -> st.SearchStrategy[PipelineSpec]:
-        low, high = KINDS[kind].arity
-        parts = st.lists(inner, min_size=low, max_size=high if high is not None else low + 2)
-        return st.tuples(data.get(kind, st.just({})), parts).map(
-            lambda drawn: (Shape(kind=kind, **{"name": "", **drawn[0]}), *drawn[1])
-        )
 
     def extend(inner: st.SearchStrategy[PipelineSpec]) -> st.SearchStrategy[PipelineSpec]:
-        recovered = st.tuples(st.just("recover"), inner, st.integers(-3, 3))
-        return st.one_of([node(kind, inner) for kind in kinds] + [recovered])
+        described = [node.map(lambda drawn: (drawn[0], *drawn[1])) for node in _nodes(_drawn_kinds(), inner)]
+        return st.one_of([*described, st.tuples(st.just("recover"), inner, st.integers(-3, 3))])
 
     return st.recursive(leaf, extend, max_leaves=max_leaves)
+
+
+def _restored(shape: Shape, parts: Sequence[Step[Any, Any]]) -> Step[Any, Any]:
+    built = KINDS[shape.kind].restore(shape, tuple(parts))
+    if isinstance(built, str):
+        raise ValueError(built)
+    return built
 
 
 def build(spec: PipelineSpec, counters: dict[str, Faulty] | None = None) -> Step[int, Any]:
@@ -186,10 +205,7 @@ def build(spec: PipelineSpec, counters: dict[str, Faulty] | None = None) -> Step
     if head == "recover":
         value = spec[2]
         return c.recover(build(spec[1], counters), lambda error: value)
-    built = KINDS[head.kind].restore(head, tuple(build(s, counters) for s in spec[1:]))
-    if isinstance(built, str):
-        raise ValueError(built)
-    return built
+    return _restored(head, [build(s, counters) for s in spec[1:]])
 
 
 def pipelines_of(
@@ -198,9 +214,10 @@ def pipelines_of(
     max_leaves: int = 6,
     recover_with: st.SearchStrategy[A] | None = None,
 ) -> st.SearchStrategy[Step[A, A]]:
-    """Pipelines built from the user's own steps (of one type ``A -> A``), mixing ``>>``
-    with ``retry``, ``breaker``, ``timeout``, ``profile``, ``dry_run``, ``fallback`` and,
-    given ``recover_with`` (values for the handler to return), ``recover``.
+    """Pipelines built from the user's own steps (of one type ``A -> A``), mixing every
+    kind of node whose output type is its input's (``>>``, ``retry``, ``breaker``,
+    ``timeout``, ``profile``, ``dry_run``, ``fallback``, ``identity``: ``core.step.KINDS``)
+    and, given ``recover_with`` (values for the handler to return), ``recover``.
 
     The same step objects appear in many drawn pipelines: steps that keep state should be
     drawn fresh (give a strategy, e.g. ``components(...)`` or ``st.builds(make_step)``).
@@ -209,13 +226,7 @@ def pipelines_of(
 
     def extend(inner: st.SearchStrategy[Step[A, A]]) -> st.SearchStrategy[Step[A, A]]:
         options: list[st.SearchStrategy[Step[A, A]]] = [
-            st.builds(lambda a, b: a >> b, inner, inner),
-            st.builds(c.retry, inner, retry_policies()),
-            st.builds(c.breaker, inner, breaker_policies()),
-            st.builds(c.timeout, inner, st.floats(0.5, 5)),
-            st.builds(c.profile, inner),
-            st.builds(c.dry_run, inner),
-            st.builds(c.fallback, inner, inner),
+            node.map(lambda drawn: _restored(*drawn)) for node in _nodes(_drawn_kinds(same_type=True), inner)
         ]
         if recover_with is not None:
             options.append(st.builds(lambda s, v: c.recover(s, lambda e: v), inner, recover_with))

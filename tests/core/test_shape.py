@@ -192,3 +192,28 @@ def test_components_are_the_leaves_and_only_they() -> None:
     found = [comp.name for comp in leaves(c.all_of(list(step.values())))]
     assert set(found) == {"a", "b"} and all(isinstance(s, Component) for s in leaves(step["graph"]))
     assert isinstance(rebuild(Shape(kind="component", name="a", children=(shape_of(a),)), COMPONENTS), Failure)
+
+
+def test_the_pipeline_strategies_draw_a_new_kind_with_no_edit(twice: type[Wrapper[Any, Any]]) -> None:
+    """``testing.strategies`` lists no kinds: a kind defined anywhere is drawn (and built)."""
+    from hypothesis import HealthCheck, find, settings
+
+    from omnibase.testing.strategies import build, pipelines, pipelines_of
+
+    quick = settings(max_examples=2000, database=None, suppress_health_check=list(HealthCheck))
+    drawn = find(pipelines(), lambda spec: "twice" in {s.kind for s in _shapes(spec)}, settings=quick)
+    assert "twice" in _kinds(shape_of(build(drawn)))
+    step = find(pipelines_of([a, b]), lambda s: "twice" in _kinds(shape_of(s)), settings=quick)
+    assert run(step, 1, fake_ctx(), FakeDriver()).exit_code == 0
+
+
+def _shapes(spec: Any) -> Iterator[Shape]:
+    if isinstance(spec, tuple):
+        if isinstance(spec[0], Shape):
+            yield spec[0]
+        for part in spec:
+            yield from _shapes(part)
+
+
+def _kinds(shape: Shape) -> set[str]:
+    return {shape.kind} | {k for child in shape.children for k in _kinds(child)}
