@@ -3,6 +3,10 @@
 Leaves are components; inner nodes are combinators. Building a tree runs nothing; the
 interpreter walks it. ``Step[A, B]`` takes an ``A`` and produces a ``B``, and
 ``Step[A, B] >> Step[B, C]`` is a ``Step[A, C]`` (a mismatch is a mypy error).
+
+Every node kind describes itself (see ``Step``), so that ``core.shape`` turns any tree
+into its ``Shape`` (data) and back, and pictures and outlines are drawn, without a list of
+kinds anywhere. This module is therefore every kind at once, and longer than most.
 """
 
 from __future__ import annotations
@@ -102,9 +106,12 @@ class Step(Generic[In, Out]):
     """Base of every node. Immutable: combinators build new nodes around old ones.
 
     Each node kind describes itself, so that walking a tree needs no list of kinds: its
-    ``children()`` in evaluation order, its ``kind`` name and ``details()`` (the data of
-    its ``Shape``), how to ``restore`` it from a shape, how a picture lays it out
-    (``picture``) and how an outline tags it (``tag``).
+    ``children()`` in evaluation order and how many it takes (``arity``), its ``kind``
+    name and ``details()`` (the data of its ``Shape``), how to ``restore`` it from a
+    shape, how a picture lays it out (``picture``), how an outline tags it (``tag``), and
+    whether its output type is its children's (``keeps_type``). A new combinator is a
+    subclass here with these, a function in ``core.combinators``, and a handler in the
+    interpreter marked ``@handles(NewKind)``.
     """
 
     __slots__ = ("name",)
