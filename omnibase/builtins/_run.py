@@ -342,10 +342,13 @@ def git_in_merge(root: str, git_dir: str | None = None) -> bool:
     """Whether git is mid-merge (or mid-rebase with a merge message), as the reference
     decides: ``MERGE_MSG`` and one of ``MERGE_HEAD``, ``rebase-apply``, ``rebase-merge``.
     ``git_dir``, when the caller knows it, saves asking git."""
-    git_dir = git_dir or _git(root, "rev-parse", "--git-dir")
     if git_dir is None:
-        return False
-    base = os.path.join(root, git_dir.rstrip("\n"))
+        from omnibase._io.git import repo_paths
+
+        git_dir = repo_paths(root).map(lambda p: p.git_dir).value_or("")
+        if not git_dir:
+            return False
+    base = os.path.join(root, git_dir)
     return os.path.exists(os.path.join(base, "MERGE_MSG")) and any(
         os.path.exists(os.path.join(base, name)) for name in ("MERGE_HEAD", "rebase-apply", "rebase-merge")
     )

@@ -89,35 +89,29 @@ def _format_for(path: str) -> str:
     return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(ext, "human")
 
 
-def _render(report: RunReport, args: argparse.Namespace, *, isatty: bool, fmt: str | None = None) -> str:
+def _render(report: RunReport, args: argparse.Namespace, *, isatty: bool) -> str:
     from omnibase.cli.formatters import FORMATTERS, default_format, detect_options
 
-    fmt = fmt or args.format or default_format(isatty)
+    fmt = args.format or default_format(isatty)
     verbose = -1 if args.quiet else args.verbose
     options = detect_options(isatty=isatty, env=os.environ, no_color=args.no_color, verbose=verbose)
-    from omnibase.core.redact import redact, secret_values
-
-    return redact(FORMATTERS[fmt](report, options), secret_values(os.environ))
+    return FORMATTERS[fmt](report, options)  # redacted there, as every rendering
 
 
 def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> bool:
-    """Print the report; with ``-o``, also write it (atomically, in the format the file's
-    extension says unless ``--format`` does). False when the file could not be written.
+    """Print the report; with ``-o``, also write it (``-o FILE`` is ``--report FORMAT=FILE``
+    with the format the file's extension says unless ``--format`` does, written the same
+    way). False when the file could not be written.
     ``streamed``: the jsonl stream that has already written its lines on stdout, so only the
     last line is left to print."""
     isatty = sys.stdout.isatty()
     text = _render(report, args, isatty=isatty)
     written = True
     if args.output:
-        from omnibase._io.atomic import write_atomic
+        from omnibase.cli._reports import ReportTarget, write_targets
 
-        problem = check_output(args)  # again: the target may have changed during the run
-        if problem is None:
-            try:
-                data = _render(report, args, isatty=False, fmt=args.format or _format_for(args.output))
-                write_atomic(args.output, data.encode("utf-8", "surrogateescape"))
-            except OSError as exc:
-                problem = f"cannot write -o {args.output}: {exc.strerror or exc}"
+        target = ReportTarget(args.format or _format_for(args.output), args.output)
+        problem = write_targets(report, [target], {}, -1 if args.quiet else args.verbose)
         if problem is not None:
             print(f"omnibase: {problem}", file=sys.stderr)
             written = False

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from returns.result import Failure, Result, Success
 
+from omnibase._io.state import last_run_file, trees_file
 from omnibase.core.graph import find_cycle
 from omnibase.core.hooks import Veto
 from omnibase.core.step import Component
@@ -83,7 +84,7 @@ def stage_plan(request: StageRequest, catalogue: Any, root: str, env: Mapping[st
                 return Failure((f"{flag} {n}: no such component", ExitCode.CONFIG))
     only: list[str] = []
     if request.only_failed:
-        last = _read_json(os.path.join(state_dir(root), "last-run", f"{stage}.json"))
+        last = _read_json(last_run_file(state_dir(root), stage))
         results = last.get("results", {}) if isinstance(last, dict) else {}
         only = sorted(n for n, s in results.items() if s == "FAIL") if isinstance(results, dict) else []
         if not only:
@@ -102,7 +103,7 @@ def stage_plan(request: StageRequest, catalogue: Any, root: str, env: Mapping[st
     history: dict[str, str] = {}
     if gate is not None and gate.requires:
         tree = tree_id(root)
-        trees = _read_json(os.path.join(state_dir(root), "trees.json"))
+        trees = _read_json(trees_file(state_dir(root)))
         found = trees.get(tree, {}) if isinstance(trees, dict) and tree else {}
         history = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
     plan = StagePlan(
@@ -200,9 +201,9 @@ def _worst(results: Any) -> str:
 
 def state_dir(root: str) -> str:
     """``GITDIR/omnibase`` (next to the snapshots), else ``root/.omnibase``."""
-    from omnibase.snapshots import snapshot_dir
+    from omnibase._io.state import state_dir_of
 
-    return str(os.path.dirname(snapshot_dir(root)))
+    return state_dir_of(root)
 
 
 def tree_id(root: str) -> str:
@@ -225,11 +226,11 @@ def _read_json(path: str) -> Any:
 def _write_json(path: str, data: Any) -> None:
     from omnibase._io.atomic import write_atomic
 
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    for part in (os.path.dirname(folder), folder, path):  # never through a symbolic link
-        if os.path.islink(part):
-            raise OSError(f"{part}: a symbolic link; not writing through it")
+    from omnibase._io.state import make_state_dir
+
+    made = make_state_dir(os.path.dirname(path))  # never through a symbolic link
+    if made.value_or(None) is None:
+        raise OSError(made.failure().message)
     import msgspec
 
     write_atomic(path, msgspec.json.format(msgspec.json.encode(data, order="sorted"), indent=1) + b"\n")
@@ -252,12 +253,12 @@ def record(root: str, report: RunReport, *, per_tree: bool) -> None:
     base = state_dir(root)
     try:
         _write_json(
-            os.path.join(base, "last-run", f"{stage}.json"),
+            last_run_file(base, stage),
             {"stage": stage, "run_id": report.run_id, "results": {r.name: r.status.value for r in report.steps}},
         )
         tree = tree_id(root) if per_tree else ""
         if tree:
-            path = os.path.join(base, "trees.json")
+            path = trees_file(base)
             trees = _read_json(path)
             trees = trees if isinstance(trees, dict) else {}
             entry = trees.pop(tree, {})

@@ -88,7 +88,8 @@ class _RawHelp(_Help, argparse.RawDescriptionHelpFormatter):
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, the one command's sub-parser alone (the others'
     arguments are what most of the parser's start-up cost is, and a run names one command;
-    ``omnibase --help`` and a mistyped command get every command)."""
+    ``omnibase --help`` and a mistyped command get every command people use: a command
+    with no help line, the hook scripts' ``hook-impl``, is built only when named)."""
     parser = argparse.ArgumentParser(
         prog="omnibase",
         description="Run a project's validators, tools and tests, stage by stage, as typed pipelines.",
@@ -96,7 +97,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS if only is None else (only,) if only else ():
+    shown = [name for name, help_line in COMMANDS.items() if help_line]  # hook-impl: only when named
+    for name in shown if only is None else (only,) if only else ():
         _BUILDERS[name](sub, name)
     return parser
 

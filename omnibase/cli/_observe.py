@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TextIO
 
 import msgspec
+from returns.result import Failure
 
 from omnibase.core.step import Step
 from omnibase.core.values import ExecCtx, RunReport
@@ -26,30 +27,22 @@ __all__ = ["check_outputs", "observed_run", "open_log"]
 Execute = Callable[[Any], RunReport]  # takes a drivers.modes.Stack
 
 
-def _target_problem(path: str) -> str | None:
-    if os.path.islink(path):
-        return f"{path}: is a symbolic link; not writing through it"
-    if os.path.isdir(path):
-        return f"{path}: is a folder"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return f"{path}: no such folder {folder}"
-    return None
-
-
 def check_outputs(args: argparse.Namespace) -> str | None:
-    """Why one of the files the options name cannot be written, before anything runs."""
+    """Why one of the files the options name cannot be written (``omnibase._io.outputs``:
+    no link, folder, FIFO or device), before anything runs."""
+    from omnibase._io.outputs import open_append, output_path
+
     for flag in ("profile_out", "metrics_out", "log_file"):
         path = getattr(args, flag, None)
         if path:
-            problem = _target_problem(path)
-            if problem is not None:
-                return f"--{flag.replace('_', '-')} {problem}"
+            checked = output_path(path, os.getcwd())
+            if isinstance(checked, Failure):
+                return f"--{flag.replace('_', '-')} {checked.failure()}"
     if getattr(args, "log_file", None):
-        try:
-            open_log(args).close()
-        except OSError as exc:
-            return f"--log-file {args.log_file}: cannot open ({exc.strerror or exc})"
+        opened = open_append(args.log_file)
+        if isinstance(opened, Failure):
+            return f"--log-file {opened.failure()}"
+        opened.unwrap().close()
     return None
 
 
@@ -63,11 +56,16 @@ def _write(flag: str, path: str, write: Callable[[str, RunReport], None], report
 
 
 def open_log(args: argparse.Namespace) -> TextIO:
-    """Where the logs go: ``--log-file`` (appended, never through a symlink) or stderr."""
+    """Where the logs go: ``--log-file`` (appended through the safe opener: never through a
+    symlink, never to a FIFO or device) or stderr. ``OSError`` when it cannot be opened."""
     if not args.log_file:
         return sys.stderr
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    return os.fdopen(os.open(args.log_file, flags, 0o644), "a", buffering=1, encoding="utf-8")
+    from omnibase._io.outputs import open_append
+
+    opened = open_append(args.log_file)
+    if isinstance(opened, Failure):
+        raise OSError(opened.failure())
+    return opened.unwrap()
 
 
 def _log_observer(args: argparse.Namespace, ctx: ExecCtx, stream: TextIO) -> Any:

@@ -59,23 +59,15 @@ def supervised(args: argparse.Namespace, run: Callable[[argparse.Namespace], int
 
 def check_output(args: argparse.Namespace) -> str | None:
     """Make ``-o FILE`` absolute (components may change the current directory) and refuse,
-    before anything runs, a missing folder or a target that is not a regular file."""
-    import stat
+    before anything runs, what the safe opener refuses (``omnibase._io.outputs``)."""
+    from returns.result import Failure
 
-    path = os.path.abspath(args.output)
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        return f"-o {args.output}: no such directory {folder}"
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        return f"-o {args.output}: {exc.strerror or exc}"
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        return f"-o {args.output}: {kind}; the report is written only to a regular file"
-    args.output = path
+    from omnibase._io.outputs import output_path
+
+    checked = output_path(args.output, os.getcwd())
+    if isinstance(checked, Failure):
+        return f"-o {checked.failure()}"
+    args.output = checked.unwrap()
     return None
 
 

@@ -154,9 +154,9 @@ class _Debugging:
 
 def graph_command(args: argparse.Namespace, step: Any, title: str) -> int:
     """``--graph FORMAT``: print the graph of ``step`` and run nothing."""
-    from omnibase.core.visual import graph_of, render
+    from omnibase.core.visual import picture_of, render
 
-    print(render(args.graph, graph_of(step), title=title))
+    print(render(args.graph, picture_of(step), title=title))
     return 0
 
 

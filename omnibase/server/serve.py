@@ -355,10 +355,10 @@ def _bind(folder: str) -> tuple[socket.socket, int] | None:
     server holds the folder's lock or the folder is not safe to use."""
     import fcntl
 
-    parent = os.path.dirname(folder)
-    if os.path.islink(parent) or os.path.islink(folder):
+    from omnibase._io.state import make_state_dir
+
+    if os.path.islink(folder) or make_state_dir(os.path.dirname(folder)).value_or(None) is None:
         return None
-    os.makedirs(parent, exist_ok=True)
     try:
         os.mkdir(folder, 0o700)
     except FileExistsError:
