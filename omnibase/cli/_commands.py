@@ -25,7 +25,7 @@ from omnibase.cli._say import dump as _dump
 from omnibase.cli._say import say
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
-from omnibase.drivers.modes import MODES
+from omnibase.core.modes import MODES
 from omnibase.orchestrators.table import STAGES
 
 if TYPE_CHECKING:
