@@ -185,6 +185,7 @@ def replay(
     import msgspec
     from returns.result import Failure
 
+    from omnibase.cli._modes import mode_of
     from omnibase.cli._observe import observed_run
     from omnibase.context import new_ctx
     from omnibase.core.values import ExitCode
@@ -236,7 +237,7 @@ def replay(
 
     with contextlib.redirect_stdout(sys.stderr):
         try:
-            report = observed_run(args, "replay", ctx, step, value, execute, finish=finish)
+            report = observed_run(args, mode_of(args), ctx, step, value, execute, finish=finish)
         finally:
             catalogue.finish_builtins(ctx)  # the built-in fixers' spooled edits
     emit(report, args)

@@ -64,7 +64,7 @@ def terminal_problem(args: argparse.Namespace, mode: str) -> str | None:
     if not (getattr(args, "debug", False) or getattr(args, "breaks", [])):
         return None
     flag = "--debug" if args.debug else "--break"
-    from omnibase.drivers.modes import MODES
+    from omnibase.core.modes import MODES
 
     spec = MODES[mode]
     if spec.is_async or spec.replays:

@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from omnibase.drivers.modes import preloaded
+from omnibase.core.modes import preloaded
 from omnibase.server import client as _client
 
 __all__ = ["PRELOAD", "main", "serve"]
