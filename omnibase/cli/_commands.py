@@ -23,8 +23,10 @@ from omnibase.core.select import Selection, Selector, parse_filter, tags_selecto
 from omnibase.core.values import ExitCode, RunReport
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from omnibase._io.git import Status
-    from omnibase.precommit._stash import Lookahead
+    from omnibase.precommit._stash import Lookahead, Stashed
 
 __all__ = ["check_output", "finish_report", "orch", "registry", "say"]
 
@@ -179,6 +181,12 @@ def orch(args: argparse.Namespace) -> int:
             return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
     else:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
+    if git_dir is not None and not _stashes(args) and not (args.list or args.graph) and mode_of(args) != "dry-run":
+        from omnibase.precommit._stash import leftover_notice
+
+        notice = leftover_notice(git_dir)  # this run may write files: say where the set-aside work is
+        if notice is not None:
+            say(notice)
     ahead: Lookahead | None = None
     if git_dir is not None and _stashes(args) and not (args.list or args.graph) and mode_of(args) not in ("dry-run", "replay"):
         from omnibase.precommit._stash import look_ahead
@@ -274,25 +282,34 @@ def _orch_in(
     stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, reports)
     if git_dir is None or not _stashes(args) or mode == "dry-run":  # a dry run changes nothing, unstaged work included
         return stage.run()
-    from omnibase.precommit._stash import staged_only
+    from omnibase.precommit._supervise import supervised_stash
 
-    with staged_only(root, git_dir, ahead) as stashed:
-        if isinstance(stashed, Failure):
-            return _fail(stashed.failure().message, ExitCode.CONFIG)
-        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index, status=stashed.unwrap().status)
-    state = stashed.unwrap()
-    report = stage.report
-    if state.rolled_back:
-        note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
-        say(note)
+    def run(state: Stashed) -> int:
+        return stage.run(emit=False, worktree_is_index=state.worktree_is_index, status=state.status)
+
+    def finish(state: Stashed, code: int) -> int:
+        report = stage.report
+        if state.rolled_back:
+            note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
+            say(note)
+            if report is not None:
+                report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
+        if state.error is not None:
+            say(state.error)
+            code = max(code, int(ExitCode.CONFIG))
         if report is not None:
-            report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
-    if state.error is not None:
-        say(state.error)
-        code = max(code, int(ExitCode.CONFIG))
-    if report is not None:
-        return stage.emit(report, code)
-    return code
+            return stage.emit(report, code)
+        return code
+
+    def child_exit(body: Callable[[], int]) -> int:
+        from omnibase.cli._main import guarded
+        from omnibase.cli._process import exit_code
+
+        return exit_code(guarded(body))
+
+    return supervised_stash(
+        root, git_dir, ahead, run, finish, lambda message: _fail(message, ExitCode.CONFIG), child_exit, say
+    )
 
 
 class _Stage:

@@ -277,33 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    return guarded(lambda: _dispatch(args))
+
+
+def guarded(call: Callable[[], int]) -> int:
+    """``call()``'s exit code; an interruption, a closed pipe or a bug end as one line on
+    stderr and the matching code, never a traceback (also in a supervised run's child)."""
     try:
-        if args.version:
-            from omnibase.cli import print_version
-
-            return print_version()
-        if args.command == "report":
-            return _report(args)
-        if args.command == "server":
-            from omnibase.cli._server_cmd import server_command
-
-            return server_command(args)
-        if args.command is None:
-            _parser().print_help()
-            return 2
-        from omnibase.cli import _commands
-
-        if args.command == "orch":
-            return _commands.orch(args)
-        if args.command == "snapshot":
-            from omnibase.cli._snapshot import snapshot_command
-
-            return snapshot_command(args)
-        if args.command in ("install", "uninstall", "restore", "hook-impl"):
-            from omnibase.precommit import _install
-
-            return int(getattr(_install, args.command.replace("-", "_") + "_command")(args))
-        return _commands.registry(args)
+        return call()
     except KeyboardInterrupt:
         print("omnibase: interrupted", file=sys.stderr)
         return 130
@@ -316,6 +297,35 @@ def _run(args: argparse.Namespace) -> int:
             raise
         print(f"omnibase: internal error: {type(exc).__name__}: {exc} (set OMNIBASE_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.version:
+        from omnibase.cli import print_version
+
+        return print_version()
+    if args.command == "report":
+        return _report(args)
+    if args.command == "server":
+        from omnibase.cli._server_cmd import server_command
+
+        return server_command(args)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    from omnibase.cli import _commands
+
+    if args.command == "orch":
+        return _commands.orch(args)
+    if args.command == "snapshot":
+        from omnibase.cli._snapshot import snapshot_command
+
+        return snapshot_command(args)
+    if args.command in ("install", "uninstall", "restore", "hook-impl"):
+        from omnibase.precommit import _install
+
+        return int(getattr(_install, args.command.replace("-", "_") + "_command")(args))
+    return _commands.registry(args)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 
-__all__ = ["SIGNALLED", "supervised"]
+__all__ = ["SIGNALLED", "exit_code", "supervised"]
 
 #: The signal (SIGTERM, SIGHUP) that interrupted this run, if any.
 SIGNALLED: list[int] = []
@@ -46,13 +46,18 @@ def supervised(args: argparse.Namespace, run: Callable[[argparse.Namespace], int
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if SIGNALLED and code == 130:
-        code = 128 + SIGNALLED[0]
+    code = exit_code(code)
     if as_program:  # never when called from Python: no child, no thread outlives us
         if code == 130 or SIGNALLED:
             _kill_children()
         _exit_despite_threads(code)
     return code
+
+
+def exit_code(code: int) -> int:
+    """The exit code of a run that returned ``code``: 128 + N when signal N (SIGTERM,
+    SIGHUP) stopped it as Ctrl-C would have (130)."""
+    return 128 + SIGNALLED[0] if SIGNALLED and code == 130 else code
 
 
 def _kill_children() -> None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 def _patches(repo) -> list[Path]:
     folder = repo.root / ".git" / "omnibase" / "patches"
-    return sorted(folder.glob("*.patch")) if folder.exists() else []
+    return sorted([*folder.glob("*.patch"), *folder.glob("*.stash")]) if folder.exists() else []
 
 
 def _history(repo, path: str, committed: str | bytes, staged: str | bytes | None = None, unstaged: str | bytes | None = None) -> None:
@@ -146,9 +146,9 @@ def test_sigkill_mid_run_never_loses_unstaged_work(repo, cli, tmp_path):
     assert _patches(repo) == []
 
 
-def test_the_next_run_restores_a_leftover_patch_first(repo, cli):
+def test_a_leftover_patch_is_never_applied_silently_the_next_run_refuses_and_names_restore(repo, cli):
     _history(repo, "a.txt", "one\n", "two\n", "three\n")
-    # what a killed run leaves: the patch saved, the working tree reset to the index
+    # what a killed older version left: the patch saved, the working tree reset to the index
     diff = subprocess.run(["git", "diff", "--binary"], cwd=repo.root, capture_output=True, check=True).stdout
     folder = repo.root / ".git" / "omnibase" / "patches"
     folder.mkdir(parents=True)
@@ -156,9 +156,17 @@ def test_the_next_run_restores_a_leftover_patch_first(repo, cli):
     repo.git("checkout", "--", ".")
     assert (repo.root / "a.txt").read_bytes() == b"two\n"
     r = cli("orch", "--format", "json")
+    assert r.code == 2, r
+    assert "omnibase restore" in r.err and "1-1.patch" in r.err
+    assert (repo.root / "a.txt").read_bytes() == b"two\n"  # not applied behind the user's back
+    assert len(_patches(repo)) == 1
+    r = cli("orch", "--format", "json", "--all-files")  # a run that does not stash still says where the work is
+    assert "omnibase restore" in r.err and "1-1.patch" in r.err
+    r = cli("restore")
     assert r.code == 0, r
     assert (repo.root / "a.txt").read_bytes() == b"three\n"
     assert _patches(repo) == []
+    assert cli("orch", "--format", "json").code == 0
 
 
 def test_a_leftover_patch_that_no_longer_applies_stops_the_run_and_is_kept(repo, cli):
@@ -173,11 +181,12 @@ def test_a_leftover_patch_that_no_longer_applies_stops_the_run_and_is_kept(repo,
     repo.write("a.txt", "something else entirely\n")  # edited after the crash
     r = cli("orch", "--format", "json")
     assert r.code == 2, r
-    assert "restore --force" in r.err and "1-1.patch" in r.err
+    assert "omnibase restore" in r.err and "1-1.patch" in r.err
     assert (repo.root / "a.txt").read_bytes() == b"something else entirely\n"
     assert len(_patches(repo)) == 1
     r = cli("restore")
     assert r.code == 2, r
+    assert "restore --force" in r.err
     r = cli("restore", "--force")
     assert r.code == 0, r
     assert (repo.root / "a.txt").read_bytes() == b"two\n"
