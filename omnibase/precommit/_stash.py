@@ -214,6 +214,16 @@ def _save(gitdir: str, entries: Sequence[Entry]) -> str:
     return path
 
 
+def _remove_partial_saves(gitdir: str) -> None:
+    """The temporary file of a save a kill cut short holds nothing the working tree lacks
+    (the tree is changed only after the save is complete); the lock holder removes it."""
+    folder = _patch_dir(gitdir)
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if name.startswith(".omnibase-"):
+                os.unlink(os.path.join(folder, name))
+
+
 def _checkout(root: str, paths: Sequence[bytes]) -> Result[bytes, GitError]:
     """Check ``paths`` out from the index (paths on stdin: no argument list is too long)."""
     if not paths:
@@ -327,6 +337,7 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
                 f"{os.path.join(gitdir, 'omnibase', 'stash.lock')}); let it finish, then run 'omnibase restore' again"
             ))
         done: list[tuple[str, str]] = []
+        _remove_partial_saves(gitdir)
         with deferred_signals():
             for saved in leftover_patches(gitdir):
                 how = (_restore_legacy if saved.endswith(_LEGACY) else _restore_saved)(root, saved, force=force)
@@ -415,6 +426,7 @@ def stash(root: str, gitdir: str, state: Stashed, ahead: Lookahead | None = None
     notice = leftover_notice(gitdir)
     if notice is not None:
         return Failure(StashError(f"{notice}, then commit again; nothing was checked"))
+    _remove_partial_saves(gitdir)
     # one question first: what differs between the index and the working tree? (The same
     # git call tells what is staged: the run's files, kept in ``state.status``.)
     found = status(root) if ahead is None else status_of(ahead.pending.answer())

@@ -52,8 +52,14 @@ def _commit(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _patches(root: Path) -> list[Path]:
+    """Saved work under .git/omnibase/patches (and any other file left there)."""
     folder = root / ".git" / "omnibase" / "patches"
     return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def _saved(root: Path) -> list[Path]:
+    """Only the saved work (a temporary file of an interrupted save is not work)."""
+    return [p for p in _patches(root) if p.suffix in (".stash", ".patch")]
 
 
 @pytest.fixture
