@@ -75,12 +75,14 @@ def key(env: Mapping[str, str] | None = None, package: str | None = None) -> str
                 elif entry.name.endswith(".py"):
                     files.append((entry.path, entry.stat(follow_symlinks=False)))
     files.sort()
+    # a rename changes the file's ctime, so the numbers alone tell every change apart
     fingerprint = 0
-    for path, st in files:
-        for number in (_as_int(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
-            fingerprint = (fingerprint * 1000003 + number) % _PRIME
-    for name in _distributions():
-        fingerprint = (fingerprint * 1000003 + _as_int(name)) % _PRIME
+    for _path, st in files:
+        fingerprint = (fingerprint * 1000003 + st.st_ino) % _PRIME
+        fingerprint = (fingerprint * 1000003 + st.st_ctime_ns) % _PRIME
+        fingerprint = (fingerprint * 1000003 + st.st_mtime_ns) % _PRIME
+        fingerprint = (fingerprint * 1000003 + st.st_size) % _PRIME
+    fingerprint = (fingerprint * 1000003 + _as_int("\0".join(_distributions()))) % _PRIME
     try:
         with open(os.path.join(package, "_version.py"), "rb") as f:
             version = f.read().decode("utf-8", "replace").rpartition("__version__")[2].strip()
