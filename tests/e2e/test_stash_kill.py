@@ -61,9 +61,9 @@ def _trial(repo, cli, rng: random.Random) -> None:
     _, err = proc.communicate(timeout=60)
     _group_gone(proc.pid)
     where = f"signal {sig.name} after {delay:.3f} s; stderr: {err.decode(errors='replace')}"
-    lock = repo.root / ".git" / "index.lock"
-    if lock.exists():  # git's own lock, left when git itself was SIGKILLed: not omnibase's to clear
-        lock.unlink()
+    for lock in (repo.root / ".git").rglob("*.lock"):  # git's own (index, ref), left when git itself was SIGKILLed
+        if "omnibase" not in lock.parts:
+            lock.unlink()
     if proc.returncode == 0:  # the commit went through before the signal: start again from it
         assert _saved(repo.root) == [], where
         repo.git("reset", "-q", "--soft", "HEAD~1")
