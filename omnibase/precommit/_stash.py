@@ -41,6 +41,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase._io.git import GitError, Pending, Status, git, status, status_of, status_started
+from omnibase._io.state import make_state_dir, patches_dir, stash_lock, state_dir
 
 __all__ = [
     "Lookahead",
@@ -52,9 +53,9 @@ __all__ = [
     "look_ahead",
     "restore_leftovers",
     "staged_only",
+    "unusable",
 ]
 
-PATCH_DIR = os.path.join("omnibase", "patches")
 #: What a run saves today; ``.patch`` files are git diffs left by older versions.
 SAVED = ".stash"
 _LEGACY = ".patch"
@@ -124,7 +125,7 @@ def deferred_signals() -> Iterator[None]:
 
 
 def _patch_dir(gitdir: str) -> str:
-    return os.path.join(gitdir, PATCH_DIR)
+    return patches_dir(state_dir(gitdir))
 
 
 def leftover_patches(gitdir: str) -> list[str]:
@@ -206,11 +207,11 @@ def _save(gitdir: str, entries: Sequence[Entry]) -> str:
     """Write the user's files, durably, under ``.git/omnibase/patches/`` (0600)."""
     from omnibase._io.atomic import write_atomic
 
-    folder = _patch_dir(gitdir)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    path = os.path.join(folder, f"{time.time_ns()}-{os.getpid()}{SAVED}")
-    private = os.stat_result((stat.S_IFREG | 0o600, 0, 0, 1, os.getuid(), os.getgid(), 0, 0, 0, 0))
-    write_atomic(path, _encode(entries), durable=True, like=private)
+    made = make_state_dir(_patch_dir(gitdir), mode=0o700)  # real folders of ours, no symlink
+    if isinstance(made, Failure):
+        raise OSError(0, made.failure().message)
+    path = os.path.join(made.unwrap(), f"{time.time_ns()}-{os.getpid()}{SAVED}")
+    write_atomic(path, _encode(entries), durable=True, mode=0o600)
     return path
 
 
@@ -249,7 +250,7 @@ def _restore_legacy(root: str, patch: str, *, force: bool) -> Result[str, StashE
         if isinstance(now, Success) and now.unwrap().strip():
             from omnibase._io.atomic import write_atomic
 
-            write_atomic(saved, now.unwrap())
+            write_atomic(saved, now.unwrap(), mode=0o600)
         result = (
             git([*_NO_SUBMODULES, "checkout", "--", "."], root)
             .bind(lambda _: apply())
@@ -315,7 +316,7 @@ def _restore_saved(root: str, saved: str, *, force: bool) -> Result[str, StashEr
         kept = saved[: -len(SAVED)] + ".before-restore"
         from omnibase._io.atomic import write_atomic
 
-        write_atomic(kept, _encode([e for e in changed if e.mode >= 0]))
+        write_atomic(kept, _encode([e for e in changed if e.mode >= 0]), mode=0o600)
         how = f"applied over the working tree (what {len(changed)} file(s) held before it: {kept})"
     try:
         for entry in entries:
@@ -330,6 +331,9 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
     """Put back everything interrupted runs left, holding the stash lock (a run that is
     setting work aside right now is waited for a few seconds, then left alone); ``(saved
     file, how)`` for each."""
+    problem = unusable(gitdir)
+    if problem is not None:
+        return Failure(problem)
     with _lock(gitdir, wait=5.0) as held:
         if held is None:
             return Failure(StashError(
@@ -347,15 +351,22 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
         return Success(done)
 
 
+def unusable(gitdir: str) -> StashError | None:
+    """Why the state folder cannot hold the stash (a symlink, not ours), checked before the
+    lock is taken in it; None when it can (it is made then)."""
+    made = make_state_dir(state_dir(gitdir))
+    if isinstance(made, Failure):
+        return StashError(f"cannot set the unstaged changes aside: {made.failure().message}")
+    return None
+
+
 @contextmanager
 def _lock(gitdir: str, *, wait: float | None = None) -> Iterator[int | None]:
     """The stash lock: its fd once held; with ``wait``, None when it is still held by
     someone else after that many seconds."""
     import fcntl
 
-    folder = os.path.join(gitdir, "omnibase")
-    os.makedirs(folder, exist_ok=True)
-    fd = os.open(os.path.join(folder, "stash.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(stash_lock(state_dir(gitdir)), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         if wait is None:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -403,7 +414,7 @@ def look_ahead(root: str, gitdir: str) -> Lookahead | None:
     import fcntl
 
     try:
-        fd = os.open(os.path.join(gitdir, "omnibase", "stash.lock"), os.O_RDWR)
+        fd = os.open(stash_lock(state_dir(gitdir)), os.O_RDWR | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
@@ -537,6 +548,10 @@ def staged_only(root: str, gitdir: str, ahead: Lookahead | None = None) -> Itera
     the way out (normal, exception, Ctrl-C) the unstaged changes come back. ``ahead``:
     the lock already held and the status already asked (see ``look_ahead``). Everything in
     one process: ``precommit._supervise`` runs the block's work in a child instead."""
+    problem = unusable(gitdir)
+    if problem is not None:
+        yield Failure(problem)
+        return
     with _lock(gitdir) if ahead is None or ahead.fd is None else contextlib.nullcontext():
         state = Stashed()
         try:

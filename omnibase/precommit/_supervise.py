@@ -32,6 +32,7 @@ from omnibase.precommit._stash import (
     stash,
     staged_only,
     unstash,
+    unusable,
 )
 
 __all__ = ["Verdict", "supervised_stash"]
@@ -69,6 +70,9 @@ def supervised_stash(
         return finish(stashed.unwrap(), code)
     import signal
 
+    problem = unusable(gitdir)
+    if problem is not None:
+        return refuse(problem.message)
     stops: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     waited: set[int] = {*stops, signal.SIGCHLD, signal.SIGUSR1}
     with locked(gitdir, ahead) as lock:
