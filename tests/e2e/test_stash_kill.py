@@ -49,6 +49,7 @@ def _trial(repo, cli, rng: random.Random) -> None:
     before_tree = _tree(repo.root)
     before_index = _git(repo.root, "ls-files", "-s", "-z").stdout
     before_status = _git(repo.root, "status", "--porcelain=v2", "-z").stdout
+    head = _git(repo.root, "rev-parse", "HEAD").stdout.strip().decode()
     sig = rng.choice([signal.SIGKILL, signal.SIGTERM])
     delay = rng.uniform(0.05, 0.75)  # a commit through the hook takes about 0.7 s here
     proc = subprocess.Popen(["git", "commit", "-q", "-m", "killed"], cwd=repo.root, env=_env(None),
@@ -64,9 +65,11 @@ def _trial(repo, cli, rng: random.Random) -> None:
     for lock in (repo.root / ".git").rglob("*.lock"):  # git's own (index, ref), left when git itself was SIGKILLed
         if "omnibase" not in lock.parts:
             lock.unlink()
-    if proc.returncode == 0:  # the commit went through before the signal: start again from it
+    if proc.returncode == 0:
         assert _saved(repo.root) == [], where
-        repo.git("reset", "-q", "--soft", "HEAD~1")
+    if _git(repo.root, "rev-parse", "HEAD").stdout.strip().decode() != head:
+        # the commit was recorded before the signal (git may die after writing it): start again
+        repo.git("reset", "-q", "--soft", head)
     if _saved(repo.root):
         again = subprocess.run(["git", "commit", "-q", "-m", "again"], cwd=repo.root, env=_env(None),
                                capture_output=True, text=True, check=False)
