@@ -209,3 +209,56 @@ def test_nothing_staged_says_so_in_one_line(repo, cli):
     r = cli("orch", "--format", "human")
     assert r.code == 0, r
     assert r.out.strip() == "no files staged; use --all-files to check every tracked file"
+
+
+def test_restore_brings_back_a_staged_file_a_cut_short_checkout_left_missing(repo, cli):
+    from omnibase.precommit._stash import Stashed, stash
+
+    repo.seed({"a.txt": "one\n", "staged.txt": "committed\n"})
+    repo.write("staged.txt", "staged\n")
+    repo.stage("staged.txt")
+    mine = b"one, unstaged\r\n"
+    repo.write("a.txt", mine)
+    index = repo.git("ls-files", "-s")
+    # what a kill inside a rollback's checkout leaves: the work saved, a staged file gone
+    assert isinstance(stash(str(repo.root), str(repo.root / ".git"), Stashed()).unwrap(), Stashed)
+    (repo.root / "staged.txt").unlink()
+    r = cli("restore")
+    assert r.code == 0, r
+    assert "applied" in r.out
+    assert (repo.root / "staged.txt").read_bytes() == b"staged\n"  # commit -a would not record a deletion
+    assert (repo.root / "a.txt").read_bytes() == mine
+    assert repo.git("ls-files", "-s") == index
+    assert _patches(repo) == []
+
+
+def test_a_signal_while_the_work_is_set_aside_waits_and_the_work_comes_back(repo, cli, tmp_path):
+    """SIGTERM lands while the stash's git command runs (a slow checkout filter): the set
+    aside finishes, nothing runs, the work is back, exit 143."""
+    marker = tmp_path / "filter-started"
+    slow = tmp_path / "slow-filter.sh"
+    slow.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 2\ncat\n")
+    slow.chmod(0o755)
+    repo.seed({".gitattributes": "*.txt filter=slow\n", "a.txt": "one\n"})
+    repo.git("config", "filter.slow.smudge", str(slow))
+    repo.git("config", "filter.slow.clean", "cat")
+    repo.write("b.py", "x = 1\n")
+    repo.stage("b.py")
+    mine = b"one, unstaged\n"
+    repo.write("a.txt", mine)
+    proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--format", "json"], cwd=repo.root,
+                            env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_file(marker)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, (out, err)
+    assert "unstaged changes are back" in err
+    assert (repo.root / "a.txt").read_bytes() == mine
+    assert _patches(repo) == []
+
+
+def _wait_for_file(path: Path, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.02)
