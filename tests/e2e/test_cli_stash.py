@@ -262,3 +262,31 @@ def _wait_for_file(path: Path, timeout: float = 60.0) -> None:
     while not path.exists():
         assert time.monotonic() < end, f"{path} never appeared"
         time.sleep(0.02)
+
+
+def test_saved_work_edited_over_since_needs_force_and_nothing_is_thrown_away(repo, cli):
+    from omnibase.precommit._stash import Stashed, stash
+
+    repo.seed({"a.txt": "one\n", "b.txt": "bee\n"})
+    repo.write("a.txt", "one\n")
+    mine_a, mine_b = b"one, mine\n", b"bee, mine\n"
+    repo.write("a.txt", mine_a)
+    repo.write("b.txt", mine_b)
+    os.chmod(repo.root / "b.txt", 0o664)
+    stash(str(repo.root), str(repo.root / ".git"), Stashed()).unwrap()  # what a killed run leaves
+    assert (repo.root / "a.txt").read_bytes() == b"one\n"
+    repo.write("a.txt", "edited after the crash\n")
+    r = cli("orch", "--format", "json")
+    assert r.code == 2 and "omnibase restore" in r.err, r
+    r = cli("restore")
+    assert r.code == 2, r
+    assert "restore --force" in r.err and "a.txt" in r.err
+    assert (repo.root / "a.txt").read_bytes() == b"edited after the crash\n"  # untouched without --force
+    r = cli("restore", "--force")
+    assert r.code == 0, r
+    assert (repo.root / "a.txt").read_bytes() == mine_a
+    assert (repo.root / "b.txt").read_bytes() == mine_b
+    assert os.stat(repo.root / "b.txt").st_mode & 0o777 == 0o664
+    kept = list((repo.root / ".git" / "omnibase" / "patches").glob("*.before-restore"))
+    assert len(kept) == 1 and b"edited after the crash" in kept[0].read_bytes()
+    assert _patches(repo) == []
