@@ -298,7 +298,8 @@ def _restore_saved(root: str, saved: str, *, force: bool) -> Result[str, StashEr
     if missing:
         back = _checkout(root, missing)
         if isinstance(back, Failure):
-            return Failure(StashError(f"cannot check out {os.fsdecode(missing[0])} from the index: {back.failure().message}"))
+            name = os.fsdecode(missing[0])
+            return Failure(StashError(f"cannot check out {name} from the index: {back.failure().message}"))
     changed: list[Entry] = []
     for entry in entries:
         try:
@@ -322,7 +323,8 @@ def _restore_saved(root: str, saved: str, *, force: bool) -> Result[str, StashEr
         for entry in entries:
             put_back(root, entry)
     except OSError as exc:
-        return Failure(StashError(f"cannot write {exc.filename or ''} back: {exc.strerror or exc}; your work is still in {saved}"))
+        why = f"cannot write {exc.filename or ''} back: {exc.strerror or exc}"
+        return Failure(StashError(f"{why}; your work is still in {saved}"))
     os.unlink(saved)
     return Success(how)
 
