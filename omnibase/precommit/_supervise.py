@@ -232,6 +232,6 @@ def _interrupted(state: Stashed) -> str:
 
 
 def _unfinished(code: int, state: Stashed) -> str:
-    how = f"was killed by signal {code - 128}" if code > 128 else f"exited {code}"
+    how = f"ended by signal {code - 128}" if code > 128 else f"exited {code}"
     back = state.error or "your unstaged changes are back in the working tree"
     return f"the run {how} before it finished and reported: nothing was checked to the end; {back}"
