@@ -29,9 +29,11 @@ from omnibase.core.modes import MODES
 from omnibase.orchestrators.table import STAGES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from omnibase._io.git import Status
     from omnibase.drivers.modes import Stack
-    from omnibase.precommit._stash import Lookahead
+    from omnibase.precommit._stash import Lookahead, Stashed
 
 __all__ = ["orch", "registry"]
 
@@ -155,6 +157,12 @@ def orch(args: argparse.Namespace) -> int:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
     ahead: Lookahead | None = None
     mode = MODES[request.mode]
+    if git_dir is not None and not request.stashes and not (request.listing or request.graph) and mode.writes:
+        from omnibase.precommit._stash import leftover_notice
+
+        notice = leftover_notice(git_dir)  # this run may write files: say where the set-aside work is
+        if notice is not None:
+            say(notice)
     if git_dir is not None and request.stashes and not (request.listing or request.graph) and mode.writes and not mode.replays:
         from omnibase.precommit._stash import look_ahead
 
@@ -243,25 +251,33 @@ def _orch_in(
     stage = _Stage(args, request, catalogue, orchestrator, selection, root, git_dir, reports)
     if git_dir is None or not request.stashes or not MODES[mode].writes:  # a dry run changes nothing, unstaged work included
         return stage.run()
-    from omnibase.precommit._stash import staged_only
+    from omnibase.precommit._supervise import supervised_stash
 
-    with staged_only(root, git_dir, ahead) as stashed:
-        if isinstance(stashed, Failure):
-            return _fail(stashed.failure().message, ExitCode.CONFIG)
-        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index, status=stashed.unwrap().status)
-    state = stashed.unwrap()
-    report = stage.report
-    if state.rolled_back:
-        note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
-        say(note)
+    def run(state: Stashed) -> int:
+        return stage.run(emit=False, worktree_is_index=state.worktree_is_index, status=state.status)
+
+    def finish(state: Stashed, code: int) -> int:
+        report = stage.report
+        if state.rolled_back:
+            note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
+            say(note)
+            if report is not None:
+                report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
+        if state.error is not None:
+            say(state.error)
+            code = max(code, int(ExitCode.CONFIG))
         if report is not None:
-            report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
-    if state.error is not None:
-        say(state.error)
-        code = max(code, int(ExitCode.CONFIG))
-    if report is not None:
-        return stage.emit(report, code)
-    return code
+            return stage.emit(report, code)
+        return code
+
+    def child_exit(body: Callable[[], int]) -> int:
+        from omnibase.cli._process import exit_code, guarded
+
+        return exit_code(guarded(body))
+
+    return supervised_stash(
+        root, git_dir, ahead, run, finish, lambda message: _fail(message, ExitCode.CONFIG), child_exit, say
+    )
 
 
 class _Stage:
