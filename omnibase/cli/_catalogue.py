@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.combinators import dry_run as dry_run_step
@@ -125,6 +126,40 @@ class Catalogue:
         orch.catalogue = self.components = chained(self.components, [c.name for c in orch.select().kept])
         return orch
 
+    def select_cases(
+        self,
+        stage: str,
+        selector: Selector,
+        *,
+        only: Mapping[str, Sequence[str]] | None = None,
+        maxfail: int | None = None,
+        exitfirst: bool = False,
+        jobs: int | None = None,
+    ) -> Selector:
+        """Hand the user's pick down to the test runners that select their own cases (the
+        built-in pytest component), when ``stage`` runs them: ``--tags`` and ``tag``
+        clauses become markers, ``name`` globs select test ids, ``only`` (per runner: the
+        cases that failed last time, for ``--only-failed``), ``--maxfail``, ``-x`` and
+        ``--jobs`` pass through. The selector that picks components is returned (a
+        runner stays picked: it runs the cases asked for)."""
+        from omnibase.components import pytest_runner as pr
+        from omnibase.core.select import explain
+
+        runner = next((c for c in self.components if isinstance(c.fn, pr.PytestRunner)), None)
+        own = runner.fn if runner is not None else None
+        spec_filter = self.stage_filters.get(stage) or parse_filter(STAGES[stage].filter).unwrap()
+        if runner is None or not isinstance(own, pr.PytestRunner) or explain(spec_filter, runner.meta) is not None:
+            return selector
+        rest, markers, names = pr.case_selection(selector, runner.name)
+        asked = {v for c in selector.clauses if c.key == "tag" and not c.negate for v in c.values}
+        fn = msgspec.structs.replace(
+            own, markers=markers, names=names, only=tuple((only or {}).get(runner.name, ())),
+            maxfail=maxfail, exitfirst=exitfirst, jobs=jobs,
+        )  # fmt: skip
+        meta = msgspec.structs.replace(runner.meta, tags=runner.meta.tags | asked)
+        self.components = tuple(Component(fn, meta) if c is runner else c for c in self.components)
+        return rest
+
     def limit_builtins(self, names: Sequence[str]) -> None:
         """Chain the built-in fixers among ``names`` (the ones a run selected): each starts
         from what the selected fixers before it would leave."""
@@ -151,6 +186,10 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     registry = loaded.unwrap()
     builtins = _builtins(registry.entries)
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
+    from omnibase.components import pytest_runner
+
+    if pytest_runner.wants_pytest(root) and all(e.name != pytest_runner.NAME for e in registry.entries):
+        by_name[pytest_runner.NAME] = pytest_runner.pytest_component()
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
     hook_stages: dict[str, tuple[str, ...]] = {}

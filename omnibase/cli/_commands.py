@@ -203,6 +203,10 @@ def _orch_in(
 
         catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
         return replay(args, root, catalogue, _print)
+    only_cases = _graphs.failed_cases(root, request.stage) if request.only_failed else {}
+    chosen = catalogue.select_cases(
+        request.stage, chosen, only=only_cases, maxfail=request.maxfail, exitfirst=request.fail_fast, jobs=request.jobs
+    )
     planned = _graphs.stage_plan(request, catalogue, root, os.environ)
     if isinstance(planned, Failure):
         return _fail(*planned.failure())

@@ -27,7 +27,7 @@ from omnibase.orchestrators.table import STAGES
 if TYPE_CHECKING:
     from omnibase.cli._request import StageRequest
 
-__all__ = ["check_needs", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
+__all__ = ["check_needs", "failed_cases", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
 
 SKIP_ENV = "OMNIBASE_SKIP"
 #: How many trees the per-tree history keeps (the most recent ones).
@@ -244,6 +244,27 @@ def required_stages(registry: Any) -> frozenset[str]:
     return frozenset(s for g in gates for s in g.requires)
 
 
+def failed_cases(root: str, stage: str) -> dict[str, list[str]]:
+    """Per test component, the ids of the test cases that failed in the stage's last run
+    (what ``--only-failed`` hands the runner)."""
+    last = _read_json(last_run_file(state_dir(root), stage))
+    found = last.get("failed_cases") if isinstance(last, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): [str(i) for i in v] for k, v in found.items() if isinstance(v, list)}
+
+
+def _failed_cases(report: RunReport) -> dict[str, list[str]]:
+    from omnibase.core.testcases import step_cases
+
+    out: dict[str, list[str]] = {}
+    for step in report.steps:
+        failed = [c.name for c in step_cases(step) if c.status == "FAIL"]
+        if failed:
+            out[step.name] = failed
+    return out
+
+
 def record(root: str, report: RunReport, *, per_tree: bool) -> None:
     """After a run: each component's status (for ``--only-failed``) and, when ``per_tree``
     (a gate requires this stage), the stage's outcome for the current tree. A failure to
@@ -254,7 +275,8 @@ def record(root: str, report: RunReport, *, per_tree: bool) -> None:
     try:
         _write_json(
             last_run_file(base, stage),
-            {"stage": stage, "run_id": report.run_id, "results": {r.name: r.status.value for r in report.steps}},
+            {"stage": stage, "run_id": report.run_id, "results": {r.name: r.status.value for r in report.steps},
+             "failed_cases": _failed_cases(report)},
         )
         tree = tree_id(root) if per_tree else ""
         if tree:

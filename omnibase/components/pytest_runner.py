@@ -1,0 +1,314 @@
+"""The built-in pytest component (an edge: runs pytest in a subprocess, reads its cases).
+
+In a project whose tests pytest would collect (``wants_pytest``: pytest configuration in
+``pyproject.toml``, ``pytest.ini``, ``setup.cfg`` or ``tox.ini``, or a ``tests/`` folder),
+the catalogue holds a component named ``pytest`` of type ``test``. It runs
+``PYTHON -m pytest`` in the repository's root with the plugin
+``omnibase.components._pytest_plugin`` loaded (``-p``), which writes each test case as a
+line of JSON the moment it finishes; the component reads them back into
+``omnibase.core.testcases.TestCase`` values. Nothing is parsed from pytest's terminal
+output.
+
+The run's case selection is part of the component's value (``PytestRunner``): markers
+(``--tags``, pytest's ``-m``), name globs (``--filter name=...``, matched against node ids
+and test names by the plugin), node ids (``--only-failed``), ``--maxfail``, ``-x`` and
+``--jobs`` (pytest-xdist's ``-n`` when the interpreter has it).
+
+pytest's exit code decides the verdict: 0 passes; 5 (nothing collected) is a skip; 1 is a
+failure with every case in the failure's data (transient, so retried when the component is
+idempotent, only when every failed case is marked ``flaky``; the retry reruns just those);
+2, 3 and 4 (interrupted, internal or usage error) are ``Misconfigured`` (exit 2); an
+interpreter that cannot import pytest is ``Unresolved`` (exit 3).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from returns.result import Failure, Result, Success
+
+from omnibase.core.select import Selector
+from omnibase.core.step import Component
+from omnibase.core.testcases import TestCase, TestRun, failure_summary
+from omnibase.core.values import ComponentType, ExecCtx, Failed, Meta, Misconfigured, Skip, StepError, Unresolved
+
+__all__ = ["NAME", "PLUGIN", "PytestRunner", "case_selection", "pytest_component", "wants_pytest"]
+
+#: The component's name (a registry entry of the same name replaces it).
+NAME = "pytest"
+PLUGIN = "omnibase.components._pytest_plugin"
+_CASES_ENV = "OMNIBASE_TEST_CASES"
+_NAMES_ENV = "OMNIBASE_TEST_NAMES"
+_OMNIBASE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def wants_pytest(root: str) -> bool:
+    """Whether pytest would collect tests in the project at ``root``: a ``tests/`` folder,
+    or pytest's configuration in one of the files pytest reads it from.
+
+    >>> import tempfile; folder = tempfile.mkdtemp()
+    >>> wants_pytest(folder)
+    False
+    >>> _ = open(os.path.join(folder, "pytest.ini"), "w").write("[pytest]\\n")
+    >>> wants_pytest(folder)
+    True
+    """
+    if os.path.isdir(os.path.join(root, "tests")) or os.path.isfile(os.path.join(root, "pytest.ini")):
+        return True
+    try:
+        with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+            import tomllib
+
+            if "pytest" in tomllib.load(fh).get("tool", {}):
+                return True
+    except (OSError, ValueError):
+        pass
+    for name, section in (("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(os.path.join(root, name), encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            continue
+        if parser.has_section(section):
+            return True
+    return False
+
+
+class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
+    """The pytest component's function: an immutable value holding what it runs.
+
+    ``python``: the interpreter (default: the one omnibase runs under); ``args``: more
+    pytest arguments; ``markers``: a marker expression (pytest's ``-m``); ``names``:
+    only cases whose node id or name matches one of these globs; ``only``: exactly these
+    node ids; ``maxfail``/``exitfirst``/``jobs``: pytest's ``--maxfail``, ``-x``, ``-n``.
+    """
+
+    python: str = ""
+    args: tuple[str, ...] = ()
+    markers: str = ""
+    names: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    maxfail: int | None = None
+    exitfirst: bool = False
+    jobs: int | None = None
+
+    def __call__(self, ctx: ExecCtx, value: object) -> Result[TestRun | Skip, StepError]:
+        return self.call(ctx, value)
+
+    def argv(self, *, xdist: bool = False) -> list[str]:
+        """The command line, without the node ids (``only``) appended.
+
+        >>> PytestRunner(python="py", markers="slow or db", maxfail=2).argv()
+        ['py', '-m', 'pytest', '-p', 'omnibase.components._pytest_plugin', '-q', '-m', 'slow or db', '--maxfail', '2']
+        """
+        argv = [self.python or sys.executable, "-m", "pytest", "-p", PLUGIN, "-q", *self.args]
+        if self.markers:
+            argv += ["-m", self.markers]
+        if self.maxfail is not None:
+            argv += ["--maxfail", str(self.maxfail)]
+        if self.exitfirst:
+            argv.append("-x")
+        if self.jobs is not None and xdist:
+            argv += ["-n", str(self.jobs)]
+        return argv
+
+    def call(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[TestRun | Skip, StepError]:
+        """Run pytest (``timeout``: the whole run's limit; the process tree is killed).
+        Called again in the same run after a failure of flaky cases only (the retry
+        policy's next attempt), it reruns just those cases and merges their new results."""
+        key = (ctx.run_id, self)
+        earlier = _EARLIER.pop(key, None)
+        if earlier is not None:
+            again = earlier.flaky_failures()
+            result = self.retrying(again)._run(ctx, timeout)
+            result = _merged(earlier, result)
+        else:
+            result = self._run(ctx, timeout)
+        failed = result.failure() if isinstance(result, Failure) else None
+        if isinstance(failed, Failed) and failed.transient and isinstance(failed.data, dict):
+            _EARLIER[key] = msgspec.convert(failed.data, TestRun)
+        return result
+
+    def _run(self, ctx: ExecCtx, timeout: float | None) -> Result[TestRun | Skip, StepError]:
+        from omnibase.drivers.isolation import spawn
+
+        notes: list[str] = []
+        xdist = False
+        if self.jobs is not None:
+            xdist = _has_module(self.python or sys.executable, "xdist", ctx.root)
+            if not xdist:
+                notes.append(f"--jobs {self.jobs}: pytest-xdist is not installed, so the tests ran one at a time")
+        argv = [*self.argv(xdist=xdist), *self.only]
+        fd, cases_file = tempfile.mkstemp(prefix="omnibase-cases-", suffix=".jsonl")
+        os.close(fd)
+        env = {_CASES_ENV: cases_file, "PYTHONPATH": _pythonpath(), _NAMES_ENV: "\n".join(self.names)}
+        try:
+            # the suite sees the caller's whole environment, as when pytest is run by hand
+            ran = spawn.run_command(argv, cwd=ctx.root, timeout=timeout, env=env, pass_env=tuple(os.environ))
+            if isinstance(ran, Failure):
+                return ran
+            code, output = ran.unwrap()
+            started, cases = _read_cases(cases_file)
+        finally:
+            os.unlink(cases_file)
+        return verdict(argv, code, output, started, cases, notes)
+
+    async def acall(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[TestRun | Skip, StepError]:
+        import asyncio
+
+        return await asyncio.to_thread(self.call, ctx, value, timeout=timeout, span_id=span_id)
+
+    def retrying(self, failed: Sequence[TestCase]) -> PytestRunner:
+        """The runner of another attempt: only the flaky cases that failed."""
+        return msgspec.structs.replace(self, only=tuple(c.name for c in failed), markers="", names=(), maxfail=None, exitfirst=False)
+
+
+#: Per run and runner: the last attempt's cases when they failed on flaky cases only (the
+#: retry policy will call again; the next attempt reruns just those).
+_EARLIER: dict[tuple[str, PytestRunner], TestRun] = {}
+
+
+def _merged(earlier: TestRun, result: Result[TestRun | Skip, StepError]) -> Result[TestRun | Skip, StepError]:
+    """The earlier attempt's cases with the rerun ones replaced (each one attempt more)."""
+    value = result.unwrap() if isinstance(result, Success) else None
+    error = result.failure() if isinstance(result, Failure) else None
+    if isinstance(value, TestRun):
+        rerun = value
+    elif isinstance(error, Failed) and isinstance(error.data, dict):
+        rerun = msgspec.convert(error.data, TestRun)
+    else:
+        return result
+    before = {c.name: c for c in earlier.tests}
+    again = {c.name: msgspec.structs.replace(c, attempts=before[c.name].attempts + 1) for c in rerun.tests if c.name in before}
+    cases = tuple(again.get(c.name, c) for c in earlier.tests)
+    code = 1 if any(c.status == "FAIL" for c in cases) else 0
+    return verdict(earlier.argv, code, "", True, cases, earlier.notes)
+
+
+def verdict(argv: Sequence[str], code: int, output: str, started: bool, cases: Sequence[TestCase], notes: Sequence[str] = ()) -> Result[TestRun | Skip, StepError]:
+    """The component's result from pytest's exit code, its output and the cases read.
+
+    >>> verdict(["pytest"], 0, "", True, [TestCase(name="t", outcome="passed")]).unwrap().tests[0].status
+    'PASS'
+    >>> type(verdict(["pytest"], 4, "ERROR: usage", True, []).failure()).__name__
+    'Misconfigured'
+    """
+    run = TestRun(runner=NAME, argv=tuple(argv), exit_code=code, tests=tuple(cases), notes=tuple(notes))
+    tail = "\n".join(output.rstrip().splitlines()[-30:])
+    if not started and code != 0:
+        if "No module named pytest" in output or "No module named 'pytest'" in output:
+            return Failure(Unresolved(name=NAME, message=f"{argv[0]} cannot import pytest"))
+        return Failure(Misconfigured(message=tail or f"pytest exited with status {code}", where=NAME))
+    if code == 0:
+        return Success(run)
+    if code == 5:
+        return Success(Skip(reason="pytest collected no tests"))
+    if code == 1 or (code == 2 and cases and not _usage_problem(cases)):
+        failed = [c for c in cases if c.status == "FAIL"]
+        message = failure_summary(cases) or tail or f"pytest exited with status {code}"
+        transient = bool(failed) and all(c.flaky for c in failed)
+        return Failure(Failed(message=message, transient=transient, data=msgspec.to_builtins(run) | {"failed": len(failed)}))
+    return Failure(Misconfigured(message=_problem(cases) or tail or f"pytest exited with status {code}", where=NAME))
+
+
+def _usage_problem(cases: Sequence[TestCase]) -> bool:
+    """Whether the collection errors are of the run's configuration (an unknown marker
+    under ``--strict-markers``), not of a test module."""
+    return any(c.outcome == "error" and "not found in `markers` configuration option" in c.message for c in cases)
+
+
+def _problem(cases: Sequence[TestCase]) -> str:
+    bad = [c for c in cases if c.outcome == "error"]
+    return "\n".join(f"ERROR {c.name} - {c.message}" for c in bad[:5])
+
+
+def _read_cases(path: str) -> tuple[bool, list[TestCase]]:
+    """Whether the plugin started, and the cases it wrote (a torn last line is left out)."""
+    started = False
+    cases: list[TestCase] = []
+    decoder = msgspec.json.Decoder(dict[str, Any])
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                obj = decoder.decode(raw)
+            except msgspec.DecodeError:
+                continue
+            if obj.get("event") == "started":
+                started = True
+                continue
+            try:
+                cases.append(msgspec.convert(obj, TestCase))
+            except msgspec.ValidationError:
+                continue
+    return started, cases
+
+
+def _pythonpath() -> str:
+    """The plugin's import path first (omnibase's own folder), then the caller's."""
+    rest = os.environ.get("PYTHONPATH", "")
+    return _OMNIBASE_PARENT + (os.pathsep + rest if rest else "")
+
+
+def _has_module(python: str, module: str, cwd: str) -> bool:
+    if python == sys.executable:
+        import importlib.util
+
+        return importlib.util.find_spec(module) is not None
+    import subprocess
+
+    try:
+        done = subprocess.run([python, "-c", f"import {module}"], cwd=cwd, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def pytest_component(runner: PytestRunner = PytestRunner(), *, timeout: float | None = None) -> Component[Any, Any]:
+    """The built-in pytest component running ``runner``: type ``test``, idempotent (a
+    flaky case is retried by the retry policy), tagged ``tests``."""
+    meta = Meta(
+        name=NAME,
+        type=ComponentType.TEST,
+        tags=frozenset({"tests"}),
+        idempotent=True,
+        timeout=timeout,
+        description="the project's pytest suite, one entry per test case",
+    )
+    return Component(runner, meta)
+
+
+def case_selection(selector: Selector, name: str = NAME) -> tuple[Selector, str, tuple[str, ...]]:
+    """What the user's ``--tags``/``--filter`` ask of a test runner's cases, and the selector
+    that still picks components: each ``tag`` clause becomes a marker expression (``tag=a|b``
+    is ``(a or b)``, ``tag!=a`` is ``not (a)``, clauses joined with ``and``), each positive
+    ``name`` clause whose globs leave the runner itself out selects cases by those globs
+    (the runner stays selected: it runs them). The runner keeps the tag clauses by carrying
+    the tags asked for (see ``Catalogue.select_cases``).
+
+    >>> from omnibase.core.select import parse_filter
+    >>> rest, markers, names = case_selection(parse_filter("tag=slow|db,name=test_a*,type=test").unwrap())
+    >>> rest.render(), markers, names
+    ('tag=slow|db,name=test_a*|pytest,type=test', '(slow or db)', ('test_a*',))
+    """
+    import fnmatch
+
+    from omnibase.core.select import Clause
+
+    terms: list[str] = []
+    names: list[str] = []
+    clauses: list[Clause] = []
+    for clause in selector.clauses:
+        if clause.key == "tag":
+            expr = "(" + " or ".join(clause.values) + ")"
+            terms.append(f"not {expr}" if clause.negate else expr)
+        if clause.key == "name" and not clause.negate and not any(fnmatch.fnmatchcase(name, g) for g in clause.values):
+            names += clause.values
+            clause = Clause("name", (*clause.values, name))
+        clauses.append(clause)
+    return Selector(tuple(clauses)), " and ".join(terms), tuple(names)
