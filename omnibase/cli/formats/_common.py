@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from omnibase.core.testcases import step_cases
 from omnibase.core.values import (
     CircuitOpen,
     Crashed,
@@ -84,9 +85,13 @@ def problems(report: RunReport) -> Iterator[StepResult]:
 
 
 def findings(step: StepResult) -> list[Finding]:
-    """Where ``step``'s failure is: the built-in checks' ``data["findings"]``, else one
+    """Where ``step``'s failure is: its failed test cases (``core.testcases``), else the
+    built-in checks' ``data["findings"]``, else one
     finding per ``data["files"]`` entry, else one with no place."""
     text = error_text(step.error, step.reason) or step.status.value
+    failed_cases = [c for c in step_cases(step) if c.status == "FAIL"]
+    if failed_cases:  # a test run: each failed case at its test's file and line
+        return [Finding(c.path or None, c.line, f"{c.name}: {c.message or c.outcome}") for c in failed_cases]
     data = step.error.data if isinstance(step.error, Failed) else None
     if isinstance(data, dict):
         placed = [f for f in map(_finding, _list(data.get("findings"))) if f is not None]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from omnibase.cli.formats._common import error_text, findings, steps_of
 from omnibase.cli.formats._layout import layout, pack_lanes, ticks
+from omnibase.core.testcases import step_cases
 from omnibase.core.values import ComponentType, Failed, Raised, RunReport, Status, StepResult
 
 if TYPE_CHECKING:
@@ -198,8 +199,8 @@ class Case(NamedTuple):
 
 def test_cases(steps: Sequence[StepResult]) -> list[Case]:
     """The test cases the steps report: each step whose component is a test, and each entry of
-    a ``tests`` list in a step's value or its failure's data (entries that are not a mapping
-    with a string ``name`` are left out; a status not PASS/FAIL/WARN/SKIP shows as given).
+    a ``tests`` list in a step's value or its failure's data (``core.testcases.step_cases``
+    reads them: ``TestCase`` values, or mappings with a string ``name``).
 
     >>> from omnibase.core.values import Meta
     >>> s = StepResult(name="unit", status=Status.PASS, span_id="1", meta=Meta(name="unit", type=ComponentType.TEST),
@@ -211,25 +212,12 @@ def test_cases(steps: Sequence[StepResult]) -> list[Case]:
     for i, step in enumerate(steps):
         if step.meta is not None and step.meta.type is ComponentType.TEST:
             cases.append(Case(step.name, step.status.value, step.duration_s, error_text(step.error, step.reason), i))
-        data = step.error.data if isinstance(step.error, Failed) else None
-        for holder in (step.value, data):
-            entries = holder.get("tests") if isinstance(holder, dict) else None
-            for entry in entries if isinstance(entries, list) else ():
-                case = _case(entry, i)
-                if case is not None:
-                    cases.append(case)
+        for tc in step_cases(step):
+            cases.append(Case(tc.name, tc.status, tc.duration_s, tc.message, i))
     return cases
 
 
 test_cases.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name
-
-
-def _case(entry: Any, step: int) -> Case | None:
-    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-        return None
-    duration = entry.get("duration_s")
-    seconds = float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0
-    return Case(entry["name"], str(entry.get("status", "")).upper(), seconds, str(entry.get("message", "")), step)
 
 
 def _tests(steps: Sequence[StepResult], index: Mapping[int, int]) -> str:

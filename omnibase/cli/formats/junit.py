@@ -1,7 +1,10 @@
 """``junit``: the report as JUnit XML, the shape Jenkins, GitLab and GitHub test reporters read.
 
 One ``<testsuite>`` per run (named after the stage) inside ``<testsuites>``; one
-``<testcase>`` per component (``classname`` ``omnibase.<stage>``). A component that
+``<testcase>`` per component (``classname`` ``omnibase.<stage>``), or, for a step that ran
+tests, one per test case it reports (``classname`` and ``name`` as pytest's own
+``--junitxml`` writes them; an expected failure is ``<skipped>``, an error outside the test's
+body an ``<error>``). A component that
 reported failure (``Failed``) is a ``<failure>``; one that could not give a verdict
 (raised, timed out, crashed, breaker open, ...) is an ``<error>``; a skipped one carries
 ``<skipped>``; a warning passes, with the warning in ``<system-out>``. A run that failed
@@ -18,6 +21,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from omnibase.cli.formats._common import error_kind, error_text, safe, steps_of
+from omnibase.core.testcases import TestCase, step_cases
 from omnibase.core.values import Failed, Raised, RunReport, Status, StepResult
 
 if TYPE_CHECKING:
@@ -39,7 +43,7 @@ def render_junit(report: RunReport, opts: RenderOptions) -> str:
     >>> print(render_junit(r, None).splitlines()[2].strip())  # doctest: +ELLIPSIS
     <testsuite name="ci" tests="1" failures="0" errors="0" skipped="0" time="0.000" ...
     """
-    cases = [_case(step, report.stage) for step in steps_of(report)]
+    cases = [case for step in steps_of(report) for case in _cases(step, report.stage)]
     counts = {
         "tests": len(cases),
         "failures": sum(1 for c in cases if c.find("failure") is not None),
@@ -70,6 +74,38 @@ def render_junit(report: RunReport, opts: RenderOptions) -> str:
     ET.SubElement(suite, "system-err")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _cases(step: StepResult, stage: str) -> list[ET.Element]:
+    """The step's test cases when it ran tests (each as pytest's own junit report names it),
+    else the step as one test case."""
+    ran = step_cases(step)
+    return [_test_case(c) for c in ran] if ran else [_case(step, stage)]
+
+
+def junit_names(case_id: str) -> tuple[str, str]:
+    """A test id as pytest's ``--junitxml`` splits it into ``classname`` and ``name``.
+
+    >>> junit_names("tests/test_a.py::TestX::test_y[1]")
+    ('tests.test_a.TestX', 'test_y[1]')
+    """
+    parts = case_id.split("::")
+    parts[0] = re.sub(r"\.py$", "", parts[0].replace("/", "."))
+    return ".".join(parts[:-1]), parts[-1]
+
+
+def _test_case(tc: TestCase) -> ET.Element:
+    classname, name = junit_names(tc.name)
+    case = ET.Element("testcase", _attrs(name=name, classname=classname, time=_seconds(tc.duration_s)))
+    first = tc.message.strip().splitlines()[0] if tc.message.strip() else tc.outcome
+    if tc.status == "FAIL":
+        node = ET.SubElement(case, "error" if tc.outcome == "error" else "failure", _attrs(message=first, type=tc.outcome))
+        node.text = _xml(tc.traceback or tc.message)
+    elif tc.status == "SKIP":
+        ET.SubElement(case, "skipped", _attrs(message=first))
+    if tc.attempts > 1:
+        ET.SubElement(case, "system-out").text = _xml(f"attempts: {tc.attempts}")
+    return case
 
 
 def _case(step: StepResult, stage: str) -> ET.Element:
