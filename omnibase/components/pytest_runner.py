@@ -4,7 +4,8 @@ In a project whose tests pytest would collect (``wants_pytest``: pytest configur
 ``pyproject.toml``, ``pytest.ini``, ``setup.cfg`` or ``tox.ini``, or a ``tests/`` folder),
 the catalogue holds a component named ``pytest`` of type ``test``. It runs
 ``PYTHON -m pytest`` in the repository's root with the plugin
-``omnibase.components._pytest_plugin`` loaded (``-p``), which writes each test case as a
+``omnibase.components._pytest_plugin`` loaded (``PYTHON``: the project's ``.venv`` or ``venv``
+interpreter when it has one, else the one omnibase runs under) (``-p``), which writes each test case as a
 line of JSON the moment it finishes; the component reads them back into
 ``omnibase.core.testcases.TestCase`` values. Nothing is parsed from pytest's terminal
 output.
@@ -38,7 +39,7 @@ from omnibase.core.step import Component
 from omnibase.core.testcases import TestCase, TestRun, failure_summary
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Meta, Misconfigured, Skip, StepError, Unresolved
 
-__all__ = ["NAME", "PLUGIN", "PytestRunner", "case_selection", "pytest_component", "wants_pytest"]
+__all__ = ["NAME", "PLUGIN", "PytestRunner", "case_selection", "project_python", "pytest_component", "wants_pytest"]
 
 #: The component's name (a registry entry of the same name replaces it).
 NAME = "pytest"
@@ -83,7 +84,8 @@ def wants_pytest(root: str) -> bool:
 class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
     """The pytest component's function: an immutable value holding what it runs.
 
-    ``python``: the interpreter (default: the one omnibase runs under); ``args``: more
+    ``python``: the interpreter (default: ``project_python``, the project's ``.venv`` or
+    the one omnibase runs under); ``args``: more
     pytest arguments; ``markers``: a marker expression (pytest's ``-m``); ``names``:
     only cases whose node id or name matches one of these globs; ``only``: exactly these
     node ids; ``maxfail``/``exitfirst``/``jobs``: pytest's ``--maxfail``, ``-x``, ``-n``.
@@ -141,10 +143,12 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
         notes: list[str] = []
         xdist = False
         if self.jobs is not None:
-            xdist = _has_module(self.python or sys.executable, "xdist", ctx.root)
+            xdist = _has_module(self.python or project_python(ctx.root), "xdist", ctx.root)
             if not xdist:
                 notes.append(f"--jobs {self.jobs}: pytest-xdist is not installed, so the tests ran one at a time")
         argv = [*self.argv(xdist=xdist), *self.only]
+        if not self.python:
+            argv[0] = project_python(ctx.root)
         fd, cases_file = tempfile.mkstemp(prefix="omnibase-cases-", suffix=".jsonl")
         os.close(fd)
         env = {_CASES_ENV: cases_file, "PYTHONPATH": _pythonpath(), _NAMES_ENV: "\n".join(self.names)}
@@ -201,9 +205,10 @@ def verdict(argv: Sequence[str], code: int, output: str, started: bool, cases: S
     """
     run = TestRun(runner=NAME, argv=tuple(argv), exit_code=code, tests=tuple(cases), notes=tuple(notes))
     tail = "\n".join(output.rstrip().splitlines()[-30:])
-    if not started and code != 0:
-        if "No module named pytest" in output or "No module named 'pytest'" in output:
-            return Failure(Unresolved(name=NAME, message=f"{argv[0]} cannot import pytest"))
+    if not started and code != 0:  # pytest never got as far as configuring its plugins
+        if _has_module(argv[0], "pytest", ".") is False:
+            why = tail.splitlines()[-1] if tail else "not installed"
+            return Failure(Unresolved(name=NAME, message=f"{argv[0]} cannot import pytest: {why}"))
         return Failure(Misconfigured(message=tail or f"pytest exited with status {code}", where=NAME))
     if code == 0:
         return Success(run)
@@ -247,6 +252,21 @@ def _read_cases(path: str) -> tuple[bool, list[TestCase]]:
             except msgspec.ValidationError:
                 continue
     return started, cases
+
+
+#: Where a project keeps its own environment, relative to its root: the first that holds
+#: an interpreter is the one its tests run under.
+PROJECT_ENVS = (".venv", "venv")
+
+
+def project_python(root: str) -> str:
+    """The project's interpreter: ``.venv/bin/python`` (or ``venv/``) under ``root`` when
+    there is one, else the one omnibase runs under."""
+    for folder in PROJECT_ENVS:
+        candidate = os.path.join(root, folder, "bin", "python")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return sys.executable
 
 
 def _pythonpath() -> str:

@@ -1,0 +1,210 @@
+"""End to end: ``orch --stage test`` runs a scratch project's real pytest suite with no
+configuration, and reports every test case (issue 20)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Repo
+
+PYPROJECT = """\
+[tool.pytest.ini_options]
+markers = ["slow: takes a while", "db: needs the database"]
+"""
+
+SUITE = """\
+import pytest
+
+def test_pass():
+    assert True
+
+def test_fail():
+    assert 1 == 2
+
+@pytest.mark.skip(reason="not today")
+def test_skip():
+    pass
+
+@pytest.mark.xfail(reason="known bug")
+def test_xfail():
+    assert False
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+def test_error(broken):
+    pass
+
+@pytest.mark.slow
+def test_slow():
+    pass
+
+@pytest.mark.db
+def test_db():
+    pass
+"""
+
+#: What a person expects pytest to say of each case above.
+EXPECTED = {
+    "tests/test_suite.py::test_pass": "passed",
+    "tests/test_suite.py::test_fail": "failed",
+    "tests/test_suite.py::test_skip": "skipped",
+    "tests/test_suite.py::test_xfail": "xfailed",
+    "tests/test_suite.py::test_error": "error",
+    "tests/test_suite.py::test_slow": "passed",
+    "tests/test_suite.py::test_db": "passed",
+}
+
+
+def _cases(out: str) -> dict[str, dict[str, Any]]:
+    report = json.loads(out)
+    (step,) = report["steps"]
+    holder = step["value"] if step["status"] == "PASS" else step["error"]["data"]
+    return {case["name"]: case for case in holder["tests"]}
+
+
+@pytest.fixture
+def project(repo: Repo) -> Repo:
+    return repo.seed({"pyproject.toml": PYPROJECT, "tests/test_suite.py": SUITE})
+
+
+def test_every_case_is_reported_with_its_outcome(project: Repo, cli: Any) -> None:
+    done = cli("orch", "--stage", "test", "--format", "json")
+    assert done.code == 1, done
+    cases = _cases(done.out)
+    assert {name: c["outcome"] for name, c in cases.items()} == EXPECTED
+    failed = cases["tests/test_suite.py::test_fail"]
+    assert failed["message"] == "assert 1 == 2"
+    assert (failed["path"], failed["line"]) == ("tests/test_suite.py", 7)
+    assert "assert 1 == 2" in failed["traceback"]
+    assert cases["tests/test_suite.py::test_skip"]["message"] == "not today"
+    assert "fixture broke" in cases["tests/test_suite.py::test_error"]["message"]
+
+
+def test_human_view_lists_failures_as_pytest_summary_does(project: Repo, cli: Any) -> None:
+    done = cli("orch", "--stage", "test", "--format", "human")
+    assert done.code == 1, done
+    assert "FAILED tests/test_suite.py::test_fail - assert 1 == 2" in done.out
+    assert "ERROR tests/test_suite.py::test_error - RuntimeError: fixture broke" in done.out
+
+
+def test_tags_select_pytest_markers(project: Repo, cli: Any) -> None:
+    done = cli("orch", "--stage", "test", "--tags", "slow", "--format", "json")
+    assert done.code == 0, done
+    assert list(_cases(done.out)) == ["tests/test_suite.py::test_slow"]
+    both = cli("orch", "--stage", "test", "--tags", "slow,db", "--format", "json")
+    assert sorted(_cases(both.out)) == ["tests/test_suite.py::test_db", "tests/test_suite.py::test_slow"]
+
+
+def test_filter_name_selects_test_ids(project: Repo, cli: Any) -> None:
+    done = cli("orch", "--stage", "test", "--filter", "name=test_pa*", "--format", "json")
+    assert done.code == 0, done
+    assert list(_cases(done.out)) == ["tests/test_suite.py::test_pass"]
+
+
+def test_only_failed_reruns_exactly_the_failed_cases(project: Repo, cli: Any) -> None:
+    first = cli("orch", "--stage", "test", "--format", "json")
+    assert first.code == 1, first
+    again = cli("orch", "--stage", "test", "--only-failed", "--format", "json")
+    assert again.code == 1, again
+    assert sorted(_cases(again.out)) == ["tests/test_suite.py::test_error", "tests/test_suite.py::test_fail"]
+
+
+def test_maxfail_passes_through(project: Repo, cli: Any) -> None:
+    done = cli("orch", "--stage", "test", "--maxfail", "1", "--format", "json")
+    assert done.code == 1, done
+    cases = _cases(done.out)
+    assert "tests/test_suite.py::test_fail" in cases
+    assert "tests/test_suite.py::test_db" not in cases  # pytest stopped at the first failure
+
+
+def test_unknown_marker_in_strict_mode_is_exit_2(repo: Repo, cli: Any) -> None:
+    repo.seed({
+        "pytest.ini": "[pytest]\naddopts = --strict-markers\n",
+        "tests/test_m.py": "import pytest\n\n@pytest.mark.nosuchmarker\ndef test_x():\n    pass\n",
+    })  # fmt: skip
+    done = cli("orch", "--stage", "test", "--format", "json")
+    assert done.code == 2, done
+    assert "nosuchmarker" in done.out
+
+
+def test_an_environment_without_pytest_is_exit_3(repo: Repo, cli: Any) -> None:
+    repo.seed({"tests/test_a.py": "def test_a():\n    pass\n"})
+    # the project's own environment, which lacks pytest
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(repo.root / ".venv")], check=True)
+    done = cli("orch", "--stage", "test", "--format", "json")
+    assert done.code == 3, done
+    assert "cannot import pytest" in done.out
+
+
+def test_flaky_case_is_retried_and_the_report_shows_attempts(repo: Repo, cli: Any, tmp_path: Path) -> None:
+    marker = tmp_path / "ran-once"
+    repo.seed({
+        "tests/test_f.py": (
+            "import os, pytest\n\n"
+            "def test_steady():\n    pass\n\n"
+            "@pytest.mark.flaky\n"
+            "def test_wobbly():\n"
+            f"    path = {str(marker)!r}\n"
+            "    if not os.path.exists(path):\n"
+            "        open(path, 'w').close()\n"
+            "        assert False, 'first try fails'\n"
+        ),
+    })  # fmt: skip
+    done = cli("orch", "--stage", "test", "--format", "json")
+    assert done.code == 0, done
+    report = json.loads(done.out)
+    assert report["steps"][0]["attempts"] == 2
+    cases = _cases(done.out)
+    assert cases["tests/test_f.py::test_wobbly"]["attempts"] == 2
+    assert cases["tests/test_f.py::test_wobbly"]["outcome"] == "passed"
+    assert cases["tests/test_f.py::test_steady"]["attempts"] == 1
+
+
+def test_junit_output_validates_and_holds_pytests_own_cases(project: Repo, cli: Any, tmp_path: Path) -> None:
+    lxml = pytest.importorskip("lxml.etree")
+    done = cli("orch", "--stage", "test", "--format", "junit")
+    assert done.code == 1, done
+    ours = lxml.fromstring(done.out.encode())
+    schema = lxml.XMLSchema(lxml.parse(str(Path(__file__).parent.parent / "fixtures" / "junit.xsd")))
+    assert schema.validate(ours), schema.error_log
+    own_file = tmp_path / "own.xml"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={own_file}"],
+        cwd=project.root, capture_output=True, check=False,
+    )  # fmt: skip
+    theirs = lxml.parse(str(own_file)).getroot()
+
+    def cases(root: Any) -> list[tuple[str, str, tuple[str, ...]]]:
+        verdicts = ("failure", "error", "skipped")
+        return sorted(
+            (c.get("classname"), c.get("name"), tuple(ch.tag for ch in c if ch.tag in verdicts)) for c in root.iter("testcase")
+        )
+
+    assert cases(ours) == cases(theirs)
+    assert len(cases(ours)) == len(EXPECTED)
+
+
+def test_sarif_and_github_point_at_the_failing_test(project: Repo, cli: Any) -> None:
+    github = cli("orch", "--stage", "test", "--format", "github")
+    assert "::error file=tests/test_suite.py,line=7," in github.out, github
+    sarif = json.loads(cli("orch", "--stage", "test", "--format", "sarif").out)
+    places = {
+        (loc["physicalLocation"]["artifactLocation"]["uri"], loc["physicalLocation"]["region"]["startLine"])
+        for result in sarif["runs"][0]["results"]
+        for loc in result.get("locations", [])
+    }
+    assert ("tests/test_suite.py", 7) in places
+
+
+def test_no_tests_folder_nor_config_means_no_pytest_component(repo: Repo, cli: Any) -> None:
+    repo.seed({"a.py": "x = 1\n"})
+    done = cli("orch", "--stage", "test", "--list")
+    assert "pytest" not in done.out
