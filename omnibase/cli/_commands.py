@@ -409,8 +409,9 @@ def finish_report(report: RunReport, path: str | None) -> RunReport:
     import msgspec
 
     from omnibase.cli._process import SIGNALLED
+    from omnibase.core.exits import signal_exit
 
-    code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
+    code = signal_exit(SIGNALLED[0]) if SIGNALLED and report.outcome == "interrupted" else report.exit_code
     return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)
 
 

@@ -47,7 +47,9 @@ def supervised(args: argparse.Namespace, run: Callable[[argparse.Namespace], int
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if SIGNALLED and code == 130:
-        code = 128 + SIGNALLED[0]
+        from omnibase.core.exits import signal_exit
+
+        code = signal_exit(SIGNALLED[0])
     if as_program:  # never when called from Python: no child, no thread outlives us
         if code == 130 or SIGNALLED:
             _kill_children()

@@ -17,6 +17,8 @@ from omnibase.core.values import ComponentType, Isolation, Lifecycle, Limits, Me
 
 __all__ = [
     "FILE_NAMES",
+    "NAME_CHARS",
+    "NAME_PATTERN",
     "HOOK_STAGES",
     "STAGE_DEFAULTS",
     "BreakerSpec",
@@ -34,7 +36,10 @@ __all__ = [
 ]
 
 FILE_NAMES = ("omnibase.yaml", ".omnibase.yaml")
-NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+#: The characters of an entry's name (the one place: the loader checks names with
+#: ``NAME_PATTERN``, the pre-commit importer makes names of them).
+NAME_CHARS = "A-Za-z0-9_.-"
+NAME_PATTERN = f"^[{NAME_CHARS}]+$"
 
 #: The longest duration (seconds) any field accepts: one day. ``nan``, ``inf`` and
 #: negative durations are refused too (a comparison with nan is always false).

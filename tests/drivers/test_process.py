@@ -420,9 +420,9 @@ def test_a_worker_that_cannot_start_is_a_typed_failure(mod, pool, tmp_path):
 
 
 def test_probe_imports_in_a_worker(mod, pool):
-    assert probe(f"{mod[0]}:pid", str(mod[1]), pool) == ""
-    assert "no attribute" in probe(f"{mod[0]}:missing", str(mod[1]), pool)
-    assert "cannot import" in probe("no_such_module_here:f", str(mod[1]), pool)
+    assert probe(f"{mod[0]}:pid", str(mod[1]), pool, timeout=10.0) == ""
+    assert "no attribute" in probe(f"{mod[0]}:missing", str(mod[1]), pool, timeout=10.0)
+    assert "cannot import" in probe("no_such_module_here:f", str(mod[1]), pool, timeout=10.0)
 
 
 # --- in-process capture and the async path --------------------------------------------------------

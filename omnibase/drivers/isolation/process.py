@@ -36,8 +36,6 @@ __all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer",
 
 #: A step's captured output keeps at most its last this many bytes.
 MAX_CAPTURE: Final = 16 * 1024
-#: How long importing a module to resolve a registry entry may take.
-PROBE_TIMEOUT: Final = 60.0
 
 
 def _capture_file() -> int:
@@ -253,9 +251,10 @@ def shared_pool() -> WorkerPool:
     return _shared[0]
 
 
-def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float | None = None) -> str:
-    """Whether a worker can import ``ref`` and finds it callable: "" if so, else why not.
-    The module's top-level code runs in the worker, not here."""
+def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float) -> str:
+    """Whether a worker can import ``ref`` and finds it callable within ``timeout`` seconds
+    (the resolution timeout, ``omnibase.registry._resolve``: its one home): "" if so, else
+    why not. The module's top-level code runs in the worker, not here."""
     pool = pool or shared_pool()
     root = os.path.abspath(root)
     try:
@@ -264,11 +263,10 @@ def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float
         return f"cannot start a worker process: {exc}"
     keep = False
     try:
-        limit = PROBE_TIMEOUT if timeout is None else timeout
-        kind, got = worker.exchange(msgspec.msgpack.encode(_worker.Probe(ref, root)), limit)
+        kind, got = worker.exchange(msgspec.msgpack.encode(_worker.Probe(ref, root)), timeout)
         if kind == "timeout":
             module = ref.partition(":")[0]
-            return f"importing module '{module}' did not finish within {limit:g}s (the resolution timeout)"
+            return f"importing module '{module}' did not finish within {timeout:g}s (the resolution timeout)"
         if kind == "died":
             return f"importing '{ref}' ended its worker process ({_death(got[0])})"
         reply = msgspec.msgpack.decode(got, type=_worker.Reply)
