@@ -36,15 +36,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 
 #: Upward imports and circles that exist today and are being removed; the list only shrinks.
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({
-    ("omnibase.drivers.replay", "omnibase.orchestrators.stages"),
-    ("omnibase.precommit._install", "omnibase.cli._main"),
-})
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
 KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset({
     frozenset({"omnibase.drivers._base", "omnibase.drivers.aio", "omnibase.drivers.sync"}),
-    frozenset({"omnibase.cli", "omnibase.cli._commands", "omnibase.cli._main", "omnibase.cli._modes", "omnibase.cli._observe",
-               "omnibase.cli._process", "omnibase.cli._registry_cmd", "omnibase.cli._snapshot",
-               "omnibase.cli._terminal", "omnibase.precommit._install"}),
 })
 
 

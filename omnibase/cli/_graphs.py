@@ -23,6 +23,7 @@ from omnibase.core.hooks import Veto
 from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, ExitCode, Failed, Meta, RunReport, Status, StepResult
 from omnibase.orchestrators.graphs import Hooks, StagePlan
+from omnibase.orchestrators.table import STAGES
 
 __all__ = ["check_needs", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
 
@@ -70,7 +71,7 @@ def stage_plan(
     stage_hooks = config.hooks if config is not None else None
     # the pipeline stage: --from/--to name a subgraph or a chain, and its orchestrator
     # checks the names (an unknown one is exit 3 there); no other graph option applies
-    pipeline = stage == "pipeline"
+    pipeline = STAGES[stage].selects == "names"
     skip = {} if pipeline else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
     for n in [] if pipeline else _names([env.get(SKIP_ENV, "")]):
         skip.setdefault(n, f"skipped by {SKIP_ENV}")
@@ -114,7 +115,7 @@ def stage_plan(
 
 def unselected(plan: StagePlan | None, kept: Sequence[Component[Any, Any]], stage: str) -> str | None:
     """A ``--from``/``--to`` name the stage does not select (its filter leaves it out)."""
-    if plan is None or stage == "pipeline":  # its --from/--to choose what it selects
+    if plan is None or STAGES[stage].selects == "names":  # its --from/--to choose what it selects
         return None
     names = {c.name for c in kept}
     for flag, given in (("--from", plan.froms), ("--to", plan.tos)):

@@ -1,8 +1,8 @@
 """One instrumented run for the CLI: the mode's performer, logs, metrics, profile, snapshot.
 
-``observed_run`` builds the performer the mode asks for (``cli._modes.MODES``), wraps it
-with the profiler (``--profile-out``) and the recorder (every mode but dry-run, for the
-failure snapshot), attaches the log and metrics observers, runs, and fills the report's
+``observed_run`` builds the performers the mode asks for (``drivers.modes.stack``), wraps
+them with the profiler (``--profile-out``) and the recorder (every mode that ``records``,
+for the failure snapshot), attaches the log and metrics observers, runs, and fills the report's
 ``profiled``, ``plan``/``diff``, ``metrics`` and ``snapshot`` fields; it writes the files
 asked for (trace, metrics) and, after a failed run, the snapshot. Structured logs go to
 stderr or ``--log-file``, never to stdout.
@@ -24,7 +24,7 @@ from omnibase.core.values import ExecCtx, RunReport
 
 __all__ = ["check_outputs", "observed_run", "open_log"]
 
-Execute = Callable[[Any], RunReport]  # takes a cli._modes.Mode
+Execute = Callable[[Any], RunReport]  # takes a drivers.modes.Stack
 
 
 def check_outputs(args: argparse.Namespace) -> str | None:
@@ -89,25 +89,26 @@ def observed_run(
     extra: Sequence[Any] = (),
     decorate: Callable[[Any], Any] | None = None,
 ) -> RunReport:
-    """Run in ``mode`` through ``execute(Mode(performer, is_async))``; the finished report.
+    """Run in ``mode`` through ``execute(Stack(performer, is_async))``; the finished report.
 
     ``step`` and ``value`` are what ``execute`` runs (kept for the snapshot); ``finish``
     adds what the caller knows (a dry run's plan) before metrics and the snapshot.
     """
-    from omnibase.cli._modes import MODES, Mode
+    from omnibase.cli._modes import build_stack
+    from omnibase.drivers.modes import MODES, Stack
     from omnibase.observers.metrics import MetricsObserver
 
-    base = MODES[mode](args)
+    base = build_stack(args, mode)
     performer, is_async = base.performer, base.is_async
     if decorate is not None:  # e.g. the step-through debugger, right around the mode's performer
         performer = decorate(performer)
-    profiler: Any = base.performer if mode == "profile" else None
+    profiler: Any = base.profiler
     if args.profile_out and profiler is None:
         from omnibase.drivers.profile import ProfilePerformer
 
         performer = profiler = ProfilePerformer(performer)
     recorder: Any = None
-    if mode != "dry-run":
+    if MODES[mode].records:
         from omnibase.drivers.replay import Recorder
 
         performer = recorder = Recorder(performer)
@@ -117,7 +118,7 @@ def observed_run(
         metrics = MetricsObserver()
         performer.observers = (*getattr(performer, "observers", ()), logs, metrics, *extra)
         logs.run_started(mode)
-        report = execute(Mode(performer, is_async))
+        report = execute(Stack(performer, is_async))
         close = getattr(base.performer, "close", None)
         if close is not None:
             close()
@@ -127,8 +128,8 @@ def observed_run(
                 from omnibase.drivers.profile import write_trace
 
                 _write("--profile-out", args.profile_out, write_trace, report)
-        if mode == "replay":
-            report = base.performer.attach(report, args.snapshot)
+        if base.replayer is not None:
+            report = base.replayer.attach(report, args.snapshot)
         if finish is not None:
             report = finish(report)
         report = metrics.attach(report)

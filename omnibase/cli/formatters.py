@@ -264,6 +264,10 @@ def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:
             lines.append(fit(f"  slowest: {slow}"))
         if prof.timeouts:
             lines.append(fit(f"  timed out: {', '.join(prof.timeouts)}"))
+    if report.metadata.get("left_out"):  # a filtered stage's entries whose input type does not fit
+        lines.append(fit(f"left out (input type does not fit): {report.metadata['left_out'].replace(',', ', ')}"))
+    if report.metadata.get("retries") == "off":
+        lines.append(fit("retries: off in this mode (one attempt each)"))
     if report.metadata.get("mode") == "replay":
         reused = [n for n in report.metadata.get("replayed", "").split(",") if n]
         lines.append(fit(f"replay of {report.metadata.get('replayed_from', '?')}: {len(reused)} answers reused"))

@@ -28,18 +28,20 @@ import time
 from collections.abc import Mapping, Sequence
 
 from omnibase.core.exits import exit_status
+from omnibase.drivers.modes import preloaded
 from omnibase.server import client as _client
 
 __all__ = ["PRELOAD", "main", "serve"]
 
-#: What an everyday ``orch --stage pre-commit`` imports; loaded before the first request.
+#: What an everyday ``orch --stage pre-commit`` imports; loaded before the first request (the
+#: default mode's performers are the mode table's to name: ``drivers.modes.preloaded``).
 PRELOAD = (
     "omnibase.cli._main", "omnibase.cli._process", "omnibase.cli._commands", "omnibase.cli._modes",
     "omnibase.cli._observe", "omnibase.cli._terminal", "omnibase.cli._reports", "omnibase.cli._catalogue",
     "omnibase.cli._graphs", "omnibase.cli.formatters", "omnibase.cli.formats", "omnibase.cli.formats._lazy",
     "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase._io.git", "omnibase._io.atomic",
-    "omnibase.core.redact", "omnibase.drivers.isolation.spawn", "omnibase.interpreter", "omnibase.drivers", "omnibase.drivers.sync",
-    "omnibase.drivers.isolation.process", "omnibase.drivers.replay", "omnibase.drivers.isolation.worker",
+    "omnibase.core.redact", "omnibase.drivers.isolation.spawn", "omnibase.interpreter", "omnibase.drivers",
+    *preloaded(), "omnibase.drivers.isolation.worker",
     "omnibase.orchestrators", "omnibase.components.builtin", "omnibase.registry", "omnibase.context",
     "omnibase.snapshots", "omnibase.observers", "omnibase.observers.trace", "omnibase.observers.progress",
     "omnibase.observers.metrics", "omnibase.observers.logs", "omnibase.builtins", "omnibase.builtins._run",
