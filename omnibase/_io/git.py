@@ -302,15 +302,20 @@ def changed_files(root: str, old: str, new: str) -> Result[tuple[str, ...], File
 
 
 def explicit_files(root: str, cwd: str, paths: Sequence[str]) -> Result[tuple[str, ...], FileScopeError]:
-    """Paths given on the command line, made relative to ``root``; they must exist."""
+    """Paths given on the command line, made relative to ``root``; they must exist and be
+    inside it (``omnibase._io.paths.contained``: a folder on the way may not lead out
+    through a symlink; a symlink named itself is a file of the repository)."""
+    from omnibase._io.paths import contained
+
     out: list[str] = []
     for p in paths:
         full = os.path.abspath(os.path.join(cwd, p))
         if not os.path.lexists(full):
             return Failure(FileScopeError(f"{p}: no such file"))
-        rel = os.path.relpath(full, root)
-        if rel.startswith(".." + os.sep) or rel == "..":
+        inside = contained(root, full, follow_last=False)
+        if isinstance(inside, Failure):
             return Failure(FileScopeError(f"{p}: outside the repository at {root}"))
+        rel = os.path.relpath(inside.unwrap(), os.path.abspath(root))
         if os.path.isdir(full):
             for base, dirs, names in os.walk(full):
                 dirs[:] = [d for d in dirs if d != ".git"]
