@@ -27,6 +27,7 @@ __all__ = [
     "commit_of",
     "explicit_files",
     "git",
+    "git_dir_of",
     "git_text",
     "index_tree",
     "repo_paths",
@@ -163,6 +164,17 @@ def repo_paths(cwd: str = ".") -> Result[RepoPaths, FileScopeError]:
     paths = RepoPaths(root=lines[0], git_dir=lines[1], common_dir=os.path.normpath(os.path.join(here, lines[2])))
     _FOUND[(here, *env)] = _FOUND[(os.path.abspath(paths.root), *env)] = paths
     return Success(paths)
+
+
+def git_dir_of(root: str, given: str = "") -> str | None:
+    """The git directory of the work tree at ``root``: ``given`` (what the caller was told,
+    relative to ``root`` or absolute) when it names a folder, else ``repo_paths``'s answer;
+    None outside a git work tree."""
+    if given:
+        full = os.path.join(root, given)
+        return full if os.path.isdir(full) else None
+    found = repo_paths(root)
+    return found.unwrap().git_dir if isinstance(found, Success) else None
 
 
 def repo_root(cwd: str = ".") -> Result[str, FileScopeError]:
