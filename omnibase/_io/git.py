@@ -37,6 +37,7 @@ __all__ = [
     "status_of",
     "status_started",
     "text",
+    "tree_of",
     "zsplit",
 ]
 
@@ -292,17 +293,27 @@ def commit_of(root: str, ref: str) -> Result[str, FileScopeError]:
     """The id of the commit a user-given ``ref`` names. git is told where its options end
     (``--end-of-options``), so a ref spelled like an option (``--output=/etc/passwd``) is a
     name that names nothing, never an option: every user-given ref reaches git through
-    here, and only the id it answers goes further."""
-    found = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
+    here (or through ``tree_of``), and only the id it answers goes further."""
+    return _named(root, ref, "commit")
+
+
+def tree_of(root: str, ref: str) -> Result[str, FileScopeError]:
+    """The id of the tree a user-given ``ref`` names (a commit's tree, or a tree itself, as
+    the empty tree a push of a root commit starts from), asked as ``commit_of`` asks."""
+    return _named(root, ref, "tree")
+
+
+def _named(root: str, ref: str, kind: str) -> Result[str, FileScopeError]:
+    found = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{{kind}}}"], root)
     if isinstance(found, Failure):
-        return Failure(FileScopeError(f"{ref}: not a commit in this repository"))
+        return Failure(FileScopeError(f"{ref}: not a {kind} in this repository"))
     return Success(text(found.unwrap()).strip())
 
 
 def changed_files(root: str, old: str, new: str) -> Result[tuple[str, ...], FileScopeError]:
     """Files added, copied, modified or renamed between two commits (what a push sends);
-    ``old`` and ``new`` may come from the user (``commit_of`` checks them first)."""
-    ids = commit_of(root, old).bind(lambda a: commit_of(root, new).map(lambda b: (a, b)))
+    ``old`` and ``new`` may come from the user (``tree_of`` checks them first)."""
+    ids = tree_of(root, old).bind(lambda a: tree_of(root, new).map(lambda b: (a, b)))
     if isinstance(ids, Failure):
         return Failure(ids.failure())
     a, b = ids.unwrap()
