@@ -99,6 +99,15 @@ def test_secrets_an_in_process_component_prints_or_returns_are_redacted_in_repor
     assert "[redacted]" in written
 
 
+def test_the_github_step_summary_is_redacted(leaky, cli, tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    r = cli("orch", "--stage", "ci", "--format", "github", env={**SECRETS, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert r.code == 1, r
+    written = summary.read_text()
+    assert "leak" in written and _leaks(written) == [] and _leaks(r.out) == [], written
+
+
 def test_the_jsonl_stream_on_stdout_is_redacted_line_by_line(leaky, cli):
     r = cli("orch", "--stage", "ci", "--format", "jsonl", env=SECRETS)
     assert r.code == 1, r
