@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["MIN_SECRET", "SECRET_NAME_PARTS", "bound", "is_secret_name", "printable", "redact", "secret_values"]
+__all__ = ["MIN_SECRET", "SECRET_NAME_PARTS", "bound", "is_secret_name", "json_forms", "printable", "redact", "secret_values"]
 
 #: An environment variable is secret when its name contains one of these (``PASSW`` covers
 #: ``PASSWORD`` and ``PASSWD``).
@@ -57,6 +57,20 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def json_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """``secrets`` and the forms JSON gives them inside a string (quotes, backslashes and
+    control characters escaped; non-ASCII as is or as ``\\uXXXX``), longest first: what
+    ``redact`` needs to hide them in JSON text (a snapshot file).
+
+    >>> json_forms(['a"b'])
+    ('a\\\\"b', 'a"b')
+    """
+    import json
+
+    forms = {f for s in secrets for f in (s, json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1])}
+    return tuple(sorted(forms, key=lambda v: (-len(v), v)))
 
 
 def bound(text: str, limit: int) -> str:

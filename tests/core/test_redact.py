@@ -41,3 +41,14 @@ def test_longer_secrets_go_first_so_one_containing_another_is_hidden_whole() -> 
 def test_no_secret_value_survives_redaction(secret: str, around: str) -> None:
     text = around + secret + around
     assert secret not in redact(text, secret_values({"X_TOKEN": secret}))
+
+
+def test_json_forms_hide_a_secret_in_json_text_whatever_json_escaped() -> None:
+    import json
+
+    from omnibase.core.redact import json_forms
+
+    secret = 'p"a\\ss\té-word'
+    for text in (json.dumps({"v": secret}), json.dumps({"v": secret}, ensure_ascii=False)):
+        assert "[redacted]" in redact(text, json_forms([secret]))
+        assert json.loads(redact(text, json_forms([secret])))["v"] == "[redacted]"
