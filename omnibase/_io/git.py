@@ -293,13 +293,13 @@ def commit_of(root: str, ref: str) -> Result[str, FileScopeError]:
     """The id of the commit a user-given ``ref`` names. git is told where its options end
     (``--end-of-options``), so a ref spelled like an option (``--output=/etc/passwd``) is a
     name that names nothing, never an option: every user-given ref reaches git through
-    here (or through ``tree_of``), and only the id it answers goes further."""
+    here or ``tree_of``, and only the id git answers goes further."""
     return _named(root, ref, "commit")
 
 
 def tree_of(root: str, ref: str) -> Result[str, FileScopeError]:
-    """The id of the tree a user-given ``ref`` names (a commit's tree, or a tree itself, as
-    the empty tree a push of a root commit starts from), asked as ``commit_of`` asks."""
+    """The id of the tree a user-given ``ref`` names (a commit's tree, or a tree itself: a
+    push of a root commit is checked from the empty tree), asked as ``commit_of`` asks."""
     return _named(root, ref, "tree")
 
 
