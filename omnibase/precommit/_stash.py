@@ -340,7 +340,7 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
         if held is None:
             return Failure(StashError(
                 "a pre-commit run is setting your unstaged changes aside right now (it holds "
-                f"{os.path.join(gitdir, 'omnibase', 'stash.lock')}); let it finish, then run 'omnibase restore' again"
+                f"{stash_lock(state_dir(gitdir))}); let it finish, then run 'omnibase restore' again"
             ))
         done: list[tuple[str, str]] = []
         _remove_partial_saves(gitdir)
