@@ -175,7 +175,7 @@ def replay(
     is the snapshot's with a new run id unless ``ctx`` is given. A component the snapshot
     names but ``components`` lacks makes a report with ``Unresolved`` (exit 3)."""
     from omnibase.drivers._base import run
-    from omnibase.orchestrators.stages import refused
+    from omnibase.core.outcomes import refused
 
     run_ctx = ctx or msgspec.structs.replace(snapshot.ctx, run_id=_new_id())
     built = rebuild(snapshot.pipeline, {c.name: c for c in components})

@@ -19,9 +19,9 @@ from omnibase.core.hooks import Hooked
 from omnibase.core.step import AllOf, Breaker, Component, DryRun, Fallback, Identity, Profile, Recover, Retry, Then, Timeout
 from omnibase.interpreter._branches import _all_of, _graph, _hooked
 from omnibase.interpreter._policies import _breaker, _profile, _recover, _retry, _timeout
-from omnibase.interpreter._walk import HANDLERS, PLANNED, Evaluation, Outcome, _dry_run, _identity, _leaf, _then, exit_code, interpret
+from omnibase.interpreter._walk import HANDLERS, PLANNED, Evaluation, Outcome, _dry_run, _identity, _leaf, _then, interpret
 
-__all__ = ["PLANNED", "Evaluation", "Outcome", "exit_code", "interpret"]
+__all__ = ["PLANNED", "Evaluation", "Outcome", "interpret"]
 
 HANDLERS.update({
     Component: _leaf,

@@ -10,18 +10,18 @@ from returns.result import Failure, Result, Success
 
 from omnibase.core.combinators import sequence
 from omnibase.core.graph import Graph, Node, find_cycle, induced, pipeline_shape
+from omnibase.core.outcomes import code_of as refusal_code  # the exit code of a refusal: one table
+from omnibase.core.outcomes import refused
 from omnibase.core.select import Selection
 from omnibase.core.step import Component, Step
 from omnibase.core.values import (
     ExecCtx,
-    ExitCode,
     Misconfigured,
     ProtocolViolation,
     RunReport,
     Status,
     StepError,
     StepResult,
-    Summary,
     Unresolved,
 )
 from omnibase.drivers import SyncDriver, run
@@ -278,29 +278,6 @@ def _edge_misfit(deps: Sequence[Component[Any, Any]], comp: Component[Any, Any])
                 message=f"{dep.name} produces {dep.meta.output_type} but {comp.name} takes {item} from it (in {wanted})"
             )
     return None
-
-
-def refusal_code(error: StepError) -> ExitCode:
-    """The exit code of a pipeline that cannot start: 3 for a name that does not resolve,
-    2 for ``--from``/``--to`` that name neither a subgraph nor a chain, 4 for types that
-    do not fit."""
-    if isinstance(error, Unresolved):
-        return ExitCode.REGISTRY
-    return ExitCode.CONFIG if isinstance(error, Misconfigured) else ExitCode.PROTOCOL
-
-
-def refused(ctx: ExecCtx, stage: str, error: StepError) -> RunReport:
-    """The report of a run that could not start: no steps, the error, its exit code."""
-    return RunReport(
-        steps=(),
-        summary=Summary(status=Status.FAIL),
-        exit_code=int(refusal_code(error)),
-        run_id=ctx.run_id,
-        trace_id=ctx.trace_id,
-        stage=stage,
-        error=error,
-        metadata={"stage": stage},
-    )
 
 
 class RegistryOrchestrator(Orchestrator):

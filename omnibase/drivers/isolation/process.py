@@ -28,6 +28,7 @@ import msgspec
 
 from omnibase.drivers.isolation import spawn as _proc
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
+from omnibase.core.outcomes import misfit
 from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, Skip, StepError
 from omnibase.drivers.isolation import worker as _worker
 from omnibase.drivers.sync import format_traceback
@@ -581,23 +582,21 @@ def _died(name: str, status: int, limits: Any, output: str) -> StepError:
 
 
 def _called(comp: Any, reply: _worker.Reply, output: str) -> Called:
-    from returns.result import Failure, Success
+    """The ``Called`` of a worker's reply (already classified there: see ``_worker._answer``)."""
+    from returns.result import Success
 
     if reply.kind == "error" or reply.error is not None:
         return Called(None, None, reply.started, reply.ended, output=output, error=reply.error)
     if reply.kind == "skip":
         return Called(Success(Skip(reason=reply.message)), None, reply.started, reply.ended, output=output)
     raw = bytes(reply.value)
-    if reply.kind == "failure":
-        return Called(Failure(_worker.unpack(raw)), None, reply.started, reply.ended, output=output)
     if reply.kind == "typed":
         error: StepError = _worker.unpack(raw, StepError)
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
     try:
         value = _worker.unpack(raw, comp.out_type)
     except msgspec.ValidationError:
-        got = type(_worker.unpack(raw)).__name__  # named as the interpreter's check does
-        error = ProtocolViolation(message=f"{comp.name} returned {got}, declared {comp.meta.output_type}")
+        error = misfit(comp.name, _worker.unpack(raw), comp.meta.output_type)
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
     except TypeError:  # a declared type msgspec cannot convert into: take the plain value
         value = _worker.unpack(raw)
