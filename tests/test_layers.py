@@ -38,7 +38,6 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({
     ("omnibase.precommit._install", "omnibase.cli._main"),
 })
 KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset({
-    frozenset({"omnibase.drivers._base", "omnibase.drivers.aio", "omnibase.drivers.sync"}),
     frozenset({"omnibase.builtins._facts", "omnibase.builtins._run"}),
     frozenset({"omnibase.cli._commands", "omnibase.cli._main", "omnibase.cli._modes", "omnibase.cli._observe",
                "omnibase.cli._process", "omnibase.cli._registry_cmd", "omnibase.cli._snapshot",

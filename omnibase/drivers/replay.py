@@ -174,7 +174,7 @@ def replay(
     answers reused (``performer`` runs the rest; default a new ``SyncDriver``). The context
     is the snapshot's with a new run id unless ``ctx`` is given. A component the snapshot
     names but ``components`` lacks makes a report with ``Unresolved`` (exit 3)."""
-    from omnibase.drivers._base import run
+    from omnibase.drivers.runs import run
     from omnibase.core.outcomes import refused
 
     run_ctx = ctx or msgspec.structs.replace(snapshot.ctx, run_id=_new_id())

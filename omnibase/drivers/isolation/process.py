@@ -2,9 +2,9 @@
 
 ``ProcessPerformer(inner)`` is a performer decorator. An ``Invoke`` of a component whose
 ``meta.isolation`` is ``"process"`` (registry Python entries, by default) goes to a worker
-of its ``WorkerPool``; a command component (its ``fn`` has ``call``/``acall``) is run by
-it with the invocation's time limit and span (a timeout kills the command's process
-tree); everything else goes to ``inner``. With ``capture=True`` (the CLI) in-process calls
+of its ``WorkerPool``; a component whose kind runs in a process of its own (a command,
+stopped with its process tree at the invocation's limit) and everything else go to
+``inner``. With ``capture=True`` (the CLI) in-process calls
 run with file descriptors 1 and 2 redirected to a capture file (``FdCapture``), so
 nothing a component writes reaches the report's stdout; what it wrote is ``Called.output``.
 
@@ -29,9 +29,9 @@ import msgspec
 from omnibase.drivers.isolation import spawn as _proc
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
 from omnibase.core.outcomes import misfit
-from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, Skip, StepError
+from omnibase.core.values import Crashed, ExecCtx, Misconfigured, ProtocolViolation, Skip, StepError
 from omnibase.drivers.isolation import worker as _worker
-from omnibase.drivers.sync import format_traceback
+from omnibase.drivers.kinds import kind_of
 
 __all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "probe", "shared_pool"]
 
@@ -279,11 +279,11 @@ def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float
         pool.release(worker, keep=keep)
 
 
-def _narrowed(intent: Invoke) -> Any:
-    """The context the worker gets: narrowed by the component's ``narrow`` hook (a registry
-    entry's file selection), which the in-process wrapper would otherwise apply."""
-    narrow = getattr(intent.component.fn, "narrow", None)
-    return intent.ctx if narrow is None else narrow(intent.ctx)
+def _narrowed(intent: Invoke) -> ExecCtx:
+    """The context the worker gets: the one the component's function would see here (its
+    kind's ``context``: a registry entry's own file selection)."""
+    fn = intent.component.fn
+    return kind_of(intent.component).context(fn, intent.ctx)
 
 
 def _death(status: int) -> str:
@@ -397,10 +397,6 @@ class CapturingPerformer:
 # --- the performer ----------------------------------------------------------------------------------
 
 
-def _is_command(fn: object) -> bool:
-    return callable(getattr(fn, "call", None)) and callable(getattr(fn, "acall", None))
-
-
 class ProcessPerformer:
     """Routes process-isolated components to workers and commands to ``omnibase.drivers.isolation.spawn``;
     delegates the rest to ``inner`` (captured at the fd level when ``capture``).
@@ -423,22 +419,22 @@ class ProcessPerformer:
 
     def perform(self, intent: Intent) -> Any:
         if type(intent) is Invoke:
-            comp = intent.component
-            if comp.meta.isolation == "process":
+            kind = kind_of(intent.component)
+            if kind.own_process:  # a command: its kind runs it, stopped at the limit, captured
+                return self.inner.perform(intent)
+            if intent.component.meta.isolation == "process":
                 return self.isolated(intent)
-            if _is_command(comp.fn):
-                return self._command(intent)
             if self.capture:
                 return _capture.call(lambda: self.inner.perform(intent))
         return self.inner.perform(intent)
 
     async def aperform(self, intent: Intent) -> Any:
         if type(intent) is Invoke:
-            comp = intent.component
-            if comp.meta.isolation == "process":
+            kind = kind_of(intent.component)
+            if kind.own_process:
+                return await self.inner.aperform(intent)
+            if intent.component.meta.isolation == "process":
                 return await self._aisolated(intent)
-            if _is_command(comp.fn):
-                return await self._acommand(intent)
             if self.capture:
                 return await CapturingPerformer(self.inner).aperform(intent)
         return await self.inner.aperform(intent)
@@ -456,28 +452,6 @@ class ProcessPerformer:
                 _proc.sweep(worker.pid, worker.token, leader=worker.pid)
             await asyncio.gather(future, return_exceptions=True)
             raise
-
-    # commands
-
-    def _command(self, intent: Invoke) -> Called:
-        started = time.monotonic_ns()
-        try:
-            returned = intent.component.fn.call(  # type: ignore[attr-defined]
-                intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id
-            )
-        except Exception as exc:
-            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-        return Called(returned, None, started, time.monotonic_ns())
-
-    async def _acommand(self, intent: Invoke) -> Called:
-        started = time.monotonic_ns()
-        try:
-            returned = await intent.component.fn.acall(  # type: ignore[attr-defined]
-                intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id
-            )
-        except Exception as exc:
-            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-        return Called(returned, None, started, time.monotonic_ns())
 
     # workers
 
