@@ -3,7 +3,8 @@
 Written once, pure, and used wherever a component runs: the interpreter classifies the
 ``Called`` every performer hands back (in this thread, a thread pool, a worker process, a
 Dask worker), a worker process classifies what its component returned before encoding it,
-and a pipeline refused before it starts gets its exit code from the same table.
+the recorder of a run keeps each call as classified here, and a pipeline refused before it
+starts (``omnibase.core.refusals``) gets its exit code from the same table.
 
 ============================================  =======================================
 a component's answer                          outcome
@@ -39,7 +40,6 @@ from omnibase.core.step import Component
 from omnibase.core.values import (
     CircuitOpen,
     Crashed,
-    ExecCtx,
     ExitCode,
     Failed,
     Interrupted,
@@ -47,14 +47,12 @@ from omnibase.core.values import (
     ProtocolViolation,
     Raised,
     ResourceExceeded,
-    RunReport,
     SandboxViolation,
     SecurityViolation,
     Skip,
     Status,
     StepError,
     StepResult,
-    Summary,
     TimedOut,
     Unresolved,
 )
@@ -71,7 +69,6 @@ __all__ = [
     "exit_code",
     "misfit",
     "raised",
-    "refused",
 ]
 
 #: (True, output) for a success, (False, a typed error) for a failure.
@@ -130,22 +127,6 @@ def exit_code(results: Iterable[StepResult], status: Status, outcome: str, error
         if code in codes:
             return code
     return ExitCode.FAILED if status is Status.FAIL else ExitCode.OK
-
-
-def refused(ctx: ExecCtx, stage: str, error: StepError) -> RunReport:
-    """The report of a run refused before it started: no steps, the error, its exit code
-    (3 for a name that does not resolve, 2 for a configuration, 4 for types that do not
-    fit)."""
-    return RunReport(
-        steps=(),
-        summary=Summary(status=Status.FAIL),
-        exit_code=int(code_of(error)),
-        run_id=ctx.run_id,
-        trace_id=ctx.trace_id,
-        stage=stage,
-        error=error,
-        metadata={"stage": stage},
-    )
 
 
 def raised(exc: BaseException, traceback: str = "") -> Raised:

@@ -7,7 +7,7 @@ interpreter: ``SyncDriver`` (real clock, calls in the calling thread), ``AsyncDr
 
 from typing import TYPE_CHECKING
 
-from omnibase.drivers._base import AsyncPerformer, Driver, Observer, Performer, adrive, drive
+from omnibase.drivers._base import AsyncPerformer, Observer, Performer, adrive, drive
 from omnibase.drivers.runs import arun, run
 from omnibase.drivers.fake import FakeDriver
 from omnibase.drivers.sync import SyncDriver
@@ -15,7 +15,6 @@ from omnibase.drivers.sync import SyncDriver
 __all__ = [
     "AsyncDriver",
     "AsyncPerformer",
-    "Driver",
     "FakeDriver",
     "Observer",
     "Performer",

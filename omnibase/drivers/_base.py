@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke, Started
 
-__all__ = ["AsyncPerformer", "Driver", "Observer", "Performer", "adrive", "drive", "observers_of"]
+__all__ = ["AsyncPerformer", "Observer", "Performer", "adrive", "drive", "observers_of"]
 
 #: An observer sees every event (starts, step results, retries, breaker changes) as it happens.
 Observer = Callable[[Event], None]
@@ -37,10 +37,6 @@ class AsyncPerformer(Protocol):
     """Answers one intent, asynchronously (``arun``/``adrive`` await it)."""
 
     async def aperform(self, intent: Intent) -> Any: ...
-
-
-#: The former name of a performer that also keeps observers (``SyncDriver``, ``FakeDriver``).
-Driver = Performer
 
 
 def observers_of(performer: object, extra: Sequence[Observer]) -> tuple[Observer, ...]:

@@ -183,7 +183,7 @@ def test_every_report_renders_in_every_format(report: RunReport) -> None:
     data = json.loads(FORMATTERS["json"](report, RenderOptions()))
     s = report.summary
     counts = [f"{n} {word}" for n, word in ((s.passed, "passed"), (s.failed, "failed"), (s.warned, "warned"), (s.skipped, "skipped")) if n]
-    for name in ("human", "json", "yaml"):  # the CI formats have their own properties (test_formats_ci.py)
+    for name in ("human", "json", "yaml"):  # the CI formats have their own properties (tests/cli/formats/test_ci_formats.py)
         render = FORMATTERS[name]
         for opts in (RenderOptions(), RenderOptions(color=True, emoji=True, verbose=1)):
             out = render(report, opts)

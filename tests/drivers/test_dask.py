@@ -28,7 +28,7 @@ from omnibase.drivers import arun
 pytest.importorskip("distributed")
 
 from omnibase.drivers.dask import DaskPerformer, local_cluster, unsendable  # noqa: E402
-from tests.drivers.test_process import EQUIV, _build, _plain, trees  # noqa: E402
+from tests.drivers.isolation.test_process import EQUIV, _build, _plain, trees  # noqa: E402
 
 EXTRA = '''
 import os

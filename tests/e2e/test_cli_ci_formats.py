@@ -15,7 +15,7 @@ import threading
 import pytest
 from lxml import etree
 
-from tests.cli.test_formats_ci import JUNIT_XSD, SARIF, parse_github
+from tests.cli.formats.test_ci_formats import JUNIT_XSD, SARIF, parse_github
 from tests.e2e.conftest import _env
 
 pytestmark = pytest.mark.e2e

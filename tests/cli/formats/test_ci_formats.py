@@ -42,7 +42,7 @@ from omnibase.core.values import (
     TimedOut,
 )
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 JUNIT_XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "junit.xsd")))
 SARIF_SCHEMA = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text())
 SARIF = jsonschema.validators.validator_for(SARIF_SCHEMA)(SARIF_SCHEMA)
