@@ -287,11 +287,13 @@ def local_cluster(workers: int, *, reruns: bool = False) -> Any:
     import logging
 
     import dask
-    import distributed
+    import distributed as _distributed
+
+    distributed: Any = _distributed  # its constructors are untyped
 
     config = {} if reruns else {"distributed.scheduler.allowed-failures": 0}
     with dask.config.set(config):
-        return distributed.LocalCluster(  # type: ignore[no-untyped-call]
+        return distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
