@@ -22,7 +22,9 @@ a crash, a broken limit, a sandbox refusal    the typed error the performer obse
 ============================================  =======================================
 
 >>> from returns.result import Failure, Success
->>> answer(Success(3), None, "c", "int"), answer(Failure("no"), None, "c", "int")
+>>> from omnibase.core.step import component
+>>> c = component(lambda ctx, x: Success(x), name="c", output_type="int")
+>>> answer(Success(3), c), answer(Failure("no"), c)
 ((True, 3), (False, Failed(message='no', transient=False, data=None)))
 >>> int(code_of(SandboxViolation(action="write"))), int(code_of(TimedOut(seconds=1.0)))
 (5, 1)
@@ -30,7 +32,7 @@ a crash, a broken limit, a sandbox refusal    the typed error the performer obse
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, TypeAlias
 
 from returns.result import Failure, Success
@@ -160,27 +162,30 @@ def misfit(name: str, value: object, declared: str) -> ProtocolViolation:
     return ProtocolViolation(message=f"{name} returned {type(value).__name__}, declared {declared}")
 
 
-def answer(returned: object, check: Callable[[object], bool] | None, name: str, declared: str) -> Outcome:
-    """What a component ``name`` returned, classified: ``check`` (None: anything passes)
-    tells whether a successful value has the ``declared`` type."""
-    if type(returned) is Success:
-        out = returned._inner_value  # what unwrap() returns, without the method call
-        if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
-            return False, misfit(name, out, declared)
-        return True, out
-    if type(returned) is Failure:
-        return False, as_error(returned.failure())
-    return False, ProtocolViolation(message=f"{name} returned {type(returned).__name__}, not a Result")
-
-
 def classify(comp: Component[Any, Any], called: Called) -> Outcome:
     """How a call of ``comp`` went, from the performer's ``Called``: the typed error the
-    performer observed, the component's raise (or its time limit), or its answer."""
+    performer observed, the component's raise (or its time limit), or its answer (see the
+    table above). On every invocation: one call, the success first."""
+    if called.error is None and called.raised is None:
+        returned = called.returned
+        if type(returned) is Success:
+            out = returned._inner_value  # what unwrap() returns, without the method call
+            check = comp.check
+            if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
+                return False, misfit(comp.name, out, comp.meta.output_type)
+            return True, out
+        if type(returned) is Failure:
+            return False, as_error(returned.failure())
+        return False, ProtocolViolation(message=f"{comp.name} returned {type(returned).__name__}, not a Result")
     if called.error is not None:
         return False, called.error
     exc = called.raised
-    if exc is not None:
-        if isinstance(exc, InvocationTimedOut):
-            return False, TimedOut(seconds=exc.seconds)
-        return False, raised(exc, called.traceback)
-    return answer(called.returned, comp.check, comp.name, comp.meta.output_type)
+    if isinstance(exc, InvocationTimedOut):
+        return False, TimedOut(seconds=exc.seconds)
+    return False, raised(exc, called.traceback) if exc is not None else ProtocolViolation(message="no answer")
+
+
+def answer(returned: object, comp: Component[Any, Any]) -> Outcome:
+    """What ``comp`` returned, classified as ``classify`` does (for a process that has the
+    returned value in hand: a worker, before it encodes the answer)."""
+    return classify(comp, Called(returned, None, 0, 0))

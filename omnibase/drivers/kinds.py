@@ -33,7 +33,7 @@ from omnibase.core.values import ExecCtx, Misconfigured
 if TYPE_CHECKING:
     from omnibase.core.step import Component
 
-__all__ = ["COROUTINE", "KINDS", "PYTHON", "ComponentKind", "CoroutineKind", "PythonKind", "kind_of", "register"]
+__all__ = ["COROUTINE", "KINDS", "PYTHON", "ComponentKind", "CoroutineKind", "PythonKind", "call_python", "kind_of", "register"]
 
 
 class ComponentKind(Protocol):
@@ -73,12 +73,7 @@ class PythonKind:
     own_process: bool = False
 
     def call(self, intent: Invoke) -> Called:
-        started = time.monotonic_ns()
-        try:
-            returned = intent.component.fn(intent.ctx, intent.value)
-        except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
-            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-        return Called(returned, None, started, time.monotonic_ns())
+        return call_python(intent)
 
     async def acall(self, intent: Invoke) -> Called:
         return self.call(intent)
@@ -125,6 +120,17 @@ class CoroutineKind(PythonKind):
         except (Exception, SystemExit) as exc:
             return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
         return Called(returned, None, started, time.monotonic_ns())
+
+
+def call_python(intent: Invoke) -> Called:
+    """``PYTHON.call`` as a plain function, for the performers' fast path (a plain function,
+    no limit: no bound method on every invocation)."""
+    started = time.monotonic_ns()
+    try:
+        returned = intent.component.fn(intent.ctx, intent.value)
+    except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
+        return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
+    return Called(returned, None, started, time.monotonic_ns())
 
 
 PYTHON: Final = PythonKind()

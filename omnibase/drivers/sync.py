@@ -10,11 +10,9 @@ from typing import Any
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke, Now, Sleep, Wall
 from omnibase.core.lift import format_traceback
 from omnibase.drivers._base import Observer, Program, drive
-from omnibase.drivers.kinds import KINDS, PYTHON, ComponentKind, kind_of
+from omnibase.drivers.kinds import KINDS, ComponentKind, call_python, kind_of
 
 __all__ = ["PerformerBase", "SyncDriver", "format_traceback"]
-
-_plain_call = PYTHON.call  # bound once: this is on every invocation
 
 
 class PerformerBase:
@@ -75,7 +73,7 @@ class SyncDriver(PerformerBase):
         if type(intent) is Invoke:
             comp = intent.component
             if intent.limit is None and not comp.is_async and type(comp.fn) not in KINDS:
-                return _plain_call(intent)
+                return call_python(intent)
             return self.invoke(intent)
         return PerformerBase.perform(self, intent)
 

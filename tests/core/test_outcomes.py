@@ -5,6 +5,7 @@ The expected values are the spec's, written down here (not read from the module)
 from __future__ import annotations
 
 import typing
+from typing import Any
 
 import pytest
 from returns.result import Failure, Success
@@ -67,20 +68,24 @@ def _is_int(v: object) -> bool:
     return type(v) is int
 
 
+def _comp(check: Any) -> Component[int, int]:
+    return Component(lambda ctx, x: Success(x), Meta(name="c", output_type="int"), check)
+
+
 def test_a_success_of_the_declared_type_passes_and_a_skip_fits_any_type() -> None:
-    assert answer(Success(3), _is_int, "c", "int") == (True, 3)
-    assert answer(Success(Skip(reason="none")), _is_int, "c", "int") == (True, Skip(reason="none"))
-    assert answer(Success("3"), None, "c", "int") == (True, "3")  # no check: anything passes
+    assert answer(Success(3), _comp(_is_int)) == (True, 3)
+    assert answer(Success(Skip(reason="none")), _comp(_is_int)) == (True, Skip(reason="none"))
+    assert answer(Success("3"), _comp(None)) == (True, "3")  # no check: anything passes
 
 
 def test_a_success_of_another_type_or_a_non_result_is_a_protocol_violation() -> None:
-    assert answer(Success("3"), _is_int, "c", "int") == (False, ProtocolViolation(message="c returned str, declared int"))
-    assert answer(42, _is_int, "c", "int") == (False, ProtocolViolation(message="c returned int, not a Result"))
+    assert answer(Success("3"), _comp(_is_int)) == (False, ProtocolViolation(message="c returned str, declared int"))
+    assert answer(42, _comp(_is_int)) == (False, ProtocolViolation(message="c returned int, not a Result"))
 
 
 def test_a_returned_typed_error_is_taken_as_it_is_violations_included() -> None:
     for error, _ in SPEC:
-        assert answer(Failure(error), None, "c", "int") == (False, error)
+        assert answer(Failure(error), _comp(None)) == (False, error)
 
 
 def test_other_failures_become_raised_or_failed() -> None:

@@ -22,7 +22,7 @@ import msgspec
 
 from omnibase.core.lift import format_traceback
 from omnibase.core.outcomes import answer, raised
-from omnibase.core.values import ExecCtx, Failed, Limits, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
+from omnibase.core.values import ExecCtx, Failed, Limits, Meta, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
 
 __all__ = ["Call", "Probe", "Reply", "main", "pack", "read_frame", "unpack", "write_frame"]
 
@@ -337,13 +337,16 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
         return Reply("error", error=denied, started=started, ended=ended, tainted=tainted)
     if error is not None:
         return Reply("error", error=error, started=started, ended=ended, tainted=tainted)
-    return _answer(returned, check, req, started, ended, tainted)
+    return _answer(returned, fn, check, req, started, ended, tainted)
 
 
-def _answer(returned: Any, check: Any, req: Call, started: int, ended: int, tainted: bool) -> Reply:
+def _answer(returned: Any, fn: Any, check: Any, req: Call, started: int, ended: int, tainted: bool) -> Reply:
     """The reply for what the component returned, classified as the interpreter would
     classify it here (``omnibase.core.outcomes``), then encoded."""
-    ok, out = answer(returned, check, req.name or req.ref, req.output_type)
+    from omnibase.core.step import Component
+
+    comp: Component[Any, Any] = Component(fn, Meta(name=req.name or req.ref, output_type=req.output_type), check)
+    ok, out = answer(returned, comp)
     if ok and type(out) is Skip:
         return Reply("skip", message=out.reason, started=started, ended=ended, tainted=tainted)
     encoded = _encode(out)  # an error's data may hold tuples: packed, not a plain field
