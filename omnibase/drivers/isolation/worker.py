@@ -164,7 +164,8 @@ def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object,
         return _loaded[ref]
     import importlib
 
-    from omnibase.core.step import Component, _declared_types
+    from omnibase.core.step import Component
+    from omnibase.core.types import declared_types
 
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
@@ -184,7 +185,7 @@ def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object,
     if isinstance(obj, Component):
         found: tuple[Any, object, Any] = (obj.fn, obj.in_type, obj.check)
     elif callable(obj):
-        found = (obj, _declared_types(obj)[0], None)
+        found = (obj, declared_types(obj, 1)[0], None)
     else:
         return f"'{ref}' is not callable"
     _loaded[ref] = found
@@ -209,11 +210,11 @@ def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any] | str
         value = msgspec.msgpack.decode(state, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         return f"cannot rebuild '{ref}' from its state: {exc}"
-    from omnibase.core.step import _declared_types
+    from omnibase.core.types import declared_types
 
     if len(_rebuilt) >= 256:
         _rebuilt.clear()
-    found = _rebuilt[(ref, state)] = (value, _declared_types(kind.__call__)[0], None)
+    found = _rebuilt[(ref, state)] = (value, declared_types(kind.__call__, 1)[0], None)
     return found
 
 
