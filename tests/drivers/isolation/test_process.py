@@ -338,6 +338,10 @@ def test_network_needs_the_right(mod, pool, server):
     assert code == 5 and isinstance(step.error, SandboxViolation) and step.error.action == "network"
     step, code = _step(mod, pool, "connect", port, sandbox=Rights(network=True))
     assert code == 0 and step.value == "connected"
+    for _ in range(500):  # the server's thread reads what was sent in its own time
+        if got:
+            break
+        threading.Event().wait(0.01)
     assert got == [b"hi"]
 
 
