@@ -40,7 +40,7 @@ from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke, No
 from omnibase.core.step import Component, Step, leaves
 from omnibase.core.values import Crashed, ExecCtx, Meta, Misconfigured
 from omnibase.drivers.isolation import worker as _worker
-from omnibase.drivers.isolation.process import MAX_CAPTURE, _called, _ref_of, call_request
+from omnibase.drivers.isolation.process import MAX_CAPTURE, called_of, ref_of, call_request
 from omnibase.drivers.kinds import kind_of
 
 __all__ = ["CONNECT_TIMEOUT", "DaskPerformer", "local_cluster", "unsendable"]
@@ -71,7 +71,7 @@ def unsendable(components: Iterable[Component[Any, Any]]) -> Misconfigured | Non
             )
         if comp.meta.ref:
             continue
-        ref = _ref_of(comp.fn)
+        ref = ref_of(comp.fn)
         if isinstance(ref, Misconfigured):
             fn = comp.fn
             where = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
@@ -267,7 +267,7 @@ class DaskPerformer:
         tag = got[0]
         if tag == "reply":
             reply = msgspec.msgpack.decode(got[1], type=_worker.Reply)
-            return msgspec.structs.replace(_called(intent.component, reply, got[2]), started=started, ended=ended)
+            return msgspec.structs.replace(called_of(intent.component, reply, got[2]), started=started, ended=ended)
         if tag == "result":
             return Called(got[1], None, started, ended)
         if tag == "raised":

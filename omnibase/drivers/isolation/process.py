@@ -33,7 +33,10 @@ from omnibase.core.values import Crashed, ExecCtx, Misconfigured, ProtocolViolat
 from omnibase.drivers.isolation import worker as _worker
 from omnibase.drivers.kinds import kind_of
 
-__all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "probe", "shared_pool"]
+__all__ = [
+    "MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "called_of", "probe",
+    "ref_of", "shared_pool",
+]  # fmt: skip
 
 #: A step's captured output keeps at most its last this many bytes.
 MAX_CAPTURE: Final = 16 * 1024
@@ -488,7 +491,7 @@ class ProcessPerformer:
                 cause = f"its worker sent an unreadable answer ({exc})"
                 return Called(None, None, started, ended, error=Crashed(cause=cause), output=output)
             keep = not reply.tainted
-            return _called(comp, reply, output)
+            return called_of(comp, reply, output)
         finally:
             self.pool.release(worker, keep=keep)
 
@@ -499,7 +502,7 @@ def call_request(intent: Invoke) -> _worker.Call | StepError:
     ``msgspec.Struct`` value, by its class and its encoded fields), the narrowed context,
     the value encoded; or why it cannot travel (``Misconfigured``, ``ProtocolViolation``)."""
     comp = intent.component
-    ref = comp.meta.ref or _ref_of(comp.fn)
+    ref = comp.meta.ref or ref_of(comp.fn)
     if isinstance(ref, Misconfigured):
         return ref
     state = b""
@@ -528,7 +531,7 @@ def call_request(intent: Invoke) -> _worker.Call | StepError:
     )
 
 
-def _ref_of(fn: Any) -> str | Misconfigured:
+def ref_of(fn: Any) -> str | Misconfigured:
     """The ``module:name`` a worker imports ``fn`` by; for a ``msgspec.Struct`` value, its
     class (the request carries the value's fields: see ``call_request``)."""
     if isinstance(fn, msgspec.Struct):
@@ -555,7 +558,7 @@ def _died(name: str, status: int, limits: Any, output: str) -> StepError:
     return Crashed(cause=f"the worker process running {name} exited with status {code} before answering", exit_status=code)
 
 
-def _called(comp: Any, reply: _worker.Reply, output: str) -> Called:
+def called_of(comp: Any, reply: _worker.Reply, output: str) -> Called:
     """The ``Called`` of a worker's reply (already classified there: see ``_worker._answer``)."""
     from returns.result import Success
 
