@@ -16,15 +16,16 @@ edits; the edge (``apply_fixes``) writes them after the run, one write per file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.step import Component
+from omnibase.drivers import kinds
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Misconfigured, Skip
 
-__all__ = ["BuiltinCheck", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
+__all__ = ["BUILTIN", "BuiltinCheck", "BuiltinKind", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
 
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
@@ -336,3 +337,14 @@ def chained(components: Sequence[Component[Any, Any]], selected: Iterable[str]) 
                 fixers.append(fn.use)
         out.append(comp)
     return tuple(out)
+
+
+class BuiltinKind(kinds.PythonKind):
+    """A built-in check: called like any Python function; a worker process (of the pool,
+    or of a Dask cluster) rebuilds the ``BuiltinCheck`` value from its fields."""
+
+    name: str = "builtin"
+
+
+BUILTIN: Final = BuiltinKind()
+kinds.register(BuiltinCheck, BUILTIN)
