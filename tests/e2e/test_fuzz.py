@@ -7,7 +7,7 @@
 Every case: no traceback, no "internal error", an exit code from the documented set, and a
 json report (when one is printed) that parses. A few hundred cases of each run in-process
 in the normal suite, a sample through the real CLI in a subprocess; more under the
-``slow`` marker: ``OMNIBASE_SLOW=1 pytest -m slow tests/e2e/test_fuzz.py``.
+``slow`` marker, which runs with ``OMNIBASE_SLOW=1`` (``just fuzz``; the root conftest.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from tests.e2e.conftest import Repo, _env
 pytestmark = pytest.mark.e2e
 
 EXIT_CODES = {0, 1, 2, 3, 4, 5, 130}
-SLOW = pytest.mark.skipif(os.environ.get("OMNIBASE_SLOW") != "1", reason="set OMNIBASE_SLOW=1 for the long fuzz runs")
 
 REGISTRY = """\
 version: 1
@@ -211,7 +210,6 @@ def test_argv_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
 
 
 @pytest.mark.slow
-@SLOW
 def test_argv_fuzz_long(fuzz_repo: Repo) -> None:
     for argv in _argv_cases(seed=999, n=400):
         _check(argv, *_subprocess(argv, fuzz_repo.root))
@@ -295,6 +293,5 @@ def test_registry_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
 
 
 @pytest.mark.slow
-@SLOW
 def test_registry_fuzz_long(fuzz_repo: Repo) -> None:
     _registry_fuzz_subprocess(fuzz_repo, "fuzzed-long.yaml", seed=12, n=400)
