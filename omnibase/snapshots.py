@@ -1,7 +1,8 @@
 """Failure snapshots: what a failed run did, stored so that it can be shown and replayed.
 
 A snapshot is one JSON file (msgspec, never pickle) holding the schema version, the
-pipeline's structure (component names, combinators and their policies), the context, the
+pipeline's structure (its ``Shape``: component names, combinators and their policies; see
+``core.shape``), the context, the
 input, every invocation's answer (keyed, see ``call_key``) and the run's report (each
 step's result and timing). The CLI writes one after every failed run that is not a dry
 run, in ``.git/omnibase/snapshots/`` (inside the git directory, so the working tree stays
@@ -9,40 +10,35 @@ clean and nothing needs ignoring; ``.omnibase/snapshots/`` at the root when the 
 not a git work tree). Files are written atomically and named
 ``YYYYmmddTHHMMSSZ-RUNID.json``; only the newest ``KEEP`` (20) are kept.
 
-Reading is strict: a truncated, corrupt or newer-schema file is a ``SnapshotError`` value
-with a one-line message, never an exception.
+Reading is strict, for a snapshot is a file anyone could edit: a truncated, corrupt or
+newer-schema file, a number out of its range (a negative time, ``max_attempts: 0``), values
+or a pipeline nested too deeply, or a node of an unknown kind is a ``SnapshotError`` value
+with a one-line message, never an exception. The paths in a snapshot's context are checked
+against the repository a replay runs in (``drivers.replay.replay_context``).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, cast
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.core.policies import BreakerPolicy, RetryPolicy
-from omnibase.core.graph import Graph
-from omnibase.core.graph import shape as graph_shape
-from omnibase.core.hooks import Hooked
-from omnibase.core.step import AllOf, Breaker, Component, DryRun, Fallback, Identity, Profile, Retry, Step, Then, Timeout
-from omnibase.core.values import ExecCtx, GraphNode, RunReport
+from omnibase.core.step import Shape
+from omnibase.core.values import ExecCtx, RunReport
 
 __all__ = [
     "KEEP",
     "SNAPSHOT_SCHEMA",
-    "Node",
     "RecordedCall",
     "Snapshot",
     "SnapshotError",
     "call_key",
     "list_snapshots",
     "read_snapshot",
-    "rebuild",
-    "shape_of",
     "snapshot_dir",
     "write_snapshot",
 ]
@@ -52,38 +48,9 @@ SNAPSHOT_SCHEMA = 1
 #: How many snapshots a folder keeps: writing one removes the oldest beyond this.
 KEEP = 20
 
-Kind = Literal[
-    "component", "then", "identity", "retry", "breaker", "all_of", "timeout", "profile", "dry_run", "recover", "fallback",
-    "graph", "hooked",
-]  # fmt: skip
-
-
-class RetryShape(msgspec.Struct, frozen=True, kw_only=True):
-    """A ``RetryPolicy`` without its predicate (a function is not data): replay uses the
-    default predicate (retry what the error calls transient)."""
-
-    max_attempts: int
-    initial: float
-    multiplier: float
-    cap: float
-    jitter: float
-    deadline: float | None = None
-
-
-class Node(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One node of a pipeline's structure; a ``then`` node lists a whole ``>>`` chain."""
-
-    kind: Kind
-    name: str
-    children: tuple[Node, ...] = ()
-    retry: RetryShape | None = None
-    breaker: BreakerPolicy | None = None
-    key: str = ""
-    fail_fast: bool = False
-    seconds: float | None = None
-    graph: tuple[GraphNode, ...] = ()
-    maxfail: int | None = None
-    flow: bool = False
+#: A time a snapshot may hold: from the epoch to the year 2500 (a file anyone could edit).
+_Time = Annotated[float, msgspec.Meta(ge=0, le=16_725_225_600)]
+_Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
 
 
 class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,23 +61,23 @@ class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     name: str
     span_id: str
-    attempt: int
+    attempt: Annotated[int, msgspec.Meta(ge=1)]
     ok: bool
     value: Any = None
     skip: str | None = None
-    start_s: float = 0.0
-    duration_s: float = 0.0
+    start_s: _Seconds = 0.0
+    duration_s: _Seconds = 0.0
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     """Everything replay needs, and what ``omnibase snapshot show`` renders."""
 
     schema_version: int = SNAPSHOT_SCHEMA
-    created_at: float
+    created_at: _Time
     mode: str = "sync"
     ctx: ExecCtx
     input: Any = None
-    pipeline: Node
+    pipeline: Shape
     calls: tuple[RecordedCall, ...] = ()
     report: RunReport
 
@@ -175,154 +142,24 @@ def call_key(name: str, value: Any) -> str:
     return f"{name}:{hashlib.sha256(encode(value)).hexdigest()[:24]}"
 
 
-# --- the pipeline's structure ----------------------------------------------------------------
-
-
-def shape_of(step: Step[Any, Any]) -> Node:
-    """The structure of ``step`` as data (functions, such as recover handlers, left out)."""
-    if isinstance(step, Component):
-        return Node(kind="component", name=step.name)
-    if isinstance(step, Then):
-        chain: list[Step[Any, Any]] = []
-        stack: list[Step[Any, Any]] = [step]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, Then):
-                stack += [node.second, node.first]
-            else:
-                chain.append(node)
-        chain = [n for n in chain if not isinstance(n, Identity)] or chain  # identity is neutral in >>
-        if len(chain) == 1:
-            return shape_of(chain[0])
-        return Node(kind="then", name=" >> ".join(n.name for n in chain), children=tuple(map(shape_of, chain)))
-    if isinstance(step, Identity):
-        return Node(kind="identity", name=step.name)
-    if isinstance(step, Graph):
-        return Node(
-            kind="graph", name=step.name, children=tuple(map(shape_of, step.branches)), fail_fast=step.fail_fast,
-            graph=graph_shape(step.nodes), maxfail=step.maxfail, flow=step.flow,
-        )  # fmt: skip
-    if isinstance(step, Hooked):
-        return Node(kind="hooked", name=step.name, children=(shape_of(step.inner),))
-    if isinstance(step, AllOf):
-        return Node(kind="all_of", name=step.name, children=tuple(map(shape_of, step.branches)), fail_fast=step.fail_fast)
-    if isinstance(step, Fallback):
-        return Node(kind="fallback", name=step.name, children=(shape_of(step.inner), shape_of(step.alternative)))
-    inner = (shape_of(step.inner),) if hasattr(step, "inner") else ()
-    # a wrapper named after its inner step is named after the inner step's shape (which
-    # leaves out the identities of ``>>``), as rebuilding it names it
-    name = inner[0].name if inner and step.name == getattr(step, "inner").name else step.name
-    if isinstance(step, Retry):
-        p = step.policy
-        shape = RetryShape(
-            max_attempts=p.max_attempts, initial=p.initial, multiplier=p.multiplier, cap=p.cap, jitter=p.jitter, deadline=p.deadline
-        )
-        return Node(kind="retry", name=name, children=inner, retry=shape)
-    if isinstance(step, Breaker):
-        return Node(kind="breaker", name=name, children=inner, breaker=step.policy, key=step.key)
-    if isinstance(step, Timeout):
-        return Node(kind="timeout", name=name, children=inner, seconds=step.seconds)
-    if isinstance(step, Profile):
-        return Node(kind="profile", name=name, children=inner)
-    if isinstance(step, DryRun):
-        return Node(kind="dry_run", name=name, children=inner)
-    return Node(kind="recover", name=name, children=inner)
-
-
-def _rebuild_graph(node: Node, parts: list[Step[Any, Any]]) -> Result[Step[Any, Any], str]:
-    from omnibase.core.graph import CONDITIONS, GraphError, Rule
-    from omnibase.core.graph import Node as GraphNodeStep
-
-    if len(parts) != len(node.graph):
-        return Failure(f"the snapshot's graph '{node.name}' has {len(parts)} steps for {len(node.graph)} nodes")
-    for g in node.graph:
-        if g.when not in CONDITIONS:
-            return Failure(f"the snapshot's graph node '{g.name}' runs on a {g.when}, which is code: it cannot be replayed")
-    try:
-        nodes = [GraphNodeStep(g.name, part, g.needs, cast(Rule, g.when), skip=g.skip) for g, part in zip(node.graph, parts)]
-        return Success(Graph(nodes, name=node.name, maxfail=node.maxfail, fail_fast=node.fail_fast, flow=node.flow))
-    except GraphError as err:
-        return Failure(f"the snapshot's graph '{node.name}': {err}")
-
-
-def rebuild(node: Node, components: Mapping[str, Component[Any, Any]]) -> Result[Step[Any, Any], str]:
-    """The step ``node`` describes, with each component looked up by name; or why not."""
-    from omnibase.core import combinators as c
-
-    if node.kind == "component":
-        found = components.get(node.name)
-        return Success(found) if found is not None else Failure(f"the snapshot names component '{node.name}', which is not known here")
-    parts: list[Step[Any, Any]] = []
-    for child in node.children:
-        built = rebuild(child, components)
-        if isinstance(built, Failure):
-            return built
-        parts.append(built.unwrap())
-    kind = node.kind
-    if kind == "then":
-        return Success(functools.reduce(Then, parts) if parts else c.identity())
-    if kind == "identity":
-        return Success(c.identity())
-    if kind == "all_of":
-        return Success(c.all_of(parts, fail_fast=node.fail_fast, name=node.name))
-    if kind == "graph":
-        return _rebuild_graph(node, parts)
-    if kind == "hooked":
-        return Failure(f"the snapshot's node '{node.name}' has hooks, which are code, not data: it cannot be replayed")
-    if kind == "fallback" and len(parts) == 2:
-        return Success(c.fallback(parts[0], parts[1]))
-    if len(parts) != 1:
-        return Failure(f"the snapshot's {kind} node '{node.name}' has {len(parts)} children")
-    inner = parts[0]
-    if kind == "retry" and node.retry is not None:
-        return Success(c.retry(inner, RetryPolicy(**msgspec.structs.asdict(node.retry))))
-    if kind == "breaker":
-        return Success(c.breaker(inner, node.breaker, key=node.key or None))
-    if kind == "timeout" and node.seconds is not None:
-        return Success(c.timeout(inner, node.seconds))
-    if kind == "profile":
-        return Success(c.profile(inner, node.name if node.name != inner.name else None))
-    if kind == "dry_run":
-        return Success(c.dry_run(inner))
-    return Failure(f"the snapshot's {kind} node '{node.name}' cannot be rebuilt (its handler is code, not data)")
-
-
 # --- files -----------------------------------------------------------------------------------
 
 
 def snapshot_dir(root: str) -> str:
-    """Where snapshots of the repository at ``root`` live: ``GITDIR/omnibase/snapshots``
-    (``GITDIR`` is ``root/.git``, or where a ``.git`` file points, as in a linked
-    worktree), else ``root/.omnibase/snapshots``."""
-    dot_git = os.path.join(root, ".git")
-    if os.path.isdir(dot_git) and not os.path.islink(dot_git):
-        return os.path.join(dot_git, "omnibase", "snapshots")
-    if os.path.isfile(dot_git) and not os.path.islink(dot_git):
-        try:
-            with open(dot_git, encoding="utf-8") as f:
-                line = f.readline().strip()
-        except OSError:
-            line = ""
-        if line.startswith("gitdir:"):
-            gitdir = os.path.join(root, line[len("gitdir:") :].strip())
-            if os.path.isdir(gitdir):
-                return os.path.join(os.path.normpath(gitdir), "omnibase", "snapshots")
-    return os.path.join(root, ".omnibase", "snapshots")
+    """Where snapshots of the work tree at ``root`` live (``omnibase._io.state``):
+    ``GITDIR/omnibase/snapshots`` (a linked worktree's own git directory), else
+    ``root/.omnibase/snapshots``."""
+    from omnibase._io.state import snapshots_dir, state_dir_of
+
+    return snapshots_dir(state_dir_of(root))
 
 
 def _make_dir(folder: str) -> Result[str, SnapshotError]:
-    """Create ``folder`` and its two parents as needed, refusing to go through a symlink."""
-    for path in (os.path.dirname(folder), folder):
-        if os.path.islink(path):
-            return Failure(SnapshotError(f"{path}: is a symbolic link; no snapshot written through it"))
-        try:
-            os.mkdir(path)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                return Failure(SnapshotError(f"{path}: exists and is not a folder"))
-        except OSError as exc:
-            return Failure(SnapshotError(f"{path}: cannot create ({exc.strerror or exc})"))
-    return Success(folder)
+    """Create ``folder`` and the state folder above it as needed, refusing to go through a
+    symlink (the state folder's one check)."""
+    from omnibase._io.state import make_state_dir
+
+    return make_state_dir(folder).alt(lambda e: SnapshotError(e.message))
 
 
 def list_snapshots(folder: str) -> list[str]:
@@ -383,6 +220,8 @@ def read_snapshot(path: str) -> Result[Snapshot, SnapshotError]:
         header = msgspec.json.decode(data, type=_Header)
     except msgspec.DecodeError as exc:
         return Failure(SnapshotError(f"{path}: not a readable snapshot (truncated or corrupt: {_one_line(exc)})"))
+    except RecursionError:
+        return Failure(SnapshotError(f"{path}: not a valid snapshot (its values are nested too deeply)"))
     if header.schema_version > SNAPSHOT_SCHEMA:
         return Failure(
             SnapshotError(
@@ -391,9 +230,17 @@ def read_snapshot(path: str) -> Result[Snapshot, SnapshotError]:
             )
         )
     try:
-        return Success(msgspec.json.decode(data, type=Snapshot))
+        snapshot = msgspec.json.decode(data, type=Snapshot)
     except msgspec.DecodeError as exc:
         return Failure(SnapshotError(f"{path}: not a valid snapshot ({_one_line(exc)})"))
+    except RecursionError:
+        return Failure(SnapshotError(f"{path}: not a valid snapshot (its values are nested too deeply)"))
+    from omnibase.core.shape import check_shape
+
+    problem = check_shape(snapshot.pipeline)
+    if problem is not None:
+        return Failure(SnapshotError(f"{path}: not a valid snapshot ({problem})"))
+    return Success(snapshot)
 
 
 def _one_line(exc: Exception) -> str:
@@ -434,10 +281,3 @@ def _storable(value: Any) -> bool:
     except (TypeError, ValueError, OverflowError):
         return False
     return True
-
-
-def names_in(node: Node) -> Sequence[str]:
-    """The component names in ``node``, in order."""
-    if node.kind == "component":
-        return [node.name]
-    return [n for child in node.children for n in names_in(child)]

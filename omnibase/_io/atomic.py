@@ -1,11 +1,15 @@
 """Atomic file replacement: a reader sees the old file or the new one, never a torn one.
 
-The one writer of files in omnibase. fsync policy (see docs/precommit.md): ``durable``
-writes (the registry file, reports asked for with ``-o``) are fsynced, file and folder,
-before they count as done. Fixers' writes are not: what they write is derived from
-content git holds and is made again by running the checks again, so a power cut may at
-worst leave the old file (the rename is atomic either way); fsyncing every fixed file of
-a large tree cost 0.1-1 s.
+The one writer of whole files in omnibase (the registry, snapshots, reports and other
+outputs, the stash's patches, the fixers' spool and fixes, the run's recorded state).
+fsync policy (see docs/precommit.md): ``durable`` writes (the registry file, the stash's
+patches, files the user asked for) are fsynced, file and folder, before they count as done.
+Fixers' writes are not: what they write is derived from content git holds and is made
+again by running the checks again, so a power cut may at worst leave the old file (the
+rename is atomic either way); fsyncing every fixed file of a large tree cost 0.1-1 s.
+
+Whatever fails (a full disk, a file too large, a signal turned into an exception), the
+temporary file is removed: nothing ``.omnibase-*`` is left behind.
 """
 
 from __future__ import annotations
@@ -15,20 +19,19 @@ import os
 __all__ = ["write_atomic"]
 
 
-def write_atomic(path: str, data: bytes, *, durable: bool = True, like: os.stat_result | None = None) -> None:
+def write_atomic(
+    path: str, data: bytes, *, durable: bool = True, like: os.stat_result | None = None, mode: int | None = None
+) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename
-    it over. The new file keeps the mode (and, where allowed, the owner) of ``like``, else
-    of the file it replaces; a new file gets what the umask allows, as ``open()`` would give
-    it. ``durable``: fsync file and folder."""
+    it over. The new file gets ``mode`` when given; else it keeps the mode (and, where
+    allowed, the owner) of ``like``, else of the file it replaces; a new file gets what the
+    umask allows, as ``open()`` would give it. ``durable``: fsync file and folder.
+    ``OSError`` when it cannot be written; the temporary file is gone then."""
     folder = os.path.dirname(os.path.abspath(path))
-    if like is None and os.path.exists(path):
-        like = os.stat(path)
-    if like is not None:
-        mode = like.st_mode & 0o7777
-    else:
-        mask = os.umask(0o22)
-        os.umask(mask)
-        mode = 0o666 & ~mask
+    if mode is None:
+        if like is None and os.path.exists(path):
+            like = os.stat(path)
+        mode = like.st_mode & 0o7777 if like is not None else 0o666 & ~_umask()
     fd, tmp = _new_file(folder)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -44,8 +47,10 @@ def write_atomic(path: str, data: bytes, *, durable: bool = True, like: os.stat_
                 pass  # not ours to give away: the file keeps our ownership
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
         raise
     if durable:
         dfd = os.open(folder, os.O_RDONLY)
@@ -53,6 +58,12 @@ def write_atomic(path: str, data: bytes, *, durable: bool = True, like: os.stat_
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
 
 
 def _new_file(folder: str) -> tuple[int, str]:

@@ -24,15 +24,14 @@ __all__ = [
     "Status",
     "all_files",
     "changed_files",
+    "commit_of",
     "explicit_files",
     "git",
-    "git_dir",
     "git_text",
     "index_tree",
     "repo_paths",
     "repo_root",
     "staged",
-    "staged_files",
     "status",
     "status_of",
     "status_started",
@@ -126,11 +125,6 @@ def zsplit(out: bytes | str) -> list[str]:
     return [p for p in data.split("\0") if p]
 
 
-def git_dir(root: str) -> Result[str, GitError]:
-    """The absolute path of the repository's git directory (``.git`` or a worktree's)."""
-    return git_text(["rev-parse", "--absolute-git-dir"], root).map(str.strip)
-
-
 # --- which files a stage looks at ----------------------------------------------------------
 
 
@@ -139,21 +133,36 @@ class FileScopeError(msgspec.Struct, frozen=True):
 
 
 class RepoPaths(msgspec.Struct, frozen=True):
-    """The work tree's top and the absolute git directory (one ``git rev-parse``)."""
+    """The work tree's top, its absolute git directory, and the git directory it shares
+    with its linked worktrees (the same folder outside linked worktrees)."""
 
     root: str
     git_dir: str
+    common_dir: str = ""
+
+
+_FOUND: dict[tuple[str, ...], RepoPaths] = {}
 
 
 def repo_paths(cwd: str = ".") -> Result[RepoPaths, FileScopeError]:
-    """Where the work tree containing ``cwd`` starts, and where its git directory is."""
-    found = git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd)
+    """Where the work tree containing ``cwd`` starts, and where its git directories are:
+    the one place omnibase finds the git directory. git's own answer (one ``git rev-parse``,
+    so ``GIT_DIR``, ``.git`` files and worktrees count as git counts them), asked once per
+    process for a folder and the git variables of the environment."""
+    here = os.path.abspath(cwd)
+    env = tuple(os.environ.get(k, "") for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"))
+    known = _FOUND.get((here, *env))
+    if known is not None:
+        return Success(known)
+    found = git(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"], here)
     if isinstance(found, Failure):
         return Failure(FileScopeError(found.failure().message))
     lines = found.unwrap().decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) != 2:  # a bare repository has no work tree
+    if len(lines) != 3:  # a bare repository has no work tree
         return Failure(FileScopeError("not inside a git work tree"))
-    return Success(RepoPaths(root=lines[0], git_dir=lines[1]))
+    paths = RepoPaths(root=lines[0], git_dir=lines[1], common_dir=os.path.normpath(os.path.join(here, lines[2])))
+    _FOUND[(here, *env)] = _FOUND[(os.path.abspath(paths.root), *env)] = paths
+    return Success(paths)
 
 
 def repo_root(cwd: str = ".") -> Result[str, FileScopeError]:
@@ -260,11 +269,6 @@ def index_tree(root: str) -> Result[str, FileScopeError]:
     return Success(found.unwrap().decode("utf-8", "replace").strip())
 
 
-def staged_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
-    """The paths of ``staged``."""
-    return staged(root).map(lambda s: s.paths)
-
-
 def all_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
     """Every file git tracks, plus files staged for addition."""
     return git(["ls-files", "-z", "--cached"], root).map(lambda out: _existing(root, out)).alt(
@@ -272,10 +276,26 @@ def all_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
     )
 
 
+def commit_of(root: str, ref: str) -> Result[str, FileScopeError]:
+    """The id of the commit a user-given ``ref`` names. git is told where its options end
+    (``--end-of-options``), so a ref spelled like an option (``--output=/etc/passwd``) is a
+    name that names nothing, never an option: every user-given ref reaches git through
+    here, and only the id it answers goes further."""
+    found = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
+    if isinstance(found, Failure):
+        return Failure(FileScopeError(f"{ref}: not a commit in this repository"))
+    return Success(text(found.unwrap()).strip())
+
+
 def changed_files(root: str, old: str, new: str) -> Result[tuple[str, ...], FileScopeError]:
-    """Files added, copied, modified or renamed between two commits (what a push sends)."""
+    """Files added, copied, modified or renamed between two commits (what a push sends);
+    ``old`` and ``new`` may come from the user (``commit_of`` checks them first)."""
+    ids = commit_of(root, old).bind(lambda a: commit_of(root, new).map(lambda b: (a, b)))
+    if isinstance(ids, Failure):
+        return Failure(ids.failure())
+    a, b = ids.unwrap()
     return (
-        git(["diff", "--name-only", "--diff-filter=ACMR", "-z", "--no-ext-diff", old, new], root)
+        git(["diff", "--name-only", "--diff-filter=ACMR", "-z", "--no-ext-diff", a, b, "--"], root)
         .map(lambda out: _existing(root, out))
         .alt(lambda e: FileScopeError(e.message))
     )

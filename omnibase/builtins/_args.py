@@ -67,10 +67,11 @@ def _merge(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict[st
 
 
 def _trailing(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict[str, Any]]:
-    p.add_argument("--no-markdown-linebreak-ext", action="store_true")  # accepted, no effect
+    p.add_argument("--no-markdown-linebreak-ext", action="store_true")  # no effect: its notice says so
     p.add_argument("--markdown-linebreak-ext", action="append", default=[])
     p.add_argument("--chars")
-    return lambda ns: {"markdown_linebreak_ext": ns.markdown_linebreak_ext, "chars": ns.chars}
+    return lambda ns: {"markdown_linebreak_ext": ns.markdown_linebreak_ext, "chars": ns.chars,
+                       "no_markdown_linebreak_ext": ns.no_markdown_linebreak_ext}
 
 
 def _mixed(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict[str, Any]]:

@@ -37,7 +37,6 @@ __all__ = [
 MAX_ENTRIES = 100_000
 MAX_SIGNATURES = 32
 FORMAT = "4"  # bump when the meaning of a key changes
-_FILE = os.path.join("omnibase", "cache", "verdicts.sqlite3")
 _BUSY_TIMEOUT_S = 2.0
 _REFRESH_NS = 86_400 * 10**9
 
@@ -160,6 +159,7 @@ class VerdictCache:
 
     def __init__(self, path: str, token: str = "") -> None:
         self.path = path
+        self.in_state = False
         self._db: Any = None
         self._memo: dict[bytes, Record | None] = {}
         if token:
@@ -169,7 +169,11 @@ class VerdictCache:
 
     @classmethod
     def for_git_dir(cls, git_dir: str, token: str = "") -> VerdictCache:
-        return cls(os.path.join(git_dir, _FILE), token)
+        from omnibase._io.state import cache_file, state_dir
+
+        cache = cls(cache_file(state_dir(git_dir)), token)
+        cache.in_state = True
+        return cache
 
     def records(self, keys: Mapping[str, bytes]) -> dict[str, Record]:
         """Of ``keys`` (path -> record key), the paths the cache has a record of."""
@@ -209,7 +213,14 @@ class VerdictCache:
     def _connect(self) -> Any:
         import sqlite3
 
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        from omnibase._io.state import make_state_dir
+
+        if self.in_state:  # under .git/omnibase: checked as every writer there checks it
+            made = make_state_dir(os.path.dirname(self.path))
+            if made.value_or(None) is None:
+                raise OSError(made.failure().message)
+        else:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
         db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")  # no fsync: a cache damaged by a power cut is rebuilt

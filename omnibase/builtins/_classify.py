@@ -49,7 +49,9 @@ class CheckSpec(msgspec.Struct, frozen=True, kw_only=True):
     ``files`` is the hook's default ``files`` pattern (applied by the component layer,
     which hands ``run_builtin_checks`` the files each check is to see); ``default``: the
     check runs without being named in the registry; ``always_run``: it runs even with no
-    file to check (its verdict is about the repository).
+    file to check (its verdict is about the repository). ``closing``: what the reference
+    hook prints once after its findings when anything failed; ``sorted_output``: it prints
+    its findings sorted (rather than file by file). See ``omnibase.builtins._output``.
     """
 
     name: str
@@ -64,13 +66,17 @@ class CheckSpec(msgspec.Struct, frozen=True, kw_only=True):
     files: str = ""
     default: bool = False
     always_run: bool = False
+    closing: str = ""
+    sorted_output: bool = False
 
 
 def _spec(name: str, description: str, fn: Callable[..., Any], options: type[msgspec.Struct], *,
           types: Iterable[str] = ("file",), is_fixer: bool = False, scope: Literal["file", "set"] = "file",
-          files: str = "", default: bool = False, always_run: bool = False) -> CheckSpec:
+          files: str = "", default: bool = False, always_run: bool = False, closing: str = "",
+          sorted_output: bool = False) -> CheckSpec:
     return CheckSpec(name=name, description=description, types=frozenset(types), is_fixer=is_fixer,
-                     scope=scope, fn=fn, options=options, files=files, default=default, always_run=always_run)
+                     scope=scope, fn=fn, options=options, files=files, default=default, always_run=always_run,
+                     closing=closing, sorted_output=sorted_output)
 
 
 class _Lazy:
@@ -149,11 +155,12 @@ CHECKS: Mapping[str, CheckSpec] = _types.MappingProxyType({
         _opt("detect-aws-credentials", "detects *your* aws credentials from the aws cli credentials file.",
              "_textchecks:detect_aws_credentials", AwsCredentialsOpts, types=["text"]),
         _opt("check-vcs-permalinks", "ensures that links to vcs websites are permalinks.",
-             "_textchecks:check_vcs_permalinks", VcsPermalinksOpts, types=["text"]),
+             "_textchecks:check_vcs_permalinks", VcsPermalinksOpts, types=["text"],
+             closing="\nNon-permanent github link detected.\nOn any page on github press [y] to load a permalink."),
         _on(_spec("check-added-large-files", "prevents giant files from being committed.",
-                  _checks.check_added_large_files, LargeFilesOpts, scope="set")),
+                  _checks.check_added_large_files, LargeFilesOpts, scope="set", sorted_output=True)),
         _on(_spec("check-case-conflict", "checks for files that would conflict in case-insensitive filesystems.",
-                  _checks.check_case_conflict, CaseConflictOpts, scope="set")),
+                  _checks.check_case_conflict, CaseConflictOpts, scope="set", sorted_output=True)),
         _opt("check-illegal-windows-names", "checks for files that cannot be created on Windows.",
              "_textchecks:check_illegal_windows_names", NoOpts, scope="set"),
         _opt("name-tests-test", "verifies that test files are named correctly.", "_textchecks:name_tests_test",
@@ -167,7 +174,9 @@ CHECKS: Mapping[str, CheckSpec] = _types.MappingProxyType({
         _opt("destroyed-symlinks", "detects symlinks which are changed to regular files with a content of a path "
              "which that symlink was pointing to.", "_gitchecks:destroyed_symlinks", NoOpts, scope="set"),
         _opt("forbid-new-submodules", "prevents addition of new git submodules.", "_gitchecks:forbid_new_submodules",
-             NoOpts, types=["directory"], scope="set"),
+             NoOpts, types=["directory"], scope="set",
+             closing="\nThis commit introduces new submodules.\nDid you unintentionally `git add .`?\n"
+                     "To fix: git rm {thesubmodule}  # no trailing slash\nAlso check .gitmodules"),
         _opt("forbid-submodules", "forbids any submodules in the repository.", "_textchecks:forbid_submodules",
              NoOpts, types=["directory"], scope="set"),
         _opt("no-commit-to-branch", "don't commit to branch.", "_gitchecks:no_commit_to_branch", BranchOpts,

@@ -21,10 +21,12 @@ __all__ = ["AWS_CREDENTIAL_FILES", "aws_secrets", "edge_options", "repo_facts"]
 
 
 def _git(root: str, *args: str) -> bytes | None:
-    from omnibase.builtins._run import _git as run_git
+    from returns.result import Success
 
-    out = run_git(root, *args)
-    return None if out is None else out.encode("utf-8", "surrogateescape")
+    from omnibase._io.git import git
+
+    done = git(args, root)
+    return done.unwrap() if isinstance(done, Success) else None
 
 
 def _records(out: bytes | None) -> list[str]:
@@ -133,26 +135,68 @@ _AWS_SECRET_KEYS = ("aws_secret_access_key", "aws_security_token", "aws_session_
 
 
 def _secrets_in(path: str) -> set[str]:
+    """The secrets in one credential file, as the reference reads them (a missing or
+    unreadable file, or one with no section header, holds none). Where the reference
+    crashes on the file instead, no secret in it is dropped: a duplicated section or
+    option gives every value written for a secret key; a line that is no option leaves
+    the rest of the file read; bytes that are not UTF-8 are kept as they are; a value
+    whose ``%`` does not interpolate is taken as written."""
     import configparser
+    import io
 
     full = os.path.expanduser(path)
-    if not os.path.exists(full):
+    try:
+        with open(full, "rb") as f:
+            data = f.read()
+    except OSError:  # ConfigParser.read, which the reference calls, skips such a file too
         return set()
+
+    def text() -> io.TextIOWrapper:  # as open() reads it: universal newlines
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape")
+
     parser = configparser.ConfigParser()
     try:
-        parser.read(full)
-    except (configparser.Error, OSError, UnicodeDecodeError):
-        return set()  # the reference crashes on all but a missing section header
+        parser.read_file(text(), full)
+    except configparser.MissingSectionHeaderError:
+        return set()
+    except (configparser.DuplicateSectionError, configparser.DuplicateOptionError):
+        return _every_secret_value(text(), full)
+    except configparser.ParsingError:
+        pass  # raised once the whole file was read: what parsed is there
     found = set()
     for section in parser.sections():
         for key in _AWS_SECRET_KEYS:
-            try:
-                value = parser.get(section, key).strip()
-            except (configparser.Error, ValueError):
+            if not parser.has_option(section, key):
                 continue
-            if value:
-                found.add(value)
+            try:
+                value = parser.get(section, key)
+            except configparser.InterpolationError:
+                value = parser.get(section, key, raw=True)
+            if value.strip():
+                found.add(value.strip())
     return found
+
+
+def _every_secret_value(stream: Any, name: str) -> set[str]:
+    """Every value a secret key is given anywhere in an ini file, duplicates included
+    (a lenient parser that records each value as it is read, before a later one
+    replaces it)."""
+    import configparser
+
+    values: list[list[str]] = []
+
+    class _Recording(dict[str, Any]):
+        def __setitem__(self, key: str, value: Any) -> None:
+            if key in _AWS_SECRET_KEYS and isinstance(value, list):
+                values.append(value)  # the parser appends continuation lines to this list
+            super().__setitem__(key, value)
+
+    parser = configparser.ConfigParser(strict=False, dict_type=_Recording, interpolation=None)
+    try:
+        parser.read_file(stream, name)
+    except configparser.Error:
+        pass  # what was read is recorded
+    return {joined for lines in values if (joined := "\n".join(lines).strip())}
 
 
 def aws_secrets(extra_files: Sequence[str], env: Mapping[str, str]) -> frozenset[str]:

@@ -32,7 +32,9 @@ def is_executable_mode(mode: str) -> bool:
 
 
 def _shebang_advice(path: str, *, executable: bool) -> str:
-    """The reference's advice for a file whose executable bit and shebang disagree."""
+    """The reference's advice for a file whose executable bit and shebang disagree (the
+    one for a script that is not executable ends with a newline of its own, so a blank
+    line follows it, as in the reference)."""
     import shlex
 
     q = shlex.quote(path)
@@ -47,7 +49,7 @@ def _shebang_advice(path: str, *, executable: bool) -> str:
         f"{path}: has a shebang but is not marked executable!\n"
         f"  If it is supposed to be executable, try: `chmod +x {q}`\n"
         f"  If on Windows, you may also need to: `git add --chmod=+x {q}`\n"
-        "  If it is not supposed to be executable, double-check its shebang is wanted."
+        "  If it is not supposed to be executable, double-check its shebang is wanted.\n"
     )
 
 

@@ -111,17 +111,27 @@ _DEBUGGERS = frozenset({"bpdb", "ipdb", "pdb", "pdbr", "pudb", "pydevd_pycharm",
 _DEBUG_WORDS = re.compile(rb"\b(?:%s|breakpoint)\b" % b"|".join(sorted(d.encode() for d in _DEBUGGERS)))
 
 
+def _may_declare_coding(content: bytes) -> bool:
+    """Whether a coding cookie may be in the first two lines (where Python looks for
+    one, PEP 263). Lines are cut at LF only, so a file with other line breaks is looked
+    at further, never less far: a false "yes" only costs the shortcut."""
+    first = content.find(b"\n")
+    second = content.find(b"\n", first + 1) if first >= 0 else -1
+    return b"coding" in (content if second < 0 else content[:second])
+
+
 def debug_statements(path: str, content: bytes, opts: NoOpts) -> Verdict:
     """Imports of a debugger module (pdb, ipdb, pudb...) and ``breakpoint()`` calls fail;
     so does a file that does not parse.
 
-    Speed: in ASCII source an identifier is spelled as it is named (no other encoding,
-    no NFKC-equivalent letters), so when none of the words occurs there is nothing to
-    find and the verdict is whether the file parses: check-ast's, which is quicker than
-    building the tree."""
+    Speed: in ASCII source read as ASCII an identifier is spelled as it is named (no
+    NFKC-equivalent letters), so when none of the words occurs there is nothing to find
+    and the verdict is whether the file parses: check-ast's, which is quicker than
+    building the tree. A coding cookie can make ASCII bytes mean other text (in UTF-7,
+    ``import +AHA-db`` is ``import pdb``): a file that may hold one is parsed."""
     import ast
 
-    if content.isascii() and not _DEBUG_WORDS.search(content):
+    if content.isascii() and not _may_declare_coding(content) and not _DEBUG_WORDS.search(content):
         from omnibase.builtins._checks import check_ast
         from omnibase.builtins._values import AstOpts
 

@@ -27,7 +27,7 @@ from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdic
 if TYPE_CHECKING:
     from omnibase.builtins._cache import Known, VerdictCache
 
-__all__ = ["Stage", "apply_edits", "check_stages", "release_pool", "run_builtin_checks"]
+__all__ = ["ScopedCheck", "apply_edits", "run_scoped_checks", "release_pool", "run_builtin_checks"]
 
 #: Below this many files the work stays in the calling process: starting worker
 #: processes costs 10-20 ms (fork) and more where they must be spawned.
@@ -50,7 +50,7 @@ def _fallback_tags(path: str) -> frozenset[str]:
 _Passed = Mapping[str, "Known"]
 
 
-class Stage(NamedTuple):
+class ScopedCheck(NamedTuple):
     """One check of a pass: its name, parsed options, and the files it sees (``files``:
     a regex searched in the path, empty for every path; ``exclude``: likewise, empty for
     none) beyond its types."""
@@ -77,7 +77,7 @@ _TAGS: dict[str, tuple[_StatKey, frozenset[str], int]] = {}
 _TAGS_MAX = 200_000
 
 
-def _selected(stage: Stage, path: str) -> bool:
+def _selected(stage: ScopedCheck, path: str) -> bool:
     import re
 
     return (not stage.files or re.search(stage.files, path) is not None) and not (
@@ -86,7 +86,7 @@ def _selected(stage: Stage, path: str) -> bool:
 
 
 def _check_chunk(
-    root: str, stages: Sequence[Stage], emit_from: int, paths: Sequence[str], passed: _Passed = {},
+    root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], passed: _Passed = {},
     tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {},
 ) -> tuple[list[Verdict], list[_Info]]:
     """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
@@ -243,7 +243,7 @@ def _pool_worker() -> None:
 
 
 def _run_files(
-    root: str, stages: Sequence[Stage], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
+    root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
 ) -> tuple[list[Verdict], list[_Info]]:
     """Check ``paths`` (see ``_check_chunk``): what this process classified before is not
     classified again, a file no reported check applies to is not sent anywhere, and what
@@ -342,10 +342,13 @@ def git_in_merge(root: str, git_dir: str | None = None) -> bool:
     """Whether git is mid-merge (or mid-rebase with a merge message), as the reference
     decides: ``MERGE_MSG`` and one of ``MERGE_HEAD``, ``rebase-apply``, ``rebase-merge``.
     ``git_dir``, when the caller knows it, saves asking git."""
-    git_dir = git_dir or _git(root, "rev-parse", "--git-dir")
     if git_dir is None:
-        return False
-    base = os.path.join(root, git_dir.rstrip("\n"))
+        from omnibase._io.git import repo_paths
+
+        git_dir = repo_paths(root).map(lambda p: p.git_dir).value_or("")
+        if not git_dir:
+            return False
+    base = os.path.join(root, git_dir)
     return os.path.exists(os.path.join(base, "MERGE_MSG")) and any(
         os.path.exists(os.path.join(base, name)) for name in ("MERGE_HEAD", "rebase-apply", "rebase-merge")
     )
@@ -417,7 +420,7 @@ def run_builtin_checks(
     ``CHECKS`` and then by path. A file that cannot be read yields failing verdicts, a
     file that no longer exists is skipped (as pre-commit does); no bad file raises.
     ``opts`` maps a check name to its options (see ``omnibase.builtins._values``).
-    Fixers run in table order, each on the previous one's output (``check_stages``).
+    Fixers run in table order, each on the previous one's output (``run_scoped_checks``).
     ``jobs`` caps the worker processes (default: the usable cores; 1: in-process).
     With a ``cache``, a file on which every selected per-file check passed before, with
     the same content (see ``omnibase.builtins._cache``), is not read again; ``stats`` then
@@ -431,16 +434,16 @@ def run_builtin_checks(
     if unknown:
         raise ValueError(f"unknown built-in check(s): {', '.join(unknown)}")
     wanted = set(check_names)
-    stages = [Stage(s.name, parse_options(s.name, (opts or {}).get(s.name))) for s in CHECKS.values() if s.name in wanted]
-    return check_stages(
+    stages = [ScopedCheck(s.name, parse_options(s.name, (opts or {}).get(s.name))) for s in CHECKS.values() if s.name in wanted]
+    return run_scoped_checks(
         paths, stages, root=root, jobs=jobs, cache=cache, stats=stats, git_dir=git_dir,
         worktree_is_index=worktree_is_index, added=added,
     )  # fmt: skip
 
 
-def check_stages(
+def run_scoped_checks(
     paths: Sequence[str],
-    stages: Sequence[Stage],
+    stages: Sequence[ScopedCheck],
     emit_from: int = 0,
     *,
     root: str,
@@ -461,7 +464,7 @@ def check_stages(
     """
     if not stages[emit_from:]:
         return ()
-    stages = _edge_stages(stages, root, git_dir)
+    stages = _edge_scoped(stages, root, git_dir)
     emitted = stages[emit_from:]
     file_stages = [st for st in emitted if CHECKS[st.check].scope == "file"]
     unique = list(dict.fromkeys(paths))
@@ -499,7 +502,7 @@ def check_stages(
     return tuple(sorted(verdicts, key=lambda v: (rank[v.check], v.path)))
 
 
-def _edge_stages(stages: Sequence[Stage], root: str, git_dir: str | None) -> list[Stage]:
+def _edge_scoped(stages: Sequence[ScopedCheck], root: str, git_dir: str | None) -> list[ScopedCheck]:
     """``stages`` with what only the edge knows in their options: whether git is mid-merge
     (check-merge-conflict), the AWS secrets to look for (detect-aws-credentials)."""
     out = list(stages)
@@ -533,7 +536,7 @@ _KEYS: dict[tuple[str, str], dict[str, bytes]] = {}
 
 
 def _cached(
-    cache: VerdictCache, root: str, stages: Sequence[Stage], emit_from: int, paths: Sequence[str],
+    cache: VerdictCache, root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str],
     worktree_is_index: bool, token: str = "",
 ) -> tuple[dict[str, bytes], dict[str, Known], bytes]:
     """The record key of every file git vouches for that the cache cannot vouch for, what

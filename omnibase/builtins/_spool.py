@@ -55,7 +55,9 @@ def _safe(name: str) -> str:
 
 def spool_dir(git_dir: str, run_id: str) -> str:
     """The folder of the run ``run_id``'s pending edits."""
-    return os.path.join(git_dir, "omnibase", "fixes", _safe(run_id))
+    from omnibase._io.state import fixes_dir, state_dir
+
+    return fixes_dir(state_dir(git_dir), _safe(run_id))
 
 
 def spool_edits(git_dir: str, run_id: str, component: str, rank: int, edits: Sequence[Edit]) -> None:
@@ -63,8 +65,12 @@ def spool_edits(git_dir: str, run_id: str, component: str, rank: int, edits: Seq
     ``OSError`` when it cannot be written."""
     from omnibase._io.atomic import write_atomic
 
+    from omnibase._io.state import make_state_dir
+
     folder = spool_dir(git_dir, run_id)
-    os.makedirs(folder, mode=0o700, exist_ok=True)  # what it holds is the user's content: theirs alone
+    made = make_state_dir(folder, mode=0o700)  # what it holds is the user's content: theirs alone
+    if made.value_or(None) is None:
+        raise OSError(made.failure().message)
     spooled = tuple(_Edit(e.path.encode("utf-8", "surrogateescape"), e.original_sha256, e.content) for e in edits)
     data = msgspec.msgpack.encode(Spooled(format=_FORMAT, component=component, edits=spooled))
     write_atomic(os.path.join(folder, f"{rank:04d}-{_safe(component)}.fix"), data, durable=False, like=None)

@@ -13,6 +13,7 @@ import re
 
 from omnibase.builtins._values import (
     AwsCredentialsOpts,
+    Finding,
     NameTestsOpts,
     NoOpts,
     RepoFacts,
@@ -45,10 +46,6 @@ def _permalink_pattern(domain: str) -> re.Pattern[bytes]:
     return re.compile(
         (rf"https://{domain}/[^/ ]+/[^/ ]+/blob/" r"(?![a-fA-F0-9]{4,64}/)([^/. ]+)/[^# ]+#L\d+").encode()
     )
-
-
-#: What the reference prints once after the lines it found.
-PERMALINK_HINT = "\nNon-permanent github link detected.\nOn any page on github press [y] to load a permalink."
 
 
 def check_vcs_permalinks(path: str, content: bytes, opts: VcsPermalinksOpts) -> Verdict:
@@ -101,12 +98,16 @@ NO_AWS_KEYS = (
 
 def detect_aws_credentials(path: str, content: bytes, opts: AwsCredentialsOpts) -> Verdict:
     """Fails when the file holds one of ``opts.secrets`` (the edge reads them from the AWS
-    credential files and environment). No secret known fails too, unless
-    ``allow_missing_credentials``. A finding never shows any character of the secret
-    (the reference shows its first four)."""
+    credential files and environment). No secret known is a configuration error (the
+    reference exits 2), unless ``allow_missing_credentials``. A finding never shows any
+    character of the secret (the reference shows its first four)."""
     if not opts.secrets:
-        return _verdict("detect-aws-credentials", path, [] if opts.allow_missing_credentials else [NO_AWS_KEYS])
-    found = sum(1 for key in opts.secrets if key.encode() in content)
+        if opts.allow_missing_credentials:
+            return _verdict("detect-aws-credentials", path)
+        return Verdict(check="detect-aws-credentials", path=path, ok=False, misconfigured=True,
+                       findings=(Finding(path=path, message=NO_AWS_KEYS),))
+    # a secret read from a file that is not UTF-8 keeps its bytes (surrogate escapes)
+    found = sum(1 for key in opts.secrets if key.encode("utf-8", "surrogateescape") in content)
     return _verdict("detect-aws-credentials", path, [f"AWS secret found in {path}: {'*' * 28}"] * found)
 
 

@@ -104,7 +104,9 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     """What one check concluded about one path.
 
     ``ok`` is False whenever ``edit`` is set: a fixer that changes a file fails, as in
-    pre-commit. ``findings`` say why in the reference tool's words.
+    pre-commit. ``findings`` say why in the reference tool's words. ``misconfigured``: the
+    check could not judge the file because what it was configured with is wrong or
+    missing (the reference exits 2 there; so does a run, see ``ExitCode.CONFIG``).
     """
 
     check: str
@@ -112,6 +114,7 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     findings: tuple[Finding, ...] = ()
     edit: Edit | None = None
+    misconfigured: bool = False
 
     @classmethod
     def of(cls, check: str, path: str, messages: list[str] | tuple[str, ...] = (), edit: Edit | None = None) -> Verdict:
@@ -165,7 +168,10 @@ class RepoFacts(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Opts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    pass
+    def notice(self) -> tuple[str, ...]:
+        """Lines the reference hook prints before its findings with these options
+        (whatever it finds): none, unless an option says otherwise."""
+        return ()
 
 
 class YamlOpts(_Opts, frozen=True, kw_only=True):
@@ -208,10 +214,16 @@ class MergeConflictOpts(_Opts, frozen=True, kw_only=True):
 
 class TrailingWhitespaceOpts(_Opts, frozen=True, kw_only=True):
     """``markdown_linebreak_ext``: extensions (or ``*``) whose two-space line breaks are
-    kept; ``chars``: the characters to strip (default: all ASCII whitespace)."""
+    kept; ``chars``: the characters to strip (default: all ASCII whitespace);
+    ``no_markdown_linebreak_ext``: the reference's old flag, accepted, changes nothing
+    (its ``notice`` says so, as the reference does)."""
 
     markdown_linebreak_ext: tuple[str, ...] = ()
     chars: str | None = None
+    no_markdown_linebreak_ext: bool = False
+
+    def notice(self) -> tuple[str, ...]:
+        return ("--no-markdown-linebreak-ext now does nothing!",) if self.no_markdown_linebreak_ext else ()
 
     def __post_init__(self) -> None:
         # the reference rejects these at argument parsing; so do we, at option parsing

@@ -13,6 +13,8 @@ TYPE_CHECKING = False  # not typing's (nor collections.abc): --version imports n
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+from omnibase.cli._version import print_version
+
 __all__ = ["main", "print_version"]
 
 
@@ -23,17 +25,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     from omnibase.cli._main import main as _main
 
     return _main(argv)
-
-
-def print_version() -> int:
-    """``omnibase X.Y.Z`` on stdout; exit code 0 (1 when stdout is a closed pipe)."""
-    import os
-
-    from omnibase._version import __version__
-
-    try:
-        print(f"omnibase {__version__}", flush=True)
-    except BrokenPipeError:  # ``| head -0``: not our failure, and no traceback either
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    return 0

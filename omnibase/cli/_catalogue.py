@@ -18,22 +18,12 @@ from omnibase.core.select import Selector, parse_filter
 from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, ExitCode, Meta, Unresolved
 from omnibase.drivers import SyncDriver
-from omnibase.orchestrators import (
-    CIOrchestrator,
-    PipelineOrchestrator,
-    PreCommitOrchestrator,
-    StageOrchestrator,
-    TestOrchestrator,
-)
+from omnibase.orchestrators.base import StageOrchestrator
+from omnibase.orchestrators.stages import orchestrator_for
+from omnibase.orchestrators.table import HOOK_STAGES, STAGES
 from omnibase.components.builtin import BuiltinUse, builtin_components, chained
 
 __all__ = ["Catalogue", "load_catalogue"]
-
-_ORCHESTRATORS: Mapping[str, type[StageOrchestrator]] = {
-    "pre-commit": PreCommitOrchestrator,
-    "ci": CIOrchestrator,
-    "test": TestOrchestrator,
-}
 
 
 def _unresolved(meta: Meta, message: str) -> Component[Any, Any]:
@@ -44,7 +34,9 @@ def _unresolved(meta: Meta, message: str) -> Component[Any, Any]:
 
 
 class Catalogue:
-    """The components, their guard policies, the per-stage settings, and what failed to resolve."""
+    """The components, their guard policies, the registry file's per-stage settings (a
+    stage it does not configure keeps its orchestrator's defaults), and what failed to
+    resolve."""
 
     def __init__(
         self,
@@ -103,27 +95,33 @@ class Catalogue:
         dry_run: bool = False,
         observers: Sequence[Any] = (),
         hook_stage: str | None = None,
+        retries: bool = True,
     ) -> StageOrchestrator:
+        """The orchestrator of ``stage`` over these components: its own default filter
+        unless the registry file's ``stages:`` gives one; ``hook_stage`` (default: the
+        stage's, from the stage table) leaves out the entries whose ``stages:`` do not
+        name that git hook; ``names``: what ``--from``/``--to`` name (a stage that selects
+        by names)."""
+        spec = STAGES[stage]
+        hook_stage = hook_stage or spec.hook_stage
         if hook_stage is not None:  # components whose ``stages:`` leave this git hook out
             from omnibase.core.select import Clause
-            from omnibase.registry import HOOK_STAGES
 
             off = tuple(c.name for c in self.components if hook_stage not in self.hook_stages.get(c.name, HOOK_STAGES))
             if off:
                 selector = selector & Selector((Clause("name", off, negate=True),))
         common: dict[str, Any] = {
-            "stage_filter": self.stage_filters.get(stage, Selector()),
+            "stage_filter": self.stage_filters.get(stage),
             "selector": selector,
             "guards": self.guards,
-            "fail_fast": fail_fast or self.stage_fail_fast.get(stage, False),
+            "fail_fast": fail_fast or self.stage_fail_fast.get(stage, spec.fail_fast),
             "driver": SyncDriver(observers),
             "wrap": dry_run_step if dry_run else None,
+            "retries": retries,
         }
-        orch: StageOrchestrator
-        if stage == "pipeline":
-            orch = PipelineOrchestrator(self.components, names, **common)
-        else:
-            orch = _ORCHESTRATORS[stage](self.components, **common)
+        if spec.selects == "names":
+            common["names"] = names
+        orch = orchestrator_for(stage)(self.components, **common)
         orch.catalogue = self.components = chained(self.components, [c.name for c in orch.select().kept])
         return orch
 
@@ -163,12 +161,14 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
         hook_stages[entry.name] = entry.stages
     filters: dict[str, Selector] = {}
     fail_fast: dict[str, bool] = {}
-    for stage, config in reg.stage_settings(registry).items():
-        parsed = parse_filter(config.filter or "")
-        if isinstance(parsed, Failure):  # the loader validates filters; this is a second guard
-            return Failure((f"{registry.path}: stages.{stage}.filter: {parsed.failure().message}", ExitCode.CONFIG))
-        filters[stage] = parsed.unwrap()
-        fail_fast[stage] = bool(config.fail_fast)
+    for stage, config in registry.stages.items():  # what the file changes; the rest is the table's
+        if config.filter is not None:
+            parsed = parse_filter(config.filter)
+            if isinstance(parsed, Failure):  # the loader validates filters; this is a second guard
+                return Failure((f"{registry.path}: stages.{stage}.filter: {parsed.failure().message}", ExitCode.CONFIG))
+            filters[stage] = parsed.unwrap()
+        if config.fail_fast is not None:
+            fail_fast[stage] = config.fail_fast
     return Success(
         Catalogue(
             tuple(by_name.values()),

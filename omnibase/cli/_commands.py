@@ -16,24 +16,23 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.cli._modes import Mode, mode_of, mode_problem
+from omnibase.cli._modes import mode_of, mode_problem
 from omnibase.cli._modes import execute as run_mode
 from omnibase.cli._observe import check_outputs, observed_run
+from omnibase.cli._process import check_output, finish_report
+from omnibase.cli._say import dump as _dump
+from omnibase.cli._say import say
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
+from omnibase.drivers.modes import MODES
+from omnibase.orchestrators.table import STAGES
 
 if TYPE_CHECKING:
     from omnibase._io.git import Status
+    from omnibase.drivers.modes import Stack
     from omnibase.precommit._stash import Lookahead
 
-__all__ = ["check_output", "finish_report", "orch", "registry", "say"]
-
-
-def say(message: str) -> None:
-    """One line on stderr, with secret environment values redacted and bad bytes escaped."""
-    from omnibase.core.redact import printable, redact, secret_values
-
-    print(printable(redact(f"omnibase: {message}", secret_values(os.environ))), file=sys.stderr)
+__all__ = ["orch", "registry"]
 
 
 def _fail(message: str, code: ExitCode) -> int:
@@ -61,7 +60,7 @@ def _files(
     already has (the stash asked), which answers for the staged files without asking git."""
     from omnibase._io import git as files
 
-    if args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref):
+    if _on_staged(args):
         staged: Result[files.Staged, files.FileScopeError] = (
             Success(status.staged_now(root)) if status is not None else files.staged(root)
         )
@@ -77,6 +76,12 @@ def _files(
     return found.alt(lambda e: e.message)
 
 
+def _on_staged(args: argparse.Namespace) -> bool:
+    """Whether the run looks at the staged files: its stage's default scope (the stage
+    table's ``files``), no path, ``--all-files`` nor ``--from-ref`` given."""
+    return STAGES[args.stage].files == "staged" and not (args.paths or args.all_files or args.from_ref)
+
+
 def _stdout_format(args: argparse.Namespace) -> str:
     from omnibase.cli.formatters import default_format
 
@@ -89,57 +94,29 @@ def _format_for(path: str) -> str:
     return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(ext, "human")
 
 
-def _render(report: RunReport, args: argparse.Namespace, *, isatty: bool, fmt: str | None = None) -> str:
+def _render(report: RunReport, args: argparse.Namespace, *, isatty: bool) -> str:
     from omnibase.cli.formatters import FORMATTERS, default_format, detect_options
 
-    fmt = fmt or args.format or default_format(isatty)
+    fmt = args.format or default_format(isatty)
     verbose = -1 if args.quiet else args.verbose
     options = detect_options(isatty=isatty, env=os.environ, no_color=args.no_color, verbose=verbose)
-    from omnibase.core.redact import redact, secret_values
-
-    return redact(FORMATTERS[fmt](report, options), secret_values(os.environ))
-
-
-def check_output(args: argparse.Namespace) -> str | None:
-    """Make ``-o FILE`` absolute (components may change the current directory) and refuse,
-    before anything runs, a missing folder or a target that is not a regular file."""
-    import stat
-
-    path = os.path.abspath(args.output)
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        return f"-o {args.output}: no such directory {folder}"
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        return f"-o {args.output}: {exc.strerror or exc}"
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        return f"-o {args.output}: {kind}; the report is written only to a regular file"
-    args.output = path
-    return None
+    return FORMATTERS[fmt](report, options)  # redacted there, as every rendering
 
 
 def _emit(report: RunReport, args: argparse.Namespace, streamed: Any = None) -> bool:
-    """Print the report; with ``-o``, also write it (atomically, in the format the file's
-    extension says unless ``--format`` does). False when the file could not be written.
+    """Print the report; with ``-o``, also write it (``-o FILE`` is ``--report FORMAT=FILE``
+    with the format the file's extension says unless ``--format`` does, written the same
+    way). False when the file could not be written.
     ``streamed``: the jsonl stream that has already written its lines on stdout, so only the
     last line is left to print."""
     isatty = sys.stdout.isatty()
     text = _render(report, args, isatty=isatty)
     written = True
     if args.output:
-        from omnibase._io.atomic import write_atomic
+        from omnibase.cli._reports import ReportTarget, write_targets
 
-        problem = check_output(args)  # again: the target may have changed during the run
-        if problem is None:
-            try:
-                data = _render(report, args, isatty=False, fmt=args.format or _format_for(args.output))
-                write_atomic(args.output, data.encode("utf-8", "surrogateescape"))
-            except OSError as exc:
-                problem = f"cannot write -o {args.output}: {exc.strerror or exc}"
+        target = ReportTarget(args.format or _format_for(args.output), args.output)
+        problem = write_targets(report, [target], {}, -1 if args.quiet else args.verbose)
         if problem is not None:
             print(f"omnibase: {problem}", file=sys.stderr)
             written = False
@@ -158,8 +135,9 @@ def orch(args: argparse.Namespace) -> int:
     from omnibase.cli import _reports
     from omnibase._io import git as files
 
-    if args.stage == "pipeline" and (args.skip or args.only_failed or args.maxfail):
-        return _fail("--skip, --only-failed and --maxfail belong to the pre-commit, test and ci stages", ExitCode.CONFIG)
+    if STAGES[args.stage].selects == "names" and (args.skip or args.only_failed or args.maxfail):
+        filtered = ", ".join(s.name for s in STAGES.values() if s.selects == "filter")
+        return _fail(f"--skip, --only-failed and --maxfail belong to the {filtered} stages", ExitCode.CONFIG)
     targets = _reports.parse_targets(args.report, os.getcwd())
     otel = _reports.otel_wanted(args.otel, os.environ)
     for checked in (targets, otel):
@@ -180,7 +158,8 @@ def orch(args: argparse.Namespace) -> int:
     else:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
     ahead: Lookahead | None = None
-    if git_dir is not None and _stashes(args) and not (args.list or args.graph) and mode_of(args) not in ("dry-run", "replay"):
+    spec = MODES[mode_of(args)]
+    if git_dir is not None and _stashes(args) and not (args.list or args.graph) and spec.writes and not spec.replays:
         from omnibase.precommit._stash import look_ahead
 
         ahead = look_ahead(root, git_dir)  # the stash's lock and git status, started now
@@ -192,8 +171,9 @@ def orch(args: argparse.Namespace) -> int:
 
 
 def _stashes(args: argparse.Namespace) -> bool:
-    """Whether a run sets unstaged changes aside: the pre-commit stage on the staged files."""
-    return bool(args.stage == "pre-commit" and not args.paths and not args.all_files)
+    """Whether a run sets unstaged changes aside: a stage that does (the stage table's
+    ``stashes``: pre-commit), on the staged files."""
+    return bool(STAGES[args.stage].stashes and not args.paths and not args.all_files)
 
 
 def _orch_in(
@@ -219,13 +199,12 @@ def _orch_in(
     problem = mode_problem(args) or check_outputs(args) or _terminal.terminal_problem(args, mode)
     if problem is not None:
         return _fail(problem, ExitCode.CONFIG)
-    if mode == "replay":
+    if MODES[mode].replays:  # the snapshot's pipeline, not the stage's
         from omnibase.cli._snapshot import replay
 
         catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
         return replay(args, root, catalogue, _print)
     names = [args.from_, *args.to] if args.from_ else list(args.to)
-    hook_stage = args.hook_stage or ("pre-commit" if args.stage == "pre-commit" else None)
 
     planned = _graphs.stage_plan(args, catalogue, args.stage, root, os.environ)
     if isinstance(planned, Failure):
@@ -233,7 +212,8 @@ def _orch_in(
 
     def build() -> Any:
         built = catalogue.orchestrator(
-            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=hook_stage
+            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=args.hook_stage,
+            retries=MODES[mode].retries,
         )
         built.stage_plan = planned.unwrap()
         return built
@@ -251,19 +231,19 @@ def _orch_in(
     if args.graph:  # like --list: before anything is imported, looked up or run
         planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
         if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say
-            from omnibase.orchestrators.stages import refusal_code
+            from omnibase.core.refusals import refusal_code
 
             return _fail(_error_line_of(planned_chain.failure()), refusal_code(planned_chain.failure()))
         if not selection.kept:
             return _fail(f"nothing selected for stage {args.stage} (see --list)", ExitCode.FAILED)
         return _terminal.graph_command(args, orchestrator.assemble(selection), args.stage)
     # only now, and only what is selected and needed, is imported or looked up on PATH
-    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=mode == "dry-run")
+    unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=not MODES[mode].writes)
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
     orchestrator = build()
     selection = orchestrator.select()
-    if not selection.kept and args.stage != "pipeline":
+    if not selection.kept and STAGES[args.stage].selects == "filter":  # a named pipeline refuses itself
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
     from omnibase.cli._modes import prepare_executor
@@ -272,7 +252,7 @@ def _orch_in(
     if refused is not None:
         return _fail(refused, ExitCode.CONFIG)
     stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, reports)
-    if git_dir is None or not _stashes(args) or mode == "dry-run":  # a dry run changes nothing, unstaged work included
+    if git_dir is None or not _stashes(args) or not MODES[mode].writes:  # a dry run changes nothing, unstaged work included
         return stage.run()
     from omnibase.precommit._stash import staged_only
 
@@ -320,8 +300,7 @@ class _Stage:
             return _fail(found.failure(), ExitCode.CONFIG)
         excluded = re.compile(catalogue.registry.exclude)
         chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
-        staged = args.stage == "pre-commit" and not (args.paths or args.all_files or args.from_ref)
-        if staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
+        if _on_staged(args) and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
             print("no files staged; use --all-files to check every tracked file")
             return 0
         params = {
@@ -331,7 +310,7 @@ class _Stage:
             **facts,
         }
         ctx = new_ctx(
-            args.stage, root=self.root, files=chosen, dry_run=mode == "dry-run", params=params,
+            args.stage, root=self.root, files=chosen, dry_run=not MODES[mode].writes, params=params,
             traceparent=os.environ.get("TRACEPARENT"),
         )  # fmt: skip
 
@@ -343,18 +322,18 @@ class _Stage:
 
         self.stream = _reports.stream_for(_stdout_format(args), self.targets, ctx.trace_id, sys.stdout)
 
-        def execute(how: Mode) -> RunReport:
+        def execute(how: Stack) -> RunReport:
             orchestrator.driver = how.performer
             orchestrator.jobs = args.jobs
             return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
 
         def finish(report: RunReport) -> RunReport:
-            if mode != "dry-run":
+            if MODES[mode].writes:  # only a run that changes nothing has a plan to show
                 return report
             from omnibase.drivers.dryrun import with_plan
 
-            why = getattr(orchestrator, "kept_reason", None) if args.stage == "pipeline" else None
-            return with_plan(report, self.selection, orchestrator.stage_filter & orchestrator.selector, kept_reason=why)
+            filters = orchestrator.stage_filter & orchestrator.selector
+            return with_plan(report, self.selection, filters, kept_reason=orchestrator.kept_reason)
 
         step = orchestrator.assemble(self.selection)
         if not _builtins_only(catalogue.registry):
@@ -378,7 +357,7 @@ class _Stage:
                 if progress is not None:  # erased before the report is printed
                     progress.close()
                 catalogue.finish_builtins(ctx)  # the fixers' spooled edits, also of a run stopped early
-        if mode != "dry-run":
+        if MODES[mode].writes:  # a dry run leaves no state behind
             from omnibase.cli import _graphs
 
             _graphs.record(self.root, report, per_tree=args.stage in _graphs.required_stages(catalogue.registry))
@@ -419,17 +398,6 @@ def _always_run(catalogue: Any, orchestrator: Any) -> bool:
     return any(e.always_run for e in catalogue.registry.entries if e.name in kept)
 
 
-def finish_report(report: RunReport, path: str | None) -> RunReport:
-    """``report`` saying which registry file the run used (``""``: none), and with the exit
-    code 128+N when signal N (SIGTERM, SIGHUP) interrupted it."""
-    import msgspec
-
-    from omnibase.cli._process import SIGNALLED
-
-    code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
-    return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)
-
-
 def _error_line(report: RunReport) -> str:
     return _error_line_of(report.error)
 
@@ -439,15 +407,19 @@ def _error_line_of(err: object) -> str:
     return str(message)
 
 
-def _retry_note(meta: Any) -> str:
+def _retry_note(meta: Any, mode: str) -> str:
     """What the stage's retry wrapping does for a component: idempotent ones are retried on
-    transient failures, the others make exactly one attempt (and the list says so)."""
+    transient failures, the others make exactly one attempt, and so does every one in a mode
+    that does not retry (the list says which)."""
+    if not MODES[mode].retries:
+        return f"no retry: --mode {mode}"
     return "retried when transient" if meta.idempotent else "no retry: not idempotent"
 
 
 def _list(selection: Selection, args: argparse.Namespace) -> int:
+    mode = mode_of(args)
     rows_kept = [
-        (c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags), _retry_note(c.meta))
+        (c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags), _retry_note(c.meta, mode))
         for c in selection.kept
     ]
     rows_dropped = [(c.name, why) for c, why in selection.dropped]
@@ -468,17 +440,6 @@ def _list(selection: Selection, args: argparse.Namespace) -> int:
         }
         _dump(data, fmt)
     return 0
-
-
-def _dump(data: object, fmt: str) -> None:
-    if fmt == "yaml":
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
-    else:
-        import json
-
-        print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def registry(args: argparse.Namespace) -> int:

@@ -17,11 +17,13 @@ from typing import Any
 
 from returns.result import Failure, Result, Success
 
+from omnibase._io.state import last_run_file, trees_file
 from omnibase.core.graph import find_cycle
 from omnibase.core.hooks import Veto
 from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, ExitCode, Failed, Meta, RunReport, Status, StepResult
 from omnibase.orchestrators.graphs import Hooks, StagePlan
+from omnibase.orchestrators.table import STAGES
 
 __all__ = ["check_needs", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
 
@@ -69,7 +71,7 @@ def stage_plan(
     stage_hooks = config.hooks if config is not None else None
     # the pipeline stage: --from/--to name a subgraph or a chain, and its orchestrator
     # checks the names (an unknown one is exit 3 there); no other graph option applies
-    pipeline = stage == "pipeline"
+    pipeline = STAGES[stage].selects == "names"
     skip = {} if pipeline else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
     for n in [] if pipeline else _names([env.get(SKIP_ENV, "")]):
         skip.setdefault(n, f"skipped by {SKIP_ENV}")
@@ -82,7 +84,7 @@ def stage_plan(
                 return Failure((f"{flag} {n}: no such component", ExitCode.CONFIG))
     only: list[str] = []
     if getattr(args, "only_failed", False):
-        last = _read_json(os.path.join(state_dir(root), "last-run", f"{stage}.json"))
+        last = _read_json(last_run_file(state_dir(root), stage))
         results = last.get("results", {}) if isinstance(last, dict) else {}
         only = sorted(n for n, s in results.items() if s == "FAIL") if isinstance(results, dict) else []
         if not only:
@@ -101,7 +103,7 @@ def stage_plan(
     history: dict[str, str] = {}
     if gate is not None and gate.requires:
         tree = tree_id(root)
-        trees = _read_json(os.path.join(state_dir(root), "trees.json"))
+        trees = _read_json(trees_file(state_dir(root)))
         found = trees.get(tree, {}) if isinstance(trees, dict) and tree else {}
         history = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
     plan = StagePlan(
@@ -113,7 +115,7 @@ def stage_plan(
 
 def unselected(plan: StagePlan | None, kept: Sequence[Component[Any, Any]], stage: str) -> str | None:
     """A ``--from``/``--to`` name the stage does not select (its filter leaves it out)."""
-    if plan is None or stage == "pipeline":  # its --from/--to choose what it selects
+    if plan is None or STAGES[stage].selects == "names":  # its --from/--to choose what it selects
         return None
     names = {c.name for c in kept}
     for flag, given in (("--from", plan.froms), ("--to", plan.tos)):
@@ -199,9 +201,9 @@ def _worst(results: Any) -> str:
 
 def state_dir(root: str) -> str:
     """``GITDIR/omnibase`` (next to the snapshots), else ``root/.omnibase``."""
-    from omnibase.snapshots import snapshot_dir
+    from omnibase._io.state import state_dir_of
 
-    return str(os.path.dirname(snapshot_dir(root)))
+    return state_dir_of(root)
 
 
 def tree_id(root: str) -> str:
@@ -224,11 +226,11 @@ def _read_json(path: str) -> Any:
 def _write_json(path: str, data: Any) -> None:
     from omnibase._io.atomic import write_atomic
 
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    for part in (os.path.dirname(folder), folder, path):  # never through a symbolic link
-        if os.path.islink(part):
-            raise OSError(f"{part}: a symbolic link; not writing through it")
+    from omnibase._io.state import make_state_dir
+
+    made = make_state_dir(os.path.dirname(path))  # never through a symbolic link
+    if made.value_or(None) is None:
+        raise OSError(made.failure().message)
     import msgspec
 
     write_atomic(path, msgspec.json.format(msgspec.json.encode(data, order="sorted"), indent=1) + b"\n")
@@ -251,12 +253,12 @@ def record(root: str, report: RunReport, *, per_tree: bool) -> None:
     base = state_dir(root)
     try:
         _write_json(
-            os.path.join(base, "last-run", f"{stage}.json"),
+            last_run_file(base, stage),
             {"stage": stage, "run_id": report.run_id, "results": {r.name: r.status.value for r in report.steps}},
         )
         tree = tree_id(root) if per_tree else ""
         if tree:
-            path = os.path.join(base, "trees.json")
+            path = trees_file(base)
             trees = _read_json(path)
             trees = trees if isinstance(trees, dict) else {}
             entry = trees.pop(tree, {})

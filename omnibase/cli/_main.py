@@ -11,10 +11,9 @@ TYPE_CHECKING = False  # not typing's: --version does not import typing
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["main"]
+from omnibase.cli._terminal import columns as _columns
 
-STAGES = ("pre-commit", "test", "ci", "pipeline")
-HOOK_TYPES = ("pre-commit", "pre-merge-commit", "pre-push")
+__all__ = ["main"]
 
 EPILOG_ORCH = """\
 examples:
@@ -47,7 +46,7 @@ exit codes: 0 ok, 1 failed (or nothing selected), 2 configuration error,
 
 #: The commands, each with the help line ``omnibase --help`` shows for it.
 COMMANDS = {
-    "orch": "run a stage (pre-commit, test, ci, pipeline)",
+    "orch": "run one stage (orch --help lists them)",
     "registry": "administer the registry file (list, inspect, add, remove)",
     "snapshot": "list or show the failure snapshots (offline)",
     "install": "write the git hook scripts that run omnibase (see docs/precommit.md)",
@@ -74,22 +73,6 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _columns() -> int:
-    """``shutil.get_terminal_size().columns``, as argparse's help formatter asks for it,
-    without importing ``shutil`` (and with it ``bz2``, ``lzma``, ``fnmatch``): ``$COLUMNS``,
-    else the width of the terminal on stdout, else 80."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
 class _Help(argparse.HelpFormatter):
     """argparse's formatter, told the width it would have asked ``shutil`` for (every
     ``add_argument`` makes one, so the parser's start-up would import ``shutil``)."""
@@ -105,7 +88,8 @@ class _RawHelp(_Help, argparse.RawDescriptionHelpFormatter):
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, the one command's sub-parser alone (the others'
     arguments are what most of the parser's start-up cost is, and a run names one command;
-    ``omnibase --help`` and a mistyped command get every command)."""
+    ``omnibase --help`` and a mistyped command get every command people use: a command
+    with no help line, the hook scripts' ``hook-impl``, is built only when named)."""
     parser = argparse.ArgumentParser(
         prog="omnibase",
         description="Run a project's validators, tools and tests, stage by stage, as typed pipelines.",
@@ -113,7 +97,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS if only is None else (only,) if only else ():
+    shown = [name for name, help_line in COMMANDS.items() if help_line]  # hook-impl: only when named
+    for name in shown if only is None else (only,) if only else ():
         _BUILDERS[name](sub, name)
     return parser
 
@@ -126,8 +111,9 @@ def _add(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
 
 
 def _orch_parser(sub: Any, name: str) -> None:
-    from omnibase.cli._modes import MODES, add_mode_options
+    from omnibase.cli._modes import add_mode_options, positive
     from omnibase.cli._terminal import add_terminal_options
+    from omnibase.orchestrators.table import DEFAULT_STAGE, HOOK_STAGES, STAGES, stage_help
 
     orch = _add(
         sub, name,
@@ -135,7 +121,7 @@ def _orch_parser(sub: Any, name: str) -> None:
         epilog=EPILOG_ORCH,
         formatter_class=_RawHelp,
     )  # fmt: skip
-    orch.add_argument("--stage", choices=STAGES, default="pre-commit", help="the stage to run (default: pre-commit)")
+    orch.add_argument("--stage", choices=tuple(STAGES), default=DEFAULT_STAGE, help=stage_help())
     orch.add_argument("paths", nargs="*", metavar="PATH", help="check these files (default: staged files for pre-commit, all tracked files otherwise)")
     orch.add_argument("--all-files", "-a", action="store_true", help="run on every tracked file")
     orch.add_argument("--tags", action="append", default=[], metavar="T1,T2", help="only components with any of these tags")
@@ -144,24 +130,13 @@ def _orch_parser(sub: Any, name: str) -> None:
     orch.add_argument("--to", action="append", default=[], metavar="NAME", help="pipeline stage: where it ends (repeatable; or a chain's next); other stages: run NAME and what it needs")
     orch.add_argument("--skip", action="append", default=[], metavar="NAME", help="skip this component (repeatable, or comma-separated; also $OMNIBASE_SKIP)")
     orch.add_argument("--only-failed", "--lf", action="store_true", help="run only what failed last time in this stage (and what it needs)")
-    orch.add_argument("--maxfail", type=_positive, metavar="N", help="stop after N failures; the rest are SKIP")
+    orch.add_argument("--maxfail", type=positive, metavar="N", help="stop after N failures; the rest are SKIP")
     orch.add_argument("--list", action="store_true", help="show what would run and why the rest would not; run nothing")
-    orch.add_argument("--dry-run", action="store_true", help="run only read-only components and change no file; show what would change")
     orch.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
-    orch.add_argument(
-        "--mode", choices=tuple(MODES),
-        help="how to execute: sync runs one step at a time in this process (default); async runs "
-        "independent steps concurrently (see --jobs); dry-run, profile, replay: see docs/mode-*.md",
-    )  # fmt: skip
-    orch.add_argument(
-        "--jobs", "-j", type=_positive, metavar="N",
-        help="async mode: at most N steps at once (default: the number of usable cores; raise it "
-        "for steps that mostly wait on the network)",
-    )  # fmt: skip
     add_mode_options(orch)
     add_terminal_options(orch)
     orch.add_argument("--no-cache", action="store_true", help="re-check every file (ignore and do not update the verdict cache)")
-    orch.add_argument("--hook-stage", choices=HOOK_TYPES + ("manual",), help="run the components whose stages: include this git hook (default for pre-commit: pre-commit)")
+    orch.add_argument("--hook-stage", choices=HOOK_STAGES, help=f"run the components whose stages: include this git hook (default for {DEFAULT_STAGE}: {STAGES[DEFAULT_STAGE].hook_stage})")
     orch.add_argument("--from-ref", metavar="REF", help="with --to-ref: check the files changed between two commits")
     orch.add_argument("--to-ref", metavar="REF", help="with --from-ref: check the files changed between two commits")
     orch.add_argument("--report", action="append", default=[], metavar="FORMAT=FILE", help="also write the report in FORMAT to FILE (atomically; repeatable)")
@@ -201,8 +176,10 @@ def _snapshot_parser(sub: Any, name: str) -> None:
 
 
 def _hook_parser(sub: Any, name: str) -> None:
+    from omnibase.orchestrators.table import HOOK_TYPES
+
     hook = _add(sub, name)
-    hook.add_argument("-t", "--hook-type", action="append", choices=HOOK_TYPES, metavar="TYPE", help=f"the git hook ({', '.join(HOOK_TYPES)}; repeatable; default: pre-commit)")
+    hook.add_argument("-t", "--hook-type", action="append", choices=HOOK_TYPES, metavar="TYPE", help=f"the git hook ({', '.join(HOOK_TYPES)}; repeatable; default: {HOOK_TYPES[0]})")
     if name == "install":
         how = hook.add_mutually_exclusive_group()
         how.add_argument("--chain", action="store_true", help="keep an existing foreign hook as HOOK.legacy and run it first")
@@ -215,6 +192,8 @@ def _restore_parser(sub: Any, name: str) -> None:
 
 
 def _hook_impl_parser(sub: Any, name: str) -> None:
+    from omnibase.orchestrators.table import HOOK_TYPES
+
     impl = _add(sub, name)
     impl.add_argument("--hook-type", required=True, choices=HOOK_TYPES)
     impl.add_argument("--hook-dir", required=True)
@@ -247,16 +226,6 @@ _BUILDERS: dict[str, Callable[[Any, str], None]] = {
 }
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text}'")
-    return n
-
-
 def _common(p: argparse.ArgumentParser) -> None:
     from omnibase.cli.formats import FORMAT_NAMES
 
@@ -279,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.version:
-            from omnibase.cli import print_version
+            from omnibase.cli._version import print_version
 
             return print_version()
         if args.command == "report":
@@ -302,7 +271,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.command in ("install", "uninstall", "restore", "hook-impl"):
             from omnibase.precommit import _install
 
-            return int(getattr(_install, args.command.replace("-", "_") + "_command")(args))
+            if args.command == "hook-impl":  # the stage the hook runs comes back through main
+                return _install.hook_impl_command(args, main)
+            return int(getattr(_install, args.command + "_command")(args))
         return _commands.registry(args)
     except KeyboardInterrupt:
         print("omnibase: interrupted", file=sys.stderr)

@@ -1,10 +1,9 @@
-"""The execution modes the CLI offers: one table, ``MODES``, from name to factory.
+"""The CLI's side of the execution modes: ``--mode`` and its shorthands, the option
+combinations they allow, and running a stage under the mode's loop.
 
-A mode is a performer (or a performer decorator around another) chosen by name; the
-factory takes the parsed options and returns a ``Mode``: the performer and whether the run
-is asynchronous (driven by ``arun`` under ``asyncio.run``). ``--mode`` offers exactly the
-names in ``MODES``. Imports stay inside the factories: this module is imported to build the
-argument parser, and ``python -m omnibase --version`` must not pay for asyncio.
+The modes themselves are the rows of ``omnibase.drivers.modes.MODES`` (their columns say
+whether a mode is asynchronous, retries, writes, records or replays), and their performer
+stacks are built there (``drivers.modes.stack``); nothing here names a mode.
 """
 
 from __future__ import annotations
@@ -13,151 +12,74 @@ import argparse
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from omnibase.drivers.modes import DEFAULT_MODE, MODES, default_jobs, stack
+
+if TYPE_CHECKING:
+    from omnibase.drivers.modes import Stack
 
 __all__ = [
     "EXECUTORS",
-    "MODES",
-    "Mode",
-    "ModeFactory",
     "add_mode_options",
-    "default_jobs",
+    "build_stack",
     "execute",
     "mode_of",
     "mode_problem",
+    "positive",
     "prepare_executor",
     "reap_children",
 ]
 
-
-class Mode:
-    """What a mode runs with: the performer, and whether it is an asynchronous one.
-    (A plain class: a ``NamedTuple`` costs a millisecond of start-up.)"""
-
-    __slots__ = ("performer", "is_async")
-
-    def __init__(self, performer: Any, is_async: bool) -> None:
-        self.performer = performer
-        self.is_async = is_async
-
-
-ModeFactory = Callable[[argparse.Namespace], Mode]
 R = TypeVar("R")
-
-
-def default_jobs() -> int:
-    """``--jobs`` by default: the cores this process may use.
-
-    The typical component (a linter, a test runner, a worker process) keeps a core busy
-    while it runs, so more at once only adds contention and memory. Pipelines that mostly
-    wait (network calls, ``async def`` components) should raise it: ``--jobs 64``.
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def _isolating(performer: Any, workers: int | None = None) -> Any:
-    """The CLI's innermost performer: registry components that ask for a worker process go
-    to one (at most ``workers`` busy at once; default: the cores), commands run as killable
-    process trees, everything else is called with fds 1 and 2 captured, so stdout carries
-    the report alone."""
-    from omnibase.drivers.isolation.process import ProcessPerformer, WorkerPool
-
-    return ProcessPerformer(performer, capture=True, pool=WorkerPool(workers) if workers else None)
-
-
-def _on_executor(options: argparse.Namespace, here: Any) -> Any:
-    """``here`` (the performer of this process), or, for ``--executor dask``, the Dask
-    performer, with ``here`` for the components that stay in this process."""
-    cluster = getattr(options, "dask_performer", None)
-    if cluster is None:
-        return here
-    cluster.inner = here
-    return cluster
-
-
-def _sync(options: argparse.Namespace) -> Mode:
-    from omnibase.drivers.sync import SyncDriver
-
-    return Mode(_on_executor(options, _isolating(SyncDriver())), False)
-
-
-def _async(options: argparse.Namespace) -> Mode:
-    from omnibase.drivers.aio import AsyncDriver, default_threads
-
-    jobs = getattr(options, "jobs", None) or default_jobs()
-    # enough threads for synchronous components to use every job slot
-    return Mode(_on_executor(options, _isolating(AsyncDriver(threads=max(jobs, default_threads())), workers=jobs)), True)
-
-
-def _dry_run(options: argparse.Namespace) -> Mode:
-    """Non-pure components answered without a call, pure ones run read-only (synchronously)."""
-    from omnibase.drivers.dryrun import DryRunPerformer
-
-    return Mode(DryRunPerformer(_sync(options).performer), False)
-
-
-def _profile(options: argparse.Namespace) -> Mode:
-    """The sync performer, timed (``--profile-out`` times any other mode too)."""
-    from omnibase.drivers.profile import ProfilePerformer
-
-    return Mode(ProfilePerformer(_sync(options).performer), False)
-
-
-def _replay(options: argparse.Namespace) -> Mode:
-    """Answers from ``options.replay_snapshot`` (the ``Snapshot`` the replay command
-    loaded), the rest by the sync performer."""
-    from omnibase.drivers.replay import ReplayPerformer
-
-    return Mode(ReplayPerformer(_sync(options).performer, options.replay_snapshot), False)
-
-
-#: Every mode by name; ``--mode`` choices come from here (the first is the default).
-MODES: dict[str, ModeFactory] = {
-    "sync": _sync,
-    "async": _async,
-    "dry-run": _dry_run,
-    "profile": _profile,
-    "replay": _replay,
-}
-
-
-_SHORTHANDS = (("dry_run", "dry-run"), ("profile", "profile"))
-
 
 #: Where invocations run: ``--executor`` choices (the first is the default).
 EXECUTORS = ("local", "dask")
-_ON_DASK = ("sync", "async")  # the modes --executor dask runs with
+
+
+def build_stack(options: argparse.Namespace, mode: str) -> Stack:
+    """The performers of ``mode`` for these options: ``--jobs``, the snapshot a replay
+    loaded (``options.replay_snapshot``), the Dask performer ``prepare_executor`` made."""
+    return stack(
+        mode,
+        jobs=getattr(options, "jobs", None),
+        snapshot=getattr(options, "replay_snapshot", None),
+        executor=getattr(options, "dask_performer", None),
+    )
 
 
 def mode_of(options: argparse.Namespace) -> str:
     """The mode the options ask for: ``--mode``, else a shorthand (``--dry-run``,
-    ``--profile``), else async for ``--executor dask``, else the first of ``MODES``."""
+    ``--profile``: the table's ``shorthand``), else the first asynchronous mode that runs
+    on Dask for ``--executor dask``, else the default mode."""
     given: str | None = getattr(options, "mode", None)
     if given:
         return given
-    for flag, name in _SHORTHANDS:
-        if getattr(options, flag, False):
-            return name
+    for name in _shorthands(options):
+        return name
     if getattr(options, "executor", None) == "dask":
-        return "async"
-    return next(iter(MODES))
+        return next(m.name for m in MODES.values() if m.on_dask and m.is_async)
+    return DEFAULT_MODE
+
+
+def _shorthands(options: argparse.Namespace) -> list[str]:
+    """The modes the options ask for by their shorthand flags."""
+    return [m.name for m in MODES.values() if m.shorthand and getattr(options, m.shorthand, False)]
 
 
 def mode_problem(options: argparse.Namespace) -> str | None:
     """Why the mode options contradict each other (a shorthand beside another ``--mode``)."""
     given = getattr(options, "mode", None)
-    asked = [name for flag, name in _SHORTHANDS if getattr(options, flag, False)]
+    asked = _shorthands(options)
     if len(asked) > 1 or (given and asked and asked != [given]):
         flags = " and ".join(f"--{a}" for a in asked)
         return f"{flags} cannot be combined{f' with --mode {given}' if given else ''}"
     dask = getattr(options, "executor", None) == "dask"
     if getattr(options, "scheduler", None) and not dask:
         return "--scheduler goes with --executor dask"
-    if dask and mode_of(options) not in _ON_DASK:
-        return f"--executor dask runs with --mode {' or '.join(_ON_DASK)}, not {mode_of(options)}"
+    if dask and not MODES[mode_of(options)].on_dask:
+        on_dask = " or ".join(m.name for m in MODES.values() if m.on_dask)
+        return f"--executor dask runs with --mode {on_dask}, not {mode_of(options)}"
     return None
 
 
@@ -195,9 +117,18 @@ def prepare_executor(options: argparse.Namespace, components: Any) -> str | None
 
 
 def add_mode_options(p: argparse.ArgumentParser) -> None:
-    """The options of ``orch`` that instrument a run (``--mode`` and ``--jobs`` are
-    defined beside the others)."""
-    p.add_argument("--profile", action="store_true", help="shorthand for --mode profile")
+    """The options of ``orch`` that choose and instrument a run's mode."""
+    from omnibase.drivers.modes import mode_help
+
+    p.add_argument("--mode", choices=tuple(MODES), help=f"{mode_help()}; see docs/modes.md")
+    p.add_argument(
+        "--jobs", "-j", type=positive, metavar="N",
+        help="asynchronous modes: at most N steps at once (default: the number of usable cores; raise it "
+        "for steps that mostly wait on the network)",
+    )  # fmt: skip
+    for m in MODES.values():
+        if m.shorthand:
+            p.add_argument(f"--{m.shorthand.replace('_', '-')}", action="store_true", help=f"shorthand for --mode {m.name}: {m.help}")
     p.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0], help="where steps run: local (default) or dask (a Dask cluster: see --scheduler, docs/dask.md)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="--executor dask: the scheduler to submit to (default: a local cluster started for the run)")
     p.add_argument("--profile-out", metavar="FILE", help="write a Chrome trace-event file (Perfetto, speedscope) of the run")
@@ -207,7 +138,18 @@ def add_mode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-file", metavar="FILE", help="append the structured logs to FILE instead of stderr")
 
 
-def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Mode) -> R:
+def positive(text: str) -> int:
+    """argparse's ``type`` for a count of at least one."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text}'")
+    return n
+
+
+def execute(run: Callable[[], R], arun: Callable[[], Awaitable[R]], mode: Stack) -> R:
     """Run a stage in ``mode``: ``run()`` for a synchronous one; for an asynchronous one,
     ``arun()`` (a coroutine) under ``asyncio.run``, where Ctrl-C and SIGTERM cancel the run,
     which then ends with a partial report (``outcome`` "interrupted", exit 130); no child

@@ -1,8 +1,8 @@
 """One instrumented run for the CLI: the mode's performer, logs, metrics, profile, snapshot.
 
-``observed_run`` builds the performer the mode asks for (``cli._modes.MODES``), wraps it
-with the profiler (``--profile-out``) and the recorder (every mode but dry-run, for the
-failure snapshot), attaches the log and metrics observers, runs, and fills the report's
+``observed_run`` builds the performers the mode asks for (``drivers.modes.stack``), wraps
+them with the profiler (``--profile-out``) and the recorder (every mode that ``records``,
+for the failure snapshot), attaches the log and metrics observers, runs, and fills the report's
 ``profiled``, ``plan``/``diff``, ``metrics`` and ``snapshot`` fields; it writes the files
 asked for (trace, metrics) and, after a failed run, the snapshot. Structured logs go to
 stderr or ``--log-file``, never to stdout.
@@ -17,39 +17,32 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TextIO
 
 import msgspec
+from returns.result import Failure
 
 from omnibase.core.step import Step
 from omnibase.core.values import ExecCtx, RunReport
 
 __all__ = ["check_outputs", "observed_run", "open_log"]
 
-Execute = Callable[[Any], RunReport]  # takes a cli._modes.Mode
-
-
-def _target_problem(path: str) -> str | None:
-    if os.path.islink(path):
-        return f"{path}: is a symbolic link; not writing through it"
-    if os.path.isdir(path):
-        return f"{path}: is a folder"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return f"{path}: no such folder {folder}"
-    return None
+Execute = Callable[[Any], RunReport]  # takes a drivers.modes.Stack
 
 
 def check_outputs(args: argparse.Namespace) -> str | None:
-    """Why one of the files the options name cannot be written, before anything runs."""
+    """Why one of the files the options name cannot be written (``omnibase._io.outputs``:
+    no link, folder, FIFO or device), before anything runs."""
+    from omnibase._io.outputs import open_append, output_path
+
     for flag in ("profile_out", "metrics_out", "log_file"):
         path = getattr(args, flag, None)
         if path:
-            problem = _target_problem(path)
-            if problem is not None:
-                return f"--{flag.replace('_', '-')} {problem}"
+            checked = output_path(path, os.getcwd())
+            if isinstance(checked, Failure):
+                return f"--{flag.replace('_', '-')} {checked.failure()}"
     if getattr(args, "log_file", None):
-        try:
-            open_log(args).close()
-        except OSError as exc:
-            return f"--log-file {args.log_file}: cannot open ({exc.strerror or exc})"
+        opened = open_append(args.log_file)
+        if isinstance(opened, Failure):
+            return f"--log-file {opened.failure()}"
+        opened.unwrap().close()
     return None
 
 
@@ -63,11 +56,16 @@ def _write(flag: str, path: str, write: Callable[[str, RunReport], None], report
 
 
 def open_log(args: argparse.Namespace) -> TextIO:
-    """Where the logs go: ``--log-file`` (appended, never through a symlink) or stderr."""
+    """Where the logs go: ``--log-file`` (appended through the safe opener: never through a
+    symlink, never to a FIFO or device) or stderr. ``OSError`` when it cannot be opened."""
     if not args.log_file:
         return sys.stderr
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    return os.fdopen(os.open(args.log_file, flags, 0o644), "a", buffering=1, encoding="utf-8")
+    from omnibase._io.outputs import open_append
+
+    opened = open_append(args.log_file)
+    if isinstance(opened, Failure):
+        raise OSError(opened.failure())
+    return opened.unwrap()
 
 
 def _log_observer(args: argparse.Namespace, ctx: ExecCtx, stream: TextIO) -> Any:
@@ -91,25 +89,26 @@ def observed_run(
     extra: Sequence[Any] = (),
     decorate: Callable[[Any], Any] | None = None,
 ) -> RunReport:
-    """Run in ``mode`` through ``execute(Mode(performer, is_async))``; the finished report.
+    """Run in ``mode`` through ``execute(Stack(performer, is_async))``; the finished report.
 
     ``step`` and ``value`` are what ``execute`` runs (kept for the snapshot); ``finish``
     adds what the caller knows (a dry run's plan) before metrics and the snapshot.
     """
-    from omnibase.cli._modes import MODES, Mode
+    from omnibase.cli._modes import build_stack
+    from omnibase.drivers.modes import MODES, Stack
     from omnibase.observers.metrics import MetricsObserver
 
-    base = MODES[mode](args)
+    base = build_stack(args, mode)
     performer, is_async = base.performer, base.is_async
     if decorate is not None:  # e.g. the step-through debugger, right around the mode's performer
         performer = decorate(performer)
-    profiler: Any = base.performer if mode == "profile" else None
+    profiler: Any = base.profiler
     if args.profile_out and profiler is None:
         from omnibase.drivers.profile import ProfilePerformer
 
         performer = profiler = ProfilePerformer(performer)
     recorder: Any = None
-    if mode != "dry-run":
+    if MODES[mode].records:
         from omnibase.drivers.replay import Recorder
 
         performer = recorder = Recorder(performer)
@@ -119,7 +118,7 @@ def observed_run(
         metrics = MetricsObserver()
         performer.observers = (*getattr(performer, "observers", ()), logs, metrics, *extra)
         logs.run_started(mode)
-        report = execute(Mode(performer, is_async))
+        report = execute(Stack(performer, is_async))
         close = getattr(base.performer, "close", None)
         if close is not None:
             close()
@@ -129,8 +128,8 @@ def observed_run(
                 from omnibase.drivers.profile import write_trace
 
                 _write("--profile-out", args.profile_out, write_trace, report)
-        if mode == "replay":
-            report = base.performer.attach(report, args.snapshot)
+        if base.replayer is not None:
+            report = base.replayer.attach(report, args.snapshot)
         if finish is not None:
             report = finish(report)
         report = metrics.attach(report)

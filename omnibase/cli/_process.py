@@ -1,6 +1,6 @@
 """The process around a command: ``-o FILE`` checked before anything runs, SIGTERM and
-SIGHUP handled like Ctrl-C, and, as the program, no child process or thread outliving
-the report."""
+SIGHUP handled like Ctrl-C (the report's exit code then says which: ``finish_report``),
+and, as the program, no child process or thread outliving the report."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["SIGNALLED", "supervised"]
+if TYPE_CHECKING:
+    from omnibase.core.values import RunReport
+
+__all__ = ["SIGNALLED", "check_output", "finish_report", "supervised"]
 
 #: The signal (SIGTERM, SIGHUP) that interrupted this run, if any.
 SIGNALLED: list[int] = []
@@ -28,8 +32,6 @@ def supervised(args: argparse.Namespace, run: Callable[[argparse.Namespace], int
     import signal
 
     if getattr(args, "output", None):
-        from omnibase.cli._commands import check_output
-
         problem = check_output(args)
         if problem is not None:
             print(f"omnibase: {problem}", file=sys.stderr)
@@ -53,6 +55,29 @@ def supervised(args: argparse.Namespace, run: Callable[[argparse.Namespace], int
             _kill_children()
         _exit_despite_threads(code)
     return code
+
+
+def check_output(args: argparse.Namespace) -> str | None:
+    """Make ``-o FILE`` absolute (components may change the current directory) and refuse,
+    before anything runs, what the safe opener refuses (``omnibase._io.outputs``)."""
+    from returns.result import Failure
+
+    from omnibase._io.outputs import output_path
+
+    checked = output_path(args.output, os.getcwd())
+    if isinstance(checked, Failure):
+        return f"-o {checked.failure()}"
+    args.output = checked.unwrap()
+    return None
+
+
+def finish_report(report: RunReport, path: str | None) -> RunReport:
+    """``report`` saying which registry file the run used (``""``: none), and with the exit
+    code 128+N when signal N (SIGTERM, SIGHUP) interrupted it."""
+    import msgspec
+
+    code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
+    return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)
 
 
 def _kill_children() -> None:

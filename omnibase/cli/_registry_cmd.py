@@ -67,7 +67,8 @@ def registry_command(args: argparse.Namespace, emit: Callable[[RunReport, argpar
         describe_step: Component[Any, Any] = describe_action
 
         step, argument = describe_step, getattr(args, "name", None)
-    from omnibase.cli._commands import finish_report, say
+    from omnibase.cli._process import finish_report
+    from omnibase.cli._say import say
 
     report = finish_report(RegistryOrchestrator(step, argument).run(new_ctx("registry")), path)
     if action in ("list", "inspect") and report.error is None and _human(args):

@@ -3,25 +3,11 @@ snapshot, drawn as a graph with each node's status and duration (``core.visual``
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from omnibase.core.values import RunReport
 
-__all__ = ["show", "snapshot_view"]
-
-
-def snapshot_view(node: Any) -> Any:
-    """One level of a snapshot's pipeline (``snapshots.Node``) as ``core.visual`` sees it."""
-    kind = node.kind
-    if kind == "component":
-        return ("leaf", node.name)
-    if kind == "graph" and len(node.graph) == len(node.children):
-        return ("graph", [(g.name, part, g.needs, g.when, g.skip) for g, part in zip(node.graph, node.children)])
-    if kind == "all_of":
-        return ("par", node.children)
-    return ("seq", node.children)  # then, hooked, fallback (the alternative after), wrappers
+__all__ = ["show"]
 
 
 def show(path: str, fmt: str) -> tuple[int, str]:
@@ -39,6 +25,8 @@ def show(path: str, fmt: str) -> tuple[int, str]:
         raw = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         return 2, f"{path}: not JSON ({str(exc).splitlines()[0] if str(exc) else 'undecodable'})"
+    except RecursionError:
+        return 2, f"{path}: not a report (its values are nested too deeply)"
     if not isinstance(raw, dict):
         return 2, f"{path}: not a report (a JSON object is expected)"
     if "pipeline" in raw and "report" in raw:
@@ -51,7 +39,7 @@ def show(path: str, fmt: str) -> tuple[int, str]:
             return 2, str(read.failure().message)
         snap = read.unwrap()
         report = snap.report
-        nodes = visual.graph_of_shape(snap.pipeline, snapshot_view)
+        nodes = visual.picture_of(snap.pipeline)
     else:
         try:
             report = msgspec.json.decode(data, type=RunReport)

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
+from omnibase._io.outputs import output_path
 from omnibase.cli.formats import FORMAT_NAMES
 from omnibase.core.values import RunReport
 
@@ -26,8 +27,8 @@ class ReportTarget(msgspec.Struct, frozen=True):
 
 def parse_targets(specs: Sequence[str], cwd: str) -> Result[tuple[ReportTarget, ...], str]:
     """``FORMAT=FILE`` specs as targets, or the first problem: an unknown format, a file
-    that could not be written (missing or read-only folder, a folder, a symlink), or a
-    file named twice.
+    that could not be written (``omnibase._io.outputs.output_path``: a missing or read-only
+    folder, a folder, a symlink, a FIFO or device), or a file named twice.
 
     >>> parse_targets(["junit=out.xml"], "/tmp").unwrap()
     (ReportTarget(format='junit', path='/tmp/out.xml'),)
@@ -43,10 +44,10 @@ def parse_targets(specs: Sequence[str], cwd: str) -> Result[tuple[ReportTarget, 
             return Failure(f"{where}: say FORMAT=FILE, e.g. junit=report.xml")
         if fmt not in FORMAT_NAMES:
             return Failure(f"{where}: unknown format '{fmt}' (choose from {', '.join(FORMAT_NAMES)})")
-        full = os.path.abspath(os.path.join(cwd, path))
-        problem = _unwritable(full)
-        if problem:
-            return Failure(f"{where}: cannot write {path}: {problem}")
+        checked = output_path(path, cwd)
+        if isinstance(checked, Failure):
+            return Failure(f"{where}: cannot write {checked.failure()}")
+        full = checked.unwrap()
         if full in seen:
             return Failure(f"{where}: {path} is already the target of another --report")
         seen.add(full)
@@ -55,9 +56,10 @@ def parse_targets(specs: Sequence[str], cwd: str) -> Result[tuple[ReportTarget, 
 
 
 def write_targets(report: RunReport, targets: Sequence[ReportTarget], texts: Mapping[str, str], verbose: int) -> str | None:
-    """Write each target atomically; ``texts`` holds ready text by format (the streamed
-    ``jsonl``). The first failure as a message, or None."""
-    from omnibase._io.atomic import write_atomic
+    """Write each target (``--report`` and ``-o`` alike) through the safe opener; ``texts``
+    holds ready text by format (the streamed ``jsonl``). The first failure as a message, or
+    None. Text is rendered through ``FORMATTERS`` (bounded, printable, secrets redacted)."""
+    from omnibase._io.outputs import write_output
     from omnibase.cli.formatters import FORMATTERS, RenderOptions
 
     options = RenderOptions(verbose=verbose)  # files get no colour, no emoji
@@ -65,10 +67,9 @@ def write_targets(report: RunReport, targets: Sequence[ReportTarget], texts: Map
         text = texts.get(target.format)
         if text is None:
             text = FORMATTERS[target.format](report, options)
-        try:
-            write_atomic(target.path, text.encode("utf-8", "backslashreplace"))
-        except OSError as exc:
-            return f"cannot write {target.path}: {exc.strerror or exc}"
+        written = write_output(target.path, text.encode("utf-8", "backslashreplace"))
+        if isinstance(written, Failure):
+            return f"cannot write {written.failure()}"
     return None
 
 
@@ -110,20 +111,6 @@ def otel_wanted(flag: bool, env: Mapping[str, str]) -> Result[bool, str]:
         if not found:
             return Failure(f"--otel needs the otel extra ({module} is missing): pip install 'omnibase[otel]'")
     return Success(True)
-
-
-def _unwritable(path: str) -> str:
-    """Why ``path`` could not be (re)placed atomically, or ''."""
-    folder = os.path.dirname(path)
-    if os.path.islink(path):
-        return "it is a symbolic link (omnibase writes no file through a link)"
-    if os.path.isdir(path):
-        return "it is a directory"
-    if not os.path.isdir(folder):
-        return f"no such directory {folder}"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"directory {folder} is not writable"
-    return ""
 
 
 def stream_for(stdout_format: str, targets: Sequence[ReportTarget], trace_id: str, out: Any) -> Any:

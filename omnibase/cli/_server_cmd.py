@@ -14,14 +14,15 @@ def server_command(args: argparse.Namespace) -> int:
     when none runs). ``stop``: ask it to exit (after the runs it is serving); exit 0."""
     from returns.result import Failure
 
-    from omnibase._io.git import git_text
+    from omnibase._io.git import repo_paths
+    from omnibase._io.state import server_dir
     from omnibase.server import client as _client
 
-    where = git_text(["rev-parse", "--git-common-dir"], os.getcwd())
+    where = repo_paths(os.getcwd())
     if isinstance(where, Failure):
         print(f"omnibase: not inside a git repository ({where.failure().message})", file=sys.stderr)
         return 2
-    folder = _client.socket_dir(os.path.abspath(where.unwrap().strip()))
+    folder = server_dir(where.unwrap().common_dir)
     answer = _client.status_request(folder, b"STATUS" if args.action == "status" else b"STOP")
     if answer is None:
         print("no command server runs for this repository")

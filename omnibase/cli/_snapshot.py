@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from omnibase.core.values import ExitCode, RunReport
-    from omnibase.snapshots import Node, Snapshot
+    from omnibase.core.step import Shape
+    from omnibase.snapshots import Snapshot
 
 __all__ = ["add_snapshot_command", "replay", "snapshot_command"]
 
@@ -43,7 +44,7 @@ def add_snapshot_command(sub: Any) -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    from omnibase.cli._commands import say
+    from omnibase.cli._say import say
 
     say(message)  # one line, secrets redacted, like every other command's
     return int(code)
@@ -115,9 +116,9 @@ def _list(args: argparse.Namespace, root: str) -> int:
     rows = [_row(p, root) for p in list_snapshots(snapshot_dir(root))]
     fmt = _format(args)
     if fmt != "human":
-        from omnibase.cli._commands import _dump
+        from omnibase.cli._say import dump
 
-        _dump({"snapshots": rows}, fmt)
+        dump({"snapshots": rows}, fmt)
         return 0
     if not rows:
         print(f"no snapshots in {os.path.relpath(snapshot_dir(root), root)}")
@@ -131,21 +132,19 @@ def _list(args: argparse.Namespace, root: str) -> int:
     return 0
 
 
-def _tree(node: Node, depth: int = 0) -> list[str]:
-    """An outline of the pipeline; a chain of wrappers around one node is one line."""
-    wraps: list[str] = []
-    while node.kind in ("retry", "breaker", "profile", "timeout", "dry_run") and len(node.children) == 1:
-        if node.retry is not None:
-            wraps.append(f"retry x{node.retry.max_attempts}")
-        elif node.seconds is not None:
-            wraps.append(f"timeout {node.seconds:g}s")
-        else:
-            wraps.append(node.kind.replace("_", "-"))
-        node = node.children[0]
-    extra = " (fail fast)" if node.kind == "all_of" and node.fail_fast else ""
-    label = node.name if node.kind == "component" else f"{node.kind.replace('_', '-')} {node.name}{extra}"
-    lines = [f"{'  ' * depth}{label}" + (f"  [{', '.join(wraps)}]" if wraps else "")]
-    for child in node.children:
+def _tree(shape: Shape, depth: int = 0) -> list[str]:
+    """An outline of the pipeline; a chain of wrappers around one step is one line, the
+    wrappers' tags (``retry x3``, ``timeout 5s``) beside it."""
+    from omnibase.core.shape import kind_of
+
+    tags: list[str] = []
+    while len(shape.children) == 1 and (kind := kind_of(shape)) is not None and (tag := kind.tag(shape)) is not None:
+        tags.append(tag)
+        shape = shape.children[0]
+    extra = " (fail fast)" if shape.fail_fast else ""
+    label = shape.name if shape.kind == "component" else f"{shape.kind.replace('_', '-')} {shape.name}{extra}"
+    lines = [f"{'  ' * depth}{label}" + (f"  [{', '.join(tags)}]" if tags else "")]
+    for child in shape.children:
         lines += _tree(child, depth + 1)
     return lines
 
@@ -161,9 +160,9 @@ def _show(snap: Snapshot, args: argparse.Namespace) -> None:
     if fmt == "yaml":
         import json
 
-        from omnibase.cli._commands import _dump
+        from omnibase.cli._say import dump
 
-        _dump(json.loads(encode(snap)), "yaml")
+        dump(json.loads(encode(snap)), "yaml")
         return
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(snap.created_at))
     lines = [f"snapshot of run {snap.report.run_id} (stage {snap.ctx.stage}, mode {snap.mode}), {when}, schema {snap.schema_version}"]
@@ -188,9 +187,11 @@ def replay(
     from omnibase.cli._observe import observed_run
     from omnibase.context import new_ctx
     from omnibase.core.values import ExitCode
+    from omnibase._io.git import repo_paths
+    from omnibase.core.shape import names_in, rebuild
     from omnibase.drivers import run
-    from omnibase.drivers.replay import initial_value
-    from omnibase.snapshots import names_in, read_snapshot, rebuild
+    from omnibase.drivers.replay import initial_value, replay_context
+    from omnibase.snapshots import read_snapshot
 
     if not args.snapshot:
         return _fail("--mode replay needs --snapshot PATH (see 'omnibase snapshot list')", ExitCode.CONFIG)
@@ -199,6 +200,9 @@ def replay(
     if isinstance(loaded, Failure):
         return _fail(loaded.failure().message, ExitCode.CONFIG)
     snap = loaded.unwrap()
+    here = replay_context(snap, root, repo_paths(root).map(lambda p: p.git_dir).value_or(None))
+    if isinstance(here, Failure):
+        return _fail(f"{args.snapshot}: {here.failure()}", ExitCode.CONFIG)
     catalogue.limit_builtins(names_in(snap.pipeline))
     built = rebuild(snap.pipeline, {c.name: c for c in catalogue.components})
     if isinstance(built, Failure):
@@ -210,13 +214,21 @@ def replay(
         return _fail(unresolved[0], ExitCode.REGISTRY)
     fresh = new_ctx(snap.ctx.stage, root=root, traceparent=os.environ.get("TRACEPARENT"))
     ctx = msgspec.structs.replace(
-        snap.ctx, run_id=fresh.run_id, trace_id=fresh.trace_id, parent_span_id=fresh.parent_span_id, root=root, dry_run=False
+        here.unwrap(), run_id=fresh.run_id, trace_id=fresh.trace_id, parent_span_id=fresh.parent_span_id, dry_run=False
     )
     value = initial_value(snap)
     args.replay_snapshot = snap
 
-    def execute(how: Any) -> RunReport:
-        return run(step, value, ctx, how.performer)
+    def execute(how: Any) -> RunReport:  # under the asyncio loop when the mode is asynchronous
+        from omnibase.cli._modes import execute as run_mode
+        from omnibase.drivers import arun
+
+        jobs = getattr(args, "jobs", None)
+        return run_mode(
+            lambda: run(step, value, ctx, how.performer),
+            lambda: arun(step, value, ctx, how.performer, jobs=jobs),
+            how,
+        )
 
     def finish(report: RunReport) -> RunReport:
         return msgspec.structs.replace(report, metadata={**report.metadata, "stage": ctx.stage})

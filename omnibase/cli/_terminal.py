@@ -1,7 +1,8 @@
 """The CLI's side of the person at the terminal: ``--progress``, ``--debug``/``--step``/
-``--break``, ``--graph``, and ``omnibase report show``.
+``--break``, ``--graph``, ``omnibase report show``, and the terminal's width.
 
-Only ``argparse`` is imported at start-up; the observer, the debugger and the renderers
+Only ``argparse`` is imported at start-up (the argument parser's help formatter asks
+``columns`` for its width); the observer, the debugger and the renderers
 are imported by the run that uses them.
 """
 
@@ -10,11 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: the parser imports this module, --version nothing of it
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "add_report_show",
     "add_terminal_options",
+    "columns",
     "debugger_for",
     "graph_command",
     "progress_for",
@@ -23,6 +28,22 @@ __all__ = [
 ]
 
 GRAPH_FORMATS = ("mermaid", "dot", "text")
+
+
+def columns() -> int:
+    """``shutil.get_terminal_size().columns``, as argparse's help formatter asks for it,
+    without importing ``shutil`` (and with it ``bz2``, ``lzma``, ``fnmatch``): ``$COLUMNS``,
+    else the width of the terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def add_terminal_options(p: argparse.ArgumentParser) -> None:
@@ -41,8 +62,11 @@ def terminal_problem(args: argparse.Namespace, mode: str) -> str | None:
     if not (getattr(args, "debug", False) or getattr(args, "breaks", [])):
         return None
     flag = "--debug" if args.debug else "--break"
-    if mode in ("async", "replay"):
-        why = "steps through one step at a time" if mode == "async" else "runs a stage, not a snapshot's replay"
+    from omnibase.drivers.modes import MODES
+
+    spec = MODES[mode]
+    if spec.is_async or spec.replays:
+        why = "runs a stage, not a snapshot's replay" if spec.replays else "steps through one step at a time"
         return f"{flag}: the debugger {why}; it does not work with --mode {mode}"
     if not sys.stdin.isatty():
         return f"{flag}: the debugger reads commands from a terminal, and stdin is not one"
@@ -69,10 +93,9 @@ def progress_for(args: argparse.Namespace, step: Any, title: str) -> Any:
         return None
     if style == "live" and args.progress == "auto" and _shares_the_terminal(args):
         return None
-    from omnibase.cli._main import _columns  # shutil.get_terminal_size's answer, without shutil
     from omnibase.core.step import leaves
 
-    width = _columns()
+    width = columns()  # shutil.get_terminal_size's answer, without shutil
     return Progress(sum(1 for _ in leaves(step)), style, title=title, width=width).start()
 
 
@@ -131,9 +154,9 @@ class _Debugging:
 
 def graph_command(args: argparse.Namespace, step: Any, title: str) -> int:
     """``--graph FORMAT``: print the graph of ``step`` and run nothing."""
-    from omnibase.core.visual import graph_of, render
+    from omnibase.core.visual import picture_of, render
 
-    print(render(args.graph, graph_of(step), title=title))
+    print(render(args.graph, picture_of(step), title=title))
     return 0
 
 

@@ -7,18 +7,20 @@
   equal ``RunReport``.
 - ``yaml``: block style; repeated component metadata is written once, as an anchor.
 
-Through ``FORMATTERS`` every string a report quotes is cut beyond ``MAX_TEXT`` characters
+Through ``FORMATTERS`` every string a report quotes has the values of secret-looking
+environment variables replaced by ``[redacted]``, is cut beyond ``MAX_TEXT`` characters
 (with a "... N bytes more" marker) and made valid UTF-8: a file name that is not UTF-8
-(bytes surrogate-escaped by the edge) shows its bad bytes as ``\\xNN``.
+(bytes surrogate-escaped by the edge) shows its bad bytes as ``\\xNN`` (``clean``).
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import os
 import unicodedata
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 
@@ -26,7 +28,9 @@ from omnibase.cli.formats import RENDERERS
 from omnibase.cli.formats._lazy import LazyRenderers
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
-__all__ = ["FORMATTERS", "RenderOptions", "Renderer", "default_format", "detect_options", "json_schema", "width_of"]
+__all__ = ["FORMATTERS", "RenderOptions", "Renderer", "clean", "default_format", "detect_options", "json_schema", "width_of"]
+
+_T = TypeVar("_T")
 
 
 class RenderOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -260,6 +264,10 @@ def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:
             lines.append(fit(f"  slowest: {slow}"))
         if prof.timeouts:
             lines.append(fit(f"  timed out: {', '.join(prof.timeouts)}"))
+    if report.metadata.get("left_out"):  # a filtered stage's entries whose input type does not fit
+        lines.append(fit(f"left out (input type does not fit): {report.metadata['left_out'].replace(',', ', ')}"))
+    if report.metadata.get("retries") == "off":
+        lines.append(fit("retries: off in this mode (one attempt each)"))
     if report.metadata.get("mode") == "replay":
         reused = [n for n in report.metadata.get("replayed", "").split(",") if n]
         lines.append(fit(f"replay of {report.metadata.get('replayed_from', '?')}: {len(reused)} answers reused"))
@@ -276,8 +284,8 @@ def _enc_hook(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset)):
         return sorted(obj, key=repr)
     if isinstance(obj, bytes):
-        return _safe_text(obj.decode("utf-8", "backslashreplace"))
-    return _safe_text(repr(obj))
+        return _safe_text(obj.decode("utf-8", "backslashreplace"), ())
+    return _safe_text(repr(obj), ())  # a repr holding a secret was replaced by ``clean``
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
@@ -329,34 +337,50 @@ def _yaml_dumper() -> Any:
     return Dumper
 
 
-# --- what every format quotes: bounded, and printable in UTF-8 --------------------------------
+# --- what every format quotes: redacted, bounded, and printable in UTF-8 ------------------------
 
 #: A string in a report (a value, an output, a message) is cut beyond this many characters.
 MAX_TEXT = 64 * 1024
 
 
-def _safe_text(text: str) -> str:
-    from omnibase.core.redact import bound, printable
+def clean(value: _T) -> _T:
+    """``value`` (a report, an event, any struct or plain data) with every string in it
+    cleaned for showing: the values of secret-looking environment variables replaced by
+    ``[redacted]`` (``omnibase.core.redact``), then cut beyond ``MAX_TEXT`` characters and
+    made valid UTF-8. The one point every rendering passes: ``FORMATTERS`` gives each
+    renderer a cleaned report, and the ``jsonl`` stream cleans each event before writing it.
+    Cleaning happens on values, before any format escapes them, so a secret is found
+    whatever the format does to its characters afterwards. The same object comes back when
+    nothing needed changing."""
+    from omnibase.core.redact import secret_values
 
-    return printable(bound(text, MAX_TEXT))
+    return cast(_T, _safe_value(value, secret_values(os.environ)))
+
+
+def _safe_text(text: str, secrets: tuple[str, ...]) -> str:
+    from omnibase.core.redact import bound, printable, redact
+
+    return printable(bound(redact(text, secrets) if secrets else text, MAX_TEXT))
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})
 
 
-def _fine(item: Any) -> bool:
-    """Nothing to change in ``item``: a number, an enum, a short ASCII string (the common
-    leaves, checked without a call per leaf)."""
+def _fine(item: Any, secrets: tuple[str, ...]) -> bool:
+    """Nothing to change in ``item``: a number, an enum, a short ASCII string holding no
+    secret (the common leaves, checked without a call per leaf when there are no secrets)."""
     kind = type(item)
-    return kind in _PLAIN or (kind is str and len(item) <= MAX_TEXT and item.isascii()) or isinstance(item, enum.Enum)
+    if kind is str:
+        return len(item) <= MAX_TEXT and item.isascii() and not (secrets and any(s in item for s in secrets))
+    return kind in _PLAIN or isinstance(item, enum.Enum)
 
 
-def _safe_value(value: Any, depth: int = 0) -> Any:
-    """``value`` with every string in it bounded and made valid UTF-8 (the same object
-    when nothing needed changing)."""
+def _safe_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+    """``value`` with every string in it redacted, bounded and made valid UTF-8 (the same
+    object when nothing needed changing)."""
     kind = type(value)
     if kind is str:
-        return _safe_text(value)
+        return _safe_text(value, secrets)
     if kind in _PLAIN:
         return value
     if depth > 200:
@@ -365,41 +389,47 @@ def _safe_value(value: Any, depth: int = 0) -> Any:
         changes = {}
         for name in value.__struct_fields__:
             old = getattr(value, name)
-            if _fine(old):
+            if _fine(old, secrets):
                 continue
-            new = _safe_value(old, depth + 1)
+            new = _safe_value(old, secrets, depth + 1)
             if new is not old:
                 changes[name] = new
         return msgspec.structs.replace(value, **changes) if changes else value
     if isinstance(value, (bytes, bytearray)):
-        return _safe_text(bytes(value[: MAX_TEXT * 4]).decode("utf-8", "backslashreplace") + (f"\n... {len(value) - MAX_TEXT * 4} bytes more" if len(value) > MAX_TEXT * 4 else ""))
+        text = bytes(value[: MAX_TEXT * 4]).decode("utf-8", "backslashreplace")
+        more = f"\n... {len(value) - MAX_TEXT * 4} bytes more" if len(value) > MAX_TEXT * 4 else ""
+        return _safe_text(text + more, secrets)
     if isinstance(value, (list, tuple, set, frozenset)):
-        if all(_fine(v) for v in value):
+        if all(_fine(v, secrets) for v in value):
             return value
-        items = [_safe_value(v, depth + 1) for v in value]
+        items = [_safe_value(v, secrets, depth + 1) for v in value]
         if all(new is old for new, old in zip(items, value)):
             return value
         if isinstance(value, (set, frozenset)):
             return frozenset(items)
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
-        if all(_fine(k) and _fine(v) for k, v in value.items()):
+        if all(_fine(k, secrets) and _fine(v, secrets) for k, v in value.items()):
             return value
-        pairs = [(_safe_value(k, depth + 1), _safe_value(v, depth + 1)) for k, v in value.items()]
+        pairs = [(_safe_value(k, secrets, depth + 1), _safe_value(v, secrets, depth + 1)) for k, v in value.items()]
         if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items())):
             return value
         return dict(pairs)
+    if secrets:  # written as its repr by the encoders' hook: redacted here, bounded there
+        shown = repr(value)
+        return _safe_text(shown, secrets) if any(s in shown for s in secrets) else value
     return value  # other objects are written as their repr, bounded by the encoder's hook
 
 
 def _safe(render: Renderer) -> Renderer:
     def safe_render(report: RunReport, opts: RenderOptions) -> str:
-        return render(_safe_value(report), opts)
+        return render(clean(report), opts)
 
     safe_render.__name__ = render.__name__
     return safe_render
 
 
 #: Every format, from the table in omnibase/cli/formats/__init__.py, each renderer imported
-#: when first used and given the report with every quoted string bounded and valid UTF-8.
+#: when first used and given the report cleaned (``clean``: secrets redacted, every quoted
+#: string bounded and valid UTF-8).
 FORMATTERS: Mapping[str, Renderer] = LazyRenderers(RENDERERS, wrap=_safe)

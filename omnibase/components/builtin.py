@@ -22,7 +22,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.step import Component
-from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Skip
+from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Misconfigured, Skip
 
 __all__ = ["BuiltinCheck", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
 
@@ -74,9 +74,9 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
     use: BuiltinUse
     before: tuple[BuiltinUse, ...] = ()
 
-    def __call__(self, ctx: ExecCtx, value: object) -> Result[CheckSummary | Skip, Failed]:
+    def __call__(self, ctx: ExecCtx, value: object) -> Result[CheckSummary | Skip, Failed | Misconfigured]:
         from omnibase.builtins import CHECKS
-        from omnibase.builtins._run import check_stages
+        from omnibase.builtins._run import run_scoped_checks
 
         use = self.use
         spec = CHECKS[use.check]
@@ -93,7 +93,7 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
         stats: dict[str, int] = {}
         try:
-            verdicts = check_stages(
+            verdicts = run_scoped_checks(
                 paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
                 worktree_is_index=params.get("worktree") == "index",
                 added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
@@ -107,25 +107,28 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
         failed = [v for v in verdicts if not v.ok]
         if not failed:
             return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0)))
+        from omnibase.builtins._output import hook_output
+
+        message = "\n".join(hook_output(use.check, stages[-1].opts, failed))
+        if any(v.misconfigured for v in failed):  # the check could not judge: exit 2, as its reference
+            return Failure(Misconfigured(message=message))
         edits = [v.edit for v in failed if v.edit is not None]
-        lines = [f.message for v in failed for f in v.findings] or [f"{v.path}: failed" for v in failed]
-        lines = list(dict.fromkeys(lines))  # a message about the run, not a file, once
         data: dict[str, Any] = {"files": sorted({v.path for v in failed}), "findings": _findings(failed)}
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
                 _hand_over(ctx, use.name, len(self.before), edits)
                 data["fixed"] = True
-        return Failure(Failed(message="\n".join(lines), data=data))
+        return Failure(Failed(message=message, data=data))
 
 
 def _stage(use: BuiltinUse) -> Any:
     from omnibase.builtins import CHECKS, options_from_args, parse_options
-    from omnibase.builtins._run import Stage
+    from omnibase.builtins._run import ScopedCheck
 
     opts = options_from_args(use.check, use.args) if use.args else parse_options(use.check, None)
     exclude = "" if use.exclude == "^$" else use.exclude
-    return Stage(use.check, opts, use.files or CHECKS[use.check].files, exclude)
+    return ScopedCheck(use.check, opts, use.files or CHECKS[use.check].files, exclude)
 
 
 def _selected(stage: Any, files: tuple[str, ...]) -> tuple[str, ...]:

@@ -71,8 +71,11 @@ def identity() -> Step[A, A]:
 
 
 def sequence(steps: Iterable[Step[A, A]]) -> Step[A, A]:
-    """``s1 >> s2 >> ...`` for steps of one type; the empty sequence is ``identity()``."""
-    return reduce(Then, steps, identity())
+    """``s1 >> s2 >> ...`` for steps of one type; the empty sequence is ``identity()``.
+    (No identity is added in front of a non-empty sequence: its name and its snapshot
+    shape are those of the chain the user wrote.)"""
+    steps = tuple(steps)
+    return reduce(Then, steps) if steps else identity()
 
 
 def retry(step: Step[A, B], policy: RetryPolicy | None = None) -> Step[A, B]:
@@ -91,9 +94,8 @@ def breaker(step: Step[A, B], policy: BreakerPolicy | None = None, *, key: str |
 
 
 def timeout(step: Step[A, B], seconds: float) -> Step[A, B]:
-    """Fail ``step`` with ``TimedOut`` when it takes longer than ``seconds``."""
-    if seconds <= 0:
-        raise ValueError("timeout must be positive")
+    """Fail ``step`` with ``TimedOut`` when it takes longer than ``seconds`` (a positive
+    number: anything else is a ``ValueError``)."""
     return Timeout(step, seconds)
 
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias, cast
 
-from omnibase.core.step import AllOf, Step
+from omnibase.core.step import AllOf, Layout, Shape, Step
 from omnibase.core.values import GraphNode
 
 __all__ = [
@@ -134,6 +134,8 @@ class Graph(AllOf[Any]):
     """
 
     __slots__ = ("nodes", "maxfail", "flow", "_sinks")
+    kind = "graph"
+    layout: ClassVar[Layout] = "graph"
     nodes: tuple[Node, ...]
     maxfail: int | None
     flow: bool
@@ -157,6 +159,30 @@ class Graph(AllOf[Any]):
         object.__setattr__(self, "flow", flow)
         needed = {d for n in nodes for d in n.needs}
         object.__setattr__(self, "_sinks", tuple(n.name for n in nodes if n.name not in needed))
+
+    def details(self) -> dict[str, Any]:
+        return {"fail_fast": self.fail_fast, "graph": shape(self.nodes), "maxfail": self.maxfail, "flow": self.flow}
+
+    @classmethod
+    def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
+        """The graph ``shape`` describes; a node whose condition is a predicate (code) is
+        not rebuilt."""
+        if len(parts) != len(shape.graph):
+            return f"the snapshot's graph '{shape.name}' has {len(parts)} steps for {len(shape.graph)} nodes"
+        for g in shape.graph:
+            if g.when not in CONDITIONS:
+                return f"the snapshot's graph node '{g.name}' runs on a {g.when}, which is code: it cannot be replayed"
+        try:
+            nodes = [Node(g.name, part, g.needs, cast(Rule, g.when), skip=g.skip) for g, part in zip(shape.graph, parts)]
+            return Graph(nodes, name=shape.name, maxfail=shape.maxfail, fail_fast=shape.fail_fast, flow=shape.flow)
+        except GraphError as err:
+            return f"the snapshot's graph '{shape.name}': {err}"
+
+    @classmethod
+    def picture(cls, shape: Shape) -> tuple[Layout, Sequence[Any]]:
+        if len(shape.graph) != len(shape.children):  # not a graph one can draw: its parts, side by side
+            return "par", shape.children
+        return "graph", [(g.name, part, g.needs, g.when, g.skip) for g, part in zip(shape.graph, shape.children)]
 
     def input_of(self, node: Node, value: Any, outputs: Mapping[str, Any]) -> Any:
         """What ``node`` runs on: the graph's input; in a data-flow graph (``flow``) a

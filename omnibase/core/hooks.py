@@ -28,7 +28,7 @@ from typing import Any, TypeAlias, TypeVar
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.core.step import Component, Step, Wrapper
+from omnibase.core.step import Component, Layout, Shape, Step, Wrapper, cannot_rebuild
 from omnibase.core.values import ExecCtx, Meta, StepResult
 
 __all__ = ["Hooked", "PostHook", "PreHook", "Veto", "hooked", "post_hook", "pre_hook"]
@@ -78,6 +78,7 @@ class Hooked(Wrapper[A, B]):
     Hooks are components named ``STEP:pre:HOOK`` / ``STEP:post:HOOK``."""
 
     __slots__ = ("pre", "post")
+    kind = "hooked"
     pre: tuple[Component[Any, Any], ...]
     post: tuple[Component[Any, Any], ...]
 
@@ -87,6 +88,20 @@ class Hooked(Wrapper[A, B]):
         super().__init__(inner)
         object.__setattr__(self, "pre", tuple(pre))
         object.__setattr__(self, "post", tuple(post))
+
+    def details(self) -> dict[str, Any]:
+        return {"pre": tuple(h.name for h in self.pre), "post": tuple(h.name for h in self.post)}
+
+    @classmethod
+    def _around(cls, shape: Shape, inner: Step[Any, Any]) -> Step[Any, Any] | str:
+        return cannot_rebuild(shape, "it has hooks, which are code, not data")
+
+    @classmethod
+    def picture(cls, shape: Shape) -> tuple[Layout, Sequence[Any]]:
+        """The hooks around the step, in the order they run."""
+        pre = [Shape(kind=Component.kind, name=n) for n in shape.pre]
+        post = [Shape(kind=Component.kind, name=n) for n in shape.post]
+        return "seq", [*pre, *shape.children, *post]
 
 
 def _name(fn: object) -> str:

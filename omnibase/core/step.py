@@ -7,16 +7,17 @@ interpreter walks it. ``Step[A, B]`` takes an ``A`` and produces a ``B``, and
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeAlias, TypeVar, overload
 
 import msgspec
 from returns.result import Result
 
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
-from omnibase.core.values import ExecCtx, Meta, StepError
+from omnibase.core.values import ExecCtx, GraphNode, Meta, StepError
 
 __all__ = [
     "AllOf",
@@ -25,9 +26,13 @@ __all__ = [
     "DryRun",
     "Fallback",
     "Identity",
+    "KINDS",
+    "Layout",
     "Profile",
     "Recover",
     "Retry",
+    "RetryShape",
+    "Shape",
     "Step",
     "Then",
     "Timeout",
@@ -42,14 +47,80 @@ In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
 
 
+#: How a picture lays out a node's parts: one after another, side by side, a named graph,
+#: or nothing (a leaf is drawn as itself).
+Layout: TypeAlias = Literal["leaf", "seq", "par", "graph"]
+
+
+#: The ranges a shape's numbers are read in (a snapshot is a file anyone could edit):
+#: finite, and wide enough for any pipeline a person builds.
+_Attempts = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+_Delay = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+_Seconds = Annotated[float, msgspec.Meta(gt=0, le=1e9)]
+_Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+
+
+class RetryShape(msgspec.Struct, frozen=True, kw_only=True):
+    """A ``RetryPolicy`` without its predicates (a function is not data): a rebuilt retry
+    uses the default predicate (retry what the error calls transient)."""
+
+    max_attempts: _Attempts
+    initial: _Delay
+    multiplier: _Delay
+    cap: _Delay
+    jitter: _Delay
+    deadline: _Delay | None = None
+
+
+class Shape(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A step's structure as data: its kind (``Step.kind``), its name, its parts, and the
+    data of its kind (a policy, a timeout...). What a failure snapshot stores, what its
+    outline and pictures are drawn from, and what a pipeline is rebuilt from on replay.
+    Functions (recover handlers, hooks, predicates) are not data: they are left out, and
+    a node that needs one cannot be rebuilt."""
+
+    kind: str
+    name: str
+    children: tuple[Shape, ...] = ()
+    retry: RetryShape | None = None
+    breaker: BreakerPolicy | None = None
+    key: str = ""
+    fail_fast: bool = False
+    seconds: _Seconds | None = None
+    graph: tuple[GraphNode, ...] = ()
+    maxfail: _Count | None = None
+    flow: bool = False
+    pre: tuple[str, ...] = ()
+    post: tuple[str, ...] = ()
+
+
+#: Every node kind by its ``kind`` name; a subclass of ``Step`` that names a kind joins it.
+KINDS: dict[str, type[Step[Any, Any]]] = {}
+
+
 class Step(Generic[In, Out]):
-    """Base of every node. Immutable: combinators build new nodes around old ones."""
+    """Base of every node. Immutable: combinators build new nodes around old ones.
+
+    Each node kind describes itself, so that walking a tree needs no list of kinds: its
+    ``children()`` in evaluation order, its ``kind`` name and ``details()`` (the data of
+    its ``Shape``), how to ``restore`` it from a shape, how a picture lays it out
+    (``picture``) and how an outline tags it (``tag``).
+    """
 
     __slots__ = ("name",)
     name: str
+    #: The kind's name in shapes; set by every concrete kind.
+    kind: ClassVar[str] = ""
+    #: How a picture lays out the children (see ``picture``).
+    layout: ClassVar[Layout] = "seq"
 
     def __init__(self, name: str) -> None:
         object.__setattr__(self, "name", name)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            KINDS[cls.kind] = cls
 
     def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -68,6 +139,32 @@ class Step(Generic[In, Out]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+    def children(self) -> tuple[Step[Any, Any], ...]:
+        """The sub-steps, in evaluation order (a ``>>`` chain as one flat sequence)."""
+        return ()
+
+    def details(self) -> dict[str, Any]:
+        """The fields of this node's ``Shape`` besides its kind, name and children."""
+        return {}
+
+    @classmethod
+    def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
+        """The node ``shape`` describes, around ``parts`` (its children, rebuilt), or why
+        it cannot be rebuilt (one line). May raise ``ValueError`` on out-of-range data."""
+        return cannot_rebuild(shape)
+
+    @classmethod
+    def picture(cls, shape: Shape) -> tuple[Layout, Sequence[Any]]:
+        """How a picture draws ``shape``: a layout and its parts (shapes; for a ``graph``
+        layout, ``(name, part, needs, condition, skip reason)`` tuples)."""
+        return cls.layout, shape.children
+
+    @classmethod
+    def tag(cls, shape: Shape) -> str | None:
+        """The words an outline puts beside the one step this node wraps (``retry x3``),
+        or None when the node is a line of its own."""
+        return None
 
 
 def _type_name(tp: object) -> str:
@@ -98,6 +195,8 @@ class Component(Step[In, Out]):
     """
 
     __slots__ = ("fn", "meta", "check", "in_type", "out_type", "is_async")
+    kind = "component"
+    layout: ClassVar[Layout] = "leaf"
     fn: Callable[[ExecCtx, Any], object]
     meta: Meta
     check: Callable[[object], bool] | None
@@ -213,22 +312,47 @@ class Identity(Step[A, A]):
     """Passes its input through; records nothing. The unit of ``>>``."""
 
     __slots__ = ()
+    kind = "identity"
 
     def __init__(self) -> None:
         super().__init__("identity")
+
+    @classmethod
+    def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
+        return Identity() if not parts else _arity(shape, parts, 0)
 
 
 class Then(Step[In, Out]):
     """``first >> second``. Chains of any length are walked without recursion."""
 
     __slots__ = ("first", "second")
+    kind = "then"
     first: Step[Any, Any]
     second: Step[Any, Any]
 
-    def __init__(self, first: Step[In, Any], second: Step[Any, Out]) -> None:
-        super().__init__(f"{first.name} >> {second.name}" if _short(first, second) else "sequence")
+    def __init__(self, first: Step[In, Any], second: Step[Any, Out], *, name: str | None = None) -> None:
+        super().__init__(name or (f"{first.name} >> {second.name}" if _short(first, second) else "sequence"))
         object.__setattr__(self, "first", first)
         object.__setattr__(self, "second", second)
+
+    def children(self) -> tuple[Step[Any, Any], ...]:
+        """The whole chain, however it was nested: ``(a >> b) >> c`` and ``a >> (b >> c)``
+        are both ``(a, b, c)``."""
+        chain: list[Step[Any, Any]] = []
+        stack: list[Step[Any, Any]] = [self]
+        while stack:
+            node = stack.pop()
+            if type(node) is Then:
+                stack += (node.second, node.first)
+            else:
+                chain.append(node)
+        return tuple(chain)
+
+    @classmethod
+    def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
+        if len(parts) < 2:
+            return f"the snapshot's then node '{shape.name}' has {len(parts)} children, not a chain"
+        return Then(functools.reduce(Then, parts[:-1]), parts[-1], name=shape.name)
 
 
 def _short(first: Step[Any, Any], second: Step[Any, Any]) -> bool:
@@ -236,8 +360,17 @@ def _short(first: Step[Any, Any], second: Step[Any, Any]) -> bool:
     return len(first.name) + len(second.name) < 80
 
 
+def cannot_rebuild(shape: Shape, why: str = "it holds code, not data") -> str:
+    """Why the node ``shape`` describes is not rebuilt: one line naming it."""
+    return f"the snapshot's {shape.kind} node '{shape.name}' cannot be rebuilt ({why})"
+
+
+def _arity(shape: Shape, parts: tuple[Step[Any, Any], ...], want: int) -> str:
+    return f"the snapshot's {shape.kind} node '{shape.name}' has {len(parts)} children, not {want}"
+
+
 class Wrapper(Step[In, Out]):
-    """A combinator around one inner step."""
+    """A combinator around one inner step, named after it unless given a name."""
 
     __slots__ = ("inner",)
     inner: Step[In, Out]
@@ -245,6 +378,20 @@ class Wrapper(Step[In, Out]):
     def __init__(self, inner: Step[In, Out], name: str | None = None) -> None:
         super().__init__(name or inner.name)
         object.__setattr__(self, "inner", inner)
+
+    def children(self) -> tuple[Step[Any, Any], ...]:
+        return (self.inner,)
+
+    @classmethod
+    def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
+        if len(parts) != 1:
+            return _arity(shape, parts, 1)
+        return cls._around(shape, parts[0])
+
+    @classmethod
+    def _around(cls, shape: Shape, inner: Step[Any, Any]) -> Step[Any, Any] | str:
+        """The node ``shape`` describes around its one rebuilt ``inner`` step, or why not."""
+        return cannot_rebuild(shape)
 
 
 class Retry(Wrapper[In, Out]):
@@ -255,55 +402,121 @@ class Retry(Wrapper[In, Out]):
     """
 
     __slots__ = ("policy", "allowed")
+    kind = "retry"
     policy: RetryPolicy
     allowed: bool
 
-    def __init__(self, inner: Step[In, Out], policy: RetryPolicy) -> None:
-        super().__init__(inner)
+    def __init__(self, inner: Step[In, Out], policy: RetryPolicy, *, name: str | None = None) -> None:
+        super().__init__(inner, name)
         object.__setattr__(self, "policy", policy)
         object.__setattr__(self, "allowed", all(c.meta.idempotent for c in leaves(inner)))
+
+    def details(self) -> dict[str, Any]:
+        p = self.policy
+        shape = RetryShape(
+            max_attempts=p.max_attempts, initial=p.initial, multiplier=p.multiplier, cap=p.cap, jitter=p.jitter, deadline=p.deadline
+        )
+        return {"retry": shape}
+
+    @classmethod
+    def _around(cls, shape: Shape, inner: Step[Any, Any]) -> Step[Any, Any] | str:
+        if shape.retry is None:
+            return f"the snapshot's retry node '{shape.name}' has no policy"
+        return Retry(inner, RetryPolicy(**msgspec.structs.asdict(shape.retry)), name=shape.name)
+
+    @classmethod
+    def tag(cls, shape: Shape) -> str | None:
+        return f"retry x{shape.retry.max_attempts}" if shape.retry is not None else "retry"
 
 
 class Breaker(Wrapper[In, Out]):
     """Short-circuit ``inner`` with ``CircuitOpen`` while its breaker (per ``key``) is open."""
 
     __slots__ = ("policy", "key")
+    kind = "breaker"
     policy: BreakerPolicy
     key: str
 
-    def __init__(self, inner: Step[In, Out], policy: BreakerPolicy, key: str | None = None) -> None:
-        super().__init__(inner)
+    def __init__(self, inner: Step[In, Out], policy: BreakerPolicy, key: str | None = None, *, name: str | None = None) -> None:
+        super().__init__(inner, name)
         object.__setattr__(self, "policy", policy)
         object.__setattr__(self, "key", key or inner.name)
+
+    def details(self) -> dict[str, Any]:
+        return {"breaker": self.policy, "key": self.key}
+
+    @classmethod
+    def _around(cls, shape: Shape, inner: Step[Any, Any]) -> Step[Any, Any] | str:
+        return Breaker(inner, shape.breaker or BreakerPolicy(), shape.key or None, name=shape.name)
+
+    @classmethod
+    def tag(cls, shape: Shape) -> str | None:
+        return "breaker"
 
 
 class Timeout(Wrapper[In, Out]):
     """Fail ``inner`` with ``TimedOut`` once it runs longer than ``seconds``."""
 
     __slots__ = ("seconds",)
+    kind = "timeout"
     seconds: float
 
-    def __init__(self, inner: Step[In, Out], seconds: float) -> None:
-        super().__init__(inner)
+    def __init__(self, inner: Step[In, Out], seconds: float, *, name: str | None = None) -> None:
+        if not seconds > 0:
+            raise ValueError("timeout must be positive")
+        super().__init__(inner, name)
         object.__setattr__(self, "seconds", seconds)
+
+    def details(self) -> dict[str, Any]:
+        return {"seconds": self.seconds}
+
+    @classmethod
+    def _around(cls, shape: Shape, inner: Step[Any, Any]) -> Step[Any, Any] | str:
+        if shape.seconds is None:
+            return f"the snapshot's timeout node '{shape.name}' has no seconds"
+        return Timeout(inner, shape.seconds, name=shape.name)
+
+    @classmethod
+    def tag(cls, shape: Shape) -> str | None:
+        return f"timeout {shape.seconds:g}s" if shape.seconds is not None else "timeout"
 
 
 class Profile(Wrapper[In, Out]):
     """Record how long ``inner`` took, under ``label``, in the report's ``profile``."""
 
     __slots__ = ()
+    kind = "profile"
+
+    @classmethod
+    def _around(cls, shape: Shape, inner: Step[Any, Any]) -> Step[Any, Any] | str:
+        return Profile(inner, shape.name)
+
+    @classmethod
+    def tag(cls, shape: Shape) -> str | None:
+        return "profile"
 
 
 class DryRun(Wrapper[In, Out]):
     """Run only ``pure`` components inside (with ``ctx.dry_run`` set); plan the rest."""
 
     __slots__ = ()
+    kind = "dry_run"
+
+    @classmethod
+    def _around(cls, shape: Shape, inner: Step[Any, Any]) -> Step[Any, Any] | str:
+        return DryRun(inner, shape.name)
+
+    @classmethod
+    def tag(cls, shape: Shape) -> str | None:
+        return "dry-run"
 
 
 class Recover(Wrapper[In, Out]):
-    """On failure of ``inner``, produce a value from the error; the failures become WARN."""
+    """On failure of ``inner``, produce a value from the error; the failures become WARN.
+    Its handler is code: a recover node is never rebuilt from a snapshot."""
 
     __slots__ = ("handler",)
+    kind = "recover"
     handler: Callable[[StepError], Any]
 
     def __init__(self, inner: Step[In, Out], handler: Callable[[StepError], Out]) -> None:
@@ -312,14 +525,25 @@ class Recover(Wrapper[In, Out]):
 
 
 class Fallback(Wrapper[In, Out]):
-    """On failure of ``inner``, run ``alternative`` on the same input; failures become WARN."""
+    """On failure of ``inner``, run ``alternative`` on the same input; failures become WARN.
+    A picture draws the alternative after ``inner`` (it runs after a failure)."""
 
     __slots__ = ("alternative",)
+    kind = "fallback"
     alternative: Step[Any, Any]
 
-    def __init__(self, inner: Step[In, Out], alternative: Step[In, Out]) -> None:
-        super().__init__(inner)
+    def __init__(self, inner: Step[In, Out], alternative: Step[In, Out], *, name: str | None = None) -> None:
+        super().__init__(inner, name)
         object.__setattr__(self, "alternative", alternative)
+
+    def children(self) -> tuple[Step[Any, Any], ...]:
+        return (self.inner, self.alternative)
+
+    @classmethod
+    def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
+        if len(parts) != 2:
+            return _arity(shape, parts, 2)
+        return Fallback(parts[0], parts[1], name=shape.name)
 
 
 class AllOf(Step[In, tuple[Any, ...]]):
@@ -330,6 +554,8 @@ class AllOf(Step[In, tuple[Any, ...]]):
     """
 
     __slots__ = ("branches", "fail_fast")
+    kind = "all_of"
+    layout: ClassVar[Layout] = "par"
     branches: tuple[Step[Any, Any], ...]
     fail_fast: bool
 
@@ -338,18 +564,15 @@ class AllOf(Step[In, tuple[Any, ...]]):
         object.__setattr__(self, "branches", tuple(branches))
         object.__setattr__(self, "fail_fast", fail_fast)
 
+    def children(self) -> tuple[Step[Any, Any], ...]:
+        return self.branches
 
-def children(step: Step[Any, Any]) -> tuple[Step[Any, Any], ...]:
-    """The direct sub-steps of a node, in evaluation order."""
-    if isinstance(step, Then):
-        return (step.first, step.second)
-    if isinstance(step, Fallback):
-        return (step.inner, step.alternative)
-    if isinstance(step, Wrapper):
-        return (step.inner,)
-    if isinstance(step, AllOf):
-        return step.branches
-    return ()
+    def details(self) -> dict[str, Any]:
+        return {"fail_fast": self.fail_fast}
+
+    @classmethod
+    def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
+        return AllOf(parts, fail_fast=shape.fail_fast, name=shape.name)
 
 
 def leaves(step: Step[Any, Any]) -> Iterator[Component[Any, Any]]:
@@ -360,4 +583,4 @@ def leaves(step: Step[Any, Any]) -> Iterator[Component[Any, Any]]:
         if isinstance(node, Component):
             yield node
         else:
-            stack.extend(reversed(children(node)))
+            stack.extend(reversed(node.children()))

@@ -1,10 +1,9 @@
 """Pictures of a pipeline: its graph as Mermaid, Graphviz DOT or plain text (pure).
 
 A picture is drawn from a tuple of ``GraphNode`` (name, the names it needs, its run
-condition, its wave), taken from a ``Step`` tree before a run (``graph_of``), from a
-run's report after it (``report_graph``, with each node's status and duration as
-``Mark`` values), or from any structure a ``Shape`` view describes (a failure snapshot's
-pipeline). The renderers are pure functions of those values; nothing here reads a file or
+condition, its wave), taken from a pipeline's ``Shape`` (``picture_of``: a ``Step`` tree
+before a run, or a failure snapshot's pipeline), or from a run's report after it
+(``report_graph``, with each node's status and duration as ``Mark`` values). The renderers are pure functions of those values; nothing here reads a file or
 the clock. The rules each output follows are in ``docs/visualization.md``.
 
 >>> from returns.result import Result, Success
@@ -16,7 +15,7 @@ the clock. The rules each output follows are in ``docs/visualization.md``.
 >>> @component
 ... def build(ctx: ExecCtx, x: object) -> Result[object, str]:
 ...     return Success(x)
->>> nodes = graph_of(lint >> build)
+>>> nodes = picture_of(lint >> build)
 >>> [(n.name, n.needs, n.level) for n in nodes]
 [('lint', (), 0), ('build', ('lint',), 1)]
 >>> print(mermaid(nodes))
@@ -29,26 +28,23 @@ flowchart TD
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, TypeAlias
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import msgspec
 
-from omnibase.core.graph import Graph, condition_label
-from omnibase.core.hooks import Hooked
-from omnibase.core.step import AllOf, Component, Fallback, Identity, Step, Then, Wrapper, children
+from omnibase.core.shape import kind_of, shape_of
+from omnibase.core.step import Layout, Shape, Step
 from omnibase.core.values import GraphNode, RunReport, Status
 
 __all__ = [
     "FORMATS",
     "Mark",
-    "Shape",
     "clip",
     "dot",
-    "graph_of",
-    "graph_of_shape",
     "marks_of",
     "mermaid",
+    "picture_of",
     "render",
     "report_graph",
     "text",
@@ -71,15 +67,6 @@ class Mark(msgspec.Struct, frozen=True, kw_only=True):
 
 # --- structure -------------------------------------------------------------------------------
 
-#: One level of a structure, as the walker sees it: a leaf (its name), a sequence or a
-#: fan-out of parts, or a graph of named parts (name, part, needs, condition, skip reason).
-Shape: TypeAlias = (
-    tuple[Literal["leaf"], str]
-    | tuple[Literal["seq", "par"], Sequence[Any]]
-    | tuple[Literal["graph"], Sequence[tuple[str, Any, Sequence[str], str, str]]]
-)
-
-
 class _Flow:
     """What the walk has found so far: nodes in order, with the names each one needs."""
 
@@ -98,29 +85,34 @@ class _Flow:
             self.skip[name] = skip
 
 
-def _walk(root: Any, view: Callable[[Any], Shape], flow: _Flow) -> None:
+def _view(shape: Shape) -> tuple[Layout, Sequence[Any]]:
+    kind = kind_of(shape)
+    return kind.picture(shape) if kind is not None else ("seq", shape.children)
+
+
+def _walk(root: Shape, flow: _Flow) -> None:
     """Add ``root``'s nodes to ``flow``. Each part becomes (entries, exits): the names
     that start it and the names it ends with; a sequence links one part's exits to the
-    next part's entries. Chains come flat from the view, so the
-    recursion is only as deep as the nesting."""
+    next part's entries. Chains are flat in a shape, so the recursion is only as deep as
+    the nesting (which ``core.shape.check_shape`` bounds for shapes read from files)."""
 
-    def part(x: Any, before: tuple[str, ...]) -> tuple[str, ...]:
+    def part(x: Shape, before: tuple[str, ...]) -> tuple[str, ...]:
         """Add ``x`` after ``before`` (the exits it follows); its exits."""
-        shape = view(x)
-        if shape[0] == "leaf":
-            flow.add(shape[1], before)
-            return (shape[1],)
-        if shape[0] == "seq":
+        layout, parts = _view(x)
+        if layout == "leaf":
+            flow.add(x.name, before)
+            return (x.name,)
+        if layout == "seq":
             current = before
-            for child in shape[1]:
+            for child in parts:
                 current = part(child, current)
             return current
-        if shape[0] == "par":
+        if layout == "par":
             exits: list[str] = []
-            for child in shape[1]:
+            for child in parts:
                 exits.extend(e for e in part(child, before) if e not in exits)
             return tuple(exits) or before
-        named = shape[1]
+        named = parts
         used = {dep for _, _, needs, _, _ in named for dep in needs}
         for name, _, needs, when, skip in named:
             flow.add(name, [*needs] if needs else before, when, skip)
@@ -162,46 +154,15 @@ def _nodes(flow: _Flow) -> tuple[GraphNode, ...]:
     )
 
 
-def graph_of_shape(root: Any, view: Callable[[Any], Shape]) -> tuple[GraphNode, ...]:
-    """The graph of any structure that ``view`` describes one level at a time."""
+def picture_of(pipeline: Step[Any, Any] | Shape) -> tuple[GraphNode, ...]:
+    """The graph a picture of ``pipeline`` draws (a step tree, or its ``Shape``, e.g. a
+    failure snapshot's): one node per component (a ``Graph``'s nodes stay one node each,
+    named as in its reports), an edge from each step to what runs after it on its output
+    (``>>``) or needs it (a graph's ``needs``). Fan-out branches are parallel; hooks run
+    before and after what they hook."""
     flow = _Flow()
-    _walk(root, view, flow)
+    _walk(pipeline if isinstance(pipeline, Shape) else shape_of(pipeline), flow)
     return _nodes(flow)
-
-
-def _step_view(step: Any) -> Shape:
-    if isinstance(step, Component):
-        return ("leaf", step.name)
-    if isinstance(step, Graph):
-        return ("graph", [(n.name, n.step, n.needs, condition_label(n.when), n.skip) for n in step.nodes])
-    if isinstance(step, Hooked):
-        return ("seq", [*step.pre, step.inner, *step.post])
-    if isinstance(step, Then):
-        chain: list[Step[Any, Any]] = []
-        stack: list[Step[Any, Any]] = [step]
-        while stack:  # a long chain is a deep tree of Then: flatten it without recursion
-            cur = stack.pop()
-            if isinstance(cur, Then):
-                stack.extend((cur.second, cur.first))
-            else:
-                chain.append(cur)
-        return ("seq", chain)
-    if isinstance(step, Identity):
-        return ("seq", [])
-    if isinstance(step, Fallback):
-        return ("seq", [step.inner, step.alternative])  # the alternative runs after a failure
-    if isinstance(step, Wrapper):
-        return ("seq", [step.inner])
-    if isinstance(step, AllOf):
-        return ("par", step.branches)
-    return ("par", children(step))
-
-
-def graph_of(step: Step[Any, Any]) -> tuple[GraphNode, ...]:
-    """A step tree's graph: one node per component (a ``Graph``'s nodes stay one node
-    each, named as in its reports), an edge from each step to what runs after it on its
-    output (``>>``) or needs it (a graph's ``needs``). Fan-out branches are parallel."""
-    return graph_of_shape(step, _step_view)
 
 
 def marks_of(report: RunReport) -> dict[str, Mark]:
@@ -224,7 +185,7 @@ def _error_text(error: Any) -> str:
 def report_graph(report: RunReport) -> tuple[GraphNode, ...]:
     """The graph a report describes: its stage graph when it has one; else its steps, one
     after another for the ``pipeline`` stage (a chain), side by side for any other stage
-    (a fan-out). Use ``graph_of_shape`` on a snapshot's pipeline for its exact shape."""
+    (a fan-out). Use ``picture_of`` on a snapshot's pipeline for its exact shape."""
     if report.graph:
         return report.graph
     names = list(dict.fromkeys(r.name for r in report.steps))

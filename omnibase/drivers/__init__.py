@@ -7,14 +7,13 @@ interpreter: ``SyncDriver`` (real clock, calls in the calling thread), ``AsyncDr
 
 from typing import TYPE_CHECKING
 
-from omnibase.drivers._base import AsyncPerformer, Driver, Observer, Performer, adrive, arun, drive, run
+from omnibase.drivers._base import AsyncPerformer, Observer, Performer, adrive, arun, drive, run
 from omnibase.drivers.fake import FakeDriver
 from omnibase.drivers.sync import SyncDriver
 
 __all__ = [
     "AsyncDriver",
     "AsyncPerformer",
-    "Driver",
     "FakeDriver",
     "Observer",
     "Performer",

@@ -20,7 +20,7 @@ from omnibase.core.step import Step
 from omnibase.core.values import ExecCtx, RunReport
 from omnibase.interpreter import interpret
 
-__all__ = ["AsyncPerformer", "Driver", "Observer", "Performer", "adrive", "arun", "drive", "run"]
+__all__ = ["AsyncPerformer", "Observer", "Performer", "adrive", "arun", "drive", "run"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -43,10 +43,6 @@ class AsyncPerformer(Protocol):
     """Answers one intent, asynchronously (``arun``/``adrive`` await it)."""
 
     async def aperform(self, intent: Intent) -> Any: ...
-
-
-#: The former name of a performer that also keeps observers (``SyncDriver``, ``FakeDriver``).
-Driver = Performer
 
 
 def _observers_of(performer: object, extra: Sequence[Observer]) -> tuple[Observer, ...]:

@@ -255,7 +255,12 @@ def trace_events(report: RunReport, *, pid: int | None = None) -> dict[str, Any]
 
 
 def write_trace(path: str, report: RunReport) -> None:
-    """Write ``trace_events(report)`` to ``path`` as JSON, atomically."""
-    from omnibase._io.atomic import write_atomic
+    """Write ``trace_events(report)`` to ``path`` as JSON through the safe opener
+    (atomically; a link, FIFO or device is refused); ``OSError`` saying why when it cannot."""
+    from returns.result import Success
 
-    write_atomic(path, msgspec.json.encode(trace_events(report)) + b"\n")
+    from omnibase._io.outputs import write_output
+
+    written = write_output(os.path.abspath(path), msgspec.json.encode(trace_events(report)) + b"\n")
+    if not isinstance(written, Success):
+        raise OSError(written.failure())

@@ -36,19 +36,21 @@ the snapshot and re-runs it so.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
-from returns.result import Success
+from returns.result import Failure, Result, Success
 
 from omnibase.core.intents import NOW, Called, Intent, Invoke
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport, Skip
-from omnibase.snapshots import RecordedCall, Snapshot, call_key, recorded, rebuild, shape_of
+from omnibase.core.shape import rebuild, shape_of
+from omnibase.snapshots import RecordedCall, Snapshot, call_key, recorded
 
-__all__ = ["Recorder", "ReplayPerformer", "replay", "snapshot_of"]
+__all__ = ["Recorder", "ReplayPerformer", "replay", "replay_context", "snapshot_of"]
 
 T = TypeVar("T")
 
@@ -97,15 +99,22 @@ def snapshot_of(
     )
 
 
-def _decode(call: RecordedCall, out_type: object) -> tuple[bool, Any]:
+def _decode(call: RecordedCall, comp: Component[Any, Any]) -> tuple[bool, Any]:
+    """(True, the recorded value as ``comp`` declares its output) when the value still
+    fits that type exactly, else (False, None): ``comp`` runs again. Decoding is strict
+    (``"5"`` is no ``int``, ``1`` no ``bool``) and the component's own output check
+    (``Component.check``) has the last word."""
     if call.skip is not None:
         return True, Skip(reason=call.skip)
-    if out_type in _ANY:
+    if comp.out_type in _ANY:
         return True, call.value
     try:
-        return True, msgspec.convert(call.value, out_type, strict=False)
+        value = msgspec.convert(call.value, comp.out_type, strict=True)
     except (msgspec.ValidationError, TypeError):
         return False, None  # the declared type changed since: run it again
+    if comp.check is not None and not comp.check(value):
+        return False, None
+    return True, value
 
 
 class ReplayPerformer:
@@ -125,7 +134,7 @@ class ReplayPerformer:
         found = self.answers.get(call_key(comp.name, intent.value)) if self.answers else None
         if found is None:
             return None
-        ok, value = _decode(found, comp.out_type)
+        ok, value = _decode(found, comp)
         if not ok:
             return None
         self.replayed.append(comp.name)
@@ -155,6 +164,31 @@ class ReplayPerformer:
         return msgspec.structs.replace(report, metadata={**report.metadata, **extra})
 
 
+def replay_context(snapshot: Snapshot, root: str, git_dir: str | None) -> Result[ExecCtx, str]:
+    """The snapshot's context made to run in the repository at ``root`` (whose git
+    directory is ``git_dir``), or why it cannot be, in one line.
+
+    A snapshot is a file anyone could edit, and the built-in fixers write the files a
+    context names: every file (and every ``added`` name) must be inside ``root``, and a
+    ``git_dir`` parameter must be this repository's git directory or inside ``root``.
+    The root is ``root``, whatever the snapshot says; the git directory is ``git_dir``.
+    """
+    from omnibase._io.paths import contained
+
+    ctx = snapshot.ctx
+    params = dict(ctx.params)
+    for path in (*ctx.files, *params.get("added", "").split("\0")):
+        if path and isinstance(inside := contained(root, path), Failure):
+            return Failure(f"the snapshot's file {inside.failure().message}")
+    recorded_git_dir = params.get("git_dir", "")
+    if recorded_git_dir:
+        same = git_dir is not None and os.path.realpath(os.path.join(root, recorded_git_dir)) == os.path.realpath(git_dir)
+        if not same and isinstance(contained(root, recorded_git_dir), Failure):
+            return Failure(f"the snapshot's git_dir {recorded_git_dir} is not this repository's git directory ({git_dir or 'none'})")
+        params["git_dir"] = git_dir or ""
+    return Success(msgspec.structs.replace(ctx, root=root, params=frozenset(params.items())))
+
+
 def initial_value(snapshot: Snapshot) -> Any:
     """The input of the snapshot's run (a JSON array comes back as a tuple)."""
     value = snapshot.input
@@ -175,7 +209,7 @@ def replay(
     is the snapshot's with a new run id unless ``ctx`` is given. A component the snapshot
     names but ``components`` lacks makes a report with ``Unresolved`` (exit 3)."""
     from omnibase.drivers._base import run
-    from omnibase.orchestrators.stages import refused
+    from omnibase.core.refusals import refused
 
     run_ctx = ctx or msgspec.structs.replace(snapshot.ctx, run_id=_new_id())
     built = rebuild(snapshot.pipeline, {c.name: c for c in components})
@@ -193,6 +227,4 @@ def replay(
 
 
 def _new_id() -> str:
-    import os
-
     return os.urandom(8).hex()

@@ -9,32 +9,15 @@ ends the run with a partial report, anything else becomes a typed error.
 
 Three modules, each read on its own: ``_walk`` (the run's state, the leaf, sequences,
 skips, the report), ``_policies`` (retry, breaker, timeout, profile, recover) and
-``_branches`` (``all_of``, graphs, hooks). This table is the whole list of node kinds.
+``_branches`` (``all_of``, graphs, hooks). Each handler is marked with the node kinds it
+evaluates (``@handles(Retry)``); ``HANDLERS`` is the resulting table, one handler for
+every kind in ``core.step.KINDS`` (a test checks that none is missing).
 """
 
 from __future__ import annotations
 
-from omnibase.core.graph import Graph
-from omnibase.core.hooks import Hooked
-from omnibase.core.step import AllOf, Breaker, Component, DryRun, Fallback, Identity, Profile, Recover, Retry, Then, Timeout
-from omnibase.interpreter._branches import _all_of, _graph, _hooked
-from omnibase.interpreter._policies import _breaker, _profile, _recover, _retry, _timeout
-from omnibase.interpreter._walk import HANDLERS, PLANNED, Evaluation, Outcome, _dry_run, _identity, _leaf, _then, exit_code, interpret
+# the handler modules register their node kinds in HANDLERS as they are imported
+from omnibase.interpreter import _branches, _policies  # noqa: F401
+from omnibase.interpreter._walk import HANDLERS, PLANNED, Evaluation, Outcome, exit_code, interpret
 
-__all__ = ["PLANNED", "Evaluation", "Outcome", "exit_code", "interpret"]
-
-HANDLERS.update({
-    Component: _leaf,
-    Then: _then,
-    Identity: _identity,
-    Retry: _retry,
-    Breaker: _breaker,
-    AllOf: _all_of,
-    Timeout: _timeout,
-    Profile: _profile,
-    DryRun: _dry_run,
-    Recover: _recover,
-    Fallback: _recover,
-    Graph: _graph,
-    Hooked: _hooked,
-})  # fmt: skip
+__all__ = ["HANDLERS", "PLANNED", "Evaluation", "Outcome", "exit_code", "interpret"]

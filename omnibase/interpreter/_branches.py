@@ -11,9 +11,10 @@ from omnibase.core.hooks import Hooked, Veto
 from omnibase.core.intents import Called, Cancelled, Fork, Intent, Invoke
 from omnibase.core.step import AllOf, Component, Step, leaves
 from omnibase.core.values import Raised, Status, StepResult
-from omnibase.interpreter._walk import Evaluation, Outcome, PLANNED, _eval, _Run, _skip, _skip_now, _skipped, _classify
+from omnibase.interpreter._walk import Evaluation, Outcome, PLANNED, _eval, _Run, _skip, _skip_now, _skipped, _classify, handles
 
 
+@handles(AllOf)
 def _all_of(node: AllOf[Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     runs = [run.branch() for _ in node.branches]
     answers: tuple[Outcome | None, ...] | None = None
@@ -82,6 +83,7 @@ class _Failures:
 _SKIPPED: Final[Outcome] = (True, None)
 
 
+@handles(Graph)
 def _graph(node: Graph, value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     """A ready-set loop: every node whose dependencies are decided is decided too (skipped,
     with the reason, or run); the ones to run are forked together, so an asynchronous
@@ -193,6 +195,7 @@ def _graph_branch(
 # --- hooks -------------------------------------------------------------------------------
 
 
+@handles(Hooked)
 def _hooked(node: Hooked[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     """Pre-hooks (each may veto: the step is then SKIP with the reason), the step, then
     post-hooks with its results. A hook that fails is a FAIL result of its own."""

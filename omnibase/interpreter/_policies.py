@@ -11,9 +11,10 @@ from omnibase.core import policies as pol
 from omnibase.core.intents import NOW, BreakerChanged, RetryScheduled, Sleep
 from omnibase.core.step import Breaker, Component, Fallback, Profile, Recover, Retry, Timeout, leaves
 from omnibase.core.values import CircuitOpen, Raised, Status, StepError, StepResult, TimedOut
-from omnibase.interpreter._walk import Evaluation, PLANNED, _eval, _leaf, _Run
+from omnibase.interpreter._walk import Evaluation, PLANNED, _eval, _leaf, _Run, handles
 
 
+@handles(Retry)
 def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     policy, mark, attempt, outer = node.policy, len(run.results), 0, run.attempt
     start: int | None = None
@@ -62,6 +63,7 @@ def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
         return False
 
 
+@handles(Breaker)
 def _breaker(node: Breaker[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     key, policy = node.key, node.policy
     now: int = yield NOW
@@ -102,6 +104,7 @@ def _move(run: _Run, key: str, policy: pol.BreakerPolicy, event: pol.BreakerEven
     return None
 
 
+@handles(Timeout)
 def _timeout(node: Timeout[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     seconds, mark = node.seconds, len(run.results)
     t0: int = yield NOW
@@ -118,6 +121,7 @@ def _timeout(node: Timeout[Any, Any], value: Any, run: _Run, dry: bool, limit: f
     return ok, out
 
 
+@handles(Profile)
 def _profile(node: Profile[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     t0: int = yield NOW
     ok, out = yield from _eval(node.inner, value, run, dry, limit)
@@ -126,6 +130,7 @@ def _profile(node: Profile[Any, Any], value: Any, run: _Run, dry: bool, limit: f
     return ok, out
 
 
+@handles(Recover, Fallback)
 def _recover(node: Recover[Any, Any] | Fallback[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     mark = len(run.results)
     ok, out = yield from _eval(node.inner, value, run, dry, limit)

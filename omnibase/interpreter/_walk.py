@@ -1,6 +1,6 @@
-"""The walk: evaluating a node is a table lookup (``HANDLERS``, filled by the package with
-the handler of every node kind); here are the run's state, the leaf (one ``Invoke``), the
-sequence, skips, the classification of a call's answer and the report.
+"""The walk: evaluating a node is a table lookup (``HANDLERS``: each handler module
+registers the node kinds it evaluates with ``@handles``); here are the run's state, the
+leaf (one ``Invoke``), the sequence, skips, the classification of a call's answer and the report.
 
 Sequences (``>>``) are flattened with an explicit stack, so chains of any length run
 without recursion; nesting depth only grows with nested combinators.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Generator
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
 import msgspec
 from returns.result import Failure, Success
@@ -18,7 +18,7 @@ from returns.result import Failure, Success
 from omnibase.core import policies as pol
 from omnibase.core.gating import summarise
 from omnibase.core.intents import NOW, WALL, Called, Cancelled, Intent, InvocationTimedOut, Invoke
-from omnibase.core.step import Component, DryRun, Step, Then, leaves
+from omnibase.core.step import Component, DryRun, Identity, Step, Then, leaves
 from omnibase.core.types import input_error
 from omnibase.core.values import (
     CircuitOpen,
@@ -42,11 +42,27 @@ from omnibase.core.values import (
     Unresolved,
 )
 
-__all__ = ["HANDLERS", "PLANNED", "Evaluation", "Outcome", "exit_code", "interpret"]
+__all__ = ["HANDLERS", "PLANNED", "Evaluation", "Outcome", "exit_code", "handles", "interpret"]
 
 #: What evaluating a sub-tree gives: (ok, output) or (False, error) or (False, PLANNED).
 Outcome: TypeAlias = tuple[bool, Any]
 Evaluation: TypeAlias = Generator[Intent, Any, Outcome]
+Handler = TypeVar("Handler", bound=Callable[..., Evaluation])
+
+#: The handler of every node kind: ``(node, value, run, dry, limit) -> Evaluation``.
+HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {}
+
+
+def handles(*kinds: type) -> Callable[[Handler], Handler]:
+    """Make the decorated function the handler of each node kind in ``kinds``."""
+
+    def register(handler: Handler) -> Handler:
+        for kind in kinds:
+            HANDLERS[kind] = handler
+        return handler
+
+    return register
+
 
 _MASK: Final = (1 << 64) - 1
 _GOLDEN: Final = 0x9E3779B97F4A7C15
@@ -176,15 +192,18 @@ def _not_a_step(step: object) -> Evaluation:
     yield  # pragma: no cover - makes this a generator
 
 
+@handles(Identity)
 def _identity(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     return True, value
     yield  # pragma: no cover - makes this a generator
 
 
+@handles(DryRun)
 def _dry_run(step: DryRun[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     return (yield from _eval(step.inner, value, run, True, limit))
 
 
+@handles(Then)
 def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     chain: list[Step[Any, Any]] = []
     stack: list[Step[Any, Any]] = [step]
@@ -213,6 +232,7 @@ def _then(step: Step[Any, Any], value: Any, run: _Run, dry: bool, limit: float |
     return True, value
 
 
+@handles(Component)
 def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
     meta = comp.meta
     if dry and not meta.pure:
@@ -316,9 +336,6 @@ def _skip(step: Step[Any, Any], run: _Run, reason: str) -> Generator[Intent, Any
         run.results.append(result)
         yield result
 
-
-#: The handler of every node kind: ``(node, value, run, dry, limit) -> Evaluation``.
-HANDLERS: Final[dict[type, Callable[..., Evaluation]]] = {}
 
 
 # --- the report ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ atomically.
 from __future__ import annotations
 
 import bisect
+import os
 from typing import TypeVar
 
 import msgspec
@@ -132,7 +133,12 @@ def prometheus_text(report: RunReport) -> str:
 
 
 def write_prometheus(path: str, report: RunReport) -> None:
-    """Write ``prometheus_text(report)`` to ``path``, atomically."""
-    from omnibase._io.atomic import write_atomic
+    """Write ``prometheus_text(report)`` to ``path`` through the safe opener (atomically; a
+    link, FIFO or device is refused); ``OSError`` saying why when it cannot."""
+    from returns.result import Success
 
-    write_atomic(path, prometheus_text(report).encode("utf-8"))
+    from omnibase._io.outputs import write_output
+
+    written = write_output(os.path.abspath(path), prometheus_text(report).encode("utf-8"))
+    if not isinstance(written, Success):
+        raise OSError(written.failure())

@@ -1,9 +1,10 @@
 """The orchestrator contract and the shared base of the stage orchestrators.
 
-A stage orchestrator is small on purpose: it selects components (the stage's default
-filter plus the user's), assembles a pipeline value from combinators according to each
-component's metadata, and hands it to the interpreter through a driver. It does no
-execution of its own.
+A stage orchestrator is small on purpose: it selects components (its stage's default
+filter, from the stage table ``orchestrators.table.STAGES``, plus the user's), assembles a
+pipeline value from combinators according to each component's metadata (the stage's time
+limit for a component that declares none), and hands it to the interpreter through a
+driver. It does no execution of its own.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import msgspec
 
 from omnibase.core.combinators import all_of, breaker, profile, retry
 from omnibase.core.policies import DEFAULT_BREAKER, DEFAULT_RETRY, BreakerPolicy, RetryPolicy
-from omnibase.core.select import Selection, Selector, filter_by
+from omnibase.core.select import Selection, Selector, filter_by, parse_filter
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport
 from omnibase.drivers import AsyncPerformer, Observer, Performer, SyncDriver, arun, run
 from omnibase.orchestrators.graphs import StagePlan, assemble_graph, judged, refused_by_gate
+from omnibase.orchestrators.table import STAGES, StageSpec
 
-__all__ = ["Guards", "Orchestrator", "StageOrchestrator", "guard"]
+__all__ = ["Guards", "MISFIT", "Orchestrator", "StageOrchestrator", "default_filter", "guard", "misfit", "with_timeout"]
 
 #: Per component name: the retry and breaker policies that override the defaults.
 Guards = Mapping[str, tuple[RetryPolicy | None, BreakerPolicy | None]]
@@ -44,9 +46,12 @@ def guard(
     comp: Component[Any, Any],
     retry_policy: RetryPolicy | None = None,
     breaker_policy: BreakerPolicy | None = None,
+    *,
+    retries: bool = True,
 ) -> Step[Any, Any]:
     """The standard wrapping of one component: retry with backoff when it is idempotent
-    (never otherwise), a circuit breaker keyed by its name, and a profile entry.
+    (never otherwise, nor when ``retries`` is off: the dry-run and profile modes make one
+    attempt each), a circuit breaker keyed by its name, and a profile entry.
 
     >>> from returns.result import Result, Success
     >>> from omnibase.core.step import component
@@ -57,16 +62,65 @@ def guard(
     ('Profile', 'Breaker')
     """
     step: Step[Any, Any] = comp
-    if comp.meta.idempotent:
+    if comp.meta.idempotent and retries:
         step = retry(step, retry_policy or DEFAULT_RETRY)
     return profile(breaker(step, breaker_policy or DEFAULT_BREAKER, key=comp.name))
 
 
+def default_filter(stage: str) -> Selector:
+    """The default filter of ``stage`` (its row of the stage table), parsed.
+
+    >>> default_filter("test") == parse_filter("type=test").unwrap()
+    True
+    """
+    return parse_filter(STAGES[stage].filter).unwrap()  # the table's filters parse (tests prove it)
+
+
+#: What a filtered stage's pipeline starts from (``initial``): the files, a tuple of paths.
+STAGE_INPUT = "tuple[str, ...]"
+_SAMPLE_INPUT = ("path",)
+MISFIT = "input type does not fit"
+
+
+def misfit(comp: Component[Any, Any]) -> str | None:
+    """Why ``comp`` cannot take a filtered stage's input (the tuple of files), or None: its
+    declared input type (the callable's annotation, or an entry's ``input:``) must accept
+    a tuple of paths. An unknown type name is not judged here.
+
+    >>> from returns.result import Result, Success
+    >>> from omnibase.core.step import component
+    >>> @component
+    ... def shout(ctx: ExecCtx, text: str) -> Result[str, str]:
+    ...     return Success(text.upper())
+    >>> misfit(shout)
+    'input type does not fit: takes str, the stage gives tuple[str, ...] (the files)'
+    """
+    from omnibase.core.types import checker, is_type_name, type_named
+
+    tp = comp.in_type
+    if tp is object and is_type_name(comp.meta.input_type):
+        tp = type_named(comp.meta.input_type)
+    if tp is object or checker(tp)(_SAMPLE_INPUT):
+        return None
+    return f"{MISFIT}: takes {comp.meta.input_type}, the stage gives {STAGE_INPUT} (the files)"
+
+
+def with_timeout(comp: Component[Any, Any], seconds: float) -> Component[Any, Any]:
+    """``comp`` with ``seconds`` as its timeout, unless it declares one."""
+    if comp.meta.timeout is not None:
+        return comp
+    meta = msgspec.structs.replace(comp.meta, timeout=seconds)
+    return Component(comp.fn, meta, comp.check, in_type=comp.in_type, out_type=comp.out_type)  # type: ignore[arg-type]
+
+
 class StageOrchestrator(Orchestrator):
-    """Select, assemble, interpret. Subclasses set ``stage`` and may refine ``assemble``.
+    """Select, assemble, interpret. Subclasses set ``stage`` (a row of the stage table)
+    and may refine ``select`` and ``assemble``.
 
     ``catalogue`` is every component known (built-ins and the registry's); ``stage_filter``
-    is the stage's default selector and ``selector`` the user's; both must hold.
+    replaces the stage's default filter (the table's; the registry file's
+    ``stages.NAME.filter`` comes this way) and ``selector`` is the user's; both must hold.
+    ``retries``: off, no component is retried (the dry-run and profile modes).
     """
 
     stage = "pipeline"
@@ -75,7 +129,7 @@ class StageOrchestrator(Orchestrator):
         self,
         catalogue: Sequence[Component[Any, Any]],
         *,
-        stage_filter: Selector = Selector(),
+        stage_filter: Selector | None = None,
         selector: Selector = Selector(),
         guards: Guards | None = None,
         fail_fast: bool = False,
@@ -84,9 +138,10 @@ class StageOrchestrator(Orchestrator):
         observers: Sequence[Observer] = (),
         jobs: int | None = None,
         stage_plan: StagePlan | None = None,
+        retries: bool = True,
     ) -> None:
         self.catalogue = tuple(catalogue)
-        self.stage_filter = stage_filter
+        self.stage_filter = default_filter(self.stage) if stage_filter is None else stage_filter
         self.selector = selector
         self.guards: Guards = guards or {}
         self.fail_fast = fail_fast
@@ -99,13 +154,39 @@ class StageOrchestrator(Orchestrator):
         self.jobs = jobs
         #: dependencies, partial execution, hooks and gating (None: a plain fan-out)
         self.stage_plan = stage_plan
+        self.retries = retries
+
+    @property
+    def spec(self) -> StageSpec:
+        """This stage's row of the stage table."""
+        return STAGES[self.stage]
+
+    @property
+    def kept_reason(self) -> str | None:
+        """Why a dry run's plan says each selected component was selected (None: the filters)."""
+        return None
 
     def select(self) -> Selection:
-        """What this stage would run, and why the rest would not."""
-        return filter_by(self.stage_filter & self.selector, self.catalogue)
+        """What this stage would run, and why the rest would not: its filters, then the
+        components whose declared input cannot take the stage's (the files) are left out,
+        each with its reason, rather than stopping the whole stage."""
+        chosen = filter_by(self.stage_filter & self.selector, self.catalogue)
+        misfits = {c.name: why for c in chosen.kept if (why := misfit(c)) is not None}
+        if not misfits:
+            return chosen
+        kept = tuple(c for c in chosen.kept if c.name not in misfits)
+        return Selection(kept, (*chosen.dropped, *((c, misfits[c.name]) for c in chosen.kept if c.name in misfits)))
+
+    def left_out(self, selection: Selection) -> tuple[str, ...]:
+        """The names ``selection`` left out because their input type does not fit."""
+        return tuple(c.name for c, why in selection.dropped if why.startswith(MISFIT))
 
     def assemble(self, selection: Selection) -> Step[Any, Any]:
-        """One guarded step per selected component, all run on the same input."""
+        """One guarded step per selected component, all run on the same input; a component
+        that declares no timeout gets the stage's (the table's ``timeout``), if any."""
+        limit = self.spec.timeout
+        if limit is not None:
+            selection = Selection(tuple(with_timeout(c, limit) for c in selection.kept), selection.dropped)
         if self.stage_plan is not None:  # a graph: needs, partial execution, hooks, gates
             pipeline = assemble_graph(selection.kept, self.stage_plan, self._guarded, name=self.stage, fail_fast=self.fail_fast)
         else:
@@ -113,7 +194,7 @@ class StageOrchestrator(Orchestrator):
         return self.wrap(pipeline) if self.wrap is not None else pipeline
 
     def _guarded(self, comp: Component[Any, Any]) -> Step[Any, Any]:
-        step = guard(comp, *self.guards.get(comp.name, (None, None)))
+        step = guard(comp, *self.guards.get(comp.name, (None, None)), retries=self.retries)
         return step if self.stage_plan is None else self.stage_plan.hooked(comp.name, step)
 
     def initial(self, ctx: ExecCtx) -> Any:
@@ -129,9 +210,10 @@ class StageOrchestrator(Orchestrator):
         refused = self.refusal(ctx)
         if refused is not None:
             return refused
-        step = self.assemble(self.select())
+        selection = self.select()
+        step = self.assemble(selection)
         report = run(step, self.initial(ctx), ctx, performer, observers=self.observers)
-        return self._stamped(report, step)
+        return self._stamped(report, step, selection)
 
     async def arun(self, ctx: ExecCtx) -> RunReport:
         """``run``, with an asynchronous performer (default ``AsyncDriver``): branches run
@@ -145,15 +227,25 @@ class StageOrchestrator(Orchestrator):
         refused = self.refusal(ctx)
         if refused is not None:
             return refused
-        step = self.assemble(self.select())
+        selection = self.select()
+        step = self.assemble(selection)
         report = await arun(step, self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs)
-        return self._stamped(report, step)
+        return self._stamped(report, step, selection)
 
     def refusal(self, ctx: ExecCtx) -> RunReport | None:
         """The report of this stage refused by its gate (nothing runs), or None."""
         return None if self.stage_plan is None else refused_by_gate(self.stage_plan, self.stage, ctx)
 
-    def _stamped(self, report: RunReport, step: Step[Any, Any] | None = None) -> RunReport:
+    def _stamped(self, report: RunReport, step: Step[Any, Any] | None = None, selection: Selection | None = None) -> RunReport:
+        """``report`` judged by the stage's gate, saying its stage, that retries were off
+        (``retries``: "off") and which components were left out for their input type
+        (``left_out``: their names, comma-separated)."""
         if self.stage_plan is not None and step is not None:
             report = judged(self.stage_plan, step, report)
-        return msgspec.structs.replace(report, metadata={**report.metadata, "stage": self.stage})
+        extra = {"stage": self.stage}
+        if not self.retries:
+            extra["retries"] = "off"
+        left = self.left_out(selection) if selection is not None else ()
+        if left:
+            extra["left_out"] = ",".join(left)
+        return msgspec.structs.replace(report, metadata={**report.metadata, **extra})

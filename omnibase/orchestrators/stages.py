@@ -1,4 +1,5 @@
-"""The five orchestrators of the spec. Each is a few lines over ``StageOrchestrator``."""
+"""The orchestrators of the spec's stages (each names its row of ``table.STAGES``), the
+pipeline's typed checks, and the registry's administrator."""
 
 from __future__ import annotations
 
@@ -14,18 +15,18 @@ from omnibase.core.select import Selection
 from omnibase.core.step import Component, Step
 from omnibase.core.values import (
     ExecCtx,
-    ExitCode,
     Misconfigured,
     ProtocolViolation,
     RunReport,
     Status,
     StepError,
     StepResult,
-    Summary,
     Unresolved,
 )
+from omnibase.core.refusals import refusal_code, refused
 from omnibase.drivers import SyncDriver, run
-from omnibase.orchestrators.base import Orchestrator, StageOrchestrator
+from omnibase.orchestrators.base import Orchestrator, StageOrchestrator, with_timeout
+from omnibase.orchestrators.table import STAGES
 
 __all__ = [
     "CI_DEFAULT_TIMEOUT",
@@ -35,21 +36,23 @@ __all__ = [
     "RegistryOrchestrator",
     "TestOrchestrator",
     "fits",
+    "orchestrator_for",
     "refusal_code",
     "with_timeout",
 ]
 
 
 class PreCommitOrchestrator(StageOrchestrator):
-    """Runs the pre-commit checks over the files in ``ctx.files`` (staged files by
-    default; the CLI fills them in). Fixers apply their edits unless ``ctx.dry_run``."""
+    """Runs the canary and stable components tagged ``pre-commit`` over the files in
+    ``ctx.files`` (staged files by default; the CLI fills them in). Fixers apply their
+    edits unless ``ctx.dry_run``."""
 
     stage = "pre-commit"
 
 
 #: The CI stage's time limit for one invocation of a component that declares none (an
-#: entry's ``timeout:`` replaces it). See docs/isolation.md.
-CI_DEFAULT_TIMEOUT = 600.0
+#: entry's ``timeout:`` replaces it): its row of the stage table. See docs/isolation.md.
+CI_DEFAULT_TIMEOUT = STAGES["ci"].timeout
 
 
 class CIOrchestrator(StageOrchestrator):
@@ -58,24 +61,23 @@ class CIOrchestrator(StageOrchestrator):
 
     stage = "ci"
 
-    def assemble(self, selection: Selection) -> Step[Any, Any]:
-        timed = tuple(with_timeout(c, CI_DEFAULT_TIMEOUT) for c in selection.kept)
-        return super().assemble(Selection(timed, selection.dropped))
-
-
-def with_timeout(comp: Component[Any, Any], seconds: float) -> Component[Any, Any]:
-    """``comp`` with ``seconds`` as its timeout, unless it declares one."""
-    if comp.meta.timeout is not None:
-        return comp
-    meta = msgspec.structs.replace(comp.meta, timeout=seconds)
-    return Component(comp.fn, meta, comp.check, in_type=comp.in_type, out_type=comp.out_type)  # type: ignore[arg-type]
-
 
 class TestOrchestrator(StageOrchestrator):
     """Runs test components (``type=test``), including ones that call external runners."""
 
     stage = "test"
     __test__ = False  # not a pytest test class, whatever its name says
+
+
+def orchestrator_for(stage: str) -> type[StageOrchestrator]:
+    """The class that runs ``stage`` (its row of the stage table names it).
+
+    >>> orchestrator_for("ci").__name__
+    'CIOrchestrator'
+    """
+    found = globals()[STAGES[stage].orchestrator]
+    assert isinstance(found, type) and issubclass(found, StageOrchestrator), found
+    return found
 
 
 ANY_TYPES = frozenset({"object", "Any", "typing.Any", ""})
@@ -278,29 +280,6 @@ def _edge_misfit(deps: Sequence[Component[Any, Any]], comp: Component[Any, Any])
                 message=f"{dep.name} produces {dep.meta.output_type} but {comp.name} takes {item} from it (in {wanted})"
             )
     return None
-
-
-def refusal_code(error: StepError) -> ExitCode:
-    """The exit code of a pipeline that cannot start: 3 for a name that does not resolve,
-    2 for ``--from``/``--to`` that name neither a subgraph nor a chain, 4 for types that
-    do not fit."""
-    if isinstance(error, Unresolved):
-        return ExitCode.REGISTRY
-    return ExitCode.CONFIG if isinstance(error, Misconfigured) else ExitCode.PROTOCOL
-
-
-def refused(ctx: ExecCtx, stage: str, error: StepError) -> RunReport:
-    """The report of a run that could not start: no steps, the error, its exit code."""
-    return RunReport(
-        steps=(),
-        summary=Summary(status=Status.FAIL),
-        exit_code=int(refusal_code(error)),
-        run_id=ctx.run_id,
-        trace_id=ctx.trace_id,
-        stage=stage,
-        error=error,
-        metadata={"stage": stage},
-    )
 
 
 class RegistryOrchestrator(Orchestrator):

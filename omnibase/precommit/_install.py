@@ -14,11 +14,12 @@ import argparse
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from returns.result import Failure
 
 from omnibase._io.git import git, git_text, text
+from omnibase.orchestrators.table import HOOK_TYPES, STAGES
 
 __all__ = ["MARKER", "hook_impl_command", "hook_script", "install_command", "restore_command", "uninstall_command"]
 
@@ -85,7 +86,7 @@ def install_command(args: argparse.Namespace) -> int:
         _say(folder[0])
         return folder[1]
     os.makedirs(folder, exist_ok=True)
-    for hook_type in args.hook_type or ["pre-commit"]:
+    for hook_type in args.hook_type or HOOK_TYPES[:1]:
         path = os.path.join(folder, hook_type)
         legacy = path + ".legacy"
         if os.path.lexists(path) and not _is_ours(path):
@@ -112,7 +113,7 @@ def uninstall_command(args: argparse.Namespace) -> int:
     if isinstance(folder, tuple):
         _say(folder[0])
         return folder[1]
-    for hook_type in args.hook_type or ["pre-commit"]:
+    for hook_type in args.hook_type or HOOK_TYPES[:1]:
         path = os.path.join(folder, hook_type)
         if not os.path.lexists(path):
             continue
@@ -190,9 +191,10 @@ def _push_ranges(remote: str, lines: Sequence[str]) -> list[tuple[str, str]]:
     return out
 
 
-def hook_impl_command(args: argparse.Namespace) -> int:
-    from omnibase.cli._main import main
-
+def hook_impl_command(args: argparse.Namespace, main: Callable[[list[str]], int]) -> int:
+    """What the hook script of ``args.hook_type`` runs: the legacy hook, then the stage
+    that git hook runs (the stage table's ``hook_types``) through ``main``, the command
+    line's entry point (once per pushed range for ``pre-push``)."""
     # only pre-push is given data on stdin (the refs); other hooks must not wait for it
     wants_stdin = args.hook_type == "pre-push" and sys.stdin is not None and not sys.stdin.isatty()
     stdin = sys.stdin.buffer.read() if wants_stdin else b""
@@ -200,7 +202,8 @@ def hook_impl_command(args: argparse.Namespace) -> int:
     if code != 0:
         _say(f"the legacy {args.hook_type} hook failed (exit {code})")
         return code
-    base = ["orch", "--stage", "pre-commit", "--hook-stage", args.hook_type, "--format", "human"]
+    stage = next(s.name for s in STAGES.values() if args.hook_type in s.hook_types)
+    base = ["orch", "--stage", stage, "--hook-stage", args.hook_type, "--format", "human"]
     if args.hook_type != "pre-push":
         return main(base)
     remote = args.hook_args[0] if args.hook_args else "origin"

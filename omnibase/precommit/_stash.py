@@ -33,10 +33,10 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase._io.git import GitError, Pending, Status, git, status, status_of, status_started
+from omnibase._io.state import make_state_dir, patches_dir, stash_lock, state_dir
 
 __all__ = ["Lookahead", "Stashed", "StashError", "look_ahead", "leftover_patches", "restore_leftovers", "staged_only"]
 
-PATCH_DIR = os.path.join("omnibase", "patches")
 _NO_SUBMODULES = ("-c", "submodule.recurse=0")
 
 
@@ -57,13 +57,9 @@ class Stashed(msgspec.Struct, kw_only=True):
     status: Status | None = None  # what git said was staged and unstaged before
 
 
-def _patch_dir(gitdir: str) -> str:
-    return os.path.join(gitdir, PATCH_DIR)
-
-
 def leftover_patches(gitdir: str) -> list[str]:
     """Patches of interrupted runs, oldest first."""
-    folder = _patch_dir(gitdir)
+    folder = patches_dir(state_dir(gitdir))
     try:
         names = sorted(n for n in os.listdir(folder) if n.endswith(".patch"))
     except OSError:
@@ -82,29 +78,19 @@ def _apply(root: str, patch: str, *extra: str) -> Result[bytes, GitError]:
 
 
 def _write_durably(path: str, data: bytes) -> None:
-    """Write ``data`` to a new file and fsync it and its folder: the user's only copy of
-    their unstaged work until it is applied again, so it is on disk before the working
-    tree changes (the one place omnibase fsyncs; see docs/precommit.md)."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:  # os.write may write less than asked
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(path + ".tmp", path)
-    dfd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    """Write ``data`` to a new file (0600) and fsync it and its folder: the user's only copy
+    of their unstaged work until it is applied again, so it is on disk before the working
+    tree changes. The state folder is checked first (no symlink, ours)."""
+    from omnibase._io.atomic import write_atomic
+
+    made = make_state_dir(os.path.dirname(path))
+    if made.value_or(None) is None:
+        raise OSError(made.failure().message)
+    write_atomic(path, data, durable=True, mode=0o600)
 
 
 def _write_patch(gitdir: str, diff: bytes) -> str:
-    path = os.path.join(_patch_dir(gitdir), f"{time.time_ns()}-{os.getpid()}.patch")
+    path = os.path.join(patches_dir(state_dir(gitdir)), f"{time.time_ns()}-{os.getpid()}.patch")
     _write_durably(path, diff)
     return path
 
@@ -156,9 +142,7 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
 def _lock(gitdir: str) -> Iterator[None]:
     import fcntl
 
-    folder = os.path.join(gitdir, "omnibase")
-    os.makedirs(folder, exist_ok=True)
-    fd = os.open(os.path.join(folder, "stash.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(stash_lock(state_dir(gitdir)), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -193,7 +177,7 @@ def look_ahead(root: str, gitdir: str) -> Lookahead | None:
     import fcntl
 
     try:
-        fd = os.open(os.path.join(gitdir, "omnibase", "stash.lock"), os.O_RDWR)
+        fd = os.open(stash_lock(state_dir(gitdir)), os.O_RDWR | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
@@ -267,6 +251,10 @@ def staged_only(root: str, gitdir: str, ahead: Lookahead | None = None) -> Itera
     """Within the block the working tree of tracked files holds the staged content; on
     the way out (normal, exception, Ctrl-C) the unstaged changes come back. ``ahead``:
     the lock already held and the status already asked (see ``look_ahead``)."""
+    checked = make_state_dir(state_dir(gitdir))  # the state folder: real, ours, no symlink
+    if isinstance(checked, Failure):
+        yield Failure(StashError(f"cannot set the unstaged changes aside: {checked.failure().message}"))
+        return
     with _lock(gitdir) if ahead is None or ahead.fd is None else contextlib.nullcontext():
         state = Stashed()
         stashed = _stash(root, gitdir, state, ahead if ahead is not None and ahead.fd is not None else None)

@@ -42,7 +42,6 @@ STAGE_NAMES = {  # pre-commit's stage names (old and new) -> the git hooks omnib
     "push": "pre-push",
     "manual": "manual",
 }
-_FILE_FIELDS = ("files", "exclude")
 _TYPE_FIELDS = ("types", "types_or", "exclude_types")
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -14,6 +14,7 @@ from omnibase.core.policies import DEFAULT_RETRY as _R
 from omnibase.core.gating import GatePolicy
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.values import ComponentType, Isolation, Lifecycle, Limits, Meta, Rights
+from omnibase.orchestrators.table import HOOK_STAGES, STAGES, HookStage
 
 __all__ = [
     "FILE_NAMES",
@@ -34,7 +35,6 @@ __all__ = [
 ]
 
 FILE_NAMES = ("omnibase.yaml", ".omnibase.yaml")
-NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 #: The longest duration (seconds) any field accepts: one day. ``nan``, ``inf`` and
 #: negative durations are refused too (a comparison with nan is always false).
@@ -68,19 +68,11 @@ class StageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hooks: HookSpec | None = None
 
 
-#: The spec's defaults, as data; ``stages:`` in the registry file overrides them per stage.
+#: Each stage's defaults, from its row of the stage table (``orchestrators.table.STAGES``):
+#: the stages ``stages:`` may name, and what it overrides per stage.
 STAGE_DEFAULTS: dict[str, StageConfig] = {
-    "pre-commit": StageConfig(filter="tag=pre-commit,lifecycle=canary|stable"),
-    "test": StageConfig(filter="type=test"),
-    "ci": StageConfig(filter="lifecycle!=experimental"),
-    "pipeline": StageConfig(filter=""),
+    name: StageConfig(filter=spec.filter, fail_fast=spec.fail_fast or None) for name, spec in STAGES.items()
 }
-
-
-#: The git hooks a component runs at when its entry has no ``stages:`` (all of them;
-#: ``manual`` ones run only when asked for with ``orch --hook-stage manual``).
-HookStage = Literal["pre-commit", "pre-merge-commit", "pre-push", "manual"]
-HOOK_STAGES: tuple[HookStage, ...] = ("pre-commit", "pre-merge-commit", "pre-push", "manual")
 
 
 class RetrySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -140,6 +132,8 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     isolation: Isolation | None = None  # None: "process" for python entries, "none" for built-ins
     sandbox: Rights = Rights()
     pass_env: tuple[str, ...] = ()
+    #: The git hooks a component runs at (all of them when the entry says nothing;
+    #: ``manual`` ones run only when asked for with ``orch --hook-stage manual``).
     stages: tuple[HookStage, ...] = HOOK_STAGES
     builtin: str | None = None
     args: tuple[str, ...] = ()

@@ -46,7 +46,8 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def socket_dir(git_dir: str) -> str:
-    """The folder of the repository's server socket."""
+    """The folder of the repository's server socket: ``omnibase._io.state.server_dir``,
+    copied because this file imports nothing of omnibase (tests/server hold them equal)."""
     return os.path.join(git_dir, "omnibase", "server")
 
 
@@ -183,7 +184,9 @@ def disabled(env: Mapping[str, str]) -> bool:
 
 
 def _git_dir(args: Sequence[str]) -> str | None:
-    """The git folder, from ``--hook-dir DIR`` (the hooks folder, ``<git dir>/hooks``)."""
+    """The git folder, from ``--hook-dir DIR`` (the hooks folder, ``<git dir>/hooks``): the
+    common git directory ``omnibase._io.git.repo_paths`` finds, read from the hook's own
+    path instead of asking git (a test holds the two equal)."""
     for i, word in enumerate(args):
         if word == "--":
             break

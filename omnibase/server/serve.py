@@ -27,18 +27,20 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
+from omnibase.drivers.modes import preloaded
 from omnibase.server import client as _client
 
 __all__ = ["PRELOAD", "main", "serve"]
 
-#: What an everyday ``orch --stage pre-commit`` imports; loaded before the first request.
+#: What an everyday ``orch --stage pre-commit`` imports; loaded before the first request (the
+#: default mode's performers are the mode table's to name: ``drivers.modes.preloaded``).
 PRELOAD = (
     "omnibase.cli._main", "omnibase.cli._process", "omnibase.cli._commands", "omnibase.cli._modes",
     "omnibase.cli._observe", "omnibase.cli._terminal", "omnibase.cli._reports", "omnibase.cli._catalogue",
     "omnibase.cli._graphs", "omnibase.cli.formatters", "omnibase.cli.formats", "omnibase.cli.formats._lazy",
     "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase._io.git", "omnibase._io.atomic",
-    "omnibase.core.redact", "omnibase.drivers.isolation.spawn", "omnibase.interpreter", "omnibase.drivers", "omnibase.drivers.sync",
-    "omnibase.drivers.isolation.process", "omnibase.drivers.replay", "omnibase.drivers.isolation.worker",
+    "omnibase.core.redact", "omnibase.drivers.isolation.spawn", "omnibase.interpreter", "omnibase.drivers",
+    *preloaded(), "omnibase.drivers.isolation.worker",
     "omnibase.orchestrators", "omnibase.components.builtin", "omnibase.registry", "omnibase.context",
     "omnibase.snapshots", "omnibase.observers", "omnibase.observers.trace", "omnibase.observers.progress",
     "omnibase.observers.metrics", "omnibase.observers.logs", "omnibase.builtins", "omnibase.builtins._run",
@@ -353,10 +355,10 @@ def _bind(folder: str) -> tuple[socket.socket, int] | None:
     server holds the folder's lock or the folder is not safe to use."""
     import fcntl
 
-    parent = os.path.dirname(folder)
-    if os.path.islink(parent) or os.path.islink(folder):
+    from omnibase._io.state import make_state_dir
+
+    if os.path.islink(folder) or make_state_dir(os.path.dirname(folder)).value_or(None) is None:
         return None
-    os.makedirs(parent, exist_ok=True)
     try:
         os.mkdir(folder, 0o700)
     except FileExistsError:

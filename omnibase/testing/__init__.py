@@ -9,11 +9,9 @@ real components, report assertions and law checks. Hypothesis strategies are in
 
 from __future__ import annotations
 
-from typing import Any
-
-from omnibase.core.values import ExecCtx
 from omnibase.drivers.fake import FakeDriver
 from omnibase.testing.assertions import assert_failed, assert_passed, assert_steps
+from omnibase.testing.context import fake_ctx
 from omnibase.testing.faults import Act, FaultDriver, InjectedFault, faulty
 from omnibase.testing.laws import check_associativity, check_deterministic, check_identity, difference, observable
 
@@ -33,15 +31,3 @@ __all__ = [
     "faulty",
     "observable",
 ]
-
-
-def fake_ctx(**overrides: Any) -> ExecCtx:
-    """A context with fixed ids and seed, so reports are byte-for-byte reproducible."""
-    fields: dict[str, Any] = {
-        "run_id": "0123456789abcdef",
-        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
-        "stage": "test",
-        "seed": 0,
-    }
-    fields.update(overrides)
-    return ExecCtx(**fields)

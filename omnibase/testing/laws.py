@@ -29,7 +29,7 @@ def observable(report: RunReport) -> Any:
 
 
 def _ctx() -> ExecCtx:
-    from omnibase.testing import fake_ctx
+    from omnibase.testing.context import fake_ctx
 
     return fake_ctx()
 

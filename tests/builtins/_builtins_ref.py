@@ -399,6 +399,12 @@ PY_MORE_CORPUS: dict[str, bytes] = {
     "debug_breakpoint.py": b"def f():\n    breakpoint()\n    g(breakpoint())\n",
     "debug_nested.py": b"import q\ndef f():\n    import wdb\n    class A:\n        import rdb\n",
     "debug_attr.py": b"import pdb.foo\nx.breakpoint()\nfrom .pdb import x\n",
+    # ASCII bytes that a coding cookie turns into other text: UTF-7 spells ``p`` as ``+AHA-``
+    "debug_utf7.py": b"# coding: utf-7\nimport +AHA-db\n",
+    "debug_utf7_second_line.py": b"#!/usr/bin/env python\n# -*- coding: utf-7 -*-\nx = 1\n+AGI-reakpoint()\n",
+    "debug_utf7_clean.py": b"# coding: utf-7\nimport os\n",
+    "debug_utf7_third_line.py": b"x = 1\ny = 2\n# coding: utf-7\nimport +AHA-db\n",  # too late: not a cookie
+    "debug_utf7_crlf.py": b"# vim: set fileencoding=utf-7 :\r\nfrom p+AHU-db import x\r\n",
     "quotes.py": b'x = "hello"\ny = "it\'s"\nz = """doc"""\nw = b"bytes"\nv = rb"raw"\nu = "a" "b"\n',
     "quotes_fstring.py": b'x = f"hi {y}"\nz = f"a{"b"}"\n',
     "quotes_crlf.py": b'x = "a"\r\ny = "b"\r\n',

@@ -30,7 +30,7 @@ from tests.builtins._builtins_ref import (
 )
 
 from omnibase.builtins import CHECKS, Verdict, options_from_args
-from omnibase.builtins._textchecks import PERMALINK_HINT
+from omnibase.builtins._output import hook_output
 
 
 def _small(*corpora: dict[str, bytes]) -> dict[str, bytes]:
@@ -81,17 +81,17 @@ def differs_on_purpose(check: str, data: bytes, ours: Verdict) -> bool:
     return True
 
 
-def expected_output(check: str, verdict: Verdict) -> str:
+def expected_output(check: str, opts: object, verdict: Verdict) -> str:
     """What the reference prints for this verdict (comparable parts only)."""
-    lines = [f.message for f in verdict.findings]
-    if verdict.ok and check != "sort-simple-yaml" or not lines:
+    lines = hook_output(check, opts, [verdict])
+    if not lines:
         return ""
     if check == "debug-statements" and "Could not parse ast" in lines[0]:
         return lines[0].splitlines()[0]
     if check == "pretty-format-json":
         return "\n".join(lines).rstrip("\n")
     if check == "check-vcs-permalinks":  # the reference prints a last line without its LF as is
-        return "\n".join(line for line in "\n".join([*lines, PERMALINK_HINT]).splitlines() if line)
+        return "\n".join(line for line in "\n".join(lines).splitlines() if line)
     return "".join(line + "\n" for line in lines)
 
 
@@ -125,8 +125,9 @@ def test_same_verdict_bytes_and_output_as_the_reference(check, args, corpus, tmp
         after = ours.edit.content if ours.edit is not None else data
         if after != ref.content:
             mismatches.append(f"{name}: fixed bytes differ: ours={after[:120]!r} reference={ref.content[:120]!r}")
-        if not ref.crashed and expected_output(check, ours) != reference_output(check, ref.out):
-            mismatches.append(f"{name}: output ours={expected_output(check, ours)!r} reference={ref.out!r}")
+        printed = expected_output(check, options, ours)
+        if not ref.crashed and printed != reference_output(check, ref.out):
+            mismatches.append(f"{name}: output ours={printed!r} reference={ref.out!r}")
     assert not mismatches, "\n".join(mismatches)
 
 

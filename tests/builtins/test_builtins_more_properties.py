@@ -4,6 +4,7 @@ pre-commit-hooks 6.0.0 byte for byte, and fixing twice changes nothing more."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from tests.builtins._builtins_ref import ODD_BREAKS, reference_on_bytes
 
 from omnibase.builtins import CHECKS, options_from_args
+from omnibase.builtins._output import hook_output
 
 SETTINGS = settings(max_examples=150, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -120,10 +122,42 @@ def test_python_checks(scratch: Path, data: bytes, check: str):
         assert "".join(f.message + "\n" for f in ours.findings) == ref.out
 
 
+def _utf7_spelled(text: str, spelled: list[bool]) -> bytes:
+    """``text`` as UTF-7 bytes, each ASCII letter whose flag is set spelled in the
+    encoded form (``p`` as ``+AHA-``): the same text to a decoder, other bytes."""
+    import base64
+
+    out = []
+    for i, c in enumerate(text):
+        if c.isascii() and c.isalpha() and spelled[i % len(spelled)]:
+            out.append("+" + base64.b64encode(c.encode("utf-16-be")).decode().rstrip("=") + "-")
+        else:
+            out.append(c.encode("utf-7").decode("ascii"))
+    return "".join(out).encode("ascii")
+
+
+@SETTINGS
+@given(PY_SOURCES, st.lists(st.booleans(), min_size=1, max_size=16), st.sampled_from([
+    "# coding: utf-7\n", "#!/usr/bin/env python\n# -*- coding: utf-7 -*-\n", "# vim: fileencoding=utf-7\r\n"]))
+def test_debug_statements_read_the_source_as_its_coding_cookie_says(scratch: Path, data: bytes, spelled: list[bool],
+                                                                      cookie: str):
+    source = cookie.encode() + _utf7_spelled(data.decode(), spelled)
+    ours = CHECKS["debug-statements"].fn("f.py", source, options_from_args("debug-statements", []))
+    ref = reference_on_bytes("debug-statements", "f.py", source, scratch)
+    assert ours.ok == (ref.code == 0), (source, ref.out)
+    if not ref.crashed and "Could not parse" not in ref.out:
+        assert "".join(f.message + "\n" for f in ours.findings) == ref.out
+
+
 XMLISH = st.lists(st.sampled_from([b"<a>", b"</a>", b"<b/>", b"&amp;", b"&x;", b"<?xml version='1.0'?>", b"x", b"\xff",
                                    b"<!--c-->", b"<![CDATA[", b"]]>", b" ", b"\n", b"<!DOCTYPE a>"]), max_size=12).map(b"".join)
 LINKS = st.lists(st.sampled_from([b"https://github.com/", b"a/b/blob/", b"main/", b"0123abcd/", b"x.py", b"#L1", b" ",
                                   b"\n", b"\r\n", b"\xff", b"git.example.com/"]), max_size=14).map(b"".join)
+#: whole links too, so that most files have something to find (fragments alone rarely line up)
+WHOLE_LINKS = [b"https://github.com/a/b/blob/main/x.py#L1", b"https://git.example.com/o/r/blob/dev/f.txt#L22",
+               b"https://github.com/a/b/blob/0123abcd/x.py#L1", b"https://github.com/a/b/blob/v1.2/x.py#L3"]
+LINKED = st.lists(st.sampled_from([*WHOLE_LINKS, b"see ", b" ", b"\n", b"\r\n", b"\r", b"\xff", b"#L9"]),
+                  max_size=10).map(b"".join)
 
 
 @SETTINGS
@@ -136,11 +170,14 @@ def test_check_xml(scratch: Path, data: bytes):
 
 
 @SETTINGS
-@given(LINKS)
+@given(LINKS | LINKED)
 def test_check_vcs_permalinks(scratch: Path, data: bytes):
     args = ["--additional-github-domain=git.example.com"]
     ours = CHECKS["check-vcs-permalinks"].fn("f.md", data, options_from_args("check-vcs-permalinks", args))
     ref = reference_on_bytes("check-vcs-permalinks", "f.md", data, scratch, args)
     assert ours.ok == (ref.code == 0)
-    found = [line.split(":", 2)[1] for line in ref.out.split("\n") if line.startswith("f.md:")]
-    assert [f.message.split(":", 2)[1] for f in ours.findings] == found  # the same lines, in order
+    # what is printed (the lines found, in order, and the closing hint): the reference
+    # writes each line's own bytes (a CR; no LF after a last line without one, so what
+    # follows runs on), so the text is compared, not where lines break
+    printed = "\n".join(hook_output("check-vcs-permalinks", options_from_args("check-vcs-permalinks", args), [ours]))
+    assert re.sub("[\r\n]", "", printed) == re.sub("[\r\n]", "", ref.out)

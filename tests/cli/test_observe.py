@@ -19,9 +19,9 @@ def _args(**kw: object) -> argparse.Namespace:
 
 def test_outputs_are_checked_before_the_run(tmp_path: Path) -> None:
     assert check_outputs(_args(metrics_out=str(tmp_path / "m.prom"))) is None
-    assert "is a folder" in str(check_outputs(_args(profile_out=str(tmp_path))))
+    assert "is a directory" in str(check_outputs(_args(profile_out=str(tmp_path))))
     (tmp_path / "file").write_text("")
-    assert "no such folder" in str(check_outputs(_args(log_file=str(tmp_path / "file" / "x.log"))))
+    assert "no such directory" in str(check_outputs(_args(log_file=str(tmp_path / "file" / "x.log"))))
     (tmp_path / "link").symlink_to(tmp_path / "m.prom")
     assert "symbolic link" in str(check_outputs(_args(log_file=str(tmp_path / "link"))))
     assert not (tmp_path / "m.prom").exists()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from omnibase.core.redact import MASK, bound, redact, secret_values
 from omnibase.builtins import Edit
-from omnibase.cli.formatters import FORMATTERS, MAX_TEXT, RenderOptions, _safe_value
+from omnibase.cli.formatters import FORMATTERS, MAX_TEXT, RenderOptions, clean
 from omnibase.core.values import Failed, RunReport, Status, StepResult, Summary
 from omnibase.components.builtin import MAX_DIFF, MAX_FILE_DIFF, _diffs, _first_difference
 
@@ -71,7 +71,7 @@ def test_every_format_bounds_strings_and_escapes_bad_bytes() -> None:
 
 def test_the_walk_keeps_objects_that_need_nothing() -> None:
     report = _report({"k": [1, 2.5, None, "ok"]}, "fine")
-    assert _safe_value(report) is report
+    assert clean(report) is report
 
 
 def test_redaction_and_bounds() -> None:

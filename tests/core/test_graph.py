@@ -287,8 +287,8 @@ def test_the_dependencies_strategy_gives_dags_and_the_law_catches_a_wrong_report
 @settings(max_examples=50, deadline=None)
 @given(dags(max_nodes=6), st.integers(1, 3) | st.none(), st.booleans())
 def test_a_graph_round_trips_through_a_snapshot(case: Any, maxfail: int | None, fail_fast: bool) -> None:
-    from omnibase.snapshots import Node as Shape
-    from omnibase.snapshots import rebuild, shape_of
+    from omnibase.core.shape import rebuild, shape_of
+    from omnibase.core.step import Shape
 
     spec, _ = case
     spec = [(n, needs, "all_done" if rule == "any_succeeded" else rule, f) for n, needs, rule, f in spec]
@@ -305,7 +305,7 @@ def test_a_graph_round_trips_through_a_snapshot(case: Any, maxfail: int | None, 
 
 def test_a_predicate_or_a_hook_is_code_a_snapshot_cannot_rebuild() -> None:
     from omnibase import hooked
-    from omnibase.snapshots import rebuild, shape_of
+    from omnibase.core.shape import rebuild, shape_of
 
     a = Component(lambda c, x: Success(1), Meta(name="a"))
     with_predicate = graph({"a": a, "b": node(a, name="b", needs=["a"], when=Predicate(any_succeeded))})

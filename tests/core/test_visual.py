@@ -19,7 +19,7 @@ from omnibase.core.combinators import all_of
 from omnibase.core.graph import graph, node
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, GraphNode, Meta, RunReport, Status, StepResult, Summary
-from omnibase.core.visual import Mark, dot, graph_of, marks_of, mermaid, report_graph, text
+from omnibase.core.visual import Mark, dot, picture_of, marks_of, mermaid, report_graph, text
 
 
 def _ok(ctx: ExecCtx, x: object) -> Result[object, str]:
@@ -79,7 +79,7 @@ def _columns(line: str) -> int:
 
 def _drawn(built: Any, data: Any) -> tuple[tuple[GraphNode, ...], dict[str, Mark]]:
     """A generated pipeline's graph, and statuses drawn for some of its nodes."""
-    nodes = graph_of(built[0])
+    nodes = picture_of(built[0])
     statuses = st.sampled_from(["PASS", "FAIL", "WARN", "SKIP"])
     marks = {
         n.name: Mark(status=data.draw(statuses), duration_s=data.draw(st.floats(0, 1e5)), reason=data.draw(st.text(max_size=200)))
@@ -104,7 +104,7 @@ def test_the_text_form_fits_in_100_columns_and_names_every_node(built: Any, data
 @given(pipelines())
 def test_levels_respect_every_edge(built: Any) -> None:
     step, _ = built
-    nodes = graph_of(step)
+    nodes = picture_of(step)
     level = {n.name: n.level for n in nodes}
     for n in nodes:
         for dep in n.needs:
@@ -169,10 +169,10 @@ def test_dot_is_parsed_by_a_real_parser(built: Any, data: Any) -> None:
 
 def test_a_chain_a_fan_out_and_a_graph() -> None:
     a, b, c = comp("a"), comp("b"), comp("c")
-    assert [(n.name, n.needs) for n in graph_of(a >> b >> c)] == [("a", ()), ("b", ("a",)), ("c", ("b",))]
-    assert [(n.name, n.needs) for n in graph_of(all_of([a, b]) >> c)] == [("a", ()), ("b", ()), ("c", ("a", "b"))]
+    assert [(n.name, n.needs) for n in picture_of(a >> b >> c)] == [("a", ()), ("b", ("a",)), ("c", ("b",))]
+    assert [(n.name, n.needs) for n in picture_of(all_of([a, b]) >> c)] == [("a", ()), ("b", ()), ("c", ("a", "b"))]
     g = graph({"a": a, "b": node(b, needs=["a"], when="all_done"), "c": node(c, needs=["a"])})
-    shaped = graph_of(g)
+    shaped = picture_of(g)
     assert [(n.name, n.needs, n.when, n.level) for n in shaped] == [
         ("a", (), "all_succeeded", 0), ("b", ("a",), "all_done", 1), ("c", ("a",), "all_succeeded", 1)
     ]  # fmt: skip

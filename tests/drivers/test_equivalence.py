@@ -19,7 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from omnibase import FakeDriver, RunReport, SyncDriver, run
-from omnibase.core.step import AllOf, Breaker, Step, children
+from omnibase.core.step import AllOf, Breaker, Step
 from omnibase.drivers import AsyncDriver, arun
 from omnibase.testing import fake_ctx
 from omnibase.testing.strategies import PipelineSpec, build, pipelines
@@ -47,7 +47,7 @@ def steady(spec: PipelineSpec) -> PipelineSpec:
 
 def breaker_keys(step: Step[Any, Any]) -> set[str]:
     keys = {step.key} if isinstance(step, Breaker) else set()
-    for child in children(step):
+    for child in step.children():
         keys |= breaker_keys(child)
     return keys
 
@@ -60,7 +60,7 @@ def shares_a_breaker_across_branches(step: Step[Any, Any]) -> bool:
             if keys & seen:
                 return True
             seen |= keys
-    return any(shares_a_breaker_across_branches(c) for c in children(step))
+    return any(shares_a_breaker_across_branches(c) for c in step.children())
 
 
 def without_timings(report: RunReport[Any]) -> Any:

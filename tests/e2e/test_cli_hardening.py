@@ -232,7 +232,7 @@ def test_output_symlink_directory_device_and_missing_folder_are_exit_2_before_ru
     (staged.root / "folder").mkdir()
     staged.write("b.txt", "trailing   \n")
     staged.stage("b.txt")
-    for target, why in (("link.json", "a symlink"), ("folder", "a directory"), ("/dev/null", "not a regular file"), ("nowhere/r.json", "no such directory")):
+    for target, why in (("link.json", "a symbolic link"), ("folder", "a directory"), ("/dev/null", "not a regular file"), ("nowhere/r.json", "no such directory")):
         r = cli("orch", "--stage", "pre-commit", "-o", target)
         assert r.code == 2, (target, r)
         assert why in r.err and r.out == "", (target, r)

@@ -180,7 +180,7 @@ def test_unwritable_outputs_are_refused_before_running(fixable, cli, tmp_path):
     r = cli("orch", "--format", "json", "--metrics-out", str(tmp_path / "link.prom"))
     assert r.code == 2 and "symbolic link" in r.err and r.out == "", r
     r = cli("orch", "--format", "json", "--profile-out", str(tmp_path / "nope" / "t.json"))
-    assert r.code == 2 and "no such folder" in r.err, r
+    assert r.code == 2 and "no such directory" in r.err, r
     assert (fixable.root / "notes.txt").read_bytes() == b"trailing   \nno final newline"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from omnibase._io.git import status
-from omnibase.precommit._stash import PATCH_DIR, look_ahead, staged_only
+from omnibase.precommit._stash import look_ahead, staged_only
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_no_look_ahead_while_another_run_holds_the_lock(repo: Path) -> None:
 def test_no_look_ahead_when_an_interrupted_run_left_a_patch(repo: Path) -> None:
     gitdir = repo / ".git"
     _first_run(repo)
-    folder = gitdir / PATCH_DIR
+    folder = gitdir / "omnibase" / "patches"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "1-1.patch").write_bytes(b"")
     assert look_ahead(str(repo), str(gitdir)) is None

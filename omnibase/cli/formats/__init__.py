@@ -22,6 +22,7 @@ RENDERERS: Mapping[str, str] = {
     "sarif": "omnibase.cli.formats.sarif:render_sarif",
     "github": "omnibase.cli.formats.github:render_github",
     "jsonl": "omnibase.cli.formats.jsonl:render_jsonl",
+    "html": "omnibase.cli.formats.html:render_html",
 }
 
 #: The choices of ``--format`` and of ``--report FORMAT=FILE``, in the table's order.

@@ -6,7 +6,8 @@ Each line has an ``event`` field: ``started`` (an invocation is about to run), `
 format writes it, under ``report``). Every line carries the run's ``trace_id``.
 
 ``JsonlStream`` is an observer: given to a run, it writes each event the moment it
-happens (the CLI streams ``--format jsonl`` this way). ``render_jsonl`` writes the same
+happens (the CLI streams ``--format jsonl`` this way), cleaned first as ``FORMATTERS``
+cleans a report (``omnibase.cli.formatters.clean``: secrets redacted, strings bounded). ``render_jsonl`` writes the same
 lines from a finished report alone: its ``step`` lines, then the ``report`` line.
 """
 
@@ -69,7 +70,9 @@ class JsonlStream:
         self.lines: list[str] = []
 
     def __call__(self, event: Event) -> None:
-        line = event_line(event, self.trace_id)
+        from omnibase.cli.formatters import clean
+
+        line = event_line(clean(event), self.trace_id)  # as every rendering: redacted, bounded
         self.lines.append(line)
         if self.write is not None:
             self.write(line)
