@@ -30,7 +30,7 @@ from omnibase.core.values import (
     StepResult,
     Summary,
 )
-from tests.cli.test_formats_ci import HOSTILE, SETTINGS, reports
+from tests.cli.formats.test_ci_formats import HOSTILE, SETTINGS, reports
 
 OPTS = RenderOptions()
 
