@@ -73,6 +73,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("paths", nargs="*", help=f"files or folders under {PACKAGE}/ (default: all of it)")
     parser.add_argument("--resume", action="store_true", help="keep mutants/ and its results from an earlier run")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants run at once")
+    parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
+                        help="leave out a test that fails without any mutant (say so with the score)")
     args = parser.parse_args(argv)
     only = patterns(args.paths)
 
@@ -85,7 +87,11 @@ def main(argv: list[str]) -> int:
     import mutmut.configuration as configuration
     from mutmut.__main__ import _run
 
-    configuration._config = dataclasses.replace(configuration.config(), only_mutate=only)
+    base = configuration.config()
+    extra = [f"--deselect={node}" for node in args.deselect]
+    configuration._config = dataclasses.replace(
+        base, only_mutate=only, pytest_add_cli_args_test_selection=base.pytest_add_cli_args_test_selection + extra
+    )
     started = time.monotonic()
     try:
         _run([], args.jobs)

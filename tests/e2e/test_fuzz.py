@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from omnibase.cli._main import main
-from tests.e2e.conftest import Repo, _env
+from tests.support import Repo, cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -114,7 +114,7 @@ def _in_process(argv: list[str], cwd: Path) -> tuple[int, str, str]:
 
 
 def _subprocess(argv: list[str], cwd: Path) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "omnibase", *argv], cwd=cwd, env=_env({"OMNIBASE_RESOLVE_TIMEOUT": "5"}), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, errors="surrogateescape")
+    done = subprocess.run([sys.executable, "-m", "omnibase", *argv], cwd=cwd, env=cli_env({"OMNIBASE_RESOLVE_TIMEOUT": "5"}), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, errors="surrogateescape")
     return done.returncode, done.stdout, done.stderr
 
 
