@@ -84,8 +84,22 @@ def main(argv: list[str]) -> int:
     # A test that runs the CLI in a subprocess must run the mutated package too.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "mutants"), os.environ.get("PYTHONPATH")]))
 
+    import mutmut.__main__ as mutmut_main
     import mutmut.configuration as configuration
-    from mutmut.__main__ import _run
+
+    # While mutmut records which tests call which function, a CLI subprocess must run the
+    # unmutated package: its recording would look for mutmut's settings in the test's folder.
+    record = mutmut_main.collect_or_load_stats
+
+    def record_unmutated(*args: object, **kwargs: object) -> object:
+        saved = os.environ.pop("PYTHONPATH", None)
+        try:
+            return record(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            if saved is not None:
+                os.environ["PYTHONPATH"] = saved
+
+    mutmut_main.collect_or_load_stats = record_unmutated  # type: ignore[assignment]
 
     base = configuration.config()
     extra = [f"--deselect={node}" for node in args.deselect]
@@ -94,7 +108,7 @@ def main(argv: list[str]) -> int:
     )
     started = time.monotonic()
     try:
-        _run([], args.jobs)
+        mutmut_main._run([], args.jobs)
     except SystemExit as stop:  # mutmut exits when the unmutated baseline fails
         if stop.code not in (None, 0):
             print("mutate: the tests fail without any mutant (the baseline): fix them first")
