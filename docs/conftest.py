@@ -24,6 +24,7 @@ The other examples run too (one test each, named ``PAGE::LANG:LINE``):
   A block that must not run there (it installs packages, needs a server or a terminal, or
   holds a placeholder) says so with a visible line ``# not run: WHY``; its commands are
   still parsed.
+- A block in another language (a Jenkinsfile's groovy): its ``omnibase`` commands parse.
 - Every fence names its language (``text`` for output and synopses), so no command hides
   in an unlabelled block.
 """
@@ -71,6 +72,8 @@ class MarkdownFile(pytest.File):
                 yield YamlExample.from_parent(self, name=f"{self.path.name}::yaml:{line}", source=body, line=line)
             elif lang in _SHELLS:
                 yield ShellExample.from_parent(self, name=f"{self.path.name}::{lang}:{line}", source=body, line=line, console=lang == "console")
+            elif lang not in ("python", "text"):  # another CI system's configuration (groovy, ...)
+                yield CommandsExample.from_parent(self, name=f"{self.path.name}::{lang}:{line}", source=body, line=line)
 
 
 class MarkdownPage(pytest.Item):
@@ -290,7 +293,8 @@ def _omnibase_commands(text: str) -> list[list[str]]:
                 if w in _OPERATORS:
                     break
                 argv.append(w)
-            found.append(argv)
+            if argv:  # a bare "omnibase" is a name (a CI job's), not a command
+                found.append(argv)
             break
     return found
 
@@ -305,6 +309,23 @@ def _check_argv(argv: list[str], where: str) -> None:
             _parser(_command_of(argv)).parse_args(argv)
     except SystemExit as exc:
         assert exc.code == 0, f"{where}: omnibase {' '.join(argv)}: {err.getvalue().strip()}"
+
+
+class CommandsExample(_Example):
+    """A block in a language of its own (a Jenkinsfile's groovy): its ``omnibase`` commands parse."""
+
+    def __init__(self, *, source: str, line: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.source, self.line = source, line
+
+    def runtest(self) -> None:
+        commands = _omnibase_commands(self.source.replace("'", " "))
+        assert commands, f"{self.path.name}:{self.line}: no omnibase command found in the block"
+        for argv in commands:
+            _check_argv(argv, f"{self.path.name}:{self.line}")
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.line - 1, f"docs example {self.path.name}:{self.line}: its omnibase commands parse"
 
 
 class ShellExample(_Example):

@@ -89,3 +89,22 @@ def test_help_and_a_mistyped_command_do_not_offer_hook_impl(capsys):
         _parser().parse_args(["orhc"])
     assert "hook-impl" not in capsys.readouterr().err
     assert "hook-impl" not in _parser().format_help()
+
+
+@pytest.mark.parametrize(("page", "start", "end"), [("cli.md", "### Which components", "### The filter grammar"), ("registry.md", "## Stages", "## Editing")])
+def test_the_stage_filter_tables_show_the_stage_tables_filters(page, start, end):
+    from omnibase.orchestrators.table import STAGES
+
+    rows = table_rows(section((DOCS / page).read_text(encoding="utf-8"), start, end))[2:]
+    shown = {next(iter(ticked(row[0]))): {t for t in ticked(row[1]) if "=" in t} for row in rows}  # the filters only
+    assert set(shown) == set(STAGES)
+    for name, spec in STAGES.items():
+        want = {spec.filter.replace("|", "\\|")} if spec.filter else set()  # no filter: the row says none
+        assert shown[name] == want, (page, name, shown[name], spec.filter)
+
+
+def test_the_registry_ranges_name_every_stage():
+    from omnibase.orchestrators.table import STAGES
+
+    row = next(r for r in table_rows((DOCS / "registry.md").read_text(encoding="utf-8")) if "keys of `stages`" in r[0])
+    assert ticked(row[1]) == set(STAGES)

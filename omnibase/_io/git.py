@@ -24,7 +24,6 @@ __all__ = [
     "Status",
     "all_files",
     "changed_files",
-    "commit_of",
     "explicit_files",
     "git",
     "git_text",
@@ -35,6 +34,7 @@ __all__ = [
     "status",
     "status_of",
     "status_started",
+    "tree_of",
     "text",
     "zsplit",
 ]
@@ -276,12 +276,13 @@ def all_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
     )
 
 
-def commit_of(root: str, ref: str) -> Result[str, FileScopeError]:
-    """The id of the commit a user-given ``ref`` names. git is told where its options end
+def tree_of(root: str, ref: str) -> Result[str, FileScopeError]:
+    """The id of the tree a user-given ``ref`` names (a commit's tree, or a tree itself: a
+    push of a root commit is checked from the empty tree). git is told where its options end
     (``--end-of-options``), so a ref spelled like an option (``--output=/etc/passwd``) is a
     name that names nothing, never an option: every user-given ref reaches git through
     here, and only the id it answers goes further."""
-    found = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
+    found = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{tree}}"], root)
     if isinstance(found, Failure):
         return Failure(FileScopeError(f"{ref}: not a commit in this repository"))
     return Success(text(found.unwrap()).strip())
@@ -289,8 +290,8 @@ def commit_of(root: str, ref: str) -> Result[str, FileScopeError]:
 
 def changed_files(root: str, old: str, new: str) -> Result[tuple[str, ...], FileScopeError]:
     """Files added, copied, modified or renamed between two commits (what a push sends);
-    ``old`` and ``new`` may come from the user (``commit_of`` checks them first)."""
-    ids = commit_of(root, old).bind(lambda a: commit_of(root, new).map(lambda b: (a, b)))
+    ``old`` and ``new`` may come from the user (``tree_of`` checks them first)."""
+    ids = tree_of(root, old).bind(lambda a: tree_of(root, new).map(lambda b: (a, b)))
     if isinstance(ids, Failure):
         return Failure(ids.failure())
     a, b = ids.unwrap()

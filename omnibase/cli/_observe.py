@@ -95,7 +95,8 @@ def observed_run(
     adds what the caller knows (a dry run's plan) before metrics and the snapshot.
     """
     from omnibase.cli._modes import build_stack
-    from omnibase.drivers.modes import MODES, Stack
+    from omnibase.core.modes import MODES
+    from omnibase.drivers.modes import Stack
     from omnibase.observers.metrics import MetricsObserver
 
     base = build_stack(args, mode)

@@ -19,7 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from omnibase import FakeDriver, RetryPolicy, RunReport, SyncDriver, run
-from omnibase.core.step import AllOf, Breaker, Step
+from omnibase.core.step import AllOf, Breaker, Shape, Step
 from omnibase.drivers import AsyncDriver, arun
 from omnibase.testing import fake_ctx
 from omnibase.testing.strategies import Act, Behaviour, PipelineSpec, build, pipelines
@@ -28,21 +28,21 @@ TIMINGS = frozenset({"offset_s", "duration_s", "started_at", "profile"})
 
 
 def steady(spec: PipelineSpec) -> PipelineSpec:
-    """``spec`` with every policy made independent of the clock."""
-    kind = spec[0]
-    if kind == "leaf":
+    """``spec`` with every policy made independent of the clock, and no fail-fast fan-out."""
+    head = spec[0]
+    if head == "leaf":
         return spec
-    if kind == "retry":
-        return ("retry", steady(spec[1]), msgspec.structs.replace(spec[2], initial=0.0, cap=0.0, deadline=None))
-    if kind == "breaker":
-        p = spec[2]
-        policy = msgspec.structs.replace(p, window=1e9, reset_timeout=0.0 if p.reset_timeout < 50 else 1e9)
-        return ("breaker", steady(spec[1]), policy)
-    if kind == "timeout":
-        return ("timeout", steady(spec[1]), 3600.0)
-    if kind == "all_of":
-        return ("all_of", [steady(s) for s in spec[1]], False)
-    return (kind, *(steady(s) if isinstance(s, tuple) else s for s in spec[1:]))
+    if head == "recover":
+        return ("recover", steady(spec[1]), spec[2])
+    shape = msgspec.structs.replace(head, fail_fast=False)
+    if shape.retry is not None:
+        shape = msgspec.structs.replace(shape, retry=msgspec.structs.replace(shape.retry, initial=0.0, cap=0.0, deadline=None))
+    if shape.breaker is not None:
+        p = shape.breaker
+        shape = msgspec.structs.replace(shape, breaker=msgspec.structs.replace(p, window=1e9, reset_timeout=0.0 if p.reset_timeout < 50 else 1e9))
+    if shape.seconds is not None:
+        shape = msgspec.structs.replace(shape, seconds=3600.0)
+    return (shape, *(steady(s) for s in spec[1:]))
 
 
 def breaker_keys(step: Step[Any, Any]) -> set[str]:
@@ -108,7 +108,8 @@ def test_a_flat_fail_fast_fork_reports_alike_when_nothing_suspends() -> None:
     def leaf(name: str, kind: Any) -> PipelineSpec:
         return ("leaf", Behaviour(name=name, acts=(Act(kind),)))
 
-    spec = ("all_of", [leaf("a", "ok"), leaf("b", "fail"), leaf("c", "ok"), ("then", leaf("d", "ok"), leaf("e", "ok"))], True)
+    then, fan_out = Shape(kind="then", name=""), Shape(kind="all_of", name="all_of", fail_fast=True)
+    spec = (fan_out, leaf("a", "ok"), leaf("b", "fail"), leaf("c", "ok"), (then, leaf("d", "ok"), leaf("e", "ok")))
     sync = run(build(spec), 0, fake_ctx(), FakeDriver())
     concurrent = asyncio.run(arun(build(spec), 0, fake_ctx(), FakeDriver()))
     assert [s.status.value for s in sync.steps] == ["PASS", "FAIL", "SKIP", "SKIP", "SKIP"]

@@ -50,21 +50,10 @@ def test_html_on_stdout_and_in_a_report_file_show_the_same_run(leaky, cli, tmp_p
     assert run_id in out.read_text(encoding="utf-8")
 
 
-#: Redaction today runs on the rendered stdout text only (cli/_commands.py): a ``--report`` file
-#: (any format) is written unredacted, and a secret holding ``&``, ``<``, ``>`` or a quote is
-#: escaped by the time the stdout text is searched for it. The fix belongs to the one redaction
-#: point (cli/formatters.py, cli/_reports.py), which another branch is consolidating.
-ONE_POINT = pytest.mark.xfail(strict=True, reason="report files and escaped secrets miss the one redaction point (issue 22 note)")
-
-
 @pytest.mark.parametrize(
     ("target", "secret"),
-    [
-        ("stdout", "s3cr3tValue42"),
-        pytest.param("file", "s3cr3tValue42", marks=ONE_POINT),
-        pytest.param("stdout", "s3cr3t&<Value>42", marks=ONE_POINT),
-    ],
-)
+    [("stdout", "s3cr3tValue42"), ("file", "s3cr3tValue42"), ("stdout", "s3cr3t&<Value>42"), ("file", "s3cr3t&<Value>42")],
+)  # a secret with markup characters: redacted before it is escaped, or escaping would hide it
 def test_secret_values_are_redacted_in_the_html_report(leaky, cli, tmp_path, target, secret):
     out = tmp_path / "r.html"
     r = cli("orch", "--stage", "test", "--format", "html", "--report", f"html={out}", env={"OMNI_TEST_TOKEN": secret})

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from omnibase.cli.formatters import FORMATTERS, RenderOptions
-from omnibase.core.values import Failed, RunReport, Status, StepResult, Summary
+from omnibase.core.values import Failed
 
 pytestmark = pytest.mark.e2e
 
@@ -151,22 +151,20 @@ def test_report_of_a_real_run_opens_in_chromium(browser, repo, cli, tmp_path):
 
 
 def test_a_thousand_step_report_renders_in_under_a_second(browser, tmp_path):
+    from returns.result import Failure, Result, Success
     from selenium.webdriver.common.by import By
 
+    from omnibase import Component, Meta, all_of, new_ctx, run
+
+    def check(i: int) -> Component[None, None]:
+        def fn(ctx: Any, x: None) -> Result[None, Failed]:
+            return Failure(Failed(message=f"problem {i}: <b>not bold</b>")) if i % 4 == 2 else Success(x)
+
+        return Component(fn, Meta(name=f"component-{i:04d}"))
+
     count = 1000
-    statuses = [Status.PASS, Status.PASS, Status.FAIL, Status.SKIP]
-    steps = tuple(
-        StepResult(
-            name=f"component-{i:04d}", status=statuses[i % 4], span_id=f"{i:016x}", attempts=1,
-            offset_s=i * 0.003, duration_s=0.002 + (i % 7) * 0.001, output=f"line {i}\n" * 3 if i % 4 == 2 else "",
-            error=Failed(message=f"problem {i}: <b>not bold</b>") if i % 4 == 2 else None,
-        )
-        for i in range(count)
-    )  # fmt: skip
-    report = RunReport(
-        steps=steps, summary=Summary(status=Status.FAIL, total=count, passed=500, failed=250, skipped=250),
-        exit_code=1, run_id="r", trace_id="t", stage="pipeline", duration_s=3.2,
-    )  # fmt: skip
+    report = run(all_of(*[check(i) for i in range(count)]), None, new_ctx("ci"))  # a real run of 1,000 steps
+    assert len(report.steps) == count and report.summary.failed == count // 4
     out = tmp_path / "big.html"
     out.write_text(FORMATTERS["html"](report, RenderOptions()), encoding="utf-8")
     open_page(browser, out)  # once to warm the browser's caches for a fair measure

@@ -10,10 +10,10 @@ and runs no code. Everything it shows is plain HTML and inline SVG:
 - test cases, when the stage ran tests: the steps whose component is a test, and the
   entries a step carries under ``tests`` in its value or its failure's data (each a mapping
   with ``name`` and ``status``, optionally ``duration_s`` and ``message``);
-- the pipeline as a graph, laid out here in layers (a node's column is its wave), each node
-  coloured by its status and linked to its failure;
+- the pipeline as a graph, laid out in layers (a node's column is its wave; the geometry is
+  ``_layout``'s), each node coloured by its status and linked to its step's row;
 - a timeline of the steps: start, duration and lane, from the profile's invocations when the
-  run was profiled, else from each step's offset and duration (lanes packed here);
+  run was profiled, else from each step's offset and duration (in packed lanes);
 - every step in a table.
 
 Every string from the report is escaped (``&``, ``<``, ``>``, quotes) and control
@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import datetime
 import html
-import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from omnibase.cli.formats._common import error_text, findings, steps_of
-from omnibase.core.values import ComponentType, Failed, GraphNode, Raised, RunReport, Status, StepResult
+from omnibase.cli.formats._layout import layout, pack_lanes, ticks
+from omnibase.core.values import ComponentType, Failed, Raised, RunReport, Status, StepResult
 
 if TYPE_CHECKING:
     from omnibase.cli.formatters import RenderOptions
 
-__all__ = ["Bar", "Case", "layout", "pack_lanes", "render_html", "test_cases", "ticks"]
+__all__ = ["Bar", "Case", "render_html", "test_cases"]
 
 
 def render_html(report: RunReport, opts: RenderOptions | None = None) -> str:
@@ -81,7 +81,7 @@ _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:16px;color:#1b1f23;background:#fff}
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #ddd}
 pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:480px;font:12px/1.35 ui-monospace,monospace;white-space:pre-wrap}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:2px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;table-layout:fixed}th.n{width:80px}th.w{width:24%}td{overflow-wrap:anywhere}section{content-visibility:auto;contain-intrinsic-size:auto 600px}td,th{border-bottom:1px solid #eee;padding:2px 6px;text-align:left;vertical-align:top}
 .b{display:inline-block;min-width:40px;padding:0 6px;border-radius:3px;color:#fff;font-weight:600;text-align:center}
 .PASS{background:#2da44e}.FAIL{background:#cf222e}.WARN{background:#bf8700}.SKIP{background:#6e7781}
 .fail{border-left:4px solid #cf222e;padding-left:8px;margin:8px 0}.warn{border-left:4px solid #bf8700;padding-left:8px;margin:8px 0}
@@ -242,7 +242,7 @@ def _tests(steps: Sequence[StepResult], index: Mapping[int, int]) -> str:
         f"<td><a href=\"#row-{c.step}\">{_e(steps[c.step].name)}</a></td><td>{_e(_first_line(c.message))}</td></tr>"
         for c in cases
     )
-    head = "<tr><th>status</th><th>test</th><th>time</th><th>step</th><th>message</th></tr>"
+    head = "<tr><th class=\"n\">status</th><th class=\"w\">test</th><th class=\"n\">time</th><th class=\"w\">step</th><th>message</th></tr>"
     return _section("tests", f"Tests ({len(cases)}, {failed} failed)", f"<table>{head}{rows}</table>")
 
 
@@ -254,45 +254,7 @@ def _first_line(text: str) -> str:
 
 #: Node box and spacing, in SVG user units.
 _NODE_W, _NODE_H, _COL_W, _ROW_H = 200, 26, 250, 36
-#: A layer with more nodes than this is split into several columns; a band holds this many columns.
-_MAX_ROWS, _BAND_COLS = 10, 5
 _NAME_CHARS = 22
-
-
-def layout(nodes: Sequence[GraphNode]) -> dict[str, tuple[int, int]]:
-    """Each node's (column, row): nodes in the same wave share a column, ordered by the mean
-    row of what they need (fewer crossings); a wave of more than ``_MAX_ROWS`` nodes takes
-    several columns, and columns are wrapped into bands of ``_BAND_COLS`` stacked downwards,
-    so a long chain or a wide fan-out stays a readable rectangle.
-
-    >>> from omnibase.core.values import GraphNode
-    >>> layout([GraphNode(name="a"), GraphNode(name="b", needs=("a",), level=1), GraphNode(name="c")])
-    {'a': (0, 0), 'c': (0, 1), 'b': (1, 0)}
-    """
-    waves: dict[int, list[GraphNode]] = {}
-    for node in nodes:
-        waves.setdefault(node.level, []).append(node)
-    rows: dict[str, float] = {}
-    columns: list[list[str]] = []
-    for level in sorted(waves):
-        def weight(n: GraphNode) -> float:
-            seen = [rows[d] for d in n.needs if d in rows]
-            return sum(seen) / len(seen) if seen else float("inf")
-
-        ordered = sorted(waves[level], key=weight)  # stable: ties keep the report's order
-        for start in range(0, len(ordered), _MAX_ROWS):
-            column = [n.name for n in ordered[start : start + _MAX_ROWS]]
-            rows.update((name, float(r)) for r, name in enumerate(column))
-            columns.append(column)
-    place: dict[str, tuple[int, int]] = {}
-    top = 0
-    for band_start in range(0, len(columns), _BAND_COLS):
-        band = columns[band_start : band_start + _BAND_COLS]
-        for c, column in enumerate(band):
-            for r, name in enumerate(column):
-                place.setdefault(name, (c, top + r))
-        top += max(len(col) for col in band) + 1  # a free row between bands for the edges
-    return place
 
 
 def _graph_svg(report: RunReport, steps: Sequence[StepResult]) -> str:
@@ -353,24 +315,6 @@ class Bar(NamedTuple):
     step: int | None
 
 
-def pack_lanes(spans: Iterable[tuple[float, float]]) -> list[int]:
-    """A lane for each ``(start, duration)`` span, in order: the lowest lane whose last span
-    has ended by the span's start, so spans in one lane never overlap.
-
-    >>> pack_lanes([(0, 2), (1, 1), (2, 1), (2.5, 0)])
-    [0, 1, 0, 1]
-    """
-    ends: list[float] = []
-    lanes = []
-    for start, duration in spans:
-        lane = next((i for i, end in enumerate(ends) if end <= start), len(ends))
-        if lane == len(ends):
-            ends.append(0.0)
-        ends[lane] = start + max(duration, 0.0)
-        lanes.append(lane)
-    return lanes
-
-
 def _bars(report: RunReport, steps: Sequence[StepResult]) -> list[Bar]:
     """The profile's invocations (attempts, with the lanes the run used) when there are any,
     else each step that ran, from its offset and duration, in packed lanes."""
@@ -384,25 +328,6 @@ def _bars(report: RunReport, steps: Sequence[StepResult]) -> list[Bar]:
 
 
 _LABEL_W, _PLOT_W, _LANE_H = 60, 1000, 16
-
-
-def ticks(end: float) -> list[float]:
-    """Round times from 0 to ``end``: a step of 1, 2 or 5 times a power of ten, at most six ticks.
-
-    >>> ticks(0.0376)
-    [0.0, 0.01, 0.02, 0.03]
-    >>> ticks(12)
-    [0.0, 5.0, 10.0]
-    """
-    if end <= 0:
-        return [0.0]
-    step = 10.0 ** math.floor(math.log10(end / 10))
-    for factor in (1, 2, 5, 10, 20, 50):
-        if end / (step * factor) <= 5:
-            step *= factor
-            break
-    count = int(end / step + 1e-9)
-    return [round(k * step, 12) for k in range(count + 1)]
 
 
 def _tick_label(t: float, end: float) -> str:
@@ -449,7 +374,10 @@ def _steps_table(steps: Sequence[StepResult], index: Mapping[int, int]) -> str:
         f"<td>{_link(s, index)}{_e(_first_line(error_text(s.error, s.reason)))}</td></tr>"
         for i, s in enumerate(steps)
     )
-    head = "<tr><th>status</th><th>step</th><th>start</th><th>time</th><th>attempts</th><th>message</th></tr>"
+    head = (
+        "<tr><th class=\"n\">status</th><th class=\"w\">step</th><th class=\"n\">start</th>"
+        "<th class=\"n\">time</th><th class=\"n\">attempts</th><th>message</th></tr>"
+    )
     return f"<table>{head}{rows}</table>"
 
 
@@ -470,13 +398,16 @@ def _extras(report: RunReport) -> str:
     parts = []
     if report.gating:
         rows = "".join(f"<tr><td>{_e(d.subject)}</td><td>{_e(d.verdict)}</td><td>{_e(d.reason)}</td></tr>" for d in report.gating)
-        parts.append(_section("gating", "Gating", f"<table>{rows}</table>"))
+        head = "<tr><th class=\"w\">subject</th><th class=\"n\">verdict</th><th>reason</th></tr>"
+        parts.append(_section("gating", "Gating", f"<table>{head}{rows}</table>"))
     if report.plan:
         rows = "".join(f"<tr><td>{'run' if p.selected else 'not run'}</td><td>{_e(p.name)}</td><td>{_e(p.reason)}</td></tr>" for p in report.plan)
-        parts.append(_section("plan", "Plan (dry run)", f"<table>{rows}</table>"))
+        head = "<tr><th class=\"n\">would</th><th class=\"w\">step</th><th>reason</th></tr>"
+        parts.append(_section("plan", "Plan (dry run)", f"<table>{head}{rows}</table>"))
     if report.diff:
         parts.append(_section("diff", "Would change", _diff(report.diff)))
     if report.metadata:
         rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in sorted(report.metadata.items()))
-        parts.append(_section("metadata", "Metadata", f"<table>{rows}</table>"))
+        head = "<tr><th class=\"w\">key</th><th>value</th></tr>"
+        parts.append(_section("metadata", "Metadata", f"<table>{head}{rows}</table>"))
     return "".join(parts)

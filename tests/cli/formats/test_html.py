@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omnibase.cli.formats import FORMAT_NAMES
-from omnibase.cli.formats.html import _MAX_ROWS, layout, pack_lanes, render_html, test_cases, ticks
+from omnibase.cli.formats._layout import MAX_ROWS, layout, pack_lanes, ticks
+from omnibase.cli.formats.html import render_html, test_cases
 from omnibase.cli.formatters import FORMATTERS, RenderOptions
 from omnibase.core.values import (
     ComponentType,
@@ -223,8 +224,8 @@ def test_layout_gives_every_node_its_own_cell_and_waves_their_columns(nodes):
 
 
 def test_layout_wraps_a_wide_fan_out_and_a_long_chain():
-    fan = layout([GraphNode(name=f"f{i}") for i in range(3 * _MAX_ROWS)])
-    assert {c for c, _ in fan.values()} == {0, 1, 2} and max(r for _, r in fan.values()) == _MAX_ROWS - 1
+    fan = layout([GraphNode(name=f"f{i}") for i in range(3 * MAX_ROWS)])
+    assert {c for c, _ in fan.values()} == {0, 1, 2} and max(r for _, r in fan.values()) == MAX_ROWS - 1
     chain = layout([GraphNode(name=f"c{i}", needs=(f"c{i - 1}",) if i else (), level=i) for i in range(12)])
     assert [chain[f"c{i}"] for i in range(6)] == [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (0, 2)]
 
