@@ -8,6 +8,6 @@ new tests import them from tests.support (``_env`` is ``cli_env``).
 from __future__ import annotations
 
 from tests.support import Repo
-from tests.support import cli_env
+from tests.support import cli_env as _env
 
 __all__ = ["Repo", "_env"]

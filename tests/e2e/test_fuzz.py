@@ -494,6 +494,5 @@ def test_snapshot_fuzz_through_the_real_cli(snapshot_repo: tuple[Repo, dict[str,
 
 
 @pytest.mark.slow
-@SLOW
 def test_snapshot_fuzz_long(snapshot_repo: tuple[Repo, dict[str, object], Path]) -> None:
     _snapshot_fuzz(snapshot_repo, seed=22, n=1000, run=_in_process)
