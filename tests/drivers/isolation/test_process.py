@@ -513,33 +513,7 @@ def test_a_cancelled_async_call_kills_its_worker(mod):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-EQUIV = """
-from returns.result import Failure, Success
-from omnibase.core.values import Failed, Skip
-
-def inc(ctx, x):
-    return Success(x + 1)
-
-def neg(ctx, x):
-    return Success(-x)
-
-def odd_fails(ctx, x):
-    return Failure("odd") if x % 2 else Success(x)
-
-def typed_fail(ctx, x):
-    return Failure(Failed(message=f"no {x}", data={"x": x}))
-
-def boom(ctx, x):
-    raise ValueError(f"boom {x}")
-
-def skip(ctx, x):
-    return Success(Skip(reason=f"nothing for {x}"))
-
-def not_result(ctx, x):
-    return x
-"""
-NAMES = ("inc", "neg", "odd_fails", "typed_fail", "boom", "skip", "not_result")
-
+from tests.drivers._trees import EQUIV, build, expected, outcome, plain, trees  # noqa: E402
 
 @pytest.fixture(scope="module")
 def equiv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
@@ -556,53 +530,12 @@ def equiv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
         sys.path.remove(str(root))
 
 
-def _tree(draw: Any, depth: int) -> Any:
-    kind = draw(st.sampled_from(["leaf", "then", "all_of", "recover"] if depth else ["leaf"]))
-    if kind == "leaf":
-        return ("leaf", draw(st.sampled_from(NAMES)))
-    if kind == "then":
-        return ("then", _tree(draw, depth - 1), _tree(draw, depth - 1))
-    if kind == "all_of":
-        return ("all_of", [_tree(draw, depth - 1) for _ in range(draw(st.integers(1, 3)))])
-    return ("recover", _tree(draw, depth - 1))
-
-
-@st.composite
-def trees(draw: Any) -> Any:
-    return _tree(draw, 2)
-
-
-def _build(tree: Any, module: Any, isolated: bool) -> Any:
-    from omnibase.core.combinators import all_of, recover
-
-    kind = tree[0]
-    if kind == "leaf":
-        meta = Meta(name=tree[1], isolation="process", ref=f"{module.__name__}:{tree[1]}") if isolated else Meta(name=tree[1])
-        return Component(getattr(module, tree[1]), meta)
-    if kind == "then":
-        return _build(tree[1], module, isolated) >> _build(tree[2], module, isolated)
-    if kind == "all_of":
-        return all_of([_build(t, module, isolated) for t in tree[1]])
-    return recover(_build(tree[1], module, isolated), lambda error: 0)
-
-
-def _plain(report: Any) -> Any:
-    import msgspec
-
-    def error(e: Any) -> Any:  # tracebacks differ by the frames of who called the component
-        return msgspec.structs.replace(e, traceback="") if isinstance(e, Raised) else e
-
-    def step(s: StepResult) -> Any:
-        return (s.name, s.status, s.span_id, s.value, error(s.error), s.attempts, s.reason)
-
-    return ([step(s) for s in report.steps], report.exit_code, report.summary, report.output, error(report.error))
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=trees(), value=st.integers(-5, 5))
 def test_process_reports_equal_in_process_reports(equiv, pool, tree, value):
     module, root = equiv
     ctx = _ctx(root)
-    inline = run(_build(tree, module, False), value, ctx, SyncDriver())
-    isolated = run(_build(tree, module, True), value, ctx, ProcessPerformer(SyncDriver(), pool=pool))
-    assert _plain(isolated) == _plain(inline)
+    inline = run(build(tree, module, False), value, ctx, SyncDriver())
+    isolated = run(build(tree, module, True), value, ctx, ProcessPerformer(SyncDriver(), pool=pool))
+    assert outcome(isolated) == expected(tree, value)  # an independent model: tests/drivers/_trees.py
+    assert plain(isolated) == plain(inline)  # and every other field alike
