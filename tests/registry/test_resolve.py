@@ -16,6 +16,7 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Failed, ResourceExceeded, Skip, TimedOut
 from omnibase.registry import CommandOutput, Entry, ResolutionError, resolve, run_command
 from omnibase.components import command as _command
+from tests.support import alive
 
 PY = sys.executable
 
@@ -216,19 +217,10 @@ def test_timeout_kills_the_process_group(tmp_path: Path) -> None:
     assert out.failure().seconds == pytest.approx(0.3)
     grandchild = int(pidfile.read_text())
     for _ in range(200):  # the kill is synchronous for the leader; give the grandchild's reaper a moment
-        if not _alive(grandchild):
+        if not alive(grandchild):
             break
         time.sleep(0.02)
-    assert not _alive(grandchild)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except FileNotFoundError:
-        return False
+    assert not alive(grandchild)
 
 
 def test_run_command_timeout_direct(tmp_path: Path) -> None:
