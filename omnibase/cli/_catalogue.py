@@ -188,7 +188,18 @@ def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catal
     by_name: dict[str, Component[Any, Any]] = {c.name: c for c in builtins}
     from omnibase.components import pytest_runner
 
-    if pytest_runner.wants_pytest(root) and all(e.name != pytest_runner.NAME for e in registry.entries):
+    for entry in registry.entries:  # ``builtin: pytest``: the runner, configured
+        if entry.builtin == pytest_runner.NAME:
+            runner = pytest_runner.PytestRunner(args=entry.args)
+            comp = pytest_runner.pytest_component(runner, timeout=entry.timeout)
+            meta = msgspec.structs.replace(
+                comp.meta, name=entry.name, tags=comp.meta.tags | frozenset(entry.tags), lifecycle=entry.lifecycle,
+                description=entry.description or comp.meta.description,
+            )  # fmt: skip
+            by_name[entry.name] = Component(runner, meta)
+    if pytest_runner.wants_pytest(root) and all(
+        e.name != pytest_runner.NAME and e.builtin != pytest_runner.NAME for e in registry.entries
+    ):
         by_name[pytest_runner.NAME] = pytest_runner.pytest_component()
     guards: dict[str, tuple[RetryPolicy | None, BreakerPolicy | None]] = {}
     unresolved: dict[str, str] = {}
@@ -228,7 +239,7 @@ def _builtins(entries: Sequence[Any]) -> tuple[Component[Any, Any], ...]:
     in the order of the built-in table, so that fixers apply their chained edits in turn."""
     from omnibase.builtins import CHECKS, DEFAULT_CHECKS
 
-    named = {e.name: e for e in entries if e.builtin is not None}
+    named = {e.name: e for e in entries if e.builtin is not None and e.builtin in CHECKS}
     uses = [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS if n not in named]
     uses += [
         BuiltinUse(name=e.name, check=e.builtin, args=e.args, files=e.files, exclude=e.exclude,

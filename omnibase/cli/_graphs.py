@@ -96,6 +96,8 @@ def stage_plan(request: StageRequest, catalogue: Any, root: str, env: Mapping[st
     if stage_hooks is not None:
         hooks["*"] = _hook_components(stage, stage_hooks, root)
     needs = {n: e.needs for n, e in entries.items() if e.needs}
+    if config is not None and config.tests_wait:  # the tests once the checks passed
+        needs = _tests_wait(catalogue.components, needs)
     when = {} if pipeline else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
     maxfail = request.maxfail
     if not (needs or skip or froms or tos or only or maxfail or hooks or gate is not None):
@@ -111,6 +113,19 @@ def stage_plan(request: StageRequest, catalogue: Any, root: str, env: Mapping[st
         gate=gate, history=history,
     )  # fmt: skip
     return Success(plan)
+
+
+def _tests_wait(components: Sequence[Component[Any, Any]], needs: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """``needs`` with every test component needing every other component (the graph keeps
+    only the selected ones); a component that needs a test keeps its own order instead."""
+    from omnibase.core.values import ComponentType
+
+    tests = [c.name for c in components if c.meta.type is ComponentType.TEST]
+    checks = [c.name for c in components if c.meta.type is not ComponentType.TEST and not set(needs.get(c.name, ())) & set(tests)]
+    out = {k: tuple(v) for k, v in needs.items()}
+    for name in tests if checks else ():
+        out[name] = tuple(dict.fromkeys((*out.get(name, ()), *checks)))
+    return out
 
 
 def unselected(plan: StagePlan | None, kept: Sequence[Component[Any, Any]], stage: str) -> str | None:

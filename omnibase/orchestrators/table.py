@@ -42,6 +42,8 @@ class StageSpec:
     - ``timeout``: the time limit (seconds) of one invocation of a component that declares
       none (None: no limit);
     - ``fail_fast``: its gating default (``stages.NAME.fail_fast`` replaces it);
+    - ``tests_wait``: its test components (``type=test``) run only after every other
+      selected component passed (``stages.NAME.tests_wait`` replaces it);
     - ``hook_types``: the git hooks that run it; the first is its ``--hook-stage`` default;
     - ``selects``: ``filter`` (the default filter and the user's pick the components; the
       graph options ``--skip``, ``--only-failed``, ``--maxfail`` apply) or ``names`` (a
@@ -50,7 +52,10 @@ class StageSpec:
     - ``help``: one line for ``--stage``'s help.
     """
 
-    __slots__ = ("name", "orchestrator", "filter", "files", "stashes", "timeout", "fail_fast", "hook_types", "selects", "help")
+    __slots__ = (
+        "name", "orchestrator", "filter", "files", "stashes", "timeout", "fail_fast", "tests_wait", "hook_types", "selects",
+        "help",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -62,6 +67,7 @@ class StageSpec:
         stashes: bool = False,
         timeout: float | None = None,
         fail_fast: bool = False,
+        tests_wait: bool = False,
         hook_types: tuple[HookType, ...] = (),
         selects: Literal["filter", "names"] = "filter",
         help: str,
@@ -73,6 +79,7 @@ class StageSpec:
         self.stashes = stashes
         self.timeout = timeout
         self.fail_fast = fail_fast
+        self.tests_wait = tests_wait
         self.hook_types = hook_types
         self.selects = selects
         self.help = help
@@ -95,10 +102,14 @@ STAGES: dict[str, StageSpec] = {
             files="staged", stashes=True, hook_types=HOOK_TYPES,
             help="canary and stable components tagged pre-commit, on the staged files",
         ),
-        StageSpec("test", "TestOrchestrator", filter="type=test", help="test components, on every tracked file"),
         StageSpec(
-            "ci", "CIOrchestrator", filter="lifecycle!=experimental", timeout=600.0,
-            help="everything but experimental components, on every tracked file, 10 minutes each at most",
+            "test", "TestOrchestrator", filter="type=test",
+            help="test components (the project's pytest suite when it has one), on every tracked file",
+        ),
+        StageSpec(
+            "ci", "CIOrchestrator", filter="lifecycle!=experimental", timeout=600.0, tests_wait=True,
+            help="everything but experimental components, on every tracked file, the tests once the checks pass, "
+            "10 minutes each at most",
         ),
         StageSpec(
             "pipeline", "PipelineOrchestrator", filter="", selects="names",

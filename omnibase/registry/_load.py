@@ -476,7 +476,11 @@ def _check_builtins(parsed: RegistryFile) -> RegistryFile | tuple[str, str]:
             entries.append(entry)
             continue
         from omnibase.builtins import CHECKS, options_from_args
+        from omnibase.components.pytest_runner import NAME as PYTEST
 
+        if entry.builtin == PYTEST:  # the built-in test runner: its args are pytest's
+            entries.append(entry if entry.name else msgspec.structs.replace(entry, name=PYTEST))
+            continue
         if entry.builtin not in CHECKS:
             import difflib
 

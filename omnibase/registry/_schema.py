@@ -70,6 +70,7 @@ class HookSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class StageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     filter: str | None = None
     fail_fast: bool | None = None
+    tests_wait: bool | None = None
     gate: GatePolicy | None = None
     hooks: HookSpec | None = None
 
@@ -77,7 +78,8 @@ class StageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 #: Each stage's defaults, from its row of the stage table (``orchestrators.table.STAGES``):
 #: the stages ``stages:`` may name, and what it overrides per stage.
 STAGE_DEFAULTS: dict[str, StageConfig] = {
-    name: StageConfig(filter=spec.filter, fail_fast=spec.fail_fast or None) for name, spec in STAGES.items()
+    name: StageConfig(filter=spec.filter, fail_fast=spec.fail_fast or None, tests_wait=spec.tests_wait or None)
+    for name, spec in STAGES.items()
 }
 
 

@@ -208,3 +208,34 @@ def test_no_tests_folder_nor_config_means_no_pytest_component(repo: Repo, cli: A
     repo.seed({"a.py": "x = 1\n"})
     done = cli("orch", "--stage", "test", "--list")
     assert "pytest" not in done.out
+
+
+def test_ci_runs_the_tests_only_after_the_checks_pass(project: Repo, cli: Any) -> None:
+    project.seed({"bad.py": "x = 1   \n"})  # trailing whitespace: a check fails
+    done = cli("orch", "--stage", "ci", "--format", "json")
+    assert done.code == 1, done
+    steps = {s["name"]: s for s in json.loads(done.out)["steps"]}
+    assert steps["trailing-whitespace"]["status"] == "FAIL"
+    assert steps["pytest"]["status"] == "SKIP"
+    assert steps["pytest"]["attempts"] == 0
+    project.write("omnibase.yaml", "version: 1\nstages:\n  ci:\n    tests_wait: false\n")
+    told = cli("orch", "--stage", "ci", "--format", "json")
+    cases = {s["name"]: s for s in json.loads(told.out)["steps"]}
+    assert cases["pytest"]["status"] == "FAIL"  # told otherwise: the suite ran (and failed)
+
+
+def test_ci_runs_checks_then_the_suite_when_they_pass(project: Repo, cli: Any) -> None:
+    done = cli("orch", "--stage", "ci", "--format", "json")
+    assert done.code == 1, done
+    report = json.loads(done.out)
+    steps = {s["name"]: s for s in report["steps"]}
+    assert steps["check-ast"]["status"] == "PASS"
+    assert set(_cases(json.dumps({"steps": [steps["pytest"]]}))) == set(EXPECTED)
+
+
+def test_this_repository_ci_stage_lists_its_checks_mypy_and_suite(cli: Any) -> None:
+    here = Path(__file__).resolve().parents[2]
+    done = cli("orch", "--stage", "ci", "--list", "--format", "json", cwd=here)
+    assert done.code == 0, done
+    names = [c["name"] for c in json.loads(done.out)["selected"]]
+    assert {"pytest", "mypy", "check-ast", "detect-private-key"} <= set(names)
