@@ -26,6 +26,7 @@ from returns.result import Failure, Result, Success
 from omnibase.components.files import FileSelection
 from omnibase.core.intents import Called, Invoke
 from omnibase.core.lift import format_traceback
+from omnibase.core.testcases import TestCase
 from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut
 from omnibase.drivers import kinds
 from omnibase.drivers.isolation import spawn as _proc
@@ -45,6 +46,7 @@ class CommandOutput(msgspec.Struct, frozen=True, kw_only=True):
     exit_code: int
     output: str
     files: int
+    tests: tuple[TestCase, ...] = ()  # read from the entry's ``junit`` file, when it names one
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,6 +65,8 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits | None = None
     network: bool = False
     timeout: float | None = None
+    #: the JUnit XML file the command writes (relative to the root), read into test cases
+    junit: str | None = None
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[Any, StepError]:
         return self.run(ctx, value)
@@ -75,12 +79,13 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
             return Success(Skip(reason="no files to check"))
         batches, nfiles = planned
         kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
+        before = self._junit_stamp(ctx)
         for batch in batches:
             ran = _proc.run_command([*self.argv, *batch], timeout=_left(deadline), **kw)
             if isinstance(ran, Failure):
                 return _budget(ran, self.timeout, timeout)
             done.append(ran.unwrap())
-        return self._verdict(done, nfiles)
+        return self._verdict(done, nfiles, self._junit_cases(ctx, before))
 
     async def arun(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
         """``run`` as asyncio subprocesses."""
@@ -89,12 +94,13 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
             return Success(Skip(reason="no files to check"))
         batches, nfiles = planned
         kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
+        before = self._junit_stamp(ctx)
         for batch in batches:
             ran = await _proc.arun_command([*self.argv, *batch], timeout=_left(deadline), **kw)
             if isinstance(ran, Failure):
                 return _budget(ran, self.timeout, timeout)
             done.append(ran.unwrap())
-        return self._verdict(done, nfiles)
+        return self._verdict(done, nfiles, self._junit_cases(ctx, before))
 
     def _plan(self, ctx: ExecCtx) -> tuple[list[list[str]], int] | None:
         files = self.selection.select(ctx)
@@ -115,14 +121,37 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
             "traceparent": child_traceparent(ctx.trace_id, span),
         }
 
-    def _verdict(self, done: list[tuple[int, str]], nfiles: int) -> Result[CommandOutput, StepError]:
-        """The result from the batches' exit codes and outputs (secrets redacted)."""
+    def _junit_stamp(self, ctx: ExecCtx) -> tuple[int, int] | None:
+        """The JUnit file's modification time and size before the run (None: none yet)."""
+        if self.junit is None:
+            return None
+        try:
+            st = os.stat(os.path.join(ctx.root, self.junit))
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _junit_cases(self, ctx: ExecCtx, before: tuple[int, int] | None) -> tuple[TestCase, ...]:
+        """The cases of the JUnit file the command wrote in this run (a file left from an
+        earlier run, unchanged, is not read: its cases are not this run's)."""
+        if self.junit is None or self._junit_stamp(ctx) in (None, before):
+            return ()
+        from omnibase.components.junit_cases import read_junit
+
+        return tuple(read_junit(ctx.root, self.junit))
+
+    def _verdict(self, done: list[tuple[int, str]], nfiles: int, tests: tuple[TestCase, ...] = ()) -> Result[CommandOutput, StepError]:
+        """The result from the batches' exit codes and outputs (secrets redacted), with the
+        test cases of its JUnit file (``tests``)."""
         code = next((rc for rc, _ in done if rc != 0), 0)
         output = self._quoted("".join(text for _, text in done))
         if code != 0:
             tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
-            return Failure(Failed(message=tail, data={"exit_code": code, "argv": list(self.argv)}))
-        return Success(CommandOutput(argv=self.argv, exit_code=0, output=output, files=nfiles))
+            data: dict[str, Any] = {"exit_code": code, "argv": list(self.argv)}
+            if tests:
+                data["tests"] = list(tests)
+            return Failure(Failed(message=tail, data=data))
+        return Success(CommandOutput(argv=self.argv, exit_code=0, output=output, files=nfiles, tests=tests))
 
     def _quoted(self, output: str) -> str:
         """Output as a report may quote it: values of secret-looking environment variables

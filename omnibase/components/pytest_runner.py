@@ -28,18 +28,22 @@ import configparser
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from returns.result import Failure, Result, Success
 
+from omnibase.core.intents import Called, Invoke
+from omnibase.core.lift import format_traceback
 from omnibase.core.select import Selector
 from omnibase.core.step import Component
 from omnibase.core.testcases import TestCase, TestRun, failure_summary
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Meta, Misconfigured, Skip, StepError, Unresolved
+from omnibase.drivers import kinds
 
-__all__ = ["NAME", "PLUGIN", "PytestRunner", "case_selection", "project_python", "pytest_component", "wants_pytest"]
+__all__ = ["NAME", "PLUGIN", "PYTEST", "PytestKind", "PytestRunner", "case_selection", "project_python", "pytest_component", "wants_pytest"]
 
 #: The component's name (a registry entry of the same name replaces it).
 NAME = "pytest"
@@ -101,7 +105,7 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
     jobs: int | None = None
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[TestRun | Skip, StepError]:
-        return self.call(ctx, value)
+        return self.run(ctx, value)
 
     def argv(self, *, xdist: bool = False) -> list[str]:
         """The command line, without the node ids (``only``) appended.
@@ -120,7 +124,7 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
             argv += ["-n", str(self.jobs)]
         return argv
 
-    def call(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[TestRun | Skip, StepError]:
+    def run(self, ctx: ExecCtx, value: object, *, timeout: float | None = None) -> Result[TestRun | Skip, StepError]:
         """Run pytest (``timeout``: the whole run's limit; the process tree is killed).
         Called again in the same run after a failure of flaky cases only (the retry
         policy's next attempt), it reruns just those cases and merges their new results."""
@@ -163,10 +167,6 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
             os.unlink(cases_file)
         return verdict(argv, code, output, started, cases, notes)
 
-    async def acall(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[TestRun | Skip, StepError]:
-        import asyncio
-
-        return await asyncio.to_thread(self.call, ctx, value, timeout=timeout, span_id=span_id)
 
     def retrying(self, failed: Sequence[TestCase]) -> PytestRunner:
         """The runner of another attempt: only the flaky cases that failed."""
@@ -287,6 +287,36 @@ def _has_module(python: str, module: str, cwd: str) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
+
+
+class PytestKind(kinds.PythonKind):
+    """The pytest runner's kind: pytest runs in a process of its own, stopped with its
+    process tree at the invocation's limit; on the event loop, a thread waits for it."""
+
+    name: str = "pytest"
+    timed: bool = True
+    awaitable: bool = True
+    own_process: bool = True
+
+    def call(self, intent: Invoke) -> Called:
+        runner = intent.component.fn
+        if not isinstance(runner, PytestRunner):  # the table maps PytestRunner here: cannot happen
+            raise TypeError(f"{intent.component.name}: not a pytest runner")
+        started = time.monotonic_ns()
+        try:
+            returned = runner.run(intent.ctx, intent.value, timeout=intent.limit)
+        except Exception as exc:
+            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
+        return Called(returned, None, started, time.monotonic_ns())
+
+    async def acall(self, intent: Invoke) -> Called:
+        import asyncio
+
+        return await asyncio.to_thread(self.call, intent)
+
+
+PYTEST: Final = PytestKind()
+kinds.register(PytestRunner, PYTEST)
 
 
 def pytest_component(runner: PytestRunner = PytestRunner(), *, timeout: float | None = None) -> Component[Any, Any]:

@@ -130,6 +130,8 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     types_or: tuple[str, ...] = ()
     exclude_types: tuple[str, ...] = ()
     command: tuple[str, ...] | None = None
+    #: a command test runner's JUnit XML file (relative to the root), read into test cases
+    junit: str | None = None
     pass_filenames: bool = True
     always_run: bool = False
     env: dict[str, str] = msgspec.field(default_factory=dict)

@@ -239,3 +239,27 @@ def test_this_repository_ci_stage_lists_its_checks_mypy_and_suite(cli: Any) -> N
     assert done.code == 0, done
     names = [c["name"] for c in json.loads(done.out)["selected"]]
     assert {"pytest", "mypy", "check-ast", "detect-private-key"} <= set(names)
+
+
+def test_a_command_test_component_s_junit_file_is_read_into_cases(project: Repo, cli: Any) -> None:
+    registry = (
+        "version: 1\ncomponents:\n"
+        "  - name: suite-by-command\n    type: test\n"
+        f"    command: [{sys.executable}, -m, pytest, -q, -p, no:cacheprovider, --junitxml=out/junit.xml]\n"
+        "    junit: out/junit.xml\n    pass_filenames: false\n    always_run: true\n"
+    )
+    project.write("omnibase.yaml", registry)
+    done = cli("orch", "--stage", "test", "--filter", "name=suite-by-command", "--format", "json")
+    assert done.code == 1, done
+    step = next(s for s in json.loads(done.out)["steps"] if s["name"] == "suite-by-command")
+    outcomes = {c["name"]: c["outcome"] for c in step["error"]["data"]["tests"]}
+    # JUnit names a case classname::name; pytest's file marks an xfail's <skipped> as such
+    assert outcomes == {
+        "tests.test_suite::test_pass": "passed",
+        "tests.test_suite::test_fail": "failed",
+        "tests.test_suite::test_skip": "skipped",
+        "tests.test_suite::test_xfail": "xfailed",
+        "tests.test_suite::test_error": "error",
+        "tests.test_suite::test_slow": "passed",
+        "tests.test_suite::test_db": "passed",
+    }
