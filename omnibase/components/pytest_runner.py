@@ -15,10 +15,11 @@ The run's case selection is part of the component's value (``PytestRunner``): ma
 and test names by the plugin), node ids (``--only-failed``), ``--maxfail``, ``-x`` and
 ``--jobs`` (pytest-xdist's ``-n`` when the interpreter has it).
 
-pytest's exit code decides the verdict: 0 passes; 5 (nothing collected) is a skip; 1 is a
-failure with every case in the failure's data (transient, so retried when the component is
+pytest's exit code decides the verdict: 0 passes; 5 (nothing collected) is a skip; 1 (or 2
+for a test module that does not collect) is a failure with every case in the failure's data (transient, so retried when the component is
 idempotent, only when every failed case is marked ``flaky``; the retry reruns just those);
-2, 3 and 4 (interrupted, internal or usage error) are ``Misconfigured`` (exit 2); an
+otherwise 2, 3 and 4 (interrupted, internal or usage error, an unknown marker under
+``--strict-markers``) are ``Misconfigured`` (exit 2); an
 interpreter that cannot import pytest is ``Unresolved`` (exit 3).
 """
 
