@@ -268,8 +268,8 @@ def test_stage_settings_merge_defaults() -> None:
     )
     reg = parse_registry_text(text, "r").unwrap()
     settings = stage_settings(reg)
-    # ci keeps its default filter, gains fail_fast
-    assert settings["ci"] == StageConfig(filter=STAGE_DEFAULTS["ci"].filter, fail_fast=True)
+    # ci keeps its default filter and its tests waiting for the checks, gains fail_fast
+    assert settings["ci"] == StageConfig(filter=STAGE_DEFAULTS["ci"].filter, fail_fast=True, tests_wait=True)
     # test's filter is overridden
     assert settings["test"].filter == "tag=unit"
     assert settings["test"].fail_fast is None
