@@ -20,8 +20,8 @@ __all__ = ["hook_output"]
 
 def hook_output(check: str, opts: Any, verdicts: Iterable[Verdict]) -> list[str]:
     """The lines the reference hook ``check`` prints, run with ``opts`` on the files of
-    ``verdicts``: empty when all passed. A failing verdict without findings reads
-    ``PATH: failed``; a line an earlier verdict printed (a message about the run rather
+    ``verdicts``: empty when all passed. Each failing verdict shows what it reports
+    (``Verdict.reported``); a line an earlier verdict printed (a message about the run rather
     than a file) is not printed again. Joined with newlines (plus a last one), they are
     the reference's output wherever it does not depend on its own stack. A passing run
     prints nothing, not even a notice: pre-commit does not show a passing hook's output.
@@ -45,11 +45,10 @@ def hook_output(check: str, opts: Any, verdicts: Iterable[Verdict]) -> list[str]
     lines: list[str] = []
     printed: set[str] = set()
     for v in failed:
-        mine = [f.message for f in v.findings] or [f"{v.path}: failed"]
+        mine = [f.message for f in v.reported()]
         lines += [line for line in mine if line not in printed]
         printed.update(mine)
     if spec.sorted_output:
         lines.sort()
     notice = list(opts.notice()) if opts is not None else []
     return notice + lines + ([spec.closing] if spec.closing else [])
-

@@ -111,13 +111,29 @@ _DEBUGGERS = frozenset({"bpdb", "ipdb", "pdb", "pdbr", "pudb", "pydevd_pycharm",
 _DEBUG_WORDS = re.compile(rb"\b(?:%s|breakpoint)\b" % b"|".join(sorted(d.encode() for d in _DEBUGGERS)))
 
 
-def _may_declare_coding(content: bytes) -> bool:
-    """Whether a coding cookie may be in the first two lines (where Python looks for
-    one, PEP 263). Lines are cut at LF only, so a file with other line breaks is looked
-    at further, never less far: a false "yes" only costs the shortcut."""
+#: What a coding declaration looks like (PEP 263), wherever it stands on its line: a
+#: superset of what Python takes for one.
+_CODING = re.compile(rb"coding[:=][ \t]*([-\w.]+)")
+
+
+def _reads_as_ascii(content: bytes) -> bool:
+    """Whether Python reads the ASCII bytes ``content`` as the same ASCII text: true
+    unless a coding declaration in the first two lines (where Python looks, PEP 263)
+    names a codec that decodes them otherwise (UTF-7) or that does not exist. Lines are
+    cut at LF only, so a file with other line breaks is looked at further, never less
+    far: a false "no" only costs the quick path."""
     first = content.find(b"\n")
     second = content.find(b"\n", first + 1) if first >= 0 else -1
-    return b"coding" in (content if second < 0 else content[:second])
+    head = content if second < 0 else content[:second]
+    if b"coding" not in head:
+        return True
+    for declared in _CODING.finditer(head):
+        try:
+            if content.decode(declared.group(1).decode("ascii")) != content.decode("ascii"):
+                return False
+        except (LookupError, UnicodeError, ValueError):
+            return False
+    return True
 
 
 def debug_statements(path: str, content: bytes, opts: NoOpts) -> Verdict:
@@ -128,10 +144,10 @@ def debug_statements(path: str, content: bytes, opts: NoOpts) -> Verdict:
     NFKC-equivalent letters), so when none of the words occurs there is nothing to find
     and the verdict is whether the file parses: check-ast's, which is quicker than
     building the tree. A coding cookie can make ASCII bytes mean other text (in UTF-7,
-    ``import +AHA-db`` is ``import pdb``): a file that may hold one is parsed."""
+    ``import +AHA-db`` is ``import pdb``): such a file is parsed (``_reads_as_ascii``)."""
     import ast
 
-    if content.isascii() and not _may_declare_coding(content) and not _DEBUG_WORDS.search(content):
+    if content.isascii() and not _DEBUG_WORDS.search(content) and _reads_as_ascii(content):
         from omnibase.builtins._checks import check_ast
         from omnibase.builtins._values import AstOpts
 

@@ -123,6 +123,13 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
         findings = tuple(Finding(path=path, message=m) for m in messages)
         return cls(check=check, path=path, ok=not findings and edit is None, findings=findings, edit=edit)
 
+    def reported(self) -> tuple[Finding, ...]:
+        """What a report shows of this verdict: its findings; a failing verdict without
+        any reads ``PATH: failed``."""
+        if self.findings or self.ok:
+            return self.findings
+        return (Finding(path=self.path, message=f"{self.path}: failed"),)
+
 
 def passed(check: str, path: str) -> Verdict:
     """``check`` found nothing wrong with ``path``."""

@@ -196,9 +196,7 @@ def _findings(failed: list[Any]) -> list[dict[str, Any]]:
     ``{"path", "line" (None when unknown), "message"}``; a failed file with no finding gets one."""
     found: list[dict[str, Any]] = []
     for v in failed:
-        found += [{"path": f.path, "line": f.line, "message": f.message} for f in v.findings]
-        if not v.findings:
-            found.append({"path": v.path, "line": None, "message": f"{v.path}: failed"})
+        found += [{"path": f.path, "line": f.line, "message": f.message} for f in v.reported()]
     return found
 
 

@@ -50,7 +50,9 @@ def test_each_builtin_takes_exactly_the_reference_flags(check: str):
         ("check-yaml", ["--uns"], {"allow_multiple_documents": False, "unsafe": True}),  # a prefix, as argparse
         ("check-added-large-files", ["--maxkb=12"], {"maxkb": 12, "enforce_all": False}),
         ("trailing-whitespace", ["--markdown-linebreak-ext=md", "--markdown-linebreak-ext", "rst"],
-         {"markdown_linebreak_ext": ("md", "rst"), "chars": None}),
+         {"markdown_linebreak_ext": ("md", "rst"), "chars": None, "no_markdown_linebreak_ext": False}),
+        ("trailing-whitespace", ["--no-markdown-linebreak-ext"],
+         {"markdown_linebreak_ext": (), "chars": None, "no_markdown_linebreak_ext": True}),
         ("mixed-line-ending", ["-f", "lf"], {"fix": "lf"}),
         ("pretty-format-json", ["--indent", "\t"], {"autofix": False, "indent": "\t", "ensure_ascii": True,
                                                     "sort_keys": True, "top_keys": ()}),

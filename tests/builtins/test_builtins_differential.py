@@ -21,6 +21,7 @@ from tests.builtins._builtins_ref import (
 )
 
 from omnibase.builtins import CHECKS, Verdict, parse_options
+from omnibase.builtins._output import hook_output
 
 ALL = {**TEXT_CORPUS, **YAML_CORPUS, **JSON_CORPUS, **TOML_CORPUS, **PY_CORPUS}
 SMALL_TEXT = {k: v for k, v in TEXT_CORPUS.items() if len(v) < 100_000}
@@ -35,6 +36,7 @@ CASES = [
      TEXT_CORPUS),
     ("trailing-whitespace", {"chars": " "}, ["--chars= "], TEXT_CORPUS),
     ("trailing-whitespace", {"chars": "\t\r"}, ["--chars=\t\r"], TEXT_CORPUS),
+    ("trailing-whitespace", {"no_markdown_linebreak_ext": True}, ["--no-markdown-linebreak-ext"], TEXT_CORPUS),
     ("mixed-line-ending", {}, [], ALL),
     ("mixed-line-ending", {"fix": "no"}, ["--fix=no"], TEXT_CORPUS),
     ("mixed-line-ending", {"fix": "lf"}, ["--fix=lf"], TEXT_CORPUS),
@@ -52,12 +54,12 @@ CASES = [
 ]
 
 
-def _printed(check: str, verdict: Verdict) -> str:
-    """What the reference prints for this verdict (the first line only, for check-ast)."""
-    if verdict.ok:
-        return ""
-    lines = [f.message for f in verdict.findings]
-    if check == "check-ast":
+def _printed(check: str, options: object, verdict: Verdict) -> str:
+    """What the reference prints for this verdict (the first line only, for check-ast).
+    A passing hook's output is not shown (pre-commit hides it), so there only the
+    notice its options cause is compared."""
+    lines = hook_output(check, options, [verdict]) if not verdict.ok else list(options.notice())
+    if check == "check-ast" and lines:
         return lines[0].splitlines()[0]
     return "".join(line + "\n" for line in lines)
 
@@ -81,8 +83,8 @@ def test_same_verdict_bytes_and_output_as_the_reference(check, opts, args, corpu
             mismatches.append(f"{name}: fixed bytes differ: ours={after[:80]!r} reference={ref.content[:80]!r}")
         if not ref.crashed:
             out = ref.out.splitlines()[0] if check == "check-ast" and ref.out else ref.out
-            if _printed(check, ours) != out:
-                mismatches.append(f"{name}: output ours={_printed(check, ours)!r} reference={out!r}")
+            if _printed(check, options, ours) != out:
+                mismatches.append(f"{name}: output ours={_printed(check, options, ours)!r} reference={out!r}")
     assert not mismatches, "\n".join(mismatches)
 
 

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 from tests.builtins._builtins_ref import (
     JSON_CORPUS,
@@ -198,6 +199,7 @@ def test_aws_credentials_as_the_reference_finds_them(setup: str, tmp_path: Path,
         ours = CHECKS["detect-aws-credentials"].fn(name, data, opts)
         ref = run_reference("detect-aws-credentials", [*args, name], cwd=work)
         assert ours.ok == (ref.code == 0), (setup, name, ref.out)
+        assert ours.misconfigured == (ref.code == 2), (setup, name, ref.out)  # no credentials: exit 2
         printed = "".join(f.message + "\n" for f in ours.findings)
         assert _masked(printed) == _masked(ref.out), (setup, name)
         for finding in ours.findings:
@@ -212,6 +214,62 @@ def test_the_credential_files_are_read_only_where_the_edge_looks(tmp_path: Path,
     found = aws_secrets([str(tmp_path / "bad.ini"), str(tmp_path / "ok.ini"), str(tmp_path / "missing")],
                         {"HOME": os.fspath(tmp_path), "AWS_SESSION_TOKEN": "", "AWS_SECURITY_TOKEN": "tok"})
     assert found == {"spaced", "tok"}
+
+
+#: Credential files the reference crashes on (so fails every file, whatever it holds):
+#: ours reads every secret value in them instead, so none of them can be committed.
+BROKEN_CREDENTIALS = {
+    "duplicated-option": b"[default]\naws_secret_access_key = FIRST\naws_secret_access_key = SECOND\n",
+    "duplicated-section": b"[a]\naws_session_token = FIRST\n[b]\nx = 1\n[a]\naws_session_token = SECOND\n",
+    "not-an-option": b"[a]\naws_secret_access_key = FIRST\nthis line is no option\n[b]\naws_session_token = SECOND\n",
+    "not-utf8": b"[a]\n# caf\xe9\naws_secret_access_key = FIRST\n[b]\naws_security_token = SECOND\n",
+    "bad-interpolation": b"[a]\naws_secret_access_key = FIRST%\n[b]\naws_session_token = SECOND\n",
+}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_CREDENTIALS))
+def test_no_secret_of_a_credentials_file_the_reference_crashes_on_is_dropped(broken: str, tmp_path: Path):
+    from omnibase.builtins._facts import aws_secrets
+
+    first = {"bad-interpolation": "FIRST%"}.get(broken, "FIRST")
+    creds = tmp_path / "creds.ini"
+    creds.write_bytes(BROKEN_CREDENTIALS[broken].replace(b"FIRST", b"first-secret-0123456789")
+                      .replace(b"SECOND", b"second-secret-0123456789"))
+    work = tmp_path / "work"
+    work.mkdir()
+    for secret in (first.replace("FIRST", "first-secret-0123456789"), "second-secret-0123456789"):
+        (work / "leak.txt").write_text(f"key = {secret}\n")
+        ref = run_reference("detect-aws-credentials", ["--credentials-file", str(creds), "leak.txt"], cwd=work)
+        assert ref.code == 1 and ref.crashed  # the reference fails by crashing on the credentials file
+        secrets = aws_secrets([str(creds)], {"HOME": os.fspath(tmp_path / "nohome")})
+        assert secret in secrets
+        opts = options_from_args("detect-aws-credentials", ["--credentials-file", str(creds)])
+        ours = CHECKS["detect-aws-credentials"].fn("leak.txt", (work / "leak.txt").read_bytes(),
+                                                   msgspec.structs.replace(opts, secrets=secrets))
+        assert not ours.ok and not ours.misconfigured
+        assert [f.message for f in ours.findings] == [f"AWS secret found in leak.txt: {'*' * 28}"]
+
+
+def test_no_credentials_at_all_is_a_configuration_error_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # the reference exits 2 ("configuration error" in our spec too), once, whatever the files
+    from omnibase import ExecCtx, all_of, run
+    from omnibase.components.builtin import BuiltinUse, builtin_components
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in ("AWS_CONFIG_FILE", "AWS_CREDENTIAL_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BOTO_CONFIG",
+                "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("nothing here\n")
+    ref = run_reference("detect-aws-credentials", ["a.txt", "b.txt"], cwd=tmp_path)
+    assert ref.code == 2
+    comps = builtin_components([BuiltinUse(name="aws", check="detect-aws-credentials")])
+    ctx = ExecCtx(run_id="aws", trace_id="0" * 32, root=str(tmp_path), files=("a.txt", "b.txt"))
+    report = run(all_of(list(comps)), ctx.files, ctx)
+    assert report.exit_code == 2
+    (step,) = report.steps
+    assert type(step.error).__name__ == "Misconfigured"
+    assert step.error.message + "\n" == ref.out  # printed once, as the reference does
 
 
 @pytest.mark.parametrize("check", ["debug-statements", "check-builtin-literals"])

@@ -70,6 +70,27 @@ def test_trailing_whitespace_matches_the_reference(scratch: Path, data: bytes, m
     assert (fix_trailing_whitespace(data, markdown=markdown, chars=raw) != data) == changed
 
 
+@settings(SETTINGS, max_examples=100)
+@given(CONTENTS, st.sampled_from([["--no-markdown-linebreak-ext"], ["--no-markdown-linebreak-ext", "--chars= \t"],
+                                  ["--markdown-linebreak-ext=md", "--no-markdown-linebreak-ext"], []]),
+       st.sampled_from(["f.txt", "f.md"]))
+def test_trailing_whitespace_prints_what_the_reference_prints(scratch: Path, data: bytes, args: list[str], name: str):
+    # the notice that the old flag does nothing first, then what was fixed; a passing
+    # run shows nothing under pre-commit, so there the notice alone is compared
+    from omnibase.builtins import options_from_args
+    from omnibase.builtins._output import hook_output
+
+    from tests.builtins._builtins_ref import reference_on_bytes
+
+    opts = options_from_args("trailing-whitespace", args)
+    ours = CHECKS["trailing-whitespace"].fn(name, data, opts)
+    ref = reference_on_bytes("trailing-whitespace", name, data, scratch, args)
+    assert ours.ok == (ref.code == 0)
+    lines = hook_output("trailing-whitespace", opts, [ours]) if not ours.ok else list(opts.notice())
+    assert "".join(line + "\n" for line in lines) == ref.out
+    assert (ours.edit.content if ours.edit else data) == ref.content
+
+
 @SETTINGS
 @given(CONTENTS, st.sampled_from(["auto", "no", "lf", "crlf", "cr"]))
 def test_mixed_line_ending_matches_the_reference(scratch: Path, data: bytes, fix: str):

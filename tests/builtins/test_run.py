@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.builtins._builtins_ref import (
     JSON_CORPUS,
     PY_CORPUS,
@@ -19,8 +21,9 @@ from tests.builtins._builtins_ref import (
     run_reference,
 )
 
-from omnibase.builtins import CHECKS, DEFAULT_CHECKS, Edit, apply_edits, run_builtin_checks
+from omnibase.builtins import CHECKS, DEFAULT_CHECKS, Edit, apply_edits, options_from_args, run_builtin_checks
 from omnibase.builtins import _run
+from omnibase.builtins._output import hook_output
 
 SMALL = {
     name: data
@@ -201,6 +204,9 @@ def test_added_large_files_like_the_reference(tmp_path: Path, enforce_all: bool)
     assert failing == ({"new.bin", "over.bin", "old.bin", "unstaged.bin"} if enforce_all else {"new.bin", "over.bin"})
     messages = {f.message for v in verdicts for f in v.findings}
     assert messages == set(ref.out.splitlines())
+    # the reference prints in the order of a set (it varies from run to run); ours sorted
+    printed = hook_output("check-added-large-files", options_from_args("check-added-large-files", args), verdicts)
+    assert printed == sorted(ref.out.splitlines())
 
 
 @pytest.mark.parametrize(
@@ -212,6 +218,8 @@ def test_added_large_files_like_the_reference(tmp_path: Path, enforce_all: bool)
         (["x/y.txt"], ["x/z.txt"]),
         (["docs/Guide.md", "src/a.py"], ["DOCS/other.md", "Src/b.py", "fine.txt"]),
         ([], ["café.txt", "CAFÉ.txt"]),
+        (["z.txt", "A.txt"], ["Z.txt", "a.txt"]),  # file by file would print Z, z before A, a
+        (["b/One.txt", "a.txt"], ["B/two.txt", "A.txt", "c/x.txt", "C/y.txt"]),
     ],
 )
 def test_case_conflicts_like_the_reference(tmp_path: Path, committed: list[str], staged: list[str]):
@@ -228,6 +236,64 @@ def test_case_conflicts_like_the_reference(tmp_path: Path, committed: list[str],
     ours = {f.message[len(prefix):] for v in verdicts for f in v.findings}
     assert ours == _printed_names(ref.out, prefix)
     assert all(v.ok for v in verdicts) == (ref.code == 0)
+    assert "".join(line + "\n" for line in hook_output("check-case-conflict", None, verdicts)) == ref.out
+
+
+#: Names that collide in case in many ways: files, and folders holding files
+_NAMES = ["a", "A", "b", "B", "a/x", "A/y", "b/a", "B/A", "Z", "z", "\u00e9", "\u00c9"]
+
+
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_NAMES), unique=True, max_size=4),
+       st.lists(st.sampled_from(_NAMES), unique=True, min_size=1, max_size=4))
+def test_case_conflicts_print_as_the_reference_on_generated_trees(tmp_path_factory: pytest.TempPathFactory,
+                                                                  committed: list[str], staged: list[str]):
+    import posixpath
+
+    # a name cannot be both a file and a folder: drop what clashes with an earlier name
+    kept: list[str] = []
+    for name in [*committed, *staged]:
+        parents = {posixpath.dirname(name)} - {""}
+        if any(k in parents or posixpath.dirname(k) == name for k in kept) or name in kept:
+            continue
+        kept.append(name)
+    committed = [n for n in committed if n in kept]
+    staged = [n for n in staged if n in kept and n not in committed]
+    if not staged:
+        return
+    repo = init_repo(tmp_path_factory.mktemp("cases") / "repo")
+    # the reference reads `git ls-files` without -z, so git's quoting of a name that is not
+    # ASCII hides it from the reference (see the test below); unquoted, it sees every name
+    git(repo, "config", "core.quotePath", "false")
+    if committed:
+        _write(repo, {f"{n}.txt": b"c\n" for n in committed})
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "init")
+    _write(repo, {f"{n}.txt": b"s\n" for n in staged})
+    git(repo, "add", *(f"{n}.txt" for n in staged))
+    paths = [f"{n}.txt" for n in staged]
+    ref = run_reference("check-case-conflict", paths, cwd=repo)
+    verdicts = run_builtin_checks(paths, ["check-case-conflict"], root=str(repo))
+    assert all(v.ok for v in verdicts) == (ref.code == 0)
+    assert "".join(line + "\n" for line in hook_output("check-case-conflict", None, verdicts)) == ref.out
+
+
+def test_a_case_conflict_with_a_tracked_name_that_is_not_ascii_is_found(tmp_path: Path):
+    # where we differ on purpose: git quotes such a name in `git ls-files` (core.quotePath,
+    # on by default), the reference compares the quoted form and misses the conflict
+    repo = init_repo(tmp_path / "repo")
+    _write(repo, {"caf\u00e9.txt": b"c\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    _write(repo, {"CAF\u00c9.txt": b"s\n"})
+    git(repo, "add", "CAF\u00c9.txt")
+    assert run_reference("check-case-conflict", ["CAF\u00c9.txt"], cwd=repo).code == 0  # missed
+    verdicts = run_builtin_checks(["CAF\u00c9.txt"], ["check-case-conflict"], root=str(repo))
+    assert hook_output("check-case-conflict", None, verdicts) == [
+        "Case-insensitivity conflict found: CAF\u00c9.txt", "Case-insensitivity conflict found: caf\u00e9.txt"]
+    git(repo, "config", "core.quotePath", "false")  # unquoted, the reference finds it too
+    assert run_reference("check-case-conflict", ["CAF\u00c9.txt"], cwd=repo).code == 1
 
 
 def test_merge_conflict_markers_fail_only_mid_merge_like_the_reference(tmp_path: Path):
