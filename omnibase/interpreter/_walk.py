@@ -19,7 +19,7 @@ from omnibase.core import policies as pol
 from omnibase.core.gating import summarise
 from omnibase.core.intents import NOW, WALL, Called, Cancelled, Intent, InvocationTimedOut, Invoke
 from omnibase.core.step import Component, DryRun, Identity, Step, Then, leaves
-from omnibase.core.types import input_error
+from omnibase.core.types import input_error, output_error
 from omnibase.core.values import (
     CircuitOpen,
     Crashed,
@@ -303,9 +303,7 @@ def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
         out = returned._inner_value  # what unwrap() returns, without the method call
         check = comp.check
         if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
-            return False, ProtocolViolation(
-                message=f"{comp.name} returned {type(out).__name__}, declared {comp.meta.output_type}"
-            )
+            return False, ProtocolViolation(message=output_error(comp.name, out, comp.out_type))
         return True, out
     if type(returned) is Failure:
         return False, _as_error(returned.failure())

@@ -8,7 +8,10 @@ event           level    other fields
 ==============  =======  ==========================================================
 ``step.start``  debug    attempt
 ``step.end``    info     status, attempt(s), duration_s, error (type), reason
-``retry``       warning  attempt (the one that failed), error (type), delay_s
+``retry``       warning  attempt (the one that failed), error (type), delay_s; logged
+                         when the step ends: ``warning`` when it failed in the end,
+                         ``info`` when a later attempt succeeded (the report's ``xN``
+                         says it; nothing a person must act on)
 ``backoff``     info     delay_s (the sleep before the next attempt)
 ``breaker``     warning  before, after (closed, open, half_open)
 ``timeout``     warning  seconds
@@ -35,6 +38,7 @@ from omnibase.core.values import (
     RunReport,
     SandboxViolation,
     SecurityViolation,
+    Status,
     StepResult,
     TimedOut,
 )
@@ -86,6 +90,7 @@ class LogObserver:
         self.level = level
         self._log: Any = None
         self._span: dict[str, str] = {}  # component -> span of its latest invocation
+        self._retries: dict[str, list[dict[str, Any]]] = {}  # component -> its retries, until it ends
         self._debug = level <= LEVELS["debug"]  # decided once: most events are below the level
         self._info = level <= LEVELS["info"]
 
@@ -111,10 +116,10 @@ class LogObserver:
         elif kind is RetryScheduled:
             assert isinstance(event, RetryScheduled)
             span = self._span.get(event.name, "")
-            self.emit(
-                "warning", "retry", component=event.name, span_id=span, attempt=event.attempt,
+            self._retries.setdefault(event.name, []).append(dict(
+                component=event.name, span_id=span, attempt=event.attempt,
                 error=type(event.error).__name__, delay_s=round(event.delay, 6),
-            )  # fmt: skip
+            ))  # fmt: skip
             self.emit("info", "backoff", component=event.name, span_id=span, delay_s=round(event.delay, 6))
         elif kind is BreakerChanged:
             assert isinstance(event, BreakerChanged)
@@ -124,6 +129,11 @@ class LogObserver:
             )  # fmt: skip
 
     def _ended(self, r: StepResult) -> None:
+        retried = self._retries.pop(r.name, None)
+        if retried:  # a retry is worth a warning only when the step failed in the end
+            level = "warning" if r.status is Status.FAIL else "info"
+            for fields in retried:
+                self.emit(level, "retry", **fields)
         error = r.error
         if error is None and not self._info:
             return
@@ -143,6 +153,10 @@ class LogObserver:
         self.emit("info", "run.start", mode=mode, parent_span_id=self.ctx.parent_span_id or None)
 
     def run_ended(self, report: RunReport) -> None:
+        for retried in self._retries.values():  # steps the run never finished (interrupted)
+            for fields in retried:
+                self.emit("warning", "retry", **fields)
+        self._retries.clear()
         self.emit(
             "info", "run.end", status=report.summary.status.value, exit_code=report.exit_code,
             duration_s=round(report.duration_s, 6), outcome=report.outcome, snapshot=report.snapshot or None,

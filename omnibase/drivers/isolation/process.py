@@ -596,8 +596,10 @@ def _called(comp: Any, reply: _worker.Reply, output: str) -> Called:
     try:
         value = _worker.unpack(raw, comp.out_type)
     except msgspec.ValidationError:
-        got = type(_worker.unpack(raw)).__name__  # named as the interpreter's check does
-        error = ProtocolViolation(message=f"{comp.name} returned {got}, declared {comp.meta.output_type}")
+        from omnibase.core.types import output_error
+
+        plain = _worker.unpack(raw)  # the value as sent, blamed as the interpreter's check does
+        error = ProtocolViolation(message=output_error(comp.name, plain, comp.out_type))
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
     except TypeError:  # a declared type msgspec cannot convert into: take the plain value
         value = _worker.unpack(raw)
