@@ -20,17 +20,20 @@ from omnibase.cli._modes import mode_of, mode_problem
 from omnibase.cli._modes import execute as run_mode
 from omnibase.cli._observe import check_outputs, observed_run
 from omnibase.cli._process import check_output, finish_report
+from omnibase.cli._request import StageRequest
 from omnibase.cli._say import dump as _dump
 from omnibase.cli._say import say
 from omnibase.core.select import Selection, Selector, parse_filter, tags_selector
 from omnibase.core.values import ExitCode, RunReport
-from omnibase.drivers.modes import MODES
+from omnibase.core.modes import MODES
 from omnibase.orchestrators.table import STAGES
 
 if TYPE_CHECKING:
-    from omnibase._io.git import Status
+    from collections.abc import Callable
+
+    from omnibase._io.git import GitStatus
     from omnibase.drivers.modes import Stack
-    from omnibase.precommit._stash import Lookahead
+    from omnibase.precommit._stash import Lookahead, Stashed
 
 __all__ = ["orch", "registry"]
 
@@ -40,46 +43,40 @@ def _fail(message: str, code: ExitCode) -> int:
     return int(code)
 
 
-def _selector(args: argparse.Namespace) -> Result[Selector, str]:
+def _selector(request: StageRequest) -> Result[Selector, str]:
+    """The user's pick: every ``--filter`` and ``--tags`` given."""
     selector = Selector()
-    for text in args.filter:
+    for text in request.filters:
         parsed = parse_filter(text)
         if isinstance(parsed, Failure):
             err = parsed.failure()
             return Failure(f"--filter '{text}': {err.message}")
         selector = selector & parsed.unwrap()
-    tags = [t.strip() for group in args.tags for t in group.split(",") if t.strip()]
-    return Success(selector & tags_selector(tags))
+    return Success(selector & tags_selector(list(request.tags)))
 
 
 def _files(
-    args: argparse.Namespace, root: str, facts: dict[str, str] | None = None, status: Status | None = None
+    request: StageRequest, root: str, facts: dict[str, str] | None = None, status: GitStatus | None = None
 ) -> Result[tuple[str, ...], str]:
     """The files the stage looks at; ``facts`` receives what git told on the way (the
-    paths staged for addition, for the built-ins). ``status``: a ``_git.Status`` the run
+    paths staged for addition, for the built-ins). ``status``: a ``_io.git.GitStatus`` the run
     already has (the stash asked), which answers for the staged files without asking git."""
     from omnibase._io import git as files
 
-    if _on_staged(args):
+    if request.on_staged:
         staged: Result[files.Staged, files.FileScopeError] = (
             Success(status.staged_now(root)) if status is not None else files.staged(root)
         )
         if isinstance(staged, Success) and facts is not None:
             facts["added"] = "\0".join(sorted(staged.unwrap().added))
         return staged.map(lambda s: s.paths).alt(lambda e: e.message)
-    if args.paths:
-        found = files.explicit_files(root, os.getcwd(), args.paths)
-    elif args.from_ref and args.to_ref:
-        found = files.changed_files(root, args.from_ref, args.to_ref)
+    if request.paths:
+        found = files.explicit_files(root, os.getcwd(), list(request.paths))
+    elif request.from_ref and request.to_ref:
+        found = files.changed_files(root, request.from_ref, request.to_ref)
     else:
         found = files.all_files(root)
     return found.alt(lambda e: e.message)
-
-
-def _on_staged(args: argparse.Namespace) -> bool:
-    """Whether the run looks at the staged files: its stage's default scope (the stage
-    table's ``files``), no path, ``--all-files`` nor ``--from-ref`` given."""
-    return STAGES[args.stage].files == "staged" and not (args.paths or args.all_files or args.from_ref)
 
 
 def _stdout_format(args: argparse.Namespace) -> str:
@@ -135,7 +132,8 @@ def orch(args: argparse.Namespace) -> int:
     from omnibase.cli import _reports
     from omnibase._io import git as files
 
-    if STAGES[args.stage].selects == "names" and (args.skip or args.only_failed or args.maxfail):
+    request = StageRequest.of(args, mode=mode_of(args))
+    if request.spec.selects == "names" and (request.skip or request.only_failed or request.maxfail):
         filtered = ", ".join(s.name for s in STAGES.values() if s.selects == "filter")
         return _fail(f"--skip, --only-failed and --maxfail belong to the {filtered} stages", ExitCode.CONFIG)
     targets = _reports.parse_targets(args.report, os.getcwd())
@@ -143,44 +141,45 @@ def orch(args: argparse.Namespace) -> int:
     for checked in (targets, otel):
         if isinstance(checked, Failure):
             return _fail(checked.failure(), ExitCode.CONFIG)
-    selector = _selector(args)
+    selector = _selector(request)
     if isinstance(selector, Failure):
         return _fail(selector.failure(), ExitCode.CONFIG)
-    if bool(args.from_ref) != bool(args.to_ref):
+    if bool(request.from_ref) != bool(request.to_ref):
         return _fail("--from-ref and --to-ref go together", ExitCode.CONFIG)
     root_found = files.repo_paths(os.getcwd())
     git_dir: str | None = None
     if isinstance(root_found, Failure):
-        if args.paths:
+        if request.paths:
             root = os.getcwd()
         else:
             return _fail(f"not inside a git repository ({root_found.failure().message}); give paths to check", ExitCode.CONFIG)
     else:
         root, git_dir = root_found.unwrap().root, root_found.unwrap().git_dir
     ahead: Lookahead | None = None
-    spec = MODES[mode_of(args)]
-    if git_dir is not None and _stashes(args) and not (args.list or args.graph) and spec.writes and not spec.replays:
+    mode = MODES[request.mode]
+    if git_dir is not None and not request.stashes and not (request.listing or request.graph) and mode.writes:
+        from omnibase.precommit._stash import leftover_notice
+
+        notice = leftover_notice(git_dir)  # this run may write files: say where the set-aside work is
+        if notice is not None:
+            say(notice)
+    if git_dir is not None and request.stashes and not (request.listing or request.graph) and mode.writes and not mode.replays:
         from omnibase.precommit._stash import look_ahead
 
         ahead = look_ahead(root, git_dir)  # the stash's lock and git status, started now
     try:
-        return _orch_in(args, root, git_dir, selector.unwrap(), (targets.unwrap(), otel.unwrap()), ahead)
+        return _orch_in(args, request, root, git_dir, selector.unwrap(), (targets.unwrap(), otel.unwrap()), ahead)
     finally:
         if ahead is not None:
             ahead.close()
 
 
-def _stashes(args: argparse.Namespace) -> bool:
-    """Whether a run sets unstaged changes aside: a stage that does (the stage table's
-    ``stashes``: pre-commit), on the staged files."""
-    return bool(STAGES[args.stage].stashes and not args.paths and not args.all_files)
-
-
 def _orch_in(
-    args: argparse.Namespace, root: str, git_dir: str | None, chosen: Selector, reports: tuple[Any, Any],
+    args: argparse.Namespace, request: StageRequest, root: str, git_dir: str | None, chosen: Selector, reports: tuple[Any, Any],
     ahead: Lookahead | None,
 ) -> int:
-    """``orch`` once the repository is known; ``ahead``: see ``precommit._stash.look_ahead``."""
+    """``orch`` once the repository is known; ``ahead``: see ``precommit._stash.look_ahead``.
+    ``request`` decides what runs; ``args`` keeps the output options."""
     from omnibase.cli._catalogue import load_catalogue
 
     loaded = load_catalogue(args.registry, root=root, cwd=os.getcwd())
@@ -193,7 +192,7 @@ def _orch_in(
     bad_graph = _graphs.check_needs(catalogue)
     if bad_graph is not None:
         return _fail(bad_graph, ExitCode.CONFIG)
-    mode = mode_of(args)
+    mode = request.mode
     from omnibase.cli import _terminal
 
     problem = mode_problem(args) or check_outputs(args) or _terminal.terminal_problem(args, mode)
@@ -204,15 +203,13 @@ def _orch_in(
 
         catalogue.resolve([e.name for e in catalogue.registry.entries])  # what the snapshot names
         return replay(args, root, catalogue, _print)
-    names = [args.from_, *args.to] if args.from_ else list(args.to)
-
-    planned = _graphs.stage_plan(args, catalogue, args.stage, root, os.environ)
+    planned = _graphs.stage_plan(request, catalogue, root, os.environ)
     if isinstance(planned, Failure):
         return _fail(*planned.failure())
 
     def build() -> Any:
         built = catalogue.orchestrator(
-            args.stage, chosen, names=names, fail_fast=args.exitfirst, hook_stage=args.hook_stage,
+            request.stage, chosen, names=request.names, fail_fast=request.fail_fast, hook_stage=request.hook_stage,
             retries=MODES[mode].retries,
         )
         built.stage_plan = planned.unwrap()
@@ -220,87 +217,95 @@ def _orch_in(
 
     orchestrator = build()
     selection = orchestrator.select()
-    if args.list:
-        return _list(selection, args)
-    outside = _graphs.unselected(orchestrator.stage_plan, selection.kept, args.stage)
+    if request.listing:
+        return _list(selection, args, mode)
+    outside = _graphs.unselected(orchestrator.stage_plan, selection.kept, request.stage)
     if outside is not None:
         return _fail(outside, ExitCode.CONFIG)
     bad_break = _terminal.unknown_breakpoint(args, {c.name for c in catalogue.components})
     if bad_break is not None:
         return _fail(bad_break, ExitCode.CONFIG)
-    if args.graph:  # like --list: before anything is imported, looked up or run
+    if request.graph:  # like --list: before anything is imported, looked up or run
         planned_chain = orchestrator.plan() if hasattr(orchestrator, "plan") else None
         if isinstance(planned_chain, Failure):  # the pipeline stage: what a run would say
             from omnibase.core.refusals import refusal_code
 
             return _fail(_error_line_of(planned_chain.failure()), refusal_code(planned_chain.failure()))
         if not selection.kept:
-            return _fail(f"nothing selected for stage {args.stage} (see --list)", ExitCode.FAILED)
-        return _terminal.graph_command(args, orchestrator.assemble(selection), args.stage)
+            return _fail(f"nothing selected for stage {request.stage} (see --list)", ExitCode.FAILED)
+        return _terminal.graph_command(args, orchestrator.assemble(selection), request.stage)
     # only now, and only what is selected and needed, is imported or looked up on PATH
     unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=not MODES[mode].writes)
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
     orchestrator = build()
     selection = orchestrator.select()
-    if not selection.kept and STAGES[args.stage].selects == "filter":  # a named pipeline refuses itself
+    if not selection.kept and request.spec.selects == "filter":  # a named pipeline refuses itself
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
-        return _fail(f"nothing selected for stage {args.stage}{why}", ExitCode.FAILED)
+        return _fail(f"nothing selected for stage {request.stage}{why}", ExitCode.FAILED)
     from omnibase.cli._modes import prepare_executor
 
     refused = prepare_executor(args, selection.kept)  # before anything runs
     if refused is not None:
         return _fail(refused, ExitCode.CONFIG)
-    stage = _Stage(args, catalogue, orchestrator, selection, mode, root, git_dir, reports)
-    if git_dir is None or not _stashes(args) or not MODES[mode].writes:  # a dry run changes nothing, unstaged work included
+    stage = _Stage(args, request, catalogue, orchestrator, selection, root, git_dir, reports)
+    if git_dir is None or not request.stashes or not MODES[mode].writes:  # a dry run changes nothing, unstaged work included
         return stage.run()
-    from omnibase.precommit._stash import staged_only
+    from omnibase.precommit._supervise import supervised_stash
 
-    with staged_only(root, git_dir, ahead) as stashed:
-        if isinstance(stashed, Failure):
-            return _fail(stashed.failure().message, ExitCode.CONFIG)
-        code = stage.run(emit=False, worktree_is_index=stashed.unwrap().worktree_is_index, status=stashed.unwrap().status)
-    state = stashed.unwrap()
-    report = stage.report
-    if state.rolled_back:
-        note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
-        say(note)
+    def run(state: Stashed) -> int:
+        return stage.run(emit=False, worktree_is_index=state.worktree_is_index, status=state.status)
+
+    def finish(state: Stashed, code: int) -> int:
+        report = stage.report
+        if state.rolled_back:
+            note = "the fixes conflicted with your unstaged changes and were rolled back; stage or stash them and run again"
+            say(note)
+            if report is not None:
+                report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
+        if state.error is not None:
+            say(state.error)
+            code = max(code, int(ExitCode.CONFIG))
         if report is not None:
-            report = msgspec.structs.replace(report, metadata={**report.metadata, "stash": note})
-    if state.error is not None:
-        say(state.error)
-        code = max(code, int(ExitCode.CONFIG))
-    if report is not None:
-        return stage.emit(report, code)
-    return code
+            return stage.emit(report, code)
+        return code
+
+    def child_exit(body: Callable[[], int]) -> int:
+        from omnibase.cli._process import exit_code, guarded
+
+        return exit_code(guarded(body))
+
+    return supervised_stash(
+        root, git_dir, ahead, run, finish, lambda message: _fail(message, ExitCode.CONFIG), child_exit, say
+    )
 
 
 class _Stage:
     """One stage's run once everything is selected: files, context, mode, report."""
 
     def __init__(
-        self, args: argparse.Namespace, catalogue: Any, orchestrator: Any, selection: Selection,
-        mode: str, root: str, git_dir: str | None, reports: tuple[Any, Any],
+        self, args: argparse.Namespace, request: StageRequest, catalogue: Any, orchestrator: Any,
+        selection: Selection, root: str, git_dir: str | None, reports: tuple[Any, Any],
     ) -> None:  # fmt: skip
         self.args, self.catalogue, self.orchestrator, self.selection = args, catalogue, orchestrator, selection
-        self.mode, self.root, self.git_dir = mode, root, git_dir
+        self.request, self.mode, self.root, self.git_dir = request, request.mode, root, git_dir
         self.targets, self.otel = reports  # --report FORMAT=FILE, and the OpenTelemetry export
         self.stream: Any = None  # the jsonl stream, when one is asked for
         self.report: RunReport | None = None
 
-    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: Status | None = None) -> int:
+    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: GitStatus | None = None) -> int:
         """Select the files, run the stage, and (``emit``) print the report (``status``:
         see ``_files``)."""
         from omnibase.context import new_ctx
 
         args, catalogue, orchestrator, mode = self.args, self.catalogue, self.orchestrator, self.mode
         facts: dict[str, str] = {}
-        found = _files(args, self.root, facts, status)
+        found = _files(self.request, self.root, facts, status)
         if isinstance(found, Failure):
             return _fail(found.failure(), ExitCode.CONFIG)
         excluded = re.compile(catalogue.registry.exclude)
         chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
-        if _on_staged(args) and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
+        if self.request.on_staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
             print("no files staged; use --all-files to check every tracked file")
             return 0
         params = {
@@ -310,7 +315,7 @@ class _Stage:
             **facts,
         }
         ctx = new_ctx(
-            args.stage, root=self.root, files=chosen, dry_run=not MODES[mode].writes, params=params,
+            self.request.stage, root=self.root, files=chosen, dry_run=not MODES[mode].writes, params=params,
             traceparent=os.environ.get("TRACEPARENT"),
         )  # fmt: skip
 
@@ -324,7 +329,7 @@ class _Stage:
 
         def execute(how: Stack) -> RunReport:
             orchestrator.driver = how.performer
-            orchestrator.jobs = args.jobs
+            orchestrator.jobs = self.request.jobs
             return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
 
         def finish(report: RunReport) -> RunReport:
@@ -360,7 +365,7 @@ class _Stage:
         if MODES[mode].writes:  # a dry run leaves no state behind
             from omnibase.cli import _graphs
 
-            _graphs.record(self.root, report, per_tree=args.stage in _graphs.required_stages(catalogue.registry))
+            _graphs.record(self.root, report, per_tree=self.request.stage in _graphs.required_stages(catalogue.registry))
         self.report = report = finish_report(report, catalogue.registry.path)
         return self.emit(report, report.exit_code) if emit else report.exit_code
 
@@ -416,8 +421,7 @@ def _retry_note(meta: Any, mode: str) -> str:
     return "retried when transient" if meta.idempotent else "no retry: not idempotent"
 
 
-def _list(selection: Selection, args: argparse.Namespace) -> int:
-    mode = mode_of(args)
+def _list(selection: Selection, args: argparse.Namespace, mode: str) -> int:
     rows_kept = [
         (c.name, c.meta.type.value, c.meta.lifecycle.value, sorted(c.meta.tags), _retry_note(c.meta, mode))
         for c in selection.kept

@@ -10,10 +10,9 @@ the last run's state), ``--maxfail``, the stage's gate and the per-tree history.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from returns.result import Failure, Result, Success
 
@@ -24,6 +23,9 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, ExitCode, Failed, Meta, RunReport, Status, StepResult
 from omnibase.orchestrators.graphs import Hooks, StagePlan
 from omnibase.orchestrators.table import STAGES
+
+if TYPE_CHECKING:
+    from omnibase.cli._request import StageRequest
 
 __all__ = ["check_needs", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
 
@@ -59,31 +61,29 @@ def _names(values: Sequence[str]) -> list[str]:
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
 
-def stage_plan(
-    args: argparse.Namespace, catalogue: Any, stage: str, root: str, env: Mapping[str, str]
-) -> Result[StagePlan | None, Problem]:
+def stage_plan(request: StageRequest, catalogue: Any, root: str, env: Mapping[str, str]) -> Result[StagePlan | None, Problem]:
     """The stage's plan, or None when the run uses none of it (a plain fan-out as before)."""
     from omnibase import registry as reg
 
+    stage = request.stage
     entries = {e.name: e for e in catalogue.registry.entries}
     config = reg.stage_settings(catalogue.registry).get(stage)
     gate = config.gate if config is not None else None
     stage_hooks = config.hooks if config is not None else None
     # the pipeline stage: --from/--to name a subgraph or a chain, and its orchestrator
     # checks the names (an unknown one is exit 3 there); no other graph option applies
-    pipeline = STAGES[stage].selects == "names"
-    skip = {} if pipeline else {n: "skipped by --skip" for n in _names(getattr(args, "skip", []) or [])}
+    pipeline = request.spec.selects == "names"
+    skip = {} if pipeline else {n: "skipped by --skip" for n in request.skip}
     for n in [] if pipeline else _names([env.get(SKIP_ENV, "")]):
         skip.setdefault(n, f"skipped by {SKIP_ENV}")
-    froms = [args.from_] if args.from_ else []
-    tos = list(args.to)
+    froms, tos = list(request.froms), list(request.tos)
     known = {c.name for c in catalogue.components}
     for flag, names in (("--from", froms), ("--to", tos)):
         for n in names:
             if n not in known and not pipeline:
                 return Failure((f"{flag} {n}: no such component", ExitCode.CONFIG))
     only: list[str] = []
-    if getattr(args, "only_failed", False):
+    if request.only_failed:
         last = _read_json(last_run_file(state_dir(root), stage))
         results = last.get("results", {}) if isinstance(last, dict) else {}
         only = sorted(n for n, s in results.items() if s == "FAIL") if isinstance(results, dict) else []
@@ -97,7 +97,7 @@ def stage_plan(
         hooks["*"] = _hook_components(stage, stage_hooks, root)
     needs = {n: e.needs for n, e in entries.items() if e.needs}
     when = {} if pipeline else {n: e.when for n, e in entries.items() if e.when != "all_succeeded"}
-    maxfail = getattr(args, "maxfail", None)
+    maxfail = request.maxfail
     if not (needs or skip or froms or tos or only or maxfail or hooks or gate is not None):
         return Success(None)
     history: dict[str, str] = {}

@@ -234,7 +234,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward, up to the repository root)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the summary")
-    p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically; format from the extension: .json, .yaml/.yml, else human)")
+    p.add_argument("-o", "--output", metavar="FILE", help="--report FORMAT=FILE with the format from the extension (.json, .yaml/.yml, else human) unless --format names one")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -246,47 +246,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        if args.version:
-            from omnibase.cli._version import print_version
+    from omnibase.cli._process import guarded
 
-            return print_version()
-        if args.command == "report":
-            return _report(args)
-        if args.command == "server":
-            from omnibase.cli._server_cmd import server_command
+    return guarded(lambda: _dispatch(args))
 
-            return server_command(args)
-        if args.command is None:
-            _parser().print_help()
-            return 2
-        from omnibase.cli import _commands
 
-        if args.command == "orch":
-            return _commands.orch(args)
-        if args.command == "snapshot":
-            from omnibase.cli._snapshot import snapshot_command
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.version:
+        from omnibase.cli._version import print_version
 
-            return snapshot_command(args)
-        if args.command in ("install", "uninstall", "restore", "hook-impl"):
-            from omnibase.precommit import _install
+        return print_version()
+    if args.command == "report":
+        return _report(args)
+    if args.command == "server":
+        from omnibase.cli._server_cmd import server_command
 
-            if args.command == "hook-impl":  # the stage the hook runs comes back through main
-                return _install.hook_impl_command(args, main)
-            return int(getattr(_install, args.command + "_command")(args))
-        return _commands.registry(args)
-    except KeyboardInterrupt:
-        print("omnibase: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader went away (``| head``): not our failure, and no traceback either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except Exception as exc:  # the last line of defence: a bug must not show a traceback
-        if os.environ.get("OMNIBASE_DEBUG"):
-            raise
-        print(f"omnibase: internal error: {type(exc).__name__}: {exc} (set OMNIBASE_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 1
+        return server_command(args)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    from omnibase.cli import _commands
+
+    if args.command == "orch":
+        return _commands.orch(args)
+    if args.command == "snapshot":
+        from omnibase.cli._snapshot import snapshot_command
+
+        return snapshot_command(args)
+    if args.command in ("install", "uninstall", "restore", "hook-impl"):
+        from omnibase.precommit import _install
+
+        if args.command == "hook-impl":  # the stage the hook runs comes back through main
+            return _install.hook_impl_command(args, main)
+        return int(getattr(_install, args.command + "_command")(args))
+    return _commands.registry(args)
 
 
 def _report(args: argparse.Namespace) -> int:

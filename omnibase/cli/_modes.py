@@ -1,9 +1,10 @@
 """The CLI's side of the execution modes: ``--mode`` and its shorthands, the option
 combinations they allow, and running a stage under the mode's loop.
 
-The modes themselves are the rows of ``omnibase.drivers.modes.MODES`` (their columns say
+The modes themselves are the rows of ``omnibase.core.modes.MODES`` (their columns say
 whether a mode is asynchronous, retries, writes, records or replays), and their performer
-stacks are built there (``drivers.modes.stack``); nothing here names a mode.
+stacks are built by ``omnibase.drivers.modes.stack``; nothing here names a mode. Only the
+table is imported to build the argument parser (no performer: ``orch --help`` stays cheap).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from omnibase.drivers.modes import DEFAULT_MODE, MODES, default_jobs, stack
+from omnibase.core.modes import DEFAULT_MODE, MODES
 
 if TYPE_CHECKING:
     from omnibase.drivers.modes import Stack
@@ -40,6 +41,8 @@ EXECUTORS = ("local", "dask")
 def build_stack(options: argparse.Namespace, mode: str) -> Stack:
     """The performers of ``mode`` for these options: ``--jobs``, the snapshot a replay
     loaded (``options.replay_snapshot``), the Dask performer ``prepare_executor`` made."""
+    from omnibase.drivers.modes import stack
+
     return stack(
         mode,
         jobs=getattr(options, "jobs", None),
@@ -105,6 +108,8 @@ def prepare_executor(options: argparse.Namespace, components: Any) -> str | None
     refused = unsendable(c for c in components if c.name not in local)
     if refused is not None:
         return refused.message
+    from omnibase.drivers.modes import default_jobs
+
     performer = DaskPerformer(options.scheduler, workers=getattr(options, "jobs", None) or default_jobs(), local=local)
     problem = performer.connect()
     if problem is not None:
@@ -118,7 +123,7 @@ def prepare_executor(options: argparse.Namespace, components: Any) -> str | None
 
 def add_mode_options(p: argparse.ArgumentParser) -> None:
     """The options of ``orch`` that choose and instrument a run's mode."""
-    from omnibase.drivers.modes import mode_help
+    from omnibase.core.modes import mode_help
 
     p.add_argument("--mode", choices=tuple(MODES), help=f"{mode_help()}; see docs/modes.md")
     p.add_argument(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from omnibase.core.values import RunReport
 
-__all__ = ["SIGNALLED", "check_output", "finish_report", "supervised"]
+__all__ = ["SIGNALLED", "check_output", "exit_code", "finish_report", "guarded", "supervised"]
 
 #: The signal (SIGTERM, SIGHUP) that interrupted this run, if any.
 SIGNALLED: list[int] = []
@@ -48,13 +48,39 @@ def supervised(args: argparse.Namespace, run: Callable[[argparse.Namespace], int
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if SIGNALLED and code == 130:
-        code = 128 + SIGNALLED[0]
+    code = exit_code(code)
     if as_program:  # never when called from Python: no child, no thread outlives us
         if code == 130 or SIGNALLED:
             _kill_children()
         _exit_despite_threads(code)
     return code
+
+
+def guarded(call: Callable[[], int]) -> int:
+    """``call()``'s exit code; an interruption, a closed pipe or a bug end as one line on
+    stderr and the matching code, never a traceback (also in a supervised run's child)."""
+    try:
+        return call()
+    except KeyboardInterrupt:
+        print("omnibase: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): not our failure, and no traceback either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # the last line of defence: a bug must not show a traceback
+        if os.environ.get("OMNIBASE_DEBUG"):
+            raise
+        print(f"omnibase: internal error: {type(exc).__name__}: {exc} (set OMNIBASE_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+
+
+def exit_code(code: int) -> int:
+    """The exit code of a run that returned ``code``: 128 + N when signal N (SIGTERM,
+    SIGHUP) stopped it as Ctrl-C would have (130)."""
+    from omnibase.core.exits import signal_exit
+
+    return signal_exit(SIGNALLED[0]) if SIGNALLED and code == 130 else code
 
 
 def check_output(args: argparse.Namespace) -> str | None:
@@ -76,7 +102,9 @@ def finish_report(report: RunReport, path: str | None) -> RunReport:
     code 128+N when signal N (SIGTERM, SIGHUP) interrupted it."""
     import msgspec
 
-    code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
+    from omnibase.core.exits import signal_exit
+
+    code = signal_exit(SIGNALLED[0]) if SIGNALLED and report.outcome == "interrupted" else report.exit_code
     return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)
 
 

@@ -151,6 +151,7 @@ def _tree(shape: Shape, depth: int = 0) -> list[str]:
 
 def _show(snap: Snapshot, args: argparse.Namespace) -> None:
     from omnibase.cli.formatters import FORMATTERS, detect_options
+    from omnibase.core.visual import escaped
     from omnibase.snapshots import encode
 
     fmt = _format(args)
@@ -170,7 +171,7 @@ def _show(snap: Snapshot, args: argparse.Namespace) -> None:
     lines.append("pipeline:")
     lines += ["  " + line for line in _tree(snap.pipeline)]
     lines.append("report:")
-    print("\n".join(lines))
+    print("\n".join(escaped(line) for line in lines))  # names from a file: no terminal controls
     verbose = -1 if args.quiet else args.verbose
     options = detect_options(isatty=sys.stdout.isatty(), env=os.environ, no_color=args.no_color, verbose=verbose)
     sys.stdout.write(FORMATTERS["human"](snap.report, options))
@@ -184,6 +185,7 @@ def replay(
     import msgspec
     from returns.result import Failure
 
+    from omnibase.cli._modes import mode_of
     from omnibase.cli._observe import observed_run
     from omnibase.context import new_ctx
     from omnibase.core.values import ExitCode
@@ -235,7 +237,7 @@ def replay(
 
     with contextlib.redirect_stdout(sys.stderr):
         try:
-            report = observed_run(args, "replay", ctx, step, value, execute, finish=finish)
+            report = observed_run(args, mode_of(args), ctx, step, value, execute, finish=finish)
         finally:
             catalogue.finish_builtins(ctx)  # the built-in fixers' spooled edits
     emit(report, args)

@@ -27,6 +27,8 @@ __all__ = [
     "terminal_problem",
 ]
 
+#: ``core.visual.FORMATS``, written here so that building the parser imports no picture
+#: code (tests/core/test_visual.py holds the two equal).
 GRAPH_FORMATS = ("mermaid", "dot", "text")
 
 
@@ -54,7 +56,7 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--debug", "--step", dest="debug", action="store_true", help="step through the run: pause before each step (needs a terminal; not with --mode async)")
     p.add_argument("--break", dest="breaks", action="append", default=[], metavar="NAME", help="pause before the step NAME (repeatable; implies the debugger, without stepping)")
-    p.add_argument("--graph", choices=GRAPH_FORMATS, metavar="FORMAT", help="print the stage's graph (mermaid, dot or text) and run nothing")
+    p.add_argument("--graph", choices=GRAPH_FORMATS, metavar="FORMAT", help=f"print the stage's graph ({', '.join(GRAPH_FORMATS)}) and run nothing")
 
 
 def terminal_problem(args: argparse.Namespace, mode: str) -> str | None:
@@ -62,7 +64,7 @@ def terminal_problem(args: argparse.Namespace, mode: str) -> str | None:
     if not (getattr(args, "debug", False) or getattr(args, "breaks", [])):
         return None
     flag = "--debug" if args.debug else "--break"
-    from omnibase.drivers.modes import MODES
+    from omnibase.core.modes import MODES
 
     spec = MODES[mode]
     if spec.is_async or spec.replays:
@@ -166,7 +168,7 @@ def graph_command(args: argparse.Namespace, step: Any, title: str) -> int:
 def add_report_show(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("action", nargs="?", choices=("show",), help="show: render a stored report or failure snapshot")
     rep.add_argument("path", nargs="?", metavar="REPORT", help="a json report (-o run.json, --format json) or a snapshot under .git/omnibase/snapshots/")
-    rep.add_argument("--graph", choices=GRAPH_FORMATS, default="text", metavar="FORMAT", help="mermaid, dot or text (default: text)")
+    rep.add_argument("--graph", choices=GRAPH_FORMATS, default="text", metavar="FORMAT", help=f"{', '.join(GRAPH_FORMATS)} (default: text)")
 
 
 def report_show(args: argparse.Namespace) -> int:

@@ -95,6 +95,9 @@ def rebuild(shape: Shape, components: Mapping[str, Component[Any, Any]]) -> Resu
         kind = kind_of(node)
         if kind is None:
             raise _Refused(f"the snapshot's node '{node.name}' is of an unknown kind '{node.kind}'")
+        problem = _arity(node, kind)
+        if problem is not None:
+            raise _Refused(f"the snapshot's {problem}")
         try:
             built = kind.restore(node, tuple(parts))
         except (ValueError, TypeError) as exc:  # out-of-range data: a policy's own check
@@ -123,13 +126,27 @@ def names_in(shape: Shape) -> list[str]:
 
 def check_shape(shape: Shape, limit: int = MAX_DEPTH) -> str | None:
     """Why ``shape`` (read from a file) cannot be drawn or rebuilt: nested more than
-    ``limit`` levels deep, or a node of a kind this omnibase does not know; or None."""
+    ``limit`` levels deep, a node of a kind this omnibase does not know or with more or
+    fewer children than its kind has; or None."""
     stack = [(shape, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > limit:
             return f"the pipeline is nested more than {limit} levels deep"
-        if kind_of(node) is None:
+        kind = kind_of(node)
+        if kind is None:
             return f"the pipeline's node '{node.name}' is of an unknown kind '{node.kind}'"
+        problem = _arity(node, kind)
+        if problem is not None:
+            return f"the pipeline's {problem}"
         stack.extend((child, depth + 1) for child in node.children)
     return None
+
+
+def _arity(shape: Shape, kind: type[Step[Any, Any]]) -> str | None:
+    low, high = kind.arity
+    n = len(shape.children)
+    if low <= n and (high is None or n <= high):
+        return None
+    want = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
+    return f"{shape.kind} node '{shape.name}' has {n} children, not {want}"

@@ -3,6 +3,10 @@
 Leaves are components; inner nodes are combinators. Building a tree runs nothing; the
 interpreter walks it. ``Step[A, B]`` takes an ``A`` and produces a ``B``, and
 ``Step[A, B] >> Step[B, C]`` is a ``Step[A, C]`` (a mismatch is a mypy error).
+
+Every node kind describes itself (see ``Step``), so that ``core.shape`` turns any tree
+into its ``Shape`` (data) and back, and pictures and outlines are drawn, without a list of
+kinds anywhere. This module is therefore every kind at once, and longer than most.
 """
 
 from __future__ import annotations
@@ -103,9 +107,12 @@ class Step(Generic[In, Out]):
     """Base of every node. Immutable: combinators build new nodes around old ones.
 
     Each node kind describes itself, so that walking a tree needs no list of kinds: its
-    ``children()`` in evaluation order, its ``kind`` name and ``details()`` (the data of
-    its ``Shape``), how to ``restore`` it from a shape, how a picture lays it out
-    (``picture``) and how an outline tags it (``tag``).
+    ``children()`` in evaluation order and how many it takes (``arity``), its ``kind``
+    name and ``details()`` (the data of its ``Shape``), how to ``restore`` it from a
+    shape, how a picture lays it out (``picture``), how an outline tags it (``tag``), and
+    whether its output type is its children's (``keeps_type``). A new combinator is a
+    subclass here with these, a function in ``core.combinators``, and a handler in the
+    interpreter marked ``@handles(NewKind)``.
     """
 
     __slots__ = ("name",)
@@ -114,6 +121,11 @@ class Step(Generic[In, Out]):
     kind: ClassVar[str] = ""
     #: How a picture lays out the children (see ``picture``).
     layout: ClassVar[Layout] = "seq"
+    #: How many children a node of this kind has: at least, and at most (None: any number).
+    arity: ClassVar[tuple[int, int | None]] = (0, 0)
+    #: Whether the node's output type is its children's (``A -> A`` around ``A -> A`` steps);
+    #: a fan-out's is a tuple.
+    keeps_type: ClassVar[bool] = True
 
     def __init__(self, name: str) -> None:
         object.__setattr__(self, "name", name)
@@ -151,8 +163,9 @@ class Step(Generic[In, Out]):
 
     @classmethod
     def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
-        """The node ``shape`` describes, around ``parts`` (its children, rebuilt), or why
-        it cannot be rebuilt (one line). May raise ``ValueError`` on out-of-range data."""
+        """The node ``shape`` describes, around ``parts`` (its children, rebuilt, as many
+        as ``arity`` allows), or why it cannot be rebuilt (one line). May raise
+        ``ValueError`` on out-of-range data."""
         return cannot_rebuild(shape)
 
     @classmethod
@@ -323,7 +336,7 @@ class Identity(Step[A, A]):
 
     @classmethod
     def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
-        return Identity() if not parts else _arity(shape, parts, 0)
+        return Identity()
 
 
 class Then(Step[In, Out]):
@@ -331,6 +344,7 @@ class Then(Step[In, Out]):
 
     __slots__ = ("first", "second")
     kind = "then"
+    arity = (2, None)
     first: Step[Any, Any]
     second: Step[Any, Any]
 
@@ -354,8 +368,6 @@ class Then(Step[In, Out]):
 
     @classmethod
     def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
-        if len(parts) < 2:
-            return f"the snapshot's then node '{shape.name}' has {len(parts)} children, not a chain"
         return Then(functools.reduce(Then, parts[:-1]), parts[-1], name=shape.name)
 
 
@@ -369,14 +381,11 @@ def cannot_rebuild(shape: Shape, why: str = "it holds code, not data") -> str:
     return f"the snapshot's {shape.kind} node '{shape.name}' cannot be rebuilt ({why})"
 
 
-def _arity(shape: Shape, parts: tuple[Step[Any, Any], ...], want: int) -> str:
-    return f"the snapshot's {shape.kind} node '{shape.name}' has {len(parts)} children, not {want}"
-
-
 class Wrapper(Step[In, Out]):
     """A combinator around one inner step, named after it unless given a name."""
 
     __slots__ = ("inner",)
+    arity = (1, 1)
     inner: Step[In, Out]
 
     def __init__(self, inner: Step[In, Out], name: str | None = None) -> None:
@@ -388,8 +397,6 @@ class Wrapper(Step[In, Out]):
 
     @classmethod
     def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
-        if len(parts) != 1:
-            return _arity(shape, parts, 1)
         return cls._around(shape, parts[0])
 
     @classmethod
@@ -534,6 +541,7 @@ class Fallback(Wrapper[In, Out]):
 
     __slots__ = ("alternative",)
     kind = "fallback"
+    arity = (2, 2)
     alternative: Step[Any, Any]
 
     def __init__(self, inner: Step[In, Out], alternative: Step[In, Out], *, name: str | None = None) -> None:
@@ -545,8 +553,6 @@ class Fallback(Wrapper[In, Out]):
 
     @classmethod
     def restore(cls, shape: Shape, parts: tuple[Step[Any, Any], ...]) -> Step[Any, Any] | str:
-        if len(parts) != 2:
-            return _arity(shape, parts, 2)
         return Fallback(parts[0], parts[1], name=shape.name)
 
 
@@ -560,6 +566,8 @@ class AllOf(Step[In, tuple[Any, ...]]):
     __slots__ = ("branches", "fail_fast")
     kind = "all_of"
     layout: ClassVar[Layout] = "par"
+    arity = (0, None)
+    keeps_type = False
     branches: tuple[Step[Any, Any], ...]
     fail_fast: bool
 

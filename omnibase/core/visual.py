@@ -28,7 +28,7 @@ flowchart TD
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -39,9 +39,11 @@ from omnibase.core.values import GraphNode, RunReport, Status
 
 __all__ = [
     "FORMATS",
+    "PICTURES",
     "Mark",
     "clip",
     "dot",
+    "escaped",
     "marks_of",
     "mermaid",
     "picture_of",
@@ -51,8 +53,6 @@ __all__ = [
     "width_of",
 ]
 
-#: The picture formats ``--graph`` offers.
-FORMATS = ("mermaid", "dot", "text")
 #: The text picture's default width, in terminal columns.
 WIDTH = 100
 
@@ -199,8 +199,12 @@ def report_graph(report: RunReport) -> tuple[GraphNode, ...]:
 # --- rendering -------------------------------------------------------------------------------
 
 
-def _printable(name: str) -> str:
-    """``name`` with what a terminal would not print (controls, line breaks) escaped."""
+def escaped(name: str) -> str:
+    r"""``name`` with what a terminal would not print (controls, line breaks) escaped.
+
+    >>> escaped("lint\x1b[2J")
+    'lint\\x1b[2J'
+    """
     if name.isprintable():
         return name
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
@@ -260,23 +264,23 @@ def text(
     waves: dict[int, list[GraphNode]] = {}
     for n in nodes:
         waves.setdefault(n.level, []).append(n)
-    lines = [f"{_printable(title)}: {len(nodes)} node{'s' if len(nodes) != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"]
+    lines = [f"{escaped(title)}: {len(nodes)} node{'s' if len(nodes) != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"]
     for level in sorted(waves):
         lines.append(f"wave {level + 1}")
         for n in waves[level]:
             mark = marks.get(n.name)
-            line = f"  {_printable(n.name)}"
+            line = f"  {escaped(n.name)}"
             if n.needs:
-                line += "  <- " + ", ".join(_printable(d) for d in n.needs)
+                line += "  <- " + ", ".join(escaped(d) for d in n.needs)
             if n.when != "all_succeeded":
-                line += f"  [{_printable(n.when)}]"
+                line += f"  [{escaped(n.when)}]"
             words = _mark_words(mark)
             if words:
                 line += f"  {words}"
             lines.append(line)
             why = (mark.reason if mark is not None and mark.status in ("SKIP", "FAIL") else "") or n.skip
             if why:
-                lines.append(f"      {_printable(why)}")
+                lines.append(f"      {escaped(why)}")
     return "\n".join(clip(line, width) for line in lines)
 
 
@@ -320,7 +324,7 @@ def _dot_string(text: str) -> str:
     """A DOT double-quoted string: backslash and quote escaped, line breaks as ``\\n``,
     other control characters escaped as text."""
     out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r\n", "\n").replace("\n", "\\n")
-    return '"' + _printable(out) + '"'
+    return '"' + escaped(out) + '"'
 
 
 def dot(nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, title: str = "pipeline") -> str:
@@ -344,10 +348,15 @@ def dot(nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, 
     return "\n".join(lines)
 
 
+#: Every picture format: ``(nodes, marks, title) -> text``. ``--graph`` offers these names.
+PICTURES: dict[str, Callable[[Sequence[GraphNode], Mapping[str, Mark] | None, str], str]] = {
+    "mermaid": lambda nodes, marks, title: mermaid(nodes, marks),  # a flowchart has no title
+    "dot": lambda nodes, marks, title: dot(nodes, marks, title=title),
+    "text": lambda nodes, marks, title: text(nodes, marks, title=title),
+}
+FORMATS = tuple(PICTURES)
+
+
 def render(fmt: str, nodes: Sequence[GraphNode], marks: Mapping[str, Mark] | None = None, *, title: str = "pipeline") -> str:
-    """The picture in ``fmt`` (one of ``FORMATS``)."""
-    if fmt == "mermaid":
-        return mermaid(nodes, marks)
-    if fmt == "dot":
-        return dot(nodes, marks, title=title)
-    return text(nodes, marks, title=title)
+    """The picture in ``fmt`` (one of ``FORMATS``; a ``KeyError`` for any other)."""
+    return PICTURES[fmt](nodes, marks, title)

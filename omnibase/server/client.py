@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 else:
     import _signal as signal
 
-__all__ = ["RUN", "SERVE", "connect", "decode_request", "encode_request", "key", "main", "socket_dir", "status_request"]
+__all__ = ["PID_FILE", "RUN", "SERVE", "connect", "decode_request", "encode_request", "key", "main", "socket_dir", "status_request"]
 
 #: What the hook runs without a server: the CLI in a fresh interpreter (-P: the
 #: repository's own modules must not shadow the standard library's).
@@ -51,18 +51,27 @@ def socket_dir(git_dir: str) -> str:
     return os.path.join(git_dir, "omnibase", "server")
 
 
+def signal_exit(signum: int) -> int:
+    """128 + ``signum``: ``omnibase.core.exits.signal_exit``, copied (this file imports
+    nothing of omnibase; tests/_io/test_state.py holds the two equal)."""
+    return 128 + signum
+
+
 def _package() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # omnibase/, from omnibase/server/client.py
 
 
 def key(env: Mapping[str, str] | None = None, package: str | None = None) -> str:
     """What a server must share with a client to serve it: the interpreter, where omnibase
-    lives, its version file, the newest modification time of its own ``.py`` files (a
-    developer editing omnibase must never get the old code) and the module search path
-    variables. The client and the server compute it with this one function."""
+    lives, its version file, a fingerprint of every ``.py`` file of omnibase (its path,
+    size, modification and change times and inode: a copy that keeps the modification time
+    (``cp -p``, ``rsync -a``, ``tar x``) still gets a new change time and inode, and a deleted
+    module changes the set), the installed distributions (their ``*.dist-info`` names carry
+    the versions) and the module search path variables. The client and the server compute
+    it with this one function."""
     env = os.environ if env is None else env
     package = _package() if package is None else package
-    newest = 0
+    files: list[tuple[str, os.stat_result]] = []
     pending = [package]
     while pending:
         with os.scandir(pending.pop()) as entries:
@@ -71,14 +80,49 @@ def key(env: Mapping[str, str] | None = None, package: str | None = None) -> str
                     if entry.name != "__pycache__":
                         pending.append(entry.path)
                 elif entry.name.endswith(".py"):
-                    newest = max(newest, entry.stat().st_mtime_ns)
+                    files.append((entry.path, entry.stat(follow_symlinks=False)))
+    files.sort()
+    # a rename changes the file's ctime, so the numbers alone tell every change apart
+    fingerprint = 0
+    for _path, st in files:
+        fingerprint = (fingerprint * 1000003 + st.st_ino) % _PRIME
+        fingerprint = (fingerprint * 1000003 + st.st_ctime_ns) % _PRIME
+        fingerprint = (fingerprint * 1000003 + st.st_mtime_ns) % _PRIME
+        fingerprint = (fingerprint * 1000003 + st.st_size) % _PRIME
+    fingerprint = (fingerprint * 1000003 + _as_int("\0".join(_distributions()))) % _PRIME
     try:
         with open(os.path.join(package, "_version.py"), "rb") as f:
             version = f.read().decode("utf-8", "replace").rpartition("__version__")[2].strip()
     except OSError:
         version = "?"
     paths = "|".join(env.get(name, "") for name in ("PYTHONPATH", "PYTHONHOME"))
-    return f"{sys.executable}\t{package}\t{version}\t{newest}\t{paths}"
+    return f"{sys.executable}\t{package}\t{version}\t{len(files)}:{fingerprint:x}\t{paths}"
+
+
+_PRIME = (1 << 61) - 1
+
+
+def _as_int(text: str) -> int:
+    return int.from_bytes(os.fsencode(text), "big")
+
+
+def _distributions() -> list[str]:
+    """The names of the installed distributions' metadata folders (``name-version.dist-info``)
+    where this interpreter installs packages: an upgrade or removal changes them."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    names: list[str] = []
+    # -S leaves sys.prefix at the base interpreter's: a virtual environment is found from
+    # the executable's place, so that the client (-I -S) and the server see the same folders
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(sys.executable)))
+    for prefix in sorted({sys.prefix, sys.base_prefix, venv}):
+        for leaf in ("site-packages", "dist-packages"):
+            folder = os.path.join(prefix, "lib", version, leaf)
+            try:
+                listed = os.listdir(folder)
+            except OSError:
+                continue
+            names += sorted(folder + "/" + n for n in listed if n.endswith((".dist-info", ".egg-info", ".pth")))
+    return names
 
 
 def _private_dir(path: str) -> bool:
@@ -87,29 +131,72 @@ def _private_dir(path: str) -> bool:
         st = os.lstat(path)
     except OSError:
         return False
-    import stat
+    return _S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
 
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+
+_S_IFMT, _S_IFDIR, _S_IFSOCK, _S_IFREG = 0o170000, 0o040000, 0o140000, 0o100000  # stat's, without importing it
+_CRED = struct.Struct("3i")
+#: The server writes its pid here before it listens; the client checks the peer is it.
+PID_FILE = "pid"
+
+
+def _S_ISDIR(mode: int) -> bool:
+    return mode & _S_IFMT == _S_IFDIR
+
+
+def _ours(st: os.stat_result, kind: int) -> bool:
+    return st.st_mode & _S_IFMT == kind and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+
+
+def server_pid(folder_fd: int) -> int | None:
+    """The pid the server wrote in its folder (opened by ``folder_fd``), if the file is ours,
+    private and a regular file."""
+    try:
+        fd = os.open(PID_FILE, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
+    except OSError:
+        return None
+    try:
+        if not _ours(os.fstat(fd), _S_IFREG):
+            return None
+        return int(os.read(fd, 32).strip() or b"-1")
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
 
 
 def connect(folder: str, timeout: float | None = None) -> socket.socket | None:
-    """A connection to the server whose socket is in ``folder``, or None. The path used is
-    ``/proc/self/fd/N/s`` with N an fd of the folder (unix socket paths are limited to 108
-    bytes; a repository may be deeper than that), after checking the folder is private."""
+    """A connection to the server whose socket is in ``folder``, or None. Nothing is sent
+    to anyone unchecked: the folder must be a real folder of ours closed to others (0700,
+    its parent no symlink), the socket a socket of ours closed to others (0600), and the
+    peer (``SO_PEERCRED``) a process of our uid whose pid is the one the server wrote in
+    the folder. The path used is ``/proc/self/fd/N/s`` with N an fd of the folder (unix
+    socket paths are limited to 108 bytes; a repository may be deeper than that)."""
     if not _private_dir(folder) or os.path.islink(os.path.dirname(folder)):
         return None
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = None
     try:
+        if not _ours(os.fstat(fd), _S_IFDIR) or not _ours(os.stat(SOCKET, dir_fd=fd, follow_symlinks=False), _S_IFSOCK):
+            return None
+        expected = server_pid(fd)
+        if expected is None:
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout if timeout is not None else 2.0)
         sock.connect(f"/proc/self/fd/{fd}/{SOCKET}")
+        pid, uid, _gid = _CRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size))
+        if uid != os.getuid() or pid != expected:
+            sock.close()
+            return None
         sock.settimeout(None)
         return sock
     except OSError:
-        sock.close()
+        if sock is not None:
+            sock.close()
         return None
     finally:
         os.close(fd)
@@ -285,7 +372,7 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
         answer = b""
     if not answer.startswith(b"PID "):
         if pending:  # interrupted before anything ran: stop, as the plain run would have
-            return 128 + pending[0]
+            return signal_exit(pending[0])
         return None  # STALE, REFUSED or no answer: nothing ran
     try:
         run.append(int(answer[4:]))

@@ -22,12 +22,14 @@ import os
 import selectors
 import signal
 import socket
+import stat
 import struct
 import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from omnibase.drivers.modes import preloaded
+from omnibase.core.exits import exit_status
+from omnibase.core.modes import preloaded
 from omnibase.server import client as _client
 
 __all__ = ["PRELOAD", "main", "serve"]
@@ -38,7 +40,8 @@ PRELOAD = (
     "omnibase.cli._main", "omnibase.cli._process", "omnibase.cli._commands", "omnibase.cli._modes",
     "omnibase.cli._observe", "omnibase.cli._terminal", "omnibase.cli._reports", "omnibase.cli._catalogue",
     "omnibase.cli._graphs", "omnibase.cli.formatters", "omnibase.cli.formats", "omnibase.cli.formats._lazy",
-    "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase._io.git", "omnibase._io.atomic",
+    "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase.precommit._supervise",
+    "omnibase._io.git", "omnibase._io.atomic",
     "omnibase.core.redact", "omnibase.drivers.isolation.spawn", "omnibase.interpreter", "omnibase.drivers",
     *preloaded(), "omnibase.drivers.isolation.worker",
     "omnibase.orchestrators", "omnibase.components.builtin", "omnibase.registry", "omnibase.context",
@@ -139,10 +142,11 @@ class Server:
 
     def _close(self) -> None:
         if self._socket_is_ours():
-            try:
-                os.unlink(_client.SOCKET)
-            except OSError:
-                pass
+            for name in (_client.SOCKET, _client.PID_FILE):
+                try:
+                    os.unlink(name)
+                except OSError:
+                    pass
         self.listener.close()
 
     # --- requests -------------------------------------------------------------------------
@@ -270,8 +274,7 @@ class Server:
             if run is None:
                 continue
             self.last = time.monotonic()
-            code = os.waitstatus_to_exitcode(status)
-            code = 128 - code if code < 0 else code
+            code = exit_status(os.waitstatus_to_exitcode(status))
             try:
                 self.selector.unregister(run.conn)
             except (KeyError, ValueError):
@@ -352,7 +355,9 @@ def _reopen_std_streams() -> None:
 
 def _bind(folder: str) -> tuple[socket.socket, int] | None:
     """The listening socket in ``folder`` (made private: 0700), or None when another
-    server holds the folder's lock or the folder is not safe to use."""
+    server holds the folder's lock or the folder is not safe to use. A folder that was
+    open to others when found is emptied first: anything in it (a socket, a pid file, a
+    lock) may have been planted and is never used."""
     import fcntl
 
     from omnibase._io.state import make_state_dir
@@ -364,10 +369,11 @@ def _bind(folder: str) -> tuple[socket.socket, int] | None:
     except FileExistsError:
         pass
     st = os.lstat(folder)
-    if st.st_uid != os.getuid():
+    if st.st_uid != os.getuid() or not stat.S_ISDIR(st.st_mode):
         return None
     if st.st_mode & 0o077:
         os.chmod(folder, 0o700)
+        _empty(folder)
     os.chdir(folder)  # the socket is bound by a short relative name (108-byte limit)
     lock = os.open("lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     for _ in range(40):  # a server that is exiting still holds it for a moment
@@ -383,20 +389,38 @@ def _bind(folder: str) -> tuple[socket.socket, int] | None:
         return None
     # the lock fd stays open (and locked) for the server's life; a run's child closes it
     probe = _client.connect(folder, timeout=0.5)
-    if probe is not None:  # a live server answers there: leave it be
+    if probe is not None:  # a live server of ours answers there (the client checked it): leave it be
         probe.close()
         os.close(lock)
         return None
-    try:
-        os.unlink(_client.SOCKET)
-    except FileNotFoundError:
-        pass
+    for name in (_client.SOCKET, _client.PID_FILE):
+        try:
+            os.unlink(name)  # not ours, or a dead server's
+        except FileNotFoundError:
+            pass
+    from omnibase._io.atomic import write_atomic
+
+    private = os.stat_result((stat.S_IFREG | 0o600, 0, 0, 1, os.getuid(), os.getgid(), 0, 0, 0, 0))
+    write_atomic(_client.PID_FILE, b"%d\n" % os.getpid(), durable=False, like=private)  # before anyone can connect
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(_client.SOCKET)
+    old_mask = os.umask(0o177)  # the socket is 0600 from the start
+    try:
+        listener.bind(_client.SOCKET)
+    finally:
+        os.umask(old_mask)
     os.chmod(_client.SOCKET, 0o600)
     listener.listen(16)
     listener.setblocking(False)
     return listener, lock
+
+
+def _empty(folder: str) -> None:
+    """Remove every entry of ``folder`` (not recursively: a sub-folder stays, unused)."""
+    for name in os.listdir(folder):
+        try:
+            os.unlink(os.path.join(folder, name))
+        except IsADirectoryError:
+            pass
 
 
 def serve(folder: str) -> int:

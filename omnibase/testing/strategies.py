@@ -17,7 +17,8 @@ from returns.result import Success
 
 from omnibase.core import combinators as c
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
-from omnibase.core.step import Component, Step
+from omnibase.core.shape import shape_of
+from omnibase.core.step import KINDS, Component, Shape, Step
 from omnibase.core.values import ExecCtx, Meta, StepError, is_transient
 from omnibase.testing.faults import Act, Faulty, Kind
 
@@ -37,6 +38,7 @@ __all__ = [
 
 A = TypeVar("A")
 B = TypeVar("B")
+T = TypeVar("T")
 
 
 class Behaviour(msgspec.Struct, frozen=True):
@@ -44,10 +46,6 @@ class Behaviour(msgspec.Struct, frozen=True):
     acts: tuple[Act, ...]
     idempotent: bool = True
     pure: bool = False
-
-
-#: What counts calls: ``make_component``'s second value (its ``calls`` attribute).
-Counter = Faulty
 
 
 def make_component(b: Behaviour) -> tuple[Component[int, int], Faulty]:
@@ -133,60 +131,81 @@ def breaker_policies() -> st.SearchStrategy[BreakerPolicy]:
     )
 
 
-#: A pipeline description: ("leaf", Behaviour) or (combinator, children..., params).
+#: A pipeline description: ``("leaf", Behaviour)``; ``("recover", spec, value)`` (a handler
+#: returning ``value``: code, so not a shape); or ``(Shape, spec, ...)``, a node of any other
+#: kind as data (its ``Shape`` without children, named ``""`` so that ``build`` names it as
+#: the combinator would) and the descriptions of its children.
 PipelineSpec = tuple[Any, ...]
+
+#: Node kinds ``pipelines`` does not draw as shapes: leaves are behaviours, a recover is
+#: drawn with its value, hooks and graphs have strategies of their own.
+_NOT_DRAWN = frozenset({"component", "recover", "hooked", "graph"})
+
+
+def _data() -> dict[str, st.SearchStrategy[dict[str, Any]]]:
+    """The data each kind is drawn with (fields of its ``Shape``); a kind not here is drawn
+    with its shape's defaults, so a new combinator whose data has defaults is drawn with no
+    edit in this module."""
+    return {
+        "retry": retry_policies().map(lambda p: {"retry": shape_of(c.retry(c.identity(), p)).retry}),
+        "breaker": breaker_policies().map(lambda p: {"breaker": p}),
+        "timeout": st.floats(0.5, 5).map(lambda s: {"seconds": s}),
+        "all_of": st.booleans().map(lambda fast: {"fail_fast": fast, "name": "all_of"}),
+    }
+
+
+def _nodes(kinds: Sequence[str], inner: st.SearchStrategy[T]) -> list[st.SearchStrategy[tuple[Shape, list[T]]]]:
+    """For each kind: its ``Shape`` (drawn data, no children, no name) and its children drawn
+    from ``inner``, as many as its ``arity`` allows (up to two more than the least)."""
+    data = _data()
+
+    def node(kind: str) -> st.SearchStrategy[tuple[Shape, list[T]]]:
+        low, high = KINDS[kind].arity
+        parts = st.lists(inner, min_size=low, max_size=high if high is not None else low + 2)
+        shapes = data.get(kind, st.just({})).map(lambda fields: Shape(kind=kind, **{"name": "", **fields}))
+        return st.tuples(shapes, parts)
+
+    return [node(kind) for kind in kinds]
+
+
+def _drawn_kinds(*, same_type: bool = False) -> list[str]:
+    """The kinds drawn as shapes, in a fixed order (all, or those whose output type is their
+    input's, for pipelines of ``A -> A`` steps)."""
+    return sorted(k for k, kind in KINDS.items() if k not in _NOT_DRAWN and (kind.keeps_type or not same_type))
 
 
 def pipelines(max_leaves: int = 6) -> st.SearchStrategy[PipelineSpec]:
-    """Descriptions of pipelines mixing every combinator; ``build`` makes them real."""
+    """Descriptions of pipelines mixing every kind of node (``core.step.KINDS``);
+    ``build`` makes them real."""
     leaf = behaviours().map(lambda b: ("leaf", b))
 
     def extend(inner: st.SearchStrategy[PipelineSpec]) -> st.SearchStrategy[PipelineSpec]:
-        return st.one_of(
-            st.tuples(st.just("then"), inner, inner),
-            st.tuples(st.just("retry"), inner, retry_policies()),
-            st.tuples(st.just("breaker"), inner, breaker_policies()),
-            st.tuples(st.just("timeout"), inner, st.floats(0.5, 5)),
-            st.tuples(st.just("profile"), inner),
-            st.tuples(st.just("dry_run"), inner),
-            st.tuples(st.just("recover"), inner, st.integers(-3, 3)),
-            st.tuples(st.just("fallback"), inner, inner),
-            st.tuples(st.just("all_of"), st.lists(inner, min_size=0, max_size=3), st.booleans()),
-            st.tuples(st.just("identity")),
-        )
+        described = [node.map(lambda drawn: (drawn[0], *drawn[1])) for node in _nodes(_drawn_kinds(), inner)]
+        return st.one_of([*described, st.tuples(st.just("recover"), inner, st.integers(-3, 3))])
 
     return st.recursive(leaf, extend, max_leaves=max_leaves)
 
 
-def build(spec: PipelineSpec, counters: dict[str, Counter] | None = None) -> Step[int, Any]:
-    """Fresh real components for ``spec`` (their counters go into ``counters``)."""
-    kind = spec[0]
-    if kind == "leaf":
+def _restored(shape: Shape, parts: Sequence[Step[Any, Any]]) -> Step[Any, Any]:
+    built = KINDS[shape.kind].restore(shape, tuple(parts))
+    if isinstance(built, str):
+        raise ValueError(built)
+    return built
+
+
+def build(spec: PipelineSpec, counters: dict[str, Faulty] | None = None) -> Step[int, Any]:
+    """Fresh real components for ``spec`` (their counters go into ``counters``), in the
+    pipeline it describes (each node rebuilt by its kind: ``Step.restore``)."""
+    head = spec[0]
+    if head == "leaf":
         comp, counter = make_component(spec[1])
         if counters is not None:
             counters[f"{spec[1].name}#{len(counters)}"] = counter
         return comp
-    sub: Callable[[PipelineSpec], Step[Any, Any]] = lambda s: build(s, counters)
-    if kind == "then":
-        return sub(spec[1]) >> sub(spec[2])
-    if kind == "retry":
-        return c.retry(sub(spec[1]), spec[2])
-    if kind == "breaker":
-        return c.breaker(sub(spec[1]), spec[2])
-    if kind == "timeout":
-        return c.timeout(sub(spec[1]), spec[2])
-    if kind == "profile":
-        return c.profile(sub(spec[1]))
-    if kind == "dry_run":
-        return c.dry_run(sub(spec[1]))
-    if kind == "recover":
+    if head == "recover":
         value = spec[2]
-        return c.recover(sub(spec[1]), lambda error: value)
-    if kind == "fallback":
-        return c.fallback(sub(spec[1]), sub(spec[2]))
-    if kind == "all_of":
-        return c.all_of([sub(s) for s in spec[1]], fail_fast=spec[2])
-    return c.identity()
+        return c.recover(build(spec[1], counters), lambda error: value)
+    return _restored(head, [build(s, counters) for s in spec[1:]])
 
 
 def pipelines_of(
@@ -195,9 +214,10 @@ def pipelines_of(
     max_leaves: int = 6,
     recover_with: st.SearchStrategy[A] | None = None,
 ) -> st.SearchStrategy[Step[A, A]]:
-    """Pipelines built from the user's own steps (of one type ``A -> A``), mixing ``>>``
-    with ``retry``, ``breaker``, ``timeout``, ``profile``, ``dry_run``, ``fallback`` and,
-    given ``recover_with`` (values for the handler to return), ``recover``.
+    """Pipelines built from the user's own steps (of one type ``A -> A``), mixing every
+    kind of node whose output type is its input's (``>>``, ``retry``, ``breaker``,
+    ``timeout``, ``profile``, ``dry_run``, ``fallback``, ``identity``: ``core.step.KINDS``)
+    and, given ``recover_with`` (values for the handler to return), ``recover``.
 
     The same step objects appear in many drawn pipelines: steps that keep state should be
     drawn fresh (give a strategy, e.g. ``components(...)`` or ``st.builds(make_step)``).
@@ -206,13 +226,7 @@ def pipelines_of(
 
     def extend(inner: st.SearchStrategy[Step[A, A]]) -> st.SearchStrategy[Step[A, A]]:
         options: list[st.SearchStrategy[Step[A, A]]] = [
-            st.builds(lambda a, b: a >> b, inner, inner),
-            st.builds(c.retry, inner, retry_policies()),
-            st.builds(c.breaker, inner, breaker_policies()),
-            st.builds(c.timeout, inner, st.floats(0.5, 5)),
-            st.builds(c.profile, inner),
-            st.builds(c.dry_run, inner),
-            st.builds(c.fallback, inner, inner),
+            node.map(lambda drawn: _restored(*drawn)) for node in _nodes(_drawn_kinds(same_type=True), inner)
         ]
         if recover_with is not None:
             options.append(st.builds(lambda s, v: c.recover(s, lambda e: v), inner, recover_with))

@@ -198,3 +198,14 @@ def test_control_characters_and_wide_names_are_drawn_safely() -> None:
     assert "\x1b" not in out and "a\\nb\\x1b[31m" in out
     assert all(_columns(line) <= 100 for line in out.splitlines())
     assert text(nodes, width=40).splitlines()[-1].endswith("...")
+
+
+def test_the_cli_offers_exactly_the_picture_formats() -> None:
+    from omnibase.cli._terminal import GRAPH_FORMATS
+    from omnibase.core.visual import FORMATS, PICTURES, render
+
+    assert GRAPH_FORMATS == FORMATS == tuple(PICTURES)
+    a, b = (Component(lambda ctx, x: Success(x), Meta(name=n)) for n in ("a", "b"))
+    nodes = picture_of(a >> b)
+    for fmt in FORMATS:
+        assert "b" in render(fmt, nodes, title="t")

@@ -15,7 +15,7 @@ from returns.result import Failure, Result, Success
 
 from omnibase.core.combinators import all_of, breaker, profile, retry, timeout
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
-from omnibase.core.step import Component, component
+from omnibase.core.step import Component, Shape, component
 from omnibase.core.types import checker
 from omnibase.core.values import ExecCtx, Failed, Meta, Status
 from omnibase.drivers import FakeDriver, SyncDriver, run
@@ -252,7 +252,11 @@ def _has_recover(spec: object) -> bool:
 
 #: Found by hypothesis: the shape left out the identity inside the fallback's first step
 #: but kept the fallback's name, so the rebuilt fallback was named ``a``.
-_FALLBACK_AROUND_AN_IDENTITY = ("fallback", ("then", ("leaf", Behaviour("a", (Act("ok", 0),))), ("identity",)), ("identity",))
+_FALLBACK_AROUND_AN_IDENTITY = (
+    Shape(kind="fallback", name=""),
+    (Shape(kind="then", name=""), ("leaf", Behaviour("a", (Act("ok", 0),))), (Shape(kind="identity", name=""),)),
+    (Shape(kind="identity", name=""),),
+)
 
 
 @settings(max_examples=100, deadline=None)

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from omnibase.server import client as _client
-from tests.e2e.conftest import Repo, _env
-from tests.registry.test_commands import _alive
+from tests.support import Repo, alive, cli_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux-only")]
 
@@ -30,7 +29,7 @@ class Served:
         self.folder = _client.socket_dir(str(repo.root / ".git"))
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = _env({"OMNIBASE_SERVER_IDLE": "60"})
+        env = cli_env({"OMNIBASE_SERVER_IDLE": "60"})
         env.pop("OMNIBASE_SERVER", None)  # the session turns servers off (conftest.py); these tests want them
         env.update(extra)
         return env
@@ -61,7 +60,7 @@ class Served:
 
     def wait_down(self, pid: int) -> None:
         for _ in range(200):
-            if not _alive(pid):
+            if not alive(pid):
                 return
             time.sleep(0.05)
         raise AssertionError(f"server {pid} still running")
@@ -369,3 +368,165 @@ def test_the_server_exits_when_its_socket_is_gone(served: Served) -> None:
     pid = int(served.wait_up()["pid"])
     os.unlink(os.path.join(served.folder, _client.SOCKET))
     served.wait_down(pid)  # within a tick of its loop (2 s)
+
+
+# --- trusting nothing unchecked (issue 24.7) ----------------------------------------------
+
+
+class _Planted:
+    """A listening socket of the test's own at the server's path: it records whatever a
+    client sends it."""
+
+    def __init__(self, folder: str) -> None:
+        import socket
+        import threading
+
+        self.received = b""
+        self.connected = False
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self.sock.bind(f"/proc/self/fd/{fd}/{_client.SOCKET}")
+        finally:
+            os.close(fd)
+        self.sock.listen(4)
+        self.sock.settimeout(0.2)
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connected = True
+            conn.settimeout(2.0)
+            try:
+                while chunk := conn.recv(65536):
+                    self.received += chunk
+            except OSError:
+                pass
+            conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("loosen", ["folder", "socket", "pid"])
+def test_a_planted_socket_is_refused_and_the_run_is_plain(served: Served, loosen: str) -> None:
+    repo = served.repo
+    repo.write("a.py", "a = 1\n")
+    repo.stage("a.py")
+    os.makedirs(served.folder, mode=0o700)
+    planted = _Planted(served.folder)
+    target = os.path.join(served.folder, _client.SOCKET)
+    try:
+        if loosen == "folder":  # another user could have put the socket there
+            os.chmod(served.folder, 0o777)
+            os.chmod(target, 0o600)
+        elif loosen == "socket":
+            os.chmod(target, 0o666)
+        else:  # folder and socket as a server leaves them, but the peer is not the server that wrote its pid
+            os.chmod(target, 0o600)
+            with open(os.path.join(served.folder, _client.PID_FILE), "w") as f:
+                f.write(f"{os.getpid() + 1}\n")
+            os.chmod(os.path.join(served.folder, _client.PID_FILE), 0o600)
+        done = served.hook(served.env(OMNIBASE_SERVER_IDLE="2"))
+    finally:
+        planted.close()
+    assert done.returncode == 0, done
+    assert "check-ast" in done.stdout  # the plain run's report
+    assert planted.received == b""  # not a byte (the environment holds tokens) to an unchecked peer
+    if loosen != "pid":
+        assert not planted.connected  # refused before connecting
+
+
+def test_a_server_replaces_what_it_finds_in_a_folder_open_to_others(served: Served) -> None:
+    os.makedirs(served.folder, mode=0o700)
+    planted = _Planted(served.folder)
+    planted.close()
+    os.chmod(served.folder, 0o777)
+    with open(os.path.join(served.folder, "lock"), "w") as f:
+        f.write("planted")
+    served.hook()
+    up = served.wait_up()  # a server of ours answers, checked by the client
+    st = os.stat(served.folder)
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    with open(os.path.join(served.folder, _client.PID_FILE)) as f:
+        assert f.read().strip() == up["pid"]
+    assert stat.S_IMODE(os.stat(os.path.join(served.folder, _client.SOCKET)).st_mode) == 0o600
+
+
+# --- staleness (issue 24.13) --------------------------------------------------------------
+
+
+def test_the_key_changes_with_every_edit_that_keeps_the_modification_time(tmp_path: Path) -> None:
+    import shutil
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "_version.py").write_text('__version__ = "1"\n')
+    (package / "a.py").write_text("A = 1\n")
+    (package / "b.py").write_text("B = 1\n")
+    env: dict[str, str] = {}
+    first = _client.key(env, str(package))
+    assert _client.key(env, str(package)) == first  # nothing changed: the same key
+    source = tmp_path / "a_new.py"
+    source.write_text("A = 2\n")
+    os.utime(source, ns=(os.stat(package / "a.py").st_atime_ns, os.stat(package / "a.py").st_mtime_ns))
+    shutil.copy2(source, package / "a.py")  # cp -p: the old modification time
+    assert os.stat(package / "a.py").st_mtime_ns == os.stat(source).st_mtime_ns
+    second = _client.key(env, str(package))
+    assert second != first
+    (package / "b.py").unlink()  # a deleted module
+    assert _client.key(env, str(package)) != second
+
+
+def test_a_served_run_killed_by_a_signal_is_128_plus_n(served: Served) -> None:
+    repo = served.repo
+    repo.write("die.py", "import os, signal\n\ndef die(ctx, value):\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    repo.write("omnibase.yaml", "version: 1\ncomponents:\n"
+               "  - {name: die, tags: [pre-commit], always_run: true, python: 'die:die', isolation: none}\n")
+    repo.stage("die.py", "omnibase.yaml")
+    plain = served.hook(served.env(OMNIBASE_SERVER="0"))
+    assert plain.returncode == 137, plain
+    served.hook()
+    served.wait_up()
+    done = served.hook()
+    assert done.returncode == 137, done
+    status = served.status()
+    assert status is not None and status["served"] == "1"  # the second one went through the server
+
+
+def test_the_client_never_runs_the_hook_again_after_the_server_died_mid_run(served: Served, tmp_path: Path) -> None:
+    repo = served.repo
+    marker = tmp_path / "runs"
+    pid_file = os.path.join(served.folder, _client.PID_FILE)
+    repo.write("kill.py", "import os, signal, time\n\n"
+               "def kill(ctx, value):\n"
+               f"    with open({str(marker)!r}, 'a') as f:\n"
+               "        f.write('ran\\n')\n"
+               f"    with open({pid_file!r}) as f:\n"
+               "        os.kill(int(f.read()), signal.SIGKILL)\n"
+               "    time.sleep(0.5)\n"
+               "    from returns.result import Success\n"
+               "    return Success(None)\n")
+    repo.write("omnibase.yaml", "version: 1\ncomponents:\n"
+               "  - {name: kill, tags: [pre-commit], always_run: true, python: 'kill:kill', isolation: none}\n")
+    repo.stage("kill.py", "omnibase.yaml")
+    starter = subprocess.Popen([sys.executable, "-P", "-c", _client.SERVE, served.folder], env=served.env(),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid = int(served.wait_up()["pid"])
+        done = served.hook(served.env(OMNIBASE_SERVER_IDLE="2"))
+        served.wait_down(pid)
+    finally:
+        starter.wait(timeout=20)
+    assert done.returncode == 1, done
+    assert "went away" in done.stderr
+    time.sleep(1.5)  # the orphaned run finishes on its own
+    assert marker.read_text() == "ran\n"  # once: never a second time through the plain way

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
 
 def _patches(repo) -> list[Path]:
     folder = repo.root / ".git" / "omnibase" / "patches"
-    return sorted(folder.glob("*.patch")) if folder.exists() else []
+    return sorted([*folder.glob("*.patch"), *folder.glob("*.stash")]) if folder.exists() else []
 
 
 def _history(repo, path: str, committed: str | bytes, staged: str | bytes | None = None, unstaged: str | bytes | None = None) -> None:
@@ -124,7 +124,7 @@ def test_sigkill_mid_run_never_loses_unstaged_work(repo, cli, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
-        env=_env(None),
+        env=cli_env(None),
     )
     try:
         _wait_for(marker)
@@ -146,9 +146,9 @@ def test_sigkill_mid_run_never_loses_unstaged_work(repo, cli, tmp_path):
     assert _patches(repo) == []
 
 
-def test_the_next_run_restores_a_leftover_patch_first(repo, cli):
+def test_a_leftover_patch_is_never_applied_silently_the_next_run_refuses_and_names_restore(repo, cli):
     _history(repo, "a.txt", "one\n", "two\n", "three\n")
-    # what a killed run leaves: the patch saved, the working tree reset to the index
+    # what a killed older version left: the patch saved, the working tree reset to the index
     diff = subprocess.run(["git", "diff", "--binary"], cwd=repo.root, capture_output=True, check=True).stdout
     folder = repo.root / ".git" / "omnibase" / "patches"
     folder.mkdir(parents=True)
@@ -156,9 +156,17 @@ def test_the_next_run_restores_a_leftover_patch_first(repo, cli):
     repo.git("checkout", "--", ".")
     assert (repo.root / "a.txt").read_bytes() == b"two\n"
     r = cli("orch", "--format", "json")
+    assert r.code == 2, r
+    assert "omnibase restore" in r.err and "1-1.patch" in r.err
+    assert (repo.root / "a.txt").read_bytes() == b"two\n"  # not applied behind the user's back
+    assert len(_patches(repo)) == 1
+    r = cli("orch", "--format", "json", "--all-files")  # a run that does not stash still says where the work is
+    assert "omnibase restore" in r.err and "1-1.patch" in r.err
+    r = cli("restore")
     assert r.code == 0, r
     assert (repo.root / "a.txt").read_bytes() == b"three\n"
     assert _patches(repo) == []
+    assert cli("orch", "--format", "json").code == 0
 
 
 def test_a_leftover_patch_that_no_longer_applies_stops_the_run_and_is_kept(repo, cli):
@@ -173,11 +181,12 @@ def test_a_leftover_patch_that_no_longer_applies_stops_the_run_and_is_kept(repo,
     repo.write("a.txt", "something else entirely\n")  # edited after the crash
     r = cli("orch", "--format", "json")
     assert r.code == 2, r
-    assert "restore --force" in r.err and "1-1.patch" in r.err
+    assert "omnibase restore" in r.err and "1-1.patch" in r.err
     assert (repo.root / "a.txt").read_bytes() == b"something else entirely\n"
     assert len(_patches(repo)) == 1
     r = cli("restore")
     assert r.code == 2, r
+    assert "restore --force" in r.err
     r = cli("restore", "--force")
     assert r.code == 0, r
     assert (repo.root / "a.txt").read_bytes() == b"two\n"
@@ -200,3 +209,84 @@ def test_nothing_staged_says_so_in_one_line(repo, cli):
     r = cli("orch", "--format", "human")
     assert r.code == 0, r
     assert r.out.strip() == "no files staged; use --all-files to check every tracked file"
+
+
+def test_restore_brings_back_a_staged_file_a_cut_short_checkout_left_missing(repo, cli):
+    from omnibase.precommit._stash import Stashed, stash
+
+    repo.seed({"a.txt": "one\n", "staged.txt": "committed\n"})
+    repo.write("staged.txt", "staged\n")
+    repo.stage("staged.txt")
+    mine = b"one, unstaged\r\n"
+    repo.write("a.txt", mine)
+    index = repo.git("ls-files", "-s")
+    # what a kill inside a rollback's checkout leaves: the work saved, a staged file gone
+    assert isinstance(stash(str(repo.root), str(repo.root / ".git"), Stashed()).unwrap(), Stashed)
+    (repo.root / "staged.txt").unlink()
+    r = cli("restore")
+    assert r.code == 0, r
+    assert "applied" in r.out
+    assert (repo.root / "staged.txt").read_bytes() == b"staged\n"  # commit -a would not record a deletion
+    assert (repo.root / "a.txt").read_bytes() == mine
+    assert repo.git("ls-files", "-s") == index
+    assert _patches(repo) == []
+
+
+def test_a_signal_while_the_work_is_set_aside_waits_and_the_work_comes_back(repo, cli, tmp_path):
+    """SIGTERM lands while the stash's git command runs (a slow checkout filter): the set
+    aside finishes, nothing runs, the work is back, exit 143."""
+    marker = tmp_path / "filter-started"
+    slow = tmp_path / "slow-filter.sh"
+    slow.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 2\ncat\n")
+    slow.chmod(0o755)
+    repo.seed({".gitattributes": "*.txt filter=slow\n", "a.txt": "one\n"})
+    repo.git("config", "filter.slow.smudge", str(slow))
+    repo.git("config", "filter.slow.clean", "cat")
+    repo.write("b.py", "x = 1\n")
+    repo.stage("b.py")
+    mine = b"one, unstaged\n"
+    repo.write("a.txt", mine)
+    proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--format", "json"], cwd=repo.root,
+                            env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_file(marker)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, (out, err)
+    assert "unstaged changes are back" in err
+    assert (repo.root / "a.txt").read_bytes() == mine
+    assert _patches(repo) == []
+
+
+def _wait_for_file(path: Path, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_saved_work_edited_over_since_needs_force_and_nothing_is_thrown_away(repo, cli):
+    from omnibase.precommit._stash import Stashed, stash
+
+    repo.seed({"a.txt": "one\n", "b.txt": "bee\n"})
+    repo.write("a.txt", "one\n")
+    mine_a, mine_b = b"one, mine\n", b"bee, mine\n"
+    repo.write("a.txt", mine_a)
+    repo.write("b.txt", mine_b)
+    os.chmod(repo.root / "b.txt", 0o664)
+    stash(str(repo.root), str(repo.root / ".git"), Stashed()).unwrap()  # what a killed run leaves
+    assert (repo.root / "a.txt").read_bytes() == b"one\n"
+    repo.write("a.txt", "edited after the crash\n")
+    r = cli("orch", "--format", "json")
+    assert r.code == 2 and "omnibase restore" in r.err, r
+    r = cli("restore")
+    assert r.code == 2, r
+    assert "restore --force" in r.err and "a.txt" in r.err
+    assert (repo.root / "a.txt").read_bytes() == b"edited after the crash\n"  # untouched without --force
+    r = cli("restore", "--force")
+    assert r.code == 0, r
+    assert (repo.root / "a.txt").read_bytes() == mine_a
+    assert (repo.root / "b.txt").read_bytes() == mine_b
+    assert os.stat(repo.root / "b.txt").st_mode & 0o777 == 0o664
+    kept = list((repo.root / ".git" / "omnibase" / "patches").glob("*.before-restore"))
+    assert len(kept) == 1 and b"edited after the crash" in kept[0].read_bytes()
+    assert _patches(repo) == []

@@ -7,7 +7,7 @@
 Every case: no traceback, no "internal error", an exit code from the documented set, and a
 json report (when one is printed) that parses. A few hundred cases of each run in-process
 in the normal suite, a sample through the real CLI in a subprocess; more under the
-``slow`` marker: ``OMNIBASE_SLOW=1 pytest -m slow tests/e2e/test_fuzz.py``.
+``slow`` marker, which runs with ``OMNIBASE_SLOW=1`` (``just fuzz``; the root conftest.py).
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
 
 from omnibase.cli._main import main
-from tests.e2e.conftest import Repo, _env
+from tests.support import Repo, cli_env
 
 pytestmark = pytest.mark.e2e
 
 EXIT_CODES = {0, 1, 2, 3, 4, 5, 130}
-SLOW = pytest.mark.skipif(os.environ.get("OMNIBASE_SLOW") != "1", reason="set OMNIBASE_SLOW=1 for the long fuzz runs")
 
 REGISTRY = """\
 version: 1
@@ -115,7 +115,7 @@ def _in_process(argv: list[str], cwd: Path) -> tuple[int, str, str]:
 
 
 def _subprocess(argv: list[str], cwd: Path) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "omnibase", *argv], cwd=cwd, env=_env({"OMNIBASE_RESOLVE_TIMEOUT": "5"}), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, errors="surrogateescape")
+    done = subprocess.run([sys.executable, "-m", "omnibase", *argv], cwd=cwd, env=cli_env({"OMNIBASE_RESOLVE_TIMEOUT": "5"}), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, errors="surrogateescape")
     return done.returncode, done.stdout, done.stderr
 
 
@@ -211,7 +211,6 @@ def test_argv_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
 
 
 @pytest.mark.slow
-@SLOW
 def test_argv_fuzz_long(fuzz_repo: Repo) -> None:
     for argv in _argv_cases(seed=999, n=400):
         _check(argv, *_subprocess(argv, fuzz_repo.root))
@@ -295,6 +294,205 @@ def test_registry_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
 
 
 @pytest.mark.slow
-@SLOW
 def test_registry_fuzz_long(fuzz_repo: Repo) -> None:
     _registry_fuzz_subprocess(fuzz_repo, "fuzzed-long.yaml", seed=12, n=400)
+
+
+# --- failure snapshots ---------------------------------------------------------------------------
+#
+# A real failed run writes a snapshot; each case mutates it (hostile paths in its context,
+# numbers out of range, wrong types, deleted keys, unknown kinds, values and pipelines nested
+# deeply, truncation, stray bytes) and runs ``snapshot show``, ``report show`` and a replay on
+# it. Beyond the checks above: a snapshot known to be bad is exit 2 with one line, and nothing
+# outside the repository is ever written (a victim file beside it keeps its bytes, a git
+# directory named elsewhere is never created).
+
+SNAPSHOT_COMMANDS = (
+    ["snapshot", "show", "{path}", "--format", "human", "--no-color"],
+    ["snapshot", "show", "{path}", "--format", "json"],
+    ["report", "show", "{path}", "--graph", "text"],
+    ["orch", "--mode", "replay", "--snapshot", "{path}", "--format", "json"],
+)
+DEEP, DEEP_PIPELINE = "@@deep@@", "@@pipeline@@"
+
+
+class SnapshotCase:
+    def __init__(self, data: bytes, refused_by: frozenset[str], what: list[str]) -> None:
+        self.data, self.refused_by, self.what = data, refused_by, what
+
+
+@pytest.fixture(scope="module")
+def snapshot_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, dict[str, object], Path]:
+    """A repository whose failed run left a snapshot, and a folder beside it with a victim."""
+    top = tmp_path_factory.mktemp("snapfuzz")
+    outside = top / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_bytes(b"victim   \nno final newline")
+    root = top / "repo"
+    root.mkdir()
+    repo = Repo(root)
+    repo.git("init", "-q", "-b", "main")
+    repo.write("notes.txt", "trailing   \nno final newline")
+    repo.write("bad.json", "{not json\n")
+    repo.stage(".")
+    os.symlink(outside, root / "link")
+    code, out, err = _subprocess(["orch", "--format", "json"], root)
+    assert code == 1, err
+    written = json.loads(out)["snapshot"]
+    return repo, json.loads((root / written).read_bytes()), outside
+
+
+def _leaves(doc: object, at: tuple[object, ...] = ()) -> Iterator[tuple[tuple[object, ...], object]]:
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _leaves(v, (*at, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _leaves(v, (*at, i))
+    else:
+        yield at, doc
+
+
+def _set(doc: Any, at: tuple[Any, ...], value: object) -> None:
+    for key in at[:-1]:
+        doc = doc[key]
+    doc[at[-1]] = value
+
+
+def _nodes(shape: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    stack = [shape]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(c for c in node.get("children", []) if isinstance(c, dict))
+
+
+def _snapshot_case(rng: random.Random, base: dict[str, object], outside: Path) -> SnapshotCase:
+    import copy
+
+    doc: Any = copy.deepcopy(base)
+    refused: set[str] = set()
+    what: list[str] = []
+    deep = wrapped = 0
+    everything = {"snapshot", "report", "orch"}
+    # first what may or may not break the snapshot, then at most one edit that must: no
+    # later edit can undo it, so the case knows which commands refuse it
+    noise = [rng.choice([2, 3, 4, 5]) for _ in range(rng.randint(0, 2))]
+    for op in noise + ([rng.choice([0, 1, 6, 7, 8, 9, 10])] if rng.random() < 0.8 or not noise else []):
+        leaves = list(_leaves(doc))
+        at, value = rng.choice(leaves) if leaves else ((), None)
+        if op == 0:  # a path outside the repository in the context
+            hostile = rng.choice([str(outside / "victim.txt"), "../outside/victim.txt", "link/victim.txt", "./../outside/victim.txt"])
+            files = list(doc["ctx"]["files"])
+            files.insert(rng.randrange(len(files) + 1), hostile)
+            doc["ctx"]["files"] = files
+            refused.add("orch")
+            what.append(f"file {hostile}")
+        elif op == 1:  # a git directory elsewhere
+            where = rng.choice([str(outside / "made" / ".git"), str(outside), "../outside/made"])
+            doc["ctx"]["params"] = [p for p in doc["ctx"]["params"] if p[:1] != ["git_dir"]] + [["git_dir", where]]
+            refused.add("orch")
+            what.append(f"git_dir {where}")
+        elif op == 2:  # another root: replay runs in this repository whatever it says
+            doc["ctx"]["root"] = rng.choice([str(outside), "/", "..", ""])
+            what.append("root")
+        elif op == 3 and at and isinstance(value, (int, float)) and not isinstance(value, bool):
+            _set(doc, at, rng.choice([-1, 0, -(10**30), 10**30, 1e308, -1e-9, 2**63, 0.5]))
+            what.append(f"number at {at}")
+        elif op == 4 and at:
+            _set(doc, at, rng.choice(["", "x" * 5000, None, True, [], {}, -1, "\udcff".encode("utf-8", "surrogateescape").decode("latin-1")]))
+            what.append(f"type at {at}")
+        elif op == 5 and at:
+            parent: Any = doc
+            for key in at[:-1]:
+                parent = parent[key]
+            del parent[at[-1]]
+            what.append(f"deleted {at}")
+        elif op == 6:  # a node of an unknown kind
+            node = rng.choice(list(_nodes(doc["pipeline"])))
+            node["kind"] = rng.choice(["teleport", "", "Component", "recover", "hooked", "graph", "then"])
+            refused |= everything if node["kind"] in ("teleport", "", "Component") else set()
+            what.append(f"kind {node['kind']}")
+        elif op == 7:  # a pipeline nested deeper than a snapshot may be
+            wrapped = rng.choice([250, 2000])
+            refused |= everything
+            what.append(f"pipeline {wrapped} deep")
+        elif op == 8:  # deeply nested values where any value may be
+            deep = max(deep, rng.choice([20, 3000]))  # every placeholder gets the deepest
+            _set(doc, rng.choice([("input",), ("report", "output"), ("calls", 0, "value")]), DEEP)
+            what.append(f"values {deep} deep")
+        elif op == 9:  # times and counts out of their ranges
+            target = rng.choice([("created_at",), ("calls", 0, "attempt"), ("calls", 0, "duration_s")])
+            _set(doc, target, rng.choice([-1, -1e300, 1e300]))
+            refused |= everything
+            what.append(f"{target} out of range")
+        else:  # a retry, breaker or timeout out of its range
+            node = next((n for n in _nodes(doc["pipeline"]) if n.get("kind") == "retry"), None)
+            if node is not None:
+                node["retry"]["max_attempts"] = rng.choice([0, -3, 10**9])
+                refused |= everything
+                what.append("max_attempts")
+    if deep > 1000:
+        refused |= everything
+    if wrapped:  # written as text: too deep for json.dumps
+        doc["pipeline"], pipeline = DEEP_PIPELINE, json.dumps(doc["pipeline"])
+    text = json.dumps(doc)
+    if deep:
+        text = text.replace(json.dumps(DEEP), "[" * deep + "]" * deep)
+    if wrapped:
+        text = text.replace(json.dumps(DEEP_PIPELINE), '{"kind": "profile", "name": "p", "children": [' * wrapped + pipeline + "]}" * wrapped)
+    data = text.encode("utf-8")
+    if rng.random() < 0.1:
+        data = data[: rng.randrange(len(data))]
+        refused |= everything
+        what.append("truncated")
+    elif rng.random() < 0.05:
+        at = rng.randrange(len(data))
+        data = data[:at] + bytes([rng.randrange(256)]) + data[at:]
+        what.append("stray byte")
+    return SnapshotCase(data, frozenset(refused), what)
+
+
+def _outside_state(outside: Path) -> list[tuple[str, bytes]]:
+    return sorted((str(p.relative_to(outside)), p.read_bytes() if p.is_file() else b"") for p in outside.rglob("*"))
+
+
+def _snapshot_fuzz(snapshot_repo: tuple[Repo, dict[str, object], Path], seed: int, n: int, run: Any) -> set[int]:
+    repo, base, outside = snapshot_repo
+    before = _outside_state(outside)
+    rng = random.Random(seed)
+    target = repo.root / "mutated.json"
+    codes: set[int] = set()
+    for _ in range(n):
+        case = _snapshot_case(rng, base, outside)
+        target.write_bytes(case.data)
+        repo.write("notes.txt", "trailing   \nno final newline")  # a replay may have fixed it
+        for template in SNAPSHOT_COMMANDS:
+            argv = [str(target) if a == "{path}" else a for a in template]
+            code, out, err = run(argv, repo.root)
+            where = f"{case.what} {argv[:2]} exit {code}: {err[-600:]!r}"
+            _check(argv, code, out, err)
+            assert code in (0, 1, 2, 3), where
+            if argv[0] in case.refused_by:
+                assert code == 2, where
+            if code == 2:
+                assert len(err.strip().splitlines()) == 1 and err.startswith("omnibase: "), where
+            codes.add(code)
+        assert _outside_state(outside) == before, case.what  # nothing written outside the repository
+    return codes
+
+
+def test_snapshot_fuzz_in_process(snapshot_repo: tuple[Repo, dict[str, object], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in os.environ if k.startswith("OMNIBASE_")]:
+        monkeypatch.delenv(key)
+    codes = _snapshot_fuzz(snapshot_repo, seed=20, n=150, run=_in_process)
+    assert {0, 1, 2} <= codes  # the mutations both keep and break snapshots
+
+
+def test_snapshot_fuzz_through_the_real_cli(snapshot_repo: tuple[Repo, dict[str, object], Path]) -> None:
+    _snapshot_fuzz(snapshot_repo, seed=21, n=3, run=_subprocess)
+
+
+@pytest.mark.slow
+def test_snapshot_fuzz_long(snapshot_repo: tuple[Repo, dict[str, object], Path]) -> None:
+    _snapshot_fuzz(snapshot_repo, seed=22, n=1000, run=_in_process)
