@@ -18,6 +18,10 @@ event           level    other fields
 ``violation``   error    kind (protocol, sandbox, security, resource), message
 ==============  =======  ==========================================================
 
+With ``reported=True`` (the CLI's console logs beside a human report on the terminal),
+``retry``, ``timeout`` and ``violation`` are logged at ``info``: the report shows each of
+them on the step's own lines, and a person reads them once.
+
 ``make_logger`` builds a logger that writes JSON lines or console lines to a stream
 (stderr or a file, never stdout: the report owns stdout), without touching structlog's
 global configuration. The observer filters by level itself and builds its logger on the
@@ -84,8 +88,11 @@ class LogObserver:
     """Logs every event of one run at ``level`` and above (see the module docstring for
     the events and fields); ``make`` builds the logger when the first event is kept."""
 
-    def __init__(self, ctx: ExecCtx, make: Callable[[], Any], level: int = LEVELS["warning"]) -> None:
+    def __init__(self, ctx: ExecCtx, make: Callable[[], Any], level: int = LEVELS["warning"], *, reported: bool = False) -> None:
         self.ctx = ctx
+        # A person reads the human report beside these lines: what it shows of each step
+        # (its attempts, its time-out, its violation) is logged at info (-v), not again.
+        self._step_levels = ("info", "info", "info") if reported else ("warning", "warning", "error")
         self.make = make
         self.level = level
         self._log: Any = None
@@ -131,7 +138,7 @@ class LogObserver:
     def _ended(self, r: StepResult) -> None:
         retried = self._retries.pop(r.name, None)
         if retried:  # a retry is worth a warning only when the step failed in the end
-            level = "warning" if r.status is Status.FAIL else "info"
+            level = self._step_levels[0] if r.status is Status.FAIL else "info"
             for fields in retried:
                 self.emit(level, "retry", **fields)
         error = r.error
@@ -143,11 +150,11 @@ class LogObserver:
             reason=r.reason or None,
         )  # fmt: skip
         if isinstance(error, TimedOut):
-            self.emit("warning", "timeout", component=r.name, span_id=r.span_id, seconds=error.seconds)
+            self.emit(self._step_levels[1], "timeout", component=r.name, span_id=r.span_id, seconds=error.seconds)
         kind = _VIOLATIONS.get(type(error))
         if kind is not None:
             message = getattr(error, "message", "") or getattr(error, "action", "")
-            self.emit("error", "violation", component=r.name, span_id=r.span_id, kind=kind, message=str(message))
+            self.emit(self._step_levels[2], "violation", component=r.name, span_id=r.span_id, kind=kind, message=str(message))
 
     def run_started(self, mode: str) -> None:
         self.emit("info", "run.start", mode=mode, parent_span_id=self.ctx.parent_span_id or None)

@@ -211,3 +211,26 @@ def test_a_retry_that_succeeded_is_shown_in_its_line_not_as_a_warning(repo, cli)
     assert "retry" not in r.err and "warning" not in r.err, r.err
     verbose = _checks(repo, cli, PLAIN, "-v")
     assert re.search(r"\[info\s*\] retry .*component=flaky", verbose.err), verbose.err  # still there for -v
+
+
+SLOW = """\
+version: 1
+components:
+  - name: sleepy
+    tags: [t]
+    timeout: 0.5
+    pass_filenames: false
+    command: [sh, -c, 'sleep 5']
+"""
+
+
+def test_beside_a_human_report_the_logs_do_not_repeat_what_it_shows(repo, cli):  # type: ignore[no-untyped-def]
+    repo.seed({"omnibase.yaml": SLOW})
+    human = cli("orch", "--stage", "ci", "--tags", "t", "--format", "human", env=PLAIN)
+    assert human.code == 1, human
+    (line,) = [line for line in human.out.splitlines() if line.startswith("sleepy.")]
+    assert "[TIME]" in line
+    assert "    timed out after 0.5s" in human.out.splitlines()
+    assert human.err == "", human.err  # the report said it; no "[warning] timeout" line too
+    machine = cli("orch", "--stage", "ci", "--tags", "t", "--format", "json", env=PLAIN)
+    assert re.search(r"\[warning\s*\] timeout .*component=sleepy", machine.err), machine.err  # for whoever reads logs

@@ -100,6 +100,15 @@ def test_a_retry_that_then_succeeded_is_no_warning() -> None:
         assert [(e["component"], e["level"]) for e in lines if e["event"] == "retry"] == expected, level
 
 
+def test_beside_a_report_the_step_events_it_shows_are_logged_at_info() -> None:
+    out = io.StringIO()
+    ctx = fake_ctx(stage="ci")
+    logs = LogObserver(ctx, lambda: make_logger(out, fmt="json", level=LEVELS["warning"]), LEVELS["warning"], reported=True)
+    run(_pipeline(), 1, ctx, FakeDriver(cost={"slow": 5.0}), observers=[logs])
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {e["event"] for e in lines} == {"breaker"}  # retries, the time-out, the violation: in the report
+
+
 def test_a_run_that_logs_nothing_never_imports_structlog() -> None:
     code = (
         "import sys, io\n"
