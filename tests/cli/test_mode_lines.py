@@ -76,3 +76,17 @@ def _unquoted(word: str) -> str:
     """What bash makes of one shell word (a real bash: an oracle independent of ours)."""
     done = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
     return done.stdout.decode("utf-8", "surrogateescape")
+
+
+def test_the_replay_hint_appears_only_where_a_replay_gains_something() -> None:
+    def hinted(stage: str, outcome: str) -> bool:
+        report = RunReport(
+            steps=(), summary=Summary(status=Status.FAIL, failed=1), exit_code=1, run_id="r", trace_id="t",
+            stage=stage, outcome=outcome, snapshot=".git/omnibase/snapshots/s.json",  # type: ignore[arg-type]
+        )  # fmt: skip
+        return "--mode replay" in render_human(report, RenderOptions())
+
+    assert [hinted(stage, "completed") for stage in ("pre-commit", "test", "ci")] == [False, False, False]
+    assert hinted("ci", "interrupted")  # a replay finishes what the interrupted run did not reach
+    assert hinted("pipeline", "completed")  # steps feed each other: the passed ones are not run again
+    assert hinted("a-python-pipeline", "completed")
