@@ -158,6 +158,11 @@ class Catalogue:
         )  # fmt: skip
         meta = msgspec.structs.replace(runner.meta, tags=runner.meta.tags | asked)
         self.components = tuple(Component(fn, meta) if c is runner else c for c in self.components)
+        note = fn.jobs_note(self.root)
+        if note:
+            from omnibase.cli._say import say
+
+            say(note)
         return rest
 
     def limit_builtins(self, names: Sequence[str]) -> None:

@@ -145,12 +145,9 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
     def _run(self, ctx: ExecCtx, timeout: float | None) -> Result[TestRun | Skip, StepError]:
         from omnibase.drivers.isolation import spawn
 
-        notes: list[str] = []
-        xdist = False
-        if self.jobs is not None:
-            xdist = _has_module(self.python or project_python(ctx.root), "xdist", ctx.root)
-            if not xdist:
-                notes.append(f"--jobs {self.jobs}: pytest-xdist is not installed, so the tests ran one at a time")
+        note = self.jobs_note(ctx.root)
+        notes = [note] if note else []
+        xdist = self.jobs is not None and not note
         argv = [*self.argv(xdist=xdist), *self.only]
         if not self.python:
             argv[0] = project_python(ctx.root)
@@ -168,6 +165,12 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
             os.unlink(cases_file)
         return verdict(argv, code, output, started, cases, notes)
 
+
+    def jobs_note(self, root: str) -> str:
+        """Why ``jobs`` cannot apply (pytest-xdist missing from the interpreter), or ""."""
+        if self.jobs is None or _has_module(self.python or project_python(root), "xdist", root):
+            return ""
+        return f"--jobs {self.jobs}: pytest-xdist is not installed, so the tests run one at a time"
 
     def retrying(self, failed: Sequence[TestCase]) -> PytestRunner:
         """The runner of another attempt: only the flaky cases that failed."""

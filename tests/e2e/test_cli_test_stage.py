@@ -263,3 +263,14 @@ def test_a_command_test_component_s_junit_file_is_read_into_cases(project: Repo,
         "tests.test_suite::test_slow": "passed",
         "tests.test_suite::test_db": "passed",
     }
+
+
+def test_jobs_without_xdist_says_so_and_runs_every_case(project: Repo, cli: Any) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("xdist") is not None:
+        pytest.skip("pytest-xdist is installed here: -n applies")
+    done = cli("orch", "--stage", "test", "--jobs", "2", "--format", "json")
+    assert done.code == 1, done
+    assert "pytest-xdist is not installed" in done.err
+    assert set(_cases(done.out)) == set(EXPECTED)
