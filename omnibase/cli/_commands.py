@@ -284,6 +284,16 @@ def _orch_in(
     )
 
 
+def _listen_for_cases(stream: Any) -> Callable[[], None]:
+    """Have the jsonl ``stream`` (when there is one) write each test case as the test
+    runners finish it; the function returned stops that."""
+    if stream is None:
+        return lambda: None
+    from omnibase.components.pytest_runner import listen
+
+    return listen(stream.case)
+
+
 class _Stage:
     """One stage's run once everything is selected: files, context, mode, report."""
 
@@ -356,6 +366,7 @@ class _Stage:
         extra = [o for o in (self.stream, progress and progress.observe, debugging and debugging.observe) if o is not None]
         # stdout carries the report alone: components run with fds 1 and 2 captured (or in
         # workers whose output is captured); what they print is in their step's result.
+        unlisten = _listen_for_cases(self.stream)
         with contextlib.redirect_stdout(sys.stderr):
             try:
                 report = observed_run(
@@ -363,6 +374,7 @@ class _Stage:
                     execute, finish=finish, extra=extra, decorate=debugging.wrap if debugging else None,
                 )  # fmt: skip
             finally:
+                unlisten()
                 if progress is not None:  # erased before the report is printed
                     progress.close()
                 catalogue.finish_builtins(ctx)  # the fixers' spooled edits, also of a run stopped early

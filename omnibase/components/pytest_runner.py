@@ -26,11 +26,12 @@ interpreter that cannot import pytest is ``Unresolved`` (exit 3).
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -44,7 +45,7 @@ from omnibase.core.testcases import TestCase, TestRun, failure_summary
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Meta, Misconfigured, Skip, StepError, Unresolved
 from omnibase.drivers import kinds
 
-__all__ = ["NAME", "PLUGIN", "PYTEST", "PytestKind", "PytestRunner", "case_selection", "project_python", "pytest_component", "wants_pytest"]
+__all__ = ["NAME", "PLUGIN", "PYTEST", "PytestKind", "PytestRunner", "case_selection", "listen", "project_python", "pytest_component", "wants_pytest"]
 
 #: The component's name (a registry entry of the same name replaces it).
 NAME = "pytest"
@@ -125,7 +126,7 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
             argv += ["-n", str(self.jobs)]
         return argv
 
-    def run(self, ctx: ExecCtx, value: object, *, timeout: float | None = None) -> Result[TestRun | Skip, StepError]:
+    def run(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, name: str = NAME) -> Result[TestRun | Skip, StepError]:
         """Run pytest (``timeout``: the whole run's limit; the process tree is killed).
         Called again in the same run after a failure of flaky cases only (the retry
         policy's next attempt), it reruns just those cases and merges their new results."""
@@ -133,16 +134,16 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
         earlier = _EARLIER.pop(key, None)
         if earlier is not None:
             again = earlier.flaky_failures()
-            result = self.retrying(again)._run(ctx, timeout)
+            result = self.retrying(again)._run(ctx, timeout, name)
             result = _merged(earlier, result)
         else:
-            result = self._run(ctx, timeout)
+            result = self._run(ctx, timeout, name)
         failed = result.failure() if isinstance(result, Failure) else None
         if isinstance(failed, Failed) and failed.transient and isinstance(failed.data, dict):
             _EARLIER[key] = msgspec.convert(failed.data, TestRun)
         return result
 
-    def _run(self, ctx: ExecCtx, timeout: float | None) -> Result[TestRun | Skip, StepError]:
+    def _run(self, ctx: ExecCtx, timeout: float | None, name: str) -> Result[TestRun | Skip, StepError]:
         from omnibase.drivers.isolation import spawn
 
         note = self.jobs_note(ctx.root)
@@ -156,7 +157,8 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
         env = {_CASES_ENV: cases_file, "PYTHONPATH": _pythonpath(), _NAMES_ENV: "\n".join(self.names)}
         try:
             # the suite sees the caller's whole environment, as when pytest is run by hand
-            ran = spawn.run_command(argv, cwd=ctx.root, timeout=timeout, env=env, pass_env=tuple(os.environ))
+            with _tailing(cases_file, name):
+                ran = spawn.run_command(argv, cwd=ctx.root, timeout=timeout, env=env, pass_env=tuple(os.environ))
             if isinstance(ran, Failure):
                 return ran
             code, output = ran.unwrap()
@@ -176,6 +178,68 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
         """The runner of another attempt: only the flaky cases that failed."""
         return msgspec.structs.replace(self, only=tuple(c.name for c in failed), markers="", names=(), maxfail=None, exitfirst=False)
 
+
+#: Called with (component name, case) as each case finishes, while pytest still runs: the
+#: CLI's jsonl stream listens here (the run's event stream carries steps, not their cases).
+_LISTENERS: list[Callable[[str, TestCase], None]] = []
+#: How often (seconds) the cases file is read for new lines while pytest runs.
+TAIL_INTERVAL = 0.05
+
+
+def listen(listener: Callable[[str, TestCase], None]) -> Callable[[], None]:
+    """Have ``listener`` told of each test case as it finishes; the function returned
+    stops that."""
+    _LISTENERS.append(listener)
+    return lambda: _LISTENERS.remove(listener) if listener in _LISTENERS else None
+
+
+@contextlib.contextmanager
+def _tailing(path: str, name: str) -> Iterator[None]:
+    """While the body runs, a thread reads the cases ``path`` gains and tells the
+    listeners (nothing at all when none listens); the rest is told when the body ends."""
+    if not _LISTENERS:
+        yield
+        return
+    import threading
+
+    done = threading.Event()
+
+    def tell(fh: Any, pending: bytes) -> bytes:
+        pending += fh.read()
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            case = _case_line(raw)
+            if case is not None:
+                for listener in list(_LISTENERS):
+                    listener(name, case)
+        return pending
+
+    def tail() -> None:
+        pending = b""
+        with open(path, "rb") as fh:
+            while not done.wait(TAIL_INTERVAL):
+                pending = tell(fh, pending)
+            tell(fh, pending)
+
+    thread = threading.Thread(target=tail, name="omnibase-cases", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _case_line(raw: bytes) -> TestCase | None:
+    """A line of the cases file as a test case (None: the start line, or a torn one)."""
+    try:
+        obj = _LINE.decode(raw)
+        return None if obj.get("event") == "started" else msgspec.convert(obj, TestCase)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+_LINE = msgspec.json.Decoder(dict[str, Any])
 
 #: Per run and runner: the last attempt's cases when they failed on flaky cases only (the
 #: retry policy will call again; the next attempt reruns just those).
@@ -241,20 +305,13 @@ def _read_cases(path: str) -> tuple[bool, list[TestCase]]:
     """Whether the plugin started, and the cases it wrote (a torn last line is left out)."""
     started = False
     cases: list[TestCase] = []
-    decoder = msgspec.json.Decoder(dict[str, Any])
     with open(path, "rb") as fh:
         for raw in fh:
-            try:
-                obj = decoder.decode(raw)
-            except msgspec.DecodeError:
-                continue
-            if obj.get("event") == "started":
+            case = _case_line(raw)
+            if case is not None:
+                cases.append(case)
+            elif raw.startswith(b'{"event"'):
                 started = True
-                continue
-            try:
-                cases.append(msgspec.convert(obj, TestCase))
-            except msgspec.ValidationError:
-                continue
     return started, cases
 
 
@@ -308,7 +365,7 @@ class PytestKind(kinds.PythonKind):
             raise TypeError(f"{intent.component.name}: not a pytest runner")
         started = time.monotonic_ns()
         try:
-            returned = runner.run(intent.ctx, intent.value, timeout=intent.limit)
+            returned = runner.run(intent.ctx, intent.value, timeout=intent.limit, name=intent.component.name)
         except Exception as exc:
             return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
         return Called(returned, None, started, time.monotonic_ns())

@@ -274,3 +274,42 @@ def test_jobs_without_xdist_says_so_and_runs_every_case(project: Repo, cli: Any)
     assert done.code == 1, done
     assert "pytest-xdist is not installed" in done.err
     assert set(_cases(done.out)) == set(EXPECTED)
+
+
+def test_jsonl_streams_each_case_while_pytest_still_runs(repo: Repo, tmp_path: Path) -> None:
+    from tests.e2e.conftest import _env
+
+    go = tmp_path / "go"
+    repo.seed({
+        "tests/test_s.py": (
+            "import os, time\n\n"
+            "def test_first():\n    pass\n\n"
+            "def test_second():\n"
+            f"    deadline = time.time() + 60\n"
+            f"    while not os.path.exists({str(go)!r}):\n"
+            "        assert time.time() < deadline, 'never told to go'\n"
+            "        time.sleep(0.02)\n"
+        ),
+    })  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnibase", "orch", "--stage", "test", "--format", "jsonl"],
+        cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=_env(None),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        seen: list[dict[str, Any]] = []
+        while not any(e["event"] == "case" for e in seen):  # test_second is still waiting
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            seen.append(json.loads(line))
+        first = next(e for e in seen if e["event"] == "case")
+        assert (first["name"], first["case"]["name"], first["case"]["outcome"]) == ("pytest", "tests/test_s.py::test_first", "passed")
+        assert proc.poll() is None
+        go.touch()
+        rest = [json.loads(line) for line in proc.stdout]
+    finally:
+        go.touch()
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    events = [e["event"] for e in seen + rest]
+    assert events.count("case") == 2 and events.index("step") > max(i for i, e in enumerate(events) if e == "case")

@@ -2,7 +2,8 @@
 
 Each line has an ``event`` field: ``started`` (an invocation is about to run), ``step``
 (a component's result), ``retry`` (an attempt failed; the next is scheduled), ``breaker``
-(a circuit breaker changed mode), and last ``report`` (the whole report, as the ``json``
+(a circuit breaker changed mode), ``case`` (a test case a test runner just finished, while
+it still runs: ``name`` is the component, ``case`` the ``TestCase``), and last ``report`` (the whole report, as the ``json``
 format writes it, under ``report``). Every line carries the run's ``trace_id``.
 
 ``JsonlStream`` is an observer: given to a run, it writes each event the moment it
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from omnibase.core.intents import BreakerChanged, Event, RetryScheduled, Started
+from omnibase.core.testcases import TestCase
 from omnibase.core.values import RunReport, StepResult
 
 if TYPE_CHECKING:
@@ -72,7 +74,16 @@ class JsonlStream:
     def __call__(self, event: Event) -> None:
         from omnibase.cli.formatters import clean
 
-        line = event_line(clean(event), self.trace_id)  # as every rendering: redacted, bounded
+        self._emit(event_line(clean(event), self.trace_id))  # as every rendering: redacted, bounded
+
+    def case(self, name: str, case: TestCase) -> None:
+        """A test case of component ``name`` that just finished (a ``case`` line), as a
+        test runner reports it while it still runs."""
+        from omnibase.cli.formatters import clean
+
+        self._emit(_line({"event": "case", "name": name, "case": _plain(clean(case)), "trace_id": self.trace_id}))
+
+    def _emit(self, line: str) -> None:
         self.lines.append(line)
         if self.write is not None:
             self.write(line)
