@@ -4,7 +4,8 @@ In a project whose tests pytest would collect (``wants_pytest``: pytest configur
 ``pyproject.toml``, ``pytest.ini``, ``setup.cfg`` or ``tox.ini``, or a ``tests/`` folder),
 the catalogue holds a component named ``pytest`` of type ``test``. It runs
 ``PYTHON -m pytest`` in the repository's root with the plugin
-``omnibase.components._pytest_plugin`` loaded (``PYTHON``: the project's ``.venv`` or ``venv``
+``omnibase/components/_pytest_plugin.py`` loaded (as ``_omnibase_pytest_plugin``, alone in a
+temporary folder put on ``PYTHONPATH``) (``PYTHON``: the project's ``.venv`` or ``venv``
 interpreter when it has one, else the one omnibase runs under) (``-p``), which writes each test case as a
 line of JSON the moment it finishes; the component reads them back into
 ``omnibase.core.testcases.TestCase`` values. Nothing is parsed from pytest's terminal
@@ -49,10 +50,12 @@ __all__ = ["NAME", "PLUGIN", "PYTEST", "PytestKind", "PytestRunner", "case_selec
 
 #: The component's name (a registry entry of the same name replaces it).
 NAME = "pytest"
-PLUGIN = "omnibase.components._pytest_plugin"
+#: The plugin's module name in the run (a copy of ``omnibase/components/_pytest_plugin.py``
+#: by a link, alone on the path: the project's interpreter need not have omnibase).
+PLUGIN = "_omnibase_pytest_plugin"
+_PLUGIN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_pytest_plugin.py")
 _CASES_ENV = "OMNIBASE_TEST_CASES"
 _NAMES_ENV = "OMNIBASE_TEST_NAMES"
-_OMNIBASE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def wants_pytest(root: str) -> bool:
@@ -113,7 +116,7 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
         """The command line, without the node ids (``only``) appended.
 
         >>> PytestRunner(python="py", markers="slow or db", maxfail=2).argv()
-        ['py', '-m', 'pytest', '-p', 'omnibase.components._pytest_plugin', '-q', '-m', 'slow or db', '--maxfail', '2']
+        ['py', '-m', 'pytest', '-p', '_omnibase_pytest_plugin', '-q', '-m', 'slow or db', '--maxfail', '2']
         """
         argv = [self.python or sys.executable, "-m", "pytest", "-p", PLUGIN, "-q", *self.args]
         if self.markers:
@@ -152,10 +155,13 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
         argv = [*self.argv(xdist=xdist), *self.only]
         if not self.python:
             argv[0] = project_python(ctx.root)
-        fd, cases_file = tempfile.mkstemp(prefix="omnibase-cases-", suffix=".jsonl")
-        os.close(fd)
-        env = {_CASES_ENV: cases_file, "PYTHONPATH": _pythonpath(), _NAMES_ENV: "\n".join(self.names)}
-        try:
+        with tempfile.TemporaryDirectory(prefix="omnibase-pytest-") as folder:
+            cases_file = os.path.join(folder, "cases.jsonl")
+            open(cases_file, "wb").close()
+            # the plugin, alone in a folder of its own on the path: the suite's imports (and
+            # its subprocesses') find nothing else there, not even omnibase
+            os.symlink(_PLUGIN_FILE, os.path.join(folder, PLUGIN + ".py"))
+            env = {_CASES_ENV: cases_file, "PYTHONPATH": _pythonpath(folder), _NAMES_ENV: "\n".join(self.names)}
             # the suite sees the caller's whole environment, as when pytest is run by hand
             with _tailing(cases_file, name):
                 ran = spawn.run_command(argv, cwd=ctx.root, timeout=timeout, env=env, pass_env=tuple(os.environ))
@@ -163,8 +169,6 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
                 return ran
             code, output = ran.unwrap()
             started, cases = _read_cases(cases_file)
-        finally:
-            os.unlink(cases_file)
         return verdict(argv, code, output, started, cases, notes)
 
 
@@ -330,10 +334,10 @@ def project_python(root: str) -> str:
     return sys.executable
 
 
-def _pythonpath() -> str:
-    """The plugin's import path first (omnibase's own folder), then the caller's."""
+def _pythonpath(folder: str) -> str:
+    """``folder`` (the plugin's) first, then the caller's ``PYTHONPATH``."""
     rest = os.environ.get("PYTHONPATH", "")
-    return _OMNIBASE_PARENT + (os.pathsep + rest if rest else "")
+    return folder + (os.pathsep + rest if rest else "")
 
 
 def _has_module(python: str, module: str, cwd: str) -> bool:
