@@ -107,7 +107,7 @@ def test_pre_commit_hooks_ids_become_built_ins_and_the_rest_is_listed(repo, cli)
     assert data["stages"]["pre-commit"]["filter"] == "name=" + "|".join(entries)
     skipped = {line.split()[0] for line in r.out.splitlines()[2:]}
     assert {"fix-encoding-pragma", "ruff", "ruff-format", "black", "check-useless-excludes"} <= skipped
-    assert "ruff-pre-commit at v0.6.9: omnibase fetches no hook repositories" in r.out
+    assert "ruff-pre-commit at v0.6.9: not fetched" in r.out  # OMNIBASE_FETCH=0 in the tests
     assert "meta hooks" in r.out
     assert "# Not imported:" in written  # the file says so too
     assert all(name in CHECKS for name in entries)
