@@ -43,8 +43,12 @@ def fail_argv(message: str, args: Sequence[str] = ()) -> list[str]:
 
 
 def pygrep_argv(pattern: str, args: Sequence[str] = ()) -> list[str]:
-    """The argv of a ``language: pygrep`` hook (``omnibase.repos._pygrep``)."""
-    return [sys.executable, "-m", "omnibase.repos._pygrep", *args, "--", pattern]
+    """The argv of a ``language: pygrep`` hook: ``omnibase/repos/_pygrep.py`` run as a
+    script in isolated mode (stdlib only: no omnibase start-up, 0.08 s instead of 0.4 s)."""
+    return [sys.executable, "-I", _PYGREP, *args, "--", pattern]
+
+
+_PYGREP: Final = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_pygrep.py")
 
 
 def base_argv(source: HookSource, args: Sequence[str] = ()) -> Result[list[str], str]:

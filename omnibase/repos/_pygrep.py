@@ -1,9 +1,10 @@
 """``language: pygrep``: fail when a regex matches in the files given (pre-commit's pygrep).
 
-``python -m omnibase.repos._pygrep [--ignore-case] [--multiline] [--negate] -- PATTERN FILE...``
+``python -I .../omnibase/repos/_pygrep.py [--ignore-case] [--multiline] [--negate] -- PATTERN FILE...``
 prints ``file:line:text`` for each matching line (with ``--multiline``, the pattern runs
 over the whole file and each match is printed from its first line), or with ``--negate``
-the files in which it does not match; exit 1 when it printed anything.
+the files in which it does not match; exit 1 when it printed anything. It imports only
+the standard library: it runs as a script, without omnibase's start-up.
 """
 
 from __future__ import annotations

@@ -60,5 +60,5 @@ def test_a_bad_regex_is_exit_2_with_the_pattern(tmp_path):
 @pytest.mark.parametrize("flag", ["--ignore-case", "--multiline", "--negate"])
 def test_the_argv_passes_flags_before_the_pattern(flag):
     argv = pygrep_argv("p", [flag])
-    assert argv[:3] == [sys.executable, "-m", "omnibase.repos._pygrep"]
+    assert argv[:2] == [sys.executable, "-I"] and argv[2].endswith("_pygrep.py")
     assert argv[3:] == [flag, "--", "p"]
