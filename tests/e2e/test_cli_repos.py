@@ -205,6 +205,7 @@ def test_local_pygrep_and_fail_hooks_run(repo, cli):
     )
     repo.write(".pre-commit-config.yaml", config)
     assert cli("registry", "import-pre-commit").code == 0
+    assert "repo:pygrep" in cli("registry", "list", "--format", "human").out
     repo.write("a.py", "x = 1\n")
     repo.write("n.txt", "nothing\n")
     repo.stage("a.py", "n.txt", "omnibase.yaml")
