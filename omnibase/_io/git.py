@@ -25,6 +25,7 @@ __all__ = [
     "all_files",
     "changed_files",
     "commit_of",
+    "environ_elsewhere",
     "explicit_files",
     "git",
     "git_dir_of",
@@ -64,8 +65,7 @@ def git(
     in (a hook repository's clone), so the variables git gives a hook that point at the
     user's repository (``GIT_DIR``, ``GIT_INDEX_FILE``, ...) are left out."""
     if elsewhere:
-        base = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
-        env = {**base, **(env or {})}
+        env = {**environ_elsewhere(), **(env or {})}
     elif env is not None:
         env = {**os.environ, **env}
     try:
@@ -88,6 +88,13 @@ _REPOSITORY_VARIABLES = frozenset(
     {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
      "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_NAMESPACE", "GIT_QUARANTINE_PATH"}
 )  # fmt: skip
+
+
+def environ_elsewhere() -> dict[str, str]:
+    """Our environment without the variables that point git at the user's repository: for
+    git, and tools that ask git (a build backend reading its version from tags), working
+    on another repository while a git hook runs."""
+    return {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
 
 
 def _answer(args: Sequence[str], code: int, out: bytes, err: bytes, ok_codes: tuple[int, ...] = (0,)) -> Result[bytes, GitError]:

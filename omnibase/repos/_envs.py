@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -115,6 +115,8 @@ def environments(cache: str) -> Iterator[tuple[str, str, EnvInfo | None]]:
 
 
 def _build(source: HookSource, python: tuple[str, str], key: str, envs: str, top: str, say: Callable[[str], None]) -> Result[str, str]:
+    """Build ``source``'s environment in a new folder, then swap the link ``envs/<key>`` to
+    it. The caller holds the key's lock."""
     import tempfile
 
     started = time.monotonic()
@@ -125,34 +127,54 @@ def _build(source: HookSource, python: tuple[str, str], key: str, envs: str, top
         if isinstance(where, Failure):
             return where
         packages.insert(0, where.unwrap())
+    say(f"building the Python environment of {what} (python {python[1]}; this happens once)")
     folder = tempfile.mkdtemp(prefix=key + ".", dir=envs)
+    try:
+        installed = _install(folder, python[0], packages, say)
+        if isinstance(installed, Failure):
+            shutil.rmtree(folder, ignore_errors=True)
+            return Failure(f"building the environment of {what} failed while {installed.failure()}")
+        seconds = round(time.monotonic() - started, 2)
+        info = EnvInfo(key=key, url=source.url, rev=source.rev, dependencies=source.additional_dependencies, python=python[0], seconds=seconds)
+        _publish(folder, info, envs)
+    except BaseException:  # interrupted, or the disk is full: no half environment stays
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    say(f"  built in {seconds:.1f}s")
+    return Success(folder)
+
+
+def _install(folder: str, python: str, packages: Sequence[str], say: Callable[[str], None]) -> Result[None, str]:
+    """A virtual environment of ``python`` in ``folder`` with ``packages`` installed; the
+    failure names the step and pip's last lines."""
+    from omnibase._io.git import environ_elsewhere
+
     own_pip = _has_pip()
-    steps: list[tuple[str, list[str]]] = [
-        ("creating a virtual environment", [python[0], "-m", "venv", *(["--without-pip"] if own_pip else []), folder]),
-    ]
+    steps = [("creating a virtual environment", [python, "-m", "venv", *(["--without-pip"] if own_pip else []), folder])]
     if packages:
         pip = [sys.executable, "-m", "pip", "--python", _python_of(folder)] if own_pip else [_python_of(folder), "-m", "pip"]
         steps.append((f"installing {len(packages)} package(s)", [*pip, "install", "--quiet", "--disable-pip-version-check", *packages]))
-    say(f"building the Python environment of {what} (python {python[1]}; this happens once)")
+    env = environ_elsewhere()  # a build backend asking git must see the hook's repository, not the user's
     for n, (title, argv) in enumerate(steps, 1):
         say(f"  [{n}/{len(steps)}] {title}")
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", check=False)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", env=env, check=False)
         if done.returncode != 0:
-            shutil.rmtree(folder, ignore_errors=True)
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-10:])
-            return Failure(f"building the environment of {what} failed while {title}:\n{tail}")
-    seconds = round(time.monotonic() - started, 2)
-    info = EnvInfo(key=key, url=source.url, rev=source.rev, dependencies=source.additional_dependencies, python=python[0], seconds=seconds)
+            return Failure(f"{title}:\n{tail}")
+    return Success(None)
+
+
+def _publish(folder: str, info: EnvInfo, envs: str) -> None:
+    """Write what ``folder`` was built from into it, then make it *the* environment of its
+    key: the link ``envs/<key>`` is made beside it and renamed over (atomic)."""
     with open(os.path.join(folder, INFO), "wb") as f:
         f.write(msgspec.json.encode(info))
     os.chmod(folder, 0o755)
-    temp_link = os.path.join(envs, f".{key}.link")
+    temp_link = os.path.join(envs, f".{info.key}.link")
     if os.path.lexists(temp_link):
         os.unlink(temp_link)
     os.symlink(os.path.basename(folder), temp_link)
-    os.replace(temp_link, os.path.join(envs, key))  # now, and only now, it exists
-    say(f"  built in {seconds:.1f}s")
-    return Success(folder)
+    os.replace(temp_link, os.path.join(envs, info.key))  # now, and only now, it exists
 
 
 def _info(folder: str) -> EnvInfo | None:
