@@ -18,10 +18,11 @@ What maps to what:
   (its manifest's fields, overridden by the config's, as pre-commit merges them) becomes a
   ``repo:`` entry that runs from the repository's Python environment, built on first use
   (``language: python``), from its clone (``script``), or as ``system``, ``fail`` or
-  ``pygrep``; a ``local`` ``pygrep`` hook becomes a ``repo:`` entry too;
+  ``pygrep``; ``local`` ``pygrep`` and ``python`` hooks become ``repo:`` entries too
+  (a ``python`` one runs from an environment of its ``additional_dependencies``);
 * everything else is listed, not guessed: hooks of languages omnibase does not run (by
   name), repositories that cannot be fetched (with git's reason), ``local`` hooks that
-  need an environment (``language: python``, ``node``, ...), ``meta`` hooks,
+  need an environment omnibase does not build (``node``, ...), ``meta`` hooks,
   pre-commit-hooks ids this omnibase does not build in.
 
 The pre-commit stage of the written registry runs exactly the imported hooks (its
@@ -159,7 +160,7 @@ def _entry(hook: Mapping[str, Any], repo: str, ctx: dict[str, Any]) -> dict[str,
         entry.update(builtin=hook_id, tags=["pre-commit"])
         if hook.get("args"):
             entry["args"] = [str(a) for a in hook["args"]]
-    elif repo == "local" and hook.get("language") == "pygrep":
+    elif repo == "local" and hook.get("language") in ("pygrep", "python"):
         made = _repo_fields(hook, {"url": "local"})
         if isinstance(made, str):
             return made

@@ -120,7 +120,8 @@ def _build(source: HookSource, python: tuple[str, str], key: str, envs: str, top
     import tempfile
 
     started = time.monotonic()
-    what = source.url if source.url == LOCAL else f"{source.url} at {source.rev}"
+    deps = ", ".join(source.additional_dependencies) or "no dependencies"
+    what = f"local hooks ({deps})" if source.url == LOCAL else f"{source.url} at {source.rev}"
     packages = list(source.additional_dependencies)
     if source.url != LOCAL:
         where = clone(source.url, source.rev, cache=top, say=say)

@@ -219,3 +219,22 @@ def test_local_pygrep_and_fail_hooks_run(repo, cli):
     assert r.code == 1, r
     assert "a.py:2:print(x)" in r.out and "n.txt:1:a ToDo here" in r.out
     assert "leftover merge files" in r.out and "m.orig" in r.out
+
+
+def test_a_local_python_hook_runs_from_an_environment_of_its_dependencies(repo, cli, hooks, tmp_path):
+    cache = tmp_path / "cache"
+    extra = {"OMNIBASE_CACHE_DIR": str(cache)}
+    config = (
+        "repos:\n  - repo: local\n    hooks:\n"
+        f"      - {{id: tidy, entry: tidy-check, language: python, additional_dependencies: ['{hooks}'], files: \\.txt$}}\n"
+    )
+    repo.write(".pre-commit-config.yaml", config)
+    assert cli("registry", "import-pre-commit", env=extra).code == 0
+    repo.write("a.txt", "TODO\n")
+    repo.stage("a.txt", "omnibase.yaml")
+    r = cli("orch", "--format", "json", env=extra)
+    assert r.code == 1, r
+    [env] = _envs(cache)
+    assert "a.txt: has a TODO" in r.out and f"tidy-check 1.0 ran in {env}" in r.out
+    assert f"building the Python environment of local hooks ({hooks})" in r.err
+    assert not (cache / "repos").exists()  # nothing was cloned: the dependency is a folder
