@@ -17,7 +17,7 @@ import msgspec
 from returns.result import Success
 
 from omnibase.repos._cache import _listdir, clone_key
-from omnibase.repos._envs import env_key, environments, interpreter
+from omnibase.repos._envs import EnvInfo, env_key, environments, interpreter
 from omnibase.repos._source import LOCAL, HookSource
 
 __all__ = ["PARTS", "Removed", "clean", "needed", "sweep"]
@@ -57,7 +57,9 @@ def sweep(cache: str, *, envs: set[str], clones: set[str], dry_run: bool = False
 
     out: list[Removed] = []
     for key, folder, info in environments(cache):
-        if info is not None and key in envs:
+        link = os.path.join(cache, "envs", key)
+        current = os.path.islink(link) and os.path.realpath(link) == os.path.realpath(folder)
+        if current and key in envs:
             continue
         lock_path = os.path.join(cache, "envs", key + ".lock")
         with open(lock_path, "a") as lock:
@@ -65,21 +67,17 @@ def sweep(cache: str, *, envs: set[str], clones: set[str], dry_run: bool = False
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 continue  # being built right now
-            what = f"{info.url} at {info.rev}" if info is not None and info.url != LOCAL else "an unfinished build"
-            if info is not None and info.url == LOCAL:
-                what = "local hooks: " + ", ".join(info.dependencies)
-            out.append(Removed("environment", what, folder, _size(folder)))
+            out.append(Removed("environment", _built_from(info, current), folder, _size(folder)))
             if not dry_run:
-                link = os.path.join(cache, "envs", key)
-                if os.path.islink(link) and os.path.realpath(link) == os.path.realpath(folder):
+                if current:
                     os.unlink(link)
                 shutil.rmtree(folder, ignore_errors=True)
                 os.unlink(lock_path)
     top = os.path.join(cache, "repos")
     for name in sorted(_listdir(top)):
         folder = os.path.join(top, name)
-        if name in clones or not os.path.isdir(folder):
-            continue
+        if name in clones or name.startswith(".") or not os.path.isdir(folder):
+            continue  # kept, or a clone under way (its own run removes it if it fails)
         out.append(Removed("clone", _origin(folder) or name, folder, _size(folder)))
         if not dry_run:
             shutil.rmtree(folder, ignore_errors=True)
@@ -99,6 +97,15 @@ def clean(cache: str) -> list[Removed]:
     except OSError:
         pass  # not empty (something else lives there) or not there
     return out
+
+
+def _built_from(info: EnvInfo | None, current: bool) -> str:
+    """What an environment was built from, as ``gc`` shows it."""
+    if info is None:
+        return "an environment of unknown origin" if current else "an unfinished build"
+    if info.url == LOCAL:
+        return "local hooks (" + (", ".join(info.dependencies) or "no dependencies") + ")"
+    return f"{info.url} at {info.rev}"
 
 
 def _origin(folder: str) -> str | None:

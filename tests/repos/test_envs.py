@@ -119,3 +119,12 @@ def test_clean_removes_only_the_cache_own_folders(tmp_path):
     (tmp_path / "mine.txt").write_text("not the cache's")
     clean(str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["mine.txt"]
+
+
+def test_gc_keeps_a_needed_environment_even_when_its_info_file_is_damaged(tmp_path):
+    kept = environment(LOCAL_ENV, cache=str(tmp_path), say=lambda _: None).unwrap()
+    (Path(kept) / ".omnibase-env.json").write_text("{not json")
+    envs, clones = needed([LOCAL_ENV])
+    assert sweep(str(tmp_path), envs=envs, clones=clones) == []
+    assert [r.what for r in sweep(str(tmp_path), envs=set(), clones=set(), dry_run=True)] == ["an environment of unknown origin"]
+    assert os.path.isdir(kept)
