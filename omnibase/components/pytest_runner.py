@@ -26,9 +26,9 @@ interpreter that cannot import pytest is ``Unresolved`` (exit 3).
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -71,23 +71,25 @@ def wants_pytest(root: str) -> bool:
     """
     if os.path.isdir(os.path.join(root, "tests")) or os.path.isfile(os.path.join(root, "pytest.ini")):
         return True
-    try:
-        with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
-            import tomllib
-
-            if "pytest" in tomllib.load(fh).get("tool", {}):
-                return True
-    except (OSError, ValueError):
-        pass
-    for name, section in (("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
-        parser = configparser.ConfigParser(interpolation=None)
+    for name, header in _SECTIONS.items():
         try:
-            parser.read(os.path.join(root, name), encoding="utf-8")
-        except (configparser.Error, UnicodeDecodeError):
+            with open(os.path.join(root, name), "rb") as fh:
+                text = fh.read(_MAX_CONFIG)
+        except OSError:
             continue
-        if parser.has_section(section):
+        if header.search(text):
             return True
     return False
+
+
+#: The files pytest reads its settings from, and the header of its section in each (looked
+#: for line by line: a pre-commit run on every commit must not pay for a TOML parser).
+_SECTIONS = {
+    "pyproject.toml": re.compile(rb"^[ \t]*\[[ \t]*tool\.pytest[.\]]", re.M),
+    "setup.cfg": re.compile(rb"^[ \t]*\[tool:pytest\]", re.M),
+    "tox.ini": re.compile(rb"^[ \t]*\[pytest\]", re.M),
+}
+_MAX_CONFIG = 1 << 20
 
 
 class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
