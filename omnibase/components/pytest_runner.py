@@ -164,6 +164,7 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
             # its subprocesses') find nothing else there, not even omnibase
             os.symlink(_PLUGIN_FILE, os.path.join(folder, PLUGIN + ".py"))
             env = {_CASES_ENV: cases_file, "PYTHONPATH": _pythonpath(folder), _NAMES_ENV: "\n".join(self.names)}
+            env.update(_activated(argv[0]))
             # the suite sees the caller's whole environment, as when pytest is run by hand
             with _tailing(cases_file, name):
                 ran = spawn.run_command(argv, cwd=ctx.root, timeout=timeout, env=env, pass_env=tuple(os.environ))
@@ -334,6 +335,18 @@ def project_python(root: str) -> str:
         if os.access(candidate, os.X_OK):
             return candidate
     return sys.executable
+
+
+def _activated(python: str) -> dict[str, str]:
+    """The variables that activating the virtual environment of ``python`` sets (its
+    ``bin`` first on ``PATH``, ``VIRTUAL_ENV``), as ``just test`` or an activated shell
+    would have them; none when ``python`` is no virtual environment's."""
+    bin_dir = os.path.dirname(python)
+    venv = os.path.dirname(bin_dir)
+    if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+        return {}
+    rest = os.environ.get("PATH", "")
+    return {"VIRTUAL_ENV": venv, "PATH": bin_dir + (os.pathsep + rest if rest else "")}
 
 
 def _pythonpath(folder: str) -> str:
