@@ -203,5 +203,3 @@ def _stderr(line: str) -> None:
 def remove(folder: str) -> None:
     """Remove an environment or clone folder (whatever is left of it)."""
     shutil.rmtree(folder, ignore_errors=True)
-
-
