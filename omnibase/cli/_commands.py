@@ -366,7 +366,12 @@ class _Stage:
             from omnibase.cli import _graphs
 
             _graphs.record(self.root, report, per_tree=self.request.stage in _graphs.required_stages(catalogue.registry))
-        self.report = report = finish_report(report, catalogue.registry.path)
+        report = finish_report(report, catalogue.registry.path)
+        if MODES[mode].writes:  # the whole output of what the human view cuts, in the state folder
+            from omnibase.cli._kept import keep_cut_outputs
+
+            report = keep_cut_outputs(report, self.root, os.getcwd())
+        self.report = report
         return self.emit(report, report.exit_code) if emit else report.exit_code
 
     def emit(self, report: RunReport, code: int) -> int:

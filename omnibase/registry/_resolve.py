@@ -412,14 +412,16 @@ def _command_fn(entry: Entry) -> Any:
 
 def _quoted(output: str, entry: Entry) -> str:
     """Command output as a report may quote it: values of secret-looking environment
-    variables redacted, only the last ``MAX_OUTPUT`` characters, with a marker."""
+    variables redacted, only the last ``MAX_OUTPUT`` characters (marker included)."""
     from omnibase.core.redact import redact, secret_values
 
     output = redact(output, secret_values({**os.environ, **entry.env}))
     if len(output) <= MAX_OUTPUT:
         return output
-    cut = output[: len(output) - MAX_OUTPUT]
-    return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-MAX_OUTPUT:]
+    marker = "... {} bytes more before\n"
+    keep = MAX_OUTPUT - len(marker) - 20
+    cut = output[: len(output) - keep]
+    return marker.format(len(cut.encode("utf-8", "surrogatepass"))) + output[-keep:]
 
 
 def _deadline(own: float | None, given: float | None) -> float | None:
@@ -448,8 +450,8 @@ def _verdict(argv: list[str], done: list[tuple[int, str]], nfiles: int, entry: E
     code = next((rc for rc, _ in done if rc != 0), 0)
     output = _quoted("".join(text for _, text in done), entry)
     if code != 0:
-        tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
-        return Failure(Failed(message=tail, data={"exit_code": code, "argv": argv}))
+        whole = output.rstrip() or f"exit status {code}"  # kept whole: the human view shows its head and tail
+        return Failure(Failed(message=whole, data={"exit_code": code, "argv": argv}))
     return Success(CommandOutput(argv=tuple(argv), exit_code=0, output=output, files=nfiles))
 
 

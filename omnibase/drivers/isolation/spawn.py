@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from returns.result import Failure, Result, Success
 
+from omnibase.core.redact import MAX_TEXT
 from omnibase.core.values import Crashed, Failed, Limits, ResourceExceeded, StepError, TimedOut
 
 __all__ = [
@@ -44,8 +45,9 @@ __all__ = [
     "sweep",
 ]
 
-#: A command's output keeps at most its last this many bytes.
-MAX_OUTPUT: Final = 64 * 1024
+#: A command's output keeps at most its last this many bytes (the one cap of
+#: ``omnibase.core.redact``, so a report quotes whatever was kept).
+MAX_OUTPUT: Final = MAX_TEXT
 #: Environment variables a child gets from ours (the allow-list; see docs/isolation.md).
 ENV_ALLOWED: Final = frozenset(
     {
