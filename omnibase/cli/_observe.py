@@ -166,13 +166,12 @@ def _snapshot(report: RunReport, step: Step[Any, Any], value: Any, ctx: ExecCtx,
 
 
 def _scrubber() -> Callable[[str], str] | None:
-    """The secret redaction the report gets, for the snapshot too: ``omnibase.core.redact``
-    (issue 9) where it exists; looked up by name so this module also works without it."""
-    import importlib
+    """The secret redaction the report gets, for the snapshot's JSON text too (each secret
+    also in the escaped form JSON gives it); None when there is no secret to hide."""
+    from omnibase.core.redact import json_forms, redact, secret_values
 
-    try:
-        module = importlib.import_module("omnibase.core.redact")
-    except ImportError:
+    secrets = secret_values(os.environ)
+    if not secrets:
         return None
-    secrets = module.secret_values(os.environ)
-    return lambda text: str(module.redact(text, secrets)) if secrets else text
+    forms = json_forms(secrets)
+    return lambda text: redact(text, forms)
