@@ -52,6 +52,10 @@ def _selector(request: StageRequest) -> Result[Selector, str]:
             err = parsed.failure()
             return Failure(f"--filter '{text}': {err.message}")
         selector = selector & parsed.unwrap()
+    if request.ids:  # run ID...: only these names
+        from omnibase.core.select import Clause
+
+        selector = selector & Selector((Clause("name", request.ids),))
     return Success(selector & tags_selector(list(request.tags)))
 
 
@@ -70,7 +74,7 @@ def _files(
         if isinstance(staged, Success) and facts is not None:
             facts["added"] = "\0".join(sorted(staged.unwrap().added))
         return staged.map(lambda s: s.paths).alt(lambda e: e.message)
-    if request.paths:
+    if request.paths or request.files_given:
         found = files.explicit_files(root, os.getcwd(), list(request.paths))
     elif request.from_ref and request.to_ref:
         found = files.changed_files(root, request.from_ref, request.to_ref)
@@ -187,6 +191,10 @@ def _orch_in(
         message, code = loaded.failure()
         return _fail(message, code)
     catalogue = loaded.unwrap()
+    known = {c.name for c in catalogue.components}
+    unknown = [i for i in request.ids if i not in known]
+    if unknown:
+        return _fail(f"no component named {', '.join(unknown)} (omnibase registry list shows them)", ExitCode.CONFIG)
     from omnibase.cli import _graphs
 
     bad_graph = _graphs.check_needs(catalogue)
@@ -302,7 +310,7 @@ class _Stage:
         facts: dict[str, str] = {}
         found = _files(self.request, self.root, facts, status)
         if isinstance(found, Failure):
-            return _fail(found.failure(), ExitCode.CONFIG)
+            return _fail(found.failure() + _component_hint(self.request.paths, catalogue), ExitCode.CONFIG)
         excluded = re.compile(catalogue.registry.exclude)
         chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
         if self.request.on_staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
@@ -386,6 +394,16 @@ class _Stage:
         if problem is not None:
             return _fail(problem, ExitCode.CONFIG)
         return code
+
+
+def _component_hint(paths: tuple[str, ...], catalogue: Any) -> str:
+    """A hint when a path given that is no file names a component (``orch ID``, as a
+    pre-commit user would say ``pre-commit run ID``)."""
+    names = {c.name for c in catalogue.components}
+    ids = [p for p in paths if p in names and not os.path.lexists(p)]
+    if not ids:
+        return ""
+    return f"; {ids[0]} is a component, not a file: 'omnibase run {' '.join(ids)}' runs it (paths go after --files)"
 
 
 def _builtins_only(registry: Any) -> bool:

@@ -34,20 +34,15 @@ from typing import Any
 
 import msgspec
 
+from omnibase.orchestrators.table import HOOK_STAGES, HOOK_TYPES
 from omnibase.registry._schema import NAME_CHARS
 
 __all__ = ["IMPORTED_TAG", "Imported", "Skipped", "import_command", "merge", "translate"]
 
 PRE_COMMIT_HOOKS = re.compile(r"^(https?://|git@)github\.com[/:]pre-commit/pre-commit-hooks(\.git)?/?$")
-STAGE_NAMES = {  # pre-commit's stage names (old and new) -> the git hooks omnibase installs
-    "pre-commit": "pre-commit",
-    "commit": "pre-commit",
-    "pre-merge-commit": "pre-merge-commit",
-    "merge-commit": "pre-merge-commit",
-    "pre-push": "pre-push",
-    "push": "pre-push",
-    "manual": "manual",
-}
+#: pre-commit's stage names (old and new) -> the git hooks omnibase installs (the same names
+#: but for the three old ones pre-commit still accepts)
+STAGE_NAMES: dict[str, str] = {**{str(h): str(h) for h in HOOK_STAGES}, "commit": "pre-commit", "merge-commit": "pre-merge-commit", "push": "pre-push"}
 #: The tag of every entry the import writes (beside ``pre-commit``): ``--force`` replaces these.
 IMPORTED_TAG = "imported"
 _TAGS = ["pre-commit", IMPORTED_TAG]
@@ -97,7 +92,7 @@ def _stages(hook: Mapping[str, Any], default: Sequence[str] | None) -> tuple[lis
     for name in raw:
         mapped = STAGE_NAMES.get(str(name))
         if mapped is None:
-            return None, f"stage '{name}' is not a git hook omnibase runs at (pre-commit, pre-merge-commit, pre-push, manual)"
+            return None, f"stage '{name}' is not a git hook omnibase runs at ({', '.join(HOOK_STAGES)})"
         if mapped not in out:
             out.append(mapped)
     return out, None
@@ -232,6 +227,12 @@ def translate(config_text: str, *, source: str, builtins: Sequence[str]) -> Impo
     stage: dict[str, Any] = {}  # no filter: the tags select, and entries added later run too
     if config.get("fail_fast"):
         stage["fail_fast"] = True
+    hook_types = [STAGE_NAMES.get(str(t), str(t)) for t in config.get("default_install_hook_types") or []]
+    for name in hook_types:
+        if name not in HOOK_TYPES:
+            skipped.append(Skipped("default_install_hook_types", "-", f"'{name}' is not a git hook omnibase installs"))
+    if [t for t in hook_types if t in HOOK_TYPES] not in ([], ["pre-commit"]):
+        registry["default_install_hook_types"] = list(dict.fromkeys(t for t in hook_types if t in HOOK_TYPES))
     if stage:
         registry["stages"] = {"pre-commit": stage}
     registry["components"] = entries
@@ -252,7 +253,7 @@ def _imported_names(old: Mapping[str, Any]) -> set[str]:
 def merge(existing_text: str, made: Imported, *, source: str, target: str) -> Imported | ImportError_:
     """``made`` (a fresh import) over the registry file ``existing_text``: the entries an
     import wrote are replaced, every other entry is kept after them, with the file's other
-    settings (the import's ``exclude`` and ``fail_fast`` win). Refused when a kept entry
+    settings (the import's ``exclude``, ``fail_fast`` and ``default_install_hook_types`` win). Refused when a kept entry
     has the name of an imported one (the message names each, so nothing is lost silently).
 
     >>> made = translate("repos: [{repo: local, hooks: [{id: a, entry: 'true', language: system}]}]",
@@ -289,9 +290,9 @@ def merge(existing_text: str, made: Imported, *, source: str, target: str) -> Im
     pre.update(made.registry.get("stages", {}).get("pre-commit", {}))
     stages["pre-commit"] = pre
     stages = {k: v for k, v in stages.items() if v}
-    registry.pop("stages", None)
-    registry.pop("exclude", None)
-    for key in ("version", "exclude"):
+    for key in ("stages", "exclude", "default_install_hook_types"):
+        registry.pop(key, None)
+    for key in ("version", "exclude", "default_install_hook_types"):
         if key in made.registry:
             registry[key] = made.registry[key]
     if stages:

@@ -120,7 +120,7 @@ def test_local_hooks_become_command_entries_that_run(repo, cli):
     assert r.code == 0, r
     data = yaml.safe_load((repo.root / "omnibase.yaml").read_text())
     entries = {e["name"]: e for e in data["components"]}
-    assert set(entries) == {"no-rej-files", "has-answer", "push-only"}
+    assert set(entries) == {"no-rej-files", "has-answer", "push-only", "commit-message"}
     assert entries["has-answer"]["command"][:2] == [sys.executable, "-c"]
     assert entries["has-answer"]["types"] == ["text"] and entries["has-answer"]["exclude_types"] == ["json"]
     assert entries["has-answer"]["stages"] == ["pre-commit", "pre-push"]  # default_stages
@@ -128,7 +128,7 @@ def test_local_hooks_become_command_entries_that_run(repo, cli):
     assert entries["push-only"]["pass_filenames"] is False and entries["push-only"]["always_run"] is True
     assert data["stages"]["pre-commit"]["fail_fast"] is True
     assert "mypy" in r.out and "additional_dependencies" in r.out
-    assert "commit-message" in r.out and "commit-msg" in r.out
+    assert entries["commit-message"]["stages"] == ["commit-msg"]  # every hook type pre-commit has is one of ours
     # the imported registry runs: the answer is everywhere, no .rej file
     repo.write("a.txt", "42\n")
     repo.stage("a.txt", "omnibase.yaml")
