@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from omnibase.builtins import CHECKS
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -177,7 +177,7 @@ def test_an_entry_added_after_the_import_runs_in_a_real_commit_and_force_keeps_i
     assert cli("install").code == 0
     repo.write("a.txt", "TODO later\n")
     repo.stage("a.txt", "omnibase.yaml", ".pre-commit-config.yaml")
-    done = subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=repo.root, capture_output=True, text=True, env=_env(None))
+    done = subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=repo.root, capture_output=True, text=True, env=cli_env(None))
     assert done.returncode != 0, done
     assert "no-todo" in done.stdout + done.stderr  # the later entry ran in the hook
     # importing again keeps it (and says so); the imported entry is replaced, not doubled

@@ -57,7 +57,7 @@ ENV_ALLOWED: Final = frozenset(
     }
 )  # fmt: skip
 #: ... and every variable with one of these prefixes, unless its name looks secret.
-ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_")
+ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_", "PRE_COMMIT_")  # PRE_COMMIT_: what a git hook was given (the hook table)
 #: Every child gets ``MARKER=<token>``: how its descendants are found when it must stop.
 MARKER: Final = "OMNIBASE_PROC"
 #: How long to wait for the output pipe to close once a command has exited.
