@@ -151,7 +151,8 @@ def uninstall_command(args: argparse.Namespace) -> int:
         if not os.path.lexists(path):
             continue
         if not _is_ours(path):
-            _say(f"{path} is not omnibase's; left alone")
+            if args.hook_type:  # asked for by name (else: another tool's hook, e.g. git-lfs's)
+                _say(f"{path} is not omnibase's; left alone")
             continue
         os.unlink(path)
         print(f"{path} removed")
