@@ -75,12 +75,27 @@ def _files(
             facts["added"] = "\0".join(sorted(staged.unwrap().added))
         return staged.map(lambda s: s.paths).alt(lambda e: e.message)
     if request.paths or request.files_given:
-        found = files.explicit_files(root, os.getcwd(), list(request.paths))
+        given, in_git_dir = _git_dir_files(root, request.paths)
+        found = files.explicit_files(root, os.getcwd(), given).map(lambda rel: (*rel, *in_git_dir))
     elif request.from_ref and request.to_ref:
         found = files.changed_files(root, request.from_ref, request.to_ref)
     else:
         found = files.all_files(root)
     return found.alt(lambda e: e.message)
+
+
+def _git_dir_files(root: str, paths: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """The paths given, less the files of the repository's git directory (the commit
+    message file git hands a ``commit-msg`` hook: in a linked worktree it lies outside the
+    work tree), which are kept as absolute paths."""
+    from omnibase._io.git import repo_paths
+
+    found = repo_paths(root)
+    if isinstance(found, Failure) or not any(os.path.isabs(p) or ".git" in p for p in paths):
+        return list(paths), ()
+    git_dir = os.path.realpath(found.unwrap().git_dir) + os.sep
+    inside = tuple(os.path.realpath(p) for p in paths if os.path.realpath(p).startswith(git_dir) and os.path.isfile(p))
+    return [p for p in paths if os.path.realpath(p) not in inside], inside
 
 
 def _stdout_format(args: argparse.Namespace) -> str:

@@ -108,3 +108,17 @@ def test_default_install_hook_types_of_an_imported_config_are_installed(repo, cl
     r = cli("uninstall")  # every hook of ours, by default
     assert r.code == 0, r
     assert not any((hooks / h).exists() for h in ("pre-commit", "commit-msg", "pre-push"))
+
+
+def test_commit_msg_in_a_linked_worktree_gets_the_message_file_outside_the_work_tree(repo, cli, tmp_path: Path):
+    repo.seed({"omnibase.yaml": _registry(FEAT)})
+    assert cli("install", "-t", "commit-msg").code == 0
+    other = tmp_path / "other"
+    assert _git(repo, "worktree", "add", "-q", str(other)).returncode == 0
+    (other / "b.txt").write_text("y\n")
+    subprocess.run(["git", "add", "b.txt"], cwd=other, check=True)
+    done = subprocess.run(["git", "commit", "-q", "-m", "wip"], cwd=other, capture_output=True, text=True, env=cli_env(None))
+    assert done.returncode == 1, done
+    assert "the message must start with feat: wip" in done.stdout + done.stderr
+    done = subprocess.run(["git", "commit", "-q", "-m", "feat: b"], cwd=other, capture_output=True, text=True, env=cli_env(None))
+    assert done.returncode == 0, done
