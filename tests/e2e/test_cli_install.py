@@ -237,3 +237,24 @@ def test_uninstall_stops_the_server_and_removes_the_state_folder_only_when_asked
     r = cli("uninstall", "--purge")
     assert r.code == 0, r
     assert not state.exists()
+
+
+@pytest.mark.parametrize(("answer", "removed"), [("y\n", True), ("\n", False)])
+def test_uninstall_on_a_terminal_asks_before_removing_the_state_folder(repo, cli, answer, removed):
+    import pty
+
+    assert cli("install").code == 0
+    assert cli("orch", "--all-files", "--format", "json").code in (0, 1)  # something in the state folder
+    state = repo.root / ".git" / "omnibase"
+    state.mkdir(exist_ok=True)
+    main_fd, tty = pty.openpty()
+    try:
+        os.write(main_fd, answer.encode())
+        done = subprocess.run([sys.executable, "-m", "omnibase", "uninstall"], cwd=repo.root, stdin=tty,
+                              capture_output=True, text=True, env=cli_env(None), timeout=60, check=False)
+    finally:
+        os.close(tty)
+        os.close(main_fd)
+    assert done.returncode == 0, done
+    assert "remove .git/omnibase" in done.stdout
+    assert state.exists() is not removed
