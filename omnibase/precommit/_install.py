@@ -92,8 +92,9 @@ def _is_pre_commits(path: str) -> bool:
 
 
 def _default_hook_types() -> tuple[str, ...]:
-    """The hooks ``install`` and ``uninstall`` act on when not told: the registry file's
-    ``default_install_hook_types`` (an import keeps pre-commit's), else ``pre-commit``."""
+    """The hooks ``install`` writes when not told: the registry file's
+    ``default_install_hook_types`` (an import keeps pre-commit's), else ``pre-commit``
+    (also when the registry file does not load: the run will say what is wrong)."""
     from omnibase.registry import load_registry
 
     loaded = load_registry(None, cwd=os.getcwd(), env=os.environ)
