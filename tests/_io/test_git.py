@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnibase._io.git import Status, staged, status, zsplit
+from omnibase._io.git import GitStatus, staged, status, zsplit
 from tests.support import git_bytes, init_repo
 
 # a file's state in HEAD, in the index, in the work tree
@@ -86,7 +86,7 @@ def test_status_answers_what_both_diffs_answer(files: list[tuple[str, str, str]]
         root = Path(tmp)
         _build(root, files)
         found = status(str(root))
-        assert isinstance(found.unwrap(), Status)
+        assert isinstance(found.unwrap(), GitStatus)
         cached, unstaged = _by_diff(root)
         assert sorted(found.unwrap().staged) == sorted(cached)
         assert sorted(found.unwrap().unstaged) == sorted(unstaged)
@@ -149,3 +149,25 @@ def test_submodules_staged_are_listed_and_their_work_trees_left_alone(tmp_path: 
 def test_outside_a_repository_it_is_a_value(tmp_path: Path) -> None:
     found = status(str(tmp_path))
     assert "not a git repository" in found.failure().message.lower()
+
+
+def test_user_given_refs_are_names_never_options(tmp_path: Path) -> None:
+    """``commit_of``/``tree_of``/``changed_files`` hand a ref to git after
+    ``--end-of-options``: one spelled like an option names nothing and writes nothing."""
+    from omnibase._io.git import changed_files, commit_of, tree_of
+
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q")
+    (root / "a.txt").write_text("a\n")
+    _git(root, "add", "a.txt")
+    _git(root, "-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q", "-m", "x")
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    for ref in (f"--output={victim}", "-p", "--all"):
+        assert "not a commit" in commit_of(str(root), ref).failure().message
+        assert changed_files(str(root), ref, "HEAD").failure().message.startswith(ref)
+    assert victim.read_text() == "keep\n"
+    empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    assert tree_of(str(root), empty_tree).unwrap() == empty_tree
+    assert changed_files(str(root), empty_tree, "HEAD").unwrap() == ("a.txt",)

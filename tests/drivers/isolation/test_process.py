@@ -224,11 +224,16 @@ def test_a_dying_worker_is_a_crash_and_the_run_goes_on(mod, pool, fn, cause):
     assert not os.path.exists(f"/proc/{before.value}") or before.value == next_one.value
 
 
-def test_exits_and_claims_cannot_forge_exit_5(mod, pool):
+def test_an_exit_status_cannot_forge_exit_5(mod, pool):
     step, code = _step(mod, pool, "sys_exit5")
     assert code == 1 and isinstance(step.error, Raised) and step.error.exc_type == "SystemExit"
+
+
+def test_a_returned_violation_is_reported_as_it_is_in_process(mod, pool):
+    """One classification (core.outcomes) wherever the component ran: a typed error it
+    returns is its step's error, exit 5 for a violation, as in the calling process."""
     step, code = _step(mod, pool, "claims_violation")
-    assert code == 1 and isinstance(step.error, Failed) and "forged" in step.error.message
+    assert code == 5 and step.error == SandboxViolation(action="write", target="/", message="forged")
 
 
 def test_sys_exit_in_a_thread_ends_only_the_thread(mod, pool):
@@ -422,9 +427,9 @@ def test_a_worker_that_cannot_start_is_a_typed_failure(mod, pool, tmp_path):
 
 
 def test_probe_imports_in_a_worker(mod, pool):
-    assert probe(f"{mod[0]}:pid", str(mod[1]), pool) == ""
-    assert "no attribute" in probe(f"{mod[0]}:missing", str(mod[1]), pool)
-    assert "cannot import" in probe("no_such_module_here:f", str(mod[1]), pool)
+    assert probe(f"{mod[0]}:pid", str(mod[1]), pool, timeout=10.0) == ""
+    assert "no attribute" in probe(f"{mod[0]}:missing", str(mod[1]), pool, timeout=10.0)
+    assert "cannot import" in probe("no_such_module_here:f", str(mod[1]), pool, timeout=10.0)
 
 
 # --- in-process capture and the async path --------------------------------------------------------
