@@ -158,10 +158,10 @@ def test_user_given_refs_are_names_never_options(tmp_path: Path) -> None:
 
     root = tmp_path / "r"
     root.mkdir()
-    _git(root, "init", "-q")
+    git_bytes(root, "init", "-q")
     (root / "a.txt").write_text("a\n")
-    _git(root, "add", "a.txt")
-    _git(root, "-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q", "-m", "x")
+    git_bytes(root, "add", "a.txt")
+    git_bytes(root, "-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q", "-m", "x")
     victim = tmp_path / "victim"
     victim.write_text("keep\n")
     for ref in (f"--output={victim}", "-p", "--all"):
