@@ -36,6 +36,7 @@ from omnibase.drivers import SyncDriver, arun, run
 from omnibase.drivers.aio import AsyncDriver
 from omnibase.drivers.isolation.process import CapturingPerformer, ProcessPerformer, WorkerPool, probe
 from omnibase.observers.trace import child_traceparent, parse_traceparent
+from omnibase.testing import fake_ctx
 
 COMPONENTS = '''
 import ctypes, os, signal, socket, subprocess, sys, threading, time
@@ -165,7 +166,7 @@ def mod(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 
 def _ctx(root: Path) -> ExecCtx:
-    return ExecCtx(run_id="r", trace_id="0af7651916cd43dd8448eb211c80319c", root=str(root))
+    return fake_ctx(root=str(root))
 
 
 def _comp(mod: tuple[str, Path], fn: str, **meta: Any) -> Component[Any, Any]:
@@ -390,8 +391,8 @@ def test_environment_is_scrubbed_and_traceparent_is_a_child(mod, monkeypatch):
     finally:
         fresh.close()
     assert step.value["OMNIBASE_TEST_API_TOKEN"] == "" and step.value["LC_PROCS_TEST"] == "kept"
-    assert step.value["TRACEPARENT"] == child_traceparent("0af7651916cd43dd8448eb211c80319c", step.span_id)
-    assert parse_traceparent(step.value["TRACEPARENT"]) == ("0af7651916cd43dd8448eb211c80319c", step.span_id)
+    assert step.value["TRACEPARENT"] == child_traceparent(fake_ctx().trace_id, step.span_id)
+    assert parse_traceparent(step.value["TRACEPARENT"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", step.span_id)
 
 
 def test_workers_run_in_the_repository_root(mod, pool):
@@ -420,7 +421,7 @@ def test_components_defined_in_a_function_are_refused_clearly(pool, tmp_path):
 
 
 def test_a_worker_that_cannot_start_is_a_typed_failure(mod, pool, tmp_path):
-    ctx = ExecCtx(run_id="r", trace_id="0" * 31 + "1", root=str(tmp_path / "missing"))
+    ctx = fake_ctx(root=str(tmp_path / "missing"))
     report = run(_comp(mod, "pid"), None, ctx, ProcessPerformer(SyncDriver(), pool=pool))
     assert report.exit_code == 1 and "cannot start a worker process" in report.steps[0].error.cause
 
