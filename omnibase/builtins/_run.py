@@ -621,14 +621,16 @@ def _write(full: str, content: bytes, like: os.stat_result) -> None:
     write_atomic(full, content, durable=False, like=like)
 
 
-def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
+def apply_edits(edits: Iterable[Edit], *, root: str = ".", failed: dict[str, str] | None = None) -> tuple[str, ...]:
     """Write the edits (paths relative to ``root``) atomically; return the paths written.
 
     Each file is rewritten once (see ``_write``), keeping its permission bits; only
     regular files inside ``root`` are written, never through a symlink. Edits to one file apply as a chain: an
     edit applies only while the content it was made from is what the file holds, so
     edits of consecutive fixers compose and a file changed since it was checked (or a
-    symlink, or a file that cannot be written) is left alone and not returned.
+    symlink, or a file that cannot be written) is left alone and not returned. A write
+    that fails (a full disk, a file-size limit) is left alone too, and told in ``failed``
+    (path -> why), when given.
     """
     by_path: dict[str, list[Edit]] = {}
     for edit in edits:
@@ -651,7 +653,12 @@ def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
                 pending.remove(step)
                 content = step.content
             if content != original:
-                _write(full, content, like)
+                try:
+                    _write(full, content, like)
+                except OSError as exc:
+                    if failed is not None:
+                        failed[path] = exc.strerror or str(exc)
+                    continue
                 written.append(path)
         except OSError:
             continue
