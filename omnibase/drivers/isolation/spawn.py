@@ -410,7 +410,9 @@ def refused_write(text: str, cwd: str, write: Sequence[str]) -> str | None:
     lines) says it was refused, which omnibase itself may write (so the refusal was the
     sandbox's, not the file's own permissions); None if there is none.
 
-    >>> refused_write("touch: cannot touch '/proc/x': Permission denied", "/", ["/tmp"]) is None
+    >>> refused_write("touch: cannot touch 'x': Permission denied", "/tmp", ["/tmp"]) is None  # allowed
+    True
+    >>> refused_write("touch: cannot touch '/no/such/x': Permission denied", "/", ["/tmp"]) is None
     True
     """
     for line in text[-8192:].splitlines()[-40:]:
