@@ -454,8 +454,10 @@ def run_scoped_checks(
     worktree_is_index: bool = False,
     added: frozenset[str] | None = None,
     token: str = "",
+    gone: set[str] | None = None,
 ) -> tuple[Verdict, ...]:
-    """The verdicts of ``stages[emit_from:]`` over ``paths`` (see ``run_builtin_checks``).
+    """The verdicts of ``stages[emit_from:]`` over ``paths`` (see ``run_builtin_checks``);
+    the paths that no longer exist (deleted since they were listed) are added to ``gone``.
 
     ``stages`` are in table order; those before ``emit_from`` are fixers that are not
     reported, run only so that the later fixers start from what they would leave. Each
@@ -490,6 +492,8 @@ def run_scoped_checks(
     file_run = [st for st in stages if CHECKS[st.check].scope == "file"]
     first = len(file_run) - len(file_stages)
     verdicts, infos = _run_files(root, file_run, first, unique, _jobs(jobs) if file_stages else 1, passed)
+    if gone is not None:  # a file is classified (an info) unless it could not be found
+        gone.update(set(unique).difference(info[0] for info in infos))
     if cache is not None and keys:
         cache.learn(_learned(keys, verdicts, infos), signature)
     if stats is not None:

@@ -27,6 +27,8 @@ from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Life
 
 __all__ = ["BUILTIN", "BuiltinCheck", "BuiltinKind", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run", "unwritten"]
 
+#: Why a built-in check skipped a file it was given that is not there any more.
+DELETED: Final = "deleted during the run"
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
 #: ... and beyond this many per file.
@@ -37,10 +39,12 @@ MIN_FILES_FOR_CACHE = 32
 
 
 class CheckSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """The value of a passing built-in check: how many files it looked at."""
+    """The value of a passing built-in check: how many files it looked at, and the ones
+    it skipped, with why (a file deleted during the run)."""
 
     checked: int
     cached: int = 0  # of them, passed before on the same content (the verdict cache)
+    skipped: dict[str, str] = {}
 
 
 class BuiltinUse(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,21 +97,23 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
 
             cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
         stats: dict[str, int] = {}
+        gone: set[str] = set()
         try:
             verdicts = run_scoped_checks(
                 paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
                 worktree_is_index=params.get("worktree") == "index",
                 added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
-                token=ctx.run_id,
+                token=ctx.run_id, gone=gone,
             )  # fmt: skip
         finally:
             if cache is not None:
                 cache.close()
+        skipped = {p: DELETED for p in sorted(gone)}
         if not verdicts:
-            return Success(Skip(reason="no files to check"))
+            return Success(Skip(reason="no files to check" + "".join(f"; {p}: {why}" for p, why in skipped.items())))
         failed = [v for v in verdicts if not v.ok]
         if not failed:
-            return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0)))
+            return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0), skipped=skipped))
         from omnibase.builtins._output import hook_output
 
         message = "\n".join(hook_output(use.check, stages[-1].opts, failed))
@@ -115,6 +121,8 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             return Failure(Misconfigured(message=message))
         edits = [v.edit for v in failed if v.edit is not None]
         data: dict[str, Any] = {"files": sorted({v.path for v in failed}), "findings": _findings(failed)}
+        if skipped:
+            data["skipped"] = skipped
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
