@@ -19,7 +19,6 @@ True
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 from collections.abc import Iterable
@@ -63,22 +62,29 @@ _NET_CONNECT_TCP: Final = 1 << 1
 _SCOPE_ABSTRACT_UNIX_SOCKET: Final = 1 << 0
 
 
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-
-class _PathBeneathAttr(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
 _libc: list[Any] = []
 _abi: list[int] = []
 
 
 def _c() -> Any:
+    """libc's ``syscall`` and ``prctl``, ``ctypes``, and the two structures the syscalls
+    take (``ctypes`` is imported only here: a commit that starts no command never pays)."""
     if not _libc:
-        _libc.append(ctypes.CDLL(None, use_errno=True))
+        import ctypes
+
+        class RulesetAttr(ctypes.Structure):
+            _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+        class PathBeneathAttr(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+        from types import SimpleNamespace
+
+        cdll = ctypes.CDLL(None, use_errno=True)
+        _libc.append(SimpleNamespace(
+            syscall=cdll.syscall, prctl=cdll.prctl, ctypes=ctypes, RulesetAttr=RulesetAttr, PathBeneathAttr=PathBeneathAttr,
+        ))  # fmt: skip
     return _libc[0]
 
 
@@ -96,7 +102,9 @@ def _probe() -> int:
     if numbers is None or not hasattr(os, "pidfd_open"):
         return 0
     try:
-        version = _c().syscall(numbers[0], None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
+        libc = _c()
+        c = libc.ctypes
+        version = libc.syscall(numbers[0], None, c.c_size_t(0), c.c_uint32(_CREATE_RULESET_VERSION))
     except (OSError, AttributeError):
         return 0
     return max(int(version), 0)
@@ -114,13 +122,15 @@ def ruleset(write: Iterable[str], *, network: bool, execute: bool = True) -> int
     create, add, _ = _SYSCALLS[platform.machine()]
     writes = _WRITES_V1 | (_REFER if version >= 2 else 0) | (_TRUNCATE if version >= 3 else 0)
     handled = writes | (0 if execute else _EXECUTE)
-    attr = _RulesetAttr(handled_access_fs=handled)
+    libc = _c()
+    c = libc.ctypes
+    attr = libc.RulesetAttr(handled_access_fs=handled)
     if not network and version >= 4:
         attr.handled_access_net = _NET_BIND_TCP | _NET_CONNECT_TCP  # no rule: no port at all
     if not network and version >= 6:
         attr.scoped = _SCOPE_ABSTRACT_UNIX_SOCKET
-    size = ctypes.sizeof(attr) if version >= 6 else 16 if version >= 4 else 8
-    fd = int(_c().syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)))
+    size = c.sizeof(attr) if version >= 6 else 16 if version >= 4 else 8
+    fd = int(libc.syscall(create, c.byref(attr), c.c_size_t(size), c.c_uint32(0)))
     if fd < 0:
         raise _error("landlock_create_ruleset")
     try:
@@ -147,8 +157,10 @@ def _allow(add: int, ruleset_fd: int, path: str, rights: int) -> None:
     try:
         if not os.path.isdir(f"/proc/self/fd/{target}"):
             rights &= _FILE_RIGHTS
-        rule = _PathBeneathAttr(allowed_access=rights, parent_fd=target)
-        if rights and _c().syscall(add, ctypes.c_int(ruleset_fd), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)):
+        libc = _c()
+        c = libc.ctypes
+        rule = libc.PathBeneathAttr(allowed_access=rights, parent_fd=target)
+        if rights and libc.syscall(add, c.c_int(ruleset_fd), c.c_int(_RULE_PATH_BENEATH), c.byref(rule), c.c_uint32(0)):
             raise _error(f"landlock_add_rule {path}")
     finally:
         os.close(target)
@@ -160,10 +172,10 @@ def confine(ruleset_fd: int) -> None:
     libc = _c()
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
         raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
-    if libc.syscall(_SYSCALLS[platform.machine()][2], ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)):
+    if libc.syscall(_SYSCALLS[platform.machine()][2], libc.ctypes.c_int(ruleset_fd), libc.ctypes.c_uint32(0)):
         raise _error("landlock_restrict_self")
 
 
 def _error(what: str) -> OSError:
-    number = ctypes.get_errno()
+    number = _c().ctypes.get_errno()
     return OSError(number, f"{what}: {os.strerror(number)}")
