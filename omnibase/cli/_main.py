@@ -55,6 +55,8 @@ COMMANDS = {
     "hook-impl": None,  # what the installed hook scripts call; not for people
     "report": "the report format (--schema); show a stored report's graph (show REPORT --graph FORMAT)",
     "server": "the warm command server behind the git hook: status, stop (see docs/server.md)",
+    "gc": "remove the cached hook repositories and environments no project uses (see docs/precommit.md)",
+    "clean": "remove every cached hook repository and environment (see docs/precommit.md)",
 }
 
 
@@ -213,6 +215,12 @@ def _server_parser(sub: Any, name: str) -> None:
     server.add_argument("action", choices=("status", "stop"), help="status: is one running, how many runs it served; stop: make it exit")
 
 
+def _cache_parser(sub: Any, name: str) -> None:
+    from omnibase.cli._cache_cmd import add_cache_commands
+
+    add_cache_commands(_add(sub, name), name)
+
+
 _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "orch": _orch_parser,
     "registry": _registry_parser,
@@ -223,6 +231,8 @@ _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "hook-impl": _hook_impl_parser,
     "report": _report_parser,
     "server": _server_parser,
+    "gc": _cache_parser,
+    "clean": _cache_parser,
 }
 
 
@@ -262,6 +272,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from omnibase.cli._server_cmd import server_command
 
         return server_command(args)
+    if args.command in ("gc", "clean"):
+        from omnibase.cli import _cache_cmd
+
+        return int(getattr(_cache_cmd, args.command + "_command")(args))
     if args.command is None:
         _parser().print_help()
         return 2

@@ -13,9 +13,17 @@ What maps to what:
   file in the repository) or ``fail`` (fails on any file it is given): a command entry
   (``entry`` split as a shell would, then ``args``), with ``pass_filenames`` and
   ``always_run`` as well;
-* everything else is listed, not guessed: hooks of other repositories (omnibase fetches
-  and builds no hook environments), ``local`` hooks that need one (``language: python``,
-  ``node``, ...), ``meta`` hooks, pre-commit-hooks ids this omnibase does not build in.
+* a hook of another repository (``repo: URL`` at ``rev``): the repository is fetched
+  into the cache (``omnibase.repos``), its ``.pre-commit-hooks.yaml`` read, and the hook
+  (its manifest's fields, overridden by the config's, as pre-commit merges them) becomes a
+  ``repo:`` entry that runs from the repository's Python environment, built on first use
+  (``language: python``), from its clone (``script``), or as ``system``, ``fail`` or
+  ``pygrep``; ``local`` ``pygrep`` and ``python`` hooks become ``repo:`` entries too
+  (a ``python`` one runs from an environment of its ``additional_dependencies``);
+* everything else is listed, not guessed: hooks of languages omnibase does not run (by
+  name), repositories that cannot be fetched (with git's reason), ``local`` hooks that
+  need an environment omnibase does not build (``node``, ...), ``meta`` hooks,
+  pre-commit-hooks ids this omnibase does not build in.
 
 The pre-commit stage of the written registry runs exactly the imported hooks (its
 ``filter`` names them), as pre-commit would have.
@@ -25,14 +33,19 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
+from returns.result import Failure, Result
 
 from omnibase.registry._schema import NAME_CHARS
 
-__all__ = ["Imported", "Skipped", "import_command", "translate"]
+__all__ = ["Fetch", "Imported", "Skipped", "import_command", "translate"]
+
+#: How the importer gets a repository's hooks: ``(url, rev)`` -> the hooks of its
+#: ``.pre-commit-hooks.yaml`` by id, or why they cannot be had.
+Fetch = Callable[[str, str], Result[dict[str, dict[str, Any]], str]]
 
 PRE_COMMIT_HOOKS = re.compile(r"^(https?://|git@)github\.com[/:]pre-commit/pre-commit-hooks(\.git)?/?$")
 STAGE_NAMES = {  # pre-commit's stage names (old and new) -> the git hooks omnibase installs
@@ -62,6 +75,8 @@ class Imported(msgspec.Struct, frozen=True):
     text: str
     entries: int
     skipped: tuple[Skipped, ...]
+    #: How many entries run from a repository fetched into the cache.
+    repositories: int = 0
 
 
 class ImportError_(msgspec.Struct, frozen=True):
@@ -111,7 +126,9 @@ def _command(hook: Mapping[str, Any]) -> list[str] | str:
     entry = str(hook.get("entry", ""))
     args = [str(a) for a in hook.get("args", [])]
     if language == "fail":
-        return ["sh", "-c", 'printf "%s\\n" "$0"; printf "  %s\\n" "$@"; exit 1', entry.strip() or "failed", *args]
+        from omnibase.repos import fail_argv
+
+        return fail_argv(entry, args)
     if language not in ("system", "script"):
         deps = hook.get("additional_dependencies")
         extra = f" with additional_dependencies {list(deps)}" if deps else ""
@@ -143,6 +160,11 @@ def _entry(hook: Mapping[str, Any], repo: str, ctx: dict[str, Any]) -> dict[str,
         entry.update(builtin=hook_id, tags=["pre-commit"])
         if hook.get("args"):
             entry["args"] = [str(a) for a in hook["args"]]
+    elif repo == "local" and hook.get("language") in ("pygrep", "python"):
+        made = _repo_fields(hook, {"url": "local"})
+        if isinstance(made, str):
+            return made
+        entry.update(type="validator", tags=["pre-commit"], **made)
     elif repo == "local":
         argv = _command(hook)
         if isinstance(argv, str):
@@ -154,17 +176,58 @@ def _entry(hook: Mapping[str, Any], repo: str, ctx: dict[str, Any]) -> dict[str,
     elif repo == "meta":
         return "meta hooks check pre-commit's own configuration"
     else:
-        rev = f" at {ctx['rev']}" if ctx.get("rev") else ""
-        return (
-            f"a hook of {repo}{rev}: omnibase fetches no hook repositories; if the tool is installed here, "
-            "add it as a command entry (omnibase registry add)"
-        )
+        rev = str(ctx.get("rev") or "")
+        if not rev:
+            return f"a hook of {repo} without a rev: name the revision to run"
+        fetched = ctx["fetched"]
+        if (repo, rev) not in fetched:  # once per repository, however many of its hooks are used
+            fetched[repo, rev] = ctx["fetch"](repo, rev)
+        hooks = fetched[repo, rev]
+        if isinstance(hooks, Failure):
+            return f"a hook of {repo} at {rev}: {hooks.failure()}"
+        if hook_id not in hooks.unwrap():
+            return f"{repo} at {rev} has no hook '{hook_id}' in its .pre-commit-hooks.yaml"
+        hook = {**hooks.unwrap()[hook_id], **hook}  # the config's fields win, as in pre-commit
+        stages, why = _stages(hook, ctx["default_stages"])
+        if why:
+            return why
+        made = _repo_fields(hook, {"url": repo, "rev": rev})
+        if isinstance(made, str):
+            return made
+        entry.update(type="validator", tags=["pre-commit"], **made)
     if hook.get("name") and hook.get("name") != hook_id:
         entry["description"] = str(hook["name"])
     entry.update(_selection(hook, ctx["files"]))
     if stages is not None:
         entry["stages"] = stages
     return entry
+
+
+def _repo_fields(hook: Mapping[str, Any], where: dict[str, Any]) -> dict[str, Any] | str:
+    """The ``repo:`` (and ``args``, ``pass_filenames``, ``always_run``) of a hook that runs
+    from its repository, or why it cannot run here (its language, by name)."""
+    from omnibase.repos import unsupported
+
+    language = str(hook.get("language", ""))
+    why = unsupported(language)
+    if why:
+        return why
+    source: dict[str, Any] = {**where, "language": language, "entry": str(hook.get("entry", ""))}
+    if hook.get("additional_dependencies"):
+        source["additional_dependencies"] = [str(d) for d in hook["additional_dependencies"]]
+    if hook.get("language_version") not in (None, "default"):
+        source["language_version"] = str(hook["language_version"])
+    fields: dict[str, Any] = {"repo": source}
+    if hook.get("args"):
+        fields["args"] = [str(a) for a in hook["args"]]
+    for field in ("pass_filenames", "always_run"):
+        if field in hook:
+            fields[field] = bool(hook[field])
+    return fields
+
+
+def _unfetched(url: str, rev: str) -> Result[dict[str, dict[str, Any]], str]:
+    return Failure("not fetched (the importer was given no way to fetch repositories)")
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -177,8 +240,12 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def translate(config_text: str, *, source: str, builtins: Sequence[str]) -> Imported | ImportError_:
-    """The registry file for a pre-commit config (``source`` names it in messages)."""
+def translate(
+    config_text: str, *, source: str, builtins: Sequence[str], fetch: Fetch = _unfetched
+) -> Imported | ImportError_:
+    """The registry file for a pre-commit config (``source`` names it in messages);
+    ``fetch`` gives the hooks of a repository (``omnibase.repos`` fetches them for the
+    command; a test can give them as values)."""
     import yaml
 
     try:
@@ -195,6 +262,8 @@ def translate(config_text: str, *, source: str, builtins: Sequence[str]) -> Impo
         "builtins": frozenset(builtins),
         "files": config.get("files") or None,
         "default_stages": config.get("default_stages"),
+        "fetch": fetch,
+        "fetched": {},
     }
     entries: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
@@ -224,7 +293,8 @@ def translate(config_text: str, *, source: str, builtins: Sequence[str]) -> Impo
     if stage:
         registry["stages"] = {"pre-commit": stage}
     registry["components"] = entries
-    return Imported(text=_render(registry, source, skipped), entries=len(entries), skipped=tuple(skipped))
+    fetched = sum(1 for e in entries if e.get("repo", {}).get("url", "local") != "local")
+    return Imported(text=_render(registry, source, skipped), entries=len(entries), skipped=tuple(skipped), repositories=fetched)
 
 
 def _render(registry: Mapping[str, Any], source: str, skipped: Sequence[Skipped]) -> str:
@@ -236,6 +306,15 @@ def _render(registry: Mapping[str, Any], source: str, skipped: Sequence[Skipped]
         head += [f"#   {s.hook} ({s.repo}): {s.reason}" for s in skipped]
     body = yaml.safe_dump(dict(registry), sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
     return "\n".join(head) + "\n" + body
+
+
+def _fetch(url: str, rev: str) -> Result[dict[str, dict[str, Any]], str]:
+    """The hooks of ``url`` at ``rev``: cloned into the cache (once), its manifest read."""
+    import sys
+
+    from omnibase.repos import clone, manifest
+
+    return clone(url, rev, say=lambda line: print(f"omnibase: {line}", file=sys.stderr, flush=True)).bind(manifest)
 
 
 def import_command(args: Any) -> int:
@@ -255,7 +334,7 @@ def import_command(args: Any) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"omnibase: {source}: cannot read: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
-    made = translate(config_text, source=source, builtins=list(CHECKS))
+    made = translate(config_text, source=source, builtins=list(CHECKS), fetch=_fetch)
     if isinstance(made, ImportError_):
         print(f"omnibase: {made.message}", file=sys.stderr)
         return 2
@@ -275,6 +354,10 @@ def import_command(args: Any) -> int:
     if os.path.islink(target):
         os.unlink(target)  # replace the link, never write through it
     write_atomic(target, made.text.encode("utf-8"))
+    if made.repositories:
+        from omnibase.repos._cache import record_use
+
+        record_use(target)  # what ``omnibase gc`` reads to know what is still used
     lines = [f"wrote {target}: {made.entries} entries"]
     if made.skipped:
         lines.append(f"not imported ({len(made.skipped)}):")

@@ -15,6 +15,7 @@ from omnibase.core.gating import GatePolicy
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.values import ComponentType, Isolation, Lifecycle, Limits, Meta, Rights
 from omnibase.orchestrators.table import HOOK_STAGES, STAGES, HookStage
+from omnibase.repos._source import HookSource
 
 __all__ = [
     "FILE_NAMES",
@@ -108,9 +109,10 @@ class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One component of the registry file: metadata plus a command, a Python callable, or
-    a built-in check (``builtin:``, with the reference hook's flags as ``args:``; its
-    name defaults to the built-in's)."""
+    """One component of the registry file: metadata plus a command, a Python callable, a
+    built-in check (``builtin:``, with the reference hook's flags as ``args:``; its
+    name defaults to the built-in's), or a hook of a repository (``repo:``, its ``args:``
+    appended to its entry)."""
 
     name: Annotated[str, msgspec.Meta(max_length=200)] = ""  # a builtin entry defaults to its check
     type: ComponentType = ComponentType.TOOL
@@ -142,6 +144,9 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: ``manual`` ones run only when asked for with ``orch --hook-stage manual``).
     stages: tuple[HookStage, ...] = HOOK_STAGES
     builtin: str | None = None
+    #: A hook of another repository (or a local one that needs an environment): run from
+    #: its clone or its Python environment, built on first use (``omnibase.repos``).
+    repo: HookSource | None = None
     args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     when: Literal["all_succeeded", "none_failed", "all_done"] = "all_succeeded"

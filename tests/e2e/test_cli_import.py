@@ -107,7 +107,7 @@ def test_pre_commit_hooks_ids_become_built_ins_and_the_rest_is_listed(repo, cli)
     assert data["stages"]["pre-commit"]["filter"] == "name=" + "|".join(entries)
     skipped = {line.split()[0] for line in r.out.splitlines()[2:]}
     assert {"fix-encoding-pragma", "ruff", "ruff-format", "black", "check-useless-excludes"} <= skipped
-    assert "ruff-pre-commit at v0.6.9: omnibase fetches no hook repositories" in r.out
+    assert "ruff-pre-commit at v0.6.9: not fetched" in r.out  # OMNIBASE_FETCH=0 in the tests
     assert "meta hooks" in r.out
     assert "# Not imported:" in written  # the file says so too
     assert all(name in CHECKS for name in entries)
@@ -118,14 +118,16 @@ def test_local_hooks_become_command_entries_that_run(repo, cli):
     assert r.code == 0, r
     data = yaml.safe_load((repo.root / "omnibase.yaml").read_text())
     entries = {e["name"]: e for e in data["components"]}
-    assert set(entries) == {"no-rej-files", "has-answer", "push-only"}
+    assert set(entries) == {"no-rej-files", "has-answer", "mypy", "push-only"}
     assert entries["has-answer"]["command"][:2] == [sys.executable, "-c"]
     assert entries["has-answer"]["types"] == ["text"] and entries["has-answer"]["exclude_types"] == ["json"]
     assert entries["has-answer"]["stages"] == ["pre-commit", "pre-push"]  # default_stages
     assert entries["push-only"]["stages"] == ["pre-push"]  # push: the old name
     assert entries["push-only"]["pass_filenames"] is False and entries["push-only"]["always_run"] is True
     assert data["stages"]["pre-commit"]["fail_fast"] is True
-    assert "mypy" in r.out and "additional_dependencies" in r.out
+    assert entries["mypy"]["repo"] == {  # an environment of its dependencies, built when it first runs
+        "url": "local", "language": "python", "entry": "mypy", "additional_dependencies": ["mypy==1.11.2", "types-requests"]
+    }
     assert "commit-message" in r.out and "commit-msg" in r.out
     # the imported registry runs: the answer is everywhere, no .rej file
     repo.write("a.txt", "42\n")
