@@ -26,9 +26,10 @@ from returns.result import Failure, Result, Success
 from omnibase.components.files import FileSelection
 from omnibase.core.intents import Called, Invoke
 from omnibase.core.lift import format_traceback
-from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut
+from omnibase.core.values import ExecCtx, Failed, Limits, Rights, Skip, StepError, TimedOut
 from omnibase.drivers import kinds
 from omnibase.drivers.isolation import spawn as _proc
+from omnibase.drivers.isolation.sandbox import allowed_paths
 
 __all__ = ["COMMAND", "MAX_ARGV", "Command", "CommandKind", "CommandOutput"]
 
@@ -50,8 +51,10 @@ class CommandOutput(msgspec.Struct, frozen=True, kw_only=True):
 class Command(msgspec.Struct, frozen=True, kw_only=True):
     """A command component's function: run ``argv`` (plus the selected files, when
     ``pass_filenames``) in ``ctx.root``, with ``env`` added, only the ``pass_env``
-    variables of ours passed on, ``limits``, the network only if ``network``, and at most
-    ``timeout`` seconds (the invocation's own limit may be shorter)."""
+    variables of ours passed on, ``limits``, the network only if ``network``, writing only
+    beneath ``write`` (relative to ``ctx.root``; None: anywhere; enforced by the kernel
+    where it offers Landlock), and at most ``timeout`` seconds (the invocation's own limit
+    may be shorter)."""
 
     name: str
     argv: tuple[str, ...]
@@ -63,6 +66,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits | None = None
     network: bool = False
     timeout: float | None = None
+    write: tuple[str, ...] | None = None
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[Any, StepError]:
         return self.run(ctx, value)
@@ -106,7 +110,9 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
         from omnibase.observers.trace import child_traceparent
 
         span = span_id or os.urandom(8).hex()
+        write = None if self.write is None else allowed_paths(Rights(write=self.write), ctx.root)
         return {
+            "write": write,
             "cwd": ctx.root,
             "env": self.env,
             "limits": self.limits,
