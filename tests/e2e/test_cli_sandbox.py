@@ -210,6 +210,19 @@ def test_a_command_writes_in_the_repository_and_to_dev_null(project, cli):
     assert (repo.root / "made-by-command.txt").read_text() == "x\n"
 
 
+def test_a_confined_command_has_a_temporary_folder_of_its_own_that_is_gone_after(project, cli):
+    """Tools write temporary files (pytest, compilers, mktemp): under the write sandbox a
+    command gets its own TMPDIR inside the state folder, and nothing is left of it."""
+    repo, outside = project
+    script = 'f=$(mktemp) && echo x > "$f" && echo "$f" > "$0/where.txt"'
+    r = _run(project, cli, {}, f"command: [sh, -c, '{script}', '{outside}'], pass_filenames: false, "
+             f"sandbox: {{write: ['.', '{outside}']}}")
+    assert r.code == 0, r
+    used = (outside / "where.txt").read_text().strip()
+    assert os.path.join(".git", "omnibase", "tmp") in used
+    assert not os.path.exists(used) and not os.listdir(repo.root / ".git" / "omnibase" / "tmp")
+
+
 @pytest.mark.parametrize("said", ["cannot open a.txt: Permission denied", "cannot open /no/such/folder/x: Permission denied"])
 def test_a_command_that_fails_on_its_own_is_not_a_violation(project, cli, said):
     r = _run(project, cli, {}, f"command: [sh, -c, 'echo \"{said}\"; exit 3'], pass_filenames: false")
