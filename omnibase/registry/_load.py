@@ -408,7 +408,10 @@ def parse_registry_text(text: str, path: str, *, layout: Layout | None = None) -
         line, col = _locate(text, "$." + field)
         return Failure(ConfigError(path, line, col, f"{field}: {message}"))
     lines = tuple(line + 1 for line, _, _ in layout.items) if len(layout.items) == len(parsed.components) else ()
-    return Success(Registry(path=path, entries=parsed.components, stages=dict(parsed.stages), exclude=parsed.exclude, lines=lines))
+    return Success(Registry(
+        path=path, entries=parsed.components, stages=dict(parsed.stages), exclude=parsed.exclude, lines=lines,
+        default_install_hook_types=parsed.default_install_hook_types,
+    ))  # fmt: skip
 
 
 def _builtin_names() -> frozenset[str]:

@@ -226,6 +226,7 @@ def _command(entry: Entry) -> Command:
         network=entry.sandbox.network,
         timeout=entry.timeout,
         junit=entry.junit,
+        write=entry.sandbox.write,
     )
 
 
