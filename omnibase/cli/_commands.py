@@ -389,11 +389,8 @@ class _Stage:
         extra = [o for o in (self.stream, progress and progress.observe, debugging and debugging.observe) if o is not None]
         # stdout carries the report alone: components run with fds 1 and 2 captured (or in
         # workers whose output is captured); what they print is in their step's result.
-<<<<<<< HEAD
         unlisten = _listen_for_cases(self.stream)
-=======
         unwritten: dict[str, str] = {}  # fixes whose write failed: path -> why
->>>>>>> main
         with contextlib.redirect_stdout(sys.stderr):
             try:
                 report = observed_run(

@@ -8,7 +8,7 @@ case the moment the case has finished (its teardown reported), in the fields of
 
 It imports nothing but the standard library and pytest: it runs in the project's
 interpreter, which may not have omnibase's dependencies. It also registers the ``flaky``
-marker (a test that may fail once and pass when run again; see docs/testing.md).
+marker (a test that may fail once and pass when run again; see docs/test-stage.md).
 """
 
 from __future__ import annotations

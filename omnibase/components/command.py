@@ -26,12 +26,8 @@ from returns.result import Failure, Result, Success
 from omnibase.components.files import FileSelection
 from omnibase.core.intents import Called, Invoke
 from omnibase.core.lift import format_traceback
-<<<<<<< HEAD
 from omnibase.core.testcases import TestCase
-from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut
-=======
 from omnibase.core.values import ExecCtx, Failed, Limits, Rights, Skip, StepError, TimedOut
->>>>>>> main
 from omnibase.drivers import kinds
 from omnibase.drivers.isolation import spawn as _proc
 from omnibase.drivers.isolation.sandbox import allowed_paths
@@ -72,12 +68,9 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits | None = None
     network: bool = False
     timeout: float | None = None
-<<<<<<< HEAD
+    write: tuple[str, ...] | None = None
     #: the JUnit XML file the command writes (relative to the root), read into test cases
     junit: str | None = None
-=======
-    write: tuple[str, ...] | None = None
->>>>>>> main
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[Any, StepError]:
         return self.run(ctx, value)
@@ -90,15 +83,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
             return Success(Skip(reason="no files to check"))
         batches, nfiles = planned
         kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
-<<<<<<< HEAD
         before = self._junit_stamp(ctx)
-        for batch in batches:
-            ran = _proc.run_command([*self.argv, *batch], timeout=_left(deadline), **kw)
-            if isinstance(ran, Failure):
-                return _budget(ran, self.timeout, timeout)
-            done.append(ran.unwrap())
-        return self._verdict(done, nfiles, self._junit_cases(ctx, before))
-=======
         try:
             for batch in batches:
                 ran = _proc.run_command([*self.argv, *batch], timeout=_left(deadline), **kw)
@@ -107,8 +92,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
                 done.append(ran.unwrap())
         finally:
             _remove_scratch(kw)
-        return self._verdict(done, nfiles)
->>>>>>> main
+        return self._verdict(done, nfiles, self._junit_cases(ctx, before))
 
     async def arun(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
         """``run`` as asyncio subprocesses."""
@@ -117,15 +101,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
             return Success(Skip(reason="no files to check"))
         batches, nfiles = planned
         kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
-<<<<<<< HEAD
         before = self._junit_stamp(ctx)
-        for batch in batches:
-            ran = await _proc.arun_command([*self.argv, *batch], timeout=_left(deadline), **kw)
-            if isinstance(ran, Failure):
-                return _budget(ran, self.timeout, timeout)
-            done.append(ran.unwrap())
-        return self._verdict(done, nfiles, self._junit_cases(ctx, before))
-=======
         try:
             for batch in batches:
                 ran = await _proc.arun_command([*self.argv, *batch], timeout=_left(deadline), **kw)
@@ -134,8 +110,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
                 done.append(ran.unwrap())
         finally:
             _remove_scratch(kw)
-        return self._verdict(done, nfiles)
->>>>>>> main
+        return self._verdict(done, nfiles, self._junit_cases(ctx, before))
 
     def _plan(self, ctx: ExecCtx) -> tuple[list[list[str]], int] | None:
         files = self.selection.select(ctx)
@@ -189,18 +164,12 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
         code = next((rc for rc, _ in done if rc != 0), 0)
         output = self._quoted("".join(text for _, text in done))
         if code != 0:
-<<<<<<< HEAD
-            tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
+            tail = output.rstrip() or f"exit status {code}"  # kept whole: the human view shows its head and tail
             data: dict[str, Any] = {"exit_code": code, "argv": list(self.argv)}
             if tests:
                 data["tests"] = list(tests)
             return Failure(Failed(message=tail, data=data))
         return Success(CommandOutput(argv=self.argv, exit_code=0, output=output, files=nfiles, tests=tests))
-=======
-            tail = output.rstrip() or f"exit status {code}"  # kept whole: the human view shows its head and tail
-            return Failure(Failed(message=tail, data={"exit_code": code, "argv": list(self.argv)}))
-        return Success(CommandOutput(argv=self.argv, exit_code=0, output=output, files=nfiles))
->>>>>>> main
 
     def _quoted(self, output: str) -> str:
         """Output as a report may quote it: values of secret-looking environment variables

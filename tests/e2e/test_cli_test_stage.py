@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Repo
+from tests.support import Repo
 
 PYPROJECT = """\
 [tool.pytest.ini_options]
@@ -277,7 +277,7 @@ def test_jobs_without_xdist_says_so_and_runs_every_case(project: Repo, cli: Any)
 
 
 def test_jsonl_streams_each_case_while_pytest_still_runs(repo: Repo, tmp_path: Path) -> None:
-    from tests.e2e.conftest import _env
+    from tests.support import cli_env as _env
 
     go = tmp_path / "go"
     repo.seed({
