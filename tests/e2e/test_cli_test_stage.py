@@ -265,15 +265,18 @@ def test_a_command_test_component_s_junit_file_is_read_into_cases(project: Repo,
     }
 
 
-def test_jobs_without_xdist_says_so_and_runs_every_case(project: Repo, cli: Any) -> None:
+def test_jobs_runs_the_cases_on_xdist_workers_or_says_why_not(project: Repo, cli: Any) -> None:
     import importlib.util
 
-    if importlib.util.find_spec("xdist") is not None:
-        pytest.skip("pytest-xdist is installed here: -n applies")
     done = cli("orch", "--stage", "test", "--jobs", "2", "--format", "json")
     assert done.code == 1, done
-    assert "pytest-xdist is not installed" in done.err
-    assert set(_cases(done.out)) == set(EXPECTED)
+    assert {n: c["outcome"] for n, c in _cases(done.out).items()} == EXPECTED  # every case, from the workers too
+    argv = json.loads(done.out)["steps"][0]["error"]["data"]["argv"]
+    if importlib.util.find_spec("xdist") is not None:
+        assert argv[argv.index("-n") + 1] == "2"
+    else:
+        assert "-n" not in argv
+        assert "pytest-xdist is not installed" in done.err
 
 
 def test_jsonl_streams_each_case_while_pytest_still_runs(repo: Repo, tmp_path: Path) -> None:
