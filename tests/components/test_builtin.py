@@ -268,8 +268,8 @@ def test_a_check_after_another_does_not_classify_the_same_files_again(tmp_path, 
     for i in range(10):
         (tmp_path / f"f{i}.txt").write_bytes(b"x\n")
     classified: list[str] = []
-    real = _run.tags_for
-    monkeypatch.setattr(_run, "tags_for", lambda full: (classified.append(full), real(full))[1])
+    real = _run.tags_from
+    monkeypatch.setattr(_run, "tags_from", lambda full, *rest: (classified.append(full), real(full, *rest))[1])
     paths = [f"f{i}.txt" for i in range(10)]
     _run.run_builtin_checks(paths, ["trailing-whitespace"], root=str(tmp_path), jobs=1)
     assert len(classified) == 10
