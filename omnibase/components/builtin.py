@@ -74,10 +74,10 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
 
     use: BuiltinUse
     before: tuple[BuiltinUse, ...] = ()
+    peers: tuple[BuiltinUse, ...] = ()
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[CheckSummary | Skip, Failed | Misconfigured]:
         from omnibase.builtins import CHECKS
-        from omnibase.builtins._run import run_scoped_checks
 
         use = self.use
         spec = CHECKS[use.check]
@@ -92,22 +92,19 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             from omnibase.builtins._cache import VerdictCache
 
             cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
-        stats: dict[str, int] = {}
+        added = frozenset(params["added"].split("\0")) - {""} if "added" in params else None
         try:
-            verdicts = run_scoped_checks(
-                paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
-                worktree_is_index=params.get("worktree") == "index",
-                added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
-                token=ctx.run_id,
-            )  # fmt: skip
+            if len(self.peers) > 1 and use in self.peers and not _in_worker_call():
+                checked, cached, failed = self._shared(ctx, paths, cache, git_dir, params.get("worktree") == "index", added)
+            else:
+                checked, cached, failed = self._alone(ctx, paths, stages, cache, git_dir, params.get("worktree") == "index", added)
         finally:
             if cache is not None:
                 cache.close()
-        if not verdicts:
+        if not checked:
             return Success(Skip(reason="no files to check"))
-        failed = [v for v in verdicts if not v.ok]
         if not failed:
-            return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0)))
+            return Success(CheckSummary(checked=checked, cached=cached))
         from omnibase.builtins._output import hook_output
 
         message = "\n".join(hook_output(use.check, stages[-1].opts, failed))
@@ -121,6 +118,46 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
                 _hand_over(ctx, use.name, len(self.before), edits)
                 data["fixed"] = True
         return Failure(Failed(message=message, data=data))
+
+    def _shared(
+        self, ctx: ExecCtx, paths: tuple[str, ...], cache: Any, git_dir: str | None, worktree_is_index: bool,
+        added: frozenset[str] | None,
+    ) -> tuple[int, int, list[Any]]:
+        """This check's share of the pass all the run's built-ins share (``peers``; see
+        ``omnibase.builtins._shared``): files checked, of them cached, failing verdicts."""
+        from omnibase.builtins._shared import set_verdicts, shared_pass
+
+        stages = [_stage(u) for u in self.peers]
+        me = self.peers.index(self.use)
+        done = shared_pass(
+            stages, ctx.files, root=ctx.root, token=ctx.run_id, cache=cache, git_dir=git_dir,
+            worktree_is_index=worktree_is_index,
+        )  # fmt: skip
+        outcome = done.outcomes[me]
+        if outcome is None:  # a whole-set check: judged here, on the pass's facts
+            verdicts = set_verdicts(done, stages[me], root=ctx.root, added=added)
+            return len(verdicts), 0, [v for v in verdicts if not v.ok]
+        return outcome.checked, outcome.cached, [v for v in outcome.notable if not v.ok]
+
+    def _alone(
+        self, ctx: ExecCtx, paths: tuple[str, ...], stages: list[Any], cache: Any, git_dir: str | None,
+        worktree_is_index: bool, added: frozenset[str] | None,
+    ) -> tuple[int, int, list[Any]]:
+        """This check run by itself over ``paths`` (in a worker process, or with no peers)."""
+        from omnibase.builtins._run import run_scoped_checks
+
+        stats: dict[str, int] = {}
+        verdicts = run_scoped_checks(
+            paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
+            worktree_is_index=worktree_is_index, added=added, token=ctx.run_id,
+        )  # fmt: skip
+        return len(verdicts), stats.get(self.use.check, 0), [v for v in verdicts if not v.ok]
+
+
+def _in_worker_call() -> bool:
+    from omnibase.builtins._run import _in_worker_call as in_call
+
+    return in_call()
 
 
 def _stage(use: BuiltinUse) -> Any:
@@ -166,7 +203,7 @@ def finish_run(ctx: ExecCtx) -> tuple[str, ...]:
     import sys
 
     try:
-        return apply_fixes(ctx)
+        return apply_fixes(ctx)  # which drops what the checks shared
     finally:
         if "omnibase.builtins._run" in sys.modules:  # the checks ran: they may have a pool
             from omnibase.builtins._run import release_pool
@@ -179,6 +216,12 @@ def apply_fixes(ctx: ExecCtx) -> tuple[str, ...]:
     names spooled (each file once), and remove the spool; the paths written. Call it after
     the run, also a run stopped early (its reported fixes are kept); under ``ctx.dry_run``
     it writes nothing."""
+    import sys
+
+    if "omnibase.builtins._shared" in sys.modules:  # what the checks shared is of the past now
+        from omnibase.builtins._shared import forget
+
+        forget(ctx.run_id)
     if ctx.dry_run:
         return ()
     from omnibase._io.git import git_dir_of
@@ -320,20 +363,27 @@ def _component(use: BuiltinUse, before: tuple[BuiltinUse, ...], isolation: Isola
 
 
 def chained(components: Sequence[Component[Any, Any]], selected: Iterable[str]) -> tuple[Component[Any, Any], ...]:
-    """``components`` with each built-in fixer among ``selected`` remade to start from the
-    selected built-in fixers before it (in this order); everything else as it was."""
+    """``components`` with each built-in among ``selected`` remade to know the run's other
+    selected built-ins (its ``peers``, with which it shares one pass over the files) and,
+    for a fixer, to start from the selected built-in fixers before it (in this order);
+    everything else as it was (a built-in not selected knows no peers)."""
     from omnibase.builtins import CHECKS
 
     wanted = set(selected)
+    peers = tuple(
+        c.fn.use for c in components if isinstance(c.fn, BuiltinCheck) and c.name in wanted
+    )
     out: list[Component[Any, Any]] = []
     fixers: list[BuiltinUse] = []
     for comp in components:
         fn = comp.fn
-        if isinstance(fn, BuiltinCheck) and CHECKS[fn.use.check].is_fixer:
-            before = tuple(fixers) if comp.name in wanted else ()
-            if before != fn.before:
-                comp = Component(BuiltinCheck(fn.use, before), comp.meta)
-            if comp.name in wanted:
+        if isinstance(fn, BuiltinCheck):
+            mine = comp.name in wanted
+            before = tuple(fixers) if mine and CHECKS[fn.use.check].is_fixer else ()
+            made = BuiltinCheck(fn.use, before, peers if mine else ())
+            if made != fn:
+                comp = Component(made, comp.meta)
+            if mine and CHECKS[fn.use.check].is_fixer:
                 fixers.append(fn.use)
         out.append(comp)
     return tuple(out)
