@@ -503,6 +503,17 @@ def _run_sets(
     return verdicts
 
 
+def is_file_check(name: str) -> bool:
+    """Whether built-in ``name`` judges each file alone (rather than the whole set)."""
+    return CHECKS[name].scope == "file"
+
+
+def judge_set(root: str, stage: ScopedCheck, infos: Sequence[_Info], added: frozenset[str] | None) -> list[Verdict]:
+    """The verdicts of whole-set check ``stage`` on the classified files ``infos`` that
+    it sees (its types, its ``files``/``exclude``)."""
+    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], [i for i in infos if _selected(stage, i[0])], added)
+
+
 def run_builtin_checks(
     paths: Sequence[str],
     check_names: Sequence[str],

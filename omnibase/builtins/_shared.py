@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 
-from omnibase.builtins import _run
 from omnibase.builtins._run import (
     ScopedCheck,
     Tally,
@@ -34,8 +33,8 @@ from omnibase.builtins._run import (
     _jobs,
     _learned,
     _run_files,
-    _run_sets,
-    _selected,
+    is_file_check,
+    judge_set,
 )
 from omnibase.builtins._values import Verdict
 
@@ -121,8 +120,7 @@ def forget(token: str) -> None:
 def set_verdicts(done: Pass, stage: ScopedCheck, *, root: str, added: frozenset[str] | None) -> list[Verdict]:
     """The verdicts of whole-set check ``stage`` on the files of the pass ``done`` that it
     sees (its ``files``/``exclude``), from the classification the pass made."""
-    infos = [info for info in done.infos if _selected(stage, info[0])]
-    return _run_sets(root, [(_run.CHECKS[stage.check], stage.opts)], infos, added)
+    return judge_set(root, stage, done.infos, added)
 
 
 def _make(
@@ -130,7 +128,7 @@ def _make(
     git_dir: str | None, worktree_is_index: bool, jobs: int | None,
 ) -> Pass:
     scoped = _edge_scoped(stages, root, git_dir)
-    where = [i for i, st in enumerate(scoped) if _run.CHECKS[st.check].scope == "file"]
+    where = [i for i, st in enumerate(scoped) if is_file_check(st.check)]
     file_stages = [scoped[i] for i in where]
     unique = list(dict.fromkeys(files))
     keys: dict[str, bytes] = {}
