@@ -153,16 +153,17 @@ def _make(
 
 
 def _outcomes(count: int, tally: Tally, passed: dict[str, Known]) -> list[Outcome]:
-    checked, cached = [0] * count, [0] * count
+    by_mask: dict[tuple[int, bool], int] = {}  # (mask, from the cache) -> files: a few dozen kinds
     for (path, _, _, _), mask in zip(tally.infos, tally.applied):
-        hit = path in passed
-        i = 0
-        while mask:
-            if mask & 1:
-                checked[i] += 1
-                cached[i] += hit
-            mask >>= 1
-            i += 1
+        if mask:
+            kind = (mask, path in passed)
+            by_mask[kind] = by_mask.get(kind, 0) + 1
+    checked, cached = [0] * count, [0] * count
+    for (mask, hit), files in by_mask.items():
+        for i in range(count):
+            if mask >> i & 1:
+                checked[i] += files
+                cached[i] += files if hit else 0
     notable: list[list[Verdict]] = [[] for _ in range(count)]
     for i, verdict in tally.notable:
         notable[i].append(verdict)

@@ -93,12 +93,18 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
 
             cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
         added = frozenset(params["added"].split("\0")) - {""} if "added" in params else None
+        import gc
+
+        collecting = gc.isenabled()
+        gc.disable()  # the checks make no cycles, but many objects: collections would rescan them all
         try:
             if len(self.peers) > 1 and use in self.peers and not _in_worker_call():
                 checked, cached, failed = self._shared(ctx, paths, cache, git_dir, params.get("worktree") == "index", added)
             else:
                 checked, cached, failed = self._alone(ctx, paths, stages, cache, git_dir, params.get("worktree") == "index", added)
         finally:
+            if collecting:
+                gc.enable()
             if cache is not None:
                 cache.close()
         if not checked:
