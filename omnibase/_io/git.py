@@ -21,7 +21,7 @@ __all__ = [
     "Pending",
     "RepoPaths",
     "Staged",
-    "Status",
+    "GitStatus",
     "all_files",
     "changed_files",
     "commit_of",
@@ -210,7 +210,7 @@ def staged(root: str) -> Result[Staged, FileScopeError]:
     )
 
 
-class Status(msgspec.Struct, frozen=True):
+class GitStatus(msgspec.Struct, frozen=True):
     """One ``git status`` of the tracked files: ``(letter, path)`` pairs as ``git diff
     --cached --name-status --diff-filter=ACMR`` (``staged``: the index against HEAD) and
     ``git diff --name-status`` (``unstaged``: the work tree against the index; ``U`` for a
@@ -239,13 +239,13 @@ def status_started(root: str) -> Pending:
     return Pending(_STATUS, root)
 
 
-def status(root: str) -> Result[Status, GitError]:
+def status(root: str) -> Result[GitStatus, GitError]:
     """Both differences a pre-commit run asks about, in one git call instead of two ``git
     diff``."""
     return status_of(git(_STATUS, root))
 
 
-def status_of(found: Result[bytes, GitError]) -> Result[Status, GitError]:
+def status_of(found: Result[bytes, GitError]) -> Result[GitStatus, GitError]:
     """``status``'s answer from the output of its git call."""
     if isinstance(found, Failure):
         return Failure(found.failure())
@@ -270,7 +270,7 @@ def status_of(found: Result[bytes, GitError]) -> Result[Status, GitError]:
             staged.append((code[0], path))
         if code[1] != "." and not submodule:  # the stash leaves submodules alone (``git diff --ignore-submodules``)
             unstaged.append((code[1], path))
-    return Success(Status(staged=tuple(staged), unstaged=tuple(unstaged)))
+    return Success(GitStatus(staged=tuple(staged), unstaged=tuple(unstaged)))
 
 
 def index_tree(root: str) -> Result[str, FileScopeError]:

@@ -74,7 +74,11 @@ def _log_observer(args: argparse.Namespace, ctx: ExecCtx, stream: TextIO) -> Any
     color = stream is sys.stderr and stream.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
     fmt: Literal["json", "console"] = "json" if args.log_format == "json" else "console"
     level = level_of(args.verbose, args.quiet)
-    return LogObserver(ctx, lambda: make_logger(stream, fmt=fmt, level=level, color=color), level)
+    from omnibase.cli.formatters import default_format
+
+    beside = stream is sys.stderr and fmt == "console" and not getattr(args, "output", None)
+    reported = beside and (args.format or default_format(sys.stdout.isatty())) == "human"
+    return LogObserver(ctx, lambda: make_logger(stream, fmt=fmt, level=level, color=color), level, reported=reported)
 
 
 def observed_run(

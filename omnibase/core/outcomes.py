@@ -39,6 +39,7 @@ from returns.result import Failure, Success
 
 from omnibase.core.intents import Called, InvocationTimedOut
 from omnibase.core.step import Component
+from omnibase.core.types import output_error
 from omnibase.core.values import (
     CircuitOpen,
     Crashed,
@@ -157,9 +158,17 @@ def as_error(error: object) -> StepError:
     return Failed(message=str(error), data=data)
 
 
-def misfit(name: str, value: object, declared: str) -> ProtocolViolation:
-    """The error of a component ``name`` that returned ``value``, not its ``declared`` type."""
-    return ProtocolViolation(message=f"{name} returned {type(value).__name__}, declared {declared}")
+def misfit(name: str, value: object, declared: str, tp: object = object) -> ProtocolViolation:
+    """The error of a component ``name`` that returned ``value``, not its ``declared``
+    type; given the type checked, ``tp``, the message names the first element at fault
+    (``core.types.output_error``).
+
+    >>> misfit("items", [1, "2"], "list[int]", list[int]).message
+    'items returned list, declared list[int]: [1]: expected int, got str'
+    """
+    if tp is object:
+        return ProtocolViolation(message=f"{name} returned {type(value).__name__}, declared {declared}")
+    return ProtocolViolation(message=output_error(name, value, tp))
 
 
 def classify(comp: Component[Any, Any], called: Called) -> Outcome:
@@ -172,7 +181,7 @@ def classify(comp: Component[Any, Any], called: Called) -> Outcome:
             out = returned._inner_value  # what unwrap() returns, without the method call
             check = comp.check
             if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
-                return False, misfit(comp.name, out, comp.meta.output_type)
+                return False, misfit(comp.name, out, comp.meta.output_type, comp.out_type)
             return True, out
         if type(returned) is Failure:
             return False, as_error(returned.failure())

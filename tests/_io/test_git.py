@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnibase._io.git import Status, staged, status, zsplit
+from omnibase._io.git import GitStatus, staged, status, zsplit
 from tests.support import git_bytes, init_repo
 
 # a file's state in HEAD, in the index, in the work tree
@@ -86,7 +86,7 @@ def test_status_answers_what_both_diffs_answer(files: list[tuple[str, str, str]]
         root = Path(tmp)
         _build(root, files)
         found = status(str(root))
-        assert isinstance(found.unwrap(), Status)
+        assert isinstance(found.unwrap(), GitStatus)
         cached, unstaged = _by_diff(root)
         assert sorted(found.unwrap().staged) == sorted(cached)
         assert sorted(found.unwrap().unstaged) == sorted(unstaged)

@@ -571,7 +571,7 @@ def called_of(comp: Any, reply: _worker.Reply, output: str) -> Called:
     try:
         value = _worker.unpack(raw, comp.out_type)
     except msgspec.ValidationError:
-        error = misfit(comp.name, _worker.unpack(raw), comp.meta.output_type)
+        error = misfit(comp.name, _worker.unpack(raw), comp.meta.output_type, comp.out_type)
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
     except TypeError:  # a declared type msgspec cannot convert into: take the plain value
         value = _worker.unpack(raw)

@@ -151,12 +151,12 @@ class _CpuLimit(BaseException):
     with ``except Exception``."""
 
 
-_loaded: dict[str, tuple[Any, object, Any]] = {}
+_loaded: dict[str, tuple[Any, object, Any, object]] = {}
 _in_call: list[bool] = [False]
 
 
-def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object, Any] | str:
-    """(callable, declared input type, output check) for ``ref`` (with ``state``: the
+def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object, Any, object] | str:
+    """(callable, declared input type, output check, declared output type) for ``ref`` (with ``state``: the
     instance of the Struct class ``ref`` names that ``state`` encodes), or why not."""
     if state is not None:
         return _rebuild(ref, root, state)
@@ -183,9 +183,9 @@ def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object,
             return f"module '{module_name}' has no attribute '{attr}'"
         obj = getattr(obj, part)
     if isinstance(obj, Component):
-        found: tuple[Any, object, Any] = (obj.fn, obj.in_type, obj.check)
+        found: tuple[Any, object, Any, object] = (obj.fn, obj.in_type, obj.check, obj.out_type)
     elif callable(obj):
-        found = (obj, declared_types(obj, 1)[0], None)
+        found = (obj, declared_types(obj, 1)[0], None, object)
     else:
         return f"'{ref}' is not callable"
     _loaded[ref] = found
@@ -193,10 +193,10 @@ def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object,
 
 
 #: Callable values rebuilt from their state, by (ref, state); bounded.
-_rebuilt: dict[tuple[str, bytes], tuple[Any, object, Any]] = {}
+_rebuilt: dict[tuple[str, bytes], tuple[Any, object, Any, object]] = {}
 
 
-def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any] | str:
+def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any, object] | str:
     found = _rebuilt.get((ref, state))
     if found is not None:
         return found
@@ -214,7 +214,7 @@ def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any] | str
 
     if len(_rebuilt) >= 256:
         _rebuilt.clear()
-    found = _rebuilt[(ref, state)] = (value, declared_types(kind.__call__, 1)[0], None)
+    found = _rebuilt[(ref, state)] = (value, declared_types(kind.__call__, 1)[0], None, object)
     return found
 
 
@@ -287,7 +287,7 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
 
         now = time.monotonic_ns()
         return Reply("error", error=Unresolved(name=req.ref, message=loaded), started=now, ended=now)
-    fn, in_type, check = loaded
+    fn, in_type, check, out_type = loaded
     value = _decode_value(req.value, in_type)
     # What a call changes in the process (environment, working directory) is undone after
     # it, so the next call in this worker starts from the same state.
@@ -338,15 +338,16 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
         return Reply("error", error=denied, started=started, ended=ended, tainted=tainted)
     if error is not None:
         return Reply("error", error=error, started=started, ended=ended, tainted=tainted)
-    return _answer(returned, fn, check, req, started, ended, tainted)
+    return _answer(returned, fn, (check, out_type), req, started, ended, tainted)
 
 
-def _answer(returned: Any, fn: Any, check: Any, req: Call, started: int, ended: int, tainted: bool) -> Reply:
+def _answer(returned: Any, fn: Any, output: tuple[Any, object], req: Call, started: int, ended: int, tainted: bool) -> Reply:
     """The reply for what the component returned, classified as the interpreter would
     classify it here (``omnibase.core.outcomes``), then encoded."""
     from omnibase.core.step import Component
 
-    comp: Component[Any, Any] = Component(fn, Meta(name=req.name or req.ref, output_type=req.output_type), check)
+    check, out_type = output  # the output check and the type it checks (for the message)
+    comp: Component[Any, Any] = Component(fn, Meta(name=req.name or req.ref, output_type=req.output_type), check, out_type=out_type)
     ok, out = answer(returned, comp)
     if ok and type(out) is Skip:
         return Reply("skip", message=out.reason, started=started, ended=ended, tainted=tainted)
