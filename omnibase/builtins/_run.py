@@ -337,16 +337,19 @@ def _pool_worker() -> None:
 
 def _run_files(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
+    remember: bool = True,
 ) -> Tally:
     """Check ``paths`` (see ``_check_chunk``): what this process classified before is not
     classified again, a file no reported check applies to is not sent anywhere, and what
-    is left is spread over the shared pool when there is enough of it."""
+    is left is spread over the shared pool when there is enough of it. ``remember``: use and
+    fill the per-process classification memo (``_TAGS``: for checks that each run alone;
+    a pass that serves every check of a run has no one to share it with)."""
     infos: list[_Info] = []
     applied: list[int] = []
     todo: list[str] = []
     tagged: dict[str, tuple[frozenset[str], int, _StatKey]] = {}
     specs = [CHECKS[s.check] for s in stages[emit_from:]]
-    for path in paths:
+    for path in paths if remember else ():
         if path in passed:
             todo.append(path)
             continue
@@ -370,11 +373,13 @@ def _run_files(
         else:  # known, and nothing reported applies to it
             infos.append((path, tags, size, key))
             applied.append(0)
+    if not remember:
+        todo = list(paths)
     if passed:  # the cache knows most of the tree: what is left is mostly what failed last
         left = sum(1 for p in todo if p not in passed)  # time, rarely worth the workers
         jobs = 1 if left < MIN_FILES_FOR_POOL_AFTER_CACHE else jobs
     if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
-        return _joined(root, [Tally(infos, applied, []), _check_chunk(root, stages, emit_from, todo, passed, tagged)])
+        return _joined(root, [Tally(infos, applied, []), _check_chunk(root, stages, emit_from, todo, passed, tagged)], remember)
 
     def args(chunk: Sequence[str]) -> tuple[Any, ...]:
         return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed},
@@ -397,10 +402,10 @@ def _run_files(
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
     done = [r if r is not None else _check_chunk(*args(chunks[i])) for i, r in enumerate(results)]
-    return _joined(root, [Tally(infos, applied, []), *done])
+    return _joined(root, [Tally(infos, applied, []), *done], remember)
 
 
-def _joined(root: str, tallies: Sequence[Tally]) -> Tally:
+def _joined(root: str, tallies: Sequence[Tally], remember: bool = True) -> Tally:
     """One tally of several, what they learnt of the files' classification kept for the
     next check of this process (``_remember``)."""
     out = Tally([], [], [])
@@ -408,7 +413,8 @@ def _joined(root: str, tallies: Sequence[Tally]) -> Tally:
         out.infos.extend(t.infos)
         out.applied.extend(t.applied)
         out.notable.extend(t.notable)
-    _remember(root, out.infos)
+    if remember:
+        _remember(root, out.infos)
     return out
 
 

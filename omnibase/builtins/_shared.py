@@ -143,7 +143,7 @@ def _make(
 
             records = cache.records(_record_keys(root, unique, worktree_is_index, token))
             passed = {p: _Known(checks=(), tags=r.tags, size=r.size) for p, r in records.items()}
-    tally = _run_files(root, file_stages, 0, unique, _jobs(jobs) if file_stages else 1, passed)
+    tally = _run_files(root, file_stages, 0, unique, _jobs(jobs) if file_stages else 1, passed, remember=False)
     if cache is not None and keys:
         cache.learn(_learned(keys, file_stages, tally), signature)
     outcomes: list[Outcome | None] = [None] * len(stages)
