@@ -136,12 +136,13 @@ def _make(
     signature = b""
     if cache is not None:
         if file_stages:
-            keys, passed, signature = _cached(cache, root, file_stages, 0, unique, worktree_is_index, token)
+            # no token: git's answers and the record keys serve this one pass, not kept for later checks
+            keys, passed, signature = _cached(cache, root, file_stages, 0, unique, worktree_is_index)
         else:  # whole-set checks only: the tags and sizes the cache knows need no classifying
             from omnibase.builtins._cache import Known as _Known
             from omnibase.builtins._run import _record_keys
 
-            records = cache.records(_record_keys(root, unique, worktree_is_index, token))
+            records = cache.records(_record_keys(root, unique, worktree_is_index, ""))
             passed = {p: _Known(checks=(), tags=r.tags, size=r.size) for p, r in records.items()}
     tally = _run_files(root, file_stages, 0, unique, _jobs(jobs) if file_stages else 1, passed, remember=False)
     if cache is not None and keys:

@@ -87,18 +87,24 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             return Success(Skip(reason="no files to check"))
         params = dict(ctx.params)
         git_dir = params.get("git_dir") or None
+        shared = len(self.peers) > 1 and use in self.peers and not _in_worker_call()
         cache = None
         if git_dir and params.get("cache") == "on" and len(ctx.files) >= MIN_FILES_FOR_CACHE:
-            from omnibase.builtins._cache import VerdictCache
+            from omnibase.builtins._cache import MAX_ENTRIES, VerdictCache
 
-            cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
+            # a shared pass asks the cache once (no records kept for other checks), and only
+            # when the files fit in it: a tree larger than the cache would only churn it
+            if not shared:
+                cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
+            elif len(ctx.files) <= MAX_ENTRIES:
+                cache = VerdictCache.for_git_dir(git_dir)
         added = frozenset(params["added"].split("\0")) - {""} if "added" in params else None
         import gc
 
         collecting = gc.isenabled()
         gc.disable()  # the checks make no cycles, but many objects: collections would rescan them all
         try:
-            if len(self.peers) > 1 and use in self.peers and not _in_worker_call():
+            if shared:
                 checked, cached, failed = self._shared(ctx, paths, cache, git_dir, params.get("worktree") == "index", added)
             else:
                 checked, cached, failed = self._alone(ctx, paths, stages, cache, git_dir, params.get("worktree") == "index", added)
