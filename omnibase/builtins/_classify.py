@@ -245,6 +245,23 @@ def executable(path: str, mode: int) -> bool:
     return bool(mode & 0o111) and os.access(path, os.X_OK)
 
 
+def _name_tags(name: str) -> frozenset[str]:
+    """identify's ``tags_from_filename``, remembered per process by what it depends on:
+    the extension alone when no part of the name is a name identify knows."""
+    from identify import extensions
+
+    named = not extensions.NAMES.keys().isdisjoint((name, *name.split(".")))
+    key = "/" + name if named else os.path.splitext(name)[1]  # "/": no extension starts so
+    found = _BY_NAME.get(key)
+    if found is None:
+        from identify.identify import tags_from_filename
+
+        if len(_BY_NAME) >= _MEMO_MAX:
+            _BY_NAME.clear()
+        found = _BY_NAME[key] = frozenset(tags_from_filename(name))
+    return found
+
+
 def tags_from(path: str, mode: int, is_executable: bool, head: Callable[[], bytes]) -> frozenset[str]:
     """identify's ``tags_from_path`` from what the caller already knows: the lstat
     ``mode``, whether the file is executable (``executable``), and ``head()``, the start
@@ -260,14 +277,7 @@ def tags_from(path: str, mode: int, is_executable: bool, head: Callable[[], byte
         return _SYMLINK
     if stat.S_ISSOCK(mode):
         return _SOCKET
-    name = os.path.basename(path)
-    by_name = _BY_NAME.get(name)
-    if by_name is None:
-        from identify.identify import tags_from_filename
-
-        if len(_BY_NAME) >= _MEMO_MAX:
-            _BY_NAME.clear()
-        by_name = _BY_NAME[name] = frozenset(tags_from_filename(name))
+    by_name = _name_tags(path.rpartition("/")[2])
     tags = {"file", "executable" if is_executable else "non-executable", *by_name}
     start: bytes | None = None
     if not by_name and is_executable:

@@ -135,13 +135,14 @@ def _check_chunk(
     shift = emit_from
     tally = Tally([], [], [])
     infos, applied, notable = tally
+    prefix = os.path.join(root, "")
     for path in paths:
         hit = passed.get(path)
         if hit is not None:
             infos.append((path, hit.tags, hit.size, None))
             applied.append(_mask(specs, stages, hit.tags, path, by_tags) >> shift)
             continue
-        full = os.path.join(root, path)
+        full = prefix + path
         reason = ""
         key: _StatKey | None = None
         known = tagged.get(path)
@@ -154,10 +155,10 @@ def _check_chunk(
                 try:
                     st = os.lstat(full)
                     size, key = st.st_size, _stat_key(st)
-                    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                    kind = stat.S_IFMT(st.st_mode)
+                    if kind in _BLOCKING:
                         raise OSError("not a regular file")  # reading one could block forever
-                    is_reg = stat.S_ISREG(st.st_mode)
-                    tags = tags_from(full, st.st_mode, is_reg and executable(full, st.st_mode), head)
+                    tags = tags_from(full, st.st_mode, kind == stat.S_IFREG and executable(full, st.st_mode), head)
                 except (FileNotFoundError, ValueError):
                     continue  # gone: pre-commit passes only paths that exist
                 except Exception as exc:  # OSError mostly (no permission to read)
@@ -195,6 +196,9 @@ def _check_chunk(
         finally:
             head.close()
     return tally
+
+
+_BLOCKING = frozenset({stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK})
 
 
 class _Head:
