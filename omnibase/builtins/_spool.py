@@ -50,7 +50,9 @@ class Spooled(msgspec.Struct, frozen=True):
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100] or "_"
+    from omnibase._io.state import safe_name
+
+    return safe_name(name)
 
 
 def spool_dir(git_dir: str, run_id: str) -> str:

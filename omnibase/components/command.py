@@ -120,20 +120,21 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
         code = next((rc for rc, _ in done if rc != 0), 0)
         output = self._quoted("".join(text for _, text in done))
         if code != 0:
-            tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
+            tail = output.rstrip() or f"exit status {code}"  # kept whole: the human view shows its head and tail
             return Failure(Failed(message=tail, data={"exit_code": code, "argv": list(self.argv)}))
         return Success(CommandOutput(argv=self.argv, exit_code=0, output=output, files=nfiles))
 
     def _quoted(self, output: str) -> str:
         """Output as a report may quote it: values of secret-looking environment variables
-        redacted, only the last ``MAX_OUTPUT`` characters, with a marker."""
+        redacted, only the last ``MAX_OUTPUT`` characters (the marker included)."""
         from omnibase.core.redact import redact, secret_values
 
         output = redact(output, secret_values({**os.environ, **self.env}))
         if len(output) <= MAX_OUTPUT:
             return output
-        cut = output[: len(output) - MAX_OUTPUT]
-        return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-MAX_OUTPUT:]
+        keep = MAX_OUTPUT - 64  # room for the marker: a rendering's cap would cut the newest lines
+        cut = output[: len(output) - keep]
+        return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-keep:]
 
 
 class CommandKind(kinds.PythonKind):

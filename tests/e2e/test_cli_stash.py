@@ -247,7 +247,7 @@ def test_a_signal_while_the_work_is_set_aside_waits_and_the_work_comes_back(repo
     mine = b"one, unstaged\n"
     repo.write("a.txt", mine)
     proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--format", "json"], cwd=repo.root,
-                            env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=cli_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_file(marker)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)

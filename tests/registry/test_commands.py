@@ -103,9 +103,9 @@ def test_a_command_that_ends_takes_its_group_with_it(tmp_path: Path) -> None:
 
 
 def test_output_is_bounded_to_its_tail(tmp_path: Path) -> None:
-    out = _proc.run_command([PY, "-c", "print('a' * 300000 + 'END')"], cwd=str(tmp_path))
+    out = _proc.run_command([PY, "-c", "print('a' * (2 * 1024 * 1024 + 1000) + 'END')"], cwd=str(tmp_path))
     code, text = out.unwrap()
-    assert code == 0 and len(text) == _proc.MAX_OUTPUT and text.endswith("END\n")
+    assert code == 0 and len(text) == _proc.MAX_OUTPUT and text.endswith("END\n") and text.startswith("a")
 
 
 # --- limits ---------------------------------------------------------------------------------------

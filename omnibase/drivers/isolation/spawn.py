@@ -28,7 +28,7 @@ from typing import Any, Final
 from returns.result import Failure, Result, Success
 
 from omnibase.core.exits import signal_of
-from omnibase.core.redact import is_secret_name
+from omnibase.core.redact import MAX_TEXT, is_secret_name
 from omnibase.core.values import Crashed, Failed, Limits, ResourceExceeded, StepError, TimedOut
 
 __all__ = [
@@ -46,8 +46,9 @@ __all__ = [
     "sweep",
 ]
 
-#: A command's output keeps at most its last this many bytes.
-MAX_OUTPUT: Final = 64 * 1024
+#: A command's output keeps at most its last this many bytes (the one cap of
+#: ``omnibase.core.redact``, so a report quotes whatever was kept).
+MAX_OUTPUT: Final = MAX_TEXT
 #: Environment variables a child gets from ours (the allow-list; see docs/isolation.md).
 ENV_ALLOWED: Final = frozenset(
     {
@@ -56,7 +57,7 @@ ENV_ALLOWED: Final = frozenset(
     }
 )  # fmt: skip
 #: ... and every variable with one of these prefixes, unless its name looks secret.
-ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_")
+ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_", "PRE_COMMIT_")  # PRE_COMMIT_: what a git hook was given (the hook table)
 #: Every child gets ``MARKER=<token>``: how its descendants are found when it must stop.
 MARKER: Final = "OMNIBASE_PROC"
 #: How long to wait for the output pipe to close once a command has exited.
