@@ -341,13 +341,15 @@ def _pool_worker() -> None:
 
 def _run_files(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
-    remember: bool = True,
+    remember: bool = True, meanwhile: Callable[[], None] | None = None,
 ) -> Tally:
     """Check ``paths`` (see ``_check_chunk``): what this process classified before is not
     classified again, a file no reported check applies to is not sent anywhere, and what
     is left is spread over the shared pool when there is enough of it. ``remember``: use and
     fill the per-process classification memo (``_TAGS``: for checks that each run alone;
-    a pass that serves every check of a run has no one to share it with)."""
+    a pass that serves every check of a run has no one to share it with). ``meanwhile``:
+    called once the work is under way (after the worker processes are forked), to start
+    what can run beside it."""
     infos: list[_Info] = []
     applied: list[int] = []
     todo: list[str] = []
@@ -383,6 +385,8 @@ def _run_files(
         left = sum(1 for p in todo if p not in passed)  # time, rarely worth the workers
         jobs = 1 if left < MIN_FILES_FOR_POOL_AFTER_CACHE else jobs
     if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
+        if meanwhile is not None:
+            meanwhile()
         return _joined(root, [Tally(infos, applied, []), _check_chunk(root, stages, emit_from, todo, passed, tagged)], remember)
 
     def args(chunk: Sequence[str]) -> tuple[Any, ...]:
@@ -396,6 +400,9 @@ def _run_files(
     try:
         pool = _pool(jobs)
         futures = [pool.submit(_check_chunk, *args(chunk)) for chunk in chunks]
+        if meanwhile is not None:
+            meanwhile()
+            meanwhile = None
         for i, future in enumerate(futures):
             try:
                 results[i] = future.result()
@@ -405,6 +412,8 @@ def _run_files(
                 results[i] = _check_chunk(*args(chunks[i]))
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
+    if meanwhile is not None:
+        meanwhile()
     done = [r if r is not None else _check_chunk(*args(chunks[i])) for i, r in enumerate(results)]
     return _joined(root, [Tally(infos, applied, []), *done], remember)
 
@@ -518,10 +527,15 @@ def is_file_check(name: str) -> bool:
     return CHECKS[name].scope == "file"
 
 
-def judge_set(root: str, stage: ScopedCheck, infos: Sequence[_Info], added: frozenset[str] | None) -> list[Verdict]:
+def judge_set(
+    root: str, stage: ScopedCheck, infos: Sequence[_Info], added: frozenset[str] | None,
+    tracked: Callable[[], frozenset[str]] | None = None,
+) -> list[Verdict]:
     """The verdicts of whole-set check ``stage`` on the classified files ``infos`` that
-    it sees (its types, its ``files``/``exclude``)."""
-    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], [i for i in infos if _selected(stage, i[0])], added)
+    it sees (its types, its ``files``/``exclude``); ``added``/``tracked``: git's answers
+    when the caller has them (else git is asked)."""
+    infos = [i for i in infos if _selected(stage, i[0])]
+    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked)
 
 
 def run_builtin_checks(

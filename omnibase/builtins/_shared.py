@@ -19,7 +19,7 @@ Results are the same as each check run alone (``run_scoped_checks``), which
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
@@ -32,7 +32,10 @@ from omnibase.builtins._run import (
     _Info,
     _jobs,
     _learned,
+    _meanwhile,
     _run_files,
+    git_added,
+    git_tracked,
     is_file_check,
     judge_set,
 )
@@ -55,10 +58,13 @@ class Outcome(NamedTuple):
 
 class Pass(NamedTuple):
     """A run's pass: per stage given to ``shared_pass``, its outcome (None for a whole-set
-    check: see ``set_verdicts``); and every file's info (path, tags, size)."""
+    check: see ``set_verdicts``); every file's info (path, tags, size); and git's answers
+    the whole-set checks need, asked while the files were being checked (by name:
+    ``added``, ``tracked``; each waits for its answer)."""
 
     outcomes: list[Outcome | None]
     infos: list[_Info]
+    git: dict[str, Callable[[], frozenset[str]]]
 
 
 #: Per process: the passes of the runs under way, by what they depend on; a few kept.
@@ -83,6 +89,7 @@ def shared_pass(
     git_dir: str | None = None,
     worktree_is_index: bool = False,
     jobs: int | None = None,
+    added_known: bool = False,
 ) -> Pass:
     """The outcome of every one of ``stages`` (the built-in checks of run ``token``, in
     table order, fixers first) over ``files``, computed once per process and run.
@@ -90,6 +97,7 @@ def shared_pass(
     A fixer starts from what the fixers among ``stages`` before it would leave, as in
     ``run_scoped_checks``. With a ``cache``, files on which every applicable file check
     passed before on the same content are not read, and what passed now is learnt.
+    ``added_known``: the caller knows the paths staged for addition (git is not asked).
     """
     key = _key(root, token, stages, files, cache is not None)
     with _LOCK:
@@ -101,7 +109,7 @@ def shared_pass(
         with _LOCK:
             done = _PASSES.get(key)
         if done is None:
-            done = _make(stages, files, root, token, cache, git_dir, worktree_is_index, jobs)
+            done = _make(stages, files, root, token, cache, git_dir, worktree_is_index, jobs, added_known)
             with _LOCK:
                 if len(_PASSES) >= _MAX_PASSES:
                     _PASSES.clear()
@@ -119,13 +127,16 @@ def forget(token: str) -> None:
 
 def set_verdicts(done: Pass, stage: ScopedCheck, *, root: str, added: frozenset[str] | None) -> list[Verdict]:
     """The verdicts of whole-set check ``stage`` on the files of the pass ``done`` that it
-    sees (its ``files``/``exclude``), from the classification the pass made."""
-    return judge_set(root, stage, done.infos, added)
+    sees (its ``files``/``exclude``), from the classification the pass made; ``added``:
+    the paths staged for addition, when the caller knows them."""
+    if added is None and "added" in done.git:
+        added = done.git["added"]()
+    return judge_set(root, stage, done.infos, added, done.git.get("tracked"))
 
 
 def _make(
     stages: Sequence[ScopedCheck], files: Sequence[str], root: str, token: str, cache: VerdictCache | None,
-    git_dir: str | None, worktree_is_index: bool, jobs: int | None,
+    git_dir: str | None, worktree_is_index: bool, jobs: int | None, added_known: bool,
 ) -> Pass:
     scoped = _edge_scoped(stages, root, git_dir)
     where = [i for i, st in enumerate(scoped) if is_file_check(st.check)]
@@ -144,13 +155,24 @@ def _make(
 
             records = cache.records(_record_keys(root, unique, worktree_is_index, ""))
             passed = {p: _Known(checks=(), tags=r.tags, size=r.size) for p, r in records.items()}
-    tally = _run_files(root, file_stages, 0, unique, _jobs(jobs) if file_stages else 1, passed, remember=False)
+    wanted = {st.check for st in scoped}
+    asked: dict[str, Callable[[], frozenset[str]]] = {}
+
+    def ask_git() -> None:  # beside the checking: the whole-set checks' questions to git
+        if not added_known and wanted & {"check-added-large-files", "check-case-conflict"}:
+            asked["added"] = _meanwhile(lambda: git_added(root))
+        if "check-case-conflict" in wanted:
+            asked["tracked"] = _meanwhile(lambda: git_tracked(root))
+
+    tally = _run_files(
+        root, file_stages, 0, unique, _jobs(jobs) if file_stages else 1, passed, remember=False, meanwhile=ask_git,
+    )  # fmt: skip
     if cache is not None and keys:
         cache.learn(_learned(keys, file_stages, tally), signature)
     outcomes: list[Outcome | None] = [None] * len(stages)
     for i, outcome in zip(where, _outcomes(len(file_stages), tally, passed)):
         outcomes[i] = outcome
-    return Pass(outcomes, tally.infos)
+    return Pass(outcomes, tally.infos, asked)
 
 
 def _outcomes(count: int, tally: Tally, passed: dict[str, Known]) -> list[Outcome]:

@@ -143,7 +143,7 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
         me = self.peers.index(self.use)
         done = shared_pass(
             stages, ctx.files, root=ctx.root, token=ctx.run_id, cache=cache, git_dir=git_dir,
-            worktree_is_index=worktree_is_index,
+            worktree_is_index=worktree_is_index, added_known=added is not None,
         )  # fmt: skip
         outcome = done.outcomes[me]
         if outcome is None:  # a whole-set check: judged here, on the pass's facts
