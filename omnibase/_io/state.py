@@ -53,6 +53,7 @@ __all__ = [
     "outputs_dir",
     "patches_dir",
     "safe_name",
+    "scratch_dir",
     "server_dir",
     "snapshots_dir",
     "stash_lock",
@@ -119,6 +120,13 @@ KEEP_OUTPUTS = 20
 def outputs_dir(state: str, run: str | None = None) -> str:
     """The folder of the saved whole outputs (``run``: of that run, a ``safe_name``)."""
     return os.path.join(state, "outputs", run) if run else os.path.join(state, "outputs")
+
+
+def scratch_dir(state: str, span: str) -> str:
+    """A command's own temporary folder (its ``TMPDIR``) while it runs under a write
+    sandbox: inside the state folder, so the sandbox lets it write there and nowhere else
+    outside the repository; removed when the command ends."""
+    return os.path.join(state, "tmp", safe_name(span))
 
 
 def snapshots_dir(state: str) -> str:

@@ -58,13 +58,16 @@ class Outcome(NamedTuple):
 
 class Pass(NamedTuple):
     """A run's pass: per stage given to ``shared_pass``, its outcome (None for a whole-set
-    check: see ``set_verdicts``); every file's info (path, tags, size); and git's answers
+    check: see ``set_verdicts``); every file's info (path, tags, size); the files that
+    were gone (deleted since they were listed: pre-commit passes only files that exist);
+    and git's answers
     the whole-set checks need, asked while the files were being checked (by name:
     ``added``, ``tracked``; each waits for its answer)."""
 
     outcomes: list[Outcome | None]
     infos: list[_Info]
     git: dict[str, Callable[[], frozenset[str]]]
+    gone: frozenset[str]  # files listed that were no longer there
 
 
 #: Per process: the passes of the runs under way, by what they depend on; a few kept.
@@ -172,7 +175,8 @@ def _make(
     outcomes: list[Outcome | None] = [None] * len(stages)
     for i, outcome in zip(where, _outcomes(len(file_stages), tally, passed)):
         outcomes[i] = outcome
-    return Pass(outcomes, tally.infos, asked)
+    gone = frozenset(set(unique).difference(info[0] for info in tally.infos))
+    return Pass(outcomes, tally.infos, asked, gone)
 
 
 def _outcomes(count: int, tally: Tally, passed: dict[str, Known]) -> list[Outcome]:

@@ -130,13 +130,13 @@ class Catalogue:
         from what the selected fixers before it would leave."""
         self.components = chained(self.components, names)
 
-    def finish_builtins(self, ctx: ExecCtx) -> tuple[str, ...]:
+    def finish_builtins(self, ctx: ExecCtx, failed: dict[str, str] | None = None) -> tuple[str, ...]:
         """After the run ``ctx``: write the fixes its built-in fixers reported, and stop
         the worker processes its checks shared (``omnibase.components.builtin.finish_run``);
-        the paths written."""
+        the paths written (those whose write failed, with why, in ``failed``)."""
         from omnibase.components.builtin import finish_run
 
-        return finish_run(ctx)
+        return finish_run(ctx, failed)
 
 
 def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catalogue, tuple[str, ExitCode]]:

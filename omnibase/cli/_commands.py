@@ -375,6 +375,7 @@ class _Stage:
         extra = [o for o in (self.stream, progress and progress.observe, debugging and debugging.observe) if o is not None]
         # stdout carries the report alone: components run with fds 1 and 2 captured (or in
         # workers whose output is captured); what they print is in their step's result.
+        unwritten: dict[str, str] = {}  # fixes whose write failed: path -> why
         with contextlib.redirect_stdout(sys.stderr):
             try:
                 report = observed_run(
@@ -384,7 +385,11 @@ class _Stage:
             finally:
                 if progress is not None:  # erased before the report is printed
                     progress.close()
-                catalogue.finish_builtins(ctx)  # the fixers' spooled edits, also of a run stopped early
+                catalogue.finish_builtins(ctx, unwritten)  # the fixers' spooled edits, also of a run stopped early
+        if unwritten:
+            from omnibase.components.builtin import unwritten as told
+
+            report = told(report, unwritten)
         if MODES[mode].writes:  # a dry run leaves no state behind
             from omnibase.cli import _graphs
 

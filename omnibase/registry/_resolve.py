@@ -225,6 +225,7 @@ def _command(entry: Entry) -> Command:
         limits=entry.limits,
         network=entry.sandbox.network,
         timeout=entry.timeout,
+        write=entry.sandbox.write,
     )
 
 

@@ -112,7 +112,7 @@ def test_sigkill_mid_run_never_loses_unstaged_work(repo, cli, tmp_path):
     registry = (
         "version: 1\ncomponents:\n"
         f"  - {{name: slow, tags: [pre-commit], command: [{sys.executable}, {script}], pass_filenames: false,"
-        " always_run: true}\n"
+        f" always_run: true, sandbox: {{write: ['.', '{tmp_path}']}}}}\n"  # its marker is outside the repository
     )
     repo.write("omnibase.yaml", registry)
     repo.stage("omnibase.yaml")
