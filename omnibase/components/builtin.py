@@ -1,12 +1,13 @@
 """The built-in checks as components (an edge: reads files, hands fixes over).
 
 One component per built-in use; its function is a ``BuiltinCheck``, an immutable value
-holding the use and, for a fixer, the selected fixers before it. An invocation runs its
-own check over its own files and nothing else, so the built-ins run under any performer:
-one after another, concurrently (``--mode async``), or in worker processes (``isolation:
-process``, a Dask worker). Work the checks of a run share (git's blob ids, the files'
-classification) is remembered per process (see ``omnibase.builtins._run``); CPU-bound
-work on many files goes to a process pool the checks of a process reuse.
+holding the use, for a fixer the selected fixers before it, and the run's other selected
+built-ins (its peers). An invocation returns its own check's result over its own files,
+so the built-ins run under any performer: one after another, concurrently (``--mode
+async``), or in worker processes (``isolation: process``, a Dask worker). The checks of a
+run share one pass over the files (``omnibase.builtins._shared``: each file read once for
+all of them, chunks of files on a process pool); a built-in in a worker process runs alone,
+with what the checks of that process share remembered per process (``omnibase.builtins._run``).
 
 The checks are pure and return fixes as values. A fixer starts from what the fixers before
 it would leave (recomputed: they are pure and cheap), reports its own diff, and spools its
@@ -69,9 +70,11 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
     to a worker process as its class and its fields). ``before``: the selected fixers that
     come before this one, when it is a fixer (it starts from what they would leave).
 
-    A call runs this check alone over the files its use selects (its time is its own):
-    the run's shared facts (git's blob ids, the files' classification) are remembered per
-    process, not in the value. A fixer's edits are not written here: they are spooled for
+    A call gives this check's result over the files its use selects. With ``peers`` (set
+    by ``chained``), the first call of a run in a process checks the files for all of them
+    at once and the others take their share (so the first carries the pass's time); in a
+    worker process, or with no peers, the call runs this check alone. Either way what is
+    shared lives per process, not in the value. A fixer's edits are not written here: they are spooled for
     the edge to write once per file after the run (``omnibase.builtins._spool``), except
     under ``ctx.dry_run``, when nothing is written at all.
     """
