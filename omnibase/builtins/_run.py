@@ -97,6 +97,10 @@ class Tally(NamedTuple):
     infos: list[_Info]
     applied: list[int]
     notable: list[tuple[int, Verdict]]
+    #: the files whose first bytes were read, and of them those that start with ``#!``
+    #: (what the shebang checks ask: they need not open a file again)
+    started: list[str]
+    shebang: list[str]
 
 
 def _mask(
@@ -133,8 +137,8 @@ def _check_chunk(
     specs = [CHECKS[s.check] for s in stages]
     by_tags: dict[frozenset[str], int] | None = {} if not any(s.files or s.exclude for s in stages) else None
     shift = emit_from
-    tally = Tally([], [], [])
-    infos, applied, notable = tally
+    tally = Tally([], [], [], [], [])
+    infos, applied, notable, started, shebang = tally
     prefix = os.path.join(root, "")
     for path in paths:
         hit = passed.get(path)
@@ -167,6 +171,12 @@ def _check_chunk(
             infos.append((path, tags, size, key))
             mask = _mask(specs, stages, tags if tags is not None else _fallback_tags(full), path, by_tags)
             applied.append(mask >> shift)
+            start = head.start
+            noted = start is not None  # classifying read its start
+            if start is not None:
+                started.append(path)
+                if start[:2] == b"#!":
+                    shebang.append(path)
             if mask >> shift == 0:
                 continue  # nothing to report on this file: not read further
             content = b""
@@ -181,6 +191,10 @@ def _check_chunk(
                     (i - shift, _fail(specs[i].name, path, reason)) for i in range(shift, len(specs)) if mask >> i & 1
                 )
                 continue
+            if not noted:
+                started.append(path)
+                if content[:2] == b"#!":
+                    shebang.append(path)
             current = content
             for i, spec in enumerate(specs):
                 if not mask >> i & 1:
@@ -387,7 +401,7 @@ def _run_files(
     if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
         if meanwhile is not None:
             meanwhile()
-        return _joined(root, [Tally(infos, applied, []), _check_chunk(root, stages, emit_from, todo, passed, tagged)], remember)
+        return _joined(root, [Tally(infos, applied, [], [], []), _check_chunk(root, stages, emit_from, todo, passed, tagged)], remember)
 
     def args(chunk: Sequence[str]) -> tuple[Any, ...]:
         return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed},
@@ -415,17 +429,16 @@ def _run_files(
     if meanwhile is not None:
         meanwhile()
     done = [r if r is not None else _check_chunk(*args(chunks[i])) for i, r in enumerate(results)]
-    return _joined(root, [Tally(infos, applied, []), *done], remember)
+    return _joined(root, [Tally(infos, applied, [], [], []), *done], remember)
 
 
 def _joined(root: str, tallies: Sequence[Tally], remember: bool = True) -> Tally:
     """One tally of several, what they learnt of the files' classification kept for the
     next check of this process (``_remember``)."""
-    out = Tally([], [], [])
+    out = Tally([], [], [], [], [])
     for t in tallies:
-        out.infos.extend(t.infos)
-        out.applied.extend(t.applied)
-        out.notable.extend(t.notable)
+        for mine, theirs in zip(out, t):
+            mine.extend(theirs)  # type: ignore[attr-defined]
     if remember:
         _remember(root, out.infos)
     return out
@@ -498,6 +511,7 @@ def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
 def _run_sets(
     root: str, checks: Sequence[tuple[CheckSpec, Any]], infos: Sequence[_Info],
     added: frozenset[str] | None = None, tracked: Callable[[], frozenset[str]] | None = None,
+    starts: tuple[frozenset[str], frozenset[str]] | None = None,
 ) -> list[Verdict]:
     verdicts: list[Verdict] = []
     tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _, _ in infos]
@@ -517,7 +531,7 @@ def _run_sets(
         else:
             from omnibase.builtins._facts import repo_facts
 
-            facts = repo_facts(root, spec.name, paths)
+            facts = repo_facts(root, spec.name, paths, starts)
         verdicts.extend(spec.fn(facts, o))
     return verdicts
 
@@ -529,13 +543,14 @@ def is_file_check(name: str) -> bool:
 
 def judge_set(
     root: str, stage: ScopedCheck, infos: Sequence[_Info], added: frozenset[str] | None,
-    tracked: Callable[[], frozenset[str]] | None = None,
+    tracked: Callable[[], frozenset[str]] | None = None, starts: tuple[frozenset[str], frozenset[str]] | None = None,
 ) -> list[Verdict]:
     """The verdicts of whole-set check ``stage`` on the classified files ``infos`` that
     it sees (its types, its ``files``/``exclude``); ``added``/``tracked``: git's answers
-    when the caller has them (else git is asked)."""
+    when the caller has them (else git is asked); ``starts``: the files whose first bytes
+    are known, and of them those starting with ``#!`` (the others are opened to see)."""
     infos = [i for i in infos if _selected(stage, i[0])]
-    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked)
+    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked, starts)
 
 
 def run_builtin_checks(

@@ -68,6 +68,7 @@ class Pass(NamedTuple):
     infos: list[_Info]
     git: dict[str, Callable[[], frozenset[str]]]
     gone: frozenset[str]  # files listed that were no longer there
+    starts: tuple[frozenset[str], frozenset[str]]  # files whose start was read; of them, "#!"
 
 
 #: Per process: the passes of the runs under way, by what they depend on; a few kept.
@@ -134,7 +135,7 @@ def set_verdicts(done: Pass, stage: ScopedCheck, *, root: str, added: frozenset[
     the paths staged for addition, when the caller knows them."""
     if added is None and "added" in done.git:
         added = done.git["added"]()
-    return judge_set(root, stage, done.infos, added, done.git.get("tracked"))
+    return judge_set(root, stage, done.infos, added, done.git.get("tracked"), done.starts)
 
 
 def _make(
@@ -176,7 +177,7 @@ def _make(
     for i, outcome in zip(where, _outcomes(len(file_stages), tally, passed)):
         outcomes[i] = outcome
     gone = frozenset(set(unique).difference(info[0] for info in tally.infos))
-    return Pass(outcomes, tally.infos, asked, gone)
+    return Pass(outcomes, tally.infos, asked, gone, (frozenset(tally.started), frozenset(tally.shebang)))
 
 
 def _outcomes(count: int, tally: Tally, passed: dict[str, Known]) -> list[Outcome]:

@@ -3,7 +3,7 @@
 On a generated repository of awkward files, the built-ins of a run sharing one pass give
 each component exactly what it gives run alone (the per-check path: its own check over
 its own files): status, message, findings, diff, and the bytes the fixes leave. And a run
-of every per-file check opens each file at most once (counted with an audit hook).
+of every check opens each file at most once (counted with an audit hook).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from omnibase.builtins import CHECKS, DEFAULT_CHECKS
+from omnibase.builtins import CHECKS
 from omnibase.builtins import _run
 from omnibase.components.builtin import BuiltinCheck, BuiltinUse, builtin_components, finish_run
 from omnibase.core.combinators import all_of
@@ -24,10 +24,9 @@ from omnibase.core.values import ExecCtx
 from omnibase.drivers import SyncDriver, run
 from tests.support import git, init_repo
 
-#: Every built-in that judges files one by one, plus the defaults' whole-set checks and a
-#: second use of one check with other flags and files.
+#: Every built-in, plus a second use of one check with other flags and files.
 USES = sorted(
-    [BuiltinUse(name=n, check=n) for n, spec in CHECKS.items() if spec.scope == "file" or n in DEFAULT_CHECKS]
+    [BuiltinUse(name=n, check=n) for n in CHECKS]
     + [BuiltinUse(name="ws-md", check="trailing-whitespace", args=("--markdown-linebreak-ext=md",), files=r"\.md$")],
     key=lambda u: list(CHECKS).index(u.check),
 )
@@ -116,7 +115,7 @@ def test_a_shared_pass_gives_each_check_what_it_gives_alone(generated, tmp_path)
     assert shared[2], "some fix was written"
 
 
-def test_a_run_of_every_per_file_check_opens_each_file_once(generated, tmp_path, monkeypatch):
+def test_a_run_of_every_check_opens_each_file_once(generated, tmp_path, monkeypatch):
     source, files = generated
     root = tmp_path / "counted"
     shutil.copytree(source, root, symlinks=True)
@@ -134,7 +133,7 @@ def test_a_run_of_every_per_file_check_opens_each_file_once(generated, tmp_path,
     monkeypatch.setattr(_run, "MIN_FILES_FOR_POOL", 10**9)  # in this process, where the hook sees it
     ctx = _ctx(root, files, "counted")
     ctx = msgspec.structs.replace(ctx, dry_run=True)  # fixes are not written: only reads are counted
-    comps = builtin_components([u for u in USES if CHECKS[u.check].scope == "file" or u.check in DEFAULT_CHECKS])
+    comps = builtin_components(USES)
     counting[0] = True
     try:
         report = run(all_of(list(comps)), ctx.files, ctx, SyncDriver())
