@@ -123,7 +123,7 @@ def _mask(
 
 def _check_chunk(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], passed: _Passed = {},
-    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {},
+    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {}, starts: bool = False,
 ) -> Tally:
     """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
 
@@ -133,7 +133,8 @@ def _check_chunk(
     opened at most once: the bytes that classify it are the bytes the checks get, and a
     file no stage applies to is read only as far as its classification needs. A file in
     ``passed`` is not touched (its classification and passing verdicts are known), one in
-    ``tagged`` is not classified again."""
+    ``tagged`` is not classified again. ``starts``: note which files' first bytes were
+    read and which start with ``#!`` (``Tally.started``, ``Tally.shebang``)."""
     specs = [CHECKS[s.check] for s in stages]
     by_tags: dict[frozenset[str], int] | None = {} if not any(s.files or s.exclude for s in stages) else None
     shift = emit_from
@@ -172,8 +173,8 @@ def _check_chunk(
             mask = _mask(specs, stages, tags if tags is not None else _fallback_tags(full), path, by_tags)
             applied.append(mask >> shift)
             start = head.start
-            noted = start is not None  # classifying read its start
-            if start is not None:
+            noted = start is not None or not starts  # classifying read its start, or no one asks
+            if start is not None and starts:
                 started.append(path)
                 if start[:2] == b"#!":
                     shebang.append(path)
@@ -355,7 +356,7 @@ def _pool_worker() -> None:
 
 def _run_files(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
-    remember: bool = True, meanwhile: Callable[[], None] | None = None,
+    remember: bool = True, meanwhile: Callable[[], None] | None = None, starts: bool = False,
 ) -> Tally:
     """Check ``paths`` (see ``_check_chunk``): what this process classified before is not
     classified again, a file no reported check applies to is not sent anywhere, and what
@@ -363,7 +364,7 @@ def _run_files(
     fill the per-process classification memo (``_TAGS``: for checks that each run alone;
     a pass that serves every check of a run has no one to share it with). ``meanwhile``:
     called once the work is under way (after the worker processes are forked), to start
-    what can run beside it."""
+    what can run beside it. ``starts``: see ``_check_chunk``."""
     infos: list[_Info] = []
     applied: list[int] = []
     todo: list[str] = []
@@ -401,11 +402,11 @@ def _run_files(
     if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
         if meanwhile is not None:
             meanwhile()
-        return _joined(root, [Tally(infos, applied, [], [], []), _check_chunk(root, stages, emit_from, todo, passed, tagged)], remember)
+        return _joined(root, [Tally(infos, applied, [], [], []), _check_chunk(root, stages, emit_from, todo, passed, tagged, starts)], remember)
 
     def args(chunk: Sequence[str]) -> tuple[Any, ...]:
         return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed},
-                {p: tagged[p] for p in chunk if p in tagged})  # fmt: skip
+                {p: tagged[p] for p in chunk if p in tagged}, starts)  # fmt: skip
 
     # small chunks balance uneven files; not so small that pickling dominates
     size = max(16, min(512, -(-len(todo) // (jobs * 8))))

@@ -170,6 +170,7 @@ def _make(
 
     tally = _run_files(
         root, file_stages, 0, unique, _jobs(jobs) if file_stages else 1, passed, remember=False, meanwhile=ask_git,
+        starts=bool(wanted & {"check-executables-have-shebangs", "check-shebang-scripts-are-executable"}),
     )  # fmt: skip
     if cache is not None and keys:
         cache.learn(_learned(keys, file_stages, tally), signature)
