@@ -205,9 +205,11 @@ class TimedOut(msgspec.Struct, frozen=True, kw_only=True, tag="timeout"):
 
 
 class CircuitOpen(msgspec.Struct, frozen=True, kw_only=True, tag="circuit_open"):
-    """The breaker for ``key`` was open; the component was not invoked."""
+    """The breaker for ``key`` was open; the component was not invoked. ``probe_at``: when
+    (wall-clock seconds since the epoch) the breaker lets one trial call through."""
 
     key: str
+    probe_at: float | None = None
     transient: bool = False
 
 
