@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 import msgspec
 
 from omnibase.cli.formats import RENDERERS
+from omnibase.cli.formats._common import error_text
 from omnibase.cli.formats._lazy import LazyRenderers
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
@@ -153,8 +154,7 @@ def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
     ascii_only = not opts.emoji
     lines: list[str] = []
     if step.error is not None:
-        message = getattr(step.error, "message", None)
-        text = str(message) if message else type(step.error).__name__
+        text = error_text(step.error)
         limit = 20 if opts.verbose > 0 else 6
         body = text.splitlines() or [""]
         for raw in body[:limit]:
