@@ -3,8 +3,14 @@
 py := if path_exists(".venv/bin/python") == "true" { ".venv/bin/python" } else { "python3" }
 
 # Everything CI checks: the test suite (tests, docs examples, type cases) and mypy --strict.
-test: typecheck
-    PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} -m pytest -q
+# On every core (pytest-xdist); `just test -n 0` runs it in one process. Extra arguments go to pytest.
+test *args: typecheck
+    PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} -m pytest -q -n auto --dist worksteal {{args}}
+
+# The randomized search: hypothesis at random with more examples, and the `slow` tests
+# (long fuzzers and property runs) that `just test` skips. Run it before each stop.
+fuzz *args:
+    PATH="{{justfile_directory()}}/.venv/bin:$PATH" OMNIBASE_SLOW=1 {{py}} -m pytest -q -n auto --dist worksteal {{args}}
 
 # mypy --strict on the package, with the returns plugin (configured in pyproject.toml).
 typecheck:
@@ -15,7 +21,7 @@ lint: typecheck
 
 # The type contract alone (pytest-mypy-plugins cases).
 typesafety:
-    PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} -m pytest -q typesafety
+    PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} -m pytest -q -n auto typesafety
 
 # The documentation site (mkdocs + mkdocstrings), warnings as errors; written to site/.
 docs:

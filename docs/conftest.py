@@ -120,6 +120,11 @@ def _mypy_errors(root: Path) -> dict[str, list[str]]:
         return _check_pages(root, Path(tmp))
 
 
+def _cache_dir(root: Path) -> str:
+    """mypy's cache is not safe for two processes at once: one per pytest-xdist worker."""
+    return str(root / ".mypy_cache" / "docs" / os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+
 def _check_pages(root: Path, out: Path) -> dict[str, list[str]]:
     names: dict[str, str] = {}
     for page in sorted((root / "docs").rglob("*.md")):
@@ -132,7 +137,8 @@ def _check_pages(root: Path, out: Path) -> dict[str, list[str]]:
         return {}
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--config-file", str(root / "pyproject.toml"),
-         "--no-error-summary", "--show-error-codes", *sorted(str(out / n) for n in names)],
+         "--no-error-summary", "--show-error-codes", "--cache-dir", _cache_dir(root),
+         *sorted(str(out / n) for n in names)],
         capture_output=True, text=True, cwd=root, env=dict(os.environ, MYPYPATH=str(root)), check=False,
     )
     errors: dict[str, list[str]] = {page: [] for page in names.values()}

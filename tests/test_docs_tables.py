@@ -54,7 +54,7 @@ def test_the_formats_table_lists_every_format():
 
 @pytest.mark.parametrize("flag", ["--stage", "--mode", "--format", "--graph", "--progress", "--executor", "--log-format"])
 def test_each_option_row_in_cli_md_names_every_choice(flag):
-    text = section((DOCS / "cli.md").read_text(encoding="utf-8"), "## `omnibase orch`", "### `-o FILE`")
+    text = section((DOCS / "cli.md").read_text(encoding="utf-8"), "## `omnibase orch`", "### Files omnibase writes for you")
     rows = [row for row in table_rows(text) if re.search(re.escape(flag) + r"(?![\w-])", row[0])]
     assert len(rows) == 1, f"cli.md: {len(rows)} rows for {flag}"
     words = set(re.findall(r"[\w-]+", " ".join(rows[0])))
@@ -64,7 +64,7 @@ def test_each_option_row_in_cli_md_names_every_choice(flag):
 
 def test_the_orch_options_table_is_one_table_with_every_option():
     text = section((DOCS / "cli.md").read_text(encoding="utf-8"), "## `omnibase orch`", "### Which files")
-    table, after = text.split("### `-o FILE`")
+    table, after = text.split("### Files omnibase writes for you")
     assert not table_rows(after), "a heading splits the options table"
     cells = " ".join(row[0] for row in table_rows(table))
     orch = _parser("orch")._subparsers._group_actions[0].choices["orch"]  # type: ignore[union-attr]

@@ -37,9 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 #: Upward imports and circles that exist today and are being removed; the list only shrinks.
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
-KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset({
-    frozenset({"omnibase.drivers._base", "omnibase.drivers.aio", "omnibase.drivers.sync"}),
-})
+KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def _module_name(path: pathlib.Path) -> str:

@@ -1,130 +1,158 @@
-"""Planted bugs: does the test suite catch them? (``just mutate``)
+"""Mutation testing: do the tests catch a generated bug? (``just mutate [PATH...]``)
 
-Each mutant is one small, realistic change to a core module (an off-by-one, a flipped
-comparison, an ignored predicate, a swapped precedence), with the tests that own that
-module. A copy of the project is made in a temporary folder; each mutant is applied there
-alone and its tests run (stopping at the first failure). A mutant is *killed* when its
-tests fail. The working tree is never touched.
+mutmut (configured in pyproject.toml, ``[tool.mutmut]``) copies the project to ``mutants/``
+and generates the mutants of the named files (every file under ``omnibase/`` when none is
+named). It runs the tests once unmutated and stops if they fail (the baseline), checks that
+a mutant the tests must catch is caught, records which tests call each function, then runs
+each mutant against those tests.
 
-    python tools/mutate.py            # every mutant
-    python tools/mutate.py breaker    # those whose name contains "breaker"
+mutmut counts pytest's exit 3 (an internal error) as a kill; here only a failing test (exit 1)
+is a kill, and a mutant that makes its tests run past their time budget is counted apart
+(``timeout``: caught, but not by an assertion). A mutant no test calls (``no tests``), an
+interrupted or crashed run (a collection error included) and a survivor are not caught.
 
-Prints one line per mutant and the score; exits 1 when any mutant survives.
+    python tools/mutate.py                                  # the whole package (hours)
+    python tools/mutate.py omnibase/core/redact.py omnibase/builtins/
+    python tools/mutate.py --resume omnibase/builtins/      # keep the results in mutants/
+
+Prints each module's score and every mutant not caught, with its diff. Exits 1 when a
+mutant that docs/mutation.md does not accept (its name in backquotes in a table row of the
+"Accepted survivors" section) is not caught.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
+import os
+import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
+from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "omnibase"
+
+#: pytest's exit code and mutmut's own codes -> what it means here.
+OUTCOME = {1: "killed", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
+           0: "survived", 33: "no tests", 5: "no tests", 34: "skipped", 37: "type check"}
+CAUGHT = {"killed", "timeout"}
 
 
-class Mutant(NamedTuple):
-    name: str
-    path: str
-    old: str
-    new: str
-    tests: tuple[str, ...]
+def patterns(paths: list[str]) -> list[str]:
+    """``only_mutate`` globs for files and folders named on the command line."""
+    out = []
+    for name in paths or [PACKAGE]:
+        path = (ROOT / name).resolve()
+        try:
+            rel = path.relative_to(ROOT)
+        except ValueError:
+            sys.exit(f"mutate: {name} is outside the project")
+        if rel.parts[:1] != (PACKAGE,) or not path.exists():
+            sys.exit(f"mutate: {name} is not a file or folder of {PACKAGE}/")
+        out.append(f"{rel.as_posix()}/*" if path.is_dir() else rel.as_posix())
+    return out
 
 
-BREAKER = ("tests/core/test_breaker.py",)
-RETRY = ("tests/core/test_retry_on.py", "tests/core/test_policies.py", "tests/test_interpreter.py")
-SELECT = ("tests/core/test_select.py",)
-RUN = ("tests/test_exit_codes_and_dry_run.py", "tests/test_interpreter.py")
+def accepted() -> set[str]:
+    """Mutant names docs/mutation.md accepts as survivors (equivalent or accepted, with why)."""
+    page = (ROOT / "docs" / "mutation.md").read_text(encoding="utf-8")
+    section = page.partition("## Accepted survivors")[2].partition("\n## ")[0]
+    return {m for line in section.splitlines() if line.startswith("|") for m in re.findall(r"`([\w.ǁ]+__mutmut_\d+)`", line)}
 
-MUTANTS = [
-    Mutant("breaker window boundary < to <=", "omnibase/core/policies.py",
-           "if now - t < policy.window", "if now - t <= policy.window", BREAKER),
-    Mutant("breaker reset timeout >= to >", "omnibase/core/policies.py",
-           "return now - state.opened_at >= policy.reset_timeout", "return now - state.opened_at > policy.reset_timeout", BREAKER),
-    Mutant("half-open probe limit < to <=", "omnibase/core/policies.py",
-           "return state.in_flight + state.passed < policy.probes", "return state.in_flight + state.passed <= policy.probes", BREAKER),
-    Mutant("half-open closes one probe early", "omnibase/core/policies.py",
-           "if passed >= policy.probes:", "if passed + 1 >= policy.probes:", BREAKER),
-    Mutant("threshold counts one failure short", "omnibase/core/policies.py",
-           "if len(recent) >= policy.threshold:", "if len(recent) > policy.threshold:", BREAKER),
-    Mutant("backoff exponent off by one", "omnibase/core/policies.py",
-           "exponent = failures - 1", "exponent = failures", RETRY),
-    Mutant("backoff ignores its cap", "omnibase/core/policies.py",
-           "min(policy.cap, policy.initial * policy.multiplier**exponent)", "policy.initial * policy.multiplier**exponent", RETRY),
-    Mutant("retry_exceptions ignore subclasses", "omnibase/core/policies.py",
-           "error.exc_type in _class_names(tp)", "error.exc_type == tp.__name__", RETRY),
-    Mutant("retry_when predicates ignored", "omnibase/core/policies.py",
-           "if self.base(error) or any(accept(error) for accept in self.when):", "if self.base(error):", RETRY),
-    Mutant("custom retry_on predicate ignored", "omnibase/interpreter/_policies.py",
-           "return bool(policy.retry_on(error))", "return error.transient", RETRY),
-    Mutant("retry makes one attempt too many", "omnibase/interpreter/_policies.py",
-           "attempt >= policy.max_attempts", "attempt > policy.max_attempts", RETRY),
-    Mutant("retry re-runs non-idempotent steps", "omnibase/core/step.py",
-           "all(c.meta.idempotent for c in leaves(inner))", "any(c.meta.idempotent for c in leaves(inner))", RETRY),
-    Mutant("configuration outranks registry resolution", "omnibase/interpreter/_walk.py",
-           "    if any(isinstance(e, Unresolved) for e in errors):\n        return ExitCode.REGISTRY\n"
-           "    if any(isinstance(e, Misconfigured) for e in errors):\n        return ExitCode.CONFIG\n",
-           "    if any(isinstance(e, Misconfigured) for e in errors):\n        return ExitCode.CONFIG\n"
-           "    if any(isinstance(e, Unresolved) for e in errors):\n        return ExitCode.REGISTRY\n", RUN),
-    Mutant("protocol violation outranks configuration", "omnibase/interpreter/_walk.py",
-           "    if any(isinstance(e, Misconfigured) for e in errors):\n        return ExitCode.CONFIG\n"
-           "    if any(isinstance(e, ProtocolViolation) for e in errors):\n        return ExitCode.PROTOCOL\n",
-           "    if any(isinstance(e, ProtocolViolation) for e in errors):\n        return ExitCode.PROTOCOL\n"
-           "    if any(isinstance(e, Misconfigured) for e in errors):\n        return ExitCode.CONFIG\n", RUN),
-    Mutant("pure components under dry_run get the plain ctx", "omnibase/interpreter/_walk.py",
-           "run.context(dry) if dry else run.ctx", "run.ctx", RUN),
-    Mutant("recovered failures stay FAIL", "omnibase/interpreter/_policies.py",
-           'status=Status.WARN, reason="recovered"', 'status=Status.FAIL, reason="recovered"', RUN),
-    Mutant("negated clause not negated", "omnibase/core/select.py",
-           "return hit != clause.negate", "return hit", SELECT),
-    Mutant("alternatives need all values", "omnibase/core/select.py",
-           "hit = not facts.isdisjoint(clause.values)", "hit = facts.issuperset(clause.values)", SELECT),
-    Mutant("name globs compared literally", "omnibase/core/select.py",
-           "any(fnmatch.fnmatchcase(f, v) for f in facts for v in clause.values)", "any(f == v for f in facts for v in clause.values)", SELECT),
-    Mutant("parser drops alternatives after the first", "omnibase/core/select.py",
-           "            if pos < n and text[pos] == \"|\":\n                pos += 1\n                continue\n",
-           "            if pos < n and text[pos] == \"|\":\n                pos += 1\n                break\n", SELECT),
-    Mutant("int check accepts bool", "omnibase/core/types.py",
-           "return lambda value: isinstance(value, int) and not isinstance(value, bool)",
-           "return lambda value: isinstance(value, int)", ("tests/core/test_types.py",)),
-    Mutant("generic check skips the equality", "omnibase/core/types.py",
-           "return bool(msgspec.convert(value, type=tp, strict=True) == value)",
-           "return msgspec.convert(value, type=tp, strict=True) is not None or True", ("tests/core/test_types.py",)),
-    Mutant("lift_safe never marks transient", "omnibase/core/lift.py",
-           "transient=isinstance(exc, transient),", "transient=False,", ("tests/core/test_retry_on.py",)),
-]
+
+def outcome(code: int | None) -> str:
+    return "not run" if code is None else OUTCOME.get(code, f"exit {code}")
 
 
 def main(argv: list[str]) -> int:
-    chosen = [m for m in MUTANTS if not argv or any(a in m.name for a in argv)]
-    with tempfile.TemporaryDirectory(prefix="omnibase-mutate-") as tmp:
-        work = Path(tmp)
-        for name in ("omnibase", "tests", "docs"):
-            shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
-        shutil.copy(ROOT / "pyproject.toml", work / "pyproject.toml")
-        killed = 0
-        for m in chosen:
-            target = work / m.path
-            original = target.read_text(encoding="utf-8")
-            if original.count(m.old) != 1:
-                print(f"STALE     {m.name}: its text is not found once in {m.path} (update tools/mutate.py)")
-                return 2
-            target.write_text(original.replace(m.old, m.new), encoding="utf-8")
-            t0 = time.monotonic()
-            try:
-                done = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *m.tests],
-                    cwd=work, capture_output=True, text=True, timeout=600, check=False,
-                )
-            finally:
-                target.write_text(original, encoding="utf-8")
-            verdict = "killed" if done.returncode != 0 else "SURVIVED"
-            killed += done.returncode != 0
-            print(f"{verdict:9} {m.name} ({time.monotonic() - t0:.1f} s)", flush=True)
-    print(f"mutation score: {killed}/{len(chosen)} planted bugs caught")
-    return 0 if killed == len(chosen) else 1
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", help=f"files or folders under {PACKAGE}/ (default: all of it)")
+    parser.add_argument("--resume", action="store_true", help="keep mutants/ and its results from an earlier run")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants run at once")
+    parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
+                        help="leave out a test that fails without any mutant (say so with the score)")
+    args = parser.parse_args(argv)
+    only = patterns(args.paths)
+
+    os.chdir(ROOT)
+    if not args.resume:
+        shutil.rmtree("mutants", ignore_errors=True)
+    # A test that runs the CLI in a subprocess must run the mutated package too.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "mutants"), os.environ.get("PYTHONPATH")]))
+
+    import mutmut.__main__ as mutmut_main
+    import mutmut.configuration as configuration
+
+    # While mutmut records which tests call which function, a CLI subprocess must run the
+    # unmutated package: its recording would look for mutmut's settings in the test's folder.
+    record = mutmut_main.collect_or_load_stats
+
+    def record_unmutated(*args: object, **kwargs: object) -> object:
+        saved = os.environ.pop("PYTHONPATH", None)
+        try:
+            return record(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            if saved is not None:
+                os.environ["PYTHONPATH"] = saved
+
+    mutmut_main.collect_or_load_stats = record_unmutated  # type: ignore[assignment]
+
+    base = configuration.config()
+    extra = [f"--deselect={node}" for node in args.deselect]
+    configuration._config = dataclasses.replace(
+        base, only_mutate=only, pytest_add_cli_args_test_selection=base.pytest_add_cli_args_test_selection + extra
+    )
+    started = time.monotonic()
+    try:
+        mutmut_main._run([], args.jobs)
+    except SystemExit as stop:  # mutmut exits when the unmutated baseline fails
+        if stop.code not in (None, 0):
+            print("mutate: the tests fail without any mutant (the baseline): fix them first")
+            return 2
+    return report(only, time.monotonic() - started)
+
+
+def report(only: list[str], seconds: float) -> int:
+    import fnmatch
+
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    ok = accepted()
+    missed: list[tuple[str, str, str]] = []
+    totals: Counter[str] = Counter()
+    print(f"\n{'module':<46} {'mutants':>7} {'killed':>6} {'timeout':>7} {'missed':>6} {'score':>6}")
+    for meta in sorted(Path("mutants").rglob("*.py.meta")):
+        source = meta.relative_to("mutants").with_suffix("").as_posix()
+        if not any(fnmatch.fnmatch(source, p) for p in only):
+            continue
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        counts = Counter(outcome(c) for c in codes.values())
+        if not codes:
+            continue
+        caught = sum(counts[k] for k in CAUGHT)
+        totals.update(counts)
+        print(f"{source:<46} {len(codes):>7} {counts['killed']:>6} {counts['timeout']:>7} {len(codes) - caught:>6} {caught / len(codes):>6.0%}")
+        missed += [(name, outcome(code), source) for name, code in sorted(codes.items()) if outcome(code) not in CAUGHT]
+    n = sum(totals.values())
+    caught = sum(totals[k] for k in CAUGHT)
+    if not n:
+        print("mutate: no mutants were generated (mutmut does not mutate module-level code or class bodies)")
+        return 0
+    print(f"{'all':<46} {n:>7} {totals['killed']:>6} {totals['timeout']:>7} {n - caught:>6} {caught / n:>6.0%}")
+    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())) + f"; {seconds:.0f} s")
+    new = [m for m in missed if m[0] not in ok]
+    for name, what, source in missed:
+        tag = "accepted in docs/mutation.md" if name in ok else "NOT CAUGHT"
+        print(f"\n# {name} ({what}; {tag})")
+        print(get_diff_for_mutant(name, path=source))
+    if new:
+        print(f"\nmutate: {len(new)} mutant(s) not caught and not accepted in docs/mutation.md")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

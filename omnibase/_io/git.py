@@ -21,11 +21,13 @@ __all__ = [
     "Pending",
     "RepoPaths",
     "Staged",
-    "Status",
+    "GitStatus",
     "all_files",
     "changed_files",
+    "commit_of",
     "explicit_files",
     "git",
+    "git_dir_of",
     "git_text",
     "index_tree",
     "repo_paths",
@@ -34,8 +36,8 @@ __all__ = [
     "status",
     "status_of",
     "status_started",
-    "tree_of",
     "text",
+    "tree_of",
     "zsplit",
 ]
 
@@ -165,6 +167,17 @@ def repo_paths(cwd: str = ".") -> Result[RepoPaths, FileScopeError]:
     return Success(paths)
 
 
+def git_dir_of(root: str, given: str = "") -> str | None:
+    """The git directory of the work tree at ``root``: ``given`` (what the caller was told,
+    relative to ``root`` or absolute) when it names a folder, else ``repo_paths``'s answer;
+    None outside a git work tree."""
+    if given:
+        full = os.path.join(root, given)
+        return full if os.path.isdir(full) else None
+    found = repo_paths(root)
+    return found.unwrap().git_dir if isinstance(found, Success) else None
+
+
 def repo_root(cwd: str = ".") -> Result[str, FileScopeError]:
     """The top of the git work tree containing ``cwd``."""
     return repo_paths(cwd).map(lambda p: p.root)
@@ -197,7 +210,7 @@ def staged(root: str) -> Result[Staged, FileScopeError]:
     )
 
 
-class Status(msgspec.Struct, frozen=True):
+class GitStatus(msgspec.Struct, frozen=True):
     """One ``git status`` of the tracked files: ``(letter, path)`` pairs as ``git diff
     --cached --name-status --diff-filter=ACMR`` (``staged``: the index against HEAD) and
     ``git diff --name-status`` (``unstaged``: the work tree against the index; ``U`` for a
@@ -226,13 +239,13 @@ def status_started(root: str) -> Pending:
     return Pending(_STATUS, root)
 
 
-def status(root: str) -> Result[Status, GitError]:
+def status(root: str) -> Result[GitStatus, GitError]:
     """Both differences a pre-commit run asks about, in one git call instead of two ``git
     diff``."""
     return status_of(git(_STATUS, root))
 
 
-def status_of(found: Result[bytes, GitError]) -> Result[Status, GitError]:
+def status_of(found: Result[bytes, GitError]) -> Result[GitStatus, GitError]:
     """``status``'s answer from the output of its git call."""
     if isinstance(found, Failure):
         return Failure(found.failure())
@@ -257,7 +270,7 @@ def status_of(found: Result[bytes, GitError]) -> Result[Status, GitError]:
             staged.append((code[0], path))
         if code[1] != "." and not submodule:  # the stash leaves submodules alone (``git diff --ignore-submodules``)
             unstaged.append((code[1], path))
-    return Success(Status(staged=tuple(staged), unstaged=tuple(unstaged)))
+    return Success(GitStatus(staged=tuple(staged), unstaged=tuple(unstaged)))
 
 
 def index_tree(root: str) -> Result[str, FileScopeError]:
@@ -276,15 +289,24 @@ def all_files(root: str) -> Result[tuple[str, ...], FileScopeError]:
     )
 
 
-def tree_of(root: str, ref: str) -> Result[str, FileScopeError]:
-    """The id of the tree a user-given ``ref`` names (a commit's tree, or a tree itself: a
-    push of a root commit is checked from the empty tree). git is told where its options end
+def commit_of(root: str, ref: str) -> Result[str, FileScopeError]:
+    """The id of the commit a user-given ``ref`` names. git is told where its options end
     (``--end-of-options``), so a ref spelled like an option (``--output=/etc/passwd``) is a
     name that names nothing, never an option: every user-given ref reaches git through
-    here, and only the id it answers goes further."""
-    found = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{tree}}"], root)
+    here or ``tree_of``, and only the id git answers goes further."""
+    return _named(root, ref, "commit")
+
+
+def tree_of(root: str, ref: str) -> Result[str, FileScopeError]:
+    """The id of the tree a user-given ``ref`` names (a commit's tree, or a tree itself: a
+    push of a root commit is checked from the empty tree), asked as ``commit_of`` asks."""
+    return _named(root, ref, "tree")
+
+
+def _named(root: str, ref: str, kind: str) -> Result[str, FileScopeError]:
+    found = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{{kind}}}"], root)
     if isinstance(found, Failure):
-        return Failure(FileScopeError(f"{ref}: not a commit in this repository"))
+        return Failure(FileScopeError(f"{ref}: not a {kind} in this repository"))
     return Success(text(found.unwrap()).strip())
 
 
@@ -303,15 +325,20 @@ def changed_files(root: str, old: str, new: str) -> Result[tuple[str, ...], File
 
 
 def explicit_files(root: str, cwd: str, paths: Sequence[str]) -> Result[tuple[str, ...], FileScopeError]:
-    """Paths given on the command line, made relative to ``root``; they must exist."""
+    """Paths given on the command line, made relative to ``root``; they must exist and be
+    inside it (``omnibase._io.paths.contained``: a folder on the way may not lead out
+    through a symlink; a symlink named itself is a file of the repository)."""
+    from omnibase._io.paths import contained
+
     out: list[str] = []
     for p in paths:
         full = os.path.abspath(os.path.join(cwd, p))
         if not os.path.lexists(full):
             return Failure(FileScopeError(f"{p}: no such file"))
-        rel = os.path.relpath(full, root)
-        if rel.startswith(".." + os.sep) or rel == "..":
+        inside = contained(root, full, follow_last=False)
+        if isinstance(inside, Failure):
             return Failure(FileScopeError(f"{p}: outside the repository at {root}"))
+        rel = os.path.relpath(inside.unwrap(), os.path.abspath(root))
         if os.path.isdir(full):
             for base, dirs, names in os.walk(full):
                 dirs[:] = [d for d in dirs if d != ".git"]

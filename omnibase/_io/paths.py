@@ -34,9 +34,12 @@ class Uncontained(msgspec.Struct, frozen=True):
     message: str
 
 
-def contained(root: str, path: str) -> Result[str, Uncontained]:
+def contained(root: str, path: str, *, follow_last: bool = True) -> Result[str, Uncontained]:
     """``path`` (relative to ``root``, or absolute) as an absolute path under ``root``, if it
     stays inside ``root`` once every symlink on the way is followed; else why not.
+    ``follow_last=False``: a symlink as the last component is a file of the repository in
+    its own right (what it points to is not followed, so not judged); the folders on the
+    way still are.
 
     ``root`` itself counts as inside. The answer is ``root`` (made absolute, not resolved)
     joined with the path relative to it, so messages show the user's spelling of the root."""
@@ -47,7 +50,10 @@ def contained(root: str, path: str) -> Result[str, Uncontained]:
     top = os.path.abspath(root)
     real_top = os.path.realpath(top)
     full = os.path.normpath(os.path.join(top, path))
-    real = os.path.realpath(full)
+    if follow_last or full == top:
+        real = os.path.realpath(full)
+    else:
+        real = os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
     if not _under(real_top, real):
         where = "through a symbolic link " if _under(top, full) else ""
         return Failure(Uncontained(f"{path}: leads {where}outside the repository at {root}"))

@@ -597,10 +597,11 @@ def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequ
 def _inside(root: str, path: str) -> str | None:
     """The file's full path if it is a regular file reached from ``root`` without passing
     through a symlink (a symlinked folder may lead out of the repository), else None."""
+    from omnibase._io.paths import contained
+
     full = os.path.join(root, path)
-    real_root = os.path.realpath(root)
-    if os.path.realpath(full) != os.path.normpath(os.path.join(real_root, path)):
-        return None
+    if contained(root, path).value_or(None) != os.path.normpath(os.path.join(os.path.abspath(root), path)):
+        return None  # outside, or reached through a symlink (the answer is where it leads)
     st = os.lstat(full)
     return full if stat.S_ISREG(st.st_mode) else None
 

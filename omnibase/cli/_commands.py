@@ -31,7 +31,7 @@ from omnibase.orchestrators.table import STAGES
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from omnibase._io.git import Status
+    from omnibase._io.git import GitStatus
     from omnibase.drivers.modes import Stack
     from omnibase.precommit._stash import Lookahead, Stashed
 
@@ -56,10 +56,10 @@ def _selector(request: StageRequest) -> Result[Selector, str]:
 
 
 def _files(
-    request: StageRequest, root: str, facts: dict[str, str] | None = None, status: Status | None = None
+    request: StageRequest, root: str, facts: dict[str, str] | None = None, status: GitStatus | None = None
 ) -> Result[tuple[str, ...], str]:
     """The files the stage looks at; ``facts`` receives what git told on the way (the
-    paths staged for addition, for the built-ins). ``status``: a ``_git.Status`` the run
+    paths staged for addition, for the built-ins). ``status``: a ``_io.git.GitStatus`` the run
     already has (the stash asked), which answers for the staged files without asking git."""
     from omnibase._io import git as files
 
@@ -293,7 +293,7 @@ class _Stage:
         self.stream: Any = None  # the jsonl stream, when one is asked for
         self.report: RunReport | None = None
 
-    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: Status | None = None) -> int:
+    def run(self, *, emit: bool = True, worktree_is_index: bool = False, status: GitStatus | None = None) -> int:
         """Select the files, run the stage, and (``emit``) print the report (``status``:
         see ``_files``)."""
         from omnibase.context import new_ctx

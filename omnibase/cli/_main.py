@@ -242,7 +242,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", metavar="PATH", help="the registry file (default: $OMNIBASE_REGISTRY, else the nearest omnibase.yaml upward, up to the repository root)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; structured logs on stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the summary")
-    p.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE (atomically; format from the extension: .json, .yaml/.yml, else human)")
+    p.add_argument("-o", "--output", metavar="FILE", help="--report FORMAT=FILE with the format from the extension (.json, .yaml/.yml, else human) unless --format names one")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -74,7 +74,11 @@ def _log_observer(args: argparse.Namespace, ctx: ExecCtx, stream: TextIO) -> Any
     color = stream is sys.stderr and stream.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
     fmt: Literal["json", "console"] = "json" if args.log_format == "json" else "console"
     level = level_of(args.verbose, args.quiet)
-    return LogObserver(ctx, lambda: make_logger(stream, fmt=fmt, level=level, color=color), level)
+    from omnibase.cli.formatters import default_format
+
+    beside = stream is sys.stderr and fmt == "console" and not getattr(args, "output", None)
+    reported = beside and (args.format or default_format(sys.stdout.isatty())) == "human"
+    return LogObserver(ctx, lambda: make_logger(stream, fmt=fmt, level=level, color=color), level, reported=reported)
 
 
 def observed_run(
@@ -166,13 +170,12 @@ def _snapshot(report: RunReport, step: Step[Any, Any], value: Any, ctx: ExecCtx,
 
 
 def _scrubber() -> Callable[[str], str] | None:
-    """The secret redaction the report gets, for the snapshot too: ``omnibase.core.redact``
-    (issue 9) where it exists; looked up by name so this module also works without it."""
-    import importlib
+    """The secret redaction the report gets, for the snapshot's JSON text too (each secret
+    also in the escaped form JSON gives it); None when there is no secret to hide."""
+    from omnibase.core.redact import json_forms, redact, secret_values
 
-    try:
-        module = importlib.import_module("omnibase.core.redact")
-    except ImportError:
+    secrets = secret_values(os.environ)
+    if not secrets:
         return None
-    secrets = module.secret_values(os.environ)
-    return lambda text: str(module.redact(text, secrets)) if secrets else text
+    forms = json_forms(secrets)
+    return lambda text: redact(text, forms)

@@ -78,7 +78,9 @@ def guarded(call: Callable[[], int]) -> int:
 def exit_code(code: int) -> int:
     """The exit code of a run that returned ``code``: 128 + N when signal N (SIGTERM,
     SIGHUP) stopped it as Ctrl-C would have (130)."""
-    return 128 + SIGNALLED[0] if SIGNALLED and code == 130 else code
+    from omnibase.core.exits import signal_exit
+
+    return signal_exit(SIGNALLED[0]) if SIGNALLED and code == 130 else code
 
 
 def check_output(args: argparse.Namespace) -> str | None:
@@ -100,7 +102,9 @@ def finish_report(report: RunReport, path: str | None) -> RunReport:
     code 128+N when signal N (SIGTERM, SIGHUP) interrupted it."""
     import msgspec
 
-    code = 128 + SIGNALLED[0] if SIGNALLED and report.outcome == "interrupted" else report.exit_code
+    from omnibase.core.exits import signal_exit
+
+    code = signal_exit(SIGNALLED[0]) if SIGNALLED and report.outcome == "interrupted" else report.exit_code
     return msgspec.structs.replace(report, metadata={**report.metadata, "registry": path or ""}, exit_code=code)
 
 

@@ -80,8 +80,9 @@ def append_step_summary(report: RunReport, env: Mapping[str, str]) -> str | None
     if not path:
         return None
     from omnibase.cli.formats.github import step_summary
+    from omnibase.cli.formatters import clean
 
-    data = step_summary(report).encode("utf-8", "backslashreplace")
+    data = step_summary(clean(report)).encode("utf-8", "backslashreplace")  # redacted, as every rendering
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:

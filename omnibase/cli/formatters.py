@@ -27,6 +27,7 @@ import msgspec
 from omnibase.cli.formats import RENDERERS
 from omnibase.cli.formats._common import error_text
 from omnibase.cli.formats._lazy import LazyRenderers
+from omnibase.cli.formats._next import hint, replay_command, replay_helps, rerun
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
 __all__ = ["FORMATTERS", "RenderOptions", "Renderer", "clean", "default_format", "detect_options", "json_schema", "width_of"]
@@ -132,18 +133,52 @@ def _paint(text: str, code: str, opts: RenderOptions) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if opts.color else text
 
 
-def _step_line(step: StepResult, opts: RenderOptions) -> str:
+class _Columns(msgspec.Struct, frozen=True):
+    """The tail of every status line, the same for all of one report: the verdict, the
+    time (right-aligned) and, when any step ran more than once, its attempts."""
+
+    badge: int  # columns of a verdict: "[PASS]" is 6, "✅ PASS" 7
+    timing: int  # columns of the widest time ("12.34s")
+    attempts: int  # columns of the widest "xN" (0: no step was retried)
+
+    @property
+    def width(self) -> int:
+        """Columns from the space before the verdict to the end of the widest tail."""
+        return 1 + self.badge + 1 + self.timing + (1 + self.attempts if self.attempts else 0)
+
+
+def _timing(step: StepResult) -> str:
+    """``0.42s``; at most 9 columns (a duration past a day is shown as ``1.2e+05s``)."""
+    if not step.attempts:
+        return ""
+    return f"{step.duration_s:.2f}s" if step.duration_s < 100_000 else f"{step.duration_s:.1e}s"
+
+
+def _columns(steps: list[StepResult], opts: RenderOptions) -> _Columns:
+    timing = max((len(_timing(s)) for s in steps), default=0)
+    attempts = max((len(f"x{s.attempts}") for s in steps if s.attempts > 1), default=0)
+    return _Columns(7 if opts.emoji else 6, timing, attempts)
+
+
+def _step_line(step: StepResult, opts: RenderOptions, columns: _Columns) -> str:
+    """``name.... VERDICT  TIME xN``: the verdict, the time and the attempts in the same
+    columns on every line of the report (a skipped step has no time, a step run once no
+    attempts), the name cut to fit ``opts.width``."""
     ascii_only = not opts.emoji
     badge, status = _badge(step, opts)
-    timing = f" {step.duration_s:.2f}s" if step.attempts else ""
-    if step.attempts > 1:
-        timing += f" x{step.attempts}"
-    tail = f" {badge}{timing}"
-    room = max(opts.width - width_of(tail) - 1, 8)
+    pad = " " * (columns.badge - width_of(badge))
+    tail = f" {badge}{pad} {_timing(step):>{columns.timing}}"
+    if columns.attempts:
+        tail += f" {f'x{step.attempts}' if step.attempts > 1 else '':<{columns.attempts}}"
+    tail = tail.rstrip()
+    room = max(opts.width - columns.width - 1, 8)
     name = _clip(_clean(step.name, ascii_only), room, ascii_only)
-    dots = "." * max(opts.width - width_of(name) - width_of(tail), 1)
-    line = f"{name}{dots}{tail}"
-    return _clip(line, opts.width, ascii_only).replace(badge, _paint(badge, _COLOR[status], opts), 1)
+    dots = "." * max(opts.width - columns.width - width_of(name), 1)
+    head = f"{name}{dots} "
+    line = _clip(head + tail[1:], opts.width, ascii_only)  # cut only when the tail itself is too wide
+    if opts.color and line.startswith(head + badge):  # painted where it is, never in the name
+        line = head + _paint(badge, _COLOR[status], opts) + line[len(head) + len(badge) :]
+    return line
 
 
 #: How many lines of a ``Raised`` error's traceback ``-v`` shows (its end, nearest the raise).
@@ -168,17 +203,27 @@ def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
                 lines.append(f"    ... {len(frames) - _TRACE_LINES} earlier traceback lines (--format json has all)")
             for raw in frames[-_TRACE_LINES:]:
                 lines.append(_clip("    | " + _clean(raw, ascii_only), opts.width, ascii_only))
+        advice = hint(step)
+        if advice is not None and not (trace and opts.verbose > 0):
+            lines.append(_clip(f"    {_ARROW[ascii_only]} {_clean(advice, ascii_only)}", opts.width, ascii_only))
     elif step.reason and opts.verbose > 0:
         lines.append(_clip("    " + _clean(step.reason, ascii_only), opts.width, ascii_only))
     return lines
 
 
+#: What starts a line of advice: by whether the output is ASCII only.
+_ARROW = {True: "->", False: "→"}
+
+
 def render_human(report: RunReport, opts: RenderOptions) -> str:
+    """The report for a person: the failed steps first, each with its message and what
+    to do about it, then the other steps in the order they ran; the gating decisions and
+    what the mode adds; what to do next; the summary."""
+    shown = [s for s in report.steps if opts.verbose >= 0 or s.status is Status.FAIL]
+    columns = _columns(shown, opts)
     lines: list[str] = []
-    for step in report.steps:
-        if opts.verbose < 0 and step.status is not Status.FAIL:
-            continue
-        lines.append(_step_line(step, opts))
+    for step in [s for s in shown if s.status is Status.FAIL] + [s for s in shown if s.status is not Status.FAIL]:
+        lines.append(_step_line(step, opts, columns))
         if step.status in (Status.FAIL, Status.WARN) or opts.verbose > 0:
             lines.extend(_detail(step, opts))
     if report.error is not None and not report.steps:
@@ -186,6 +231,7 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
         lines.append(_clip("error: " + _clean(str(message), not opts.emoji), opts.width, not opts.emoji))
     lines.extend(_gate_lines(report, opts))
     lines.extend(_mode_lines(report, opts))
+    lines.extend(_next_lines(report, opts))
     s = report.summary
     parts = [f"{n} {word}" for n, word in ((s.passed, "passed"), (s.failed, "failed"), (s.warned, "warned"), (s.skipped, "skipped")) if n]
     summary = f"{', '.join(parts) or 'nothing ran'} in {report.duration_s:.2f}s"
@@ -197,6 +243,28 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
         ids = f"trace {report.trace_id} run {report.run_id}"
         lines.append(_clip(_clean(ids, not opts.emoji), opts.width, not opts.emoji))
     return "\n".join(lines) + "\n"
+
+
+def _next_lines(report: RunReport, opts: RenderOptions) -> list[str]:
+    """What to do next: in a stage of checks, the command that runs only what failed; when
+    a replay gains something (``formats._next.replay_helps``), the command that replays
+    the failure snapshot, whole: the path is never cut (it goes on a line of its own,
+    after a shell line continuation, when the command does not fit), so it can be pasted."""
+    ascii_only = not opts.emoji
+    lines: list[str] = []
+    again = rerun(report)
+    if again is not None:
+        todo, command = again
+        lines.append(_clip(f"next: {todo}:", opts.width, ascii_only))
+        lines.append(f"  {command}")
+    if replay_helps(report):
+        lines.append(_clip("next: replay the failure; what passed is not run again:", opts.width, ascii_only))
+        head, path = replay_command(report.snapshot, ascii_only=ascii_only)
+        if 2 + width_of(head) + 1 + width_of(path) <= opts.width:
+            lines.append(f"  {head} {path}")
+        else:
+            lines.extend([f"  {head} \\", f"    {path}"])
+    return lines
 
 
 #: The colour of each gating verdict; the ones a quiet run (``-q``) still shows.
@@ -238,8 +306,8 @@ def _gate_lines(report: RunReport, opts: RenderOptions) -> list[str]:
 
 
 def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:
-    """What a mode adds: a dry run's plan and diff, the profile's slowest steps, the
-    failure snapshot to replay."""
+    """What a mode adds: a dry run's plan and diff, the profile's slowest steps, what a
+    replay reused."""
     ascii_only = not opts.emoji
 
     def fit(text: str) -> str:
@@ -271,9 +339,6 @@ def _mode_lines(report: RunReport, opts: RenderOptions) -> list[str]:
     if report.metadata.get("mode") == "replay":
         reused = [n for n in report.metadata.get("replayed", "").split(",") if n]
         lines.append(fit(f"replay of {report.metadata.get('replayed_from', '?')}: {len(reused)} answers reused"))
-    if report.snapshot:
-        lines.append(fit(f"snapshot: {report.snapshot}"))
-        lines.append(fit(f"  replay: omnibase orch --mode replay --snapshot {report.snapshot}"))
     return lines
 
 

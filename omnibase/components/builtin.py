@@ -16,15 +16,16 @@ edits; the edge (``apply_fixes``) writes them after the run, one write per file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.step import Component
+from omnibase.drivers import kinds
 from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Misconfigured, Skip
 
-__all__ = ["BuiltinCheck", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
+__all__ = ["BUILTIN", "BuiltinCheck", "BuiltinKind", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
 
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
@@ -146,11 +147,10 @@ def _selected(stage: Any, files: tuple[str, ...]) -> tuple[str, ...]:
 def _hand_over(ctx: ExecCtx, name: str, rank: int, edits: list[Any]) -> None:
     """Give the edits to the edge: spooled under the git dir for ``apply_fixes``; outside
     a git repository (no place for a spool), written at once."""
-    import os
+    from omnibase._io.git import git_dir_of
 
-    git_dir = dict(ctx.params).get("git_dir") or os.path.join(ctx.root, ".git")
-    git_dir = os.path.join(ctx.root, git_dir)
-    if os.path.isdir(git_dir):
+    git_dir = git_dir_of(ctx.root, dict(ctx.params).get("git_dir") or "")
+    if git_dir is not None:
         from omnibase.builtins._spool import spool_edits
 
         spool_edits(git_dir, ctx.run_id, name, rank, edits)
@@ -179,12 +179,12 @@ def apply_fixes(ctx: ExecCtx) -> tuple[str, ...]:
     names spooled (each file once), and remove the spool; the paths written. Call it after
     the run, also a run stopped early (its reported fixes are kept); under ``ctx.dry_run``
     it writes nothing."""
-    import os
-
     if ctx.dry_run:
         return ()
-    git_dir = os.path.join(ctx.root, dict(ctx.params).get("git_dir") or ".git")
-    if not os.path.isdir(git_dir):
+    from omnibase._io.git import git_dir_of
+
+    git_dir = git_dir_of(ctx.root, dict(ctx.params).get("git_dir") or "")
+    if git_dir is None:
         return ()
     from omnibase.builtins._spool import apply_spooled
 
@@ -337,3 +337,14 @@ def chained(components: Sequence[Component[Any, Any]], selected: Iterable[str]) 
                 fixers.append(fn.use)
         out.append(comp)
     return tuple(out)
+
+
+class BuiltinKind(kinds.PythonKind):
+    """A built-in check: called like any Python function; a worker process (of the pool,
+    or of a Dask cluster) rebuilds the ``BuiltinCheck`` value from its fields."""
+
+    name: str = "builtin"
+
+
+BUILTIN: Final = BuiltinKind()
+kinds.register(BuiltinCheck, BUILTIN)

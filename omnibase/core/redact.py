@@ -1,10 +1,13 @@
 r"""Keeping secrets and oversized text out of reports (pure functions; the callers pass the
 environment in).
 
-- ``secret_values(env)``: the values of environment variables whose *names* look secret:
-  they contain one of ``SECRET_NAME_PARTS`` (case-insensitive), e.g. ``GITHUB_TOKEN``,
-  ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``. Values shorter than ``MIN_SECRET`` characters
-  are left alone (they would blank out ordinary words and hide little).
+- ``is_secret_name(name)``: whether an environment variable's *name* looks secret: it
+  contains one of ``SECRET_NAME_PARTS`` (case-insensitive), e.g. ``GITHUB_TOKEN``,
+  ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``, ``SESSION_COOKIE``. The one list: reports
+  redact these values, and commands are not given these variables unless asked.
+- ``secret_values(env)``: the values of the variables whose names look secret. Values
+  shorter than ``MIN_SECRET`` characters are left alone (they would blank out ordinary
+  words and hide little).
 - ``redact(text, secrets)``: every occurrence of each value replaced by ``[redacted]``.
 - ``bound(text, limit)``: at most ``limit`` characters, then ``... N bytes more``.
 - ``printable(text)``: valid UTF-8 text; bytes that were not UTF-8 (a file name decoded
@@ -21,15 +24,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["MIN_SECRET", "SECRET_NAME_PARTS", "bound", "printable", "redact", "secret_values"]
+__all__ = ["MIN_SECRET", "SECRET_NAME_PARTS", "bound", "is_secret_name", "json_forms", "printable", "redact", "secret_values"]
 
-#: An environment variable is secret when its name contains one of these.
-SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "AUTH")
+#: An environment variable is secret when its name contains one of these (``PASSW`` covers
+#: ``PASSWORD`` and ``PASSWD``).
+SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSW", "KEY", "CREDENTIAL", "PRIVATE", "AUTH", "COOKIE", "SESSION")
 #: Shorter values are not redacted.
 MIN_SECRET = 4
 
 _SECRET_NAME = re.compile("|".join(SECRET_NAME_PARTS), re.IGNORECASE)
 MASK = "[redacted]"
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether the variable ``name`` holds a secret, by its name.
+
+    >>> is_secret_name("GITHUB_TOKEN"), is_secret_name("db_passwd"), is_secret_name("HOME")
+    (True, True, False)
+    """
+    return _SECRET_NAME.search(name) is not None
 
 
 def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -44,6 +57,20 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def json_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """``secrets`` and the forms JSON gives them inside a string (quotes, backslashes and
+    control characters escaped; non-ASCII as is or as ``\\uXXXX``), longest first: what
+    ``redact`` needs to hide them in JSON text (a snapshot file).
+
+    >>> json_forms(['a"b'])
+    ('a\\\\"b', 'a"b')
+    """
+    import json
+
+    forms = {f for s in secrets for f in (s, json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1])}
+    return tuple(sorted(forms, key=lambda v: (-len(v), v)))
 
 
 def bound(text: str, limit: int) -> str:

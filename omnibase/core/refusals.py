@@ -12,18 +12,18 @@ rebuilt, all end here: a report with no steps, the error, and the spec's exit co
 
 from __future__ import annotations
 
-from omnibase.core.values import ExecCtx, ExitCode, Misconfigured, RunReport, Status, StepError, Summary, Unresolved
+from omnibase.core.outcomes import code_of
+from omnibase.core.values import ExecCtx, ExitCode, RunReport, Status, StepError, Summary
 
 __all__ = ["refusal_code", "refused"]
 
 
 def refusal_code(error: StepError) -> ExitCode:
-    """The exit code of a pipeline that cannot start: 3 for a name that does not resolve,
-    2 for ``--from``/``--to`` that name neither a subgraph nor a chain, 4 for types that
-    do not fit."""
-    if isinstance(error, Unresolved):
-        return ExitCode.REGISTRY
-    return ExitCode.CONFIG if isinstance(error, Misconfigured) else ExitCode.PROTOCOL
+    """The exit code of a pipeline that cannot start, from the one table of error kinds
+    (``omnibase.core.outcomes.EXIT_CODES``): 3 for a name that does not resolve
+    (``Unresolved``), 2 for ``--from``/``--to`` that name neither a subgraph nor a chain
+    (``Misconfigured``), 4 for types that do not fit (``ProtocolViolation``)."""
+    return code_of(error)
 
 
 def refused(ctx: ExecCtx, stage: str, error: StepError) -> RunReport:

@@ -21,6 +21,7 @@ import msgspec
 from returns.result import Result
 
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
+from omnibase.core.signature import call_shape_error
 from omnibase.core.values import ExecCtx, GraphNode, Meta, StepError
 
 __all__ = [
@@ -310,6 +311,9 @@ def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> 
             if not label or label == "<lambda>":  # a partial, a lambda, a callable object
                 raise TypeError(f"component({f!r}): give it a name, e.g. component(fn, name='...')")
             base = Meta(name=label)
+        wrong = call_shape_error(f, base.name)
+        if wrong is not None:
+            raise TypeError(wrong)
         for key, tp in (("input_type", arg), ("output_type", out)):
             if getattr(base, key) == "object":
                 given.setdefault(key, _type_name(tp))

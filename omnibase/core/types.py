@@ -24,7 +24,18 @@ from typing import Any, Final
 
 import msgspec
 
-__all__ = ["TYPE_NAMES", "accept_all", "checker", "declared_types", "entry_types", "input_error", "is_type_name", "type_named"]
+__all__ = [
+    "TYPE_NAMES",
+    "accept_all",
+    "checker",
+    "declared_types",
+    "entry_types",
+    "input_error",
+    "is_type_name",
+    "output_error",
+    "type_label",
+    "type_named",
+]
 
 #: The type names a registry entry may give as ``input:`` or ``output:``.
 TYPE_NAMES: Final[dict[str, object]] = {
@@ -167,6 +178,72 @@ def input_error(step: Any, value: object) -> str | None:
         if not checker(tp)(value):
             shown = repr(value)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            label = tp.__qualname__ if isinstance(tp, type) else repr(tp).replace("typing.", "")
-            return f"{name} takes {label}, was given {type(value).__name__}: {shown}"
+            return f"{name} takes {type_label(tp)}, was given {type(value).__name__}: {shown}"
+    return None
+
+
+def type_label(tp: object) -> str:
+    """How a message names a type: ``int``, ``Item``, ``list[Item]``, ``int | None``.
+
+    >>> type_label(int), type_label(dict[str, list[int]]), type_label(typing.Optional[int]), type_label(tuple[int, ...])
+    ('int', 'dict[str, list[int]]', 'int | None', 'tuple[int, ...]')
+    """
+    if tp is None or tp is types.NoneType:
+        return "None"
+    if tp is Ellipsis:
+        return "..."
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if isinstance(tp, type) and origin is None:
+        return tp.__qualname__
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(type_label(a) for a in args)
+    if isinstance(origin, type) and args:
+        return f"{origin.__qualname__}[{', '.join(type_label(a) for a in args)}]"
+    return repr(tp).replace("typing.", "")
+
+
+def output_error(name: str, value: object, tp: object) -> str:
+    """The message of a ``ProtocolViolation`` for component ``name`` whose successful
+    ``value`` is not of its declared output type ``tp``: the value's type and the type
+    checked, then, when the value is of the right container and one element is wrong,
+    the path to the first wrong element and what it should be. The one place this
+    message is made, whichever performer checked the value.
+
+    >>> output_error("items", [1, 2, "3"], list[int])
+    'items returned list, declared list[int]: [2]: expected int, got str'
+    >>> output_error("count", "three", int)
+    'count returned str, declared int'
+    >>> output_error("index", {"a": [1], "b": [2, None]}, dict[str, list[int]])
+    "index returned dict, declared dict[str, list[int]]: ['b'][1]: expected int, got NoneType"
+    """
+    message = f"{name} returned {type(value).__name__}, declared {type_label(tp)}"
+    blame = _blame(value, tp, "", 0)
+    return f"{message}: {blame}" if blame else message
+
+
+def _blame(value: object, tp: object, path: str, depth: int) -> str | None:
+    """``PATH: expected T, got U`` for the first element of ``value`` (a list, tuple, set
+    or dict of the declared container) that is not what ``tp`` says, or None when the
+    container itself is the wrong one (or the path is deeper than 32 levels)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if depth > 32 or not args or not isinstance(origin, type) or not isinstance(value, origin):
+        return None
+    items: list[tuple[str, object, object]] = []  # (path, element, its declared type)
+    if isinstance(value, dict) and len(args) == 2:
+        for key, item in value.items():
+            items.append((f"{path}[{key!r}] (a key)", key, args[0]))
+            items.append((f"{path}[{key!r}]", item, args[1]))
+    elif isinstance(value, tuple) and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(value) != len(args):
+            return f"{path or 'the tuple'}: expected {len(args)} items, got {len(value)}"
+        items = [(f"{path}[{i}]", item, arg) for i, (item, arg) in enumerate(zip(value, args))]
+    elif isinstance(value, (list, tuple)):
+        items = [(f"{path}[{i}]", item, args[0]) for i, item in enumerate(value)]
+    elif isinstance(value, (set, frozenset)):
+        items = [(f"{path}{{{item!r}}}", item, args[0]) for item in value]
+    checks: dict[int, typing.Callable[[object], bool]] = {}
+    for where, item, arg in items:
+        check = checks.setdefault(id(arg), checker(arg))
+        if not check(item):
+            return _blame(item, arg, where, depth + 1) or f"{where}: expected {type_label(arg)}, got {type(item).__name__}"
     return None

@@ -6,24 +6,18 @@ with monotonic nanoseconds, ``WALL`` with seconds since the epoch. The *loops* o
 rest: ``drive`` (sync) and ``adrive`` (asyncio) feed the interpreter's intents to the
 performer, hand events to the observers, and run ``Fork`` branches (one after another in
 ``drive``; concurrently, up to ``jobs`` at once, in ``adrive``). ``run``/``arun`` put an
-interpreter, a performer and observers together. See ``docs/performers.md``.
+interpreter, a performer and observers together (``omnibase.drivers.runs``, above the
+performers they default to). See ``docs/performers.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from omnibase.core.intents import EVENT_TYPES, Cancelled, Event, Fork, Intent, Invoke, Started
-from omnibase.core.policies import BreakerState
-from omnibase.core.step import Step
-from omnibase.core.values import ExecCtx, RunReport
-from omnibase.interpreter import interpret
 
-__all__ = ["AsyncPerformer", "Observer", "Performer", "adrive", "arun", "drive", "run"]
-
-A = TypeVar("A")
-B = TypeVar("B")
+__all__ = ["AsyncPerformer", "Observer", "Performer", "adrive", "drive", "observers_of"]
 
 #: An observer sees every event (starts, step results, retries, breaker changes) as it happens.
 Observer = Callable[[Event], None]
@@ -45,7 +39,8 @@ class AsyncPerformer(Protocol):
     async def aperform(self, intent: Intent) -> Any: ...
 
 
-def _observers_of(performer: object, extra: Sequence[Observer]) -> tuple[Observer, ...]:
+def observers_of(performer: object, extra: Sequence[Observer]) -> tuple[Observer, ...]:
+    """The observers a performer carries (its ``observers``), then ``extra``."""
     return (*getattr(performer, "observers", ()), *extra)
 
 
@@ -57,23 +52,24 @@ def drive(program: Program, performer: Performer, observers: Sequence[Observer] 
     """
     perform = performer.perform
     events = EVENT_TYPES
-    watchers = tuple(observers)
+    watchers: tuple[Callable[[Any], None], ...] = tuple(observers)  # events are all they get
     try:
         intent = next(program)
         while True:
             try:
-                kind = type(intent)
-                if kind in events:
-                    for observe in watchers:
-                        observe(intent)  # type: ignore[arg-type]
-                    answer = None
-                elif kind is Fork:
-                    answer = _fork(intent, performer, watchers)  # type: ignore[arg-type]
-                else:
-                    if watchers and kind is Invoke:  # inline: this is on every invocation
-                        started = Started(name=intent.component.name, span_id=intent.span_id, attempt=intent.attempt)  # type: ignore[union-attr]
+                if type(intent) is Invoke:
+                    if watchers:  # inline: this is on every invocation
+                        started = Started(name=intent.component.name, span_id=intent.span_id, attempt=intent.attempt)
                         for observe in watchers:
                             observe(started)
+                    answer = perform(intent)
+                elif type(intent) in events:
+                    for observe in watchers:
+                        observe(intent)
+                    answer = None
+                elif type(intent) is Fork:
+                    answer = _fork(intent, performer, watchers)
+                else:
                     answer = perform(intent)
             except KeyboardInterrupt as stop:
                 intent = program.throw(stop)
@@ -193,6 +189,7 @@ async def _adrive(
     import asyncio
 
     events = EVENT_TYPES
+    watchers: tuple[Callable[[Any], None], ...] = observers  # events are all they get
     if scope is not None and scope.cancelled_by_failure():
         program.close()  # a sibling failed before this branch started: it never starts
         return None
@@ -200,14 +197,13 @@ async def _adrive(
         intent = next(program)
         while True:
             try:
-                kind = type(intent)
-                if kind in events:
-                    for observe in observers:
-                        observe(intent)  # type: ignore[arg-type]
+                if type(intent) in events:
+                    for observe in watchers:
+                        observe(intent)
                     answer = None
-                elif kind is Fork:
-                    answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast), root)  # type: ignore[arg-type, union-attr]
-                elif kind is Invoke and (limit is not None or scope is not None):
+                elif type(intent) is Fork:
+                    answer = await _afork(intent, aperform, observers, limit, _Scope(scope, intent.fail_fast), root)
+                elif type(intent) is Invoke and (limit is not None or scope is not None):
                     if limit is not None:
                         waiter = limit.take()
                         if waiter is not None:
@@ -222,14 +218,14 @@ async def _adrive(
                         if scope is not None and scope.cancelled_by_failure():
                             raise asyncio.CancelledError
                         if observers:
-                            _started(intent, observers)  # type: ignore[arg-type]
+                            _started(intent, observers)
                         answer = await aperform(intent)
                     finally:
                         if limit is not None:
                             limit.give()
                 else:
-                    if observers and kind is Invoke:
-                        _started(intent, observers)  # type: ignore[arg-type]
+                    if observers and type(intent) is Invoke:
+                        _started(intent, observers)
                     answer = await aperform(intent)
             except asyncio.CancelledError:
                 # A cancelled branch records what it did and answers None; the whole run,
@@ -304,61 +300,3 @@ async def _afork(
             # A cancelled branch records what it did and answers None (cancelled).
             await asyncio.gather(*pending, return_exceptions=True)
     return tuple(answers)
-
-
-def run(
-    step: Step[A, B],
-    value: A,
-    ctx: ExecCtx,
-    performer: Performer | None = None,
-    *,
-    observers: Sequence[Observer] = (),
-    breakers: dict[str, BreakerState] | None = None,
-) -> RunReport[B]:
-    """Run ``step`` on ``value`` with ``performer`` (default: a new ``SyncDriver``).
-
-    ``observers`` see every event, after those the performer itself carries. Pass the same
-    ``Breakers`` to several runs to keep breaker state across them.
-
-    >>> from returns.result import Result, Success
-    >>> from omnibase.core.step import component
-    >>> @component
-    ... def inc(ctx: ExecCtx, x: int) -> Result[int, str]:
-    ...     return Success(x + 1)
-    >>> report = run(inc >> inc, 1, ExecCtx(run_id="r", trace_id="0" * 32))
-    >>> report.output, report.exit_code, [s.status.value for s in report.steps]
-    (3, 0, ['PASS', 'PASS'])
-    """
-    if performer is None:
-        from omnibase.drivers.sync import SyncDriver
-
-        performer = SyncDriver()
-    report: RunReport[B] = drive(
-        interpret(step, value, ctx, breakers=breakers), performer, _observers_of(performer, observers)
-    )
-    return report
-
-
-async def arun(
-    step: Step[A, B],
-    value: A,
-    ctx: ExecCtx,
-    performer: AsyncPerformer | None = None,
-    *,
-    observers: Sequence[Observer] = (),
-    breakers: dict[str, BreakerState] | None = None,
-    jobs: int | None = None,
-) -> RunReport[B]:
-    """``run``, asynchronously: coroutine components are awaited, branches run concurrently.
-
-    The default performer is a new ``AsyncDriver``; ``jobs`` bounds the invocations in
-    flight at once.
-    """
-    if performer is None:
-        from omnibase.drivers.aio import AsyncDriver
-
-        performer = AsyncDriver()
-    report: RunReport[B] = await adrive(
-        interpret(step, value, ctx, breakers=breakers), performer, _observers_of(performer, observers), jobs=jobs
-    )
-    return report

@@ -1,8 +1,8 @@
 """The asyncio performer: coroutine components awaited, sync ones in a bounded thread pool.
 
 Used by ``arun`` (and ``--mode async``), whose loop runs ``Fork`` branches concurrently.
-A component whose callable has an ``acall`` attribute (the registry's command
-components) is awaited through it, so commands run as asyncio subprocesses.
+Each component is called as its kind says (``omnibase.drivers.kinds``): coroutines and
+commands (asyncio subprocesses) are awaited, the rest run in the thread pool.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke, Now, Sleep, Wall
 from omnibase.drivers._base import Observer
-from omnibase.drivers.sync import call, format_traceback
+from omnibase.drivers.kinds import COROUTINE, KINDS, kind_of
 
 __all__ = ["AsyncDriver", "default_threads"]
 
 T = TypeVar("T")
+_await = COROUTINE.acall  # bound once: this is on every invocation
 
 
 @functools.cache
@@ -52,30 +53,28 @@ class AsyncDriver:
             self._pool = None
 
     async def aperform(self, intent: Intent) -> Any:
-        kind = type(intent)
-        if kind is Invoke:
-            comp = intent.component  # type: ignore[union-attr]
-            if comp.is_async:  # the common case of this performer, one coroutine deep
-                return await _await(intent, comp.fn)  # type: ignore[arg-type]
-            return await self._invoke(intent)  # type: ignore[arg-type]
-        if kind is Sleep:
-            await asyncio.sleep(intent.seconds)  # type: ignore[union-attr]
+        if type(intent) is Invoke:
+            comp = intent.component
+            if comp.is_async and type(comp.fn) not in KINDS:  # the common case of this performer, one coroutine deep
+                return await _await(intent)
+            return await self._invoke(intent)
+        if type(intent) is Sleep:
+            await asyncio.sleep(intent.seconds)
             return None
-        if kind is Now:
+        if type(intent) is Now:
             return time.monotonic_ns()
-        if kind is Wall:
+        if type(intent) is Wall:
             return time.time()
-        raise TypeError(f"AsyncDriver cannot perform {kind.__name__}")
+        raise TypeError(f"AsyncDriver cannot perform {type(intent).__name__}")
 
     async def _invoke(self, intent: Invoke) -> Called:
-        comp = intent.component
-        acall = getattr(comp.fn, "acall", None)
-        if comp.is_async or acall is not None:
-            return await _await(intent, acall or comp.fn)
+        kind = kind_of(intent.component)
+        if kind.awaitable:
+            return await kind.acall(intent)
         if self._pool is None:
             self._pool = _DaemonPool(self.threads or default_threads())
-        future: asyncio.Future[Called] = self._pool.submit(call, intent)
-        if intent.limit is None:
+        future: asyncio.Future[Called] = self._pool.submit(kind.call, intent)
+        if intent.limit is None or kind.timed:
             return await future
         started = time.monotonic_ns()
         done, _ = await asyncio.wait({future}, timeout=intent.limit)
@@ -83,28 +82,6 @@ class AsyncDriver:
             future.cancel()
             return Called(None, InvocationTimedOut(intent.limit), started, time.monotonic_ns())
         return future.result()
-
-
-async def _await(intent: Invoke, fn: Any) -> Called:
-    """Await ``fn(ctx, value)`` in the calling task (no task of its own: the common case
-    costs one coroutine); under a limit, a timeout cancels it."""
-    started = time.monotonic_ns()
-    limit = intent.limit
-    try:
-        if limit is None:
-            returned = await fn(intent.ctx, intent.value)
-        else:
-            scope = asyncio.timeout(limit)
-            try:
-                async with scope:
-                    returned = await fn(intent.ctx, intent.value)
-            except TimeoutError:
-                if not scope.expired():
-                    raise  # the component's own TimeoutError: a value like any other exception
-                return Called(None, InvocationTimedOut(limit), started, time.monotonic_ns())
-    except (Exception, SystemExit) as exc:
-        return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-    return Called(returned, None, started, time.monotonic_ns())
 
 
 class _DaemonPool:

@@ -9,8 +9,9 @@ identity (component name, span id, attempt):
   context and its msgspec-encoded value, the request a worker process of the process
   performer gets; the Dask worker imports it and runs it as that worker would (limits,
   sandbox, environment and working directory restored after);
-- a command component (a registry ``command:`` entry) travels pickled and runs on the
-  worker that receives it, with the invocation's time limit.
+- a component whose kind runs in a process of its own (a registry ``command:`` entry)
+  travels pickled with its invocation and is run by its kind on the worker that receives
+  it, with the invocation's time limit.
 
 A component that cannot travel (a lambda, a closure, a function of ``__main__``) is
 refused by ``refusal(step)`` before the run starts (``Misconfigured``: exit 2, naming it).
@@ -37,10 +38,10 @@ import msgspec
 
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke, Now, Sleep, Wall
 from omnibase.core.step import Component, Step, leaves
-from omnibase.core.values import Crashed, Misconfigured
+from omnibase.core.values import Crashed, ExecCtx, Meta, Misconfigured
 from omnibase.drivers.isolation import worker as _worker
-from omnibase.drivers.isolation.process import MAX_CAPTURE, _called, _is_command, _ref_of, call_request
-from omnibase.drivers.sync import format_traceback
+from omnibase.drivers.isolation.process import MAX_CAPTURE, called_of, ref_of, call_request
+from omnibase.drivers.kinds import kind_of
 
 __all__ = ["CONNECT_TIMEOUT", "DaskPerformer", "local_cluster", "unsendable"]
 
@@ -54,7 +55,7 @@ def unsendable(components: Iterable[Component[Any, Any]]) -> Misconfigured | Non
     """The first component that cannot be sent to a Dask worker, as a ``Misconfigured``
     naming it; None when all can."""
     for comp in components:
-        if _is_command(comp.fn):
+        if kind_of(comp).own_process:  # a command: sent pickled, run by its kind there
             try:
                 from distributed.protocol import pickle
 
@@ -70,7 +71,7 @@ def unsendable(components: Iterable[Component[Any, Any]]) -> Misconfigured | Non
             )
         if comp.meta.ref:
             continue
-        ref = _ref_of(comp.fn)
+        ref = ref_of(comp.fn)
         if isinstance(ref, Misconfigured):
             fn = comp.fn
             where = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
@@ -178,44 +179,42 @@ class DaskPerformer:
     # --- the performer --------------------------------------------------------------------
 
     def perform(self, intent: Intent) -> Any:
-        kind = type(intent)
-        if kind is Invoke and intent.component.name in self.local:  # type: ignore[union-attr]
-            return self.inner.perform(intent)
-        if kind is Invoke:
-            started, future = time.monotonic_ns(), self._submit(intent)  # type: ignore[arg-type]
+        if type(intent) is Invoke:
+            if intent.component.name in self.local:
+                return self.inner.perform(intent)
+            started, future = time.monotonic_ns(), self._submit(intent)
             if isinstance(future, Called):
                 return future
             try:
-                future.result(timeout=intent.limit)  # type: ignore[union-attr]
+                future.result(timeout=intent.limit)
             except KeyboardInterrupt:
                 future.cancel()
                 raise
             except Exception:  # the task's own failure is read by _answer
                 pass
-            return self._answer(intent, future, started)  # type: ignore[arg-type]
-        if kind is Sleep:
-            time.sleep(intent.seconds)  # type: ignore[union-attr]
+            return self._answer(intent, future, started)
+        if type(intent) is Sleep:
+            time.sleep(intent.seconds)
             return None
         return _clock(intent)
 
     async def aperform(self, intent: Intent) -> Any:
         import asyncio
 
-        kind = type(intent)
-        if kind is Invoke and intent.component.name in self.local:  # type: ignore[union-attr]
-            return await self.inner.aperform(intent)
-        if kind is Invoke:
-            started, future = time.monotonic_ns(), self._submit(intent)  # type: ignore[arg-type]
+        if type(intent) is Invoke:
+            if intent.component.name in self.local:
+                return await self.inner.aperform(intent)
+            started, future = time.monotonic_ns(), self._submit(intent)
             if isinstance(future, Called):
                 return future
             try:
-                await asyncio.wait({_awaitable(future)}, timeout=intent.limit)  # type: ignore[union-attr]
+                await asyncio.wait({_awaitable(future)}, timeout=intent.limit)
             except asyncio.CancelledError:  # fail-fast, Ctrl-C: the task is given up
                 future.cancel()
                 raise
-            return self._answer(intent, future, started)  # type: ignore[arg-type]
-        if kind is Sleep:
-            await asyncio.sleep(intent.seconds)  # type: ignore[union-attr]
+            return self._answer(intent, future, started)
+        if type(intent) is Sleep:
+            await asyncio.sleep(intent.seconds)
             return None
         return _clock(intent)
 
@@ -229,13 +228,14 @@ class DaskPerformer:
                 return Called(None, None, now, now, error=Crashed(cause=problem, transient=True))
         key = f"omnibase-{comp.name}-{intent.span_id or '0'}-{intent.attempt}-{self._token}-{next(self._seq)}"
         claim = [_CLAIMS, self._token, key] if self._claims else None
-        if _is_command(comp.fn):
+        if kind_of(comp).own_process:
             refused = unsendable((comp,))
             if refused is not None:
                 return Called(None, None, now, now, error=refused)
             return self.client.submit(
-                _run_command, comp.fn, intent.ctx, intent.value, intent.limit, intent.span_id, claim, key=key, pure=False
-            )
+                _run_kind, comp.fn, comp.meta, intent.ctx, intent.value, intent.limit, intent.span_id, claim,
+                key=key, pure=False,
+            )  # fmt: skip
         request = call_request(intent)
         if not isinstance(request, _worker.Call):
             if isinstance(request, Misconfigured):
@@ -267,11 +267,13 @@ class DaskPerformer:
         tag = got[0]
         if tag == "reply":
             reply = msgspec.msgpack.decode(got[1], type=_worker.Reply)
-            return msgspec.structs.replace(_called(intent.component, reply, got[2]), started=started, ended=ended)
+            return msgspec.structs.replace(called_of(intent.component, reply, got[2]), started=started, ended=ended)
         if tag == "result":
             return Called(got[1], None, started, ended)
         if tag == "raised":
             return Called(None, got[1], started, ended, traceback=got[2])
+        if tag == "error":
+            return Called(None, None, started, ended, error=got[1])
         # "refused": the scheduler ran this task again after its worker died
         cause = f"the Dask worker running {name} died before answering (not run again by Dask: a retry is its policy's decision)"
         return Called(None, None, started, ended, error=Crashed(cause=cause, transient=True))
@@ -285,11 +287,13 @@ def local_cluster(workers: int, *, reruns: bool = False) -> Any:
     import logging
 
     import dask
-    import distributed
+    import distributed as _distributed
+
+    distributed: Any = _distributed  # its constructors are untyped
 
     config = {} if reruns else {"distributed.scheduler.allowed-failures": 0}
     with dask.config.set(config):
-        return distributed.LocalCluster(  # type: ignore[no-untyped-call]
+        return distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
@@ -385,12 +389,19 @@ def _run_call(payload: bytes, claim: list[str] | None) -> tuple[Any, ...]:
     return ("reply", msgspec.msgpack.encode(reply), printed.getvalue()[-MAX_CAPTURE:])
 
 
-def _run_command(fn: Any, ctx: Any, value: Any, limit: float | None, span_id: str, claim: list[str] | None) -> tuple[Any, ...]:
-    """Run a command component here, on the worker: ``("result", Result)`` or ``("raised",
-    exception, traceback)``."""
+def _run_kind(
+    fn: Any, meta: Meta, ctx: ExecCtx, value: Any, limit: float | None, span_id: str, claim: list[str] | None
+) -> tuple[Any, ...]:
+    """Run a component that runs in a process of its own (a command) here, on the worker,
+    as its kind says: ``("result", Result)``, ``("error", StepError)`` or ``("raised",
+    exception, traceback)``. (Its function travels, not the component: a step is no
+    pickle.)"""
     if _claimed(claim):
         return ("refused",)
-    try:
-        return ("result", fn.call(ctx, value, timeout=limit, span_id=span_id))
-    except Exception as exc:
-        return ("raised", exc, format_traceback(exc))
+    comp: Component[Any, Any] = Component(fn, meta)
+    called = kind_of(comp).call(Invoke(comp, ctx, value, limit, span_id))
+    if called.error is not None:
+        return ("error", called.error)
+    if called.raised is not None:
+        return ("raised", called.raised, called.traceback)
+    return ("result", called.returned)

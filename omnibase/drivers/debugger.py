@@ -30,10 +30,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from returns.result import Failure, Success
+from returns.result import Success
 
 from omnibase.core.intents import Called, Event, Intent, Invoke
-from omnibase.core.values import Skip, StepResult
+from omnibase.core.outcomes import classify
+from omnibase.core.step import Component
+from omnibase.core.values import Raised, Skip, StepResult
 
 __all__ = ["SKIPPED", "Debugger"]
 
@@ -53,23 +55,16 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _outcome(called: Called) -> str:
-    """A call's answer in words: PASS, SKIP (why) or FAIL (what)."""
+def _outcome(comp: Component[Any, Any], called: Called) -> str:
+    """A call's answer in words, as the interpreter will classify it: PASS, SKIP (why) or
+    FAIL (what)."""
     took = f" in {(called.ended - called.started) / 1e9:.3f}s"
-    if called.error is not None:
-        return f"FAIL{took}: {getattr(called.error, 'message', None) or type(called.error).__name__}"
-    if called.raised is not None:
-        return f"FAIL{took}: raised {type(called.raised).__name__}: {called.raised}"
-    returned = called.returned
-    if isinstance(returned, Success):
-        inner = returned.unwrap()
-        if isinstance(inner, Skip):
-            return f"SKIP: {inner.reason}"
-        return f"PASS{took}: {_short(inner, 120)}"
-    if isinstance(returned, Failure):
-        failure = returned.failure()
-        return f"FAIL{took}: {getattr(failure, 'message', None) or _short(failure, 120)}"
-    return f"FAIL{took}: returned {type(returned).__name__}, not a Result"
+    ok, out = classify(comp, called)
+    if ok:
+        return f"SKIP: {out.reason}" if isinstance(out, Skip) else f"PASS{took}: {_short(out, 120)}"
+    if isinstance(out, Raised):
+        return f"FAIL{took}: raised {out.exc_type}: {out.message}"
+    return f"FAIL{took}: {getattr(out, 'message', None) or type(out).__name__}"
 
 
 class Debugger:
@@ -172,7 +167,7 @@ class Debugger:
 
     def _call(self, intent: Invoke) -> Called:
         called: Called = self.inner.perform(intent)
-        self.write(f"{intent.component.name}: {_outcome(called)}\n")
+        self.write(f"{intent.component.name}: {_outcome(intent.component, called)}\n")
         return called
 
     def _show(self, intent: Invoke) -> None:

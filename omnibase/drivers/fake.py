@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
+
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
+from omnibase.core.lift import format_traceback
 from omnibase.drivers._base import Observer
-from omnibase.drivers.sync import PerformerBase, format_traceback
+from omnibase.drivers.kinds import KINDS, kind_of
+from omnibase.drivers.sync import PerformerBase
 
 __all__ = ["FakeDriver"]
 
@@ -65,28 +69,44 @@ class FakeDriver(PerformerBase):
 
     def invoke(self, intent: Invoke) -> Called:
         comp = intent.component
-        if comp.is_async:
-            from omnibase.drivers.sync import async_refused
-
-            return async_refused(intent, self.clock_ns)
+        fn: Any = comp.fn
+        if comp.is_async or type(fn) in KINDS:  # refused, or a registered kind (a command) calls it
+            return self._by_kind(intent)
         self.calls.append(comp.name)
         cost = self.cost.get(comp.name, 0.0) if self.cost else 0.0
         early = self._timed_out(intent, cost)
         if early is not None:
             return early
         started = self.clock_ns
-        try:  # inline, not through sync.call: the fake clock needs no real one (hot path of tests)
-            returned = comp.fn(intent.ctx, intent.value)
+        try:  # inline, not through the kind: the fake clock needs no real one (hot path of tests)
+            returned = fn(intent.ctx, intent.value)
         except (Exception, SystemExit) as exc:
             self.clock_ns += int(cost * 1e9)
             return Called(None, exc, started, self.clock_ns, traceback=format_traceback(exc))
         self.clock_ns += int(cost * 1e9)
         return Called(returned, None, started, self.clock_ns)
 
+    def _by_kind(self, intent: Invoke) -> Called:
+        """What the component's kind answers (an async component is refused there), timed on
+        the virtual clock: a call that ran took the component's ``cost``."""
+        comp = intent.component
+        started = self.clock_ns
+        if not comp.is_async:
+            self.calls.append(comp.name)
+            self.clock_ns += int(self.cost.get(comp.name, 0.0) * 1e9)
+        return msgspec.structs.replace(kind_of(comp).call(intent), started=started, ended=self.clock_ns)
+
     async def aperform(self, intent: Intent) -> Any:
-        if type(intent) is not Invoke or not intent.component.is_async:
+        if type(intent) is not Invoke or not kind_of(intent.component).awaitable:
             return self.perform(intent)
         comp = intent.component
+        fn: Any = comp.fn
+        if type(fn) in KINDS:  # a registered kind (a command): awaited as it says, timed here
+            self.calls.append(comp.name)
+            started = self.clock_ns
+            self.clock_ns += int(self.cost.get(comp.name, 0.0) * 1e9)
+            called = await kind_of(comp).acall(intent)
+            return msgspec.structs.replace(called, started=started, ended=self.clock_ns)
         self.calls.append(comp.name)
         cost = self.cost.get(comp.name, 0.0)
         early = self._timed_out(intent, cost)
@@ -94,7 +114,7 @@ class FakeDriver(PerformerBase):
             return early
         started = self.clock_ns
         try:
-            returned = await comp.fn(intent.ctx, intent.value)  # type: ignore[misc]
+            returned = await fn(intent.ctx, intent.value)
         except (Exception, SystemExit) as exc:
             self.clock_ns += int(cost * 1e9)
             return Called(None, exc, started, self.clock_ns, traceback=format_traceback(exc))

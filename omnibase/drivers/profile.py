@@ -88,37 +88,35 @@ class ProfilePerformer:
     # --- the performer ---------------------------------------------------------------
 
     def perform(self, intent: Intent) -> Any:
-        kind = type(intent)
-        if kind is Invoke:
+        if type(intent) is Invoke:
             cpu0 = cpu_now_ns()
             called: Called = self.inner.perform(intent)
-            self._record(intent, called, cpu_now_ns() - cpu0)  # type: ignore[arg-type]
+            self._record(intent, called, cpu_now_ns() - cpu0)
             return called
-        if kind is Sleep:
+        if type(intent) is Sleep:
             start = self.inner.perform(NOW)
             self.inner.perform(intent)
             self._slept(start, self.inner.perform(NOW))
             return None
         answer = self.inner.perform(intent)
-        if kind is Now and self.t0 is None:
+        if type(intent) is Now and self.t0 is None:
             self.t0 = answer
         return answer
 
     async def aperform(self, intent: Intent) -> Any:
-        kind = type(intent)
-        if kind is Invoke:
+        if type(intent) is Invoke:
             cpu0 = cpu_now_ns()
             called: Called = await self.inner.aperform(intent)
-            self._record(intent, called, cpu_now_ns() - cpu0)  # type: ignore[arg-type]
+            self._record(intent, called, cpu_now_ns() - cpu0)
             return called
-        if kind is Sleep:
+        if type(intent) is Sleep:
             name = self._retrying  # read before awaiting: another branch may retry meanwhile
             start = await self.inner.aperform(NOW)
             await self.inner.aperform(intent)
             self._slept(start, await self.inner.aperform(NOW), name)
             return None
         answer = await self.inner.aperform(intent)
-        if kind is Now and self.t0 is None:
+        if type(intent) is Now and self.t0 is None:
             self.t0 = answer
         return answer
 
@@ -144,14 +142,13 @@ class ProfilePerformer:
     # --- the observer ----------------------------------------------------------------
 
     def observe(self, event: Event) -> None:
-        kind = type(event)
-        if kind is RetryScheduled:
-            self._retrying = event.name  # type: ignore[union-attr]
-        elif kind is StepResult:
-            call = self._by_span.get(event.span_id)  # type: ignore[union-attr]
+        if type(event) is RetryScheduled:
+            self._retrying = event.name
+        elif type(event) is StepResult:
+            call = self._by_span.get(event.span_id)
             if call is not None:
-                call.status = event.status.value  # type: ignore[union-attr]
-                call.timed_out = call.timed_out or isinstance(event.error, TimedOut)  # type: ignore[union-attr]
+                call.status = event.status.value
+                call.timed_out = call.timed_out or isinstance(event.error, TimedOut)
 
     # --- the figures -----------------------------------------------------------------
 

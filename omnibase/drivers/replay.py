@@ -45,6 +45,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.core.intents import NOW, Called, Intent, Invoke
+from omnibase.core.outcomes import classify
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport, Skip
 from omnibase.core.shape import rebuild, shape_of
@@ -59,7 +60,9 @@ _ANY = (object, Any)
 
 class Recorder:
     """Passes every intent to ``inner`` and keeps ``(name, span_id, attempt, input, Called)``
-    for each invocation, and the run's start on the inner clock (its first ``NOW``)."""
+    for each invocation, and the run's start on the inner clock (its first ``NOW``). A call
+    is kept as the interpreter classifies it (``omnibase.core.outcomes``): a success of the
+    wrong type is kept as its protocol violation, so a replay runs it again."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -79,6 +82,9 @@ class Recorder:
 
     def _keep(self, intent: Intent, answer: Any) -> None:
         if type(intent) is Invoke:
+            ok, out = classify(intent.component, answer)
+            if not ok:  # e.g. a Success of the wrong type: kept as the failure it is, never replayed
+                answer = msgspec.structs.replace(answer, returned=None, raised=None, error=out)
             self.calls.append((intent.component.name, intent.span_id, intent.attempt, intent.value, answer))
         elif intent is NOW and self.t0 is None:
             self.t0 = answer
@@ -208,8 +214,8 @@ def replay(
     answers reused (``performer`` runs the rest; default a new ``SyncDriver``). The context
     is the snapshot's with a new run id unless ``ctx`` is given. A component the snapshot
     names but ``components`` lacks makes a report with ``Unresolved`` (exit 3)."""
-    from omnibase.drivers._base import run
     from omnibase.core.refusals import refused
+    from omnibase.drivers.runs import run
 
     run_ctx = ctx or msgspec.structs.replace(snapshot.ctx, run_id=_new_id())
     built = rebuild(snapshot.pipeline, {c.name: c for c in components})

@@ -9,10 +9,10 @@ from typing import Any
 
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke, Now, Sleep, Wall
 from omnibase.core.lift import format_traceback
-from omnibase.core.values import Misconfigured
 from omnibase.drivers._base import Observer, Program, drive
+from omnibase.drivers.kinds import KINDS, ComponentKind, call_python, kind_of
 
-__all__ = ["SyncDriver", "async_refused", "format_traceback"]
+__all__ = ["PerformerBase", "SyncDriver", "format_traceback"]
 
 
 class PerformerBase:
@@ -35,37 +35,19 @@ class PerformerBase:
         raise NotImplementedError  # pragma: no cover - abstract
 
     def perform(self, intent: Intent) -> Any:
-        kind = type(intent)
-        if kind is Invoke:
-            return self.invoke(intent)  # type: ignore[arg-type]
-        if kind is Now:
+        if type(intent) is Invoke:
+            return self.invoke(intent)
+        if type(intent) is Now:
             return self.now()
-        if kind is Sleep:
-            self.sleep(intent.seconds)  # type: ignore[union-attr]
+        if type(intent) is Sleep:
+            self.sleep(intent.seconds)
             return None
-        if kind is Wall:
+        if type(intent) is Wall:
             return self.wall()
-        raise TypeError(f"{type(self).__name__} cannot perform {kind.__name__}")
+        raise TypeError(f"{type(self).__name__} cannot perform {type(intent).__name__}")
 
     def drive(self, program: Program) -> Any:
         return drive(program, self, self.observers)
-
-
-def async_refused(intent: Invoke, started: int) -> Called:
-    """The answer of a synchronous performer to an ``async def`` component."""
-    name = intent.component.name
-    error = Misconfigured(message=f"{name} is an async component: run it with arun() or --mode async")
-    return Called(None, None, started, started, error=error)
-
-
-def call(intent: Invoke, clock: Any = time.monotonic_ns) -> Called:
-    """Call the component here and now; what it returned or raised, timed with ``clock``."""
-    started = clock()
-    try:
-        returned = intent.component.fn(intent.ctx, intent.value)
-    except (Exception, SystemExit) as exc:  # SystemExit from a component is a misbehaviour too
-        return Called(None, exc, started, clock(), traceback=format_traceback(exc))
-    return Called(returned, None, started, clock())
 
 
 class SyncDriver(PerformerBase):
@@ -74,7 +56,7 @@ class SyncDriver(PerformerBase):
     A call with a time limit runs in a daemon worker thread that is abandoned (not killed:
     Python cannot kill a thread) when the limit passes; the step fails with ``TimedOut``.
     Components that must really stop on time run in a worker process (the process
-    performer) or as commands, whose process group is killed.
+    performer) or as commands, whose process group is killed (their kind stops them).
     """
 
     def now(self) -> int:
@@ -87,23 +69,25 @@ class SyncDriver(PerformerBase):
         time.sleep(seconds)
 
     def perform(self, intent: Intent) -> Any:
-        # the common invocation (synchronous, no time limit) without the dispatch's two hops
-        if type(intent) is Invoke and intent.limit is None and not intent.component.is_async:
-            return call(intent)
+        # the common invocation (a plain function, no time limit) without the dispatch's hops
+        if type(intent) is Invoke:
+            comp = intent.component
+            if intent.limit is None and not comp.is_async and type(comp.fn) not in KINDS:
+                return call_python(intent)
+            return self.invoke(intent)
         return PerformerBase.perform(self, intent)
 
     def invoke(self, intent: Invoke) -> Called:
-        if intent.component.is_async:
-            return async_refused(intent, time.monotonic_ns())
-        if intent.limit is not None:
-            return self._invoke_limited(intent, intent.limit)
-        return call(intent)
+        kind = kind_of(intent.component)
+        if intent.limit is None or kind.timed:
+            return kind.call(intent)
+        return self._invoke_limited(intent, intent.limit, kind)
 
-    def _invoke_limited(self, intent: Invoke, limit: float) -> Called:
+    def _invoke_limited(self, intent: Invoke, limit: float, kind: ComponentKind) -> Called:
         box: list[Called] = []
         started = time.monotonic_ns()
         worker = threading.Thread(
-            target=lambda: box.append(call(intent)), name=f"omnibase:{intent.component.name}", daemon=True
+            target=lambda: box.append(kind.call(intent)), name=f"omnibase:{intent.component.name}", daemon=True
         )
         worker.start()
         worker.join(limit)

@@ -18,6 +18,6 @@ from __future__ import annotations
 
 # the handler modules register their node kinds in HANDLERS as they are imported
 from omnibase.interpreter import _branches, _policies  # noqa: F401
-from omnibase.interpreter._walk import HANDLERS, PLANNED, Evaluation, Outcome, exit_code, interpret
+from omnibase.interpreter._walk import HANDLERS, PLANNED, Evaluation, Outcome, interpret
 
-__all__ = ["HANDLERS", "PLANNED", "Evaluation", "Outcome", "exit_code", "interpret"]
+__all__ = ["HANDLERS", "PLANNED", "Evaluation", "Outcome", "interpret"]

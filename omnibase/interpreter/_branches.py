@@ -11,7 +11,8 @@ from omnibase.core.hooks import Hooked, Veto
 from omnibase.core.intents import Called, Cancelled, Fork, Intent, Invoke
 from omnibase.core.step import AllOf, Component, Step, leaves
 from omnibase.core.values import Raised, Status, StepResult
-from omnibase.interpreter._walk import Evaluation, Outcome, PLANNED, _eval, _Run, _skip, _skip_now, _skipped, _classify, handles
+from omnibase.core.outcomes import classify
+from omnibase.interpreter._walk import Evaluation, Outcome, PLANNED, _eval, _Run, _skip, _skip_now, _skipped, handles
 
 
 @handles(AllOf)
@@ -226,7 +227,7 @@ def _call_hook(hook: Component[Any, Any], value: Any, run: _Run, dry: bool) -> E
         return True, None
     span = run.span()
     called: Called = yield Invoke(hook, run.context(dry) if dry else run.ctx, value, None, span, 1)
-    ok, out = _classify(hook, called)
+    ok, out = classify(hook, called)
     if ok:
         return True, out
     result = StepResult(

@@ -1,6 +1,7 @@
 """The walk: evaluating a node is a table lookup (``HANDLERS``: each handler module
 registers the node kinds it evaluates with ``@handles``); here are the run's state, the
-leaf (one ``Invoke``), the sequence, skips, the classification of a call's answer and the report.
+leaf (one ``Invoke``), the sequence, skips and the report (a call's answer is classified by
+``core.outcomes``).
 
 Sequences (``>>``) are flattened with an explicit stack, so chains of any length run
 without recursion; nesting depth only grows with nested combinators.
@@ -13,39 +14,17 @@ from collections.abc import Callable, Generator
 from typing import Any, Final, TypeAlias, TypeVar
 
 import msgspec
-from returns.result import Failure, Success
-
 from omnibase.core import policies as pol
 from omnibase.core.gating import summarise
-from omnibase.core.intents import NOW, WALL, Called, Cancelled, Intent, InvocationTimedOut, Invoke
+from omnibase.core.intents import NOW, WALL, Called, Cancelled, Intent, Invoke
 from omnibase.core.step import Component, DryRun, Identity, Step, Then, leaves
+from omnibase.core.outcomes import Outcome, classify, exit_code
 from omnibase.core.types import input_error
-from omnibase.core.values import (
-    CircuitOpen,
-    Crashed,
-    ExecCtx,
-    ExitCode,
-    Failed,
-    Interrupted,
-    Misconfigured,
-    ProtocolViolation,
-    Raised,
-    ResourceExceeded,
-    RunReport,
-    SandboxViolation,
-    SecurityViolation,
-    Skip,
-    Status,
-    StepError,
-    StepResult,
-    TimedOut,
-    Unresolved,
-)
+from omnibase.core.values import ExecCtx, Interrupted, ProtocolViolation, Raised, RunReport, Skip, Status, StepResult
 
-__all__ = ["HANDLERS", "PLANNED", "Evaluation", "Outcome", "exit_code", "handles", "interpret"]
+__all__ = ["HANDLERS", "PLANNED", "Evaluation", "Outcome", "handles", "interpret"]
 
 #: What evaluating a sub-tree gives: (ok, output) or (False, error) or (False, PLANNED).
-Outcome: TypeAlias = tuple[bool, Any]
 Evaluation: TypeAlias = Generator[Intent, Any, Outcome]
 Handler = TypeVar("Handler", bound=Callable[..., Evaluation])
 
@@ -66,11 +45,6 @@ def handles(*kinds: type) -> Callable[[Handler], Handler]:
 
 _MASK: Final = (1 << 64) - 1
 _GOLDEN: Final = 0x9E3779B97F4A7C15
-_ERRORS: Final = (
-    Failed, Raised, ProtocolViolation, TimedOut, CircuitOpen, SecurityViolation, SandboxViolation,
-    ResourceExceeded, Crashed, Misconfigured, Unresolved, Interrupted,
-)  # fmt: skip
-_TRANSIENT_EXC: Final = (TimeoutError, ConnectionError)
 
 
 class _Planned:
@@ -256,7 +230,7 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
             )
         )  # fmt: skip
         raise
-    ok, out = _classify(comp, called)
+    ok, out = classify(comp, called)
     reason = ""
     status = Status.PASS if ok else Status.FAIL
     if type(out) is Skip:  # planned: the dry-run performer did not call it, nor what needs it
@@ -282,43 +256,6 @@ def _leaf(comp: Component[Any, Any], value: Any, run: _Run, dry: bool, limit: fl
 
 def _interrupted(comp: Component[Any, Any], span: str, attempt: int) -> StepResult:
     return StepResult(name=comp.name, status=Status.FAIL, span_id=span, attempts=attempt, error=Interrupted(), meta=comp.meta)
-
-
-def _classify(comp: Component[Any, Any], called: Called) -> Outcome:
-    """Turn what a call did into (True, value) or (False, typed error). Pure."""
-    if called.error is not None:
-        return False, called.error
-    exc = called.raised
-    if exc is not None:
-        if isinstance(exc, InvocationTimedOut):
-            return False, TimedOut(seconds=exc.seconds)
-        return False, Raised(
-            exc_type=type(exc).__name__,
-            message=str(exc),
-            transient=isinstance(exc, _TRANSIENT_EXC),
-            traceback=called.traceback,
-        )
-    returned = called.returned
-    if type(returned) is Success:
-        out = returned._inner_value  # what unwrap() returns, without the method call
-        check = comp.check
-        if check is not None and not check(out) and type(out) is not Skip:  # Skip fits any type
-            return False, ProtocolViolation(
-                message=f"{comp.name} returned {type(out).__name__}, declared {comp.meta.output_type}"
-            )
-        return True, out
-    if type(returned) is Failure:
-        return False, _as_error(returned.failure())
-    return False, ProtocolViolation(message=f"{comp.name} returned {type(returned).__name__}, not a Result")
-
-
-def _as_error(error: object) -> StepError:
-    if isinstance(error, _ERRORS):
-        return error
-    if isinstance(error, BaseException):
-        return Raised(exc_type=type(error).__name__, message=str(error), transient=isinstance(error, _TRANSIENT_EXC))
-    data = error if isinstance(error, (dict, list, tuple, int, float, bool)) else None
-    return Failed(message=str(error), data=data)
 
 
 def _skipped(comp: Component[Any, Any], run: _Run, reason: str) -> StepResult:
@@ -359,22 +296,3 @@ def _report(run: _Run, ok: bool, out: Any, outcome: str, started_at: float, dura
         error=None if ok or out is PLANNED else out,
         profile=tuple(run.profile),
     )
-
-
-def exit_code(results: tuple[StepResult, ...], status: Status, outcome: str, error: StepError | None) -> ExitCode:
-    """The spec's exit code for a finished run: interrupted beats security beats resolution
-    beats configuration beats protocol beats plain failure."""
-    if outcome == "interrupted":
-        return ExitCode.INTERRUPTED
-    errors = [r.error for r in results if r.status is Status.FAIL] + ([error] if error is not None else [])
-    if any(isinstance(e, (SecurityViolation, SandboxViolation, ResourceExceeded)) for e in errors):
-        return ExitCode.SECURITY
-    if any(isinstance(e, Unresolved) for e in errors):
-        return ExitCode.REGISTRY
-    if any(isinstance(e, Misconfigured) for e in errors):
-        return ExitCode.CONFIG
-    if any(isinstance(e, ProtocolViolation) for e in errors):
-        return ExitCode.PROTOCOL
-    if status is Status.FAIL:
-        return ExitCode.FAILED
-    return ExitCode.OK

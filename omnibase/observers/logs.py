@@ -8,12 +8,19 @@ event           level    other fields
 ==============  =======  ==========================================================
 ``step.start``  debug    attempt
 ``step.end``    info     status, attempt(s), duration_s, error (type), reason
-``retry``       warning  attempt (the one that failed), error (type), delay_s
+``retry``       warning  attempt (the one that failed), error (type), delay_s; logged
+                         when the step ends: ``warning`` when it failed in the end,
+                         ``info`` when a later attempt succeeded (the report's ``xN``
+                         says it; nothing a person must act on)
 ``backoff``     info     delay_s (the sleep before the next attempt)
 ``breaker``     warning  before, after (closed, open, half_open)
 ``timeout``     warning  seconds
 ``violation``   error    kind (protocol, sandbox, security, resource), message
 ==============  =======  ==========================================================
+
+With ``reported=True`` (the CLI's console logs beside a human report on the terminal),
+``retry``, ``timeout`` and ``violation`` are logged at ``info``: the report shows each of
+them on the step's own lines, and a person reads them once.
 
 ``make_logger`` builds a logger that writes JSON lines or console lines to a stream
 (stderr or a file, never stdout: the report owns stdout), without touching structlog's
@@ -35,6 +42,7 @@ from omnibase.core.values import (
     RunReport,
     SandboxViolation,
     SecurityViolation,
+    Status,
     StepResult,
     TimedOut,
 )
@@ -80,12 +88,16 @@ class LogObserver:
     """Logs every event of one run at ``level`` and above (see the module docstring for
     the events and fields); ``make`` builds the logger when the first event is kept."""
 
-    def __init__(self, ctx: ExecCtx, make: Callable[[], Any], level: int = LEVELS["warning"]) -> None:
+    def __init__(self, ctx: ExecCtx, make: Callable[[], Any], level: int = LEVELS["warning"], *, reported: bool = False) -> None:
         self.ctx = ctx
+        # A person reads the human report beside these lines: what it shows of each step
+        # (its attempts, its time-out, its violation) is logged at info (-v), not again.
+        self._step_levels = ("info", "info", "info") if reported else ("warning", "warning", "error")
         self.make = make
         self.level = level
         self._log: Any = None
         self._span: dict[str, str] = {}  # component -> span of its latest invocation
+        self._retries: dict[str, list[dict[str, Any]]] = {}  # component -> its retries, until it ends
         self._debug = level <= LEVELS["debug"]  # decided once: most events are below the level
         self._info = level <= LEVELS["info"]
 
@@ -111,10 +123,10 @@ class LogObserver:
         elif kind is RetryScheduled:
             assert isinstance(event, RetryScheduled)
             span = self._span.get(event.name, "")
-            self.emit(
-                "warning", "retry", component=event.name, span_id=span, attempt=event.attempt,
+            self._retries.setdefault(event.name, []).append(dict(
+                component=event.name, span_id=span, attempt=event.attempt,
                 error=type(event.error).__name__, delay_s=round(event.delay, 6),
-            )  # fmt: skip
+            ))  # fmt: skip
             self.emit("info", "backoff", component=event.name, span_id=span, delay_s=round(event.delay, 6))
         elif kind is BreakerChanged:
             assert isinstance(event, BreakerChanged)
@@ -124,6 +136,11 @@ class LogObserver:
             )  # fmt: skip
 
     def _ended(self, r: StepResult) -> None:
+        retried = self._retries.pop(r.name, None)
+        if retried:  # a retry is worth a warning only when the step failed in the end
+            level = self._step_levels[0] if r.status is Status.FAIL else "info"
+            for fields in retried:
+                self.emit(level, "retry", **fields)
         error = r.error
         if error is None and not self._info:
             return
@@ -133,16 +150,20 @@ class LogObserver:
             reason=r.reason or None,
         )  # fmt: skip
         if isinstance(error, TimedOut):
-            self.emit("warning", "timeout", component=r.name, span_id=r.span_id, seconds=error.seconds)
+            self.emit(self._step_levels[1], "timeout", component=r.name, span_id=r.span_id, seconds=error.seconds)
         kind = _VIOLATIONS.get(type(error))
         if kind is not None:
             message = getattr(error, "message", "") or getattr(error, "action", "")
-            self.emit("error", "violation", component=r.name, span_id=r.span_id, kind=kind, message=str(message))
+            self.emit(self._step_levels[2], "violation", component=r.name, span_id=r.span_id, kind=kind, message=str(message))
 
     def run_started(self, mode: str) -> None:
         self.emit("info", "run.start", mode=mode, parent_span_id=self.ctx.parent_span_id or None)
 
     def run_ended(self, report: RunReport) -> None:
+        for retried in self._retries.values():  # steps the run never finished (interrupted)
+            for fields in retried:
+                self.emit("warning", "retry", **fields)
+        self._retries.clear()
         self.emit(
             "info", "run.end", status=report.summary.status.value, exit_code=report.exit_code,
             duration_s=round(report.duration_s, 6), outcome=report.outcome, snapshot=report.snapshot or None,

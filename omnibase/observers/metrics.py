@@ -48,20 +48,18 @@ class MetricsObserver:
         self._started: set[str] = set()
 
     def __call__(self, event: Event) -> None:
-        kind = type(event)
-        if kind is Started:
+        if type(event) is Started:
             self.invocations += 1
-            self._started.add(event.span_id)  # type: ignore[union-attr]
-        elif kind is StepResult:
-            assert isinstance(event, StepResult)
+            self._started.add(event.span_id)
+        elif type(event) is StepResult:
             if event.span_id in self._started:
                 self.hits[bisect.bisect_left(self.buckets, event.duration_s)] += 1
                 self.total += event.duration_s
             if isinstance(event.error, TimedOut):
                 self.timeouts += 1
-        elif kind is RetryScheduled:
+        elif type(event) is RetryScheduled:
             self.retries += 1
-        elif kind is BreakerChanged and event.after is BreakerMode.OPEN:  # type: ignore[union-attr]
+        elif type(event) is BreakerChanged and event.after is BreakerMode.OPEN:
             self.breaker_opens += 1
 
     def result(self, report: RunReport) -> RunMetrics:

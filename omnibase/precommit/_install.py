@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from returns.result import Failure
 
-from omnibase._io.git import git, git_text, text
+from omnibase._io.git import commit_of, git, git_text, text
 from omnibase.orchestrators.table import HOOK_TYPES, STAGES
 
 __all__ = ["MARKER", "hook_impl_command", "hook_script", "install_command", "restore_command", "uninstall_command"]
@@ -173,12 +173,15 @@ def _push_ranges(remote: str, lines: Sequence[str]) -> list[tuple[str, str]]:
         parts = line.split()
         if len(parts) != 4 or _zero(parts[1]):
             continue  # a deletion pushes no content
-        local, remote_sha = parts[1], parts[3]
-        known = not _zero(remote_sha) and not isinstance(git(["cat-file", "-e", f"{remote_sha}^{{commit}}"], root), Failure)
+        local_id, remote_sha = commit_of(root, parts[1]), parts[3]  # words from stdin reach git as names only
+        if isinstance(local_id, Failure):
+            continue
+        local = local_id.unwrap()
+        known = not _zero(remote_sha) and not isinstance(commit_of(root, remote_sha), Failure)
         if known:  # an update of a branch the remote has: what changed since
             out.append((remote_sha, local))
             continue
-        listed = git_text(["rev-list", local, "--topo-order", "--reverse", "--not", f"--remotes={remote}"], root)
+        listed = git_text(["rev-list", "--topo-order", "--reverse", local, "--not", f"--remotes={remote}"], root)
         commits = listed.unwrap().split() if not isinstance(listed, Failure) else [local]
         if not commits:
             continue  # every commit is on the remote already

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase._io.git import GitError, Pending, Status, git, status, status_of, status_started
+from omnibase._io.git import GitError, GitStatus, Pending, git, status, status_of, status_started
 from omnibase._io.state import make_state_dir, patches_dir, stash_lock, state_dir
 
 __all__ = [
@@ -94,7 +94,7 @@ class Stashed(msgspec.Struct, kw_only=True):
     rolled_back: bool = False  # the fixers' changes conflicted and were undone
     error: str | None = None  # the work could not be put back; it is kept at ``patch``
     worktree_is_index: bool = False  # set aside: tracked files hold what the index does
-    status: Status | None = None  # what git said was staged and unstaged before
+    status: GitStatus | None = None  # what git said was staged and unstaged before
 
 
 # --- signals ------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ def restore_leftovers(root: str, gitdir: str, *, force: bool = False) -> Result[
         if held is None:
             return Failure(StashError(
                 "a pre-commit run is setting your unstaged changes aside right now (it holds "
-                f"{os.path.join(gitdir, 'omnibase', 'stash.lock')}); let it finish, then run 'omnibase restore' again"
+                f"{stash_lock(state_dir(gitdir))}); let it finish, then run 'omnibase restore' again"
             ))
         done: list[tuple[str, str]] = []
         _remove_partial_saves(gitdir)

@@ -30,6 +30,8 @@ from typing import Any
 
 import msgspec
 
+from omnibase.registry._schema import NAME_CHARS
+
 __all__ = ["Imported", "Skipped", "import_command", "translate"]
 
 PRE_COMMIT_HOOKS = re.compile(r"^(https?://|git@)github\.com[/:]pre-commit/pre-commit-hooks(\.git)?/?$")
@@ -43,7 +45,7 @@ STAGE_NAMES = {  # pre-commit's stage names (old and new) -> the git hooks omnib
     "manual": "manual",
 }
 _TYPE_FIELDS = ("types", "types_or", "exclude_types")
-_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_NAME = re.compile(f"[^{NAME_CHARS}]+")  # what an entry name may not hold
 
 
 class Skipped(msgspec.Struct, frozen=True):

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.registry._schema import FILE_NAMES, STAGE_DEFAULTS, ConfigError, Registry, RegistryFile
+from omnibase.registry._schema import FILE_NAMES, NAME_PATTERN, STAGE_DEFAULTS, ConfigError, Registry, RegistryFile
 
 __all__ = [
     "MAX_DEPTH",
@@ -417,7 +417,7 @@ def _builtin_names() -> frozenset[str]:
     return frozenset(CHECKS)
 
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_NAME = re.compile(NAME_PATTERN)
 
 
 def _check_rules(parsed: RegistryFile) -> tuple[str, str] | None:

@@ -18,6 +18,8 @@ from omnibase.orchestrators.table import HOOK_STAGES, STAGES, HookStage
 
 __all__ = [
     "FILE_NAMES",
+    "NAME_CHARS",
+    "NAME_PATTERN",
     "HOOK_STAGES",
     "STAGE_DEFAULTS",
     "BreakerSpec",
@@ -35,6 +37,10 @@ __all__ = [
 ]
 
 FILE_NAMES = ("omnibase.yaml", ".omnibase.yaml")
+#: The characters of an entry's name (the one place: the loader checks names with
+#: ``NAME_PATTERN``, the pre-commit importer makes names of them).
+NAME_CHARS = "A-Za-z0-9_.-"
+NAME_PATTERN = f"^[{NAME_CHARS}]+$"
 
 #: The longest duration (seconds) any field accepts: one day. ``nan``, ``inf`` and
 #: negative durations are refused too (a comparison with nan is always false).

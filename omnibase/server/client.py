@@ -51,6 +51,12 @@ def socket_dir(git_dir: str) -> str:
     return os.path.join(git_dir, "omnibase", "server")
 
 
+def signal_exit(signum: int) -> int:
+    """128 + ``signum``: ``omnibase.core.exits.signal_exit``, copied (this file imports
+    nothing of omnibase; tests/_io/test_state.py holds the two equal)."""
+    return 128 + signum
+
+
 def _package() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # omnibase/, from omnibase/server/client.py
 
@@ -366,7 +372,7 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
         answer = b""
     if not answer.startswith(b"PID "):
         if pending:  # interrupted before anything ran: stop, as the plain run would have
-            return 128 + pending[0]
+            return signal_exit(pending[0])
         return None  # STALE, REFUSED or no answer: nothing ran
     try:
         run.append(int(answer[4:]))

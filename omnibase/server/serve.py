@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
+from omnibase.core.exits import exit_status
 from omnibase.core.modes import preloaded
 from omnibase.server import client as _client
 
@@ -273,8 +274,7 @@ class Server:
             if run is None:
                 continue
             self.last = time.monotonic()
-            code = os.waitstatus_to_exitcode(status)
-            code = 128 - code if code < 0 else code
+            code = exit_status(os.waitstatus_to_exitcode(status))
             try:
                 self.selector.unregister(run.conn)
             except (KeyError, ValueError):

@@ -12,14 +12,16 @@ from __future__ import annotations
 from omnibase.drivers.fake import FakeDriver
 from omnibase.testing.assertions import assert_failed, assert_passed, assert_steps
 from omnibase.testing.context import fake_ctx
-from omnibase.testing.faults import Act, FaultDriver, InjectedFault, faulty
+from omnibase.testing.faults import Act, FaultDriver, FaultyComponent, InjectedFault, Kind, faulty
 from omnibase.testing.laws import check_associativity, check_deterministic, check_identity, difference, observable
 
 __all__ = [
     "Act",
     "FakeDriver",
     "FaultDriver",
+    "FaultyComponent",
     "InjectedFault",
+    "Kind",
     "assert_failed",
     "assert_passed",
     "assert_steps",

@@ -15,7 +15,9 @@ A behaviour is what one call does; ``faulty`` returns a copy of the component (s
 ==============  ===============================================================
 
 Behaviours are given as kinds (``["transient", "ok"]``) or as ``Act`` values
-(``Act("slow", seconds=5.0)``). The returned component counts its calls in ``.fn.calls``.
+(``Act("slow", seconds=5.0)``). The returned component, a ``FaultyComponent[A, B]`` (a
+``Component[A, B]`` wherever one is expected), counts its calls in ``.fn.calls``, an ``int``
+to mypy as at run time.
 An ``async def`` component stays asynchronous (run it with ``arun``; ``slow`` is timed by
 ``FaultDriver`` for synchronous components only).
 
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 import msgspec
 from returns.result import Failure, Success
@@ -45,7 +47,7 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Failed
 from omnibase.drivers.fake import FakeDriver
 
-__all__ = ["Act", "FaultDriver", "Faulty", "InjectedFault", "Kind", "KINDS", "faulty"]
+__all__ = ["Act", "Counted", "FaultDriver", "Faulty", "FaultyComponent", "InjectedFault", "Kind", "KINDS", "faulty"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -107,31 +109,64 @@ class Faulty:
         return Success(WrongType())
 
 
+class Counted(Protocol):
+    """What a faulty component's ``fn`` is: the callable, and how many calls it started."""
+
+    @property
+    def calls(self) -> int: ...
+
+    def __call__(self, ctx: ExecCtx, x: Any, /) -> object: ...
+
+
+if TYPE_CHECKING:
+
+    class FaultyComponent(Component[A, B]):
+        """What ``faulty`` returns: a ``Component[A, B]`` whose ``fn`` counts its calls
+        (``.fn.calls``, typed, so a test reads it with no ``type: ignore``)."""
+
+        fn: Counted
+
+else:
+    # At run time a faulty component is a plain ``Component``: the interpreter dispatches
+    # on a node's exact class, and a faulty copy must run exactly as the real one does.
+    FaultyComponent = Component
+
+
 def as_acts(behaviours: Iterable[Kind | Act]) -> tuple[Act, ...]:
     """Kinds and ``Act`` values, as ``Act`` values."""
     return tuple(b if isinstance(b, Act) else Act(b) for b in behaviours)
 
 
-def faulty(comp: Component[A, B], behaviours: Iterable[Kind | Act], *, name: str | None = None) -> Component[A, B]:
+def faulty(comp: Component[A, B], behaviours: Iterable[Kind | Act], *, name: str | None = None) -> FaultyComponent[A, B]:
     """A copy of ``comp`` that misbehaves as ``behaviours`` say, call by call.
 
-    It keeps ``comp``'s ``Meta`` (so ``retry`` and ``dry_run`` treat it the same) and its
-    output check; ``name`` renames the copy.
+    It keeps ``comp``'s ``Meta`` (so ``retry`` and ``dry_run`` treat it the same), its
+    types and its output check; ``name`` renames the copy.
     """
     meta = comp.meta if name is None else msgspec.structs.replace(comp.meta, name=name)
     real = comp.fn
     fn = Faulty(meta.name, as_acts(behaviours), lambda ctx, x, act: real(ctx, x))
     types = {"in_type": comp.in_type, "out_type": comp.out_type}
     if not comp.is_async:
-        return Component(fn, meta, comp.check, **types)
+        return cast(FaultyComponent[A, B], Component(fn, meta, comp.check, **types))
 
-    async def afn(ctx: ExecCtx, x: Any) -> Any:  # an async component stays async
+    async def afn(ctx: ExecCtx, x: Any) -> Any:  # an async component stays async (a function)
         out = fn(ctx, x)
-        afn.calls = fn.calls  # type: ignore[attr-defined]
+        counted.calls = fn.calls
         return await out if inspect.isawaitable(out) else out
 
-    afn.calls = 0  # type: ignore[attr-defined]
-    return Component(afn, meta, comp.check, **types)
+    counted = cast(_AsyncCounted, afn)
+    counted.calls = 0
+    return cast(FaultyComponent[A, B], Component(afn, meta, comp.check, **types))
+
+
+class _AsyncCounted(Protocol):
+    """The ``async def`` of a faulty asynchronous component, with its ``calls`` attribute
+    (a function: only a coroutine function is awaited as one)."""
+
+    calls: int
+
+    async def __call__(self, ctx: ExecCtx, x: Any, /) -> Any: ...
 
 
 class FaultDriver(FakeDriver):

@@ -4,15 +4,16 @@ testing pipelines, available in every test once omnibase is installed.
 - ``fake_ctx``: an ``ExecCtx`` with fixed ids and seed (reports are reproducible);
 - ``fake_driver``: a fresh ``FaultDriver`` (the fake driver's virtual clock, plus the
   ``slow`` behaviour of ``faulty`` components), so a 30 s backoff takes no time;
-- ``run_fake``: ``run_fake(step, value)`` runs with both and returns the report.
+- ``run_fake``: ``run_fake(step, value)`` runs with both and returns the report, a
+  ``RunReport[B]`` for a ``Step[A, B]`` (annotate the parameter ``run_fake: RunFake``
+  and mypy knows ``report.output`` is ``B | None``).
 
 Nothing heavy is imported until a test asks for a fixture.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
 
@@ -21,7 +22,17 @@ if TYPE_CHECKING:
     from omnibase.core.values import ExecCtx, RunReport
     from omnibase.testing.faults import FaultDriver
 
-__all__ = ["fake_ctx", "fake_driver", "run_fake"]
+__all__ = ["RunFake", "fake_ctx", "fake_driver", "run_fake"]
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+class RunFake(Protocol):
+    """The type of the ``run_fake`` fixture: a ``Step[A, B]`` and an ``A`` in, the run's
+    ``RunReport[B]`` out."""
+
+    def __call__(self, step: Step[A, B], value: A, /) -> RunReport[B]: ...
 
 
 @pytest.fixture
@@ -41,11 +52,11 @@ def fake_driver() -> FaultDriver:
 
 
 @pytest.fixture
-def run_fake(fake_ctx: ExecCtx, fake_driver: FaultDriver) -> Callable[[Step[Any, Any], Any], RunReport[Any]]:
+def run_fake(fake_ctx: ExecCtx, fake_driver: FaultDriver) -> RunFake:
     """``run_fake(step, value)``: run under ``fake_ctx`` and ``fake_driver``."""
     from omnibase.drivers import run
 
-    def run_fake(step: Step[Any, Any], value: Any) -> RunReport[Any]:
+    def run_fake(step: Step[A, B], value: A, /) -> RunReport[B]:
         return run(step, value, fake_ctx, fake_driver)
 
     return run_fake

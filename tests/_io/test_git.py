@@ -17,23 +17,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnibase._io.git import Status, staged, status, zsplit
+from omnibase._io.git import GitStatus, staged, status, zsplit
+from tests.support import git_bytes, init_repo
 
 # a file's state in HEAD, in the index, in the work tree
 HEAD = ("absent", "v1")
 INDEX = ("absent", "same", "v2", "intent")  # same: as in HEAD; intent: ``git add -N``
 WORK = ("absent", "same", "v3", "link", "trailing")  # same: as in the index
-
-
-def _git(root: Path, *args: str) -> bytes:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True).stdout
-
-
-def _init(root: Path) -> None:
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "user.email", "test@example.invalid")
-    _git(root, "config", "user.name", "test")
-    _git(root, "config", "commit.gpgsign", "false")
 
 
 def _pairs(out: bytes) -> tuple[tuple[str, str], ...]:
@@ -43,8 +33,8 @@ def _pairs(out: bytes) -> tuple[tuple[str, str], ...]:
 
 def _by_diff(root: Path) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """What the two ``git diff`` calls (those of the code before ``status``) say."""
-    cached = _git(root, "diff", "--cached", "--name-status", "--diff-filter=ACMR", "-z", "--no-ext-diff", "--no-renames")
-    unstaged = _git(root, "diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules")
+    cached = git_bytes(root, "diff", "--cached", "--name-status", "--diff-filter=ACMR", "-z", "--no-ext-diff", "--no-renames")
+    unstaged = git_bytes(root, "diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", "--ignore-submodules")
     return _pairs(cached), _pairs(unstaged)
 
 
@@ -54,27 +44,27 @@ def _name(i: int) -> str:
 
 
 def _build(root: Path, files: list[tuple[str, str, str]]) -> None:
-    _init(root)
+    init_repo(root)
     (root / "keep").write_text("keep\n")  # HEAD is never empty
     for i, (head, _, _) in enumerate(files):
         if head == "v1":
             (root / _name(i)).parent.mkdir(exist_ok=True)
             (root / _name(i)).write_text(f"one {i}\n")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "--no-verify", "-m", "head")
+    git_bytes(root, "add", "-A")
+    git_bytes(root, "commit", "-q", "--no-verify", "-m", "head")
     for i, (head, index, _) in enumerate(files):
         path = root / _name(i)
         path.parent.mkdir(exist_ok=True)
         if index == "absent" and head == "v1":
-            _git(root, "rm", "-q", "--cached", _name(i))
+            git_bytes(root, "rm", "-q", "--cached", _name(i))
         elif index == "v2":
             path.write_text(f"two {i}\n")
-            _git(root, "add", _name(i))
+            git_bytes(root, "add", _name(i))
         elif index == "intent":
             path.write_text(f"new {i}\n")
             if head == "v1":
-                _git(root, "rm", "-q", "--cached", _name(i))
-            _git(root, "add", "-N", _name(i))
+                git_bytes(root, "rm", "-q", "--cached", _name(i))
+            git_bytes(root, "add", "-N", _name(i))
     for i, (_, index, work) in enumerate(files):
         path = root / _name(i)
         if work == "same":
@@ -96,7 +86,7 @@ def test_status_answers_what_both_diffs_answer(files: list[tuple[str, str, str]]
         root = Path(tmp)
         _build(root, files)
         found = status(str(root))
-        assert isinstance(found.unwrap(), Status)
+        assert isinstance(found.unwrap(), GitStatus)
         cached, unstaged = _by_diff(root)
         assert sorted(found.unwrap().staged) == sorted(cached)
         assert sorted(found.unwrap().unstaged) == sorted(unstaged)
@@ -106,16 +96,16 @@ def test_status_answers_what_both_diffs_answer(files: list[tuple[str, str, str]]
 
 def test_a_merge_conflict_is_unmerged_in_both(tmp_path: Path) -> None:
     root = tmp_path
-    _init(root)
+    init_repo(root)
     (root / "a.txt").write_text("base\n")
-    _git(root, "add", "a.txt")
-    _git(root, "commit", "-q", "-m", "base")
-    _git(root, "checkout", "-q", "-b", "other")
+    git_bytes(root, "add", "a.txt")
+    git_bytes(root, "commit", "-q", "-m", "base")
+    git_bytes(root, "checkout", "-q", "-b", "other")
     (root / "a.txt").write_text("other\n")
-    _git(root, "commit", "-q", "-am", "other")
-    _git(root, "checkout", "-q", "main")
+    git_bytes(root, "commit", "-q", "-am", "other")
+    git_bytes(root, "checkout", "-q", "main")
     (root / "a.txt").write_text("main\n")
-    _git(root, "commit", "-q", "-am", "main")
+    git_bytes(root, "commit", "-q", "-am", "main")
     subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True, check=False)
     found = status(str(root)).unwrap()
     cached, unstaged = _by_diff(root)
@@ -127,17 +117,17 @@ def test_submodules_staged_are_listed_and_their_work_trees_left_alone(tmp_path: 
     sub, root = tmp_path / "sub", tmp_path / "top"
     sub.mkdir()
     root.mkdir()
-    _init(sub)
+    init_repo(sub)
     (sub / "f").write_text("one\n")
-    _git(sub, "add", "f")
-    _git(sub, "commit", "-q", "-m", "one")
+    git_bytes(sub, "add", "f")
+    git_bytes(sub, "commit", "-q", "-m", "one")
     (sub / "f").write_text("two\n")
-    _git(sub, "commit", "-q", "-am", "two")
-    _init(root)
+    git_bytes(sub, "commit", "-q", "-am", "two")
+    init_repo(root)
     (root / "keep").write_text("keep\n")
-    _git(root, "add", "keep")
-    _git(root, "commit", "-q", "-m", "keep")
-    _git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "s")
+    git_bytes(root, "add", "keep")
+    git_bytes(root, "commit", "-q", "-m", "keep")
+    git_bytes(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "s")
 
     def same() -> None:
         found = status(str(root)).unwrap()
@@ -146,10 +136,10 @@ def test_submodules_staged_are_listed_and_their_work_trees_left_alone(tmp_path: 
 
     same()  # a new submodule, staged
     assert ("A", "s") in status(str(root)).unwrap().staged
-    _git(root, "commit", "-q", "-m", "with s")
-    _git(root / "s", "checkout", "-q", "HEAD~1")
+    git_bytes(root, "commit", "-q", "-m", "with s")
+    git_bytes(root / "s", "checkout", "-q", "HEAD~1")
     same()  # its commit moved, not staged
-    _git(root, "add", "s")
+    git_bytes(root, "add", "s")
     same()  # staged
     assert ("M", "s") in status(str(root)).unwrap().staged
     (root / "s" / "f").write_text("dirty\n")
@@ -159,3 +149,25 @@ def test_submodules_staged_are_listed_and_their_work_trees_left_alone(tmp_path: 
 def test_outside_a_repository_it_is_a_value(tmp_path: Path) -> None:
     found = status(str(tmp_path))
     assert "not a git repository" in found.failure().message.lower()
+
+
+def test_user_given_refs_are_names_never_options(tmp_path: Path) -> None:
+    """``commit_of``/``tree_of``/``changed_files`` hand a ref to git after
+    ``--end-of-options``: one spelled like an option names nothing and writes nothing."""
+    from omnibase._io.git import changed_files, commit_of, tree_of
+
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q")
+    (root / "a.txt").write_text("a\n")
+    _git(root, "add", "a.txt")
+    _git(root, "-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q", "-m", "x")
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    for ref in (f"--output={victim}", "-p", "--all"):
+        assert "not a commit" in commit_of(str(root), ref).failure().message
+        assert changed_files(str(root), ref, "HEAD").failure().message.startswith(ref)
+    assert victim.read_text() == "keep\n"
+    empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    assert tree_of(str(root), empty_tree).unwrap() == empty_tree
+    assert changed_files(str(root), empty_tree, "HEAD").unwrap() == ("a.txt",)

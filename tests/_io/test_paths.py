@@ -76,3 +76,11 @@ def test_a_sibling_whose_name_starts_like_the_root_is_outside(repo: pathlib.Path
 @pytest.mark.parametrize("path", ["", "a\0b"])
 def test_empty_and_nul_paths_are_refused(repo: pathlib.Path, path: str) -> None:
     assert not is_contained(str(repo), path)
+
+
+def test_not_following_the_last_link_judges_the_folders_only(repo: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    (repo / "link.txt").symlink_to(tmp_path / "elsewhere" / "victim.txt")
+    assert contained(str(repo), "link.txt", follow_last=False) == Success(str(repo / "link.txt"))
+    (repo / "out").symlink_to(tmp_path / "elsewhere")
+    assert isinstance(contained(str(repo), "out/victim.txt", follow_last=False), Failure)
+    assert contained(str(repo), str(repo), follow_last=False) == Success(str(repo))

@@ -1,19 +1,17 @@
 """``omnibase._io.state``: the state folder's names and its one check, and the one way the git
-directory is found (the hook's stdlib-only client keeps a copy, held equal here)."""
+directory is found (the hook's stdlib-only client keeps a copy: tests/server/test_client_copies.py)."""
 
 from __future__ import annotations
 
 import os
 import pathlib
 import subprocess
-import sys
 
 import pytest
 from returns.result import Failure, Success
 
 from omnibase._io.git import repo_paths
 from omnibase._io.state import make_state_dir, server_dir, state_dir, state_dir_of
-from omnibase.server import client
 
 
 def _git(cwd: pathlib.Path, *args: str) -> None:
@@ -39,24 +37,6 @@ def test_a_linked_worktree_keeps_its_own_state_and_shares_the_server(main_and_li
     assert there.common_dir == str(main / ".git")
     assert state_dir_of(str(linked)) == str(main / ".git" / "worktrees" / "linked" / "omnibase")
     assert server_dir(there.common_dir) == server_dir(here.common_dir)
-
-
-def test_the_clients_copy_finds_the_same_server_folder_as_the_package(main_and_linked: tuple[pathlib.Path, pathlib.Path]) -> None:
-    """The hook's client reads the git folder from ``--hook-dir`` (git's hooks folder) and
-    names the socket folder itself: both must be what ``repo_paths``/``server_dir`` say."""
-    for tree in main_and_linked:
-        hooks = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd=tree,
-                               check=True, capture_output=True, text=True).stdout.strip()
-        found = client._git_dir(["--hook-type=pre-commit", "--hook-dir", hooks, "--"])
-        assert found == repo_paths(str(tree)).unwrap().common_dir
-        assert client.socket_dir(found) == server_dir(found)
-
-
-def test_the_clients_copy_runs_alone_under_isolated_python(tmp_path: pathlib.Path) -> None:
-    """The client is run by path under ``-I -S``; its ``socket_dir`` there names the same folder."""
-    code = f"import runpy; ns = runpy.run_path({client.__file__!r}); print(ns['socket_dir']('/r/.git'))"
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == server_dir("/r/.git") == "/r/.git/omnibase/server"
 
 
 def test_outside_a_work_tree_state_lives_in_a_dot_folder(tmp_path: pathlib.Path) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import msgspec
 
+from tests.support import git, init_repo  # the reference tests import them from here too
+
 #: our check name -> the reference module that implements it
 MODULES = {
     "check-yaml": "check_yaml",
@@ -175,20 +177,6 @@ def reference_on_bytes(check: str, name: str, data: bytes, tmp: Path, extra: Seq
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return run_reference(check, [*extra, name], cwd=tmp, read_back=name)
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-def init_repo(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "test@example.invalid")
-    git(root, "config", "user.name", "test")
-    git(root, "config", "commit.gpgsign", "false")
-    return root
 
 
 # --- the corpus of awkward files -----------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -12,16 +11,89 @@ from hypothesis import strategies as st
 from omnibase.builtins import run_builtin_checks
 from omnibase.builtins import _cache
 from omnibase.builtins._cache import MAX_SIGNATURES, Known, Record, VerdictCache, verdict_key
+from tests.support import git, init_repo
 
 
 def _repo(tmp_path: Path) -> Path:
-    root = tmp_path / "r"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    root = init_repo(tmp_path / "r")
     (root / "a.txt").write_bytes(b"one\r\ntwo\r\n")
     (root / "b.py").write_bytes(b"x = 1\n")
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    git(root, "add", "-A")
     return root
+
+
+def _run(root: Path, cache: VerdictCache, check: str, path: str) -> tuple[bool, int]:
+    """``check`` on ``path``: (passed or did not apply, verdicts that came from the cache)."""
+    stats: dict[str, int] = {}
+    verdicts = run_builtin_checks([path], [check], root=str(root), cache=cache, stats=stats)
+    return all(v.ok for v in verdicts), stats.get(check, 0)
+
+
+def _stage(root: Path, path: str, data: bytes, mode: int = 0o644) -> None:
+    (root / path).write_bytes(data)
+    (root / path).chmod(mode)
+    git(root, "add", "--", path)
+
+
+# --- hits and misses, from what a user relies on: a cached pass is a pass of this very file ---
+
+
+def test_a_passing_file_is_served_from_the_cache_until_its_content_changes(tmp_path):
+    root = init_repo(tmp_path / "r")
+    cache = VerdictCache.for_git_dir(str(root / ".git"))
+    _stage(root, "m.py", b"x = 1\n")
+    assert _run(root, cache, "check-ast", "m.py") == (True, 0)
+    assert _run(root, cache, "check-ast", "m.py") == (True, 1)
+    _stage(root, "m.py", b"def broken(:\n")
+    assert _run(root, cache, "check-ast", "m.py") == (False, 0)
+    _stage(root, "m.py", b"x = 1\n")  # back to the content that passed
+    assert _run(root, cache, "check-ast", "m.py") == (True, 1)
+
+
+def test_a_failure_is_never_served_as_a_pass(tmp_path):
+    root = init_repo(tmp_path / "r")
+    cache = VerdictCache.for_git_dir(str(root / ".git"))
+    _stage(root, "broken.py", b"def broken(:\n")
+    for _ in range(3):
+        assert _run(root, cache, "check-ast", "broken.py") == (False, 0)
+    reopened = VerdictCache.for_git_dir(str(root / ".git"))  # another run, another process
+    assert _run(root, reopened, "check-ast", "broken.py") == (False, 0)
+
+
+def test_a_file_a_fixer_would_change_is_checked_every_time(tmp_path):
+    root = init_repo(tmp_path / "r")
+    cache = VerdictCache.for_git_dir(str(root / ".git"))
+    _stage(root, "t.txt", b"trailing   \n")
+    for _ in range(2):  # run_builtin_checks writes nothing: the file still needs its fix
+        assert _run(root, cache, "trailing-whitespace", "t.txt") == (False, 0)
+
+
+def test_the_executable_bit_is_part_of_what_was_checked(tmp_path):
+    # the same bytes made executable: check-executables-have-shebangs now applies and fails
+    root = init_repo(tmp_path / "r")
+    cache = VerdictCache.for_git_dir(str(root / ".git"))
+    checks = ["check-executables-have-shebangs", "end-of-file-fixer"]
+
+    def run() -> tuple[dict[str, bool], dict[str, int]]:
+        stats: dict[str, int] = {}
+        verdicts = run_builtin_checks(["s.sh"], checks, root=str(root), cache=cache, stats=stats)
+        return {v.check: v.ok for v in verdicts}, stats
+
+    _stage(root, "s.sh", b"echo hi\n", 0o644)
+    assert run() == ({"end-of-file-fixer": True}, {})
+    assert run() == ({"end-of-file-fixer": True}, {"end-of-file-fixer": 1})
+    _stage(root, "s.sh", b"echo hi\n", 0o755)
+    assert run() == ({"check-executables-have-shebangs": False, "end-of-file-fixer": True}, {})
+
+
+def test_a_file_whose_working_copy_differs_from_the_index_is_not_served(tmp_path):
+    # the key is the index's blob: a working copy git cannot vouch for is read and checked
+    root = init_repo(tmp_path / "r")
+    cache = VerdictCache.for_git_dir(str(root / ".git"))
+    _stage(root, "m.py", b"x = 1\n")
+    assert _run(root, cache, "check-ast", "m.py") == (True, 0)
+    (root / "m.py").write_bytes(b"def broken(:\n")  # not staged
+    assert _run(root, cache, "check-ast", "m.py") == (False, 0)
 
 
 def test_the_store_keeps_at_most_max_entries_and_drops_the_oldest(tmp_path, monkeypatch):
@@ -57,26 +129,27 @@ def test_options_are_part_of_the_key(tmp_path):
 
 def test_a_fixer_handed_another_fixers_output_is_not_served_from_the_cache(tmp_path):
     # end-of-file-fixer passes on "a\n \n", but not once trailing-whitespace made it "a\n\n"
-    root = tmp_path / "r"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    root = init_repo(tmp_path / "r")
     (root / "f.txt").write_bytes(b"a\n \n")
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    git(root, "add", "-A")
     cache = VerdictCache.for_git_dir(str(root / ".git"))
     run_builtin_checks(["f.txt"], ["end-of-file-fixer"], root=str(root), cache=cache)
     both = run_builtin_checks(["f.txt"], ["trailing-whitespace", "end-of-file-fixer"], root=str(root), cache=cache)
     assert {v.check: v.ok for v in both} == {"trailing-whitespace": False, "end-of-file-fixer": False}
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.text(max_size=8), st.text(max_size=8), st.binary(max_size=8))
-def test_keys_differ_when_any_part_differs(blob, path, checks):
-    base = verdict_key(blob, path, checks, "v1")
-    assert base == verdict_key(blob, path, checks, "v1")
-    assert base != verdict_key(blob + "x", path, checks, "v1")
-    assert base != verdict_key(blob, path + "x", checks, "v1")
-    assert base != verdict_key(blob, path, checks + b"x", "v1")
-    assert base != verdict_key(blob, path, checks, "v2")
+_PART = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=6)
+_PARTS = st.tuples(_PART, _PART, st.binary(max_size=6).filter(lambda b: b"\0" not in b), _PART)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PARTS, _PARTS)
+def test_one_key_per_blob_path_checks_and_versions(one, two):
+    # git paths, blob ids, JSON signatures and version strings hold no NUL: over such parts,
+    # two keys are equal exactly when every part is (no part can stand in for another)
+    assert (verdict_key(*one) == verdict_key(*two)) == (one == two)
+    blob, path, checks, salt = one
+    assert verdict_key(blob + "x", path, checks, salt) != verdict_key(blob, "x" + path, checks, salt)
 
 
 def test_a_cache_of_another_shape_is_rebuilt(tmp_path):

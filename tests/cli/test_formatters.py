@@ -287,12 +287,17 @@ def test_human_example_output() -> None:
     )
     ascii_out = FORMATTERS["human"](report, RenderOptions())
     lines = ascii_out.splitlines()
-    assert lines[0].startswith("lint.") and lines[0].endswith(" [PASS] 0.50s")
-    assert lines[1].endswith("[FAIL] 0.00s x2")
-    assert lines[2] == "    bad type" and lines[3] == "    at line 3"
-    assert "[TIME]" in lines[4]
+    # the failures first, each with its message and what to do; then the rest, as they ran
+    assert lines[0].startswith("types.") and lines[0].endswith("[FAIL] 0.00s x2")
+    assert lines[1] == "    bad type" and lines[2] == "    at line 3"
+    assert lines[3].startswith("slow.") and "[TIME] 0.00s" in lines[3]
+    assert lines[4] == "    timed out after 1s" and lines[5] == "    -> make it faster, or give it more time (the entry's `timeout:`)"
+    assert lines[6].startswith("lint.") and lines[6].endswith(" [PASS] 0.50s")
+    assert lines[7].startswith("none.") and lines[7].endswith(" [SKIP]")
     assert lines[-1] == "1 passed, 2 failed, 1 skipped in 1.25s"
-    assert all(len(line) == 100 for line in lines if "...." in line)
+    status = [line for line in lines if "...." in line]
+    assert len({line.index(" [") for line in status}) == 1  # the verdicts in one column
+    assert max(len(line) for line in status) == 100
     emoji_out = FORMATTERS["human"](report, RenderOptions(emoji=True, color=True))
     assert "✅ PASS" in emoji_out and "❌ FAIL" in emoji_out and "⏱️ TIME" in emoji_out
     assert "\x1b[32m" in emoji_out and "\x1b[31m" in emoji_out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+import subprocess
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omnibase.cli.formatters import RenderOptions, render_human, width_of
@@ -34,7 +36,8 @@ def test_mode_lines_say_what_a_person_needs() -> None:
     assert "  - other: selected: tag=x holds" in text
     assert "would change (unified diff):\n  --- a/f\n  +++ b/f\n  -a \n  +a" in text
     assert "profile: wall 1.500s, cpu 0.250s, backoff 0.000s" in text and "timed out: lint" in text
-    assert "replay: omnibase orch --mode replay --snapshot .git/s.json" in text
+    assert "next: replay the failure; what passed is not run again:\n" in text
+    assert "\n  omnibase orch --mode replay --snapshot .git/s.json\n" in text  # short enough for one line
     replayed = RunReport(
         steps=(), summary=Summary(status=Status.PASS), exit_code=0, run_id="r", trace_id="t",
         metadata={"mode": "replay", "replayed": "a,b", "replayed_from": ".git/s.json"},
@@ -45,6 +48,45 @@ def test_mode_lines_say_what_a_person_needs() -> None:
 @given(_TEXT, _TEXT, _TEXT, _TEXT, st.booleans())
 def test_mode_lines_fit_the_width_and_hold_no_control_characters(name: str, reason: str, diff: str, path: str, emoji: bool) -> None:
     opts = RenderOptions(width=60, emoji=emoji)
-    for line in render_human(_report(name, reason, diff, path), opts).splitlines():
-        assert width_of(line) <= 60, line
+    lines = render_human(_report(name, reason, diff, path), opts).splitlines()
+    for line in lines:
         assert not any(c < " " or "\x7f" <= c <= "\x9f" for c in line), line
+        if emoji is False:
+            assert line.isascii(), line
+    # every line fits, but for the replay command's path, which is never cut: it goes whole
+    # on a line of its own, after a line continuation, when the command does not fit
+    hint = "next: replay the failure; what passed is not run again:"
+    if not path:  # no snapshot, no hint
+        assert hint not in lines and all(width_of(line) <= 60 for line in lines)
+        return
+    at = lines.index(hint)
+    assert all(width_of(line) <= 60 for line in lines[: at + 2] + lines[at + 3 :]), lines
+    command = lines[at + 1].strip()
+    if command.endswith(" \\"):
+        assert lines[at + 2].startswith("    ")  # the path, whole, on a line of its own
+        pasted = command[:-2] + " " + lines[at + 2].strip()
+    else:
+        pasted = command
+    assert pasted.startswith("omnibase orch --mode replay --snapshot ")
+    if "\x00" not in path:  # a NUL cannot be passed to a process at all
+        assert _unquoted(pasted.split(" ", 5)[5]) == path
+
+
+def _unquoted(word: str) -> str:
+    """What bash makes of one shell word (a real bash: an oracle independent of ours)."""
+    done = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
+    return done.stdout.decode("utf-8", "surrogateescape")
+
+
+def test_the_replay_hint_appears_only_where_a_replay_gains_something() -> None:
+    def hinted(stage: str, outcome: str) -> bool:
+        report = RunReport(
+            steps=(), summary=Summary(status=Status.FAIL, failed=1), exit_code=1, run_id="r", trace_id="t",
+            stage=stage, outcome=outcome, snapshot=".git/omnibase/snapshots/s.json",  # type: ignore[arg-type]
+        )  # fmt: skip
+        return "--mode replay" in render_human(report, RenderOptions())
+
+    assert [hinted(stage, "completed") for stage in ("pre-commit", "test", "ci")] == [False, False, False]
+    assert hinted("ci", "interrupted")  # a replay finishes what the interrupted run did not reach
+    assert hinted("pipeline", "completed")  # steps feed each other: the passed ones are not run again
+    assert hinted("a-python-pipeline", "completed")

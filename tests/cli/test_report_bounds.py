@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +81,19 @@ def test_redaction_and_bounds() -> None:
     assert secrets == ("abcd/efgh", "k3y-value")
     assert redact("a k3y-value b abcd/efgh me-myself", secrets) == f"a {MASK} b {MASK} me-myself"
     assert bound("é" * 5, 2) == "éé\n... 6 bytes more"
+
+
+def test_clean_redacts_secrets_before_any_format_escapes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret with characters JSON and XML escape (quote, backslash, angle bracket,
+    non-ASCII) is still found: cleaning works on values, not on rendered text."""
+    secret = 'p"a\\ss<é>word'
+    monkeypatch.setenv("DB_PASSWORD", secret)
+    report = RunReport(
+        steps=(StepResult(name="leak", status=Status.FAIL, span_id="1", error=Failed(message=f"saw {secret}"), output=secret),),
+        summary=Summary(status=Status.FAIL), exit_code=1, run_id="r", trace_id="t",
+    )
+    for fmt in FORMATTERS:
+        text = FORMATTERS[fmt](report, RenderOptions())
+        assert "[redacted]" in text, fmt
+        for shown in (secret, json.dumps(secret)[1:-1], "p&quot;a", "ss&lt;"):
+            assert shown not in text, (fmt, shown)

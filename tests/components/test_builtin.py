@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import os
 import pickle
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from omnibase.drivers import SyncDriver, arun, run
 from omnibase.drivers.isolation import worker as _worker
 from omnibase.drivers.aio import AsyncDriver
 from omnibase.drivers.isolation.process import ProcessPerformer, WorkerPool, call_request
+from tests.support import git, init_repo
 
 #: The defaults plus opt-in built-ins (two of them fixers, one with flags).
 OPT_IN = [
@@ -40,10 +40,6 @@ def _uses() -> list[BuiltinUse]:
     uses = [BuiltinUse(name=n, check=n) for n in DEFAULT_CHECKS] + OPT_IN
     rank = {name: i for i, name in enumerate(CHECKS)}
     return sorted(uses, key=lambda u: rank[u.check])
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
 FILES: dict[str, bytes] = {
@@ -63,12 +59,10 @@ FILES: dict[str, bytes] = {
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
+    root = init_repo(tmp_path / "repo")
     for rel, data in FILES.items():
         (root / rel).write_bytes(data)
-    _git(root, "add", "-A")
+    git(root, "add", "-A")
     return root
 
 

@@ -109,3 +109,48 @@ def test_a_component_checks_its_declared_output_in_full_as_lift_does(value: obje
     expected = 0 if _is(value, list[str]) else 4
     assert run(made, 1, fake_ctx()).exit_code == expected
     assert run(lift(plain), 1, fake_ctx()).exit_code == expected
+
+
+# --- a type mismatch names the element at fault ------------------------------------------------
+
+
+class Item(msgspec.Struct, frozen=True):
+    name: str
+
+
+@pytest.mark.parametrize(
+    ("value", "tp", "message"),
+    [
+        ([Item("a"), Item("b"), Item("c"), 3], list[Item], "f returned list, declared list[Item]: [3]: expected Item, got int"),
+        ((Item("a"),), list[Item], "f returned tuple, declared list[Item]"),
+        ("three", int, "f returned str, declared int"),
+        ({"a": [1], "b": [2, None]}, dict[str, list[int]], "f returned dict, declared dict[str, list[int]]: ['b'][1]: expected int, got NoneType"),
+        ({1: "a"}, dict[str, str], "f returned dict, declared dict[str, str]: [1] (a key): expected str, got int"),
+        ((1, "x"), tuple[int, int], "f returned tuple, declared tuple[int, int]: [1]: expected int, got str"),
+        ((1,), tuple[int, int], "f returned tuple, declared tuple[int, int]: the tuple: expected 2 items, got 1"),
+        ((1, 2, "3"), tuple[int, ...], "f returned tuple, declared tuple[int, ...]: [2]: expected int, got str"),
+        ([[1], [2, "x"]], list[list[int]], "f returned list, declared list[list[int]]: [1][1]: expected int, got str"),
+        ([1, None], list[int | str], "f returned list, declared list[int | str]: [1]: expected int | str, got NoneType"),
+        ([True], list[int], "f returned list, declared list[int]: [0]: expected int, got bool"),
+    ],
+)
+def test_a_wrong_output_is_blamed_on_its_first_wrong_element(value: object, tp: Any, message: str) -> None:
+    from omnibase.core.types import output_error
+
+    assert not checker(tp)(value)
+    assert output_error("f", value, tp) == message
+
+
+def test_the_interpreters_check_names_the_wrong_element() -> None:
+    """(The process performer's checks, in the worker and in the parent, are driven
+    through the CLI in tests/e2e/test_cli_human.py.)"""
+    from omnibase import run
+    from omnibase.testing import fake_ctx
+
+    @component
+    def items(ctx: ExecCtx, n: int) -> Result[list[Item], str]:
+        return Success([Item("a"), 3])  # type: ignore[list-item]
+
+    report = run(items, 1, fake_ctx())
+    assert report.exit_code == 4
+    assert getattr(report.steps[0].error, "message", "") == "items returned list, declared list[Item]: [1]: expected Item, got int"

@@ -28,7 +28,7 @@ from omnibase.drivers import arun
 pytest.importorskip("distributed")
 
 from omnibase.drivers.dask import DaskPerformer, local_cluster, unsendable  # noqa: E402
-from tests.drivers.isolation.test_process import EQUIV, _build, _plain, trees  # noqa: E402
+from tests.drivers._trees import EQUIV, build, expected, outcome, plain, trees  # noqa: E402
 
 EXTRA = '''
 import os
@@ -134,9 +134,11 @@ def _never(ctx: ExecCtx, value: object) -> object:
 def test_dask_reports_equal_sync_reports(mod, performer, tree, value):
     module, root = mod
     ctx = _ctx(root)
-    inline = _plain(run(_build(tree, module, False), value, ctx, SyncDriver()))
-    assert _plain(run(_build(tree, module, True), value, ctx, performer)) == inline
-    assert _plain(asyncio.run(arun(_build(tree, module, True), value, ctx, performer, jobs=2))) == inline
+    inline = plain(run(build(tree, module, False), value, ctx, SyncDriver()))
+    on_dask = run(build(tree, module, True), value, ctx, performer)
+    concurrent = asyncio.run(arun(build(tree, module, True), value, ctx, performer, jobs=2))
+    assert outcome(on_dask) == outcome(concurrent) == expected(tree, value)  # the model: tests/drivers/_trees.py
+    assert plain(on_dask) == plain(concurrent) == inline  # and every other field alike
 
 
 def test_invocations_run_on_the_workers_and_their_output_comes_back(mod, performer):

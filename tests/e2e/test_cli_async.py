@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import Repo, alive, cli_env
+
 REGISTRY = """\
 version: 1
 components:
@@ -72,37 +74,20 @@ def fails_once_started(ctx, value):
 WANTED = ("slow-async", "slow-sync", "slow-cmd", "grandchild")
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
-    root = tmp_path / "repo"
-    (root / "started").mkdir(parents=True)
-    (root / "omnibase.yaml").write_text(REGISTRY)
-    (root / "slow.py").write_text(MODULE)
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "omnibase.yaml", "slow.py")
+    repo = Repo.create(tmp_path / "repo")
+    root = repo.root
+    (root / "started").mkdir()
+    repo.write("omnibase.yaml", REGISTRY)
+    repo.write("slow.py", MODULE)
+    repo.stage("omnibase.yaml", "slow.py")
     yield root
     for name in ("slow-cmd", "grandchild"):  # a failed test must not leave its sleepers behind
         try:
             os.kill(int((root / "started" / name).read_text()), signal.SIGKILL)
         except (OSError, ValueError):
             pass
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("OMNIBASE_", "PYTEST_"))}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")  # a zombie has ended; only its exit status is left
 
 
 def _wait_for(path: Path, names: tuple[str, ...], limit: float = 60.0) -> None:
@@ -129,7 +114,7 @@ def test_a_signal_during_an_async_run_gives_a_partial_report_and_no_survivor(pro
     proc = subprocess.Popen(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--mode", "async", "--jobs", "8",
          "--filter", "tag=ci", "--format", "json", "-v", "--log-format", "json", "--log-file", "run.log"],
-        cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+        cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(),
     )  # fmt: skip
     try:
         _wait_for(project / "started", WANTED)
@@ -149,9 +134,9 @@ def test_a_signal_during_an_async_run_gives_a_partial_report_and_no_survivor(pro
         assert by_name[name]["status"] == "FAIL" and by_name[name]["error"]["type"] == "interrupted", by_name[name]
     pids = [int((project / "started" / n).read_text()) for n in ("slow-cmd", "grandchild")]
     deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [p for p in pids if _alive(p)], "a command or its child outlived the run"
+    assert not [p for p in pids if alive(p)], "a command or its child outlived the run"
     assert b"Traceback" not in err.encode() if isinstance(err, str) else b"Traceback" not in err
 
 
@@ -168,7 +153,7 @@ def test_a_command_cancelled_by_fail_fast_does_not_outlive_the_run(project: Path
     done = subprocess.run(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--mode", "async", "-x",
          "--format", "json"],
-        cwd=project, capture_output=True, text=True, env=_env(), timeout=90,
+        cwd=project, capture_output=True, text=True, env=cli_env(), timeout=90,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     steps = {s["name"]: s for s in json.loads(done.stdout)["steps"]}
@@ -176,9 +161,9 @@ def test_a_command_cancelled_by_fail_fast_does_not_outlive_the_run(project: Path
     assert steps["slow-cmd"]["status"] == "SKIP" and steps["slow-cmd"]["reason"].startswith("cancelled")
     pids = [int((project / "started" / n).read_text()) for n in ("slow-cmd", "grandchild")]
     deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [p for p in pids if _alive(p)], "the cancelled command or its child outlived the run"
+    assert not [p for p in pids if alive(p)], "the cancelled command or its child outlived the run"
 
 
 def test_async_mode_reports_like_sync_mode(project: Path) -> None:
@@ -192,7 +177,7 @@ def test_async_mode_reports_like_sync_mode(project: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--mode", mode,
              "--filter", "tag=ci", "--format", "json"],
-            cwd=project, capture_output=True, text=True, env=_env(), timeout=120,
+            cwd=project, capture_output=True, text=True, env=cli_env(), timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
@@ -206,7 +191,7 @@ def test_an_async_component_under_sync_mode_is_a_config_error_naming_async_mode(
     done = subprocess.run(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--all-files", "--filter", "name=slow-async",
          "--format", "json"],
-        cwd=project, capture_output=True, text=True, env=_env(), timeout=120,
+        cwd=project, capture_output=True, text=True, env=cli_env(), timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     (step,) = json.loads(done.stdout)["steps"]
@@ -216,7 +201,7 @@ def test_an_async_component_under_sync_mode_is_a_config_error_naming_async_mode(
 def test_jobs_must_be_a_positive_number(project: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "omnibase", "orch", "--mode", "async", "--jobs", "0"],
-        cwd=project, capture_output=True, text=True, env=_env(), timeout=60,
+        cwd=project, capture_output=True, text=True, env=cli_env(), timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "--jobs" in done.stderr and "Traceback" not in done.stderr
 
@@ -236,9 +221,9 @@ def test_reaping_kills_the_group_a_child_leads_and_spares_the_others() -> None:
         assert reap_children(spare=spare) == 1
         leader.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while any(_alive(p) for p in grandchildren) and time.monotonic() < deadline:
+        while any(alive(p) for p in grandchildren) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(_alive(p) for p in grandchildren), "the whole group goes"
+        assert not any(alive(p) for p in grandchildren), "the whole group goes"
         assert kept.poll() is None, "a child that was running before is spared"
     finally:
         for proc in (kept, leader):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +82,7 @@ def test_another_omnibase_version_checks_again(repo, cli):
         "import sys, omnibase._version as v; v.__version__ = '999.0'; from omnibase.cli import main;"
         " sys.exit(main(['orch', '--all-files', '--format', 'json']))"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, env=_env(None))
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, env=cli_env(None))
     assert done.returncode == 0, done.stderr
     assert set(_cached(done.stdout).values()) == {0}
     again = cli("orch", "--all-files", "--format", "json")
@@ -104,12 +104,12 @@ def test_concurrent_runs_share_the_cache_safely(repo):
     _tree(repo)
     argv = [sys.executable, "-m", "omnibase", "orch", "--all-files", "--format", "json"]
     procs = [
-        subprocess.Popen(argv, cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(None))
+        subprocess.Popen(argv, cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(None))
         for _ in range(4)
     ]
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         assert json.loads(out)["exit_code"] == 0
-    done = subprocess.run(argv, cwd=repo.root, capture_output=True, text=True, env=_env(None))
+    done = subprocess.run(argv, cwd=repo.root, capture_output=True, text=True, env=cli_env(None))
     assert _cached(done.stdout)["check-ast"] == 2

@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 from tests.cli.formats.test_ci_formats import JUNIT_XSD, SARIF, parse_github
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -149,7 +149,7 @@ def test_jsonl_streams_each_event_while_the_run_goes(repo):
     repo.commit()
     proc = subprocess.Popen(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--filter", "name=first|second", "--format", "jsonl"],
-        cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=_env(None),
+        cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=cli_env(None),
     )
     try:
         seen = []
@@ -258,7 +258,7 @@ def test_otel_is_off_by_default_and_not_imported(failing):
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "omnibase", "orch", "--format", "json"],
         cwd=failing.root, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        env=_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}),
+        env=cli_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}),
     )
     assert done.returncode == 1, done.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
@@ -273,7 +273,7 @@ def test_otel_without_the_extra_is_exit_2_before_anything_runs(repo):
     code = "import sys; sys.modules['opentelemetry.sdk'] = None; from omnibase.cli import main; sys.exit(main(sys.argv[1:]))"
     done = subprocess.run(
         [sys.executable, "-c", code, "orch", "--format", "json", "--otel"],
-        cwd=repo.root, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=_env(None),
+        cwd=repo.root, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=cli_env(None),
     )
     assert done.returncode == 2, done
     assert "omnibase[otel]" in done.stderr and done.stderr.count("\n") == 1 and done.stdout == ""

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from omnibase.registry._load import MAX_REGISTRY_BYTES
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -244,7 +244,7 @@ def test_output_symlink_directory_device_and_missing_folder_are_exit_2_before_ru
 def test_output_honours_the_umask_and_takes_the_format_from_the_extension(staged, cli):
     script = "import os, sys, runpy; os.umask(0o077); sys.argv = ['omnibase', *sys.argv[1:]]; runpy.run_module('omnibase', run_name='__main__')"
     for name in ("r.json", "r.yaml", "r.txt"):
-        done = subprocess.run([sys.executable, "-c", script, "orch", "--stage", "pre-commit", "-o", name], cwd=staged.root, env=_env(None), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        done = subprocess.run([sys.executable, "-c", script, "orch", "--stage", "pre-commit", "-o", name], cwd=staged.root, env=cli_env(None), capture_output=True, text=True, stdin=subprocess.DEVNULL)
         assert done.returncode == 0, done
         assert stat.S_IMODE(os.stat(staged.root / name).st_mode) == 0o600
     assert json.loads((staged.root / "r.json").read_text())["exit_code"] == 0
@@ -255,7 +255,7 @@ def test_output_honours_the_umask_and_takes_the_format_from_the_extension(staged
 
 def test_output_json_from_a_terminal_is_json_and_stdout_is_human(staged):
     main_fd, child_fd = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--stage", "pre-commit", "-o", "r.json"], cwd=staged.root, env=_env({"TERM": "xterm"}), stdin=subprocess.DEVNULL, stdout=child_fd, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--stage", "pre-commit", "-o", "r.json"], cwd=staged.root, env=cli_env({"TERM": "xterm"}), stdin=subprocess.DEVNULL, stdout=child_fd, stderr=subprocess.PIPE)
     os.close(child_fd)
     chunks = []
     while True:
@@ -370,7 +370,7 @@ def test_non_utf8_file_name_is_reported_escaped_in_every_format(staged, cli):
 def test_sigterm_and_sighup_stop_like_ctrl_c(staged, sig):
     pidfile = staged.root / "child.pid"
     staged.write("omnibase.yaml", HEAD + "  - name: slow\n    tags: [ci]\n    command: ['sh', '-c', 'sleep 60 & echo $! > child.pid; wait']\n    always_run: true\n")
-    proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--format", "json"], cwd=staged.root, env=_env(None), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--format", "json"], cwd=staged.root, env=cli_env(None), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +148,7 @@ def test_ctrl_c_during_a_worker_call_leaves_no_worker_behind(project):
     proc = subprocess.Popen(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "ci", "--format", "json"],
         cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-        env=_env(None),
+        env=cli_env(None),
     )  # fmt: skip
     marker = project.root / "worker.pid"
     deadline = time.monotonic() + 60

@@ -236,11 +236,11 @@ def test_replay_needs_a_snapshot(project, cli):
 
 
 def test_an_interrupted_run_still_leaves_a_snapshot(project):
-    from tests.e2e.conftest import _env
+    from tests.support import cli_env
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "omnibase", "orch", "--stage", "pipeline", "--from", "shout", "--to", "sleepy", "--format", "json"],
-        cwd=project.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(None),
+        cwd=project.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(None),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30

@@ -67,7 +67,8 @@ from returns.result import Failure, Success
 
 def leak(ctx, value):
     print("printed", os.environ["GITHUB_TOKEN"], os.environ["DB_PASSWORD"])
-    return Failure(__import__("omnibase").Failed(message="returned " + os.environ["GITHUB_TOKEN"] + " and " + os.environ["SHORT_KEY"]))
+    quoted = os.environ.get("QUOTED_SECRET", "")
+    return Failure(__import__("omnibase").Failed(message="returned " + os.environ["GITHUB_TOKEN"] + " and " + os.environ["SHORT_KEY"] + quoted))
 '''
 
 
@@ -83,11 +84,13 @@ SECRETS = {
     "GITHUB_TOKEN": "ghp_" + "Zq9" * 12,  # a long one
     "DB_PASSWORD": "hunter2-" + "Zq9" * 2 + "-ghp_",  # shares a piece with the long one
     "SHORT_KEY": "k3y!",  # the shortest length that is redacted (core.redact.MIN_SECRET)
+    "QUOTED_SECRET": 'q"uo\\te\u00e9',  # characters JSON and XML escape
 }
 
 
 def _leaks(text: str) -> list[str]:
-    return [name for name, value in SECRETS.items() if value in text]
+    forms = {name: {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]} for name, value in SECRETS.items()}
+    return [name for name, values in forms.items() if any(v in text for v in values)]
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml", "human", "junit", "sarif", "github", "jsonl"])
@@ -99,6 +102,15 @@ def test_secrets_an_in_process_component_prints_or_returns_are_redacted_in_repor
     assert "[redacted]" in written
 
 
+def test_the_github_step_summary_is_redacted(leaky, cli, tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    r = cli("orch", "--stage", "ci", "--format", "github", env={**SECRETS, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert r.code == 1, r
+    written = summary.read_text()
+    assert "leak" in written and _leaks(written) == [] and _leaks(r.out) == [], written
+
+
 def test_the_jsonl_stream_on_stdout_is_redacted_line_by_line(leaky, cli):
     r = cli("orch", "--stage", "ci", "--format", "jsonl", env=SECRETS)
     assert r.code == 1, r
@@ -106,7 +118,16 @@ def test_the_jsonl_stream_on_stdout_is_redacted_line_by_line(leaky, cli):
     assert {line["event"] for line in lines} >= {"started", "step", "report"}
     assert _leaks(r.out) == [] and _leaks(r.err) == [], r.out
     step = next(line for line in lines if line["event"] == "step" and line["name"] == "leak")
-    assert "returned [redacted] and [redacted]" in step["error"]["message"]
+    assert step["error"]["message"] == "returned [redacted] and [redacted][redacted]"
+
+
+def test_the_failure_snapshot_holds_no_secret_even_json_escaped(leaky, cli):
+    r = cli("orch", "--stage", "ci", "--format", "json", env=SECRETS)
+    assert r.code == 1, r
+    snapshots = list((leaky.root / ".git" / "omnibase" / "snapshots").glob("*.json"))
+    assert len(snapshots) == 1
+    text = snapshots[0].read_text()
+    assert "[redacted]" in text and _leaks(text) == [], text
 
 
 # --- user-given refs reach git as data ------------------------------------------------------------

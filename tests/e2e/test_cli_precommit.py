@@ -125,11 +125,23 @@ def test_report_file_is_written(repo, cli, tmp_path):
     assert json.loads(target.read_text()) == json.loads(r.out)
 
 
-def test_report_schema_is_json_schema(cli):
+def test_report_schema_is_json_schema(repo, cli):
+    import jsonschema
+
     r = cli("report", "--schema")
     assert r.code == 0, r
     schema = json.loads(r.out)
-    assert "$defs" in schema or "properties" in schema
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)  # a valid JSON Schema of its declared draft
+    # it describes what the CLI writes: a real run's report passes, a broken one does not
+    repo.seed({"a.py": "x = 1\n", "b.json": "{nope\n"})
+    run = cli("orch", "--all-files", "--format", "json")
+    assert run.code == 1, run
+    report = json.loads(run.out)
+    validator(schema).validate(report)
+    for broken in ({**report, "exit_code": "1"}, {k: v for k, v in report.items() if k != "steps"},
+                   {**report, "steps": [{**report["steps"][0], "status": "MAYBE"}]}):
+        assert not validator(schema).is_valid(broken), broken
 
 
 def test_version(cli):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -191,7 +191,7 @@ def test_ctrl_c_is_exit_130_with_a_partial_report(project):
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
-        env=_env(None),
+        env=cli_env(None),
     )
     # What a component prints is captured into its result (stdout is the report's): wait
     # for the file it writes when it starts.

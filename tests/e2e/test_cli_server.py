@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from omnibase.server import client as _client
-from tests.e2e.conftest import Repo, _env
-from tests.registry.test_commands import _alive
+from tests.support import Repo, alive, cli_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux-only")]
 
@@ -30,7 +29,7 @@ class Served:
         self.folder = _client.socket_dir(str(repo.root / ".git"))
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = _env({"OMNIBASE_SERVER_IDLE": "60"})
+        env = cli_env({"OMNIBASE_SERVER_IDLE": "60"})
         env.pop("OMNIBASE_SERVER", None)  # the session turns servers off (conftest.py); these tests want them
         env.update(extra)
         return env
@@ -61,7 +60,7 @@ class Served:
 
     def wait_down(self, pid: int) -> None:
         for _ in range(200):
-            if not _alive(pid):
+            if not alive(pid):
                 return
             time.sleep(0.05)
         raise AssertionError(f"server {pid} still running")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +124,7 @@ def test_sigkill_mid_run_never_loses_unstaged_work(repo, cli, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
-        env=_env(None),
+        env=cli_env(None),
     )
     try:
         _wait_for(marker)

@@ -18,7 +18,7 @@ from typing import Any
 import pydot
 import pytest
 
-from tests.e2e.conftest import _env
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ class Terminal:
         self.master = master
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "omnibase", *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
-            env=_env({"TERM": "xterm", "COLUMNS": "100", **(env or {})}), start_new_session=True,
+            env=cli_env({"TERM": "xterm", "COLUMNS": "100", **(env or {})}), start_new_session=True,
         )  # fmt: skip
         os.close(slave)
         self.screen = ""

@@ -7,7 +7,7 @@
 Every case: no traceback, no "internal error", an exit code from the documented set, and a
 json report (when one is printed) that parses. A few hundred cases of each run in-process
 in the normal suite, a sample through the real CLI in a subprocess; more under the
-``slow`` marker: ``OMNIBASE_SLOW=1 pytest -m slow tests/e2e/test_fuzz.py``.
+``slow`` marker, which runs with ``OMNIBASE_SLOW=1`` (``just fuzz``; the root conftest.py).
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from pathlib import Path
 import pytest
 
 from omnibase.cli._main import main
-from tests.e2e.conftest import Repo, _env
+from tests.support import Repo, cli_env
 
 pytestmark = pytest.mark.e2e
 
 EXIT_CODES = {0, 1, 2, 3, 4, 5, 130}
-SLOW = pytest.mark.skipif(os.environ.get("OMNIBASE_SLOW") != "1", reason="set OMNIBASE_SLOW=1 for the long fuzz runs")
 
 REGISTRY = """\
 version: 1
@@ -116,7 +115,7 @@ def _in_process(argv: list[str], cwd: Path) -> tuple[int, str, str]:
 
 
 def _subprocess(argv: list[str], cwd: Path) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "omnibase", *argv], cwd=cwd, env=_env({"OMNIBASE_RESOLVE_TIMEOUT": "5"}), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, errors="surrogateescape")
+    done = subprocess.run([sys.executable, "-m", "omnibase", *argv], cwd=cwd, env=cli_env({"OMNIBASE_RESOLVE_TIMEOUT": "5"}), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, errors="surrogateescape")
     return done.returncode, done.stdout, done.stderr
 
 
@@ -212,7 +211,6 @@ def test_argv_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
 
 
 @pytest.mark.slow
-@SLOW
 def test_argv_fuzz_long(fuzz_repo: Repo) -> None:
     for argv in _argv_cases(seed=999, n=400):
         _check(argv, *_subprocess(argv, fuzz_repo.root))
@@ -296,7 +294,6 @@ def test_registry_fuzz_through_the_real_cli(fuzz_repo: Repo) -> None:
 
 
 @pytest.mark.slow
-@SLOW
 def test_registry_fuzz_long(fuzz_repo: Repo) -> None:
     _registry_fuzz_subprocess(fuzz_repo, "fuzzed-long.yaml", seed=12, n=400)
 
@@ -497,6 +494,5 @@ def test_snapshot_fuzz_through_the_real_cli(snapshot_repo: tuple[Repo, dict[str,
 
 
 @pytest.mark.slow
-@SLOW
 def test_snapshot_fuzz_long(snapshot_repo: tuple[Repo, dict[str, object], Path]) -> None:
     _snapshot_fuzz(snapshot_repo, seed=22, n=1000, run=_in_process)

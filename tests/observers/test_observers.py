@@ -79,6 +79,36 @@ def test_levels_filter_and_the_default_keeps_warnings_and_errors() -> None:
     assert all(e["level"] in ("warning", "error") for e in lines)
 
 
+def test_a_retry_that_then_succeeded_is_no_warning() -> None:
+    from omnibase.testing import FaultDriver, faulty
+
+    @component(idempotent=True)
+    def fetch(ctx: ExecCtx, x: int) -> Result[int, str]:
+        return Success(x)
+
+    for level, expected in (("warning", [("gives_up", "warning"), ("gives_up", "warning")]),
+                            ("info", [("recovers", "info"), ("gives_up", "warning"), ("gives_up", "warning")])):  # fmt: skip
+        recovers = faulty(fetch, ["transient", "ok"], name="recovers")
+        gives_up = faulty(fetch, ["transient", "transient", "fail"], name="gives_up")
+        pipeline = all_of([retry(recovers, RetryPolicy(max_attempts=3)), retry(gives_up, RetryPolicy(max_attempts=3))])
+        out = io.StringIO()
+        ctx = fake_ctx(stage="ci")
+        logs = LogObserver(ctx, lambda: make_logger(out, fmt="json", level=LEVELS[level]), LEVELS[level])
+        report = run(pipeline, 1, ctx, FaultDriver(), observers=[logs])
+        assert [(s.name, s.attempts) for s in report.steps] == [("recovers", 2), ("gives_up", 3)]
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert [(e["component"], e["level"]) for e in lines if e["event"] == "retry"] == expected, level
+
+
+def test_beside_a_report_the_step_events_it_shows_are_logged_at_info() -> None:
+    out = io.StringIO()
+    ctx = fake_ctx(stage="ci")
+    logs = LogObserver(ctx, lambda: make_logger(out, fmt="json", level=LEVELS["warning"]), LEVELS["warning"], reported=True)
+    run(_pipeline(), 1, ctx, FakeDriver(cost={"slow": 5.0}), observers=[logs])
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {e["event"] for e in lines} == {"breaker"}  # retries, the time-out, the violation: in the report
+
+
 def test_a_run_that_logs_nothing_never_imports_structlog() -> None:
     code = (
         "import sys, io\n"

@@ -27,6 +27,7 @@ from omnibase.drivers.aio import AsyncDriver
 from omnibase.drivers.isolation.process import ProcessPerformer
 from omnibase.observers.trace import parse_traceparent
 from omnibase.registry import Entry, resolve
+from tests.support import alive
 
 PY = sys.executable
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -63,18 +64,10 @@ TREE = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _dies(pid: int) -> bool:
     """Whether ``pid`` is gone within a few seconds (SIGKILL is delivered, not instant)."""
     deadline = time.monotonic() + 5
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)

@@ -15,7 +15,8 @@ from returns.result import Failure, Success
 from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Failed, ResourceExceeded, Skip, TimedOut
 from omnibase.registry import CommandOutput, Entry, ResolutionError, resolve, run_command
-from omnibase.registry import _resolve
+from omnibase.components import command as _command
+from tests.support import alive
 
 PY = sys.executable
 
@@ -216,19 +217,10 @@ def test_timeout_kills_the_process_group(tmp_path: Path) -> None:
     assert out.failure().seconds == pytest.approx(0.3)
     grandchild = int(pidfile.read_text())
     for _ in range(200):  # the kill is synchronous for the leader; give the grandchild's reaper a moment
-        if not _alive(grandchild):
+        if not alive(grandchild):
             break
         time.sleep(0.02)
-    assert not _alive(grandchild)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except FileNotFoundError:
-        return False
+    assert not alive(grandchild)
 
 
 def test_run_command_timeout_direct(tmp_path: Path) -> None:
@@ -251,7 +243,7 @@ def test_run_command_missing_executable_is_failed(tmp_path: Path) -> None:
 
 
 def test_batching_runs_every_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_resolve, "MAX_ARGV", 2_000)
+    monkeypatch.setattr(_command, "MAX_ARGV", 2_000)
     names = [f"file_{i:04d}_{'x' * 20}.txt" for i in range(300)]
     for n in names:
         (tmp_path / n).write_text("")
@@ -285,13 +277,13 @@ def test_batching_with_real_limit(tmp_path: Path) -> None:
 
 
 def test_batches_helper_never_empty_and_no_item_lost() -> None:
-    assert _resolve._batches(["x"], []) == [[]]
-    huge = "y" * (_resolve.MAX_ARGV + 10)
-    assert _resolve._batches(["x"], [huge, "a"]) == [[huge], ["a"]]
+    assert _command._batches(["x"], []) == [[]]
+    huge = "y" * (_command.MAX_ARGV + 10)
+    assert _command._batches(["x"], [huge, "a"]) == [[huge], ["a"]]
 
 
 def test_output_failure_in_one_batch_fails_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_resolve, "MAX_ARGV", 300)
+    monkeypatch.setattr(_command, "MAX_ARGV", 300)
     names = [f"f{i:03d}.txt" for i in range(60)]
     for n in names:
         (tmp_path / n).write_text("")

@@ -72,7 +72,7 @@ def test_each_injected_behaviour_gives_its_typed_result(kind: Kind) -> None:
     assert report.steps[0].status is status
     assert (report.steps[0].error is None) if error is None else isinstance(report.steps[0].error, error)
     assert report.output == (41 if status is Status.PASS else None)
-    assert comp.fn.calls == 1 and comp.meta == parse.meta  # type: ignore[attr-defined]
+    assert comp.fn.calls == 1 and comp.meta == parse.meta
 
 
 def test_slow_calls_take_virtual_time_and_time_out_past_the_limit() -> None:
@@ -81,7 +81,7 @@ def test_slow_calls_take_virtual_time_and_time_out_past_the_limit() -> None:
     assert report.output == 1 and report.steps[0].duration_s == 30.0
     slow = faulty(parse, [Act("slow", seconds=30.0), "ok"])
     report = run(retry(timeout(slow, 5.0), RetryPolicy(max_attempts=2, initial=1.0)), "2", fake_ctx(), FaultDriver())
-    assert report.output == 2 and slow.fn.calls == 2  # type: ignore[attr-defined]
+    assert report.output == 2 and slow.fn.calls == 2
     report = run(timeout(faulty(parse, [Act("slow", seconds=30.0)]), 5.0), "1", fake_ctx(), FaultDriver())
     assert isinstance(report.steps[0].error, TimedOut)
 
@@ -89,7 +89,7 @@ def test_slow_calls_take_virtual_time_and_time_out_past_the_limit() -> None:
 def test_faults_follow_the_sequence_and_the_last_repeats() -> None:
     comp = faulty(bump, ["transient", "raise", "ok"])
     report = run(retry(comp, RetryPolicy(max_attempts=5, retry_on=lambda e: True)), 0, fake_ctx(), FaultDriver())
-    assert report.output == 1 and comp.fn.calls == 3  # type: ignore[attr-defined]
+    assert report.output == 1 and comp.fn.calls == 3
 
 
 @settings(max_examples=100, deadline=None)
@@ -148,12 +148,12 @@ def test_the_breaker_never_calls_an_open_component() -> None:
     down = faulty(bump, ["fail"])
     guarded = breaker(down, BreakerPolicy(threshold=2, reset_timeout=60.0))
     report = run(guarded >> guarded >> guarded, 0, fake_ctx(), FaultDriver())
-    assert down.fn.calls == 1  # type: ignore[attr-defined]  # the chain stops at the first failure
+    assert down.fn.calls == 1  # the chain stops at the first failure
     from omnibase import all_of
 
-    report = run(all_of([guarded] * 5), 0, fake_ctx(), FaultDriver())
-    assert down.fn.calls == 3  # type: ignore[attr-defined]  # two more, then open
-    assert [s.status for s in report.steps].count(Status.FAIL) == 5
+    fanned = run(all_of([guarded] * 5), 0, fake_ctx(), FaultDriver())
+    assert down.fn.calls == 3  # two more, then open
+    assert [s.status for s in fanned.steps].count(Status.FAIL) == 5
 
 
 def test_the_pytest_plugin_gives_fixtures_without_imports(pytester: pytest.Pytester) -> None:
@@ -173,6 +173,35 @@ def test_the_pytest_plugin_gives_fixtures_without_imports(pytester: pytest.Pytes
     result.assert_outcomes(passed=1)
 
 
+def test_a_typed_user_test_of_the_fixtures_runs_under_pytest(pytester: pytest.Pytester) -> None:
+    """The annotations the docs show (``run_fake: RunFake``, ``.fn.calls``) are importable
+    and right at run time too (typesafety/test_testing.yml proves what mypy makes of them)."""
+    pytester.makepyfile(
+        """
+        from returns.result import Failure, Result, Success
+        from omnibase import BreakerPolicy, ExecCtx, Failed, all_of, breaker, component
+        from omnibase.testing import FaultDriver, assert_steps, faulty
+        from omnibase.testing.pytest_plugin import RunFake
+
+        @component
+        def charge(ctx: ExecCtx, cents: int) -> Result[str, Failed]:
+            return Success(f"charged {cents}")
+
+        def test_an_open_breaker_is_never_called(run_fake: RunFake, fake_driver: FaultDriver) -> None:
+            down = faulty(charge, ["fail"])
+            guarded = breaker(down, BreakerPolicy(threshold=1, reset_timeout=60.0))
+            report = run_fake(all_of([guarded, guarded, guarded]), 100)
+            assert down.fn.calls == 1 and fake_driver.calls == ["charge"]
+            assert_steps(report, [("charge", "FAIL")] * 3)
+
+        def test_the_output_is_the_steps(run_fake: RunFake) -> None:
+            assert run_fake(charge, 250).output == "charged 250"
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
 def test_faults_injected_into_an_async_component_keep_it_async() -> None:
     import asyncio
 
@@ -186,4 +215,4 @@ def test_faults_injected_into_an_async_component_keep_it_async() -> None:
     flaky = faulty(fetch, ["transient", "raise", "ok"])
     assert flaky.is_async
     report = asyncio.run(arun(retry(flaky, RetryPolicy(max_attempts=3, retry_on=lambda e: True)), "u", fake_ctx(), FaultDriver()))
-    assert report.output == "U" and flaky.fn.calls == 3  # type: ignore[attr-defined]
+    assert report.output == "U" and flaky.fn.calls == 3

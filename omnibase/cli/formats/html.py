@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from omnibase.cli.formats._common import error_text, findings, steps_of
 from omnibase.cli.formats._layout import layout, pack_lanes, ticks
+from omnibase.cli.formats._next import replay_command, replay_helps
 from omnibase.core.values import ComponentType, Failed, Raised, RunReport, Status, StepResult
 
 if TYPE_CHECKING:
@@ -132,9 +133,9 @@ def _summary(report: RunReport) -> str:
         f" · exit code {report.exit_code}{_e(when)}</p>",
         f"<p><small>run {_e(report.run_id)} · trace {_e(report.trace_id)}</small></p>",
     ]
-    if report.snapshot:
-        rows.append(f"<p>Failure snapshot: <code>{_e(report.snapshot)}</code>; replay with "
-                    f"<code>omnibase orch --mode replay --snapshot {_e(report.snapshot)}</code></p>")  # fmt: skip
+    if replay_helps(report):  # the rule and the command are the human report's (formats/_next.py)
+        rows.append(f"<p>Replay the failure (the steps that passed are not run again): "
+                    f"<code>{_e(' '.join(replay_command(report.snapshot)))}</code></p>")  # fmt: skip
     return "<header>" + "".join(rows) + "</header>"
 
 

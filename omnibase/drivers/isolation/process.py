@@ -2,9 +2,9 @@
 
 ``ProcessPerformer(inner)`` is a performer decorator. An ``Invoke`` of a component whose
 ``meta.isolation`` is ``"process"`` (registry Python entries, by default) goes to a worker
-of its ``WorkerPool``; a command component (its ``fn`` has ``call``/``acall``) is run by
-it with the invocation's time limit and span (a timeout kills the command's process
-tree); everything else goes to ``inner``. With ``capture=True`` (the CLI) in-process calls
+of its ``WorkerPool``; a component whose kind runs in a process of its own (a command,
+stopped with its process tree at the invocation's limit) and everything else go to
+``inner``. With ``capture=True`` (the CLI) in-process calls
 run with file descriptors 1 and 2 redirected to a capture file (``FdCapture``), so
 nothing a component writes reaches the report's stdout; what it wrote is ``Called.output``.
 
@@ -28,16 +28,18 @@ import msgspec
 
 from omnibase.drivers.isolation import spawn as _proc
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
-from omnibase.core.values import Crashed, Misconfigured, ProtocolViolation, Skip, StepError
+from omnibase.core.outcomes import misfit
+from omnibase.core.values import Crashed, ExecCtx, Misconfigured, ProtocolViolation, Skip, StepError
 from omnibase.drivers.isolation import worker as _worker
-from omnibase.drivers.sync import format_traceback
+from omnibase.drivers.kinds import kind_of
 
-__all__ = ["MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "probe", "shared_pool"]
+__all__ = [
+    "MAX_CAPTURE", "CapturingPerformer", "FdCapture", "ProcessPerformer", "WorkerPool", "call_request", "called_of", "probe",
+    "ref_of", "shared_pool",
+]  # fmt: skip
 
 #: A step's captured output keeps at most its last this many bytes.
 MAX_CAPTURE: Final = 16 * 1024
-#: How long importing a module to resolve a registry entry may take.
-PROBE_TIMEOUT: Final = 60.0
 
 
 def _capture_file() -> int:
@@ -253,9 +255,10 @@ def shared_pool() -> WorkerPool:
     return _shared[0]
 
 
-def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float | None = None) -> str:
-    """Whether a worker can import ``ref`` and finds it callable: "" if so, else why not.
-    The module's top-level code runs in the worker, not here."""
+def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float) -> str:
+    """Whether a worker can import ``ref`` and finds it callable within ``timeout`` seconds
+    (the resolution timeout, ``omnibase.registry._resolve``: its one home): "" if so, else
+    why not. The module's top-level code runs in the worker, not here."""
     pool = pool or shared_pool()
     root = os.path.abspath(root)
     try:
@@ -264,11 +267,10 @@ def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float
         return f"cannot start a worker process: {exc}"
     keep = False
     try:
-        limit = PROBE_TIMEOUT if timeout is None else timeout
-        kind, got = worker.exchange(msgspec.msgpack.encode(_worker.Probe(ref, root)), limit)
+        kind, got = worker.exchange(msgspec.msgpack.encode(_worker.Probe(ref, root)), timeout)
         if kind == "timeout":
             module = ref.partition(":")[0]
-            return f"importing module '{module}' did not finish within {limit:g}s (the resolution timeout)"
+            return f"importing module '{module}' did not finish within {timeout:g}s (the resolution timeout)"
         if kind == "died":
             return f"importing '{ref}' ended its worker process ({_death(got[0])})"
         reply = msgspec.msgpack.decode(got, type=_worker.Reply)
@@ -278,11 +280,11 @@ def probe(ref: str, root: str, pool: WorkerPool | None = None, *, timeout: float
         pool.release(worker, keep=keep)
 
 
-def _narrowed(intent: Invoke) -> Any:
-    """The context the worker gets: narrowed by the component's ``narrow`` hook (a registry
-    entry's file selection), which the in-process wrapper would otherwise apply."""
-    narrow = getattr(intent.component.fn, "narrow", None)
-    return intent.ctx if narrow is None else narrow(intent.ctx)
+def _narrowed(intent: Invoke) -> ExecCtx:
+    """The context the worker gets: the one the component's function would see here (its
+    kind's ``context``: a registry entry's own file selection)."""
+    fn = intent.component.fn
+    return kind_of(intent.component).context(fn, intent.ctx)
 
 
 def _death(status: int) -> str:
@@ -396,10 +398,6 @@ class CapturingPerformer:
 # --- the performer ----------------------------------------------------------------------------------
 
 
-def _is_command(fn: object) -> bool:
-    return callable(getattr(fn, "call", None)) and callable(getattr(fn, "acall", None))
-
-
 class ProcessPerformer:
     """Routes process-isolated components to workers and commands to ``omnibase.drivers.isolation.spawn``;
     delegates the rest to ``inner`` (captured at the fd level when ``capture``).
@@ -422,22 +420,22 @@ class ProcessPerformer:
 
     def perform(self, intent: Intent) -> Any:
         if type(intent) is Invoke:
-            comp = intent.component
-            if comp.meta.isolation == "process":
+            kind = kind_of(intent.component)
+            if kind.own_process:  # a command: its kind runs it, stopped at the limit, captured
+                return self.inner.perform(intent)
+            if intent.component.meta.isolation == "process":
                 return self.isolated(intent)
-            if _is_command(comp.fn):
-                return self._command(intent)
             if self.capture:
                 return _capture.call(lambda: self.inner.perform(intent))
         return self.inner.perform(intent)
 
     async def aperform(self, intent: Intent) -> Any:
         if type(intent) is Invoke:
-            comp = intent.component
-            if comp.meta.isolation == "process":
+            kind = kind_of(intent.component)
+            if kind.own_process:
+                return await self.inner.aperform(intent)
+            if intent.component.meta.isolation == "process":
                 return await self._aisolated(intent)
-            if _is_command(comp.fn):
-                return await self._acommand(intent)
             if self.capture:
                 return await CapturingPerformer(self.inner).aperform(intent)
         return await self.inner.aperform(intent)
@@ -455,28 +453,6 @@ class ProcessPerformer:
                 _proc.sweep(worker.pid, worker.token, leader=worker.pid)
             await asyncio.gather(future, return_exceptions=True)
             raise
-
-    # commands
-
-    def _command(self, intent: Invoke) -> Called:
-        started = time.monotonic_ns()
-        try:
-            returned = intent.component.fn.call(  # type: ignore[attr-defined]
-                intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id
-            )
-        except Exception as exc:
-            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-        return Called(returned, None, started, time.monotonic_ns())
-
-    async def _acommand(self, intent: Invoke) -> Called:
-        started = time.monotonic_ns()
-        try:
-            returned = await intent.component.fn.acall(  # type: ignore[attr-defined]
-                intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id
-            )
-        except Exception as exc:
-            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-        return Called(returned, None, started, time.monotonic_ns())
 
     # workers
 
@@ -513,7 +489,7 @@ class ProcessPerformer:
                 cause = f"its worker sent an unreadable answer ({exc})"
                 return Called(None, None, started, ended, error=Crashed(cause=cause), output=output)
             keep = not reply.tainted
-            return _called(comp, reply, output)
+            return called_of(comp, reply, output)
         finally:
             self.pool.release(worker, keep=keep)
 
@@ -524,7 +500,7 @@ def call_request(intent: Invoke) -> _worker.Call | StepError:
     ``msgspec.Struct`` value, by its class and its encoded fields), the narrowed context,
     the value encoded; or why it cannot travel (``Misconfigured``, ``ProtocolViolation``)."""
     comp = intent.component
-    ref = comp.meta.ref or _ref_of(comp.fn)
+    ref = comp.meta.ref or ref_of(comp.fn)
     if isinstance(ref, Misconfigured):
         return ref
     state = b""
@@ -553,7 +529,7 @@ def call_request(intent: Invoke) -> _worker.Call | StepError:
     )
 
 
-def _ref_of(fn: Any) -> str | Misconfigured:
+def ref_of(fn: Any) -> str | Misconfigured:
     """The ``module:name`` a worker imports ``fn`` by; for a ``msgspec.Struct`` value, its
     class (the request carries the value's fields: see ``call_request``)."""
     if isinstance(fn, msgspec.Struct):
@@ -580,24 +556,22 @@ def _died(name: str, status: int, limits: Any, output: str) -> StepError:
     return Crashed(cause=f"the worker process running {name} exited with status {code} before answering", exit_status=code)
 
 
-def _called(comp: Any, reply: _worker.Reply, output: str) -> Called:
-    from returns.result import Failure, Success
+def called_of(comp: Any, reply: _worker.Reply, output: str) -> Called:
+    """The ``Called`` of a worker's reply (already classified there: see ``_worker._answer``)."""
+    from returns.result import Success
 
     if reply.kind == "error" or reply.error is not None:
         return Called(None, None, reply.started, reply.ended, output=output, error=reply.error)
     if reply.kind == "skip":
         return Called(Success(Skip(reason=reply.message)), None, reply.started, reply.ended, output=output)
     raw = bytes(reply.value)
-    if reply.kind == "failure":
-        return Called(Failure(_worker.unpack(raw)), None, reply.started, reply.ended, output=output)
     if reply.kind == "typed":
         error: StepError = _worker.unpack(raw, StepError)
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
     try:
         value = _worker.unpack(raw, comp.out_type)
     except msgspec.ValidationError:
-        got = type(_worker.unpack(raw)).__name__  # named as the interpreter's check does
-        error = ProtocolViolation(message=f"{comp.name} returned {got}, declared {comp.meta.output_type}")
+        error = misfit(comp.name, _worker.unpack(raw), comp.meta.output_type, comp.out_type)
         return Called(None, None, reply.started, reply.ended, output=output, error=error)
     except TypeError:  # a declared type msgspec cannot convert into: take the plain value
         value = _worker.unpack(raw)

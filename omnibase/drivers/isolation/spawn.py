@@ -27,6 +27,8 @@ from typing import Any, Final
 
 from returns.result import Failure, Result, Success
 
+from omnibase.core.exits import signal_of
+from omnibase.core.redact import is_secret_name
 from omnibase.core.values import Crashed, Failed, Limits, ResourceExceeded, StepError, TimedOut
 
 __all__ = [
@@ -55,7 +57,6 @@ ENV_ALLOWED: Final = frozenset(
 )  # fmt: skip
 #: ... and every variable with one of these prefixes, unless its name looks secret.
 ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_")
-_SECRET_NAME: Final = re.compile(r"TOKEN|SECRET|PASSW|KEY|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
 #: Every child gets ``MARKER=<token>``: how its descendants are found when it must stop.
 MARKER: Final = "OMNIBASE_PROC"
 #: How long to wait for the output pipe to close once a command has exited.
@@ -113,7 +114,7 @@ def child_env(
     env = {
         k: v
         for k, v in source.items()
-        if k in ENV_ALLOWED or (k.startswith(ENV_PREFIXES) and not _SECRET_NAME.search(k))
+        if k in ENV_ALLOWED or (k.startswith(ENV_PREFIXES) and not is_secret_name(k))
     }
     env.update((k, source[k]) for k in pass_env if k in source)
     env.update(extra or {})
@@ -187,7 +188,7 @@ def classify(
         name = _signal_name(signal_number)
         hint = " (by the out-of-memory killer?)" if signal_number == signal.SIGKILL else ""
         return Crashed(cause=f"killed by {name}{hint}", signal=signal_number)
-    shell_signal = (exit_status or 0) - 128  # how a shell reports a child killed by a signal
+    shell_signal = signal_of(exit_status or 0)  # how a shell reports a child killed by a signal
     if (shell_signal == signal.SIGXCPU and lim.cpu_seconds is not None) or (
         shell_signal == signal.SIGXFSZ and lim.file_size_mb is not None
     ):

@@ -20,7 +20,9 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from omnibase.core.values import ExecCtx, Limits, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
+from omnibase.core.lift import format_traceback
+from omnibase.core.outcomes import answer, raised
+from omnibase.core.values import ExecCtx, Failed, Limits, Meta, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
 
 __all__ = ["Call", "Probe", "Reply", "main", "pack", "read_frame", "unpack", "write_frame"]
 
@@ -55,13 +57,14 @@ Request = Probe | Call
 
 
 class Reply(msgspec.Struct, frozen=True):
-    """How a call went. ``kind``: ``success``/``failure`` (``value`` is the encoded inner
-    value of the ``Result``), ``skip`` (``Success(Skip(reason=message))``), ``typed`` (a
-    typed error the component returned, packed in ``value``), or ``error`` (a typed error
-    of the worker's own in ``error``). ``tainted``: the
-    component left threads running; the parent replaces the worker."""
+    """How a call went, already classified (``omnibase.core.outcomes``). ``kind``:
+    ``success`` (``value`` is the encoded value), ``skip`` (``Success(Skip(reason=message))``),
+    ``typed`` (the call's typed error, packed in ``value`` so that tuples in its data stay
+    tuples), or ``error`` (a typed error in ``error``: one the worker observed, or one whose
+    data could not be packed). ``tainted``: the component left threads running; the parent
+    replaces the worker."""
 
-    kind: Literal["success", "skip", "failure", "typed", "error", "probed"]
+    kind: Literal["success", "skip", "typed", "error", "probed"]
     value: msgspec.Raw = msgspec.Raw(b"\xc0")  # msgpack nil: an empty Raw would corrupt the frame
     error: StepError | None = None
     started: int = 0
@@ -148,13 +151,12 @@ class _CpuLimit(BaseException):
     with ``except Exception``."""
 
 
-_loaded: dict[str, tuple[Any, object, Any]] = {}
+_loaded: dict[str, tuple[Any, object, Any, object]] = {}
 _in_call: list[bool] = [False]
-_EXIT_5: Final = frozenset({"sandbox", "resource", "security"})
 
 
-def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object, Any] | str:
-    """(callable, declared input type, output check) for ``ref`` (with ``state``: the
+def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object, Any, object] | str:
+    """(callable, declared input type, output check, declared output type) for ``ref`` (with ``state``: the
     instance of the Struct class ``ref`` names that ``state`` encodes), or why not."""
     if state is not None:
         return _rebuild(ref, root, state)
@@ -162,7 +164,8 @@ def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object,
         return _loaded[ref]
     import importlib
 
-    from omnibase.core.step import Component, _declared_types
+    from omnibase.core.step import Component
+    from omnibase.core.types import declared_types
 
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
@@ -180,9 +183,9 @@ def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object,
             return f"module '{module_name}' has no attribute '{attr}'"
         obj = getattr(obj, part)
     if isinstance(obj, Component):
-        found: tuple[Any, object, Any] = (obj.fn, obj.in_type, obj.check)
+        found: tuple[Any, object, Any, object] = (obj.fn, obj.in_type, obj.check, obj.out_type)
     elif callable(obj):
-        found = (obj, _declared_types(obj)[0], None)
+        found = (obj, declared_types(obj, 1)[0], None, object)
     else:
         return f"'{ref}' is not callable"
     _loaded[ref] = found
@@ -190,10 +193,10 @@ def _load(ref: str, root: str, state: bytes | None = None) -> tuple[Any, object,
 
 
 #: Callable values rebuilt from their state, by (ref, state); bounded.
-_rebuilt: dict[tuple[str, bytes], tuple[Any, object, Any]] = {}
+_rebuilt: dict[tuple[str, bytes], tuple[Any, object, Any, object]] = {}
 
 
-def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any] | str:
+def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any, object] | str:
     found = _rebuilt.get((ref, state))
     if found is not None:
         return found
@@ -207,11 +210,11 @@ def _rebuild(ref: str, root: str, state: bytes) -> tuple[Any, object, Any] | str
         value = msgspec.msgpack.decode(state, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         return f"cannot rebuild '{ref}' from its state: {exc}"
-    from omnibase.core.step import _declared_types
+    from omnibase.core.types import declared_types
 
     if len(_rebuilt) >= 256:
         _rebuilt.clear()
-    found = _rebuilt[(ref, state)] = (value, _declared_types(kind.__call__)[0], None)
+    found = _rebuilt[(ref, state)] = (value, declared_types(kind.__call__, 1)[0], None, object)
     return found
 
 
@@ -284,7 +287,7 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
 
         now = time.monotonic_ns()
         return Reply("error", error=Unresolved(name=req.ref, message=loaded), started=now, ended=now)
-    fn, in_type, check = loaded
+    fn, in_type, check, out_type = loaded
     value = _decode_value(req.value, in_type)
     # What a call changes in the process (environment, working directory) is undone after
     # it, so the next call in this worker starts from the same state.
@@ -335,62 +338,33 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
         return Reply("error", error=denied, started=started, ended=ended, tainted=tainted)
     if error is not None:
         return Reply("error", error=error, started=started, ended=ended, tainted=tainted)
-    return _answer(returned, check, req, started, ended, tainted)
+    return _answer(returned, fn, (check, out_type), req, started, ended, tainted)
 
 
-def _answer(returned: Any, check: Any, req: Call, started: int, ended: int, tainted: bool) -> Reply:
-    """The reply for what the component returned; messages name it as the interpreter does."""
-    from returns.result import Failure, Success
+def _answer(returned: Any, fn: Any, output: tuple[Any, object], req: Call, started: int, ended: int, tainted: bool) -> Reply:
+    """The reply for what the component returned, classified as the interpreter would
+    classify it here (``omnibase.core.outcomes``), then encoded."""
+    from omnibase.core.step import Component
 
-    from omnibase.interpreter._walk import _ERRORS
-
-    ref = req.name or req.ref
-
-    def bad(message: str) -> Reply:
-        return Reply("error", error=ProtocolViolation(message=message), started=started, ended=ended, tainted=tainted)
-
-    if type(returned) is Success:
-        out = returned.unwrap()
-        if type(out) is Skip:
-            return Reply("skip", message=out.reason, started=started, ended=ended, tainted=tainted)
-        if check is not None and not check(out):
-            return bad(f"{ref} returned {type(out).__name__}, declared {req.output_type}")
-        encoded = _encode(out)
+    check, out_type = output  # the output check and the type it checks (for the message)
+    comp: Component[Any, Any] = Component(fn, Meta(name=req.name or req.ref, output_type=req.output_type), check, out_type=out_type)
+    ok, out = answer(returned, comp)
+    if ok and type(out) is Skip:
+        return Reply("skip", message=out.reason, started=started, ended=ended, tainted=tainted)
+    encoded = _encode(out)  # an error's data may hold tuples: packed, not a plain field
+    if ok:
         if isinstance(encoded, str):
-            return bad(f"{ref} returned a value that cannot leave its worker process ({encoded})")
+            why = f"{req.name or req.ref} returned a value that cannot leave its worker process ({encoded})"
+            return Reply("error", error=ProtocolViolation(message=why), started=started, ended=ended, tainted=tainted)
         return Reply("success", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
-    if type(returned) is Failure:
-        err = returned.failure()
-        if isinstance(err, _ERRORS):
-            if getattr(type(err), "__struct_config__").tag in _EXIT_5:
-                # Exit 5 is what omnibase observes, never what a component claims.
-                claim = getattr(err, "message", "") or type(err).__name__
-                from omnibase.core.values import Failed
-
-                err = Failed(message=f"{ref} reported a {type(err).__name__} itself: {claim}")
-            encoded = _encode(err)  # its data may hold tuples: packed, not a plain field
-            if isinstance(encoded, str):
-                return Reply("error", error=msgspec.structs.replace(err, data=None) if hasattr(err, "data") else err,
-                             started=started, ended=ended, tainted=tainted)  # fmt: skip
-            return Reply("typed", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
-        if isinstance(err, BaseException):
-            return Reply("error", error=_raised(err), started=started, ended=ended, tainted=tainted)
-        encoded = _encode(err)
-        if isinstance(encoded, str):
-            encoded = msgspec.msgpack.encode(str(err))
-        return Reply("failure", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
-    return bad(f"{ref} returned {type(returned).__name__}, not a Result")
+    if isinstance(encoded, str):  # data that cannot travel: the error without it
+        error = msgspec.structs.replace(out, data=None) if isinstance(out, Failed) else out
+        return Reply("error", error=error, started=started, ended=ended, tainted=tainted)
+    return Reply("typed", value=msgspec.Raw(encoded), started=started, ended=ended, tainted=tainted)
 
 
 def _raised(exc: BaseException) -> Raised:
-    from omnibase.drivers.sync import format_traceback
-
-    return Raised(
-        exc_type=type(exc).__name__,
-        message=str(exc),
-        transient=isinstance(exc, (TimeoutError, ConnectionError)),
-        traceback=format_traceback(exc),
-    )
+    return raised(exc, format_traceback(exc))
 
 
 def _probe(req: Probe) -> Reply:

@@ -1,0 +1,207 @@
+"""The command kind: a registry ``command:`` entry, run as a subprocess per batch of files.
+
+A ``Command`` is a value (a frozen ``msgspec.Struct``: it compares, pickles and travels to a
+Dask worker): the argv, the files it selects, its environment, limits and time limit.
+Calling it (``command(ctx, value)``) runs it here and now; performers call it through its
+kind (``COMMAND``, registered in ``omnibase.drivers.kinds`` when this module is imported),
+which passes the invocation's time limit (a timeout kills the whole process tree, through
+``omnibase.drivers.isolation.spawn``) and span (the child's ``TRACEPARENT``), and awaits it
+as an asyncio subprocess on the event loop.
+
+The selected files are appended to the argv in batches, like ``xargs``; no file selected
+and not ``always_run`` is a SKIP. Output is kept (its tail) with secret-looking values
+redacted; a non-zero exit is ``Failed`` with the exit code in its data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any, Final
+
+import msgspec
+from returns.result import Failure, Result, Success
+
+from omnibase.components.files import FileSelection
+from omnibase.core.intents import Called, Invoke
+from omnibase.core.lift import format_traceback
+from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut
+from omnibase.drivers import kinds
+from omnibase.drivers.isolation import spawn as _proc
+
+__all__ = ["COMMAND", "MAX_ARGV", "Command", "CommandKind", "CommandOutput"]
+
+#: Keep each command line under this many characters (Linux allows far more, but
+#: ``ARG_MAX`` also counts the environment).
+MAX_ARGV = 100_000
+MAX_OUTPUT: Final = _proc.MAX_OUTPUT
+
+
+class CommandOutput(msgspec.Struct, frozen=True, kw_only=True):
+    """What a passing command component returns."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    output: str
+    files: int
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    """A command component's function: run ``argv`` (plus the selected files, when
+    ``pass_filenames``) in ``ctx.root``, with ``env`` added, only the ``pass_env``
+    variables of ours passed on, ``limits``, the network only if ``network``, and at most
+    ``timeout`` seconds (the invocation's own limit may be shorter)."""
+
+    name: str
+    argv: tuple[str, ...]
+    selection: FileSelection = FileSelection()
+    pass_filenames: bool = True
+    always_run: bool = False
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+    pass_env: tuple[str, ...] = ()
+    limits: Limits | None = None
+    network: bool = False
+    timeout: float | None = None
+
+    def __call__(self, ctx: ExecCtx, value: object) -> Result[Any, StepError]:
+        return self.run(ctx, value)
+
+    def run(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
+        """Run it here and now, stopped (with its process tree) after ``timeout`` seconds or
+        its own, whichever is shorter."""
+        planned = self._plan(ctx)
+        if planned is None:
+            return Success(Skip(reason="no files to check"))
+        batches, nfiles = planned
+        kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
+        for batch in batches:
+            ran = _proc.run_command([*self.argv, *batch], timeout=_left(deadline), **kw)
+            if isinstance(ran, Failure):
+                return _budget(ran, self.timeout, timeout)
+            done.append(ran.unwrap())
+        return self._verdict(done, nfiles)
+
+    async def arun(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
+        """``run`` as asyncio subprocesses."""
+        planned = self._plan(ctx)
+        if planned is None:
+            return Success(Skip(reason="no files to check"))
+        batches, nfiles = planned
+        kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
+        for batch in batches:
+            ran = await _proc.arun_command([*self.argv, *batch], timeout=_left(deadline), **kw)
+            if isinstance(ran, Failure):
+                return _budget(ran, self.timeout, timeout)
+            done.append(ran.unwrap())
+        return self._verdict(done, nfiles)
+
+    def _plan(self, ctx: ExecCtx) -> tuple[list[list[str]], int] | None:
+        files = self.selection.select(ctx)
+        if not files and not self.always_run:
+            return None
+        return (_batches(self.argv, files) if self.pass_filenames else [[]]), len(files)
+
+    def _options(self, ctx: ExecCtx, span_id: str) -> dict[str, Any]:
+        from omnibase.observers.trace import child_traceparent
+
+        span = span_id or os.urandom(8).hex()
+        return {
+            "cwd": ctx.root,
+            "env": self.env,
+            "limits": self.limits,
+            "network": self.network,
+            "pass_env": self.pass_env,
+            "traceparent": child_traceparent(ctx.trace_id, span),
+        }
+
+    def _verdict(self, done: list[tuple[int, str]], nfiles: int) -> Result[CommandOutput, StepError]:
+        """The result from the batches' exit codes and outputs (secrets redacted)."""
+        code = next((rc for rc, _ in done if rc != 0), 0)
+        output = self._quoted("".join(text for _, text in done))
+        if code != 0:
+            tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
+            return Failure(Failed(message=tail, data={"exit_code": code, "argv": list(self.argv)}))
+        return Success(CommandOutput(argv=self.argv, exit_code=0, output=output, files=nfiles))
+
+    def _quoted(self, output: str) -> str:
+        """Output as a report may quote it: values of secret-looking environment variables
+        redacted, only the last ``MAX_OUTPUT`` characters, with a marker."""
+        from omnibase.core.redact import redact, secret_values
+
+        output = redact(output, secret_values({**os.environ, **self.env}))
+        if len(output) <= MAX_OUTPUT:
+            return output
+        cut = output[: len(output) - MAX_OUTPUT]
+        return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-MAX_OUTPUT:]
+
+
+class CommandKind(kinds.PythonKind):
+    """Commands run in processes of their own, stopped at the invocation's limit."""
+
+    name: str = "command"
+    timed: bool = True
+    awaitable: bool = True
+    own_process: bool = True
+
+    def call(self, intent: Invoke) -> Called:
+        command = _command_of(intent)
+        started = time.monotonic_ns()
+        try:
+            returned = command.run(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
+        except Exception as exc:
+            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
+        return Called(returned, None, started, time.monotonic_ns())
+
+    async def acall(self, intent: Invoke) -> Called:
+        command = _command_of(intent)
+        started = time.monotonic_ns()
+        try:
+            returned = await command.arun(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
+        except Exception as exc:
+            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
+        return Called(returned, None, started, time.monotonic_ns())
+
+    def context(self, fn: Any, ctx: ExecCtx) -> ExecCtx:
+        return ctx  # the command selects its files itself, from the whole list
+
+
+def _command_of(intent: Invoke) -> Command:
+    fn = intent.component.fn
+    if not isinstance(fn, Command):  # the table maps Command to this kind: cannot happen
+        raise TypeError(f"{intent.component.name}: not a command")
+    return fn
+
+
+COMMAND: Final = CommandKind()
+kinds.register(Command, COMMAND)
+
+
+def _batches(argv: Sequence[str], files: Sequence[str]) -> list[list[str]]:
+    base = sum(len(a) + 1 for a in argv)
+    out: list[list[str]] = [[]]
+    size = base
+    for f in files:
+        if out[-1] and size + len(f) + 1 > MAX_ARGV:
+            out.append([])
+            size = base
+        out[-1].append(f)
+        size += len(f) + 1
+    return out
+
+
+def _deadline(own: float | None, given: float | None) -> float | None:
+    limits = [t for t in (own, given) if t is not None]
+    return time.monotonic() + min(limits) if limits else None
+
+
+def _budget(failed: Failure[StepError], own: float | None, given: float | None) -> Failure[StepError]:
+    """A batch's timeout is reported as the whole command's time limit."""
+    limits = [t for t in (own, given) if t is not None]
+    if isinstance(failed.failure(), TimedOut) and limits:
+        return Failure(TimedOut(seconds=min(limits)))
+    return failed
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.monotonic(), 0.001)

@@ -1,0 +1,150 @@
+"""What tests share: real temporary git repositories, the real CLI in a subprocess, and
+report builders. The fixtures built on them (``repo``, ``cli``) are in tests/conftest.py;
+an execution context for a test is ``omnibase.testing.fake_ctx(root=..., ...)``.
+
+Import helpers from here, never from another test module or a conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omnibase.core.values import RunReport, Status, StepResult, Summary
+
+__all__ = ["Repo", "Result", "alive", "cli_env", "git", "git_bytes", "init_repo", "report", "run_cli", "summary_of"]
+
+
+# --- git ----------------------------------------------------------------------------------
+
+
+def git(root: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Run git in ``root``; its output (raises when git fails)."""
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True, env=env)
+    return done.stdout
+
+
+def git_bytes(root: Path, *args: str) -> bytes:
+    """Run git in ``root``; its output as bytes (for ``-z`` output and non-UTF-8 paths)."""
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True).stdout
+
+
+def init_repo(root: Path) -> Path:
+    """A new repository at ``root`` (created if needed) on branch ``main``, with an
+    identity and no signing, so commits work on any machine."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "test@example.invalid")
+    git(root, "config", "user.name", "test")
+    git(root, "config", "commit.gpgsign", "false")
+    return root
+
+
+class Repo:
+    """A real git repository in a temporary folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, root: Path) -> Repo:
+        return cls(init_repo(root))
+
+    def git(self, *args: str) -> str:
+        return git(self.root, *args)
+
+    def write(self, rel: str, data: bytes | str, *, mode: int | None = None) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        if mode is not None:
+            path.chmod(mode)
+        return path
+
+    def stage(self, *rels: str) -> None:
+        self.git("add", "--", *rels)
+
+    def commit(self, message: str = "commit") -> None:
+        self.git("commit", "-q", "--no-verify", "-m", message)
+
+    def seed(self, files: dict[str, bytes | str]) -> Repo:
+        """Write ``files``, stage and commit them: a project to run the CLI in."""
+        for rel, data in files.items():
+            self.write(rel, data)
+        self.stage(*files)
+        self.commit()
+        return self
+
+
+# --- the CLI --------------------------------------------------------------------------------
+
+
+class Result:
+    """A finished CLI run: exit code, stdout, stderr."""
+
+    def __init__(self, done: subprocess.CompletedProcess[str]) -> None:
+        self.code = done.returncode
+        self.out = done.stdout
+        self.err = done.stderr
+
+    def __repr__(self) -> str:
+        return f"<exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}>"
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a CLI run gets: this one without omnibase's and pytest's variables,
+    no command server (a hook run must not leave one behind: docs/server.md), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNIBASE_", "PYTEST_"))}
+    env.pop("NO_COLOR", None)
+    env["OMNIBASE_SERVER"] = "0"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
+    """``python -m omnibase ARGS`` in ``cwd``, no stdin, output captured."""
+    done = subprocess.run(
+        [sys.executable, "-m", "omnibase", *args],
+        cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=cli_env(env), timeout=timeout,
+    )  # fmt: skip
+    return Result(done)
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def summary_of(steps: tuple[StepResult, ...], status: Status | None = None) -> Summary:
+    """The counts of ``steps``; the status given, else FAIL when one failed, else PASS."""
+    count = {s: sum(1 for r in steps if r.status is s) for s in Status}
+    worst = Status.FAIL if count[Status.FAIL] else Status.PASS
+    return Summary(
+        status=status or worst, total=len(steps), passed=count[Status.PASS], failed=count[Status.FAIL],
+        warned=count[Status.WARN], skipped=count[Status.SKIP],
+    )  # fmt: skip
+
+
+def report(*steps: StepResult, **fields: Any) -> RunReport:
+    """A run report of ``steps`` (its summary counted from them, exit 1 when one failed);
+    any other field of ``RunReport`` as a keyword."""
+    defaults: dict[str, Any] = {"run_id": "0123456789abcdef", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
+    defaults["summary"] = summary_of(steps)
+    defaults["exit_code"] = 1 if defaults["summary"].failed else 0
+    defaults.update(fields)
+    return RunReport(steps=tuple(steps), **defaults)
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (Linux: /proc); a zombie has ended, only its status is left."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
