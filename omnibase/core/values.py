@@ -7,11 +7,14 @@ JSON, YAML or msgpack with no hand-written encoder. Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any, Generic, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias
 
 from typing_extensions import TypeVar
 
 import msgspec
+
+if TYPE_CHECKING:
+    from returns.result import Result
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -468,3 +471,26 @@ class RunReport(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     def ok(self) -> bool:
         """True when the run's exit code is 0."""
         return self.exit_code == 0
+
+    @property
+    def results(self) -> tuple[Result[Any, StepError], ...]:
+        """The steps as ``Result`` values, in order (the spec's "list of Result entries"),
+        beside ``steps``: a failed step is ``Failure(error)``, any other ``Success(value)``
+        (a skipped step's value is None). Computed, not stored: the report's JSON is the
+        same.
+
+        >>> r = RunReport(steps=(StepResult(name="a", status=Status.PASS, span_id="s", value=2),
+        ...     StepResult(name="b", status=Status.FAIL, span_id="t", error=Failed(message="no"))),
+        ...     summary=Summary(status=Status.FAIL), exit_code=1, run_id="r", trace_id="t")
+        >>> r.results
+        (<Success: 2>, <Failure: Failed(message='no', transient=False, data=None)>)
+        """
+        from returns.result import Failure, Success
+
+        made: list[Result[Any, StepError]] = []
+        for step in self.steps:
+            if step.status is Status.FAIL:
+                made.append(Failure(step.error if step.error is not None else Failed(message=step.reason or "failed")))
+            else:
+                made.append(Success(step.value))
+        return tuple(made)

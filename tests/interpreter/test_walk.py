@@ -191,6 +191,16 @@ def test_a_lenient_breaker_counts_faults_not_verdicts() -> None:
         assert counter.calls == (1 if opens else 3), act
 
 
+def test_the_reports_results_are_the_steps_as_result_values() -> None:
+    @component
+    def refuse(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        return Failure(Failed(message="no"))
+
+    report = run(inc >> inc >> refuse >> inc, 0, fake_ctx(), FakeDriver())
+    assert report.results == (Success(1), Success(2), Failure(Failed(message="no")), Success(None))
+    assert [s.status for s in report.steps][-1] is Status.SKIP
+
+
 # --- misbehaviour ----------------------------------------------------------------------------
 
 
