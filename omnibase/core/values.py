@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias
 
-from typing_extensions import TypeVar
+from typing_extensions import TypedDict, TypeVar
 
 import msgspec
 
@@ -20,6 +20,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CircuitOpen",
     "ComponentType",
+    "ComponentTypeName",
     "ExecCtx",
     "ExitCode",
     "Failed",
@@ -28,8 +29,10 @@ __all__ = [
     "Interrupted",
     "Isolation",
     "Lifecycle",
+    "LifecycleName",
     "Limits",
     "Meta",
+    "MetaFields",
     "Misconfigured",
     "PlanEntry",
     "Profiled",
@@ -66,6 +69,10 @@ class ComponentType(str, enum.Enum):
     TEST = "test"
 
 
+#: ``ComponentType``'s values, for a ``type=`` given as text (a test holds the two equal).
+ComponentTypeName: TypeAlias = Literal["tool", "validator", "test"]
+
+
 class Lifecycle(str, enum.Enum):
     """How mature a component is; stages select on it."""
 
@@ -73,6 +80,10 @@ class Lifecycle(str, enum.Enum):
     STABLE = "stable"
     DEPRECATED = "deprecated"
     EXPERIMENTAL = "experimental"
+
+
+#: ``Lifecycle``'s values, for a ``lifecycle=`` given as text (a test holds the two equal).
+LifecycleName: TypeAlias = Literal["canary", "stable", "deprecated", "experimental"]
 
 
 class Status(str, enum.Enum):
@@ -149,6 +160,28 @@ class Meta(msgspec.Struct, frozen=True, kw_only=True):
     ref: str = ""
     sandbox: Rights | None = None
     limits: Limits | None = None
+
+
+class MetaFields(TypedDict, total=False):
+    """``Meta``'s fields as keywords of ``component(...)``, typed: mypy rejects an unknown
+    field or value (``type="validatr"``). ``type`` and ``lifecycle`` may be given as the
+    member's value (``"validator"``); the decorator converts them, and refuses anything
+    that is not a member, when the component is made."""
+
+    name: str
+    type: ComponentType | ComponentTypeName
+    lifecycle: Lifecycle | LifecycleName
+    tags: frozenset[str] | set[str] | tuple[str, ...] | list[str]
+    idempotent: bool
+    pure: bool
+    timeout: float | None
+    description: str
+    input_type: str
+    output_type: str
+    isolation: Isolation
+    ref: str
+    sandbox: Rights | None
+    limits: Limits | None
 
 
 class ExecCtx(msgspec.Struct, frozen=True, kw_only=True):
