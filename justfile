@@ -41,6 +41,9 @@ bench:
     {{py}} bench/bench_dask.py
     {{py}} bench/bench_progress.py
 
-# Planted bugs in the core modules, one at a time: the tests must catch every one (prints the score).
-mutate *names:
-    {{py}} tools/mutate.py {{names}}
+# Mutation testing (mutmut): generated bugs in the named files or folders of omnibase/ (all of
+# it when none is named), each run against the tests that call it; prints each module's score
+# and every mutant not caught (docs/mutation.md). `just mutate --resume PATH` keeps earlier results.
+mutate *paths:
+    {{py}} -m pip install -q -e '.[mutate]'
+    PATH="{{justfile_directory()}}/.venv/bin:$PATH" {{py}} tools/mutate.py {{paths}}

@@ -15,6 +15,7 @@ from omnibase.builtins import Edit
 from omnibase.cli.formatters import FORMATTERS, MAX_TEXT, RenderOptions, clean
 from omnibase.core.values import Failed, RunReport, Status, StepResult, Summary
 from omnibase.components.builtin import MAX_DIFF, MAX_FILE_DIFF, _diffs, _first_difference
+from tests.support import report
 
 
 @settings(max_examples=300, deadline=None)
@@ -55,7 +56,7 @@ def test_secret_files_are_named_not_shown() -> None:
 
 def _report(value: object, message: str) -> RunReport:
     step = StepResult(name="s", status=Status.FAIL, span_id="1", value=value, error=Failed(message=message, data={"files": [message]}))
-    return RunReport(steps=(step,), summary=Summary(status=Status.FAIL, total=1, failed=1), exit_code=1, run_id="r", trace_id="t", output=value)
+    return report(step, output=value)
 
 
 def test_every_format_bounds_strings_and_escapes_bad_bytes() -> None:

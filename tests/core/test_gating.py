@@ -159,3 +159,21 @@ def test_default_policy_fails_on_any_failure() -> None:
     assert not stage_fails(policy, 0, 3) and stage_fails(policy, 1, 3)
     assert not stage_fails(GatePolicy(max_failure_percent=50), 1, 2)
     assert stage_fails(GatePolicy(max_failure_percent=50, max_failures=5), 2, 3)
+
+
+def test_an_empty_stage_passes_so_a_stage_that_requires_it_may_run() -> None:
+    # a stage with no component (all filtered out) failed nothing: it is a pass, not a skip,
+    # or every stage that requires it would be refused
+    judged = judge(GatePolicy(), "pre-commit", [])
+    assert not judged.failed and judged.results == ()
+    assert [(d.verdict, d.reason) for d in judged.decisions] == [("pass", "0 of 0 components failed (none allowed)")]
+    summary = summarise([], judged.failed)
+    assert summary.status is Status.PASS and summary.total == 0
+    assert admit(GatePolicy(requires=("pre-commit",)), "ci", {"pre-commit": summary.status.value}).verdict == "run"
+
+
+def test_only_skips_is_a_skipped_stage_and_nothing_passed_it() -> None:
+    rows = [_result(0, Lifecycle.STABLE, Status.SKIP), _result(1, Lifecycle.STABLE, Status.SKIP)]
+    summary = summarise(rows, judge(GatePolicy(), "ci", rows).failed)
+    assert (summary.status, summary.skipped, summary.total) == (Status.SKIP, 2, 2)
+    assert admit(GatePolicy(requires=("ci",)), "deploy", {"ci": summary.status.value}).verdict == "refuse"

@@ -30,8 +30,9 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Meta, Status
 from omnibase.drivers import FakeDriver, SyncDriver, arun, run
 from omnibase.testing.graphs import check_skip_logic, dependencies
+from omnibase.testing import fake_ctx
 
-CTX = ExecCtx(run_id="r", trace_id="0" * 31 + "1")
+CTX = fake_ctx()
 RULES = ("all_succeeded", "none_failed", "all_done", "any_succeeded")
 
 

@@ -10,8 +10,9 @@ from returns.result import Failure, Result, Success
 
 from omnibase import ExecCtx, FakeDriver, Meta, Status, StepResult, Veto, graph, hooked, run
 from omnibase.core.step import Component
+from omnibase.testing import fake_ctx
 
-CTX = ExecCtx(run_id="r", trace_id="0" * 31 + "1")
+CTX = fake_ctx()
 
 
 def _comp(name: str, ok: bool, calls: list[str]) -> Component[Any, Any]:

@@ -20,6 +20,7 @@ from omnibase.core.graph import graph, node
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, GraphNode, Meta, RunReport, Status, StepResult, Summary
 from omnibase.core.visual import Mark, dot, picture_of, marks_of, mermaid, report_graph, text
+from tests.support import report
 
 
 def _ok(ctx: ExecCtx, x: object) -> Result[object, str]:
@@ -179,8 +180,7 @@ def test_a_chain_a_fan_out_and_a_graph() -> None:
 
 
 def _report(stage: str, *results: tuple[str, Status, float, str]) -> RunReport:
-    steps = tuple(StepResult(name=n, status=s, span_id=str(i), duration_s=d, reason=r) for i, (n, s, d, r) in enumerate(results))
-    return RunReport(steps=steps, summary=Summary(status=Status.FAIL), exit_code=1, run_id="r", trace_id="t", stage=stage)
+    return report(*(StepResult(name=n, status=s, span_id=str(i), duration_s=d, reason=r) for i, (n, s, d, r) in enumerate(results)), stage=stage)
 
 
 def test_a_reports_graph_is_its_stage_graph_or_its_steps() -> None:

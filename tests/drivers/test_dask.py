@@ -28,6 +28,7 @@ from omnibase.drivers import arun
 pytest.importorskip("distributed")
 
 from omnibase.drivers.dask import DaskPerformer, local_cluster, unsendable  # noqa: E402
+from omnibase.testing import fake_ctx
 from tests.drivers._trees import EQUIV, build, expected, outcome, plain, trees  # noqa: E402
 
 EXTRA = '''
@@ -116,7 +117,7 @@ def performer(cluster: Any) -> Iterator[DaskPerformer]:
 
 
 def _ctx(root: Path) -> ExecCtx:
-    return ExecCtx(run_id="r", trace_id="0af7651916cd43dd8448eb211c80319c", root=str(root))
+    return fake_ctx(root=str(root))
 
 
 def _leaf(module: Any, name: str, remote: bool, **meta: Any) -> Component[Any, Any]:

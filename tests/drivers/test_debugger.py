@@ -131,7 +131,7 @@ def test_the_debugger_wraps_the_profile_mode_and_the_profile_survives(tmp_path: 
     step = a >> b
     script = Script("c")
     args = argparse.Namespace(profile_out=None, metrics_out=None, log_file=None, log_format="console", verbose=0, quiet=False)
-    ctx = ExecCtx(run_id="r", trace_id="0" * 32, root=str(tmp_path))
+    ctx = fake_ctx(root=str(tmp_path))
 
     def wrap(performer: Any) -> Any:
         return Debugger(performer, read=script.read, write=script.write)

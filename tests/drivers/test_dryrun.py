@@ -15,7 +15,7 @@ from omnibase.core.policies import RetryPolicy
 from omnibase.core.select import Selection, Selector, parse_filter
 from omnibase.core.step import component
 from omnibase.core.values import ExecCtx, Failed, Status
-from omnibase.drivers import FakeDriver, SyncDriver, arun, run
+from omnibase.drivers import AsyncDriver, FakeDriver, SyncDriver, arun, run
 from omnibase.drivers.dryrun import NOT_PURE, DryRunPerformer, diff_of, plan_of, with_plan
 from omnibase.testing import fake_ctx
 from omnibase.testing.strategies import build, pipelines
@@ -65,6 +65,28 @@ def test_pure_component_runs_with_dry_run_context() -> None:
     report = run(look, 21, fake_ctx(), DryRunPerformer(SyncDriver()))
     assert seen == [True]
     assert report.output == 42
+
+
+def test_one_dry_run_performer_serves_two_runs_each_with_its_own_context() -> None:
+    # a performer is reused (the command server keeps one): the second run's component must
+    # see the second run's context, not a dry copy of the first's
+    seen: list[tuple[str, str, bool]] = []
+
+    @component(pure=True)
+    def look(ctx: ExecCtx, x: int) -> Result[int, str]:
+        seen.append((ctx.run_id, ctx.stage, ctx.dry_run))
+        return Success(x)
+
+    performer = DryRunPerformer(SyncDriver())
+    run(look, 1, fake_ctx(run_id="first", stage="test"), performer)
+    run(look, 1, fake_ctx(run_id="second", stage="ci"), performer)
+    concurrent = DryRunPerformer(AsyncDriver())
+    try:
+        for run_id in ("third", "fourth"):
+            asyncio.run(arun(look, 1, fake_ctx(run_id=run_id, stage="pre-commit"), concurrent))
+    finally:
+        concurrent.inner.close()
+    assert seen == [("first", "test", True), ("second", "ci", True), ("third", "pre-commit", True), ("fourth", "pre-commit", True)]
 
 
 def test_what_needs_a_planned_output_is_planned_not_run() -> None:

@@ -16,6 +16,7 @@ from omnibase.core.step import Component
 from omnibase.core.values import ExecCtx, Failed, ResourceExceeded, Skip, TimedOut
 from omnibase.registry import CommandOutput, Entry, ResolutionError, resolve, run_command
 from omnibase.components import command as _command
+from omnibase.testing import fake_ctx
 from tests.support import alive
 
 PY = sys.executable
@@ -26,7 +27,7 @@ def _entry(**kw: Any) -> Entry:
 
 
 def _ctx(root: Path, files: tuple[str, ...] = ()) -> ExecCtx:
-    return ExecCtx(run_id="r", trace_id="t", root=str(root), files=files)
+    return fake_ctx(root=str(root), files=files)
 
 
 def _component(entry: Entry, root: Path) -> Component[Any, Any]:

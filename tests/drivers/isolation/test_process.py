@@ -36,6 +36,7 @@ from omnibase.drivers import SyncDriver, arun, run
 from omnibase.drivers.aio import AsyncDriver
 from omnibase.drivers.isolation.process import CapturingPerformer, ProcessPerformer, WorkerPool, probe
 from omnibase.observers.trace import child_traceparent, parse_traceparent
+from omnibase.testing import fake_ctx
 
 COMPONENTS = '''
 import ctypes, os, signal, socket, subprocess, sys, threading, time
@@ -165,7 +166,7 @@ def mod(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 
 def _ctx(root: Path) -> ExecCtx:
-    return ExecCtx(run_id="r", trace_id="0af7651916cd43dd8448eb211c80319c", root=str(root))
+    return fake_ctx(root=str(root))
 
 
 def _comp(mod: tuple[str, Path], fn: str, **meta: Any) -> Component[Any, Any]:
@@ -390,8 +391,8 @@ def test_environment_is_scrubbed_and_traceparent_is_a_child(mod, monkeypatch):
     finally:
         fresh.close()
     assert step.value["OMNIBASE_TEST_API_TOKEN"] == "" and step.value["LC_PROCS_TEST"] == "kept"
-    assert step.value["TRACEPARENT"] == child_traceparent("0af7651916cd43dd8448eb211c80319c", step.span_id)
-    assert parse_traceparent(step.value["TRACEPARENT"]) == ("0af7651916cd43dd8448eb211c80319c", step.span_id)
+    assert step.value["TRACEPARENT"] == child_traceparent(fake_ctx().trace_id, step.span_id)
+    assert parse_traceparent(step.value["TRACEPARENT"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", step.span_id)
 
 
 def test_workers_run_in_the_repository_root(mod, pool):
@@ -420,7 +421,7 @@ def test_components_defined_in_a_function_are_refused_clearly(pool, tmp_path):
 
 
 def test_a_worker_that_cannot_start_is_a_typed_failure(mod, pool, tmp_path):
-    ctx = ExecCtx(run_id="r", trace_id="0" * 31 + "1", root=str(tmp_path / "missing"))
+    ctx = fake_ctx(root=str(tmp_path / "missing"))
     report = run(_comp(mod, "pid"), None, ctx, ProcessPerformer(SyncDriver(), pool=pool))
     assert report.exit_code == 1 and "cannot start a worker process" in report.steps[0].error.cause
 
@@ -544,3 +545,24 @@ def test_process_reports_equal_in_process_reports(equiv, pool, tree, value):
     isolated = run(build(tree, module, True), value, ctx, ProcessPerformer(SyncDriver(), pool=pool))
     assert outcome(isolated) == expected(tree, value)  # an independent model: tests/drivers/_trees.py
     assert plain(isolated) == plain(inline)  # and every other field alike
+
+
+def test_a_worker_confined_by_the_kernel_only_gets_calls_with_its_rights(mod, tmp_path):
+    """A Landlock ruleset cannot be lifted: calls with other rights must go to other
+    workers, and the wider rights must still work after the narrower ones confined one."""
+    from omnibase.drivers.isolation import landlock
+
+    pool = WorkerPool(size=1)  # one slot: the same worker would be reused if the pool allowed it
+    try:
+        narrow, wide = Rights(), Rights(write=(".", str(tmp_path)))
+        first, code = _step(mod, pool, "write", str(tmp_path / "narrow.txt"), sandbox=narrow)
+        assert code == 5 and isinstance(first.error, SandboxViolation)
+        for i in range(2):  # each way, twice: a confined worker kept aside, another one made
+            step, code = _step(mod, pool, "write", str(tmp_path / f"wide{i}.txt"), sandbox=wide)
+            assert code == 0, step.error
+            step, code = _step(mod, pool, "write", str(tmp_path / f"narrow{i}.txt"), sandbox=narrow)
+            assert code == 5
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["wide0.txt", "wide1.txt"]
+        assert pool.started == (2 if landlock.abi() >= 1 else 1)
+    finally:
+        pool.close()
