@@ -78,7 +78,7 @@ class StoreMachine(RuleBasedStateMachine):
                 assert key not in written and now == theirs.get(key, CLOSED)
                 continue
             assert key in written
-            if self.saved_at.get(key, -1) < session.began:  # nobody else wrote it meanwhile
+            if self.saved_at.get(key, -1) <= session.began:  # nobody else wrote it since it loaded
                 assert now == ours
             else:
                 other = theirs.get(key, CLOSED)
