@@ -30,6 +30,7 @@ class Session:
         self.loaded = dict(loaded)
         self.carried = dict(loaded)
         self.began = began
+        self.saved = False  # a run saves once, when it ends
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -57,6 +58,8 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(session=sessions, key=st.sampled_from(KEYS), ok=st.booleans(), dt=st.floats(0.0, 8.0))
     def call(self, session: Session, key: str, ok: bool, dt: float) -> None:
+        if session.saved:
+            return  # that run is over
         self.now += dt
         before = session.carried.get(key, CLOSED)
         state = transition(POLICY, before, BreakerEvent.CALL, self.now)
@@ -67,6 +70,9 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(session=sessions)
     def save(self, session: Session) -> None:
+        if session.saved:
+            return
+        session.saved = True
         theirs = dict(self.model)
         written = self.store.save(session.loaded, session.carried, {k: POLICY for k in KEYS}).unwrap()
         self.saves += 1
@@ -78,10 +84,10 @@ class StoreMachine(RuleBasedStateMachine):
                 assert key not in written and now == theirs.get(key, CLOSED)
                 continue
             assert key in written
-            if self.saved_at.get(key, -1) <= session.began:  # nobody else wrote it since it loaded
+            other = theirs.get(key, CLOSED)
+            if self.saved_at.get(key, -1) <= session.began or other == base:  # nobody else changed it
                 assert now == ours
             else:
-                other = theirs.get(key, CLOSED)
                 assert CAUTION[now.mode] >= max(CAUTION[ours.mode], CAUTION[other.mode])
                 opened = [s.opened_at for s in (ours, other) if s.mode is BreakerMode.OPEN]
                 if opened:
@@ -91,8 +97,6 @@ class StoreMachine(RuleBasedStateMachine):
                     assert {t for t in added if max(added) - t < POLICY.window} <= set(now.failures)
             self.saved_at[key] = self.saves
         self.model = stored
-        session.loaded = dict(session.carried)  # a run saves once; what it saved is its new base
-        session.began = self.saves
 
     @rule(keys=st.lists(st.sampled_from(KEYS), max_size=2, unique=True))
     def reset(self, keys: list[str]) -> None:
