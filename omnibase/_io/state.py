@@ -13,6 +13,8 @@ named here once, and the one check of that folder before anything is written in 
         cache/verdicts.sqlite3     built-in checks' verdicts per file content (``cache_file``)
         last-run/<stage>.json      each component's last status, for ``--only-failed`` (``last_run_file``)
         trees.json                 stage outcomes per index tree, for gates (``trees_file``)
+        breakers.json              circuit breakers kept between runs (``breakers_file``)
+        breakers.lock              held while a run merges its breakers in (``breakers_lock``)
     <common git dir>/omnibase/
         server/                    the command server's socket folder (``server_dir``)
 
@@ -45,6 +47,8 @@ from returns.result import Failure, Result, Success
 __all__ = [
     "FOLDER",
     "StateError",
+    "breakers_file",
+    "breakers_lock",
     "cache_file",
     "fixes_dir",
     "last_run_file",
@@ -143,6 +147,14 @@ def last_run_file(state: str, stage: str) -> str:
 
 def trees_file(state: str) -> str:
     return os.path.join(state, "trees.json")
+
+
+def breakers_file(state: str) -> str:
+    return os.path.join(state, "breakers.json")
+
+
+def breakers_lock(state: str) -> str:
+    return os.path.join(state, "breakers.lock")
 
 
 def server_dir(common_git_dir: str) -> str:

@@ -367,6 +367,10 @@ class _Stage:
         def execute(how: Stack) -> RunReport:
             orchestrator.driver = how.performer
             orchestrator.jobs = self.request.jobs
+            if MODES[mode].writes:  # breakers are kept between runs; a dry run leaves no state behind
+                from omnibase._io.breakers import BreakerStore
+
+                orchestrator.breakers = BreakerStore.of(self.root)
             return run_mode(lambda: orchestrator.run(ctx), lambda: orchestrator.arun(ctx), how)
 
         def finish(report: RunReport) -> RunReport:

@@ -67,6 +67,7 @@ COMMANDS = {
     "hook-impl": None,  # what the installed hook scripts call; not for people
     "report": "the report format (--schema); show a stored report's graph (show REPORT --graph FORMAT)",
     "server": "the warm command server behind the git hook: status, stop (see docs/server.md)",
+    "breaker": "the circuit breakers kept between runs: list, reset [NAME] (see docs/registry.md)",
     "gc": "remove the cached hook repositories and environments no project uses (see docs/precommit.md)",
     "clean": "remove every cached hook repository and environment (see docs/precommit.md)",
 }
@@ -234,6 +235,12 @@ def _server_parser(sub: Any, name: str) -> None:
     server.add_argument("action", choices=("status", "stop"), help="status: is one running, how many runs it served; stop: make it exit")
 
 
+def _breaker_parser(sub: Any, name: str) -> None:
+    from omnibase.cli._breaker_cmd import add_breaker_arguments
+
+    add_breaker_arguments(_add(sub, name))
+
+
 def _cache_parser(sub: Any, name: str) -> None:
     from omnibase.cli._cache_cmd import add_cache_commands
 
@@ -251,6 +258,7 @@ _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "hook-impl": _hook_impl_parser,
     "report": _report_parser,
     "server": _server_parser,
+    "breaker": _breaker_parser,
     "gc": _cache_parser,
     "clean": _cache_parser,
 }
@@ -292,6 +300,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from omnibase.cli._server_cmd import server_command
 
         return server_command(args)
+    if args.command == "breaker":
+        from omnibase.cli._breaker_cmd import breaker_command
+
+        return breaker_command(args)
     if args.command in ("gc", "clean"):
         from omnibase.cli import _cache_cmd
 

@@ -89,8 +89,10 @@ def retry(step: Step[A, B], policy: RetryPolicy | None = None) -> Step[A, B]:
 
 def breaker(step: Step[A, B], policy: BreakerPolicy | None = None, *, key: str | None = None) -> Step[A, B]:
     """Guard ``step`` with a circuit breaker. Breakers with the same ``key`` (default: the
-    step's name) share state for the whole run."""
-    return Breaker(step, policy or BreakerPolicy(), key)
+    policy's ``key``, else the step's name) share state for the whole run, and across runs
+    when the run is given the same ``Breakers`` (or a store: ``omnibase._io.breakers``)."""
+    policy = policy or BreakerPolicy()
+    return Breaker(step, policy, key or policy.key or None)
 
 
 def timeout(step: Step[A, B], seconds: float) -> Step[A, B]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from omnibase.core.values import Raised, StepError, is_transient
+from omnibase.core.values import Failed, Raised, StepError, is_transient
 
 __all__ = [
     "BreakerEvent",
@@ -27,6 +27,9 @@ __all__ = [
     "RetryPolicy",
     "admits",
     "backoff",
+    "counts",
+    "merge",
+    "probe_at",
     "schedule",
     "transition",
 ]
@@ -155,18 +158,38 @@ class BreakerEvent(str, enum.Enum):
 
 class BreakerPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """Open after ``threshold`` failures within ``window`` seconds; after ``reset_timeout``
-    let ``probes`` trial calls through (half-open); close once they all succeed."""
+    let ``probes`` trial calls through (half-open); close once they all succeed.
+
+    ``key`` names the breaker's state (empty: the guarded step's name); steps guarded by
+    the same key share one breaker. ``verdicts``: whether a plain ``Failed`` the component
+    returned (it ran and said no) counts as a failure; faults (it raised, timed out,
+    crashed, or returned an error it calls transient) always count. Times are wall-clock
+    seconds, so a state kept between runs (``omnibase._io.breakers``) still means the same.
+    """
 
     threshold: int = 3
     window: float = 60.0
     reset_timeout: float = 30.0
     probes: int = 1
+    key: str = ""
+    verdicts: bool = True
 
     def __post_init__(self) -> None:
         if self.threshold < 1 or self.probes < 1:
             raise ValueError("threshold and probes must be at least 1")
         if self.window < 0 or self.reset_timeout < 0:
             raise ValueError("window and reset_timeout must not be negative")
+
+
+def counts(policy: BreakerPolicy, error: StepError) -> bool:
+    """Whether ``error`` counts as a failure for a breaker under ``policy``.
+
+    >>> from omnibase.core.values import TimedOut
+    >>> lenient = BreakerPolicy(verdicts=False)
+    >>> counts(lenient, Failed(message="3 lint errors")), counts(lenient, TimedOut(seconds=5.0))
+    (False, True)
+    """
+    return policy.verdicts or not isinstance(error, Failed) or error.transient
 
 
 class BreakerState(msgspec.Struct, frozen=True, kw_only=True):
@@ -245,6 +268,49 @@ def transition(policy: BreakerPolicy, state: BreakerState, event: BreakerEvent, 
     return state
 
 
+def probe_at(policy: BreakerPolicy, state: BreakerState) -> float | None:
+    """When (wall-clock seconds) an open breaker lets its next probe through; None when
+    it is not open.
+
+    >>> probe_at(BreakerPolicy(reset_timeout=30.0), BreakerState(mode=BreakerMode.OPEN, opened_at=100.0))
+    130.0
+    """
+    return state.opened_at + policy.reset_timeout if state.mode is BreakerMode.OPEN else None
+
+
+def merge(policy: BreakerPolicy, base: BreakerState, ours: BreakerState, theirs: BreakerState) -> BreakerState:
+    """One breaker's state after two runs that both started from ``base`` ended at
+    ``ours`` and ``theirs`` (a run that changed nothing yields to the other). When both
+    changed it, the cautious answer wins: open beats half-open beats closed (the open one
+    that opened last; the half-open one with fewer probes passed), and two closed states
+    keep the failures of both, opening when together they reach the threshold.
+
+    >>> p = BreakerPolicy(threshold=2, window=60.0)
+    >>> one, other = BreakerState(failures=(1.0,)), BreakerState(failures=(2.0,))
+    >>> merge(p, CLOSED, one, other)
+    BreakerState(mode=<BreakerMode.OPEN: 'open'>, failures=(), opened_at=2.0, in_flight=0, passed=0)
+    """
+    if ours == base:
+        return theirs
+    if theirs == base:
+        return ours
+    both = (ours, theirs)
+    opened = [s for s in both if s.mode is BreakerMode.OPEN]
+    if opened:
+        return max(opened, key=lambda s: s.opened_at)
+    probing = [s for s in both if s.mode is BreakerMode.HALF_OPEN]
+    if probing:
+        return min(probing, key=lambda s: s.passed)
+    failures = sorted(set(theirs.failures) | (set(ours.failures) - set(base.failures)))
+    if not failures:
+        return CLOSED
+    last = failures[-1]
+    recent = tuple(t for t in failures if last - t < policy.window)
+    if len(recent) >= policy.threshold:
+        return BreakerState(mode=BreakerMode.OPEN, opened_at=last)
+    return BreakerState(failures=recent)
+
+
 class Breakers(dict[str, BreakerState]):
     """Circuit-breaker state by key: the value a caller keeps to carry breakers across runs.
 
@@ -259,7 +325,11 @@ class Breakers(dict[str, BreakerState]):
     def mode(self, key: str) -> BreakerMode:
         """The mode of breaker ``key`` (closed when it was never used)."""
         return self.get(key, CLOSED).mode
+
+
 #: The one set of defaults: what ``guard`` wraps a component in when the registry says
 #: nothing, and what a registry ``retry:``/``breaker:`` mapping starts from.
 DEFAULT_RETRY = RetryPolicy()
-DEFAULT_BREAKER = BreakerPolicy()
+#: A component's own verdict (a plain ``Failed``: a check that ran and said no) does not
+#: count: a failing lint must not short-circuit the next run; its faults do.
+DEFAULT_BREAKER = BreakerPolicy(verdicts=False)

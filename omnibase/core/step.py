@@ -19,10 +19,11 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeAli
 
 import msgspec
 from returns.result import Result
+from typing_extensions import Unpack
 
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.signature import call_shape_error
-from omnibase.core.values import ExecCtx, GraphNode, Meta, StepError
+from omnibase.core.values import ExecCtx, GraphNode, Meta, MetaFields, StepError
 
 __all__ = [
     "AllOf",
@@ -249,6 +250,26 @@ def _declared_types(fn: Callable[..., object]) -> tuple[object, object]:
     return arg, (args[0] if args else object)
 
 
+def _meta_with(base: Meta, given: dict[str, Any]) -> Meta:
+    """``base`` with the fields ``given``, each converted to its declared type (a member's
+    value to the member, a list of tags to a frozenset) or refused.
+
+    >>> _meta_with(Meta(name="x"), {"type": "validator"}).type
+    <ComponentType.VALIDATOR: 'validator'>
+    >>> _meta_with(Meta(name="x"), {"lifecycle": "canry"})
+    Traceback (most recent call last):
+    ...
+    ValueError: component 'x': Invalid enum value 'canry' - at `$.lifecycle`
+    """
+    unknown = sorted(set(given) - set(Meta.__struct_fields__))
+    if unknown:
+        raise TypeError(f"component {base.name!r}: no such field: {', '.join(unknown)} (see omnibase.Meta)")
+    try:
+        return msgspec.convert({**msgspec.structs.asdict(base), **given}, Meta)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"component {base.name!r}: {exc}") from None
+
+
 class ComponentDecorator(Protocol):
     """What ``component(**fields)`` returns: a decorator for sync or async functions."""
 
@@ -270,18 +291,19 @@ def component(fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]]
 
 @overload
 def component(
-    fn: Callable[[ExecCtx, A], Result[B, object]], /, *, meta: Meta | None = ..., **fields: Any
+    fn: Callable[[ExecCtx, A], Result[B, object]], /, *, meta: Meta | None = ..., **fields: Unpack[MetaFields]
 ) -> Component[A, B]: ...
 
 
 @overload
 def component(
-    fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /, *, meta: Meta | None = ..., **fields: Any
+    fn: Callable[[ExecCtx, A], Coroutine[Any, Any, Result[B, object]]], /, *, meta: Meta | None = ...,
+    **fields: Unpack[MetaFields],
 ) -> Component[A, B]: ...
 
 
 @overload
-def component(fn: None = ..., /, *, meta: Meta | None = ..., **fields: Any) -> ComponentDecorator: ...
+def component(fn: None = ..., /, *, meta: Meta | None = ..., **fields: Unpack[MetaFields]) -> ComponentDecorator: ...
 
 
 def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> Any:
@@ -291,7 +313,10 @@ def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> 
     Use as ``component(fn, meta=Meta(...))``, or as a decorator ``@component`` /
     ``@component(idempotent=True, tags=frozenset({"lint"}))``. The name defaults to the
     function's name; input/output type names and the runtime output check come from its
-    annotations. Any ``Meta`` field may be given as a keyword.
+    annotations. Any ``Meta`` field may be given as a keyword (``MetaFields``: typed;
+    ``type``/``lifecycle`` also as text, converted here); an unknown field is a
+    ``TypeError`` and a value ``Meta`` cannot hold a ``ValueError``, when the component
+    is made, never later in a run.
 
     >>> from returns.result import Success
     >>> @component(idempotent=True)
@@ -317,7 +342,7 @@ def component(fn: Any = None, /, *, meta: Meta | None = None, **fields: Any) -> 
         for key, tp in (("input_type", arg), ("output_type", out)):
             if getattr(base, key) == "object":
                 given.setdefault(key, _type_name(tp))
-        final = msgspec.structs.replace(base, **given) if given else base
+        final = _meta_with(base, given) if given else base
         return Component(f, final, _make_checker(out), in_type=arg, out_type=out)
 
     if fn is not None:

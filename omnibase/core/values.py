@@ -7,16 +7,20 @@ JSON, YAML or msgpack with no hand-written encoder. Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any, Generic, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias
 
-from typing_extensions import TypeVar
+from typing_extensions import TypedDict, TypeVar
 
 import msgspec
+
+if TYPE_CHECKING:
+    from returns.result import Result
 
 __all__ = [
     "SCHEMA_VERSION",
     "CircuitOpen",
     "ComponentType",
+    "ComponentTypeName",
     "ExecCtx",
     "ExitCode",
     "Failed",
@@ -25,8 +29,10 @@ __all__ = [
     "Interrupted",
     "Isolation",
     "Lifecycle",
+    "LifecycleName",
     "Limits",
     "Meta",
+    "MetaFields",
     "Misconfigured",
     "PlanEntry",
     "Profiled",
@@ -63,6 +69,10 @@ class ComponentType(str, enum.Enum):
     TEST = "test"
 
 
+#: ``ComponentType``'s values, for a ``type=`` given as text (a test holds the two equal).
+ComponentTypeName: TypeAlias = Literal["tool", "validator", "test"]
+
+
 class Lifecycle(str, enum.Enum):
     """How mature a component is; stages select on it."""
 
@@ -70,6 +80,10 @@ class Lifecycle(str, enum.Enum):
     STABLE = "stable"
     DEPRECATED = "deprecated"
     EXPERIMENTAL = "experimental"
+
+
+#: ``Lifecycle``'s values, for a ``lifecycle=`` given as text (a test holds the two equal).
+LifecycleName: TypeAlias = Literal["canary", "stable", "deprecated", "experimental"]
 
 
 class Status(str, enum.Enum):
@@ -148,6 +162,28 @@ class Meta(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits | None = None
 
 
+class MetaFields(TypedDict, total=False):
+    """``Meta``'s fields as keywords of ``component(...)``, typed: mypy rejects an unknown
+    field or value (``type="validatr"``). ``type`` and ``lifecycle`` may be given as the
+    member's value (``"validator"``); the decorator converts them, and refuses anything
+    that is not a member, when the component is made."""
+
+    name: str
+    type: ComponentType | ComponentTypeName
+    lifecycle: Lifecycle | LifecycleName
+    tags: frozenset[str] | set[str] | tuple[str, ...] | list[str]
+    idempotent: bool
+    pure: bool
+    timeout: float | None
+    description: str
+    input_type: str
+    output_type: str
+    isolation: Isolation
+    ref: str
+    sandbox: Rights | None
+    limits: Limits | None
+
+
 class ExecCtx(msgspec.Struct, frozen=True, kw_only=True):
     """The execution context handed to every component.
 
@@ -205,9 +241,11 @@ class TimedOut(msgspec.Struct, frozen=True, kw_only=True, tag="timeout"):
 
 
 class CircuitOpen(msgspec.Struct, frozen=True, kw_only=True, tag="circuit_open"):
-    """The breaker for ``key`` was open; the component was not invoked."""
+    """The breaker for ``key`` was open; the component was not invoked. ``probe_at``: when
+    (wall-clock seconds since the epoch) the breaker lets one trial call through."""
 
     key: str
+    probe_at: float | None = None
     transient: bool = False
 
 
@@ -466,3 +504,26 @@ class RunReport(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     def ok(self) -> bool:
         """True when the run's exit code is 0."""
         return self.exit_code == 0
+
+    @property
+    def results(self) -> tuple[Result[Any, StepError], ...]:
+        """The steps as ``Result`` values, in order (the spec's "list of Result entries"),
+        beside ``steps``: a failed step is ``Failure(error)``, any other ``Success(value)``
+        (a skipped step's value is None). Computed, not stored: the report's JSON is the
+        same.
+
+        >>> r = RunReport(steps=(StepResult(name="a", status=Status.PASS, span_id="s", value=2),
+        ...     StepResult(name="b", status=Status.FAIL, span_id="t", error=Failed(message="no"))),
+        ...     summary=Summary(status=Status.FAIL), exit_code=1, run_id="r", trace_id="t")
+        >>> r.results
+        (<Success: 2>, <Failure: Failed(message='no', transient=False, data=None)>)
+        """
+        from returns.result import Failure, Success
+
+        made: list[Result[Any, StepError]] = []
+        for step in self.steps:
+            if step.status is Status.FAIL:
+                made.append(Failure(step.error if step.error is not None else Failed(message=step.reason or "failed")))
+            else:
+                made.append(Success(step.value))
+        return tuple(made)

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
+from toolz import groupby
 
 from omnibase.core.shape import kind_of, shape_of
 from omnibase.core.step import Layout, Shape, Step
@@ -261,9 +262,7 @@ def text(
       build  <- lint
     """
     marks = marks or {}
-    waves: dict[int, list[GraphNode]] = {}
-    for n in nodes:
-        waves.setdefault(n.level, []).append(n)
+    waves: dict[int, list[GraphNode]] = groupby(lambda n: n.level, nodes)
     lines = [f"{escaped(title)}: {len(nodes)} node{'s' if len(nodes) != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"]
     for level in sorted(waves):
         lines.append(f"wave {level + 1}")

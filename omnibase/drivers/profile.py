@@ -35,6 +35,7 @@ import time
 from typing import Any, TypeVar
 
 import msgspec
+from toolz import groupby, reduceby
 
 from omnibase.core.intents import NOW, Called, Event, Intent, InvocationTimedOut, Invoke, Now, RetryScheduled, Sleep
 from omnibase.core.values import InvocationTiming, Profiled, RunReport, StepResult, StepTiming, TimedOut
@@ -156,12 +157,8 @@ class ProfilePerformer:
         """The figures so far; with ``report``, the steps it failed on time count too."""
         t0 = self.t0 if self.t0 is not None else min((c.start for c in self.calls), default=0)
         lanes = _lanes([*self.calls, *self.sleeps])
-        per: dict[str, list[_Call]] = {}
-        for call in self.calls:
-            per.setdefault(call.name, []).append(call)
-        backoff: dict[str, int] = {}
-        for nap in self.sleeps:
-            backoff[nap.name] = backoff.get(nap.name, 0) + nap.end - nap.start
+        per: dict[str, list[_Call]] = groupby(lambda call: call.name, self.calls)
+        backoff: dict[str, int] = reduceby(lambda nap: nap.name, lambda slept, nap: slept + nap.end - nap.start, self.sleeps, 0)
         late = {s.name for s in report.steps if isinstance(s.error, TimedOut)} if report is not None else set()
         steps = tuple(
             StepTiming(

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from omnibase.core import policies as pol
-from omnibase.core.intents import NOW, BreakerChanged, RetryScheduled, Sleep
+from omnibase.core.intents import NOW, WALL, BreakerChanged, RetryScheduled, Sleep
 from omnibase.core.step import Breaker, Component, Fallback, Profile, Recover, Retry, Timeout, leaves
 from omnibase.core.values import CircuitOpen, Raised, Status, StepError, StepResult, TimedOut
 from omnibase.interpreter._walk import Evaluation, PLANNED, _eval, _leaf, _Run, handles
@@ -37,6 +37,11 @@ def _retry(node: Retry[Any, Any], value: Any, run: _Run, dry: bool, limit: float
             run.results[mark:] = [_not_retried(r) for r in run.results[mark:]]
             break
         delay = pol.backoff(policy, attempt, seed=run.ctx.seed, key=node.name)
+        if type(inner) is Breaker:  # an open breaker stops retrying: the next attempt would not run
+            when: float = yield WALL
+            if not pol.admits(inner.policy, run.breakers.get(inner.key, pol.CLOSED), when + delay):
+                run.results[mark:] = [_stopped_by(r, inner.key) for r in run.results[mark:]]
+                break
         if start is not None and policy.deadline is not None:
             now: int = yield NOW
             if (now - start) / 1e9 + delay > policy.deadline:
@@ -56,6 +61,13 @@ def _not_retried(result: StepResult) -> StepResult:
     return msgspec.structs.replace(result, reason=f"{result.reason}; {why}" if result.reason else why)
 
 
+def _stopped_by(result: StepResult, key: str) -> StepResult:
+    if result.status is not Status.FAIL:
+        return result
+    why = f"not retried: circuit breaker {key!r} opened"
+    return msgspec.structs.replace(result, reason=f"{result.reason}; {why}" if result.reason else why)
+
+
 def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
     try:
         return bool(policy.retry_on(error))
@@ -65,11 +77,13 @@ def _wants_retry(policy: pol.RetryPolicy, error: StepError) -> bool:
 
 @handles(Breaker)
 def _breaker(node: Breaker[Any, Any], value: Any, run: _Run, dry: bool, limit: float | None) -> Evaluation:
+    """Breaker times are wall-clock seconds (``WALL``): a breaker's state may outlive the
+    process (``omnibase._io.breakers``), and a monotonic clock means nothing to the next."""
     key, policy = node.key, node.policy
-    now: int = yield NOW
+    now: float = yield WALL
     state = run.breakers.get(key, pol.CLOSED)  # read after the clock: branches may move it meanwhile
-    if not pol.admits(policy, state, now / 1e9):
-        error = CircuitOpen(key=key)
+    if not pol.admits(policy, state, now):
+        error = CircuitOpen(key=key, probe_at=pol.probe_at(policy, state))
         first = True
         for comp in leaves(node.inner):
             status, err, why = (Status.FAIL, error, "circuit open") if first else (Status.SKIP, None, "upstream step failed")
@@ -87,17 +101,18 @@ def _breaker(node: Breaker[Any, Any], value: Any, run: _Run, dry: bool, limit: f
     else:
         ok, out = yield from _eval(inner, value, run, dry, limit)
     if out is not PLANNED:
-        now = yield NOW
-        changed = _move(run, key, policy, pol.BreakerEvent.SUCCESS if ok else pol.BreakerEvent.FAILURE, now)
+        now = yield WALL
+        event = pol.BreakerEvent.SUCCESS if ok or not pol.counts(policy, out) else pol.BreakerEvent.FAILURE
+        changed = _move(run, key, policy, event, now)
         if changed is not None:
             yield changed
     return ok, out
 
 
-def _move(run: _Run, key: str, policy: pol.BreakerPolicy, event: pol.BreakerEvent, now: int) -> BreakerChanged | None:
+def _move(run: _Run, key: str, policy: pol.BreakerPolicy, event: pol.BreakerEvent, now: float) -> BreakerChanged | None:
     """Apply ``event`` to the breaker ``key``; the change of mode to report, if any."""
     before = run.breakers.get(key, pol.CLOSED)
-    after = pol.transition(policy, before, event, now / 1e9)
+    after = pol.transition(policy, before, event, now)
     run.breakers[key] = after
     if after.mode is not before.mode:
         return BreakerChanged(key=key, before=before.mode, after=after.mode)

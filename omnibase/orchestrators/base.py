@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import msgspec
 
+from omnibase._io.breakers import BreakerStore
 from omnibase.core.combinators import all_of, breaker, profile, retry
-from omnibase.core.policies import DEFAULT_BREAKER, DEFAULT_RETRY, BreakerPolicy, RetryPolicy
+from omnibase.core.policies import DEFAULT_BREAKER, DEFAULT_RETRY, BreakerPolicy, Breakers, RetryPolicy
 from omnibase.core.select import Selection, Selector, filter_by, parse_filter
 from omnibase.core.step import Component, Step
 from omnibase.core.values import ExecCtx, RunReport
@@ -49,22 +51,27 @@ def guard(
     *,
     retries: bool = True,
 ) -> Step[Any, Any]:
-    """The standard wrapping of one component: retry with backoff when it is idempotent
-    (never otherwise, nor when ``retries`` is off: the dry-run and profile modes make one
-    attempt each), a circuit breaker keyed by its name, and a profile entry.
+    """The standard wrapping of one component: ``profile(retry(breaker(component)))``.
+
+    A circuit breaker keyed by the policy's ``key`` (else the component's name) sits
+    inside the retry, as Polly and resilience4j compose them: every attempt passes the
+    breaker and counts toward it, and once it is open the retry stops (the next attempt
+    would be short-circuited: no backoff is slept for it). Retry with backoff only when
+    the component is idempotent (never otherwise, nor when ``retries`` is off: the dry-run
+    and profile modes make one attempt each); a profile entry around the whole.
 
     >>> from returns.result import Result, Success
     >>> from omnibase.core.step import component
     >>> @component(idempotent=True)
     ... def check(ctx: ExecCtx, x: object) -> Result[bool, str]:
     ...     return Success(True)
-    >>> type(guard(check)).__name__, type(guard(check).inner).__name__
-    ('Profile', 'Breaker')
+    >>> [type(s).__name__ for s in (guard(check), guard(check).inner, guard(check).inner.inner)]
+    ['Profile', 'Retry', 'Breaker']
     """
-    step: Step[Any, Any] = comp
+    step: Step[Any, Any] = breaker(comp, breaker_policy or DEFAULT_BREAKER)
     if comp.meta.idempotent and retries:
         step = retry(step, retry_policy or DEFAULT_RETRY)
-    return profile(breaker(step, breaker_policy or DEFAULT_BREAKER, key=comp.name))
+    return profile(step)
 
 
 def default_filter(stage: str) -> Selector:
@@ -121,6 +128,9 @@ class StageOrchestrator(Orchestrator):
     replaces the stage's default filter (the table's; the registry file's
     ``stages.NAME.filter`` comes this way) and ``selector`` is the user's; both must hold.
     ``retries``: off, no component is retried (the dry-run and profile modes).
+    ``breakers``: the circuit breakers' state to start from and update, a ``Breakers``
+    value the caller keeps, or a ``BreakerStore`` (loaded before the run, merged back
+    after it: the CLI's); None, every run starts with closed breakers.
     """
 
     stage = "pipeline"
@@ -139,6 +149,7 @@ class StageOrchestrator(Orchestrator):
         jobs: int | None = None,
         stage_plan: StagePlan | None = None,
         retries: bool = True,
+        breakers: Breakers | BreakerStore | None = None,
     ) -> None:
         self.catalogue = tuple(catalogue)
         self.stage_filter = default_filter(self.stage) if stage_filter is None else stage_filter
@@ -155,6 +166,7 @@ class StageOrchestrator(Orchestrator):
         #: dependencies, partial execution, hooks and gating (None: a plain fan-out)
         self.stage_plan = stage_plan
         self.retries = retries
+        self.breakers = breakers
 
     @property
     def spec(self) -> StageSpec:
@@ -212,7 +224,8 @@ class StageOrchestrator(Orchestrator):
             return refused
         selection = self.select()
         step = self.assemble(selection)
-        report = run(step, self.initial(ctx), ctx, performer, observers=self.observers)
+        with self._breakers(step) as carried:
+            report = run(step, self.initial(ctx), ctx, performer, observers=self.observers, breakers=carried)
         return self._stamped(report, step, selection)
 
     async def arun(self, ctx: ExecCtx) -> RunReport:
@@ -229,8 +242,17 @@ class StageOrchestrator(Orchestrator):
             return refused
         selection = self.select()
         step = self.assemble(selection)
-        report = await arun(step, self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs)
+        with self._breakers(step) as carried:
+            report = await arun(
+                step, self.initial(ctx), ctx, performer, observers=self.observers, jobs=self.jobs, breakers=carried
+            )
         return self._stamped(report, step, selection)
+
+    def _breakers(self, step: Step[Any, Any]) -> AbstractContextManager[Breakers | None]:
+        """The breakers for one run of ``step``: a store's are loaded now and saved when
+        the run ends (at the edge: the interpreter only updates the value)."""
+        kept = self.breakers
+        return kept.kept(step) if isinstance(kept, BreakerStore) else nullcontext(kept)
 
     def refusal(self, ctx: ExecCtx) -> RunReport | None:
         """The report of this stage refused by its gate (nothing runs), or None."""

@@ -102,12 +102,16 @@ class RetrySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``breaker:``; the defaults are ``omnibase.core.policies.DEFAULT_BREAKER``'s."""
+    """``breaker:``; the defaults are ``omnibase.core.policies.DEFAULT_BREAKER``'s.
+    ``key``: the breaker's name (entries with the same key share one breaker; default:
+    the entry's name); ``verdicts``: whether a plain failure counts, not only faults."""
 
     threshold: Count = _B.threshold
     window: Seconds = _B.window
     reset_timeout: Delay = _B.reset_timeout
     probes: Count = _B.probes
+    key: Annotated[str, msgspec.Meta(max_length=200)] = _B.key
+    verdicts: bool = _B.verdicts
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

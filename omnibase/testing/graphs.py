@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hypothesis import strategies as st
+from toolz import groupby, valmap
 
 from omnibase.core.graph import Graph, NodeOutcome, decide
 from omnibase.core.step import leaves
@@ -45,9 +46,7 @@ def dependencies(draw: st.DrawFn, names: Sequence[str], max_needs: int = 3) -> d
 def outcomes_of(graph: Graph, report: RunReport) -> dict[str, NodeOutcome]:
     """Each node's outcome as its dependants saw it, read back from the report: FAILED when
     one of its components failed, SKIPPED when all were skipped, else SUCCEEDED."""
-    status: dict[str, list[Status]] = {}
-    for r in report.steps:
-        status.setdefault(r.name, []).append(r.status)
+    status: dict[str, list[Status]] = valmap(lambda rs: [r.status for r in rs], groupby(lambda r: r.name, report.steps))
     out: dict[str, NodeOutcome] = {}
     for node in graph.nodes:
         seen = [s for comp in leaves(node.step) for s in status.get(comp.name, [])]

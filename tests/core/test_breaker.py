@@ -147,3 +147,20 @@ def test_the_breaker_reopens_when_a_probe_fails_and_counts_from_then() -> None:
     s = transition(p, s, BreakerEvent.FAILURE, 7.0)
     assert s == BreakerState(mode=BreakerMode.OPEN, opened_at=7.0)
     assert not admits(p, s, 11.9) and admits(p, s, 12.0)
+
+
+def test_merge_of_two_runs_keeps_the_cautious_state_and_every_failure() -> None:
+    from omnibase.core.policies import merge
+
+    p = BreakerPolicy(threshold=3, window=10.0, reset_timeout=5.0)
+    opened = lambda at: BreakerState(mode=BreakerMode.OPEN, opened_at=at)  # noqa: E731
+    probing = BreakerState(mode=BreakerMode.HALF_OPEN, opened_at=1.0, passed=0)
+    base = BreakerState(failures=(1.0,))
+    assert merge(p, base, base, opened(4.0)) == opened(4.0)  # we changed nothing: theirs
+    assert merge(p, base, opened(4.0), base) == opened(4.0)  # they changed nothing: ours
+    assert merge(p, opened(0.0), CLOSED, opened(7.0)) == opened(7.0)  # a probe passed here, failed there
+    assert merge(p, opened(0.0), opened(9.0), opened(7.0)) == opened(9.0)  # the later opening
+    assert merge(p, base, probing, BreakerState(failures=(1.0, 2.0))) == probing
+    two = merge(p, base, BreakerState(failures=(1.0, 2.0)), BreakerState(failures=(1.0, 3.0)))
+    assert two == BreakerState(mode=BreakerMode.OPEN, opened_at=3.0)  # 1, 2 and 3 together reach 3
+    assert merge(p, CLOSED, BreakerState(failures=(2.0,)), BreakerState(failures=(15.0,))) == BreakerState(failures=(15.0,))

@@ -34,7 +34,7 @@ from omnibase import (
     retry,
     run,
 )
-from omnibase.core.intents import EVENT_TYPES, BreakerChanged, Event, Intent, Invoke, Now, RetryScheduled, Started
+from omnibase.core.intents import EVENT_TYPES, BreakerChanged, Event, Intent, Invoke, Now, RetryScheduled, Started, Wall
 from omnibase.core.policies import BreakerMode
 from omnibase.core.values import Interrupted, StepResult
 from omnibase.drivers import AsyncDriver, arun
@@ -282,7 +282,7 @@ def test_breaker_state_is_read_after_the_clock_answers() -> None:
 
     class SlowClock(Recorder):
         async def aperform(self, intent: Intent) -> Any:
-            if type(intent) is Now:
+            if type(intent) is Wall:  # breakers read the wall clock (their state may outlive the run)
                 asked.append(1)
                 if len(asked) == 3:  # 1: the run's start, 2: a's breaker, 3: b's breaker
                     while not opened.is_set():

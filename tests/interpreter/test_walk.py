@@ -40,7 +40,7 @@ from omnibase import (
     run,
     timeout,
 )
-from omnibase.core.policies import schedule
+from omnibase.core.policies import BreakerMode, Breakers, schedule
 from omnibase.testing import check_associativity, check_deterministic, check_identity, fake_ctx
 from omnibase.testing.strategies import Act, Behaviour, behaviours, build, make_component, pipelines, retry_policies
 
@@ -165,6 +165,40 @@ def test_breaker_state_survives_across_steps_of_a_run_but_not_runs() -> None:
     run(guarded, 0, fake_ctx(), FakeDriver(), breakers=carried)
     run(guarded, 0, fake_ctx(), FakeDriver(), breakers=carried)
     assert counter.calls == 3
+
+
+def test_an_open_breaker_stops_the_retry_around_it_without_sleeping_for_it() -> None:
+    """retry(breaker(c)): each attempt counts; once the breaker opens, no backoff is slept
+    for an attempt that would be short-circuited, and the last real failure is reported."""
+    comp, counter = make_component(Behaviour("down", (Act("transient"),), idempotent=True))
+    step = retry(breaker(comp, BreakerPolicy(threshold=2, reset_timeout=60.0)), RetryPolicy(max_attempts=5, initial=1.0))
+    driver = FakeDriver()
+    report = run(step, 0, fake_ctx(), driver)
+    assert counter.calls == 2 and driver.sleeps == [1.0]
+    [down] = report.steps
+    assert isinstance(down.error, Failed) and down.attempts == 2
+    assert down.reason.endswith("not retried: circuit breaker 'down' opened")
+
+
+def test_a_lenient_breaker_counts_faults_not_verdicts() -> None:
+    lenient = BreakerPolicy(threshold=1, reset_timeout=60.0, verdicts=False)
+    for act, opens in (("fail", False), ("transient", True), ("raise", True)):
+        comp, counter = make_component(Behaviour("c", (Act(act),)))
+        carried = Breakers()
+        for _ in range(3):
+            run(breaker(comp, lenient), 0, fake_ctx(), FakeDriver(), breakers=carried)
+        assert (carried.mode("c") is BreakerMode.OPEN) == opens, act
+        assert counter.calls == (1 if opens else 3), act
+
+
+def test_the_reports_results_are_the_steps_as_result_values() -> None:
+    @component
+    def refuse(ctx: ExecCtx, x: int) -> Result[int, Failed]:
+        return Failure(Failed(message="no"))
+
+    report = run(inc >> inc >> refuse >> inc, 0, fake_ctx(), FakeDriver())
+    assert report.results == (Success(1), Success(2), Failure(Failed(message="no")), Success(None))
+    assert [s.status for s in report.steps][-1] is Status.SKIP
 
 
 # --- misbehaviour ----------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def error_text(error: StepError | None, reason: str = "") -> str:
     if isinstance(error, TimedOut):
         return f"timed out after {error.seconds:g}s"
     if isinstance(error, CircuitOpen):
-        return f"circuit breaker {error.key!r} is open: not invoked"
+        return _circuit_open(error)
     if isinstance(error, Crashed):
         return f"crashed: {error.cause}"
     if isinstance(error, Interrupted):
@@ -69,6 +69,20 @@ def error_text(error: StepError | None, reason: str = "") -> str:
         return f"resource limit exceeded: {error.resource}"
     message = str(getattr(error, "message", "") or "")
     return message or error_kind(error)
+
+
+def _circuit_open(error: CircuitOpen) -> str:
+    """Why a step was short-circuited, and when the next probe may run (local time).
+
+    >>> _circuit_open(CircuitOpen(key="api"))
+    "circuit breaker 'api' open after repeated failures: not invoked"
+    """
+    why = f"circuit breaker {error.key!r} open after repeated failures: not invoked"
+    if error.probe_at is None:
+        return why
+    import time
+
+    return f"{why}; next probe at {time.strftime('%H:%M:%S', time.localtime(error.probe_at))}"
 
 
 def steps_of(report: RunReport) -> list[StepResult]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from toolz import groupby
+
 from omnibase.core.values import GraphNode
 
 __all__ = ["BAND_COLUMNS", "MAX_ROWS", "layout", "pack_lanes", "ticks"]
@@ -29,9 +31,7 @@ def layout(nodes: Sequence[GraphNode]) -> dict[str, tuple[int, int]]:
     >>> layout([GraphNode(name="a"), GraphNode(name="b", needs=("a",), level=1), GraphNode(name="c")])
     {'a': (0, 0), 'c': (0, 1), 'b': (1, 0)}
     """
-    waves: dict[int, list[GraphNode]] = {}
-    for node in nodes:
-        waves.setdefault(node.level, []).append(node)
+    waves: dict[int, list[GraphNode]] = groupby(lambda node: node.level, nodes)
     rows: dict[str, float] = {}
     columns: list[list[str]] = []
     for level in sorted(waves):
