@@ -97,10 +97,12 @@ class Result:
 
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment a CLI run gets: this one without omnibase's and pytest's variables,
-    no command server (a hook run must not leave one behind: docs/server.md), plus ``extra``."""
+    no command server (a hook run must not leave one behind: docs/server.md), no fetching
+    of hook repositories from the network (docs/precommit.md), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNIBASE_", "PYTEST_"))}
     env.pop("NO_COLOR", None)
     env["OMNIBASE_SERVER"] = "0"
+    env["OMNIBASE_FETCH"] = "0"  # no hook repository is fetched over the network (file:// ones are)
     env.update(extra or {})
     return env
 

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("omnibase.builtins",),
     ("omnibase.drivers",),
     ("omnibase.components", "omnibase.context"),
+    ("omnibase.repos",),  # hooks of other repositories: commands run from their environments
     ("omnibase.orchestrators",),
     ("omnibase.registry",),
     ("omnibase.precommit",),

@@ -25,6 +25,7 @@ __all__ = [
     "all_files",
     "changed_files",
     "commit_of",
+    "environ_elsewhere",
     "explicit_files",
     "git",
     "git_dir_of",
@@ -56,9 +57,17 @@ def git(
     stdin: bytes | None = None,
     ok_codes: tuple[int, ...] = (0,),
     env: Mapping[str, str] | None = None,
+    elsewhere: bool = False,
 ) -> Result[bytes, GitError]:
     """``git ARGS`` in ``cwd``: its stdout, or why not. Exit codes in ``ok_codes`` count as
-    an answer (``git diff --exit-code`` says "there is a difference" with 1)."""
+    an answer (``git diff --exit-code`` says "there is a difference" with 1).
+    ``elsewhere``: the command is about another repository than the one a git hook runs
+    in (a hook repository's clone), so the variables git gives a hook that point at the
+    user's repository (``GIT_DIR``, ``GIT_INDEX_FILE``, ...) are left out."""
+    if elsewhere:
+        env = {**environ_elsewhere(), **(env or {})}
+    elif env is not None:
+        env = {**os.environ, **env}
     try:
         done = subprocess.run(
             ["git", *args],
@@ -67,11 +76,25 @@ def git(
             capture_output=True,
             stdin=None if stdin is not None else subprocess.DEVNULL,
             check=False,
-            env=None if env is None else {**os.environ, **env},
+            env=env,
         )
     except OSError as exc:
         return Failure(GitError(f"cannot run git: {exc.strerror or exc}"))
     return _answer(args, done.returncode, done.stdout, done.stderr, ok_codes)
+
+
+#: What git sets for a hook (or a user sets) to point git at a repository and its index.
+_REPOSITORY_VARIABLES = frozenset(
+    {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+     "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_NAMESPACE", "GIT_QUARANTINE_PATH"}
+)  # fmt: skip
+
+
+def environ_elsewhere() -> dict[str, str]:
+    """Our environment without the variables that point git at the user's repository: for
+    git, and tools that ask git (a build backend reading its version from tags), working
+    on another repository while a git hook runs."""
+    return {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
 
 
 def _answer(args: Sequence[str], code: int, out: bytes, err: bytes, ok_codes: tuple[int, ...] = (0,)) -> Result[bytes, GitError]:

@@ -8,6 +8,8 @@ named here once, and the one check of that folder before anything is written in 
         stash.lock                 held while a run has work set aside (``stash_lock``)
         fixes/<run id>/            fixers' edits waiting to be written (``fixes_dir``)
         snapshots/*.json           failed runs, for ``snapshot show`` and replay (``snapshots_dir``)
+        outputs/<run id>/<step>.txt  a failed step's whole output when the human view cut it
+                                   (``outputs_dir``; the last ``KEEP_OUTPUTS`` runs are kept)
         cache/verdicts.sqlite3     built-in checks' verdicts per file content (``cache_file``)
         last-run/<stage>.json      each component's last status, for ``--only-failed`` (``last_run_file``)
         trees.json                 stage outcomes per index tree, for gates (``trees_file``)
@@ -46,8 +48,12 @@ __all__ = [
     "cache_file",
     "fixes_dir",
     "last_run_file",
+    "KEEP_OUTPUTS",
     "make_state_dir",
+    "outputs_dir",
     "patches_dir",
+    "safe_name",
+    "scratch_dir",
     "server_dir",
     "snapshots_dir",
     "stash_lock",
@@ -93,6 +99,34 @@ def stash_lock(state: str) -> str:
 def fixes_dir(state: str, run: str) -> str:
     """The spool folder of the run whose id, made a safe file name, is ``run``."""
     return os.path.join(state, "fixes", run)
+
+
+def safe_name(name: str) -> str:
+    """``name`` (a run id, a component's name) as one file name: only ``A-Za-z0-9_.-``,
+    at most 100 characters.
+
+    >>> safe_name("lint/ruff check")
+    'lint_ruff_check'
+    """
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100] or "_"
+
+
+#: How many runs' saved outputs ``outputs/`` keeps (the most recent).
+KEEP_OUTPUTS = 20
+
+
+def outputs_dir(state: str, run: str | None = None) -> str:
+    """The folder of the saved whole outputs (``run``: of that run, a ``safe_name``)."""
+    return os.path.join(state, "outputs", run) if run else os.path.join(state, "outputs")
+
+
+def scratch_dir(state: str, span: str) -> str:
+    """A command's own temporary folder (its ``TMPDIR``) while it runs under a write
+    sandbox: inside the state folder, so the sandbox lets it write there and nowhere else
+    outside the repository; removed when the command ends."""
+    return os.path.join(state, "tmp", safe_name(span))
 
 
 def snapshots_dir(state: str) -> str:

@@ -454,8 +454,10 @@ def run_scoped_checks(
     worktree_is_index: bool = False,
     added: frozenset[str] | None = None,
     token: str = "",
+    gone: set[str] | None = None,
 ) -> tuple[Verdict, ...]:
-    """The verdicts of ``stages[emit_from:]`` over ``paths`` (see ``run_builtin_checks``).
+    """The verdicts of ``stages[emit_from:]`` over ``paths`` (see ``run_builtin_checks``);
+    the paths that no longer exist (deleted since they were listed) are added to ``gone``.
 
     ``stages`` are in table order; those before ``emit_from`` are fixers that are not
     reported, run only so that the later fixers start from what they would leave. Each
@@ -490,6 +492,8 @@ def run_scoped_checks(
     file_run = [st for st in stages if CHECKS[st.check].scope == "file"]
     first = len(file_run) - len(file_stages)
     verdicts, infos = _run_files(root, file_run, first, unique, _jobs(jobs) if file_stages else 1, passed)
+    if gone is not None:  # a file is classified (an info) unless it could not be found
+        gone.update(set(unique).difference(info[0] for info in infos))
     if cache is not None and keys:
         cache.learn(_learned(keys, verdicts, infos), signature)
     if stats is not None:
@@ -621,14 +625,16 @@ def _write(full: str, content: bytes, like: os.stat_result) -> None:
     write_atomic(full, content, durable=False, like=like)
 
 
-def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
+def apply_edits(edits: Iterable[Edit], *, root: str = ".", failed: dict[str, str] | None = None) -> tuple[str, ...]:
     """Write the edits (paths relative to ``root``) atomically; return the paths written.
 
     Each file is rewritten once (see ``_write``), keeping its permission bits; only
     regular files inside ``root`` are written, never through a symlink. Edits to one file apply as a chain: an
     edit applies only while the content it was made from is what the file holds, so
     edits of consecutive fixers compose and a file changed since it was checked (or a
-    symlink, or a file that cannot be written) is left alone and not returned.
+    symlink, or a file that cannot be written) is left alone and not returned. A write
+    that fails (a full disk, a file-size limit) is left alone too, and told in ``failed``
+    (path -> why), when given.
     """
     by_path: dict[str, list[Edit]] = {}
     for edit in edits:
@@ -651,7 +657,12 @@ def apply_edits(edits: Iterable[Edit], *, root: str = ".") -> tuple[str, ...]:
                 pending.remove(step)
                 content = step.content
             if content != original:
-                _write(full, content, like)
+                try:
+                    _write(full, content, like)
+                except OSError as exc:
+                    if failed is not None:
+                        failed[path] = exc.strerror or str(exc)
+                    continue
                 written.append(path)
         except OSError:
             continue

@@ -50,7 +50,9 @@ class Spooled(msgspec.Struct, frozen=True):
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100] or "_"
+    from omnibase._io.state import safe_name
+
+    return safe_name(name)
 
 
 def spool_dir(git_dir: str, run_id: str) -> str:
@@ -76,8 +78,9 @@ def spool_edits(git_dir: str, run_id: str, component: str, rank: int, edits: Seq
     write_atomic(os.path.join(folder, f"{rank:04d}-{_safe(component)}.fix"), data, durable=False, like=None)
 
 
-def apply_spooled(root: str, git_dir: str, run_id: str) -> tuple[str, ...]:
-    """Write the run's spooled edits (each file once), remove its spool; the paths written.
+def apply_spooled(root: str, git_dir: str, run_id: str, failed: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Write the run's spooled edits (each file once), remove its spool; the paths written
+    (the ones whose write failed, with why, in ``failed``: see ``apply_edits``).
     Unreadable spool files are skipped; stale folders of killed runs are removed."""
     from omnibase.builtins._run import apply_edits
 
@@ -99,7 +102,7 @@ def apply_spooled(root: str, git_dir: str, run_id: str) -> tuple[str, ...]:
                 Edit(path=e.path.decode("utf-8", "surrogateescape"), original_sha256=e.original_sha256, content=e.content)
                 for e in spooled.edits
             )
-    written = apply_edits(edits, root=root) if edits else ()
+    written = apply_edits(edits, root=root, failed=failed) if edits else ()
     _remove_folder(folder)
     _remove_stale(os.path.dirname(folder))
     return written

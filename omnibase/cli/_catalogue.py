@@ -20,7 +20,7 @@ from omnibase.core.values import ExecCtx, ExitCode, Meta, Unresolved
 from omnibase.drivers import SyncDriver
 from omnibase.orchestrators.base import StageOrchestrator
 from omnibase.orchestrators.stages import orchestrator_for
-from omnibase.orchestrators.table import HOOK_STAGES, STAGES
+from omnibase.orchestrators.table import DEFAULT_HOOK_STAGES, STAGES
 from omnibase.components.builtin import BuiltinUse, builtin_components, chained
 
 __all__ = ["Catalogue", "load_catalogue"]
@@ -107,7 +107,7 @@ class Catalogue:
         if hook_stage is not None:  # components whose ``stages:`` leave this git hook out
             from omnibase.core.select import Clause
 
-            off = tuple(c.name for c in self.components if hook_stage not in self.hook_stages.get(c.name, HOOK_STAGES))
+            off = tuple(c.name for c in self.components if hook_stage not in self.hook_stages.get(c.name, DEFAULT_HOOK_STAGES))
             if off:
                 selector = selector & Selector((Clause("name", off, negate=True),))
         common: dict[str, Any] = {
@@ -130,13 +130,13 @@ class Catalogue:
         from what the selected fixers before it would leave."""
         self.components = chained(self.components, names)
 
-    def finish_builtins(self, ctx: ExecCtx) -> tuple[str, ...]:
+    def finish_builtins(self, ctx: ExecCtx, failed: dict[str, str] | None = None) -> tuple[str, ...]:
         """After the run ``ctx``: write the fixes its built-in fixers reported, and stop
         the worker processes its checks shared (``omnibase.components.builtin.finish_run``);
-        the paths written."""
+        the paths written (those whose write failed, with why, in ``failed``)."""
         from omnibase.components.builtin import finish_run
 
-        return finish_run(ctx)
+        return finish_run(ctx, failed)
 
 
 def load_catalogue(explicit: str | None, *, root: str, cwd: str) -> Result[Catalogue, tuple[str, ExitCode]]:

@@ -52,6 +52,10 @@ def _selector(request: StageRequest) -> Result[Selector, str]:
             err = parsed.failure()
             return Failure(f"--filter '{text}': {err.message}")
         selector = selector & parsed.unwrap()
+    if request.ids:  # run ID...: only these names
+        from omnibase.core.select import Clause
+
+        selector = selector & Selector((Clause("name", request.ids),))
     return Success(selector & tags_selector(list(request.tags)))
 
 
@@ -70,13 +74,28 @@ def _files(
         if isinstance(staged, Success) and facts is not None:
             facts["added"] = "\0".join(sorted(staged.unwrap().added))
         return staged.map(lambda s: s.paths).alt(lambda e: e.message)
-    if request.paths:
-        found = files.explicit_files(root, os.getcwd(), list(request.paths))
+    if request.paths or request.files_given:
+        given, in_git_dir = _git_dir_files(root, request.paths)
+        found = files.explicit_files(root, os.getcwd(), given).map(lambda rel: (*rel, *in_git_dir))
     elif request.from_ref and request.to_ref:
         found = files.changed_files(root, request.from_ref, request.to_ref)
     else:
         found = files.all_files(root)
     return found.alt(lambda e: e.message)
+
+
+def _git_dir_files(root: str, paths: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """The paths given, less the files of the repository's git directory (the commit
+    message file git hands a ``commit-msg`` hook: in a linked worktree it lies outside the
+    work tree), which are kept as absolute paths."""
+    from omnibase._io.git import repo_paths
+
+    found = repo_paths(root)
+    if isinstance(found, Failure) or not any(os.path.isabs(p) or ".git" in p for p in paths):
+        return list(paths), ()
+    git_dir = os.path.realpath(found.unwrap().git_dir) + os.sep
+    inside = tuple(os.path.realpath(p) for p in paths if os.path.realpath(p).startswith(git_dir) and os.path.isfile(p))
+    return [p for p in paths if os.path.realpath(p) not in inside], inside
 
 
 def _stdout_format(args: argparse.Namespace) -> str:
@@ -187,6 +206,10 @@ def _orch_in(
         message, code = loaded.failure()
         return _fail(message, code)
     catalogue = loaded.unwrap()
+    known = {c.name for c in catalogue.components}
+    unknown = [i for i in request.ids if i not in known]
+    if unknown:
+        return _fail(f"no component named {', '.join(unknown)} (omnibase registry list shows them)", ExitCode.CONFIG)
     from omnibase.cli import _graphs
 
     bad_graph = _graphs.check_needs(catalogue)
@@ -302,7 +325,7 @@ class _Stage:
         facts: dict[str, str] = {}
         found = _files(self.request, self.root, facts, status)
         if isinstance(found, Failure):
-            return _fail(found.failure(), ExitCode.CONFIG)
+            return _fail(found.failure() + _component_hint(self.request.paths, catalogue), ExitCode.CONFIG)
         excluded = re.compile(catalogue.registry.exclude)
         chosen = tuple(f for f in found.unwrap() if not excluded.search(f))
         if self.request.on_staged and not chosen and _human(args) and not _always_run(catalogue, orchestrator):
@@ -352,6 +375,7 @@ class _Stage:
         extra = [o for o in (self.stream, progress and progress.observe, debugging and debugging.observe) if o is not None]
         # stdout carries the report alone: components run with fds 1 and 2 captured (or in
         # workers whose output is captured); what they print is in their step's result.
+        unwritten: dict[str, str] = {}  # fixes whose write failed: path -> why
         with contextlib.redirect_stdout(sys.stderr):
             try:
                 report = observed_run(
@@ -361,12 +385,21 @@ class _Stage:
             finally:
                 if progress is not None:  # erased before the report is printed
                     progress.close()
-                catalogue.finish_builtins(ctx)  # the fixers' spooled edits, also of a run stopped early
+                catalogue.finish_builtins(ctx, unwritten)  # the fixers' spooled edits, also of a run stopped early
+        if unwritten:
+            from omnibase.components.builtin import unwritten as told
+
+            report = told(report, unwritten)
         if MODES[mode].writes:  # a dry run leaves no state behind
             from omnibase.cli import _graphs
 
             _graphs.record(self.root, report, per_tree=self.request.stage in _graphs.required_stages(catalogue.registry))
-        self.report = report = finish_report(report, catalogue.registry.path)
+        report = finish_report(report, catalogue.registry.path)
+        if MODES[mode].writes:  # the whole output of what the human view cuts, in the state folder
+            from omnibase.cli._kept import keep_cut_outputs
+
+            report = keep_cut_outputs(report, self.root, os.getcwd())
+        self.report = report
         return self.emit(report, report.exit_code) if emit else report.exit_code
 
     def emit(self, report: RunReport, code: int) -> int:
@@ -381,6 +414,16 @@ class _Stage:
         if problem is not None:
             return _fail(problem, ExitCode.CONFIG)
         return code
+
+
+def _component_hint(paths: tuple[str, ...], catalogue: Any) -> str:
+    """A hint when a path given that is no file names a component (``orch ID``, as a
+    pre-commit user would say ``pre-commit run ID``)."""
+    names = {c.name for c in catalogue.components}
+    ids = [p for p in paths if p in names and not os.path.lexists(p)]
+    if not ids:
+        return ""
+    return f"; {ids[0]} is a component, not a file: 'omnibase run {' '.join(ids)}' runs it (paths go after --files)"
 
 
 def _builtins_only(registry: Any) -> bool:

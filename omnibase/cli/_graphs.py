@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["check_needs", "record", "unselected", "required_stages", "stage_plan", "state_dir", "tree_id"]
 
 SKIP_ENV = "OMNIBASE_SKIP"
+#: pre-commit's own variable, read beside ours so that ``SKIP=id git commit`` keeps working.
+SKIP_ENVS = (SKIP_ENV, "SKIP")
 #: How many trees the per-tree history keeps (the most recent ones).
 MAX_TREES = 256
 
@@ -74,8 +76,9 @@ def stage_plan(request: StageRequest, catalogue: Any, root: str, env: Mapping[st
     # checks the names (an unknown one is exit 3 there); no other graph option applies
     pipeline = request.spec.selects == "names"
     skip = {} if pipeline else {n: "skipped by --skip" for n in request.skip}
-    for n in [] if pipeline else _names([env.get(SKIP_ENV, "")]):
-        skip.setdefault(n, f"skipped by {SKIP_ENV}")
+    for var in () if pipeline else SKIP_ENVS:
+        for n in _names([env.get(var, "")]):
+            skip.setdefault(n, f"skipped by {var}")
     froms, tos = list(request.froms), list(request.tos)
     known = {c.name for c in catalogue.components}
     for flag, names in (("--from", froms), ("--to", tos)):

@@ -44,9 +44,21 @@ exit codes: 0 ok, 1 failed (or nothing selected), 2 configuration error,
 """
 
 
+EPILOG_RUN = """\
+Run components by name, as 'pre-commit run ID' does: on the staged files, or every
+tracked file (--all-files), or the files given (--files). Every option of 'orch' applies.
+
+examples:
+  omnibase run                                     the whole pre-commit stage
+  omnibase run trailing-whitespace --all-files     one component on every tracked file
+  omnibase run check-yaml --files a.yaml b.yaml    one component on these files
+"""
+
+
 #: The commands, each with the help line ``omnibase --help`` shows for it.
 COMMANDS = {
     "orch": "run one stage (orch --help lists them)",
+    "run": "run components by name, as 'pre-commit run ID' does (run [ID...] [--all-files] [--files F...])",
     "registry": "administer the registry file (list, inspect, add, remove)",
     "snapshot": "list or show the failure snapshots (offline)",
     "install": "write the git hook scripts that run omnibase (see docs/precommit.md)",
@@ -55,6 +67,8 @@ COMMANDS = {
     "hook-impl": None,  # what the installed hook scripts call; not for people
     "report": "the report format (--schema); show a stored report's graph (show REPORT --graph FORMAT)",
     "server": "the warm command server behind the git hook: status, stop (see docs/server.md)",
+    "gc": "remove the cached hook repositories and environments no project uses (see docs/precommit.md)",
+    "clean": "remove every cached hook repository and environment (see docs/precommit.md)",
 }
 
 
@@ -115,14 +129,19 @@ def _orch_parser(sub: Any, name: str) -> None:
     from omnibase.cli._terminal import add_terminal_options
     from omnibase.orchestrators.table import DEFAULT_STAGE, HOOK_STAGES, STAGES, stage_help
 
+    by_id = name == "run"  # orch's options, with component names where orch takes paths
     orch = _add(
         sub, name,
-        description="Run the components of one stage and report.",
-        epilog=EPILOG_ORCH,
+        description=EPILOG_RUN if by_id else "Run the components of one stage and report.",
+        epilog=None if by_id else EPILOG_ORCH,
         formatter_class=_RawHelp,
     )  # fmt: skip
     orch.add_argument("--stage", choices=tuple(STAGES), default=DEFAULT_STAGE, help=stage_help())
-    orch.add_argument("paths", nargs="*", metavar="PATH", help="check these files (default: staged files for pre-commit, all tracked files otherwise)")
+    if by_id:
+        orch.add_argument("ids", nargs="*", metavar="ID", help="run only these components (pre-commit's hook ids: an imported hook keeps its id); none: all of the stage")
+    else:
+        orch.add_argument("paths", nargs="*", metavar="PATH", help="check these files (default: staged files for pre-commit, all tracked files otherwise)")
+    orch.add_argument("--files", nargs="*", metavar="FILE", help="check exactly these files (given with nothing: no file, for always_run components)")
     orch.add_argument("--all-files", "-a", action="store_true", help="run on every tracked file")
     orch.add_argument("--tags", action="append", default=[], metavar="T1,T2", help="only components with any of these tags")
     orch.add_argument("--filter", action="append", default=[], metavar="EXPR", help="only components matching EXPR (grammar below)")
@@ -179,11 +198,13 @@ def _hook_parser(sub: Any, name: str) -> None:
     from omnibase.orchestrators.table import HOOK_TYPES
 
     hook = _add(sub, name)
-    hook.add_argument("-t", "--hook-type", action="append", choices=HOOK_TYPES, metavar="TYPE", help=f"the git hook ({', '.join(HOOK_TYPES)}; repeatable; default: {HOOK_TYPES[0]})")
+    hook.add_argument("-t", "--hook-type", action="append", choices=HOOK_TYPES, metavar="TYPE", help=f"the git hook ({', '.join(HOOK_TYPES)}; repeatable; default: install: the registry file's default_install_hook_types, else {HOOK_TYPES[0]}; uninstall: every one installed)")
     if name == "install":
         how = hook.add_mutually_exclusive_group()
         how.add_argument("--chain", action="store_true", help="keep an existing foreign hook as HOOK.legacy and run it first")
         how.add_argument("--overwrite", action="store_true", help="replace an existing foreign hook")
+    else:
+        hook.add_argument("--purge", action="store_true", help="also remove the state folder (.git/omnibase: cache, snapshots, run history)")
 
 
 def _restore_parser(sub: Any, name: str) -> None:
@@ -213,8 +234,15 @@ def _server_parser(sub: Any, name: str) -> None:
     server.add_argument("action", choices=("status", "stop"), help="status: is one running, how many runs it served; stop: make it exit")
 
 
+def _cache_parser(sub: Any, name: str) -> None:
+    from omnibase.cli._cache_cmd import add_cache_commands
+
+    add_cache_commands(_add(sub, name), name)
+
+
 _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "orch": _orch_parser,
+    "run": _orch_parser,
     "registry": _registry_parser,
     "snapshot": _snapshot_parser,
     "install": _hook_parser,
@@ -223,6 +251,8 @@ _BUILDERS: dict[str, Callable[[Any, str], None]] = {
     "hook-impl": _hook_impl_parser,
     "report": _report_parser,
     "server": _server_parser,
+    "gc": _cache_parser,
+    "clean": _cache_parser,
 }
 
 
@@ -262,12 +292,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         from omnibase.cli._server_cmd import server_command
 
         return server_command(args)
+    if args.command in ("gc", "clean"):
+        from omnibase.cli import _cache_cmd
+
+        return int(getattr(_cache_cmd, args.command + "_command")(args))
     if args.command is None:
         _parser().print_help()
         return 2
     from omnibase.cli import _commands
 
-    if args.command == "orch":
+    if args.command in ("orch", "run"):
         return _commands.orch(args)
     if args.command == "snapshot":
         from omnibase.cli._snapshot import snapshot_command

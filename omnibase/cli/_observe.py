@@ -77,7 +77,7 @@ def _log_observer(args: argparse.Namespace, ctx: ExecCtx, stream: TextIO) -> Any
     from omnibase.cli.formatters import default_format
 
     beside = stream is sys.stderr and fmt == "console" and not getattr(args, "output", None)
-    reported = beside and (args.format or default_format(sys.stdout.isatty())) == "human"
+    reported = beside and (getattr(args, "format", None) or default_format(sys.stdout.isatty())) == "human"
     return LogObserver(ctx, lambda: make_logger(stream, fmt=fmt, level=level, color=color), level, reported=reported)
 
 

@@ -112,6 +112,8 @@ def render_components(found: Any, entries: Mapping[str, Any], width: int = 100) 
         entry = entries.get(name)
         if entry is None:
             return "built-in"
+        if entry.repo is not None:
+            return f"repo:{entry.repo.language}"
         return "python" if entry.python is not None else "command"
 
     if isinstance(found, list):

@@ -36,6 +36,10 @@ class StageRequest(msgspec.Struct, frozen=True, kw_only=True):
     stage: str
     mode: str
     paths: tuple[str, ...] = ()
+    #: ``--files`` was given (maybe with no file): exactly ``paths``, none when empty
+    files_given: bool = False
+    #: ``run ID...``: only the components of these names
+    ids: tuple[str, ...] = ()
     all_files: bool = False
     from_ref: str | None = None
     to_ref: str | None = None
@@ -59,7 +63,9 @@ class StageRequest(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             stage=args.stage,
             mode=mode,
-            paths=tuple(args.paths),
+            paths=(*getattr(args, "paths", ()), *(getattr(args, "files", None) or ())),
+            files_given=getattr(args, "files", None) is not None,
+            ids=tuple(getattr(args, "ids", ())),
             all_files=bool(args.all_files),
             from_ref=args.from_ref,
             to_ref=args.to_ref,
@@ -91,10 +97,10 @@ class StageRequest(msgspec.Struct, frozen=True, kw_only=True):
     def on_staged(self) -> bool:
         """Whether the run looks at the staged files: its stage's default scope (the stage
         table's ``files``), with no path, ``--all-files`` nor ``--from-ref``."""
-        return self.spec.files == "staged" and not (self.paths or self.all_files or self.from_ref)
+        return self.spec.files == "staged" and not (self.paths or self.files_given or self.all_files or self.from_ref)
 
     @property
     def stashes(self) -> bool:
         """Whether the run sets unstaged changes aside: a stage that does (the table's
         ``stashes``), on the staged files."""
-        return self.spec.stashes and not (self.paths or self.all_files)
+        return self.spec.stashes and not (self.paths or self.files_given or self.all_files)

@@ -28,9 +28,10 @@ from omnibase.cli.formats import RENDERERS
 from omnibase.cli.formats._common import error_text
 from omnibase.cli.formats._lazy import LazyRenderers
 from omnibase.cli.formats._next import hint, replay_command, replay_helps, rerun
+from omnibase.core.redact import MAX_TEXT as _MAX_TEXT
 from omnibase.core.values import RunReport, Status, StepResult, TimedOut
 
-__all__ = ["FORMATTERS", "RenderOptions", "Renderer", "clean", "default_format", "detect_options", "json_schema", "width_of"]
+__all__ = ["FORMATTERS", "OUTPUT_FILE", "RenderOptions", "Renderer", "clean", "cut_lines", "default_format", "detect_options", "json_schema", "width_of"]
 
 _T = TypeVar("_T")
 
@@ -183,19 +184,45 @@ def _step_line(step: StepResult, opts: RenderOptions, columns: _Columns) -> str:
 
 #: How many lines of a ``Raised`` error's traceback ``-v`` shows (its end, nearest the raise).
 _TRACE_LINES = 30
+#: How many lines of a failure's message (a command's output) the human view shows from its
+#: start and from its end, and with ``-v``; the lines between are counted, not shown.
+HEAD_LINES, TAIL_LINES = 5, 5
+VERBOSE_LINES = 20
+#: ``RunReport.metadata`` key (plus the step's name) of the file holding a step's whole
+#: output when the human view cuts it (``omnibase.cli._kept`` writes it).
+OUTPUT_FILE = "output-file:"
 
 
-def _detail(step: StepResult, opts: RenderOptions) -> list[str]:
+def cut_lines(lines: list[str], verbose: int) -> tuple[list[str], int, list[str]]:
+    """The head and the tail of ``lines`` the human view shows, and how many it leaves out.
+
+    >>> cut_lines([str(i) for i in range(12)], 0)
+    (['0', '1', '2', '3', '4'], 2, ['7', '8', '9', '10', '11'])
+    >>> cut_lines(["a", "b"], 0)
+    (['a', 'b'], 0, [])
+    """
+    head, tail = (VERBOSE_LINES, VERBOSE_LINES) if verbose > 0 else (HEAD_LINES, TAIL_LINES)
+    if len(lines) <= head + tail:
+        return lines, 0, []
+    return lines[:head], len(lines) - head - tail, lines[-tail:]
+
+
+def _detail(step: StepResult, opts: RenderOptions, saved: str = "") -> list[str]:
+    """What the human view says under a step; ``saved``: the file holding its whole output."""
     ascii_only = not opts.emoji
     lines: list[str] = []
     if step.error is not None:
         text = error_text(step.error)
-        limit = 20 if opts.verbose > 0 else 6
-        body = text.splitlines() or [""]
-        for raw in body[:limit]:
+        head, left_out, tail = cut_lines(text.splitlines() or [""], opts.verbose)
+        for raw in head:
             lines.append(_clip("    " + _clean(raw, ascii_only), opts.width, ascii_only))
-        if len(body) > limit:
-            lines.append(f"    ... {len(body) - limit} more lines (-v shows more, --format json all)")
+        if left_out:
+            more = "" if opts.verbose > 0 else "-v shows more; "
+            lines.append(f"    ... {left_out} lines left out ({more}--format json has them all)")
+            if saved:
+                lines.append("    whole output: " + _clean(saved, ascii_only))
+        for raw in tail:
+            lines.append(_clip("    " + _clean(raw, ascii_only), opts.width, ascii_only))
         trace = getattr(step.error, "traceback", "")
         if trace and opts.verbose > 0:  # a raised exception: where it came from, last frames first kept
             frames = trace.splitlines()
@@ -225,7 +252,7 @@ def render_human(report: RunReport, opts: RenderOptions) -> str:
     for step in [s for s in shown if s.status is Status.FAIL] + [s for s in shown if s.status is not Status.FAIL]:
         lines.append(_step_line(step, opts, columns))
         if step.status in (Status.FAIL, Status.WARN) or opts.verbose > 0:
-            lines.extend(_detail(step, opts))
+            lines.extend(_detail(step, opts, report.metadata.get(OUTPUT_FILE + step.name, "")))
     if report.error is not None and not report.steps:
         message = getattr(report.error, "message", None) or type(report.error).__name__
         lines.append(_clip("error: " + _clean(str(message), not opts.emoji), opts.width, not opts.emoji))
@@ -404,8 +431,9 @@ def _yaml_dumper() -> Any:
 
 # --- what every format quotes: redacted, bounded, and printable in UTF-8 ------------------------
 
-#: A string in a report (a value, an output, a message) is cut beyond this many characters.
-MAX_TEXT = 64 * 1024
+#: A string in a report (a value, an output, a message) is cut beyond this many characters
+#: (``omnibase.core.redact.MAX_TEXT``, 1 MiB: a command's output is kept whole up to it).
+MAX_TEXT = _MAX_TEXT
 
 
 def clean(value: _T) -> _T:

@@ -15,7 +15,7 @@ edits; the edge (``apply_fixes``) writes them after the run, one write per file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -23,10 +23,12 @@ from returns.result import Failure, Result, Success
 
 from omnibase.core.step import Component
 from omnibase.drivers import kinds
-from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Misconfigured, Skip
+from omnibase.core.values import ComponentType, ExecCtx, Failed, Isolation, Lifecycle, Meta, Misconfigured, RunReport, Skip
 
-__all__ = ["BUILTIN", "BuiltinCheck", "BuiltinKind", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run"]
+__all__ = ["BUILTIN", "BuiltinCheck", "BuiltinKind", "BuiltinUse", "CheckSummary", "apply_fixes", "builtin_components", "chained", "finish_run", "unwritten"]
 
+#: Why a built-in check skipped a file it was given that is not there any more.
+DELETED: Final = "deleted during the run"
 #: Diffs in reports are cut beyond this many characters (per component).
 MAX_DIFF = 20_000
 #: ... and beyond this many per file.
@@ -37,10 +39,12 @@ MIN_FILES_FOR_CACHE = 32
 
 
 class CheckSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """The value of a passing built-in check: how many files it looked at."""
+    """The value of a passing built-in check: how many files it looked at, and the ones
+    it skipped, with why (a file deleted during the run)."""
 
     checked: int
     cached: int = 0  # of them, passed before on the same content (the verdict cache)
+    skipped: dict[str, str] = {}
 
 
 class BuiltinUse(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,21 +97,23 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
 
             cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
         stats: dict[str, int] = {}
+        gone: set[str] = set()
         try:
             verdicts = run_scoped_checks(
                 paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
                 worktree_is_index=params.get("worktree") == "index",
                 added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
-                token=ctx.run_id,
+                token=ctx.run_id, gone=gone,
             )  # fmt: skip
         finally:
             if cache is not None:
                 cache.close()
+        skipped = {p: DELETED for p in sorted(gone)}
         if not verdicts:
-            return Success(Skip(reason="no files to check"))
+            return Success(Skip(reason="no files to check" + "".join(f"; {p}: {why}" for p, why in skipped.items())))
         failed = [v for v in verdicts if not v.ok]
         if not failed:
-            return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0)))
+            return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0), skipped=skipped))
         from omnibase.builtins._output import hook_output
 
         message = "\n".join(hook_output(use.check, stages[-1].opts, failed))
@@ -115,11 +121,18 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             return Failure(Misconfigured(message=message))
         edits = [v.edit for v in failed if v.edit is not None]
         data: dict[str, Any] = {"files": sorted({v.path for v in failed}), "findings": _findings(failed)}
+        if skipped:
+            data["skipped"] = skipped
         if edits:
             data["diff"] = _diffs(edits)
             if not ctx.dry_run:
-                _hand_over(ctx, use.name, len(self.before), edits)
-                data["fixed"] = True
+                try:
+                    _hand_over(ctx, use.name, len(self.before), edits)
+                    data["fixed"] = True
+                except OSError as exc:  # a full disk, a file-size limit: no fix will be written
+                    data["fixed"] = False
+                    data["unwritten"] = failed_paths = {e.path: exc.strerror or str(exc) for e in edits}
+                    message = "\n".join(_not_written(line, failed_paths) for line in message.splitlines())
         return Failure(Failed(message=message, data=data))
 
 
@@ -160,13 +173,13 @@ def _hand_over(ctx: ExecCtx, name: str, rank: int, edits: list[Any]) -> None:
         apply_edits(edits, root=ctx.root)
 
 
-def finish_run(ctx: ExecCtx) -> tuple[str, ...]:
+def finish_run(ctx: ExecCtx, failed: dict[str, str] | None = None) -> tuple[str, ...]:
     """The end of a run, for the edge: write the built-in fixers' spooled fixes
     (``apply_fixes``) and stop the worker processes the checks shared; the paths written."""
     import sys
 
     try:
-        return apply_fixes(ctx)
+        return apply_fixes(ctx, failed)
     finally:
         if "omnibase.builtins._run" in sys.modules:  # the checks ran: they may have a pool
             from omnibase.builtins._run import release_pool
@@ -174,11 +187,12 @@ def finish_run(ctx: ExecCtx) -> tuple[str, ...]:
             release_pool()
 
 
-def apply_fixes(ctx: ExecCtx) -> tuple[str, ...]:
+def apply_fixes(ctx: ExecCtx, failed: dict[str, str] | None = None) -> tuple[str, ...]:
     """The edge's half of the fixers: write what the built-in fixers of the run ``ctx``
-    names spooled (each file once), and remove the spool; the paths written. Call it after
-    the run, also a run stopped early (its reported fixes are kept); under ``ctx.dry_run``
-    it writes nothing."""
+    names spooled (each file once), and remove the spool; the paths written, and in
+    ``failed`` the ones whose write failed, with why (``unwritten`` puts them in the
+    report). Call it after the run, also a run stopped early (its reported fixes are
+    kept); under ``ctx.dry_run`` it writes nothing."""
     if ctx.dry_run:
         return ()
     from omnibase._io.git import git_dir_of
@@ -188,7 +202,35 @@ def apply_fixes(ctx: ExecCtx) -> tuple[str, ...]:
         return ()
     from omnibase.builtins._spool import apply_spooled
 
-    return apply_spooled(ctx.root, git_dir, ctx.run_id)
+    return apply_spooled(ctx.root, git_dir, ctx.run_id, failed)
+
+
+def unwritten(report: RunReport[Any], failed: Mapping[str, str]) -> RunReport[Any]:
+    """``report`` with the fixes that could not be written (``failed``: path -> why, from
+    ``apply_fixes``) told as such: each fixer step that reported "Fixing" such a file says
+    instead that its fix was not written, and why; its ``data["fixed"]`` is False when none
+    of its fixes was written, and ``data["unwritten"]`` lists them."""
+    steps = []
+    for step in report.steps:
+        error = step.error
+        data = error.data if isinstance(error, Failed) and isinstance(error.data, dict) else None
+        if not isinstance(error, Failed) or data is None or not data.get("fixed") or not set(data.get("files", ())) & set(failed):
+            steps.append(step)
+            continue
+        mine = {p: why for p, why in failed.items() if p in data["files"]}
+        lines = [_not_written(line, mine) for line in error.message.splitlines()]
+        fixed = any(p not in mine for p in data["files"])
+        new = {**data, "fixed": fixed, "unwritten": mine}
+        steps.append(msgspec.structs.replace(step, error=msgspec.structs.replace(error, message="\n".join(lines), data=new)))
+    return msgspec.structs.replace(report, steps=tuple(steps))
+
+
+def _not_written(line: str, failed: Mapping[str, str]) -> str:
+    if line.startswith("Fixing"):
+        for path, why in failed.items():
+            if path in line:
+                return f"Could not write the fix of {path}: {why}"
+    return line
 
 
 def _findings(failed: list[Any]) -> list[dict[str, Any]]:

@@ -26,9 +26,10 @@ from returns.result import Failure, Result, Success
 from omnibase.components.files import FileSelection
 from omnibase.core.intents import Called, Invoke
 from omnibase.core.lift import format_traceback
-from omnibase.core.values import ExecCtx, Failed, Limits, Skip, StepError, TimedOut
+from omnibase.core.values import ExecCtx, Failed, Limits, Rights, Skip, StepError, TimedOut
 from omnibase.drivers import kinds
 from omnibase.drivers.isolation import spawn as _proc
+from omnibase.drivers.isolation.sandbox import allowed_paths
 
 __all__ = ["COMMAND", "MAX_ARGV", "Command", "CommandKind", "CommandOutput"]
 
@@ -50,8 +51,10 @@ class CommandOutput(msgspec.Struct, frozen=True, kw_only=True):
 class Command(msgspec.Struct, frozen=True, kw_only=True):
     """A command component's function: run ``argv`` (plus the selected files, when
     ``pass_filenames``) in ``ctx.root``, with ``env`` added, only the ``pass_env``
-    variables of ours passed on, ``limits``, the network only if ``network``, and at most
-    ``timeout`` seconds (the invocation's own limit may be shorter)."""
+    variables of ours passed on, ``limits``, the network only if ``network``, writing only
+    beneath ``write`` (relative to ``ctx.root``; None: anywhere; enforced by the kernel
+    where it offers Landlock), and at most ``timeout`` seconds (the invocation's own limit
+    may be shorter)."""
 
     name: str
     argv: tuple[str, ...]
@@ -63,6 +66,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits | None = None
     network: bool = False
     timeout: float | None = None
+    write: tuple[str, ...] | None = None
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[Any, StepError]:
         return self.run(ctx, value)
@@ -75,11 +79,14 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
             return Success(Skip(reason="no files to check"))
         batches, nfiles = planned
         kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
-        for batch in batches:
-            ran = _proc.run_command([*self.argv, *batch], timeout=_left(deadline), **kw)
-            if isinstance(ran, Failure):
-                return _budget(ran, self.timeout, timeout)
-            done.append(ran.unwrap())
+        try:
+            for batch in batches:
+                ran = _proc.run_command([*self.argv, *batch], timeout=_left(deadline), **kw)
+                if isinstance(ran, Failure):
+                    return _budget(ran, self.timeout, timeout)
+                done.append(ran.unwrap())
+        finally:
+            _remove_scratch(kw)
         return self._verdict(done, nfiles)
 
     async def arun(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
@@ -89,11 +96,14 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
             return Success(Skip(reason="no files to check"))
         batches, nfiles = planned
         kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
-        for batch in batches:
-            ran = await _proc.arun_command([*self.argv, *batch], timeout=_left(deadline), **kw)
-            if isinstance(ran, Failure):
-                return _budget(ran, self.timeout, timeout)
-            done.append(ran.unwrap())
+        try:
+            for batch in batches:
+                ran = await _proc.arun_command([*self.argv, *batch], timeout=_left(deadline), **kw)
+                if isinstance(ran, Failure):
+                    return _budget(ran, self.timeout, timeout)
+                done.append(ran.unwrap())
+        finally:
+            _remove_scratch(kw)
         return self._verdict(done, nfiles)
 
     def _plan(self, ctx: ExecCtx) -> tuple[list[list[str]], int] | None:
@@ -106,9 +116,17 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
         from omnibase.observers.trace import child_traceparent
 
         span = span_id or os.urandom(8).hex()
+        write, env = None, self.env
+        if self.write is not None:  # confined: its temporary files go to a folder of its own
+            scratch = _make_scratch(ctx.root, span)
+            extra = (scratch,) if scratch else ()
+            write = allowed_paths(Rights(write=(*self.write, *extra)), ctx.root)
+            if scratch:
+                env = {"TMPDIR": scratch, "TMP": scratch, "TEMP": scratch, **self.env}
         return {
+            "write": write,
             "cwd": ctx.root,
-            "env": self.env,
+            "env": env,
             "limits": self.limits,
             "network": self.network,
             "pass_env": self.pass_env,
@@ -120,20 +138,21 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
         code = next((rc for rc, _ in done if rc != 0), 0)
         output = self._quoted("".join(text for _, text in done))
         if code != 0:
-            tail = "\n".join(output.rstrip().splitlines()[-30:]) or f"exit status {code}"
+            tail = output.rstrip() or f"exit status {code}"  # kept whole: the human view shows its head and tail
             return Failure(Failed(message=tail, data={"exit_code": code, "argv": list(self.argv)}))
         return Success(CommandOutput(argv=self.argv, exit_code=0, output=output, files=nfiles))
 
     def _quoted(self, output: str) -> str:
         """Output as a report may quote it: values of secret-looking environment variables
-        redacted, only the last ``MAX_OUTPUT`` characters, with a marker."""
+        redacted, only the last ``MAX_OUTPUT`` characters (the marker included)."""
         from omnibase.core.redact import redact, secret_values
 
         output = redact(output, secret_values({**os.environ, **self.env}))
         if len(output) <= MAX_OUTPUT:
             return output
-        cut = output[: len(output) - MAX_OUTPUT]
-        return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-MAX_OUTPUT:]
+        keep = MAX_OUTPUT - 64  # room for the marker: a rendering's cap would cut the newest lines
+        cut = output[: len(output) - keep]
+        return f"... {len(cut.encode('utf-8', 'surrogatepass'))} bytes more before\n" + output[-keep:]
 
 
 class CommandKind(kinds.PythonKind):
@@ -175,6 +194,25 @@ def _command_of(intent: Invoke) -> Command:
 
 COMMAND: Final = CommandKind()
 kinds.register(Command, COMMAND)
+
+
+def _make_scratch(root: str, span: str) -> str | None:
+    """A fresh temporary folder for one confined command (``_io.state.scratch_dir``): tools
+    that write temporary files (pytest, compilers, ``mktemp``) keep working inside the write
+    sandbox, and nothing they leave there outlives the command. None when it cannot be made
+    (the command then has no temporary folder it may write)."""
+    from omnibase._io.state import make_state_dir, scratch_dir, state_dir_of
+
+    made = make_state_dir(scratch_dir(state_dir_of(root), span), mode=0o700)
+    return made.unwrap() if isinstance(made, Success) else None
+
+
+def _remove_scratch(kw: dict[str, Any]) -> None:
+    scratch = kw["env"].get("TMPDIR") if kw["write"] is not None else None
+    if scratch and os.path.basename(os.path.dirname(scratch)) == "tmp":
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _batches(argv: Sequence[str], files: Sequence[str]) -> list[list[str]]:

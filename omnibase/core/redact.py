@@ -24,7 +24,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["MIN_SECRET", "SECRET_NAME_PARTS", "bound", "is_secret_name", "json_forms", "printable", "redact", "secret_values"]
+__all__ = ["MAX_TEXT", "MIN_SECRET", "SECRET_NAME_PARTS", "bound", "is_secret_name", "json_forms", "printable", "redact", "secret_values"]
+
+#: The cap on one text a report keeps (1 MiB): a command's output (its last this many
+#: bytes when it printed more), and any string a rendering quotes (this many characters).
+#: Generous on purpose: a linter's findings are kept whole in every machine format.
+MAX_TEXT = 1024 * 1024
 
 #: An environment variable is secret when its name contains one of these (``PASSW`` covers
 #: ``PASSWORD`` and ``PASSWD``).

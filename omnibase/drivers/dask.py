@@ -300,7 +300,7 @@ def local_cluster(workers: int, *, reruns: bool = False) -> Any:
             host="127.0.0.1",
             dashboard_address=None,
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # a worker death is reported as the step's Crashed: no log lines too
         )
 
 

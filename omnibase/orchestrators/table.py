@@ -18,15 +18,70 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-__all__ = ["DEFAULT_STAGE", "HOOK_STAGES", "HOOK_TYPES", "STAGES", "HookStage", "HookType", "StageSpec", "stage_help"]
+__all__ = [
+    "DEFAULT_HOOK_STAGES", "DEFAULT_STAGE", "HOOKS", "HOOK_STAGES", "HOOK_TYPES", "STAGES", "HookSpec", "HookStage",
+    "HookType", "StageSpec", "stage_help",
+]  # fmt: skip
 
-#: The git hooks omnibase installs and runs at (``install -t``, ``hook-impl --hook-type``).
-HookType = Literal["pre-commit", "pre-merge-commit", "pre-push"]
+#: The git hooks omnibase installs and runs at (``install -t``, ``hook-impl --hook-type``):
+#: every hook type pre-commit supports, under the same names.
+HookType = Literal[
+    "pre-commit", "pre-merge-commit", "pre-push", "commit-msg", "prepare-commit-msg", "post-commit", "post-checkout",
+    "post-merge", "post-rewrite", "pre-rebase",
+]  # fmt: skip
 HOOK_TYPES: tuple[HookType, ...] = get_args(HookType)
 #: What an entry's ``stages:`` may name: a git hook, or ``manual`` (run only when asked
 #: for with ``orch --hook-stage manual``).
 HookStage = Literal[HookType, "manual"]
 HOOK_STAGES: tuple[HookStage, ...] = (*HOOK_TYPES, "manual")
+
+
+class HookSpec:
+    """One git hook type: what git gives it and what its run looks at.
+
+    - ``files``: the files its components are given: ``staged`` (the index, unstaged work
+      set aside), ``pushed`` (what each pushed ref changes, from the refs git gives on
+      stdin), ``message`` (the commit message file, git's first argument) or ``none`` (no
+      file: only ``always_run`` components have work);
+    - ``env``: git's arguments, in order, as the environment variables a component sees
+      (pre-commit's names, so a hook written for pre-commit reads them unchanged; ``""``:
+      an argument that is not passed on this way, e.g. the message file);
+    - ``default``: whether a component whose ``stages:`` are not given runs at it (the
+      hooks that check files; the others run only what names them);
+    - ``stdin``: git writes lines on its standard input (the refs pushed, the commits
+      rewritten), which a chained legacy hook is given too.
+    """
+
+    __slots__ = ("name", "files", "env", "default", "stdin")
+
+    def __init__(self, name: HookType, files: Literal["staged", "pushed", "message", "none"], env: tuple[str, ...] = (),
+                 default: bool = False, stdin: bool = False) -> None:  # fmt: skip
+        self.name, self.files, self.env, self.default, self.stdin = name, files, env, default, stdin
+
+    def __repr__(self) -> str:
+        return f"HookSpec({self.name!r})"
+
+
+_MSG = ("", "PRE_COMMIT_COMMIT_MSG_SOURCE", "PRE_COMMIT_COMMIT_OBJECT_NAME")
+#: Every hook type by name, in ``HOOK_TYPES``' order.
+HOOKS: dict[HookType, HookSpec] = {
+    h.name: h
+    for h in (
+        HookSpec("pre-commit", "staged", default=True),
+        HookSpec("pre-merge-commit", "staged", default=True),
+        HookSpec("pre-push", "pushed", ("PRE_COMMIT_REMOTE_NAME", "PRE_COMMIT_REMOTE_URL"), default=True, stdin=True),
+        HookSpec("commit-msg", "message"),
+        HookSpec("prepare-commit-msg", "message", _MSG),
+        HookSpec("post-commit", "none"),
+        HookSpec("post-checkout", "none", ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_CHECKOUT_TYPE")),
+        HookSpec("post-merge", "none", ("PRE_COMMIT_IS_SQUASH_MERGE",)),
+        HookSpec("post-rewrite", "none", ("PRE_COMMIT_REWRITE_COMMAND",), stdin=True),
+        HookSpec("pre-rebase", "none", ("PRE_COMMIT_PRE_REBASE_UPSTREAM", "PRE_COMMIT_PRE_REBASE_BRANCH")),
+    )
+}
+assert tuple(HOOKS) == HOOK_TYPES
+#: An entry's ``stages:`` when it gives none: the hooks that check files, and ``manual``.
+DEFAULT_HOOK_STAGES: tuple[HookStage, ...] = (*(h for h in HOOK_TYPES if HOOKS[h].default), "manual")
 
 
 class StageSpec:

@@ -408,7 +408,10 @@ def parse_registry_text(text: str, path: str, *, layout: Layout | None = None) -
         line, col = _locate(text, "$." + field)
         return Failure(ConfigError(path, line, col, f"{field}: {message}"))
     lines = tuple(line + 1 for line, _, _ in layout.items) if len(layout.items) == len(parsed.components) else ()
-    return Success(Registry(path=path, entries=parsed.components, stages=dict(parsed.stages), exclude=parsed.exclude, lines=lines))
+    return Success(Registry(
+        path=path, entries=parsed.components, stages=dict(parsed.stages), exclude=parsed.exclude, lines=lines,
+        default_install_hook_types=parsed.default_install_hook_types,
+    ))  # fmt: skip
 
 
 def _builtin_names() -> frozenset[str]:
@@ -431,8 +434,14 @@ def _check_rules(parsed: RegistryFile) -> tuple[str, str] | None:
             return f"components[{i}].name", f"'{entry.name}' may use A-Z a-z 0-9 _ . - only"
         if entry.name in reserved and entry.builtin != entry.name:  # a builtin entry may configure its own check
             return f"components[{i}].name", f"'{entry.name}' is the name of a built-in check; choose another"
-        if sum(x is not None for x in (entry.command, entry.python, entry.builtin)) != 1:
-            return f"components[{i}]", "give exactly one of 'command', 'python' or 'builtin'"
+        if sum(x is not None for x in (entry.command, entry.python, entry.builtin, entry.repo)) != 1:
+            return f"components[{i}]", "give exactly one of 'command', 'python', 'builtin' or 'repo'"
+        if entry.repo is not None:
+            from omnibase.repos import unsupported
+
+            why = unsupported(entry.repo.language)
+            if why:
+                return f"components[{i}].repo.language", why
         if entry.command is not None and not entry.command:
             return f"components[{i}].command", "an empty command"
         for key in ("input", "output"):  # the type names of docs/reference/types.md
@@ -469,8 +478,8 @@ def _check_builtins(parsed: RegistryFile) -> RegistryFile | tuple[str, str]:
     entries = []
     for i, entry in enumerate(parsed.components):
         if entry.builtin is None:
-            if entry.args:
-                return f"components[{i}].args", "only a 'builtin' entry takes args"
+            if entry.args and entry.repo is None:
+                return f"components[{i}].args", "only a 'builtin' entry takes args, or a 'repo' one"
             if not entry.name:
                 return f"components[{i}]", "'name' is required"
             entries.append(entry)

@@ -6,7 +6,9 @@ imported here: a worker process imports them. Command entries become ``Command``
 (``omnibase.components.command``): their argv run as subprocesses with the selected files
 appended, a timeout that kills the whole process tree, resource limits (breaking one is
 ``ResourceExceeded``, exit 5), a scrubbed environment, no network unless the entry's
-``sandbox`` grants it.
+``sandbox`` grants it. ``repo:`` entries become ``RepoHook`` values
+(``omnibase.repos``): a command run from the hook's clone or Python environment, which
+is fetched and built when the hook first runs (never here, never in a dry run).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from returns.result import Failure, Result, Success
 
 from omnibase.components.command import Command, CommandOutput
@@ -75,6 +78,9 @@ def resolve_entries(entries: Sequence[Entry], *, root: str) -> dict[str, Result[
             out[entry.name] = (
                 Success(_typed(entry, meta, _selecting(entry, found.unwrap()))) if isinstance(found, Success) else found
             )
+            continue
+        if entry.repo is not None:
+            out[entry.name] = _repo_hook(entry).map(lambda hook: Component(hook, meta))
             continue
         argv = entry.command or ()
         exe = argv[0]
@@ -219,7 +225,22 @@ def _command(entry: Entry) -> Command:
         limits=entry.limits,
         network=entry.sandbox.network,
         timeout=entry.timeout,
+        write=entry.sandbox.write,
     )
+
+
+def _repo_hook(entry: Entry) -> Result[Any, ResolutionError]:
+    """The function of a ``repo:`` entry: a ``RepoHook`` (see ``omnibase.repos``), which
+    fetches and builds what the hook needs when it first runs, not here."""
+    from omnibase.repos import RepoHook, base_argv
+
+    source = entry.repo
+    assert source is not None
+    argv = base_argv(source, entry.args)
+    if isinstance(argv, Failure):
+        return Failure(ResolutionError(entry.name, argv.failure()))
+    command = msgspec.structs.replace(_command(entry), argv=tuple(argv.unwrap()))
+    return Success(RepoHook(name=entry.name, source=source, command=command))
 
 
 def run_command(

@@ -14,7 +14,8 @@ from omnibase.core.policies import DEFAULT_RETRY as _R
 from omnibase.core.gating import GatePolicy
 from omnibase.core.policies import BreakerPolicy, RetryPolicy
 from omnibase.core.values import ComponentType, Isolation, Lifecycle, Limits, Meta, Rights
-from omnibase.orchestrators.table import HOOK_STAGES, STAGES, HookStage
+from omnibase.orchestrators.table import DEFAULT_HOOK_STAGES, HOOK_STAGES, STAGES, HookStage, HookType
+from omnibase.repos._source import HookSource
 
 __all__ = [
     "FILE_NAMES",
@@ -108,9 +109,10 @@ class BreakerSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One component of the registry file: metadata plus a command, a Python callable, or
-    a built-in check (``builtin:``, with the reference hook's flags as ``args:``; its
-    name defaults to the built-in's)."""
+    """One component of the registry file: metadata plus a command, a Python callable, a
+    built-in check (``builtin:``, with the reference hook's flags as ``args:``; its
+    name defaults to the built-in's), or a hook of a repository (``repo:``, its ``args:``
+    appended to its entry)."""
 
     name: Annotated[str, msgspec.Meta(max_length=200)] = ""  # a builtin entry defaults to its check
     type: ComponentType = ComponentType.TOOL
@@ -138,10 +140,14 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     isolation: Isolation | None = None  # None: "process" for python entries, "none" for built-ins
     sandbox: Rights = Rights()
     pass_env: tuple[str, ...] = ()
-    #: The git hooks a component runs at (all of them when the entry says nothing;
-    #: ``manual`` ones run only when asked for with ``orch --hook-stage manual``).
-    stages: tuple[HookStage, ...] = HOOK_STAGES
+    #: The git hooks a component runs at (when the entry says nothing: the ones that check
+    #: files and ``manual``, ``DEFAULT_HOOK_STAGES``; ``manual`` ones run only when asked for
+    #: with ``orch --hook-stage manual``).
+    stages: tuple[HookStage, ...] = DEFAULT_HOOK_STAGES
     builtin: str | None = None
+    #: A hook of another repository (or a local one that needs an environment): run from
+    #: its clone or its Python environment, built on first use (``omnibase.repos``).
+    repo: HookSource | None = None
     args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     when: Literal["all_succeeded", "none_failed", "all_done"] = "all_succeeded"
@@ -169,6 +175,8 @@ def _exit_code(error: Any) -> int | None:
 class RegistryFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: Literal[1] = 1
     exclude: str = "^$"
+    #: The git hooks ``omnibase install`` writes when not told (pre-commit's key of that name).
+    default_install_hook_types: tuple[HookType, ...] = ("pre-commit",)
     stages: dict[str, StageConfig] = msgspec.field(default_factory=dict)
     components: tuple[Entry, ...] = ()
 
@@ -180,6 +188,7 @@ class Registry(msgspec.Struct, frozen=True):
     entries: tuple[Entry, ...] = ()
     exclude: str = "^$"
     stages: dict[str, StageConfig] = msgspec.field(default_factory=dict)
+    default_install_hook_types: tuple[HookType, ...] = ("pre-commit",)
     #: Each entry's line in the file (1-based), when known.
     lines: tuple[int, ...] = ()
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omnibase._io.git import GitStatus, staged, status, zsplit
-from tests.support import git_bytes, init_repo
+from tests.support import git, git_bytes, init_repo
 
 # a file's state in HEAD, in the index, in the work tree
 HEAD = ("absent", "v1")
@@ -156,12 +156,10 @@ def test_user_given_refs_are_names_never_options(tmp_path: Path) -> None:
     ``--end-of-options``: one spelled like an option names nothing and writes nothing."""
     from omnibase._io.git import changed_files, commit_of, tree_of
 
-    root = tmp_path / "r"
-    root.mkdir()
-    git_bytes(root, "init", "-q")
+    root = init_repo(tmp_path / "r")
     (root / "a.txt").write_text("a\n")
-    git_bytes(root, "add", "a.txt")
-    git_bytes(root, "-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q", "-m", "x")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-q", "-m", "x")
     victim = tmp_path / "victim"
     victim.write_text("keep\n")
     for ref in (f"--output={victim}", "-p", "--all"):

@@ -135,9 +135,33 @@ def test_a_failed_write_leaves_the_file_and_no_temporary(tmp_path: Path, monkeyp
         raise OSError("disk full")
 
     monkeypatch.setattr(_run.os, "replace", broken_replace)
-    assert apply_edits([Edit.make("x.txt", b"a \n", b"a\n")], root=str(tmp_path)) == ()
+    failed: dict[str, str] = {}
+    assert apply_edits([Edit.make("x.txt", b"a \n", b"a\n")], root=str(tmp_path), failed=failed) == ()
     assert target.read_bytes() == b"a \n"
     assert sorted(os.listdir(tmp_path)) == ["x.txt"]
+    assert failed == {"x.txt": "disk full"}
+
+
+def test_a_write_past_the_file_size_limit_is_told_with_why(tmp_path: Path):
+    """EFBIG for real: the file-size limit in a child process that applies an edit."""
+    import subprocess
+    import sys
+
+    (tmp_path / "x.txt").write_bytes(b"a\n")
+    (tmp_path / "y.txt").write_bytes(b"b \n")
+    program = (
+        "import resource, signal, sys\n"
+        "from omnibase.builtins import Edit, apply_edits\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+        "failed = {}\n"
+        "edits = [Edit.make('x.txt', b'a\\n', b'a' * 10000), Edit.make('y.txt', b'b \\n', b'b\\n')]\n"
+        "print(apply_edits(edits, root=sys.argv[1], failed=failed), failed)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "('y.txt',) {'x.txt': 'File too large'}", done
+    assert (tmp_path / "x.txt").read_bytes() == b"a\n"
+    assert sorted(os.listdir(tmp_path)) == ["x.txt", "y.txt"]
 
 
 def test_bad_files_give_failing_verdicts_never_exceptions(tmp_path: Path, monkeypatch):

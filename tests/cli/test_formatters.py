@@ -316,12 +316,19 @@ def test_verbose_shows_the_end_of_a_raised_traceback() -> None:
     assert 'line 10, in f10' not in out and "12 earlier traceback lines" in out
 
 
-def test_long_error_is_cut_with_a_hint() -> None:
+def test_long_error_shows_its_head_and_tail_and_counts_the_rest() -> None:
     report = _report(StepResult(name="x", status=Status.FAIL, span_id="1", error=Failed(message="\n".join(f"l{i}" for i in range(50)))))
     out = FORMATTERS["human"](report, RenderOptions())
-    assert "    l5\n" in out and "    l6\n" not in out
-    assert "44 more lines" in out
-    assert "30 more lines" in FORMATTERS["human"](report, RenderOptions(verbose=1))
+    shown = [line.strip() for line in out.splitlines() if line.startswith("    l")]
+    assert shown == ["l0", "l1", "l2", "l3", "l4", "l45", "l46", "l47", "l48", "l49"]  # the first errors are not lost
+    assert "    ... 40 lines left out (-v shows more; --format json has them all)\n" in out
+    verbose = FORMATTERS["human"](report, RenderOptions(verbose=1))
+    assert "    ... 10 lines left out (--format json has them all)\n" in verbose
+    assert "    l19\n" in verbose and "    l20\n" not in verbose and "    l30\n" in verbose
+    # a file holding the whole output, named in the report's metadata, is named under the cut
+    saved = msgspec.structs.replace(report, metadata={"output-file:x": ".git/omnibase/outputs/r/x.txt"})
+    assert "    whole output: .git/omnibase/outputs/r/x.txt\n" in FORMATTERS["human"](saved, RenderOptions())
+    assert "whole output" not in out
 
 
 def test_run_error_without_steps_is_shown() -> None:

@@ -275,3 +275,22 @@ def test_a_check_after_another_does_not_classify_the_same_files_again(tmp_path, 
     assert len(classified) == 10
     verdicts = _run.run_builtin_checks(paths, ["check-merge-conflict"], root=str(tmp_path), jobs=1)
     assert len(classified) == 10 and len(verdicts) == 10  # the second check used what the first learnt
+
+
+def test_fixes_that_could_not_be_written_are_told_instead_of_fixing():
+    from omnibase.components.builtin import unwritten
+    from omnibase.core.values import Failed, Status, StepResult
+    from tests.support import report
+
+    fixer = StepResult(name="trailing-whitespace", status=Status.FAIL, span_id="a" * 16, error=Failed(
+        message="Fixing a.txt\nFixing b.txt", data={"files": ["a.txt", "b.txt"], "fixed": True, "diff": "..."}))
+    other = StepResult(name="check-yaml", status=Status.FAIL, span_id="b" * 16, error=Failed(
+        message="a.txt: bad", data={"files": ["a.txt"]}))  # not a fixer: unchanged
+    told = unwritten(report(fixer, other), {"a.txt": "No space left on device"})
+    first, second = told.steps
+    assert first.error.message == "Could not write the fix of a.txt: No space left on device\nFixing b.txt"
+    assert first.error.data == {"files": ["a.txt", "b.txt"], "fixed": True, "diff": "...",
+                                "unwritten": {"a.txt": "No space left on device"}}  # fmt: skip
+    assert second == other
+    none = unwritten(report(fixer), {"a.txt": "File too large", "b.txt": "File too large"}).steps[0]
+    assert none.error.data["fixed"] is False and "Fixing" not in none.error.message

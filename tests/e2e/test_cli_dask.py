@@ -122,6 +122,14 @@ def test_a_killed_worker_retries_the_idempotent_step_and_fails_the_other_once(pr
     assert sorted(calls) == ["again", "again", "once"]  # the non-idempotent one ran exactly once
 
 
+def test_a_run_with_dying_workers_says_nothing_of_dask_on_stderr(project, cli):
+    """Each worker death is the step's Crashed in the report: Dask's own log lines and
+    tracebacks about it are not repeated on stderr."""
+    r = cli("orch", "--stage", "test", "--tags", "killer", "--executor", "dask", "--jobs", "2", "--format", "json")
+    assert r.code == 1, r
+    assert "distributed." not in r.err and "Traceback" not in r.err and " - ERROR - " not in r.err, r.err
+
+
 def test_an_unreachable_scheduler_is_a_config_error_naming_it_before_anything_runs(project, cli):
     with socket.socket() as s:  # a port that nothing listens on
         s.bind(("127.0.0.1", 0))

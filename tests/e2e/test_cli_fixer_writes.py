@@ -62,3 +62,38 @@ def test_each_fixed_file_is_written_once_after_all_fixers(repo, monkeypatch):
     assert main(["orch", "--format", "json", "--no-cache", "a.txt"]) == 1
     assert (repo.root / "a.txt").read_bytes() == b"x\ny\n"
     assert writes == [str(repo.root / "a.txt")]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE as on Linux")
+def test_a_fix_that_cannot_be_written_is_reported_as_not_written(repo, tmp_path):
+    """The file-size limit stands in for a full disk: the fixer's write fails (EFBIG), and
+    the report says so instead of "Fixing"; the file is as it was."""
+    import json
+    import resource
+    import signal
+
+    from tests.support import cli_env
+
+    big = "".join(f"line {i}   \n" for i in range(20000))  # trailing spaces: a fix, larger than the limit
+    repo.seed({"big.txt": "x\n", "small.txt": "y\n"})
+    repo.write("big.txt", big)
+    repo.write("small.txt", "y  \n")
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "omnibase", "orch", "--format", "json", "--filter", "name=trailing-whitespace", "big.txt", "small.txt"],
+        cwd=repo.root, env=cli_env(None), capture_output=True, text=True, stdin=subprocess.DEVNULL, preexec_fn=limit, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done
+    step = next(s for s in json.loads(done.stdout)["steps"] if s["name"] == "trailing-whitespace")
+    message = step["error"]["message"]
+    assert "Could not write the fix of big.txt: File too large" in message, message
+    assert "Fixing " not in message and "Could not write the fix of small.txt: File too large" in message
+    assert step["error"]["data"]["unwritten"] == {"big.txt": "File too large", "small.txt": "File too large"}
+    assert step["error"]["data"]["fixed"] is False
+    assert (repo.root / "big.txt").read_text() == big
+    assert (repo.root / "small.txt").read_text() == "y  \n"  # one fixer's fixes are spooled together: none written
+    assert not [p for p in repo.root.iterdir() if p.name.endswith(".tmp")]

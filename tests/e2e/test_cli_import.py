@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
 import yaml
 
 from omnibase.builtins import CHECKS
+from tests.support import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +97,7 @@ def test_pre_commit_hooks_ids_become_built_ins_and_the_rest_is_listed(repo, cli)
     assert entries["trailing-whitespace"] == {
         "name": "trailing-whitespace",
         "builtin": "trailing-whitespace",
-        "tags": ["pre-commit"],
+        "tags": ["pre-commit", "imported"],
         "args": ["--markdown-linebreak-ext=md"],
     }
     assert entries["end-of-file-fixer"]["exclude"] == "^tests/data/"
@@ -103,11 +105,11 @@ def test_pre_commit_hooks_ids_become_built_ins_and_the_rest_is_listed(repo, cli)
     assert entries["check-yaml"]["args"] == ["--allow-multiple-documents"]
     assert entries["check-added-large-files"]["args"] == ["--maxkb=500"]
     assert data["exclude"] == "^(docs/_build/|vendor/)"
-    # the stage runs exactly what pre-commit ran
-    assert data["stages"]["pre-commit"]["filter"] == "name=" + "|".join(entries)
+    # no stage filter: the tags select (an entry added later runs too)
+    assert "filter" not in data.get("stages", {}).get("pre-commit", {})
     skipped = {line.split()[0] for line in r.out.splitlines()[2:]}
     assert {"fix-encoding-pragma", "ruff", "ruff-format", "black", "check-useless-excludes"} <= skipped
-    assert "ruff-pre-commit at v0.6.9: omnibase fetches no hook repositories" in r.out
+    assert "ruff-pre-commit at v0.6.9: not fetched" in r.out  # OMNIBASE_FETCH=0 in the tests
     assert "meta hooks" in r.out
     assert "# Not imported:" in written  # the file says so too
     assert all(name in CHECKS for name in entries)
@@ -118,15 +120,17 @@ def test_local_hooks_become_command_entries_that_run(repo, cli):
     assert r.code == 0, r
     data = yaml.safe_load((repo.root / "omnibase.yaml").read_text())
     entries = {e["name"]: e for e in data["components"]}
-    assert set(entries) == {"no-rej-files", "has-answer", "push-only"}
+    assert set(entries) == {"no-rej-files", "has-answer", "mypy", "push-only", "commit-message"}
     assert entries["has-answer"]["command"][:2] == [sys.executable, "-c"]
     assert entries["has-answer"]["types"] == ["text"] and entries["has-answer"]["exclude_types"] == ["json"]
     assert entries["has-answer"]["stages"] == ["pre-commit", "pre-push"]  # default_stages
     assert entries["push-only"]["stages"] == ["pre-push"]  # push: the old name
     assert entries["push-only"]["pass_filenames"] is False and entries["push-only"]["always_run"] is True
     assert data["stages"]["pre-commit"]["fail_fast"] is True
-    assert "mypy" in r.out and "additional_dependencies" in r.out
-    assert "commit-message" in r.out and "commit-msg" in r.out
+    assert entries["mypy"]["repo"] == {  # an environment of its dependencies, built when it first runs
+        "url": "local", "language": "python", "entry": "mypy", "additional_dependencies": ["mypy==1.11.2", "types-requests"]
+    }
+    assert entries["commit-message"]["stages"] == ["commit-msg"]  # every hook type pre-commit has is one of ours
     # the imported registry runs: the answer is everywhere, no .rej file
     repo.write("a.txt", "42\n")
     repo.stage("a.txt", "omnibase.yaml")
@@ -157,6 +161,58 @@ def test_an_existing_registry_is_kept_unless_forced(repo, cli):
     assert "--force" in r.err
     assert (repo.root / "omnibase.yaml").read_text() == "version: 1\ncomponents: []\n"
     assert cli("registry", "import-pre-commit", "--force").code == 0
+
+
+_TWO_LOCAL = """repos:
+  - repo: local
+    hooks:
+      - {id: no-rej, name: no .rej files, entry: 'leftover .rej files', language: fail, files: \\.rej$}
+"""
+
+
+def test_an_entry_added_after_the_import_runs_in_a_real_commit_and_force_keeps_it(repo, cli):
+    repo.seed({"README": "x\n"})
+    assert _import(repo, cli, _TWO_LOCAL).code == 0
+    added = cli("registry", "add", "--entry", "{name: no-todo, type: validator, tags: [pre-commit], "
+                "command: [sh, -c, '! grep -n TODO \"$@\"', x]}")
+    assert added.code == 0, added
+    assert cli("install").code == 0
+    repo.write("a.txt", "TODO later\n")
+    repo.stage("a.txt", "omnibase.yaml", ".pre-commit-config.yaml")
+    done = subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=repo.root, capture_output=True, text=True, env=cli_env(None))
+    assert done.returncode != 0, done
+    assert "no-todo" in done.stdout + done.stderr  # the later entry ran in the hook
+    # importing again keeps it (and says so); the imported entry is replaced, not doubled
+    r = cli("registry", "import-pre-commit", "--force")
+    assert r.code == 0, r
+    assert "kept 1 entries added since the last import: no-todo" in r.out
+    names = [e["name"] for e in yaml.safe_load((repo.root / "omnibase.yaml").read_text())["components"]]
+    assert names == ["no-rej", "no-todo"]
+
+
+def test_force_refuses_when_an_entry_added_since_has_an_imported_name(repo, cli):
+    assert _import(repo, cli, _TWO_LOCAL).code == 0
+    registry = repo.root / "omnibase.yaml"
+    text = registry.read_text()
+    data = yaml.safe_load(text)
+    data["components"][0]["tags"] = ["pre-commit"]  # made the user's own: no longer the import's
+    registry.write_text(yaml.safe_dump(data))
+    before = registry.read_text()
+    r = cli("registry", "import-pre-commit", "--force")
+    assert r.code == 2, r
+    assert "no-rej added since the last import would be replaced" in r.err
+    assert registry.read_text() == before
+
+
+def test_force_over_an_older_import_drops_its_name_filter(repo, cli):
+    repo.write("omnibase.yaml", "version: 1\nstages:\n  pre-commit:\n    filter: name=no-rej\n"
+               "components:\n- {name: no-rej, command: ['false'], tags: [pre-commit]}\n"
+               "- {name: mine, command: ['true'], tags: [pre-commit]}\n")
+    r = _import(repo, cli, _TWO_LOCAL, "--force")
+    assert r.code == 0, r
+    data = yaml.safe_load((repo.root / "omnibase.yaml").read_text())
+    assert [e["name"] for e in data["components"]] == ["no-rej", "mine"]
+    assert "filter" not in data.get("stages", {}).get("pre-commit", {})
 
 
 @pytest.mark.parametrize(

@@ -164,3 +164,97 @@ def test_commit_all_and_commit_with_paths_check_what_they_commit(repo, cli):
     assert done.returncode == 0, done
     assert _git(repo, "show", "HEAD:b.py").stdout == "y = 2\n"
     assert (repo.root / "a.py").read_bytes() == b"x = (\n"
+
+
+# --- switching from pre-commit: its own hook script, and leaving nothing behind ----------------
+
+PRE_COMMIT = os.path.join(os.path.dirname(sys.executable), "pre-commit")
+
+
+@pytest.mark.skipif(not os.access(PRE_COMMIT, os.X_OK), reason="pre-commit is not installed beside this Python")
+def test_chain_over_pre_commits_own_hook_says_to_uninstall_it_first_and_then_works(repo, cli):
+    repo.seed({".pre-commit-config.yaml": "repos:\n  - repo: local\n    hooks:\n"
+               "      - {id: ok, name: ok, entry: 'true', language: system}\n"})
+    env = cli_env(None)
+    done = subprocess.run([PRE_COMMIT, "install"], cwd=repo.root, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done
+    hook = repo.root / ".git" / "hooks" / "pre-commit"
+    theirs = hook.read_text()
+    r = cli("install", "--chain")
+    assert r.code == 2, r
+    assert "pre-commit's own hook" in r.err and "pre-commit uninstall" in r.err
+    assert hook.read_text() == theirs and not (hook.parent / "pre-commit.legacy").exists()
+    done = subprocess.run([PRE_COMMIT, "uninstall"], cwd=repo.root, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done
+    assert cli("registry", "import-pre-commit").code == 0
+    assert cli("install", "--chain").code == 0
+    repo.write("a.txt", "x\n")
+    repo.stage("a.txt", "omnibase.yaml")
+    done = _commit(repo)
+    assert done.returncode == 0, done
+    assert "migration mode" not in done.stdout + done.stderr
+
+
+def test_uninstall_stops_the_server_and_removes_the_state_folder_only_when_asked(repo, cli):
+    from omnibase.server import client as _client
+
+    assert cli("install").code == 0
+    repo.write("a.txt", "x\n")
+    repo.stage("a.txt")
+    served = cli_env(None)
+    served.pop("OMNIBASE_SERVER", None)  # this test wants the warm server
+    served["OMNIBASE_SERVER_IDLE"] = "60"
+    done = subprocess.run(["git", "commit", "-q", "-m", "c"], cwd=repo.root, capture_output=True, text=True, env=served, check=False)
+    assert done.returncode == 0, done
+    folder = _client.socket_dir(str(repo.root / ".git"))
+    import time
+
+    for _ in range(200):  # the first commit starts the server behind it
+        if _client.status_request(folder, b"STATUS") is not None:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("no server came up")
+    state = repo.root / ".git" / "omnibase"
+    r = cli("uninstall")
+    assert r.code == 0, r
+    assert "stopped the command server" in r.out
+    assert "'omnibase uninstall --purge' removes it" in r.out  # not a terminal: said, nothing removed
+    assert state.is_dir()
+    for _ in range(200):
+        if _client.status_request(folder, b"STATUS") is None:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the server still answers")
+    # unstaged work kept there by an interrupted run is never purged
+    (state / "patches").mkdir(exist_ok=True)
+    (state / "patches" / "1.patch").write_text("work")
+    r = cli("uninstall", "--purge")
+    assert r.code == 2 and "omnibase restore" in r.err, r
+    assert (state / "patches" / "1.patch").read_text() == "work"
+    (state / "patches" / "1.patch").unlink()
+    r = cli("uninstall", "--purge")
+    assert r.code == 0, r
+    assert not state.exists()
+
+
+@pytest.mark.parametrize(("answer", "removed"), [("y\n", True), ("\n", False)])
+def test_uninstall_on_a_terminal_asks_before_removing_the_state_folder(repo, cli, answer, removed):
+    import pty
+
+    assert cli("install").code == 0
+    assert cli("orch", "--all-files", "--format", "json").code in (0, 1)  # something in the state folder
+    state = repo.root / ".git" / "omnibase"
+    state.mkdir(exist_ok=True)
+    main_fd, tty = pty.openpty()
+    try:
+        os.write(main_fd, answer.encode())
+        done = subprocess.run([sys.executable, "-m", "omnibase", "uninstall"], cwd=repo.root, stdin=tty,
+                              capture_output=True, text=True, env=cli_env(None), timeout=60, check=False)
+    finally:
+        os.close(tty)
+        os.close(main_fd)
+    assert done.returncode == 0, done
+    assert "remove .git/omnibase" in done.stdout
+    assert state.exists() is not removed

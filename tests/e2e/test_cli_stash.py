@@ -112,7 +112,7 @@ def test_sigkill_mid_run_never_loses_unstaged_work(repo, cli, tmp_path):
     registry = (
         "version: 1\ncomponents:\n"
         f"  - {{name: slow, tags: [pre-commit], command: [{sys.executable}, {script}], pass_filenames: false,"
-        " always_run: true}\n"
+        f" always_run: true, sandbox: {{write: ['.', '{tmp_path}']}}}}\n"  # its marker is outside the repository
     )
     repo.write("omnibase.yaml", registry)
     repo.stage("omnibase.yaml")
@@ -247,7 +247,7 @@ def test_a_signal_while_the_work_is_set_aside_waits_and_the_work_comes_back(repo
     mine = b"one, unstaged\n"
     repo.write("a.txt", mine)
     proc = subprocess.Popen([sys.executable, "-m", "omnibase", "orch", "--format", "json"], cwd=repo.root,
-                            env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=cli_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_file(marker)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)

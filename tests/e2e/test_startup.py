@@ -65,8 +65,12 @@ NOT_FOR_VERSION = (
     "omnibase.cli._commands",
 )
 
+#: The run may fork (the stash's supervisor runs the checks in a child that exits through
+#: ``atexit`` and ``os._exit``): the child records its modules too, and both lists count.
 PROBE = (
-    "import json, sys\n"
+    "import atexit, json, os, sys\n"
+    "top = os.getpid()\n"
+    "atexit.register(lambda: os.getpid() != top and open(sys.argv[1] + '.child', 'w').write(json.dumps(sorted(sys.modules))))\n"
     "from omnibase.cli import main\n"
     "code = main(sys.argv[2:])\n"  # called, not as the program: the process stays to tell
     "open(sys.argv[1], 'w').write(json.dumps(sorted(sys.modules)))\n"
@@ -80,7 +84,9 @@ def _imported(cwd: Path, out: Path, *args: str) -> tuple[int, set[str], str]:
         [sys.executable, "-c", PROBE, str(out), *args],
         cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=120,
     )  # fmt: skip
-    return done.returncode, set(json.loads(out.read_text())), done.stdout + done.stderr
+    child = out.with_name(out.name + ".child")
+    modules = set(json.loads(out.read_text())) | (set(json.loads(child.read_text())) if child.exists() else set())
+    return done.returncode, modules, done.stdout + done.stderr
 
 
 def _hits(modules: set[str], listed: tuple[str, ...]) -> list[str]:

@@ -29,7 +29,7 @@ import msgspec
 from omnibase.drivers.isolation import spawn as _proc
 from omnibase.core.intents import Called, Intent, InvocationTimedOut, Invoke
 from omnibase.core.outcomes import misfit
-from omnibase.core.values import Crashed, ExecCtx, Misconfigured, ProtocolViolation, Skip, StepError
+from omnibase.core.values import Crashed, ExecCtx, Misconfigured, ProtocolViolation, Rights, Skip, StepError
 from omnibase.drivers.isolation import worker as _worker
 from omnibase.drivers.kinds import kind_of
 
@@ -78,6 +78,7 @@ class Worker:
         from omnibase import _version
 
         self.root = root
+        self.rights: Rights | None = None  # the rights the kernel confines it to, once it is
         self.token = os.urandom(8).hex()
         self.capture = _capture_file()
         req_r, self.req_w = os.pipe()
@@ -201,21 +202,29 @@ class Worker:
 
 
 class WorkerPool:
-    """Idle workers by repository root; at most ``size`` busy at once (default: the cores)."""
+    """Idle workers by repository root and rights; at most ``size`` busy at once (default:
+    the cores).
+
+    A worker that ran a sandboxed call where the kernel offers Landlock is confined to that
+    call's rights for good (a ruleset cannot be lifted), so it is kept for calls with the
+    same rights in the same root; a worker not (yet) confined serves anything: a probe, an
+    unsandboxed call, or the first call of a new set of rights, which confines it.
+    """
 
     def __init__(self, size: int | None = None) -> None:
         self.size = size or os.cpu_count() or 1
-        self._idle: dict[str, list[Worker]] = {}
+        self._idle: dict[tuple[str, Rights | None], list[Worker]] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(self.size)
         self.started = 0
 
-    def acquire(self, root: str) -> Worker:
+    def acquire(self, root: str, rights: Rights | None = None) -> Worker:
         self._slots.acquire()
         with self._lock:
-            idle = self._idle.get(root)
-            if idle:
-                return idle.pop()
+            for key in ((root, rights), (root, None)) if rights is not None else ((root, None),):
+                idle = self._idle.get(key)
+                if idle:
+                    return idle.pop()
             self.started += 1
         try:
             return Worker(root)
@@ -227,7 +236,7 @@ class WorkerPool:
         try:
             if keep and not worker.closed:
                 with self._lock:
-                    self._idle.setdefault(worker.root, []).append(worker)
+                    self._idle.setdefault((worker.root, worker.rights), []).append(worker)
             else:
                 worker.dispose()
         finally:
@@ -467,7 +476,7 @@ class ProcessPerformer:
             return Called(None, None, now, now, error=request)
         root = os.path.abspath(intent.ctx.root)
         try:
-            worker = self.pool.acquire(root)
+            worker = self.pool.acquire(root, comp.meta.sandbox)
         except (OSError, ValueError) as exc:
             return Called(None, None, now, time.monotonic_ns(), error=Crashed(cause=f"cannot start a worker process: {exc}"))
         if busy is not None:
@@ -489,6 +498,8 @@ class ProcessPerformer:
                 cause = f"its worker sent an unreadable answer ({exc})"
                 return Called(None, None, started, ended, error=Crashed(cause=cause), output=output)
             keep = not reply.tainted
+            if reply.confined:
+                worker.rights = comp.meta.sandbox
             return called_of(comp, reply, output)
         finally:
             self.pool.release(worker, keep=keep)

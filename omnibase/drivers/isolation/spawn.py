@@ -3,7 +3,9 @@
 Every child starts in a new session (its own process group) with a scrubbed environment
 (``child_env``), the repository root as working directory, resource limits (``setrlimit``)
 and, when it has no network right and the platform permits, a fresh network namespace
-with no interfaces but loopback (``unshare(CLONE_NEWNET)``; Linux, as root).
+with no interfaces but loopback (``unshare(CLONE_NEWNET)``; Linux, as root). Where the
+kernel offers Landlock, a command is also confined by the kernel to writing beneath its
+write paths and, without the network right, to no TCP (``preexec``).
 
 A command that runs out of time is stopped for good: its process group is killed, then
 every process still carrying the command's marker in its environment (descendants that
@@ -28,8 +30,8 @@ from typing import Any, Final
 from returns.result import Failure, Result, Success
 
 from omnibase.core.exits import signal_of
-from omnibase.core.redact import is_secret_name
-from omnibase.core.values import Crashed, Failed, Limits, ResourceExceeded, StepError, TimedOut
+from omnibase.core.redact import MAX_TEXT, is_secret_name
+from omnibase.core.values import Crashed, Failed, Limits, ResourceExceeded, SandboxViolation, StepError, TimedOut
 
 __all__ = [
     "ENV_ALLOWED",
@@ -41,22 +43,26 @@ __all__ = [
     "child_env",
     "classify",
     "network_isolation",
+    "confined",
     "preexec",
+    "refused_write",
     "run_command",
     "sweep",
 ]
 
-#: A command's output keeps at most its last this many bytes.
-MAX_OUTPUT: Final = 64 * 1024
+#: A command's output keeps at most its last this many bytes (the one cap of
+#: ``omnibase.core.redact``, so a report quotes whatever was kept).
+MAX_OUTPUT: Final = MAX_TEXT
 #: Environment variables a child gets from ours (the allow-list; see docs/isolation.md).
 ENV_ALLOWED: Final = frozenset(
     {
         "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR",
         "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "NO_COLOR", "FORCE_COLOR",
+        "OMNIBASE_LANDLOCK",
     }
 )  # fmt: skip
 #: ... and every variable with one of these prefixes, unless its name looks secret.
-ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_")
+ENV_PREFIXES: Final = ("LC_", "GIT_", "XDG_", "PRE_COMMIT_")  # PRE_COMMIT_: what a git hook was given (the hook table)
 #: Every child gets ``MARKER=<token>``: how its descendants are found when it must stop.
 MARKER: Final = "OMNIBASE_PROC"
 #: How long to wait for the output pipe to close once a command has exited.
@@ -125,9 +131,12 @@ def child_env(
     return env
 
 
-def preexec(limits: Limits | None, network: bool) -> Callable[[], None] | None:
-    """The function a child runs before ``exec``: set its limits, leave the network."""
-    if limits is None and (network or not network_isolation()):
+def preexec(limits: Limits | None, network: bool, write: Sequence[str] | None = None) -> Callable[[], None] | None:
+    """The function a child runs before ``exec``: set its limits, leave the network, and
+    confine it by the kernel (Landlock, where there is one) to writing beneath ``write``
+    (real paths; None: anywhere) and, without ``network``, to no TCP."""
+    confine = _ruleset(write, network)
+    if limits is None and confine is None and (network or not network_isolation()):
         return None
     import resource
 
@@ -149,8 +158,42 @@ def preexec(limits: Limits | None, network: bool) -> Callable[[], None] | None:
             setrlimit(which, (soft, hard))
         if unshare is not None and unshare(_CLONE_NEWNET) != 0:
             raise OSError("cannot leave the network (unshare)")
+        if confine is not None:
+            confine()
 
     return apply
+
+
+def confined(write: Sequence[str] | None, network: bool) -> bool:
+    """Whether ``preexec`` confines a child with these rights by the kernel here."""
+    return _ruleset(write, network) is not None
+
+
+#: Rulesets by (write paths, network), built once per process (a file descriptor each).
+_rulesets: dict[tuple[tuple[str, ...] | None, bool], int] = {}
+
+
+def _ruleset(write: Sequence[str] | None, network: bool) -> Callable[[], None] | None:
+    """What confines a child to these rights (None: nothing to confine, or no Landlock)."""
+    from omnibase.drivers.isolation import landlock
+
+    version = landlock.abi()
+    if version < 1 or (write is None and (network or version < 4)):
+        return None
+    key = (None if write is None else tuple(write), network)
+    fd = _rulesets.get(key)
+    if fd is None:
+        try:
+            fd = landlock.ruleset(write if write is not None else (os.sep,), network=network)
+        except OSError:
+            return None
+        if len(_rulesets) >= 64:
+            for old in _rulesets.values():
+                os.close(old)
+            _rulesets.clear()
+        _rulesets[key] = fd
+    restrict = landlock.confine
+    return lambda: restrict(fd)
 
 
 # --- classification ---------------------------------------------------------------------------
@@ -304,7 +347,13 @@ def sweep(pgid: int, token: str, *, leader: int | None = None) -> int:
 
 
 def _spawn_kwargs(
-    cwd: str, env: Mapping[str, str] | None, pass_env: Sequence[str], limits: Limits | None, network: bool, traceparent: str
+    cwd: str,
+    env: Mapping[str, str] | None,
+    pass_env: Sequence[str],
+    limits: Limits | None,
+    network: bool,
+    traceparent: str,
+    write: Sequence[str] | None,
 ) -> tuple[str, dict[str, Any]]:
     import subprocess
 
@@ -316,7 +365,7 @@ def _spawn_kwargs(
         "stderr": subprocess.STDOUT,
         "env": child_env(env, pass_env, token=token, traceparent=traceparent),
         "start_new_session": True,
-        "preexec_fn": preexec(limits, network),
+        "preexec_fn": preexec(limits, network, write),
     }
 
 
@@ -326,8 +375,17 @@ def _cannot_start(argv: Sequence[str], exc: BaseException) -> Failure[StepError]
 
 
 def _ended(
-    argv: Sequence[str], returncode: int, text: str, limits: Limits | None, cpu: float | None, rss: int | None
+    argv: Sequence[str],
+    returncode: int,
+    text: str,
+    limits: Limits | None,
+    cpu: float | None,
+    rss: int | None,
+    kernel: tuple[str, Sequence[str]] | None = None,
 ) -> Result[tuple[int, str], StepError]:
+    """The result of a command that ended; ``kernel``: (its working directory, its write
+    paths) when the kernel confined its writes, so that a failure caused by a refused
+    write is the ``SandboxViolation`` it is."""
     sig = -returncode if returncode < 0 else None
     error = classify(
         signal_number=sig, exit_status=None if sig else returncode, limits=limits, cpu_seconds=cpu, max_rss_kb=rss, text=text
@@ -336,7 +394,40 @@ def _ended(
         if isinstance(error, Crashed):
             error = Crashed(cause=f"{argv[0]} {error.cause}", signal=error.signal)
         return Failure(error)
+    if returncode and kernel is not None:
+        target = refused_write(text, *kernel)
+        if target is not None:
+            why = f"{os.path.basename(argv[0])}: writing {target} was refused by the kernel (outside the allowed paths)"
+            return Failure(SandboxViolation(action="write", target=target, message=why))
     return Success((returncode, text))
+
+
+_REFUSED: Final = re.compile(r"Permission denied|Operation not permitted|Read-only file system")
+_NAMED: Final = re.compile(r"'([^'\n]+)'|\"([^\"\n]+)\"|(?<![\w.])(/[^\s:'\",;)]+)")
+
+
+def refused_write(text: str, cwd: str, write: Sequence[str]) -> str | None:
+    """The path outside ``write`` (real paths) that a failed command's output (its last
+    lines) says it was refused, which omnibase itself may write (so the refusal was the
+    sandbox's, not the file's own permissions); None if there is none.
+
+    >>> refused_write("touch: cannot touch 'x': Permission denied", "/tmp", ["/tmp"]) is None  # allowed
+    True
+    >>> refused_write("touch: cannot touch '/no/such/x': Permission denied", "/", ["/tmp"]) is None
+    True
+    """
+    for line in text[-8192:].splitlines()[-40:]:
+        if _REFUSED.search(line) is None:
+            continue
+        for match in reversed(list(_NAMED.finditer(line))):  # the one nearest the refusal first
+            named = next(g for g in match.groups() if g is not None)
+            full = os.path.realpath(os.path.join(cwd, named))
+            if any(full == w or full.startswith(w.rstrip(os.sep) + os.sep) for w in write):
+                continue
+            probe = full if os.path.lexists(full) else os.path.dirname(full)
+            if os.path.isdir(os.path.dirname(full)) and os.access(probe, os.W_OK):
+                return full
+    return None
 
 
 def run_command(
@@ -349,14 +440,17 @@ def run_command(
     network: bool = True,
     pass_env: Sequence[str] = (),
     traceparent: str = "",
+    write: Sequence[str] | None = None,
 ) -> Result[tuple[int, str], StepError]:
     """Run ``argv`` in ``cwd``; its exit code and merged output (the last ``MAX_OUTPUT``
     bytes), or a typed error: ``TimedOut`` (the whole tree killed and reaped),
-    ``ResourceExceeded``, ``Crashed``, or ``Failed`` when it cannot start. A Ctrl-C stops
-    the tree the same way and is passed on."""
+    ``ResourceExceeded``, ``Crashed``, ``SandboxViolation`` (it failed because the kernel
+    refused it a write outside ``write``: real paths, None for anywhere), or ``Failed``
+    when it cannot start. A Ctrl-C stops the tree the same way and is passed on."""
     import subprocess
 
-    token, kwargs = _spawn_kwargs(cwd, env, pass_env, limits, network, traceparent)
+    token, kwargs = _spawn_kwargs(cwd, env, pass_env, limits, network, traceparent, write)
+    kernel = (cwd, write) if write is not None and confined(write, network) else None
     try:
         proc = subprocess.Popen(list(argv), **kwargs)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -378,7 +472,7 @@ def run_command(
         return Failure(TimedOut(seconds=timeout or 0.0))
     proc.returncode = os.waitstatus_to_exitcode(status)  # we reaped it: Popen must not try
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
-    return _ended(argv, proc.returncode, text, limits, cpu, usage.ru_maxrss if usage is not None else None)
+    return _ended(argv, proc.returncode, text, limits, cpu, usage.ru_maxrss if usage is not None else None, kernel)
 
 
 def _collect(pid: int, out: int, timeout: float | None) -> tuple[bytes, int | None, Any]:
@@ -442,6 +536,7 @@ async def arun_command(
     network: bool = True,
     pass_env: Sequence[str] = (),
     traceparent: str = "",
+    write: Sequence[str] | None = None,
 ) -> Result[tuple[int, str], StepError]:
     """``run_command`` as an asyncio subprocess (``asyncio.create_subprocess_exec``).
     Cancelling it stops the whole tree. Without ``wait4`` here, memory evidence is the
@@ -449,7 +544,8 @@ async def arun_command(
     import asyncio
     import subprocess
 
-    token, kwargs = _spawn_kwargs(cwd, env, pass_env, limits, network, traceparent)
+    token, kwargs = _spawn_kwargs(cwd, env, pass_env, limits, network, traceparent, write)
+    kernel = (cwd, write) if write is not None and confined(write, network) else None
     try:
         proc = await asyncio.create_subprocess_exec(*argv, **kwargs)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -482,4 +578,4 @@ async def arun_command(
     if not done:
         reader.cancel()
     text = bytes(buf[-MAX_OUTPUT:]).decode("utf-8", "replace")
-    return _ended(argv, proc.returncode or 0, text, limits, None, None)
+    return _ended(argv, proc.returncode or 0, text, limits, None, None, kernel)

@@ -22,7 +22,7 @@ import msgspec
 
 from omnibase.core.lift import format_traceback
 from omnibase.core.outcomes import answer, raised
-from omnibase.core.values import ExecCtx, Failed, Limits, Meta, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
+from omnibase.core.values import Crashed, ExecCtx, Failed, Limits, Meta, ProtocolViolation, Raised, ResourceExceeded, Rights, Skip, StepError
 
 __all__ = ["Call", "Probe", "Reply", "main", "pack", "read_frame", "unpack", "write_frame"]
 
@@ -71,6 +71,7 @@ class Reply(msgspec.Struct, frozen=True):
     ended: int = 0
     message: str = ""
     tainted: bool = False
+    confined: bool = False  # the worker is now confined by the kernel to this call's rights
 
 
 # --- values on the wire: msgpack, with tuples and sets kept apart from lists ------------------
@@ -288,6 +289,11 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
         now = time.monotonic_ns()
         return Reply("error", error=Unresolved(name=req.ref, message=loaded), started=now, ended=now)
     fn, in_type, check, out_type = loaded
+    if req.sandbox is not None and not this_thread_only:
+        refused = _confine(req.sandbox, req.ctx.root)
+        if refused:
+            now = time.monotonic_ns()
+            return Reply("error", error=Crashed(cause=refused), started=now, ended=now, tainted=True)
     value = _decode_value(req.value, in_type)
     # What a call changes in the process (environment, working directory) is undone after
     # it, so the next call in this worker starts from the same state.
@@ -335,10 +341,41 @@ def _call(req: Call, *, this_thread_only: bool = False) -> Reply:
         sys.stderr.flush()
     tainted = threading.active_count() > threads
     if denied is not None:  # whatever it returned, or raised after being refused
-        return Reply("error", error=denied, started=started, ended=ended, tainted=tainted)
+        return Reply("error", error=denied, started=started, ended=ended, tainted=tainted, confined=bool(_confined))
     if error is not None:
-        return Reply("error", error=error, started=started, ended=ended, tainted=tainted)
-    return _answer(returned, fn, (check, out_type), req, started, ended, tainted)
+        return Reply("error", error=error, started=started, ended=ended, tainted=tainted, confined=bool(_confined))
+    reply = _answer(returned, fn, (check, out_type), req, started, ended, tainted)
+    return msgspec.structs.replace(reply, confined=True) if _confined else reply
+
+
+#: The rights and root this worker is confined to by the kernel, once it is.
+_confined: list[tuple[Rights, str]] = []
+
+
+def _confine(rights: Rights, root: str) -> str:
+    """Confine this process by the kernel (Landlock) to ``rights`` in ``root``, for good,
+    if the kernel can and it is not yet; "" when done or not possible (the audit hook
+    alone then guards), else why this worker cannot run a call with these rights (it is
+    confined to others: the pool never asks that)."""
+    if _confined:
+        return "" if _confined[0] == (rights, root) else "a worker confined to other rights was given this call"
+    from omnibase.drivers.isolation import landlock
+    from omnibase.drivers.isolation.sandbox import allowed_paths
+
+    if landlock.abi() < 1:
+        return ""
+    try:
+        fd = landlock.ruleset(allowed_paths(rights, root), network=rights.network, execute=rights.processes)
+    except OSError:
+        return ""  # the kernel refused the ruleset: the audit hook alone guards
+    try:
+        landlock.confine(fd)
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+    _confined.append((rights, root))
+    return ""
 
 
 def _answer(returned: Any, fn: Any, output: tuple[Any, object], req: Call, started: int, ended: int, tainted: bool) -> Reply:

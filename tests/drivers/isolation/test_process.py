@@ -545,3 +545,24 @@ def test_process_reports_equal_in_process_reports(equiv, pool, tree, value):
     isolated = run(build(tree, module, True), value, ctx, ProcessPerformer(SyncDriver(), pool=pool))
     assert outcome(isolated) == expected(tree, value)  # an independent model: tests/drivers/_trees.py
     assert plain(isolated) == plain(inline)  # and every other field alike
+
+
+def test_a_worker_confined_by_the_kernel_only_gets_calls_with_its_rights(mod, tmp_path):
+    """A Landlock ruleset cannot be lifted: calls with other rights must go to other
+    workers, and the wider rights must still work after the narrower ones confined one."""
+    from omnibase.drivers.isolation import landlock
+
+    pool = WorkerPool(size=1)  # one slot: the same worker would be reused if the pool allowed it
+    try:
+        narrow, wide = Rights(), Rights(write=(".", str(tmp_path)))
+        first, code = _step(mod, pool, "write", str(tmp_path / "narrow.txt"), sandbox=narrow)
+        assert code == 5 and isinstance(first.error, SandboxViolation)
+        for i in range(2):  # each way, twice: a confined worker kept aside, another one made
+            step, code = _step(mod, pool, "write", str(tmp_path / f"wide{i}.txt"), sandbox=wide)
+            assert code == 0, step.error
+            step, code = _step(mod, pool, "write", str(tmp_path / f"narrow{i}.txt"), sandbox=narrow)
+            assert code == 5
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["wide0.txt", "wide1.txt"]
+        assert pool.started == (2 if landlock.abi() >= 1 else 1)
+    finally:
+        pool.close()
