@@ -244,7 +244,12 @@ def _parents(path: str) -> Iterator[str]:
 
 
 def _with_dirs(paths: set[str]) -> set[str]:
-    return paths | {parent for p in paths for parent in _parents(p)}
+    out = set(paths)
+    for folder in {p.rpartition("/")[0] for p in paths}:  # a tree has far fewer folders than files
+        while folder and folder not in out:
+            out.add(folder)
+            folder = folder.rpartition("/")[0]
+    return out
 
 
 def check_case_conflict(facts: RepoFacts, opts: CaseConflictOpts) -> tuple[Verdict, ...]:
@@ -259,6 +264,8 @@ def check_case_conflict(facts: RepoFacts, opts: CaseConflictOpts) -> tuple[Verdi
         if low in seen:
             conflicts.add(low)
         seen.add(low)
+    if not conflicts:  # the common case: no name to look for under each path
+        return tuple(Verdict(check="check-case-conflict", path=path, ok=True) for path in facts.paths)
     names = sorted(x for x in others | relevant if x.lower() in conflicts)
     out, covered = [], set()
     for path in facts.paths:

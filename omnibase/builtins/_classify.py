@@ -8,6 +8,7 @@ each hook (no ``types`` means pre-commit's default, ``[file]``), next to our pur
 
 from __future__ import annotations
 
+import os
 import types as _types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
@@ -37,7 +38,10 @@ from omnibase.builtins._values import (
     YamlOpts,
 )
 
-__all__ = ["CHECKS", "DEFAULT_CHECKS", "CheckSpec", "matches", "parse_options", "select", "tags_for"]
+__all__ = [
+    "CHECKS", "DEFAULT_CHECKS", "HEAD_BYTES", "CheckSpec", "executable", "matches", "parse_options", "select",
+    "tags_for", "tags_from",
+]
 
 
 class CheckSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,9 +213,95 @@ def matches(spec: CheckSpec, tags: frozenset[str] | set[str]) -> bool:
 def tags_for(path: str) -> frozenset[str]:
     """identify's tags for the file at ``path`` (``ValueError`` if it does not exist;
     ``OSError`` if it cannot be read when its content decides text or binary)."""
-    from identify.identify import tags_from_path
+    import stat
 
-    return frozenset(tags_from_path(path))
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        raise ValueError(f"{path} does not exist.") from None
+
+    def head() -> bytes:
+        with open(path, "rb") as f:
+            return f.read(HEAD_BYTES)
+
+    return tags_from(path, st.st_mode, stat.S_ISREG(st.st_mode) and executable(path, st.st_mode), head)
+
+
+#: How much of a file's start classifying it may need: identify reads 1 KiB to tell text
+#: from binary, and a shebang line (with nix-shell's continuation lines) from the top.
+HEAD_BYTES = 1 << 16
+
+_DIRECTORY, _SYMLINK, _SOCKET = frozenset({"directory"}), frozenset({"symlink"}), frozenset({"socket"})
+#: Per process: a file name -> identify's tags from the name alone; a set of tags -> the
+#: one frozenset that stands for it (a run's thousands of files share a few dozen).
+_BY_NAME: dict[str, frozenset[str]] = {}
+_INTERNED: dict[frozenset[str], frozenset[str]] = {}
+_MEMO_MAX = 100_000
+
+
+def executable(path: str, mode: int) -> bool:
+    """Whether identify calls the file at ``path`` (of lstat mode ``mode``) executable:
+    ``os.access(X_OK)``, asked only when some execute bit is set (else no one may)."""
+    return bool(mode & 0o111) and os.access(path, os.X_OK)
+
+
+def _name_tags(name: str) -> frozenset[str]:
+    """identify's ``tags_from_filename``, remembered per process by what it depends on:
+    the extension alone when no part of the name is a name identify knows."""
+    from identify import extensions
+
+    named = not extensions.NAMES.keys().isdisjoint((name, *name.split(".")))
+    key = "/" + name if named else os.path.splitext(name)[1]  # "/": no extension starts so
+    found = _BY_NAME.get(key)
+    if found is None:
+        from identify.identify import tags_from_filename
+
+        if len(_BY_NAME) >= _MEMO_MAX:
+            _BY_NAME.clear()
+        found = _BY_NAME[key] = frozenset(tags_from_filename(name))
+    return found
+
+
+def tags_from(path: str, mode: int, is_executable: bool, head: Callable[[], bytes]) -> frozenset[str]:
+    """identify's ``tags_from_path`` from what the caller already knows: the lstat
+    ``mode``, whether the file is executable (``executable``), and ``head()``, the start
+    of its content (at least ``HEAD_BYTES``, or all of it), called only when the name does
+    not decide (a name with no tags, an extension that may be either text or binary).
+    So a caller that reads the file anyway opens it once. The result is shared between
+    files with the same tags; the tags of a name are remembered per process."""
+    import stat
+
+    if stat.S_ISDIR(mode):
+        return _DIRECTORY
+    if stat.S_ISLNK(mode):
+        return _SYMLINK
+    if stat.S_ISSOCK(mode):
+        return _SOCKET
+    by_name = _name_tags(path.rpartition("/")[2])
+    tags = {"file", "executable" if is_executable else "non-executable", *by_name}
+    start: bytes | None = None
+    if not by_name and is_executable:
+        import io
+
+        from identify.identify import parse_shebang, tags_from_interpreter
+
+        start = head()
+        shebang = parse_shebang(io.BytesIO(start))
+        if shebang:
+            tags |= tags_from_interpreter(shebang[0])
+    if "text" not in tags and "binary" not in tags:
+        import io
+
+        from identify.identify import is_text
+
+        tags.add("text" if is_text(io.BytesIO(start if start is not None else head())) else "binary")
+    frozen = frozenset(tags)
+    known = _INTERNED.get(frozen)
+    if known is None:
+        if len(_INTERNED) >= _MEMO_MAX:
+            _INTERNED.clear()
+        known = _INTERNED[frozen] = frozen
+    return known
 
 
 def select(spec: CheckSpec, tagged: Iterable[tuple[str, frozenset[str]]]) -> list[str]:

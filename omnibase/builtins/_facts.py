@@ -49,9 +49,14 @@ def _file_mode(root: str) -> bool:
     return value is None or value.strip() != b"false"
 
 
-def _shebang(root: str, paths: Sequence[str]) -> frozenset[str]:
-    found = set()
+def _shebang(root: str, paths: Sequence[str], starts: tuple[frozenset[str], frozenset[str]] | None) -> frozenset[str]:
+    """Those of ``paths`` that start with ``#!``; ``starts``: what is known already (the
+    files whose first bytes were read, those of them that start so)."""
+    read, known = starts or (frozenset(), frozenset())
+    found = {p for p in paths if p in known}
     for p in paths:
+        if p in read:
+            continue
         try:
             with open(os.path.join(root, p), "rb") as f:
                 if f.read(2) == b"#!":
@@ -105,15 +110,17 @@ def current_branch(root: str) -> str | None:
     return "/".join(ref.decode("utf-8", "surrogateescape").strip().split("/")[2:])
 
 
-def repo_facts(root: str, name: str, paths: Sequence[str]) -> RepoFacts:
-    """What check ``name`` needs to judge ``paths``."""
+def repo_facts(
+    root: str, name: str, paths: Sequence[str], starts: tuple[frozenset[str], frozenset[str]] | None = None,
+) -> RepoFacts:
+    """What check ``name`` needs to judge ``paths`` (``starts``: see ``_shebang``)."""
     p = tuple(paths)
     if name == "check-executables-have-shebangs":
         file_mode = _file_mode(root)
         return RepoFacts(paths=p, file_mode=file_mode, modes={} if file_mode else index_modes(root, p),
-                         shebang=_shebang(root, p))
+                         shebang=_shebang(root, p, starts))
     if name == "check-shebang-scripts-are-executable":
-        return RepoFacts(paths=p, modes=index_modes(root, p), shebang=_shebang(root, p))
+        return RepoFacts(paths=p, modes=index_modes(root, p), shebang=_shebang(root, p, starts))
     if name == "check-symlinks":
         full = {x: os.path.join(root, x) for x in p}
         return RepoFacts(paths=p, dangling=frozenset(x for x in p if os.path.islink(full[x])

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 import msgspec
 
 from omnibase.builtins._checks import _fail
-from omnibase.builtins._classify import CHECKS, CheckSpec, matches, parse_options, select, tags_for
+from omnibase.builtins._classify import (
+    CHECKS, HEAD_BYTES, CheckSpec, executable, matches, parse_options, select, tags_from,
+)
 from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdict, sha256
 
 if TYPE_CHECKING:
@@ -85,72 +87,182 @@ def _selected(stage: ScopedCheck, path: str) -> bool:
     )
 
 
+class Tally(NamedTuple):
+    """What checking some files found, compactly (a run of 50,000 files and eleven checks
+    would otherwise carry half a million passing verdicts between processes): each file's
+    info; per file, a bit mask of the reported stages that applied (bit ``i``:
+    ``stages[emit_from + i]``); and the verdicts that say more than their bit (failing,
+    with findings, or with an edit), each with its stage's bit number."""
+
+    infos: list[_Info]
+    applied: list[int]
+    notable: list[tuple[int, Verdict]]
+    #: the files whose first bytes were read, and of them those that start with ``#!``
+    #: (what the shebang checks ask: they need not open a file again)
+    started: list[str]
+    shebang: list[str]
+
+
+def _mask(
+    specs: Sequence[CheckSpec], stages: Sequence[ScopedCheck], tags: frozenset[str], path: str, memo: dict[frozenset[str], int] | None,
+) -> int:
+    """The bit mask of ``stages`` (with their ``specs``) that see a file of these tags at
+    ``path``; ``memo`` (by tags) when no stage narrows by path."""
+    if memo is not None:
+        found = memo.get(tags)
+        if found is not None:
+            return found
+    mask = 0
+    for i, (spec, stage) in enumerate(zip(specs, stages)):
+        if matches(spec, tags) and _selected(stage, path):
+            mask |= 1 << i
+    if memo is not None:
+        memo[tags] = mask
+    return mask
+
+
 def _check_chunk(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], passed: _Passed = {},
-    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {},
-) -> tuple[list[Verdict], list[_Info]]:
+    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {}, starts: bool = False,
+) -> Tally:
     """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
 
-    Only the verdicts of ``stages[emit_from:]`` are returned; the stages before are fixers
+    Only the verdicts of ``stages[emit_from:]`` are reported; the stages before are fixers
     whose output the later fixers start from (a fixer sees the file as the fixers before
-    it, where they apply, would leave it; any other check sees it as it is). A file in
+    it, where they apply, would leave it; any other check sees it as it is). Each file is
+    opened at most once: the bytes that classify it are the bytes the checks get, and a
+    file no stage applies to is read only as far as its classification needs. A file in
     ``passed`` is not touched (its classification and passing verdicts are known), one in
-    ``tagged`` is not classified again."""
+    ``tagged`` is not classified again. ``starts``: note which files' first bytes were
+    read and which start with ``#!`` (``Tally.started``, ``Tally.shebang``)."""
     specs = [CHECKS[s.check] for s in stages]
-    verdicts: list[Verdict] = []
-    infos: list[_Info] = []
+    by_tags: dict[frozenset[str], int] | None = {} if not any(s.files or s.exclude for s in stages) else None
+    shift = emit_from
+    tally = Tally([], [], [], [], [])
+    infos, applied, notable, started, shebang = tally
+    prefix = os.path.join(root, "")
     for path in paths:
         hit = passed.get(path)
         if hit is not None:
             infos.append((path, hit.tags, hit.size, None))
-            verdicts.extend(Verdict(check=name, path=path, ok=True) for name in hit.checks)
+            applied.append(_mask(specs, stages, hit.tags, path, by_tags) >> shift)
             continue
-        full = os.path.join(root, path)
+        full = prefix + path
         reason = ""
         key: _StatKey | None = None
         known = tagged.get(path)
         tags: frozenset[str] | None
-        if known is not None:
-            tags, size, key = known
-        else:
-            try:
-                st = os.lstat(full)
-                size, key = st.st_size, _stat_key(st)
-                if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-                    raise OSError("not a regular file")  # reading one could block forever
-                tags = tags_for(full)
-            except (FileNotFoundError, ValueError):
-                continue  # gone: pre-commit passes only paths that exist
-            except Exception as exc:  # OSError mostly (a FIFO, no permission to read)
-                size, tags, key = 0, None, None
-                reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
-        infos.append((path, tags, size, key))
-        seen = tags if tags is not None else _fallback_tags(full)
-        applicable = [i for i, spec in enumerate(specs) if matches(spec, seen) and _selected(stages[i], path)]
-        if not applicable or applicable[-1] < emit_from:
-            continue  # nothing to report on this file: not even read
-        if tags is not None:
-            try:
-                with open(full, "rb") as f:
-                    content = f.read()
-            except (OSError, MemoryError) as exc:
-                reason = f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc or type(exc).__name__}"
-                tags = None
-        if tags is None:
-            verdicts.extend(_fail(specs[i].name, path, reason) for i in applicable if i >= emit_from)
-            continue
-        current = content
-        for i in applicable:
-            spec = specs[i]
-            try:
-                verdict = spec.fn(path, current if spec.is_fixer else content, stages[i].opts)
-            except Exception as exc:  # a bug in a check must not stop the run
-                verdict = _fail(spec.name, path, f"{path}: {spec.name} crashed: {type(exc).__name__}: {exc}")
-            if verdict.edit is not None:
-                current = verdict.edit.content
-            if i >= emit_from:
-                verdicts.append(verdict)
-    return verdicts, infos
+        head = _Head(full)
+        try:
+            if known is not None:
+                tags, size, key = known
+            else:
+                try:
+                    st = os.lstat(full)
+                    size, key = st.st_size, _stat_key(st)
+                    kind = stat.S_IFMT(st.st_mode)
+                    if kind in _BLOCKING:
+                        raise OSError("not a regular file")  # reading one could block forever
+                    tags = tags_from(full, st.st_mode, kind == stat.S_IFREG and executable(full, st.st_mode), head)
+                except (FileNotFoundError, ValueError):
+                    continue  # gone: pre-commit passes only paths that exist
+                except Exception as exc:  # OSError mostly (no permission to read)
+                    size, tags, key = 0, None, None
+                    reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
+            infos.append((path, tags, size, key))
+            mask = _mask(specs, stages, tags if tags is not None else _fallback_tags(full), path, by_tags)
+            applied.append(mask >> shift)
+            start = head.start
+            noted = start is not None or not starts  # classifying read its start, or no one asks
+            if start is not None and starts:
+                started.append(path)
+                if start[:2] == b"#!":
+                    shebang.append(path)
+            if mask >> shift == 0:
+                continue  # nothing to report on this file: not read further
+            content = b""
+            if tags is not None:
+                try:
+                    content = head.whole()
+                except (OSError, MemoryError) as exc:
+                    reason = f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc or type(exc).__name__}"
+                    tags = None
+            if tags is None:
+                notable.extend(
+                    (i - shift, _fail(specs[i].name, path, reason)) for i in range(shift, len(specs)) if mask >> i & 1
+                )
+                continue
+            if not noted:
+                started.append(path)
+                if content[:2] == b"#!":
+                    shebang.append(path)
+            current = content
+            for i, spec in enumerate(specs):
+                if not mask >> i & 1:
+                    continue
+                try:
+                    verdict = spec.fn(path, current if spec.is_fixer else content, stages[i].opts)
+                except Exception as exc:  # a bug in a check must not stop the run
+                    verdict = _fail(spec.name, path, f"{path}: {spec.name} crashed: {type(exc).__name__}: {exc}")
+                if verdict.edit is not None:
+                    current = verdict.edit.content
+                if i >= shift and (not verdict.ok or verdict.findings or verdict.edit is not None):
+                    notable.append((i - shift, verdict))
+        finally:
+            head.close()
+    return tally
+
+
+_BLOCKING = frozenset({stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK})
+
+
+class _Head:
+    """A file's content, read once and as far as asked: ``__call__`` gives its start (all of
+    a small file: one read serves classifying and checking), ``whole`` all of it (the rest
+    read from where the start ended)."""
+
+    __slots__ = ("file", "full", "start")
+
+    def __init__(self, full: str) -> None:
+        self.full = full
+        self.file: Any = None
+        self.start: bytes | None = None
+
+    def __call__(self) -> bytes:
+        if self.start is None:
+            self.file = open(self.full, "rb", buffering=0)
+            self.start = self.file.read(HEAD_BYTES)
+            if len(self.start) < HEAD_BYTES:  # the whole file: nothing more to read
+                self.close()
+        return self.start
+
+    def whole(self) -> bytes:
+        start = self()
+        if self.file is None:
+            return start
+        rest: bytes = self.file.readall()
+        self.close()
+        return start + rest if rest else start
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def _verdicts(stages: Sequence[ScopedCheck], tally: Tally) -> list[Verdict]:
+    """Every verdict of ``tally`` (whose bits number ``stages``), the passing ones made
+    from their bits."""
+    notable = {(i, v.path): v for i, v in tally.notable}
+    out = list(notable.values())
+    for (path, _, _, _), mask in zip(tally.infos, tally.applied):
+        i = 0
+        while mask:
+            if mask & 1 and (i, path) not in notable:
+                out.append(Verdict(check=stages[i].check, path=path, ok=True))
+            mask >>= 1
+            i += 1
+    return out
 
 
 def _jobs(jobs: int | None) -> int:
@@ -244,15 +356,21 @@ def _pool_worker() -> None:
 
 def _run_files(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
-) -> tuple[list[Verdict], list[_Info]]:
+    remember: bool = True, meanwhile: Callable[[], None] | None = None, starts: bool = False,
+) -> Tally:
     """Check ``paths`` (see ``_check_chunk``): what this process classified before is not
     classified again, a file no reported check applies to is not sent anywhere, and what
-    is left is spread over the shared pool when there is enough of it."""
+    is left is spread over the shared pool when there is enough of it. ``remember``: use and
+    fill the per-process classification memo (``_TAGS``: for checks that each run alone;
+    a pass that serves every check of a run has no one to share it with). ``meanwhile``:
+    called once the work is under way (after the worker processes are forked), to start
+    what can run beside it. ``starts``: see ``_check_chunk``."""
     infos: list[_Info] = []
+    applied: list[int] = []
     todo: list[str] = []
     tagged: dict[str, tuple[frozenset[str], int, _StatKey]] = {}
     specs = [CHECKS[s.check] for s in stages[emit_from:]]
-    for path in paths:
+    for path in paths if remember else ():
         if path in passed:
             todo.append(path)
             continue
@@ -275,24 +393,31 @@ def _run_files(
             todo.append(path)
         else:  # known, and nothing reported applies to it
             infos.append((path, tags, size, key))
+            applied.append(0)
+    if not remember:
+        todo = list(paths)
     if passed:  # the cache knows most of the tree: what is left is mostly what failed last
         left = sum(1 for p in todo if p not in passed)  # time, rarely worth the workers
         jobs = 1 if left < MIN_FILES_FOR_POOL_AFTER_CACHE else jobs
     if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
-        found, seen = _check_chunk(root, stages, emit_from, todo, passed, tagged)
-        return found, _remember(root, infos + seen)
+        if meanwhile is not None:
+            meanwhile()
+        return _joined(root, [Tally(infos, applied, [], [], []), _check_chunk(root, stages, emit_from, todo, passed, tagged, starts)], remember)
 
     def args(chunk: Sequence[str]) -> tuple[Any, ...]:
         return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed},
-                {p: tagged[p] for p in chunk if p in tagged})  # fmt: skip
+                {p: tagged[p] for p in chunk if p in tagged}, starts)  # fmt: skip
 
     # small chunks balance uneven files; not so small that pickling dominates
-    size = max(16, min(256, -(-len(todo) // (jobs * 8))))
+    size = max(16, min(512, -(-len(todo) // (jobs * 8))))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    results: list[tuple[list[Verdict], list[_Info]] | None] = [None] * len(chunks)
+    results: list[Tally | None] = [None] * len(chunks)
     try:
         pool = _pool(jobs)
         futures = [pool.submit(_check_chunk, *args(chunk)) for chunk in chunks]
+        if meanwhile is not None:
+            meanwhile()
+            meanwhile = None
         for i, future in enumerate(futures):
             try:
                 results[i] = future.result()
@@ -302,12 +427,22 @@ def _run_files(
                 results[i] = _check_chunk(*args(chunks[i]))
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
-    verdicts: list[Verdict] = []
-    for i, result in enumerate(results):
-        found, seen = result if result is not None else _check_chunk(*args(chunks[i]))
-        verdicts.extend(found)
-        infos.extend(seen)
-    return verdicts, _remember(root, infos)
+    if meanwhile is not None:
+        meanwhile()
+    done = [r if r is not None else _check_chunk(*args(chunks[i])) for i, r in enumerate(results)]
+    return _joined(root, [Tally(infos, applied, [], [], []), *done], remember)
+
+
+def _joined(root: str, tallies: Sequence[Tally], remember: bool = True) -> Tally:
+    """One tally of several, what they learnt of the files' classification kept for the
+    next check of this process (``_remember``)."""
+    out = Tally([], [], [], [], [])
+    for t in tallies:
+        for mine, theirs in zip(out, t):
+            mine.extend(theirs)  # type: ignore[attr-defined]
+    if remember:
+        _remember(root, out.infos)
+    return out
 
 
 def _remember(root: str, infos: list[_Info]) -> list[_Info]:
@@ -377,6 +512,7 @@ def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
 def _run_sets(
     root: str, checks: Sequence[tuple[CheckSpec, Any]], infos: Sequence[_Info],
     added: frozenset[str] | None = None, tracked: Callable[[], frozenset[str]] | None = None,
+    starts: tuple[frozenset[str], frozenset[str]] | None = None,
 ) -> list[Verdict]:
     verdicts: list[Verdict] = []
     tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _, _ in infos]
@@ -396,9 +532,26 @@ def _run_sets(
         else:
             from omnibase.builtins._facts import repo_facts
 
-            facts = repo_facts(root, spec.name, paths)
+            facts = repo_facts(root, spec.name, paths, starts)
         verdicts.extend(spec.fn(facts, o))
     return verdicts
+
+
+def is_file_check(name: str) -> bool:
+    """Whether built-in ``name`` judges each file alone (rather than the whole set)."""
+    return CHECKS[name].scope == "file"
+
+
+def judge_set(
+    root: str, stage: ScopedCheck, infos: Sequence[_Info], added: frozenset[str] | None,
+    tracked: Callable[[], frozenset[str]] | None = None, starts: tuple[frozenset[str], frozenset[str]] | None = None,
+) -> list[Verdict]:
+    """The verdicts of whole-set check ``stage`` on the classified files ``infos`` that
+    it sees (its types, its ``files``/``exclude``); ``added``/``tracked``: git's answers
+    when the caller has them (else git is asked); ``starts``: the files whose first bytes
+    are known, and of them those starting with ``#!`` (the others are opened to see)."""
+    infos = [i for i in infos if _selected(stage, i[0])]
+    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked, starts)
 
 
 def run_builtin_checks(
@@ -491,11 +644,13 @@ def run_scoped_checks(
     # classifying alone (for the whole-set checks) is too cheap to share out
     file_run = [st for st in stages if CHECKS[st.check].scope == "file"]
     first = len(file_run) - len(file_stages)
-    verdicts, infos = _run_files(root, file_run, first, unique, _jobs(jobs) if file_stages else 1, passed)
+    tally = _run_files(root, file_run, first, unique, _jobs(jobs) if file_stages else 1, passed)
+    infos = tally.infos
+    verdicts = _verdicts(file_run[first:], tally)
     if gone is not None:  # a file is classified (an info) unless it could not be found
         gone.update(set(unique).difference(info[0] for info in infos))
     if cache is not None and keys:
-        cache.learn(_learned(keys, verdicts, infos), signature)
+        cache.learn(_learned(keys, file_run[first:], tally), signature)
     if stats is not None:
         for hit in passed.values():
             for name in hit.checks:
@@ -578,21 +733,17 @@ def _record_keys(root: str, paths: Sequence[str], worktree_is_index: bool, token
     return keys
 
 
-def _learned(keys: Mapping[str, bytes], verdicts: Sequence[Verdict], infos: Sequence[_Info]) -> dict[bytes, Known]:
-    """What to remember: the files (with a key) that passed every check that applied."""
+def _learned(keys: Mapping[str, bytes], stages: Sequence[ScopedCheck], tally: Tally) -> dict[bytes, Known]:
+    """What to remember: the files (with a key) that passed every check that applied
+    (``stages``: what the bits of ``tally`` number)."""
     from omnibase.builtins._cache import Known
 
-    checks: dict[str, list[str]] = {}
-    failing: set[str] = set()
-    for v in verdicts:
-        if not v.ok or v.findings:
-            failing.add(v.path)
-        checks.setdefault(v.path, []).append(v.check)
-    return {
-        keys[path]: Known(checks=tuple(checks.get(path, ())), tags=tags, size=size)
-        for path, tags, size, _ in infos
-        if path in keys and path not in failing and tags is not None
-    }
+    failing = {v.path for _, v in tally.notable}
+    out: dict[bytes, Known] = {}
+    for (path, tags, size, _), mask in zip(tally.infos, tally.applied):
+        if path in keys and path not in failing and tags is not None:
+            out[keys[path]] = Known(checks=tuple(st.check for i, st in enumerate(stages) if mask >> i & 1), tags=tags, size=size)
+    return out
 
 
 # --- applying edits ---------------------------------------------------------------------

@@ -11,10 +11,11 @@ Nothing here touches the disk; ``yaml_error`` takes bytes and returns a message 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from typing import Any
 
-__all__ = ["ruamel_available", "yaml_error", "yaml_error_ruamel"]
+__all__ = ["plainly_loadable", "ruamel_available", "yaml_error", "yaml_error_ruamel"]
 
 _RUAMEL: list[Any] = []  # [module or None], filled on first use
 
@@ -36,8 +37,83 @@ def ruamel_available() -> bool:
 
 
 def yaml_error(content: bytes, path: str, *, multi: bool, unsafe: bool) -> str | None:
-    """The reason ``content`` is not loadable YAML (the reference's message), or None."""
+    """The reason ``content`` is not loadable YAML (the reference's message), or None.
+    A file in the plain subset ``plainly_loadable`` recognises loads: no parser needed."""
+    if plainly_loadable(content):
+        return None
     return yaml_error_ruamel(content, path, multi=multi, unsafe=unsafe)
+
+
+#: A line of the plain subset: a key (a letter, then letters, digits, ``_``, ``-``; far
+#: below the 1024 characters an implicit key may have) with a plain value or none, or a
+#: sequence item with a plain value. A value is either a letter followed by letters,
+#: digits, spaces, ``_``, ``.``, ``/``, ``-`` (no indicator: ``:`` ``#`` ``&`` ``*`` ``!``
+#: ``|`` ``>`` quotes, brackets, braces, ``%``, ``@``, backquote; so one plain scalar on
+#: one line, which the core schema reads as a string, a bool or null, all of which
+#: construct), or digits with at most one decimal part (an int or a float, which
+#: construct; no timestamp, underscore or sign, whose construction can fail).
+_VALUE = rb"(?:[A-Za-z][A-Za-z0-9_./ -]*|[0-9]+(?:\.[0-9]+)?)"
+_KEY_LINE = re.compile(rb"( *)([A-Za-z][A-Za-z0-9_-]{0,127}):(?: +(" + _VALUE + rb"))? *")
+_ITEM_LINE = re.compile(rb"( *)- +" + _VALUE + rb" *")
+_COMMENT_OR_BLANK = re.compile(rb" *(#.*)?")
+#: Only printable ASCII and LF: no tab, CR, BOM, control or non-ASCII character (the
+#: reader rejects some of those; the others change how lines split or indent).
+_PRINTABLE = re.compile(rb"[\x20-\x7e\n]*")
+#: Keys that YAML 1.2's core schema reads as something other than their text (so two
+#: different spellings could be one key); a plain-subset key of another spelling is a str.
+_NOT_TEXT = frozenset({"true", "false", "null"})
+_MAX_DEPTH = 64
+
+
+def plainly_loadable(content: bytes) -> bool:
+    """Whether ``content`` is in a plain subset of YAML that the reference's loader
+    (``ruamel.yaml`` safe, YAML 1.2) provably loads without error, in every mode
+    check-yaml has (one document, all documents, parse only): block mappings and block
+    sequences of one-line plain scalars, nested by indentation, with comments and blank
+    lines; no key twice in a mapping. False means only "not shown here": the parser
+    decides. Why each rule holds is in ``_KEY_LINE``, ``_PRINTABLE``, ``_NOT_TEXT``;
+    the structure rules: the first line at column 0; a nested block only right after a
+    key with no value, indented deeper; any other line at the indentation of an open
+    block, of that block's kind (so no continuation line, no sequence at its key's
+    indentation, no stray indentation). ``tests/builtins/test_yaml.py`` holds the
+    subset to the parser on generated documents and near misses.
+    """
+    if not content or not content.isascii() or _PRINTABLE.fullmatch(content) is None:
+        return False
+    blocks: list[tuple[int, bool, set[str]]] = []  # (indent, is a mapping, its keys)
+    opened_by_key = -1  # indentation of a key with no value on the line before (-1: none)
+    for line in content.split(b"\n"):
+        if _COMMENT_OR_BLANK.fullmatch(line):
+            continue
+        key = _KEY_LINE.fullmatch(line)
+        item = None if key else _ITEM_LINE.fullmatch(line)
+        if key is None and item is None:
+            return False
+        indent = len((key or item).group(1))  # type: ignore[union-attr]
+        is_map = key is not None
+        if not blocks:
+            if indent != 0:
+                return False
+            blocks.append((0, is_map, set()))
+        elif opened_by_key >= 0 and indent > opened_by_key:
+            if len(blocks) >= _MAX_DEPTH:
+                return False
+            blocks.append((indent, is_map, set()))
+        else:
+            while blocks and blocks[-1][0] > indent:
+                blocks.pop()
+            if not blocks or blocks[-1][0] != indent or blocks[-1][1] != is_map:
+                return False
+        opened_by_key = -1
+        if key is not None:
+            name = key.group(2).decode()
+            keys = blocks[-1][2]
+            if name in keys or name.lower() in _NOT_TEXT:
+                return False
+            keys.add(name)
+            if key.group(3) is None:
+                opened_by_key = indent
+    return bool(blocks)
 
 
 class _NamedBytes(io.BytesIO):

@@ -364,10 +364,11 @@ class _Stage:
             return with_plan(report, self.selection, filters, kept_reason=orchestrator.kept_reason)
 
         step = orchestrator.assemble(self.selection)
+        adoption: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if not _builtins_only(catalogue.registry):
-            from omnibase.drivers.isolation.spawn import adopt_orphans
+            from omnibase.drivers.isolation.spawn import adopting_orphans
 
-            adopt_orphans()  # a command's orphaned daemons are ours to kill and reap
+            adoption = adopting_orphans()  # a command's orphaned daemons are ours to kill and reap, during the run
         from omnibase.cli import _terminal
 
         progress = _terminal.progress_for(args, step, orchestrator.stage)
@@ -376,7 +377,7 @@ class _Stage:
         # stdout carries the report alone: components run with fds 1 and 2 captured (or in
         # workers whose output is captured); what they print is in their step's result.
         unwritten: dict[str, str] = {}  # fixes whose write failed: path -> why
-        with contextlib.redirect_stdout(sys.stderr):
+        with adoption, contextlib.redirect_stdout(sys.stderr):
             try:
                 report = observed_run(
                     args, mode, msgspec.structs.replace(ctx, stage=orchestrator.stage), step, orchestrator.initial(ctx),

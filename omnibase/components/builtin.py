@@ -1,12 +1,13 @@
 """The built-in checks as components (an edge: reads files, hands fixes over).
 
 One component per built-in use; its function is a ``BuiltinCheck``, an immutable value
-holding the use and, for a fixer, the selected fixers before it. An invocation runs its
-own check over its own files and nothing else, so the built-ins run under any performer:
-one after another, concurrently (``--mode async``), or in worker processes (``isolation:
-process``, a Dask worker). Work the checks of a run share (git's blob ids, the files'
-classification) is remembered per process (see ``omnibase.builtins._run``); CPU-bound
-work on many files goes to a process pool the checks of a process reuse.
+holding the use, for a fixer the selected fixers before it, and the run's other selected
+built-ins (its peers). An invocation returns its own check's result over its own files,
+so the built-ins run under any performer: one after another, concurrently (``--mode
+async``), or in worker processes (``isolation: process``, a Dask worker). The checks of a
+run share one pass over the files (``omnibase.builtins._shared``: each file read once for
+all of them, chunks of files on a process pool); a built-in in a worker process runs alone,
+with what the checks of that process share remembered per process (``omnibase.builtins._run``).
 
 The checks are pure and return fixes as values. A fixer starts from what the fixers before
 it would leave (recomputed: they are pure and cheap), reports its own diff, and spools its
@@ -69,19 +70,21 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
     to a worker process as its class and its fields). ``before``: the selected fixers that
     come before this one, when it is a fixer (it starts from what they would leave).
 
-    A call runs this check alone over the files its use selects (its time is its own):
-    the run's shared facts (git's blob ids, the files' classification) are remembered per
-    process, not in the value. A fixer's edits are not written here: they are spooled for
+    A call gives this check's result over the files its use selects. With ``peers`` (set
+    by ``chained``), the first call of a run in a process checks the files for all of them
+    at once and the others take their share (so the first carries the pass's time); in a
+    worker process, or with no peers, the call runs this check alone. Either way what is
+    shared lives per process, not in the value. A fixer's edits are not written here: they are spooled for
     the edge to write once per file after the run (``omnibase.builtins._spool``), except
     under ``ctx.dry_run``, when nothing is written at all.
     """
 
     use: BuiltinUse
     before: tuple[BuiltinUse, ...] = ()
+    peers: tuple[BuiltinUse, ...] = ()
 
     def __call__(self, ctx: ExecCtx, value: object) -> Result[CheckSummary | Skip, Failed | Misconfigured]:
         from omnibase.builtins import CHECKS
-        from omnibase.builtins._run import run_scoped_checks
 
         use = self.use
         spec = CHECKS[use.check]
@@ -91,29 +94,37 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             return Success(Skip(reason="no files to check"))
         params = dict(ctx.params)
         git_dir = params.get("git_dir") or None
+        shared = len(self.peers) > 1 and use in self.peers and not _in_worker_call()
         cache = None
         if git_dir and params.get("cache") == "on" and len(ctx.files) >= MIN_FILES_FOR_CACHE:
-            from omnibase.builtins._cache import VerdictCache
+            from omnibase.builtins._cache import MAX_ENTRIES, VerdictCache
 
-            cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
-        stats: dict[str, int] = {}
-        gone: set[str] = set()
+            # a shared pass asks the cache once (no records kept for other checks), and only
+            # when the files fit in it: a tree larger than the cache would only churn it
+            if not shared:
+                cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
+            elif len(ctx.files) <= MAX_ENTRIES:
+                cache = VerdictCache.for_git_dir(git_dir)
+        added = frozenset(params["added"].split("\0")) - {""} if "added" in params else None
+        import gc
+
+        collecting = gc.isenabled()
+        gc.disable()  # the checks make no cycles, but many objects: collections would rescan them all
         try:
-            verdicts = run_scoped_checks(
-                paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
-                worktree_is_index=params.get("worktree") == "index",
-                added=frozenset(params["added"].split("\0")) - {""} if "added" in params else None,
-                token=ctx.run_id, gone=gone,
-            )  # fmt: skip
+            if shared:
+                checked, cached, failed, gone = self._shared(ctx, paths, cache, git_dir, params.get("worktree") == "index", added)
+            else:
+                checked, cached, failed, gone = self._alone(ctx, paths, stages, cache, git_dir, params.get("worktree") == "index", added)
         finally:
+            if collecting:
+                gc.enable()
             if cache is not None:
                 cache.close()
         skipped = {p: DELETED for p in sorted(gone)}
-        if not verdicts:
+        if not checked:
             return Success(Skip(reason="no files to check" + "".join(f"; {p}: {why}" for p, why in skipped.items())))
-        failed = [v for v in verdicts if not v.ok]
         if not failed:
-            return Success(CheckSummary(checked=len(verdicts), cached=stats.get(use.check, 0), skipped=skipped))
+            return Success(CheckSummary(checked=checked, cached=cached, skipped=skipped))
         from omnibase.builtins._output import hook_output
 
         message = "\n".join(hook_output(use.check, stages[-1].opts, failed))
@@ -134,6 +145,50 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
                     data["unwritten"] = failed_paths = {e.path: exc.strerror or str(exc) for e in edits}
                     message = "\n".join(_not_written(line, failed_paths) for line in message.splitlines())
         return Failure(Failed(message=message, data=data))
+
+    def _shared(
+        self, ctx: ExecCtx, paths: tuple[str, ...], cache: Any, git_dir: str | None, worktree_is_index: bool,
+        added: frozenset[str] | None,
+    ) -> tuple[int, int, list[Any], set[str]]:
+        """This check's share of the pass all the run's built-ins share (``peers``; see
+        ``omnibase.builtins._shared``): files checked, of them cached, failing verdicts,
+        and its files that were gone (deleted since they were listed)."""
+        from omnibase.builtins._shared import set_verdicts, shared_pass
+
+        stages = [_stage(u) for u in self.peers]
+        me = self.peers.index(self.use)
+        done = shared_pass(
+            stages, ctx.files, root=ctx.root, token=ctx.run_id, cache=cache, git_dir=git_dir,
+            worktree_is_index=worktree_is_index, added_known=added is not None,
+        )  # fmt: skip
+        outcome = done.outcomes[me]
+        gone = set(done.gone.intersection(paths))
+        if outcome is None:  # a whole-set check: judged here, on the pass's facts
+            verdicts = set_verdicts(done, stages[me], root=ctx.root, added=added)
+            return len(verdicts), 0, [v for v in verdicts if not v.ok], gone
+        return outcome.checked, outcome.cached, [v for v in outcome.notable if not v.ok], gone
+
+    def _alone(
+        self, ctx: ExecCtx, paths: tuple[str, ...], stages: list[Any], cache: Any, git_dir: str | None,
+        worktree_is_index: bool, added: frozenset[str] | None,
+    ) -> tuple[int, int, list[Any], set[str]]:
+        """This check run by itself over ``paths`` (in a worker process, or with no peers);
+        as ``_shared``."""
+        from omnibase.builtins._run import run_scoped_checks
+
+        stats: dict[str, int] = {}
+        gone: set[str] = set()
+        verdicts = run_scoped_checks(
+            paths, stages, len(self.before), root=ctx.root, cache=cache, stats=stats, git_dir=git_dir,
+            worktree_is_index=worktree_is_index, added=added, token=ctx.run_id, gone=gone,
+        )  # fmt: skip
+        return len(verdicts), stats.get(self.use.check, 0), [v for v in verdicts if not v.ok], gone
+
+
+def _in_worker_call() -> bool:
+    from omnibase.builtins._run import _in_worker_call as in_call
+
+    return in_call()
 
 
 def _stage(use: BuiltinUse) -> Any:
@@ -179,7 +234,7 @@ def finish_run(ctx: ExecCtx, failed: dict[str, str] | None = None) -> tuple[str,
     import sys
 
     try:
-        return apply_fixes(ctx, failed)
+        return apply_fixes(ctx, failed)  # which drops what the checks shared
     finally:
         if "omnibase.builtins._run" in sys.modules:  # the checks ran: they may have a pool
             from omnibase.builtins._run import release_pool
@@ -193,6 +248,12 @@ def apply_fixes(ctx: ExecCtx, failed: dict[str, str] | None = None) -> tuple[str
     ``failed`` the ones whose write failed, with why (``unwritten`` puts them in the
     report). Call it after the run, also a run stopped early (its reported fixes are
     kept); under ``ctx.dry_run`` it writes nothing."""
+    import sys
+
+    if "omnibase.builtins._shared" in sys.modules:  # what the checks shared is of the past now
+        from omnibase.builtins._shared import forget
+
+        forget(ctx.run_id)
     if ctx.dry_run:
         return ()
     from omnibase._io.git import git_dir_of
@@ -362,20 +423,27 @@ def _component(use: BuiltinUse, before: tuple[BuiltinUse, ...], isolation: Isola
 
 
 def chained(components: Sequence[Component[Any, Any]], selected: Iterable[str]) -> tuple[Component[Any, Any], ...]:
-    """``components`` with each built-in fixer among ``selected`` remade to start from the
-    selected built-in fixers before it (in this order); everything else as it was."""
+    """``components`` with each built-in among ``selected`` remade to know the run's other
+    selected built-ins (its ``peers``, with which it shares one pass over the files) and,
+    for a fixer, to start from the selected built-in fixers before it (in this order);
+    everything else as it was (a built-in not selected knows no peers)."""
     from omnibase.builtins import CHECKS
 
     wanted = set(selected)
+    peers = tuple(
+        c.fn.use for c in components if isinstance(c.fn, BuiltinCheck) and c.name in wanted
+    )
     out: list[Component[Any, Any]] = []
     fixers: list[BuiltinUse] = []
     for comp in components:
         fn = comp.fn
-        if isinstance(fn, BuiltinCheck) and CHECKS[fn.use.check].is_fixer:
-            before = tuple(fixers) if comp.name in wanted else ()
-            if before != fn.before:
-                comp = Component(BuiltinCheck(fn.use, before), comp.meta)
-            if comp.name in wanted:
+        if isinstance(fn, BuiltinCheck):
+            mine = comp.name in wanted
+            before = tuple(fixers) if mine and CHECKS[fn.use.check].is_fixer else ()
+            made = BuiltinCheck(fn.use, before, peers if mine else ())
+            if made != fn:
+                comp = Component(made, comp.meta)
+            if mine and CHECKS[fn.use.check].is_fixer:
                 fixers.append(fn.use)
         out.append(comp)
     return tuple(out)

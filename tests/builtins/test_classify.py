@@ -122,3 +122,23 @@ def test_tags_are_what_pre_commit_sees(tree: Path, name: str, expected: set[str]
 def test_tags_of_a_missing_file_are_an_error(tree: Path) -> None:
     with pytest.raises(ValueError):
         tags_for(str(tree / "no-such-file"))
+
+
+def test_tags_of_a_name_remembered_by_extension_are_identifys_in_any_order():
+    # the memo keys a name by its extension unless some part of it is a name identify
+    # knows: in whatever order names come, each gets identify's own answer
+    import random
+
+    from identify.identify import tags_from_filename
+
+    from omnibase.builtins import _classify
+
+    parts = ["a", "", "py", "PY", "txt", "Dockerfile", "xenial", "md", "tar", "gz", "bashrc", "yaml", "json", "x", "lock"]
+    rng = random.Random(7)
+    names = {".".join(rng.choice(parts) for _ in range(rng.randint(1, 4))) for _ in range(2000)} - {""}
+    for _ in range(3):
+        order = sorted(names)
+        rng.shuffle(order)
+        _classify._BY_NAME.clear()
+        for name in order + order:
+            assert _classify._name_tags(name) == frozenset(tags_from_filename(name)), name

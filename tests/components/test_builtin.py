@@ -17,7 +17,7 @@ import pytest
 
 from omnibase.builtins import CHECKS, DEFAULT_CHECKS
 from omnibase.builtins import _run
-from omnibase.components.builtin import BuiltinCheck, BuiltinUse, apply_fixes, builtin_components, chained
+from omnibase.components.builtin import BuiltinCheck, BuiltinUse, apply_fixes, builtin_components, chained, finish_run
 from omnibase.core.combinators import all_of
 from omnibase.core.intents import Invoke
 from omnibase.core.values import ExecCtx
@@ -172,24 +172,27 @@ class _Counting:
         return self.fn(*args)
 
 
-def test_each_invocation_runs_only_its_own_check(tree, monkeypatch):
+def test_a_run_calls_each_check_once_per_file_however_many_checks_it_has(tree, monkeypatch):
     calls: dict[str, int] = {}
     counted = {n: msgspec.structs.replace(s, fn=_Counting(n, s.fn, calls)) for n, s in CHECKS.items()}
     monkeypatch.setattr(_run, "CHECKS", counted)
-    comps = builtin_components(_uses())
-    ctx = _ctx(tree)
-    fixers: list[str] = []
-    for comp in comps:
+    ctx = _ctx(tree, run_id="counted")
+    # what each use's own check costs when it runs alone (no peers): one call per file it sees
+    own: dict[str, int] = {}
+    for comp in builtin_components(_uses()):
+        alone = BuiltinCheck(comp.fn.use)  # no fixers before it either: only its own calls count
         calls.clear()
-        comp.fn(ctx, ctx.files)
+        alone(ctx, ctx.files)
         check = comp.fn.use.check
-        if CHECKS[check].is_fixer:  # its own work, plus recomputing the selected fixers before it
-            assert set(calls) <= {check, *fixers}, (comp.name, calls)
-            fixers.append(check)
-        else:
-            assert set(calls) <= {check}, (comp.name, calls)
-        if CHECKS[check].scope == "file":
-            assert calls.get(check, 0) >= 1, comp.name
+        own[check] = own.get(check, 0) + calls.get(check, 0)
+    calls.clear()
+    comps = builtin_components(_uses())
+    comps[0].fn(ctx, ctx.files)  # the first built-in of the run checks the files for all file checks
+    assert calls == {check: n for check, n in own.items() if n and CHECKS[check].scope == "file"}
+    for comp in comps[1:]:  # the others take their share: no check runs again
+        comp.fn(ctx, ctx.files)
+    assert calls == {check: n for check, n in own.items() if n}
+    finish_run(ctx)
 
 
 def _hash_tree(root: Path) -> str:
@@ -268,8 +271,8 @@ def test_a_check_after_another_does_not_classify_the_same_files_again(tmp_path, 
     for i in range(10):
         (tmp_path / f"f{i}.txt").write_bytes(b"x\n")
     classified: list[str] = []
-    real = _run.tags_for
-    monkeypatch.setattr(_run, "tags_for", lambda full: (classified.append(full), real(full))[1])
+    real = _run.tags_from
+    monkeypatch.setattr(_run, "tags_from", lambda full, *rest: (classified.append(full), real(full, *rest))[1])
     paths = [f"f{i}.txt" for i in range(10)]
     _run.run_builtin_checks(paths, ["trailing-whitespace"], root=str(tmp_path), jobs=1)
     assert len(classified) == 10

@@ -22,8 +22,10 @@ def _registry(*entries: str) -> str:
     return "version: 1\ncomponents:\n" + "".join(entries)
 
 
-def _entry(name: str, stages: str, script: str, *, files: bool = True) -> str:
+def _entry(name: str, stages: str, script: str, *, files: bool = True, write: str = "") -> str:
     extra = "" if files else "    pass_filenames: false\n    always_run: true\n"
+    if write:  # the command writes there too (commands may write only in the repository by default)
+        extra += f"    sandbox: {{write: ['.', {write!r}]}}\n"
     return (f"  - name: {name}\n    type: validator\n    tags: [pre-commit]\n    stages: [{stages}]\n{extra}"
             f"    command: [sh, -c, {script!r}, {name}]\n")
 
@@ -66,11 +68,11 @@ def test_prepare_commit_msg_edits_the_message_and_sees_its_source(repo, cli):
 def test_post_hooks_and_pre_rebase_get_git_arguments_and_no_files(repo, cli, tmp_path: Path):
     log = tmp_path / "hooks.log"
     entries = [
-        _entry("after-commit", "post-commit", f'echo "post-commit $#" >> {log}', files=False),
+        _entry("after-commit", "post-commit", f'echo "post-commit $#" >> {log}', files=False, write=str(tmp_path)),
         _entry("after-checkout", "post-checkout",
-               f'echo "post-checkout $PRE_COMMIT_FROM_REF $PRE_COMMIT_TO_REF $PRE_COMMIT_CHECKOUT_TYPE" >> {log}', files=False),
-        _entry("after-merge", "post-merge", f'echo "post-merge $PRE_COMMIT_IS_SQUASH_MERGE" >> {log}', files=False),
-        _entry("after-rewrite", "post-rewrite", f'echo "post-rewrite $PRE_COMMIT_REWRITE_COMMAND" >> {log}', files=False),
+               f'echo "post-checkout $PRE_COMMIT_FROM_REF $PRE_COMMIT_TO_REF $PRE_COMMIT_CHECKOUT_TYPE" >> {log}', files=False, write=str(tmp_path)),
+        _entry("after-merge", "post-merge", f'echo "post-merge $PRE_COMMIT_IS_SQUASH_MERGE" >> {log}', files=False, write=str(tmp_path)),
+        _entry("after-rewrite", "post-rewrite", f'echo "post-rewrite $PRE_COMMIT_REWRITE_COMMAND" >> {log}', files=False, write=str(tmp_path)),
         _entry("no-rebase", "pre-rebase", f'echo "pre-rebase $PRE_COMMIT_PRE_REBASE_UPSTREAM"; exit 1', files=False),
     ]
     repo.seed({"omnibase.yaml": _registry(*entries)})

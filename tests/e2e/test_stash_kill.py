@@ -36,14 +36,50 @@ def _prepare(repo) -> None:
     repo.write("untracked.txt", "untracked\n")
 
 
+def _members(pgid: int) -> list[tuple[int, str, int, str, str]]:
+    """Every process still in process group ``pgid``, zombies included (a process is gone
+    only once reaped): pid, state (``/proc/PID/stat``), parent, blocked signals (``SigBlk``)
+    and command line."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+            fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp ...
+            if int(fields[2]) != pgid:
+                continue
+            with open(f"/proc/{entry}/status") as f:
+                blocked = next((line.split()[1] for line in f if line.startswith("SigBlk:")), "?")
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        found.append((int(entry), fields[0], int(fields[1]), blocked, argv or stat[: stat.rindex(")") + 1]))
+    return found
+
+
 def _group_gone(pgid: int, timeout: float = 60.0) -> None:
+    """Wait until no process of group ``pgid`` exists. A zombie whose parent is this process
+    (an orphan it adopted: a test process may be a child subreaper) is reaped here, since no
+    one else will; any other zombie is its parent's to reap. What lingers is named."""
     end = time.monotonic() + timeout
     while True:
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
             return
-        assert time.monotonic() < end, "the commit's processes never ended"
+        for pid, state, parent, _, _ in _members(pgid):
+            if state == "Z" and parent == os.getpid():
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        if time.monotonic() >= end:
+            lingering = [f"pid {pid} state {state} parent {parent}{' (this test)' if parent == os.getpid() else ''} "
+                         f"SigBlk {blocked}: {argv}" for pid, state, parent, blocked, argv in _members(pgid)]
+            raise AssertionError("the commit's processes never ended:\n" + "\n".join(lingering))
         time.sleep(0.02)
 
 

@@ -24,7 +24,8 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 
 from returns.result import Failure, Result, Success
@@ -39,6 +40,7 @@ __all__ = [
     "MARKER",
     "MAX_OUTPUT",
     "adopt_orphans",
+    "adopting_orphans",
     "arun_command",
     "child_env",
     "classify",
@@ -69,6 +71,7 @@ MARKER: Final = "OMNIBASE_PROC"
 _GRACE: Final = 0.5
 _CLONE_NEWNET: Final = 0x40000000
 _PR_SET_CHILD_SUBREAPER: Final = 36
+_PR_GET_CHILD_SUBREAPER: Final = 37
 _MEMORY_WORDS: Final = re.compile(
     r"MemoryError|Cannot allocate memory|out of memory|bad_alloc|memory exhausted|failed to allocate", re.IGNORECASE
 )
@@ -94,6 +97,27 @@ def adopt_orphans() -> bool:
         return bool(_c().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
+
+
+@contextmanager
+def adopting_orphans() -> Iterator[bool]:
+    """``adopt_orphans`` for the length of a block, then as before: a process that runs the
+    CLI in-process (a test runner, an embedding tool) is not left adopting, for the rest of
+    its life, orphans that it never waits for (they would stay zombies: a process group
+    killed later would never be empty). Yields whether adopting was allowed."""
+    import ctypes
+
+    before = ctypes.c_int(0)
+    try:
+        known = _c().prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        known = False
+    adopted = adopt_orphans()
+    try:
+        yield adopted
+    finally:
+        if adopted and known and not before.value:
+            _c().prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def network_isolation() -> bool:
