@@ -190,3 +190,12 @@ def test_the_checks_of_one_run_read_a_record_once(tmp_path, monkeypatch):
     for sig in (b"a", b"b", b"c"):
         assert len(VerdictCache(path, token="run").passed({"f": b"k"}, sig)) == (sig != b"c")
     assert asked == [[b"k"]]
+
+
+def test_a_run_over_many_files_reads_every_record(tmp_path):
+    # records are read in chunks (SQLite bounds the parameters of one query): none is lost
+    path = str(tmp_path / "c.sqlite3")
+    keys = [i.to_bytes(2, "big") for i in range(1234)]
+    VerdictCache(path).add({k: Record(tags=frozenset({"text"}), size=i, passed={b"s": ("x",)}) for i, k in enumerate(keys)})
+    got = VerdictCache(path).hits(keys)
+    assert sorted(got) == sorted(keys) and {got[k].size for k in keys} == set(range(1234))
