@@ -18,9 +18,6 @@ awaited there.
 
 from __future__ import annotations
 
-import asyncio
-import math
-import selectors
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -125,86 +122,14 @@ class FakeDriver(PerformerBase):
         if early is not None:
             return early
         started = self.clock_ns
+        from omnibase.drivers._virtual import VirtualTimeout, run_virtually
+
         try:
-            returned = await self._virtually(fn(intent.ctx, intent.value), intent.limit)
-        except _VirtualTimeout:
+            returned = await run_virtually(self, fn(intent.ctx, intent.value), intent.limit)
+        except VirtualTimeout:
             return Called(None, InvocationTimedOut(intent.limit or 0.0), started, self.clock_ns)
         except (Exception, SystemExit) as exc:
             self.clock_ns += int(cost * 1e9)
             return Called(None, exc, started, self.clock_ns, traceback=format_traceback(exc))
         self.clock_ns += int(cost * 1e9)
         return Called(returned, None, started, self.clock_ns)
-
-    async def _virtually(self, awaitable: Any, limit: float | None) -> Any:
-        """What ``awaitable`` returns, awaited in a loop of its own on this driver's clock
-        (see the module's docstring), stepped from the caller's loop: while a timer is due,
-        the clock moves to it at once; while nothing is due, the caller's loop runs (other
-        branches, a cancellation, real I/O finishing). Past ``limit`` virtual seconds it
-        is cancelled and ``_VirtualTimeout`` raised; cancelling the caller cancels it."""
-
-        async def bounded() -> Any:
-            scope = asyncio.timeout(limit)
-            try:
-                async with scope:
-                    return await awaitable
-            except TimeoutError:
-                if scope.expired():  # the limit's, not one the component raised itself
-                    raise _VirtualTimeout from None
-                raise
-
-        loop = _VirtualLoop(self)
-        outer = asyncio.get_running_loop()
-        inner: Any = loop  # its ready queue and timers are what decide whether to wait
-
-        def step() -> None:
-            asyncio.events._set_running_loop(loop)
-            try:
-                inner._run_once()
-            finally:
-                asyncio.events._set_running_loop(outer)
-
-        task = loop.create_task(bounded())
-        try:
-            while not task.done():
-                # the caller's loop goes on between steps (other branches start, as they
-                # would on one loop); with nothing due here, it waits a little for real I/O
-                await asyncio.sleep(0 if inner._ready or inner._scheduled else 0.001)
-                step()
-        except asyncio.CancelledError:
-            task.cancel()
-            while not task.done():
-                step()
-            raise
-        finally:
-            loop.close()
-        return task.result()
-
-
-class _VirtualTimeout(Exception):
-    """The awaited component ran past its limit on the virtual clock."""
-
-
-class _VirtualSelector(selectors.DefaultSelector):
-    """A selector that never waits: when nothing is ready and a timer is due in
-    ``timeout`` seconds, it moves the driver's clock there instead."""
-
-    def __init__(self, driver: FakeDriver) -> None:
-        super().__init__()
-        self.driver = driver
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        ready: list[tuple[selectors.SelectorKey, int]] = super().select(0)
-        if not ready and timeout:  # never blocks: with no timer due, the stepping waits
-            self.driver.clock_ns += math.ceil(timeout * 1e9)
-        return ready
-
-
-class _VirtualLoop(asyncio.SelectorEventLoop):
-    """An event loop whose clock is the fake driver's."""
-
-    def __init__(self, driver: FakeDriver) -> None:
-        super().__init__(_VirtualSelector(driver))
-        self.driver = driver
-
-    def time(self) -> float:
-        return self.driver.clock_ns / 1e9
