@@ -16,7 +16,7 @@ from typing import Any
 
 from omnibase.core.values import RunReport, Status, StepResult, Summary
 
-__all__ = ["Repo", "Result", "alive", "cli_env", "git", "git_bytes", "init_repo", "report", "run_cli", "summary_of"]
+__all__ = ["Repo", "Result", "alive", "cli_env", "git", "git_bytes", "git_through_hooks", "init_repo", "linked_worktree", "report", "run_cli", "summary_of"]
 
 
 # --- git ----------------------------------------------------------------------------------
@@ -105,6 +105,25 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["OMNIBASE_FETCH"] = "0"  # no hook repository is fetched over the network (file:// ones are)
     env.update(extra or {})
     return env
+
+
+def linked_worktree(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository ``tmp_path/main`` with one commit, and a linked worktree of it
+    ``tmp_path/linked`` (its own git directory, the common one shared)."""
+    main = init_repo(tmp_path / "main")
+    git(main, "commit", "-q", "--allow-empty", "-m", "x")
+    linked = tmp_path / "linked"
+    git(main, "worktree", "add", "-q", str(linked))
+    return main, linked
+
+
+def git_through_hooks(
+    root: Path, *args: str, env: Mapping[str, str] | None = None, text: bool = True, check: bool = False
+) -> subprocess.CompletedProcess[Any]:
+    """Run git in ``root`` as a user would, with the environment a CLI run gets (so hooks
+    installed there run omnibase as they would for them); the whole completed process,
+    failures included unless ``check``."""
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=text, env=cli_env(env), check=check)
 
 
 def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:

@@ -5,28 +5,18 @@ from __future__ import annotations
 
 import os
 import pathlib
-import subprocess
 
 import pytest
 from returns.result import Failure, Success
 
 from omnibase._io.git import repo_paths
 from omnibase._io.state import make_state_dir, server_dir, state_dir, state_dir_of
-
-
-def _git(cwd: pathlib.Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+from tests.support import linked_worktree
 
 
 @pytest.fixture
 def main_and_linked(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
-    main = tmp_path / "main"
-    main.mkdir()
-    _git(main, "init", "-q", "-b", "main")
-    _git(main, "-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x")
-    linked = tmp_path / "linked"
-    _git(main, "worktree", "add", "-q", str(linked))
-    return main, linked
+    return linked_worktree(tmp_path)
 
 
 def test_a_linked_worktree_keeps_its_own_state_and_shares_the_server(main_and_linked: tuple[pathlib.Path, pathlib.Path]) -> None:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cli_env
+from tests.support import cli_env, git_through_hooks
 
 pytestmark = pytest.mark.e2e
 
 
 def _git(repo, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True, env=cli_env(env), check=False)
+    return git_through_hooks(repo.root, *args, env=env)
 
 
 def _registry(*entries: str) -> str:

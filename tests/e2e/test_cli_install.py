@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from tests.support import cli_env
+from tests.support import cli_env, git_through_hooks
 
 pytestmark = pytest.mark.e2e
 
 
 def _git(repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True, env=cli_env(None), check=False)
+    return git_through_hooks(repo.root, *args)
 
 
 def _commit(repo, message: str = "c") -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _env
+from tests.support import cli_env as _env, git_through_hooks
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ def _tree(root: Path) -> dict[bytes, tuple[int, bytes]]:
 
 
 def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, env=_env(None), check=check)
+    return git_through_hooks(root, *args, text=False, check=check)
 
 
 def _commit(root: Path) -> subprocess.CompletedProcess[str]:

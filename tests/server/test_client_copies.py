@@ -15,28 +15,19 @@ from omnibase._io.git import repo_paths
 from omnibase._io.state import server_dir
 from omnibase.core.exits import signal_exit
 from omnibase.server import client
-
-
-def _git(cwd: pathlib.Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+from tests.support import git, linked_worktree
 
 
 @pytest.fixture
 def main_and_linked(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
-    main = tmp_path / "main"
-    main.mkdir()
-    _git(main, "init", "-q", "-b", "main")
-    _git(main, "-c", "user.email=t@e.invalid", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x")
-    linked = tmp_path / "linked"
-    _git(main, "worktree", "add", "-q", str(linked))
-    return main, linked
+    return linked_worktree(tmp_path)
 
 
 def test_the_clients_copy_finds_the_same_server_folder_as_the_package(main_and_linked: tuple[pathlib.Path, pathlib.Path]) -> None:
     """The hook's client reads the git folder from ``--hook-dir`` (git's hooks folder) and
     names the socket folder itself: both must be what ``repo_paths``/``server_dir`` say."""
     for tree in main_and_linked:
-        hooks = _git(tree, "rev-parse", "--path-format=absolute", "--git-path", "hooks").strip()
+        hooks = git(tree, "rev-parse", "--path-format=absolute", "--git-path", "hooks").strip()
         found = client._git_dir(["--hook-type=pre-commit", "--hook-dir", hooks, "--"])
         assert found == repo_paths(str(tree)).unwrap().common_dir
         assert client.socket_dir(found) == server_dir(found)
