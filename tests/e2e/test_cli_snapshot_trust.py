@@ -113,10 +113,21 @@ def test_a_malformed_snapshot_is_one_line_and_exit_2_wherever_it_is_read(failed:
 
 def test_a_retry_out_of_range_is_refused_with_where_it_is(failed: Any, cli: Any) -> None:
     repo, doc, _ = failed
-    retry = doc["pipeline"]["children"][0]["children"][0]["children"][0]
-    assert retry["kind"] == "retry"
+    retry, where = _first_of_kind(doc["pipeline"], "retry", "$.pipeline")
     retry["retry"]["max_attempts"] = -1
-    _one_line(_replay(repo, cli, doc), "Expected `int` >= 1 - at `$.pipeline.children[0].children[0].children[0].retry.max_attempts`")
+    _one_line(_replay(repo, cli, doc), f"Expected `int` >= 1 - at `{where}.retry.max_attempts`")
+
+
+def _first_of_kind(node: dict[str, Any], kind: str, where: str) -> tuple[dict[str, Any], str]:
+    """The first node of ``kind`` in a snapshot's pipeline (depth first) and its JSON path."""
+    if node["kind"] == kind:
+        return node, where
+    for i, child in enumerate(node.get("children") or []):
+        try:
+            return _first_of_kind(child, kind, f"{where}.children[{i}]")
+        except LookupError:
+            continue
+    raise LookupError(kind)
 
 
 def test_snapshot_show_prints_no_terminal_control_from_the_file(failed: Any, cli: Any) -> None:
