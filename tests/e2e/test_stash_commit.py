@@ -25,11 +25,13 @@ pytestmark = pytest.mark.e2e
 
 
 def _tree(root: Path) -> dict[bytes, tuple[int, bytes]]:
-    """Every path under ``root`` but ``.git``: (full mode, bytes or a symlink's target)."""
+    """Every path under ``root`` but ``.git`` and Python's bytecode caches (written when a
+    component is imported, unless PYTHONDONTWRITEBYTECODE is set): (full mode, bytes or a
+    symlink's target)."""
     out: dict[bytes, tuple[int, bytes]] = {}
     base = os.fsencode(root)
     for folder, dirs, names in os.walk(base):
-        dirs[:] = [d for d in dirs if d != b".git"]
+        dirs[:] = [d for d in dirs if d not in (b".git", b"__pycache__")]
         for name in names:
             full = os.path.join(folder, name)
             st = os.lstat(full)
