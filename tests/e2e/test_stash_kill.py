@@ -61,21 +61,26 @@ def _members(pgid: int) -> list[tuple[int, str, int, str, str]]:
 
 
 def _group_gone(pgid: int, timeout: float = 60.0) -> None:
-    """Wait until no process of group ``pgid`` exists. A zombie whose parent is this process
-    (an orphan it adopted: a test process may be a child subreaper) is reaped here, since no
-    one else will; any other zombie is its parent's to reap. What lingers is named."""
+    """Wait until every process of group ``pgid`` has ended: none left, or only zombies (an
+    ended process that its parent has not reaped yet can touch nothing; when the suite runs
+    under a subreaper, as under ``omnibase orch --stage ci``, that parent is busy until the
+    suite ends). A zombie whose parent is this process is reaped here, since no one else
+    will. What lingers is named."""
     end = time.monotonic() + timeout
     while True:
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
             return
-        for pid, state, parent, _, _ in _members(pgid):
+        members = _members(pgid)
+        for pid, state, parent, _, _ in members:
             if state == "Z" and parent == os.getpid():
                 try:
                     os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
                     pass
+        if members and all(state == "Z" for _, state, _, _, _ in members):
+            return
         if time.monotonic() >= end:
             lingering = [f"pid {pid} state {state} parent {parent}{' (this test)' if parent == os.getpid() else ''} "
                          f"SigBlk {blocked}: {argv}" for pid, state, parent, blocked, argv in _members(pgid)]
