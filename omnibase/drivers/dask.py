@@ -292,6 +292,10 @@ def local_cluster(workers: int, *, reruns: bool = False) -> Any:
     distributed: Any = _distributed  # its constructors are untyped
 
     config = {} if reruns else {"distributed.scheduler.allowed-failures": 0}
+    # Worker processes the nannies start again after a death read their logging from the
+    # environment when they import distributed: silence them the same way (unless the user
+    # asked for Dask's logs).
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     with dask.config.set(config):
         return distributed.LocalCluster(
             n_workers=workers,
