@@ -92,8 +92,6 @@ def make_repo(root: Path, count: int, seed: int = 23) -> None:
         folder = root / f"d{i % FOLDERS:03d}"
         folder.mkdir(exist_ok=True)
         (folder / f"f{i:06d}{ext}").write_text(make(rng, rng.randint(40, 600)))
-    (root / "pc.yaml").write_text(pre_commit_config())
-    (root / "prek.yaml").write_text(prek_config())
     git(root, "init", "-q")
     git(root, "config", "user.email", "bench@example.invalid")
     git(root, "config", "user.name", "bench")
@@ -109,7 +107,19 @@ def repo_of(count: int) -> Path:
         started = time.perf_counter()
         make_repo(root, count)
         print(f"generated {count} files in {time.perf_counter() - started:.1f} s: {root}", flush=True)
+    # The peers' configurations live beside the repository, not in it, and are written on
+    # every run: they name this checkout's executables, which move with the checkout.
+    configs(root).pc.write_text(pre_commit_config())
+    configs(root).prek.write_text(prek_config())
     return root
+
+
+class configs:
+    """Where the peers' configuration files for the repository ``root`` are kept."""
+
+    def __init__(self, root: Path) -> None:
+        self.pc = root.parent / f"{root.name}.pre-commit.yaml"
+        self.prek = root.parent / f"{root.name}.prek.yaml"
 
 
 class Run:
@@ -138,8 +148,8 @@ def tools(root: Path, old: tuple[str, Path] | None) -> dict[str, tuple[list[str]
     found = {
         "omnibase --no-cache": ([*omni, "orch", "--format", "human", "--no-cache", "--all-files"], env),
         "omnibase (warm cache)": ([*omni, "orch", "--format", "human", "--all-files"], env),
-        "prek": ([str(BIN / "prek"), "run", "-c", str(root / "prek.yaml"), "--all-files"], peer),
-        "pre-commit": ([str(BIN / "pre-commit"), "run", "-c", str(root / "pc.yaml"), "--all-files"], peer),
+        "prek": ([str(BIN / "prek"), "run", "-c", str(configs(root).prek), "--all-files"], peer),
+        "pre-commit": ([str(BIN / "pre-commit"), "run", "-c", str(configs(root).pc), "--all-files"], peer),
     }
     if old is not None:
         was, was_env, _ = omnibase_argv(old[1])
@@ -150,8 +160,9 @@ def tools(root: Path, old: tuple[str, Path] | None) -> dict[str, tuple[list[str]
 def measure(count: int, rounds: int, old: tuple[str, Path] | None, only: list[str] | None = None) -> dict[str, list[Run]]:
     root = repo_of(count)
     argv = {k: v for k, v in tools(root, old).items() if only is None or any(k.startswith(o) for o in only)}
-    for line, env in argv.values():  # warm-up: pre-commit and prek set themselves up; the cache fills
-        Run(line, root, env)
+    for name, (line, env) in argv.items():  # warm-up: pre-commit and prek set themselves up; the cache fills
+        if Run(line, root, env).code != 0:  # a tool that fails would be timed doing something else
+            raise SystemExit(f"{name} failed on the clean repository; its time would mean nothing")
     runs: dict[str, list[Run]] = {name: [] for name in argv}
     names = list(argv)
     for r in range(rounds):
