@@ -64,6 +64,24 @@ def accepted() -> set[str]:
     return {m for line in section.splitlines() if line.startswith("|") for m in re.findall(r"`([\w.ǁ]+__mutmut_\d+)`", line)}
 
 
+def forget_missed(only: list[str]) -> None:
+    """Clear the result of every mutant in ``only`` that was not caught, so a resumed run
+    runs it again (mutmut records the tests added since and runs them too)."""
+    import fnmatch
+
+    for meta in sorted(Path("mutants").rglob("*.py.meta")):
+        source = meta.relative_to("mutants").with_suffix("").as_posix()
+        if not any(fnmatch.fnmatch(source, p) for p in only):
+            continue
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        again = [k for k, c in codes.items() if c is not None and outcome(c) not in CAUGHT]
+        for key in again:
+            codes[key] = None
+        meta.write_text(json.dumps(data))
+        print(f"mutate: {len(again)} missed mutant(s) of {source} run again")
+
+
 def outcome(code: int | None) -> str:
     return "not run" if code is None else OUTCOME.get(code, f"exit {code}")
 
@@ -75,6 +93,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants run at once")
     parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
                         help="leave out a test that fails without any mutant (say so with the score)")
+    parser.add_argument("--retry-missed", action="store_true",
+                        help="with --resume: run again the mutants not caught last time (after new tests)")
     parser.add_argument("--tests", action="append", default=[], metavar="PATH",
                         help="run only the tests under PATH (repeatable) instead of all of tests/: quicker, "
                              "and the score can only be lower than the whole suite's (fewer tests, fewer kills)")
@@ -84,6 +104,8 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if not args.resume:
         shutil.rmtree("mutants", ignore_errors=True)
+    elif args.retry_missed:
+        forget_missed(only)
     # A test that runs the CLI in a subprocess must run the mutated package too.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "mutants"), os.environ.get("PYTHONPATH")]))
 
