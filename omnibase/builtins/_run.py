@@ -123,7 +123,7 @@ def _mask(
 
 def _check_chunk(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], passed: _Passed = {},
-    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {}, starts: bool = False,
+    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {}, starts: bool = False, keys: bool = True,
 ) -> Tally:
     """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
 
@@ -134,8 +134,11 @@ def _check_chunk(
     file no stage applies to is read only as far as its classification needs. A file in
     ``passed`` is not touched (its classification and passing verdicts are known), one in
     ``tagged`` is not classified again. ``starts``: note which files' first bytes were
-    read and which start with ``#!`` (``Tally.started``, ``Tally.shebang``)."""
+    read and which start with ``#!`` (``Tally.started``, ``Tally.shebang``). ``keys``: give
+    each file's stat key in its info (for the classification memo; else None)."""
     specs = [CHECKS[s.check] for s in stages]
+    #: mask -> the stages it runs, in order: (bit, function, options, is a fixer, name)
+    plans: dict[int, list[tuple[int, Callable[..., Verdict], Any, bool, str]]] = {}
     by_tags: dict[frozenset[str], int] | None = {} if not any(s.files or s.exclude for s in stages) else None
     shift = emit_from
     tally = Tally([], [], [], [], [])
@@ -156,10 +159,12 @@ def _check_chunk(
         try:
             if known is not None:
                 tags, size, key = known
+                head.size = size
             else:
                 try:
                     st = os.lstat(full)
-                    size, key = st.st_size, _stat_key(st)
+                    size = head.size = st.st_size
+                    key = _stat_key(st) if keys else None
                     kind = stat.S_IFMT(st.st_mode)
                     if kind in _BLOCKING:
                         raise OSError("not a regular file")  # reading one could block forever
@@ -197,13 +202,16 @@ def _check_chunk(
                 if content[:2] == b"#!":
                     shebang.append(path)
             current = content
-            for i, spec in enumerate(specs):
-                if not mask >> i & 1:
-                    continue
+            plan = plans.get(mask)
+            if plan is None:
+                plan = plans[mask] = [
+                    (i, spec.fn, stages[i].opts, spec.is_fixer, spec.name) for i, spec in enumerate(specs) if mask >> i & 1
+                ]
+            for i, fn, opts, is_fixer, name in plan:
                 try:
-                    verdict = spec.fn(path, current if spec.is_fixer else content, stages[i].opts)
+                    verdict = fn(path, current if is_fixer else content, opts)
                 except Exception as exc:  # a bug in a check must not stop the run
-                    verdict = _fail(spec.name, path, f"{path}: {spec.name} crashed: {type(exc).__name__}: {exc}")
+                    verdict = _fail(name, path, f"{path}: {name} crashed: {type(exc).__name__}: {exc}")
                 if verdict.edit is not None:
                     current = verdict.edit.content
                 if i >= shift and (not verdict.ok or verdict.findings or verdict.edit is not None):
@@ -216,38 +224,57 @@ def _check_chunk(
 _BLOCKING = frozenset({stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK})
 
 
+#: How a file is opened for its content (the lstat before said it is a regular file).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
 class _Head:
     """A file's content, read once and as far as asked: ``__call__`` gives its start (all of
     a small file: one read serves classifying and checking), ``whole`` all of it (the rest
-    read from where the start ended)."""
+    read from where the start ended). ``size``: what ``lstat`` said (-1: not known), so a
+    small file takes one ``read`` of exactly its size (plus one byte, to see that it did
+    not grow); the reads are the operating system's own (``os.read``: no file object, no
+    ``fstat`` of its own), a short read taken as the end of the file, as ``FileIO`` takes it."""
 
-    __slots__ = ("file", "full", "start")
+    __slots__ = ("fd", "full", "size", "start")
 
-    def __init__(self, full: str) -> None:
+    def __init__(self, full: str, size: int = -1) -> None:
         self.full = full
-        self.file: Any = None
+        self.size = size
+        self.fd = -1
         self.start: bytes | None = None
 
     def __call__(self) -> bytes:
         if self.start is None:
-            self.file = open(self.full, "rb", buffering=0)
-            self.start = self.file.read(HEAD_BYTES)
-            if len(self.start) < HEAD_BYTES:  # the whole file: nothing more to read
+            self.fd = os.open(self.full, _READ_FLAGS)
+            want = self.size + 1 if 0 <= self.size < HEAD_BYTES else HEAD_BYTES
+            start = os.read(self.fd, want)
+            if len(start) == want < HEAD_BYTES:  # it grew since: the start is HEAD_BYTES, as asked
+                start += os.read(self.fd, HEAD_BYTES - want)
+            self.start = start
+            if len(start) < HEAD_BYTES:  # the whole file: nothing more to read
                 self.close()
         return self.start
 
     def whole(self) -> bytes:
         start = self()
-        if self.file is None:
+        if self.fd < 0:
             return start
-        rest: bytes = self.file.readall()
+        parts = [start]
+        want = max(self.size - len(start), 0) + 1  # the rest as lstat saw it, and one byte more
+        while True:
+            more = os.read(self.fd, max(want, HEAD_BYTES))
+            if not more:
+                break
+            parts.append(more)
+            want = 0
         self.close()
-        return start + rest if rest else start
+        return b"".join(parts) if len(parts) > 1 else start
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _verdicts(stages: Sequence[ScopedCheck], tally: Tally) -> list[Verdict]:

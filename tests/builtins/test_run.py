@@ -168,14 +168,14 @@ def test_bad_files_give_failing_verdicts_never_exceptions(tmp_path: Path, monkey
     (tmp_path / "locked.py").write_bytes(b"x = 1\n")
     (tmp_path / "fine.py").write_bytes(b"x = 1\n")
     os.mkfifo(tmp_path / "pipe.txt")
-    real_open = open
+    real_open = os.open  # the checks read with the operating system's calls (root may read a chmod 000 file)
 
     def guarded_open(path, *args, **kwargs):
         if str(path).endswith("locked.py"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(_run, "open", guarded_open, raising=False)
+    monkeypatch.setattr(os, "open", guarded_open)
     paths = ["locked.py", "fine.py", "pipe.txt", "vanished.py"]
     verdicts = run_builtin_checks(paths, ["check-ast", "end-of-file-fixer"], root=str(tmp_path), jobs=1)
     by = {(v.check, v.path): v for v in verdicts}
