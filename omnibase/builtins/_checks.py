@@ -256,14 +256,17 @@ def check_case_conflict(facts: RepoFacts, opts: CaseConflictOpts) -> tuple[Verdi
     """Names (files or their folders) that differ only in case: among the received and
     added files, or between them and the other tracked files."""
     relevant = _with_dirs(set(facts.paths) | set(facts.added))
-    others = _with_dirs(set(facts.tracked)) - relevant
-    conflicts = {p.lower() for p in others} & {p.lower() for p in relevant}
-    seen: set[str] = set()
-    for name in relevant:
-        low = name.lower()
-        if low in seen:
-            conflicts.add(low)
-        seen.add(low)
+    # the folders of tracked files that are relevant are relevant: only the others' are new
+    others = _with_dirs(set(facts.tracked) - relevant) - relevant
+    lowered = [name.lower() for name in relevant]
+    seen = set(lowered)
+    conflicts = {p.lower() for p in others} & seen
+    if len(seen) < len(lowered):  # two relevant names that differ only in case
+        once: set[str] = set()
+        for low in lowered:
+            if low in once:
+                conflicts.add(low)
+            once.add(low)
     if not conflicts:  # the common case: no name to look for under each path
         return tuple(Verdict(check="check-case-conflict", path=path, ok=True) for path in facts.paths)
     names = sorted(x for x in others | relevant if x.lower() in conflicts)

@@ -22,7 +22,7 @@ import msgspec
 
 from omnibase.builtins._checks import _fail
 from omnibase.builtins._classify import (
-    CHECKS, HEAD_BYTES, CheckSpec, executable, matches, parse_options, select, tags_from,
+    CHECKS, HEAD_BYTES, CheckSpec, executable, matches, parse_options, tags_from,
 )
 from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdict, sha256
 
@@ -429,15 +429,14 @@ def _run_files(
     if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
         if meanwhile is not None:
             meanwhile()
-        return _joined(root, [Tally(infos, applied, [], [], []), _check_chunk(root, stages, emit_from, todo, passed, tagged, starts)], remember)
+        alone = _check_chunk(root, stages, emit_from, todo, passed, tagged, starts, remember)
+        return _joined(root, [Tally(infos, applied, [], [], []), alone], remember)
 
     def args(chunk: Sequence[str]) -> tuple[Any, ...]:
-        return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed},
-                {p: tagged[p] for p in chunk if p in tagged}, starts)  # fmt: skip
+        return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed} if passed else {},
+                {p: tagged[p] for p in chunk if p in tagged} if tagged else {}, starts, remember)  # fmt: skip
 
-    # small chunks balance uneven files; not so small that pickling dominates
-    size = max(16, min(512, -(-len(todo) // (jobs * 8))))
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    chunks = _chunks(todo, jobs)
     results: list[Tally | None] = [None] * len(chunks)
     try:
         pool = _pool(jobs)
@@ -458,6 +457,21 @@ def _run_files(
         meanwhile()
     done = [r if r is not None else _check_chunk(*args(chunks[i])) for i, r in enumerate(results)]
     return _joined(root, [Tally(infos, applied, [], [], []), *done], remember)
+
+
+def _chunks(todo: Sequence[str], jobs: int) -> list[Sequence[str]]:
+    """``todo`` cut into the pool's units of work, in order, each a share of what is left
+    (guided scheduling): large while much is left (fewer round trips), shrinking towards
+    the end, so that no worker is left with a large chunk while the others have nothing
+    more to take (a few large files at the end of a chunk cost more than a thousand small
+    ones). Never below 16 files (pickling would dominate), never above 512."""
+    chunks: list[Sequence[str]] = []
+    i, n = 0, len(todo)
+    while i < n:
+        size = max(16, min(512, (n - i) // (jobs * 4)))
+        chunks.append(todo[i : i + size])
+        i += size
+    return chunks
 
 
 def _joined(root: str, tallies: Sequence[Tally], remember: bool = True) -> Tally:
@@ -542,13 +556,12 @@ def _run_sets(
     starts: tuple[frozenset[str], frozenset[str]] | None = None,
 ) -> list[Verdict]:
     verdicts: list[Verdict] = []
-    tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _, _ in infos]
-    sizes = {p: s for p, t, s, _ in infos if t is not None}
     for spec, o in checks:
-        paths = tuple(select(spec, tagged))
+        paths = _seen_by(spec, infos)
         if not paths and not spec.always_run:
             continue
         if spec.name == "check-added-large-files":
+            sizes = {p: s for p, t, s, _ in infos if t is not None}
             added = git_added(root) if added is None and not o.enforce_all else added
             big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
             candidates = big if o.enforce_all else [p for p in big if p in (added or ())]
@@ -564,6 +577,25 @@ def _run_sets(
     return verdicts
 
 
+def _seen_by(spec: CheckSpec, infos: Sequence[_Info]) -> tuple[str, ...]:
+    """The paths of ``infos`` that check ``spec`` receives by their tags (``select``,
+    decided once per set of tags: a tree's files share a few dozen; a file that could not
+    be classified by what its name says)."""
+    memo: dict[frozenset[str], bool] = {}
+    out: list[str] = []
+    for path, tags, _, _ in infos:
+        if tags is None:
+            if matches(spec, _fallback_tags(path)):
+                out.append(path)
+            continue
+        seen = memo.get(tags)
+        if seen is None:
+            seen = memo[tags] = matches(spec, tags)
+        if seen:
+            out.append(path)
+    return tuple(out)
+
+
 def is_file_check(name: str) -> bool:
     """Whether built-in ``name`` judges each file alone (rather than the whole set)."""
     return CHECKS[name].scope == "file"
@@ -577,7 +609,8 @@ def judge_set(
     it sees (its types, its ``files``/``exclude``); ``added``/``tracked``: git's answers
     when the caller has them (else git is asked); ``starts``: the files whose first bytes
     are known, and of them those starting with ``#!`` (the others are opened to see)."""
-    infos = [i for i in infos if _selected(stage, i[0])]
+    if stage.files or stage.exclude:
+        infos = [i for i in infos if _selected(stage, i[0])]
     return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked, starts)
 
 
