@@ -245,13 +245,23 @@ def executable(path: str, mode: int) -> bool:
     return bool(mode & 0o111) and os.access(path, os.X_OK)
 
 
+_KNOWN_NAMES: list[frozenset[str]] = []  # identify's known file names, once loaded
+
+
 def _name_tags(name: str) -> frozenset[str]:
     """identify's ``tags_from_filename``, remembered per process by what it depends on:
     the extension alone when no part of the name is a name identify knows."""
-    from identify import extensions
+    if not _KNOWN_NAMES:
+        from identify import extensions
 
-    named = not extensions.NAMES.keys().isdisjoint((name, *name.split(".")))
-    key = "/" + name if named else os.path.splitext(name)[1]  # "/": no extension starts so
+        _KNOWN_NAMES.append(frozenset(extensions.NAMES))
+    known = _KNOWN_NAMES[0]
+    if name in known or not known.isdisjoint(name.split(".")):
+        key = "/" + name  # "/": no extension starts so
+    else:  # os.path.splitext's extension: from the last dot, leading dots not counted
+        bare = name.lstrip(".")
+        dot = bare.rfind(".")
+        key = bare[dot:] if dot >= 0 else ""
     found = _BY_NAME.get(key)
     if found is None:
         from identify.identify import tags_from_filename
