@@ -145,7 +145,7 @@ def _check_chunk(
     infos, applied, notable, started, shebang = tally
     prefix = os.path.join(root, "")
     for path in paths:
-        hit = passed.get(path)
+        hit = passed.get(path) if passed else None
         if hit is not None:
             infos.append((path, hit.tags, hit.size, None))
             applied.append(_mask(specs, stages, hit.tags, path, by_tags) >> shift)
@@ -153,7 +153,7 @@ def _check_chunk(
         full = prefix + path
         reason = ""
         key: _StatKey | None = None
-        known = tagged.get(path)
+        known = tagged.get(path) if tagged else None
         tags: frozenset[str] | None
         head = _Head(full)
         try:
@@ -168,14 +168,17 @@ def _check_chunk(
                     kind = stat.S_IFMT(st.st_mode)
                     if kind in _BLOCKING:
                         raise OSError("not a regular file")  # reading one could block forever
-                    tags = tags_from(full, st.st_mode, kind == stat.S_IFREG and executable(full, st.st_mode), head)
+                    runnable = kind == stat.S_IFREG and st.st_mode & 0o111 != 0 and executable(full, st.st_mode)
+                    tags = tags_from(full, st.st_mode, runnable, head)
                 except (FileNotFoundError, ValueError):
                     continue  # gone: pre-commit passes only paths that exist
                 except Exception as exc:  # OSError mostly (no permission to read)
                     size, tags, key = 0, None, None
                     reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
             infos.append((path, tags, size, key))
-            mask = _mask(specs, stages, tags if tags is not None else _fallback_tags(full), path, by_tags)
+            mask = by_tags.get(tags) if by_tags is not None and tags is not None else None
+            if mask is None:
+                mask = _mask(specs, stages, tags if tags is not None else _fallback_tags(full), path, by_tags)
             applied.append(mask >> shift)
             start = head.start
             noted = start is not None or not starts  # classifying read its start, or no one asks
