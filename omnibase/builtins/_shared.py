@@ -177,7 +177,8 @@ def _make(
     outcomes: list[Outcome | None] = [None] * len(stages)
     for i, outcome in zip(where, _outcomes(len(file_stages), tally, passed)):
         outcomes[i] = outcome
-    gone = frozenset(set(unique).difference(info[0] for info in tally.infos))
+    # every file listed has an info unless it was gone (the usual case: all there)
+    gone = frozenset() if len(tally.infos) == len(unique) else frozenset(set(unique).difference(i[0] for i in tally.infos))
     return Pass(outcomes, tally.infos, asked, gone, (frozenset(tally.started), frozenset(tally.shebang)))
 
 
