@@ -272,7 +272,8 @@ class _Head:
             parts.append(more)
             want = 0
         self.close()
-        return b"".join(parts) if len(parts) > 1 else start
+        self.start = b"".join(parts) if len(parts) > 1 else start  # asked again: the same bytes
+        return self.start
 
     def close(self) -> None:
         if self.fd >= 0:
