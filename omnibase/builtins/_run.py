@@ -589,19 +589,11 @@ def _seen_by(spec: CheckSpec, infos: Sequence[_Info]) -> tuple[str, ...]:
     """The paths of ``infos`` that check ``spec`` receives by their tags (``select``,
     decided once per set of tags: a tree's files share a few dozen; a file that could not
     be classified by what its name says)."""
-    memo: dict[frozenset[str], bool] = {}
-    out: list[str] = []
-    for path, tags, _, _ in infos:
-        if tags is None:
-            if matches(spec, _fallback_tags(path)):
-                out.append(path)
-            continue
-        seen = memo.get(tags)
-        if seen is None:
-            seen = memo[tags] = matches(spec, tags)
-        if seen:
-            out.append(path)
-    return tuple(out)
+    seen = {tags: matches(spec, tags) for tags in {info[1] for info in infos} if tags is not None}
+    return tuple([
+        path for path, tags, _, _ in infos
+        if (seen[tags] if tags is not None else matches(spec, _fallback_tags(path)))
+    ])  # fmt: skip
 
 
 def is_file_check(name: str) -> bool:
