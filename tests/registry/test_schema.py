@@ -231,8 +231,17 @@ def test_only_the_transient_exit_codes_of_a_command_are_retried() -> None:
     assert not retry.should_retry(Failed(message="a list", data=[75]))
     assert not retry.should_retry(Failed(message="other keys", data={"status": 75}))
     assert not retry.should_retry(_failed_with("75"))
+    assert not retry.should_retry(_failed_with(75.0))
     assert not retry.should_retry(Raised(exc_type="OSError", message="75"))
     assert not retry.should_retry(Crashed(cause="killed by SIGKILL", exit_status=75))
+
+
+def test_transient_exit_codes_keep_the_other_retry_settings() -> None:
+    entry = _entry('    command: ["tool"]\n    retry: {max_attempts: 7, initial: 0.5, cap: 2, deadline: 30, transient_exit_codes: [75]}\n')
+    retry = entry.retry_policy()
+    assert isinstance(retry, RetryPolicy)
+    assert (retry.max_attempts, retry.initial, retry.cap, retry.deadline) == (7, 0.5, 2, 30)
+    assert retry.should_retry(_failed_with(75)) and not retry.should_retry(_failed_with(1))
 
 
 # --- stage settings ----------------------------------------------------------------------------
