@@ -111,18 +111,65 @@ def test_a_name_the_system_refuses_is_refused_with_the_system_s_words(tmp_path: 
     assert output_path(name, str(tmp_path)) == Failure(f"{name}: File name too long")
 
 
-def test_a_folder_the_user_cannot_enter_is_refused(tmp_path: pathlib.Path) -> None:
-    """Writable but not searchable is no use either: a file in it cannot be created."""
-    if os.getuid() == 0:
-        pytest.skip("root may write and search any folder")
-    folder = tmp_path / "locked"
-    folder.mkdir(mode=0o300)  # write and search: fine
-    assert output_path("locked/r.json", str(tmp_path)) == Success(str(folder / "r.json"))
-    folder.chmod(0o600)  # write without search
+NOBODY = 65534
+
+
+def _unprivileged(check):
+    """``check()`` run as a user without root's power to write anywhere: this process when
+    it is not root, else a forked child that has become ``nobody``; its answer as text."""
+    if os.getuid() != 0:
+        return check()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(write, str(check()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read().decode()
+    assert os.waitpid(pid, 0)[1] == 0
+    return answer
+
+
+@pytest.fixture
+def shared(tmp_path: pathlib.Path):
+    """A folder the unprivileged user reaches and owns (outside pytest's own, which only
+    root may enter when the suite runs as root)."""
+    if os.getuid() != 0:
+        yield tmp_path
+        return
+    import shutil
+    import tempfile
+
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="omnibase-outputs-"))
     try:
-        assert output_path("locked/r.json", str(tmp_path)) == Failure(f"locked/r.json: directory {folder} is not writable")
+        folder.chmod(0o755)
+        os.chown(folder, NOBODY, NOBODY)
+        yield folder
     finally:
-        folder.chmod(0o700)
+        shutil.rmtree(folder)
+
+
+def test_a_folder_the_user_cannot_write_or_enter_is_refused(shared: pathlib.Path) -> None:
+    folder = shared / "locked"
+    folder.mkdir()
+    os.chown(folder, os.stat(shared).st_uid, os.stat(shared).st_gid)
+    for mode, answer in (
+        (0o300, str(Success(str(folder / "r.json")))),  # write and search: fine
+        (0o500, str(Failure(f"locked/r.json: directory {folder} is not writable"))),  # no write
+        (0o600, str(Failure("locked/r.json: Permission denied"))),  # no search: not even a look inside
+    ):
+        folder.chmod(mode)
+        assert _unprivileged(lambda: output_path("locked/r.json", str(shared))) == answer, oct(mode)
+    folder.chmod(0o700)
 
 
 def test_write_output_checks_a_relative_path_where_it_writes_it(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
