@@ -129,6 +129,7 @@ def check_toml(path: str, content: bytes, opts: TomlOpts) -> Verdict:
 #: 13.0 on 3.11.7).
 _SYMTABLE_SHORTCUT = sys.version_info[:2] == (3, 11)
 _SHORTCUT_BUDGET = AST_BUDGET // 4  # 249 units: see above for why a quarter is sound
+_SYMTABLE: list[Callable[..., object]] = []  # the symbol-table builder, once imported
 
 
 def check_ast(path: str, content: bytes, opts: AstOpts) -> Verdict:
@@ -144,9 +145,11 @@ def check_ast(path: str, content: bytes, opts: AstOpts) -> Verdict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarnings print but do not fail
         if _SYMTABLE_SHORTCUT:
-            import symtable
+            if not _SYMTABLE:  # symtable's own builder, without the module's wrapper objects
+                import importlib  # (what symtable.symtable calls; bytes too, as compile() takes)
 
-            build: Callable[..., object] = symtable.symtable  # takes bytes too, as compile() does
+                _SYMTABLE.append(importlib.import_module("_symtable").symtable)
+            build = _SYMTABLE[0]
             try:
                 with_budget(_SHORTCUT_BUDGET, lambda: build(content, path, "exec"))
                 return _ok("check-ast", path)
