@@ -17,6 +17,7 @@ docs/isolation.md.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import threading
@@ -44,9 +45,8 @@ MAX_CAPTURE: Final = 16 * 1024
 
 def _capture_file() -> int:
     """An unnamed temporary file, opened for appending (so writes through every dup of it,
-    in any process, go to its end, even after the parent truncated it)."""
-    import fcntl
-
+    in any process, go to its end, even after the parent truncated it). Never on fds 0 to 2,
+    which may be closed and are the ones ``FdCapture`` redirects."""
     if hasattr(os, "memfd_create"):  # Linux: in memory, never a file on disk
         fd = os.memfd_create("omnibase-out", os.MFD_CLOEXEC)
     else:
@@ -55,6 +55,9 @@ def _capture_file() -> int:
         fd, path = tempfile.mkstemp(prefix="omnibase-out-")
         os.unlink(path)
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+    if fd <= 2:
+        low, fd = fd, fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+        os.close(low)
     return fd
 
 
@@ -363,8 +366,10 @@ class FdCapture:
 
 
 def _dup(fd: int) -> int:
+    """A copy of ``fd`` above 2 (a copy on a closed fd 2 would be overwritten by the
+    redirection, and restored as fd 1), or -1 when ``fd`` is closed."""
     try:
-        return os.dup(fd)
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
     except OSError:
         return -1
 
