@@ -22,8 +22,10 @@ def test_the_base_is_the_shells() -> None:
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_a_child_killed_by_a_signal_has_the_status_a_shell_gives(sig: signal.Signals) -> None:
-    # the child kills itself; Python sees -N, the shell running it reports 128 + N
-    code = f"import os; os.kill(os.getpid(), {int(sig)})"
+    # the child kills itself (the signal's default action: a parent may ignore SIGINT);
+    # Python sees -N, the shell running it reports 128 + N
+    reset = f"signal.signal({int(sig)}, signal.SIG_DFL); " if sig != signal.SIGKILL else ""
+    code = f"import os, signal; {reset}os.kill(os.getpid(), {int(sig)})"
     child = subprocess.run([sys.executable, "-c", code], check=False)
     assert child.returncode == -int(sig)
     assert exit_status(child.returncode) == 128 + int(sig)
@@ -35,6 +37,7 @@ def test_a_child_killed_by_a_signal_has_the_status_a_shell_gives(sig: signal.Sig
 def test_a_childs_wait_status_read_by_os_gives_the_same() -> None:
     pid = os.fork()
     if pid == 0:  # the child: stopped by SIGTERM
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         os._exit(99)  # pragma: no cover - never reached
     _, status = os.waitpid(pid, 0)

@@ -301,3 +301,24 @@ def test_async_in_process_calls_through_the_async_driver(capfd, pool):
     comp: Component[Any, Any] = Component(hello, Meta(name="hello"))
     called = asyncio.run(ProcessPerformer(AsyncDriver(), pool=pool, capture=True).aperform(Invoke(comp, fake_ctx(), 7)))
     assert called.returned == Success(7) and called.output == "hello from the loop\n"
+
+
+def test_what_a_call_prints_is_utf8_whatever_the_locale(capfd):
+    import locale
+
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # ASCII
+    try:
+        called = FdCapture().call(lambda: (print("café ✓"), Called(None, None, 0, 1))[1])
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    assert called.output == "café ✓\n"
+
+
+def test_text_left_in_the_original_streams_buffer_is_captured(capfd):
+    """A component writing to ``sys.__stdout__`` (buffered: not a terminal here) has that
+    text in its output, flushed before the descriptors are restored."""
+    sys.__stdout__.flush()
+    called = FdCapture().call(lambda: (sys.__stdout__.write("through the original stdout"), Called(None, None, 0, 1))[1])
+    assert called.output == "through the original stdout"
+    assert capfd.readouterr() == ("", "")
