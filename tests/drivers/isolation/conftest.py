@@ -48,6 +48,11 @@ def exit_with(ctx, v):
     os._exit(v)
 
 
+def oom_exit(ctx, v):
+    os.write(2, b"MemoryError: cannot allocate the buffer\\n")
+    os._exit(1)
+
+
 def children_then_sleep(ctx, v):
     """Start a child in the worker's group and one in a session of its own, say their
     pids in file ``v``, then sleep past any time limit."""

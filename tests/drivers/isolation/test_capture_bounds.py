@@ -322,3 +322,48 @@ def test_text_left_in_the_original_streams_buffer_is_captured(capfd):
     called = FdCapture().call(lambda: (sys.__stdout__.write("through the original stdout"), Called(None, None, 0, 1))[1])
     assert called.output == "through the original stdout"
     assert capfd.readouterr() == ("", "")
+
+
+def _closed(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
+def test_in_this_process_with_fd_2_closed_the_calls_are_captured_and_stdout_is_kept(capfd):
+    """The same as above in this process: the capture file and the saved copies of fds 1
+    and 2 are never put on the closed fd 2."""
+    saved = os.dup(2)
+    capture = FdCapture()
+    try:
+        os.close(2)
+        first = capture.call(lambda: (os.write(2, b"first"), Called(None, None, 0, 1))[1])
+        first_closed = _closed(2)
+        second = capture.call(lambda: (os.write(2, b"second"), Called(None, None, 0, 1))[1])
+        second_closed = _closed(2)
+        os.write(1, b"stdout kept\n")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    assert (first.output, second.output) == ("first", "second") and first_closed and second_closed
+    assert capfd.readouterr().out == "stdout kept\n"
+    assert capture._fd > 2
+
+
+def test_a_capture_file_made_while_fd_2_is_closed_is_not_on_it():
+    saved = os.dup(2)
+    try:
+        os.close(2)
+        fd = proc._capture_file()
+        on_2_closed = _closed(2)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    try:
+        assert fd > 2 and on_2_closed
+        status, fd_flags = _flags(fd)
+        assert status & os.O_APPEND and fd_flags & fcntl.FD_CLOEXEC
+    finally:
+        os.close(fd)

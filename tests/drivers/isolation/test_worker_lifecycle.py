@@ -531,3 +531,22 @@ def test_a_worker_reply_crosses_whole(components, pool):
     assert _call(components, pool, "as_tuple").returned == Success((1, 2))
     unresolved = _call(components, pool, "nowhere")
     assert unresolved.error == Unresolved(name=f"{components[0]}:nowhere", message=f"module '{components[0]}' has no attribute 'nowhere'")
+
+
+def test_an_exit_status_that_reports_a_limit_signal_is_that_limit(components, pool):
+    """A shell reports a child killed by SIGXCPU (24) or SIGXFSZ (25) as 152 or 153: under
+    the matching limit, that exit is the limit's breach; without the limit, a crash."""
+    called = _call(components, pool, "exit_with", 152, limits=Limits(cpu_seconds=5))
+    assert called.error == ResourceExceeded(resource="cpu", limit=5, message="used its 5 s of CPU time")
+    called = _call(components, pool, "exit_with", 153, limits=Limits(file_size_mb=2))
+    assert called.error == ResourceExceeded(resource="file_size", limit=2, message="wrote a file past 2 MB")
+    called = _call(components, pool, "exit_with", 152)
+    assert called.error == Crashed(cause="the worker process running exit_with exited with status 152 before answering", exit_status=152)
+
+
+def test_an_exit_after_saying_it_ran_out_of_memory_is_a_memory_breach(components, pool):
+    called = _call(components, pool, "oom_exit", None, limits=Limits(memory_mb=512))
+    assert called.error == ResourceExceeded(resource="memory", limit=512, message="ran out of its 512 MB of memory")
+    assert "MemoryError" in called.output
+    called = _call(components, pool, "oom_exit")  # no limit: only a crash
+    assert called.error == Crashed(cause="the worker process running oom_exit exited with status 1 before answering", exit_status=1)
