@@ -144,8 +144,9 @@ def test_an_in_process_call_has_what_it_wrote_and_nothing_reaches_the_terminal(c
     assert sorted(called.output.splitlines()) == ["fd1 one", "fd2 one", "print one", "stderr one"]
     assert capfd.readouterr() == ("", "")
     os.write(1, b"after\n")
+    os.write(2, b"err after\n")
     print("and print")
-    assert capfd.readouterr() == ("after\nand print\n", "")
+    assert capfd.readouterr() == ("after\nand print\n", "err after\n")
 
 
 def test_a_call_that_writes_nothing_keeps_its_called_as_it_is():
@@ -367,3 +368,41 @@ def test_a_capture_file_made_while_fd_2_is_closed_is_not_on_it():
         assert status & os.O_APPEND and fd_flags & fcntl.FD_CLOEXEC
     finally:
         os.close(fd)
+
+
+def test_prints_and_descriptor_writes_keep_their_order():
+    """Python-level writes are line-buffered: each line reaches the file before the next
+    write to the descriptor."""
+
+    def mixed() -> Called:
+        print("one")
+        os.write(1, b"two\n")
+        print("three", file=sys.stderr)
+        os.write(2, b"four\n")
+        return Called(None, None, 0, 1)
+
+    assert FdCapture().call(mixed).output == "one\ntwo\nthree\nfour\n"
+
+
+def test_text_that_cannot_be_encoded_is_replaced_not_fatal():
+    called = FdCapture().call(lambda: (print("bad \udcff end"), Called(Success(1), None, 0, 1))[1])
+    assert called.output == "bad ? end\n" and called.returned == Success(1)
+
+
+def test_a_buffered_original_stdout_is_flushed_into_the_capture(monkeypatch, capfd):
+    """What a component leaves in the buffer of ``sys.__stdout__`` is its output (flushed
+    before the descriptors are restored), and what was pending before the call is not."""
+    original = open(1, "w", buffering=1 << 16, encoding="utf-8", closefd=False)
+    monkeypatch.setattr(sys, "__stdout__", original)
+    original.write("pending before the call")
+    called = FdCapture().call(lambda: (original.write("during the call"), Called(None, None, 0, 1))[1])
+    assert called.output == "during the call"
+    assert capfd.readouterr().out == "pending before the call"
+
+
+def test_a_capturing_performer_over_an_inner_without_observers_has_none():
+    class Bare:
+        def perform(self, intent: Any) -> Any:
+            return intent
+
+    assert CapturingPerformer(Bare()).observers == () and ProcessPerformer(Bare(), pool=WorkerPool(1)).observers == ()

@@ -550,3 +550,85 @@ def test_an_exit_after_saying_it_ran_out_of_memory_is_a_memory_breach(components
     assert "MemoryError" in called.output
     called = _call(components, pool, "oom_exit")  # no limit: only a crash
     assert called.error == Crashed(cause="the worker process running oom_exit exited with status 1 before answering", exit_status=1)
+
+
+module_lambda = lambda ctx, v: Success(v)  # noqa: E731  (a module-level lambda: no name a worker can import)
+
+
+class _Nameless:
+    """A callable with no ``__module__`` nor ``__qualname__`` (as some C objects)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("__module__", "__qualname__"):
+            raise AttributeError(name)
+        return object.__getattribute__(self, name)
+
+    def __repr__(self) -> str:
+        return "<nameless>"
+
+    def __call__(self, ctx: ExecCtx, v: object) -> Any:
+        return Success(v)
+
+
+def test_a_lambda_or_a_callable_without_a_module_is_refused():
+    fix = "cannot be imported by a worker process: define it at module level, or give Meta(ref='module:function')"
+    assert ref_of(module_lambda) == Misconfigured(message=f"{__name__}:<lambda> {fix}")
+    assert ref_of(_Nameless()) == Misconfigured(message=f"<nameless> {fix}")
+
+
+def test_the_shared_pool_is_made_once_and_closed_at_exit(monkeypatch):
+    import atexit
+
+    monkeypatch.setattr(proc, "_shared", [])
+    before = atexit._ncallbacks()
+    pool = proc.shared_pool()
+    try:
+        assert isinstance(pool, WorkerPool) and proc.shared_pool() is pool and proc._shared == [pool]
+        assert atexit._ncallbacks() == before + 1  # registered once
+    finally:
+        atexit.unregister(pool.close)
+        pool.close()
+
+
+def _ctrl_c_in(seconds: float) -> threading.Timer:
+    """A real SIGINT to this process in ``seconds`` (it interrupts a blocking wait),
+    raising KeyboardInterrupt whatever handler the test runner left (``restore_sigint``
+    puts that one back)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+@pytest.fixture
+def restore_sigint() -> Iterator[None]:
+    saved = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, saved)
+
+
+def test_an_interrupted_probe_leaves_no_worker_to_reuse(components, restore_sigint):
+    """Ctrl-C while a worker imports: that worker is killed, not put back mid-request."""
+    pool = WorkerPool(size=1)
+    try:
+        timer = _ctrl_c_in(1.0)
+        with pytest.raises(KeyboardInterrupt):
+            probe(f"{components[0]}_slow:f", str(components[1]), pool, timeout=60)
+        timer.join()
+        assert pool._idle == {} and pool.started == 1
+        assert probe(f"{components[0]}:quiet", str(components[1]), pool, timeout=60) == "" and pool.started == 2
+    finally:
+        pool.close()
+
+
+def test_an_interrupted_call_leaves_no_worker_to_reuse(components, tmp_path, restore_sigint):
+    pool = WorkerPool(size=1)
+    try:
+        timer = _ctrl_c_in(1.0)
+        with pytest.raises(KeyboardInterrupt):
+            _call(components, pool, "children_then_sleep", str(tmp_path / "pids"))
+        timer.join()
+        assert pool._idle == {} and pool.started == 1
+        assert _call(components, pool, "quiet").error is None and pool.started == 2
+    finally:
+        pool.close()
