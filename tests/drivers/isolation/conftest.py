@@ -64,6 +64,15 @@ def children_then_sleep(ctx, v):
     time.sleep(300)
 
 
+def children_then_die(ctx, v):
+    """Start a child in a session of its own, say its pid in file ``v``, then die."""
+    away = subprocess.Popen(["sleep", "302"], stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(v + ".tmp", "w") as f:
+        f.write(str(away.pid))
+    os.rename(v + ".tmp", v)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def garbage_reply(ctx, v):
     """Answer on the protocol's pipe with a frame that is not a reply."""
     payload = b"\\xc1 not msgpack"

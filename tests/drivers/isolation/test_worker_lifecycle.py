@@ -197,6 +197,8 @@ def test_a_cancelled_async_call_kills_the_worker_and_its_children(components, tm
 
     try:
         pids = asyncio.run(main())
+        assert pool._slots.acquire(blocking=False)  # freed before the cancelled call returned
+        pool._slots.release()
         assert not any(alive(p) for p in pids)
         assert _call(components, pool, "quiet").error is None and pool.started == 2  # the slot came back
     finally:
@@ -358,7 +360,7 @@ def test_probe_messages(components, pool):
     assert probe(f"{name}:missing", str(root), pool, timeout=60) == f"module '{name}' has no attribute 'missing'"
     assert probe(f"{name}_dies:f", str(root), pool, timeout=60) == f"importing '{name}_dies:f' ended its worker process (exit status 3)"
     assert probe(f"{name}_killed:f", str(root), pool, timeout=60) == f"importing '{name}_killed:f' ended its worker process (killed by SIGKILL)"
-    assert probe(f"{name}_slow:f", str(root), pool, timeout=0.5) == (
+    assert probe(f"{name}_slow:f:g", str(root), pool, timeout=0.5) == (
         f"importing module '{name}_slow' did not finish within 0.5s (the resolution timeout)"
     )
     assert probe(f"{name}:quiet", str(root / "missing"), pool, timeout=60).startswith("cannot start a worker process: ")
@@ -504,7 +506,7 @@ def _typed(out_type: object, output_type: str) -> Component[Any, Any]:
 def test_replies_become_calls_as_in_this_process():
     comp = _typed(tuple[int, int], "tuple[int, int]")
     assert called_of(comp, _reply("success", (1, 2)), "out") == Called(Success((1, 2)), None, 5, 9, output="out")
-    assert called_of(comp, _reply("skip", message="why"), "") == Called(Success(Skip(reason="why")), None, 5, 9)
+    assert called_of(comp, _reply("skip", message="why"), "o") == Called(Success(Skip(reason="why")), None, 5, 9, output="o")
     failed = Failed(message="no", data={"at": (1, 2)})
     assert called_of(comp, _reply("typed", failed), "o") == Called(None, None, 5, 9, output="o", error=failed)
     crashed = Crashed(cause="c")
@@ -632,3 +634,46 @@ def test_an_interrupted_call_leaves_no_worker_to_reuse(components, tmp_path, res
         assert _call(components, pool, "quiet").error is None and pool.started == 2
     finally:
         pool.close()
+
+
+def test_a_worker_that_dies_leaves_no_process_behind(components, tmp_path):
+    """A worker that dies by itself: the processes it started, even in a session of their
+    own, are killed with it."""
+    pidfile = tmp_path / "pid"
+    called = _call(components, WorkerPool(size=1), "children_then_die", str(pidfile))
+    assert isinstance(called.error, Crashed) and called.error.signal == signal.SIGKILL
+    (away,) = _pids(pidfile)
+    assert not alive(away)
+
+
+def test_an_error_reply_without_its_error_is_never_a_success():
+    called = called_of(_typed(object, "object"), wire.Reply("error", started=5, ended=9), "")
+    assert called.returned is None and called.error is None  # classified as no answer at all (a protocol violation)
+
+
+def test_a_pool_on_a_machine_that_cannot_count_its_cores_has_one_slot(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert WorkerPool().size == 1
+
+
+def test_commands_go_to_the_inner_performer_as_they_are(tmp_path):
+    import asyncio as aio
+
+    from omnibase.components.command import Command
+
+    seen: list[object] = []
+
+    class Inner:
+        def perform(self, intent: Any) -> Any:
+            seen.append(intent)
+            return "ran"
+
+        async def aperform(self, intent: Any) -> Any:
+            seen.append(intent)
+            return "ran async"
+
+    cmd = Component(Command(name="true", argv=("true",)), Meta(name="true", isolation="process"))
+    intent = Invoke(cmd, fake_ctx(root=str(tmp_path)), None)
+    performer = ProcessPerformer(Inner(), pool=WorkerPool(size=1), capture=True)
+    assert performer.perform(intent) == "ran" and aio.run(performer.aperform(intent)) == "ran async"
+    assert seen == [intent, intent] and performer.pool.started == 0
