@@ -76,6 +76,7 @@ def children_then_die(ctx, v):
 def garbage_reply(ctx, v):
     """Answer on the protocol's pipe with a frame that is not a reply."""
     payload = b"\\xc1 not msgpack"
+    os.write(1, b"forging a reply\\n")
     os.write(int(sys.argv[-1]), len(payload).to_bytes(4, "big") + payload)
     time.sleep(300)
 

@@ -247,6 +247,7 @@ def test_an_unreadable_answer_is_a_crash_and_the_worker_is_not_reused(components
     try:
         called = _call(components, pool, "garbage_reply")
         assert isinstance(called.error, Crashed) and called.error.cause.startswith("its worker sent an unreadable answer (")
+        assert called.output == "forging a reply\n" and 0 < called.started <= called.ended and called.returned is None
         assert pool._idle == {} or all(not ws for ws in pool._idle.values())
         assert _call(components, pool, "quiet").error is None and pool.started == 2
     finally:
@@ -397,6 +398,7 @@ def test_an_async_component_is_refused_before_any_worker_starts(components, tmp_
     called = ProcessPerformer(SyncDriver(), pool=pool).isolated(Invoke(comp, fake_ctx(root=str(tmp_path)), None))
     assert called.error == Misconfigured(message="coro: async components cannot run in a worker process")
     assert called.returned is None and called.raised is None and pool.started == 0
+    assert type(called.started) is int and called.started == called.ended > 0
 
 
 def test_a_request_that_cannot_be_made_is_its_error(components, tmp_path):
@@ -405,7 +407,7 @@ def test_a_request_that_cannot_be_made_is_its_error(components, tmp_path):
     assert isinstance(called.error, ProtocolViolation) and called.error.message.startswith(
         "quiet: its input (object) cannot be sent to a worker process: "
     )
-    assert pool.started == 0
+    assert pool.started == 0 and type(called.started) is int and called.started == called.ended > 0
 
 
 def test_a_worker_that_cannot_start_is_a_crash(components, tmp_path):
@@ -677,3 +679,16 @@ def test_commands_go_to_the_inner_performer_as_they_are(tmp_path):
     performer = ProcessPerformer(Inner(), pool=WorkerPool(size=1), capture=True)
     assert performer.perform(intent) == "ran" and aio.run(performer.aperform(intent)) == "ran async"
     assert seen == [intent, intent] and performer.pool.started == 0
+
+
+class Point(msgspec.Struct, frozen=True):
+    x: int
+    y: int
+
+
+def test_a_reply_is_converted_to_the_declared_type():
+    """A struct crosses as its fields and comes back as the struct; a list as a set."""
+    assert called_of(_typed(Point, "Point"), _reply("success", Point(1, 2)), "") == Called(Success(Point(1, 2)), None, 5, 9)
+    assert called_of(_typed(frozenset[int], "frozenset[int]"), _reply("success", [2, 1]), "") == Called(
+        Success(frozenset({1, 2})), None, 5, 9
+    )
