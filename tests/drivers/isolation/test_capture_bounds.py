@@ -263,7 +263,7 @@ def test_the_capturing_performer_captures_invokes_only(capfd):
     assert performer.perform("another intent") == "not an invoke"
     assert inner.seen[1] == "another intent"
     assert "fd2 async" in asyncio.run(performer.aperform(_invoke())).output
-    assert asyncio.run(performer.aperform("again")) == "not an invoke"
+    assert asyncio.run(performer.aperform("again")) == "not an invoke" and inner.seen[-1] == "again"
     assert capfd.readouterr() == ("", "")
 
 
@@ -274,6 +274,16 @@ def test_an_async_call_that_writes_nothing_is_kept_as_it_is(capfd):
 
     called = asyncio.run(CapturingPerformer(Silent()).aperform(_invoke()))
     assert called == Called(Success(2), None, 0, 1) and called.output == ""
+
+
+def test_an_async_inner_that_answers_nothing_is_passed_on_as_nothing(capfd):
+    class Nothing(_Inner):
+        async def aperform(self, intent: Any) -> Any:
+            os.write(1, b"printed anyway\n")
+            return None
+
+    assert asyncio.run(CapturingPerformer(Nothing()).aperform(_invoke())) is None
+    assert capfd.readouterr() == ("", "")
 
 
 def test_the_process_performer_captures_in_process_calls_only_when_asked(capfd, pool):
