@@ -47,7 +47,8 @@ PRELOAD = (
     "omnibase.orchestrators", "omnibase.components.builtin", "omnibase.registry", "omnibase.context",
     "omnibase.snapshots", "omnibase.observers", "omnibase.observers.trace", "omnibase.observers.progress",
     "omnibase.observers.metrics", "omnibase.observers.logs", "omnibase.builtins", "omnibase.builtins._run",
-    "omnibase.builtins._yaml", "omnibase.builtins._cache", "omnibase.builtins._spool",
+    "omnibase.builtins._yaml", "omnibase.builtins._cache", "omnibase.builtins._spool", "omnibase.builtins._shared",
+    "omnibase.cli._kept", "omnibase.components.pytest_runner", "omnibase.drivers.modes",
     "symtable", "ruamel.yaml", "identify.identify", "json", "tempfile", "uuid", "decimal", "subprocess",
 )  # fmt: skip
 
@@ -55,6 +56,11 @@ _IDLE_DEFAULT = 600.0
 _TICK = 2.0  # how often the loop looks at its socket and its key when nothing happens
 _MAX_REQUEST = 16 << 20
 _CRED = struct.Struct("3i")
+
+
+#: The commands a hook run parses (``hook-impl``, then the stage's ``orch``): their parsers are
+#: built before the first request (``omnibase.cli._main.prebuild``).
+PARSERS = ("hook-impl", "orch")
 
 
 def _preload() -> None:
@@ -65,6 +71,12 @@ def _preload() -> None:
             importlib.import_module(name)
         except Exception:  # a module a run needs but cannot import fails in the run, as always
             pass
+    try:
+        from omnibase.cli._main import prebuild
+
+        prebuild(PARSERS)
+    except Exception:  # as above: the run builds them itself
+        pass
 
 
 def _idle_seconds(env: Mapping[str, str]) -> float:
