@@ -280,13 +280,15 @@ def _common(p: argparse.ArgumentParser) -> None:
 _PREBUILT: dict[str, argparse.ArgumentParser] = {}
 
 
-def prebuild(commands: Sequence[str]) -> None:
-    """Build the parsers of ``commands`` now: the command server does before it forks runs
-    (docs/server.md), so that a served hook run does not pay for argparse's set-up (some
-    fifty ``add_argument`` calls for ``orch``). Nothing in a parser depends on the run: its
-    choices come from the tables, and the help width is asked when help is printed."""
-    for name in commands:
-        _PREBUILT[name] = _parser(name)
+def prebuild(lines: Sequence[Sequence[str]]) -> None:
+    """Build the parsers of the commands ``lines`` name now, and parse each line once
+    (argparse compiles its patterns on first use): the command server does before it forks
+    runs (docs/server.md), so that a served hook run does not pay for argparse's set-up
+    (some fifty ``add_argument`` calls for ``orch``). Nothing in a parser depends on the
+    run: its choices come from the tables, and the help width is asked when help is printed."""
+    for words in lines:
+        _parser(words[0]).parse_args(words)
+        _PREBUILT[words[0]] = _parser(words[0])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

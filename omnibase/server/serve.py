@@ -58,9 +58,13 @@ _MAX_REQUEST = 16 << 20
 _CRED = struct.Struct("3i")
 
 
-#: The commands a hook run parses (``hook-impl``, then the stage's ``orch``): their parsers are
-#: built before the first request (``omnibase.cli._main.prebuild``).
-PARSERS = ("hook-impl", "orch")
+#: The commands a hook run parses (``hook-impl``, then the stage's ``orch``), each with a
+#: command line it accepts: their parsers are built (and tried) before the first request
+#: (``omnibase.cli._main.prebuild``).
+PARSERS = (("hook-impl", "--hook-type=pre-commit", "--hook-dir", "."), ("orch",))
+#: A YAML document read once before the first request: ruamel.yaml compiles its resolvers'
+#: patterns on first use, which every run's check-yaml would pay for again.
+_YAML = b"warm: [1, 1.5, true, null, 2001-12-14, ~]\n"
 
 
 def _preload() -> None:
@@ -71,11 +75,13 @@ def _preload() -> None:
             importlib.import_module(name)
         except Exception:  # a module a run needs but cannot import fails in the run, as always
             pass
-    try:
+    try:  # first uses that every run would repeat alike, made once on constant input
+        from omnibase.builtins._yaml import yaml_error_ruamel
         from omnibase.cli._main import prebuild
 
         prebuild(PARSERS)
-    except Exception:  # as above: the run builds them itself
+        yaml_error_ruamel(_YAML, "warm.yaml", multi=False, unsafe=False)
+    except Exception:  # as above: the run does it itself
         pass
 
 
