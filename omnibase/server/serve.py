@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -93,11 +94,21 @@ def _idle_seconds(env: Mapping[str, str]) -> float:
 
 
 class _Run:
-    """A run in progress: the child's pid and the client's connection."""
+    """A run in progress: the child's pid, the client's connection and the pipe on which the
+    child gives its answer before it ends (``answer``; -1 once read or closed)."""
 
-    def __init__(self, pid: int, conn: socket.socket) -> None:
+    def __init__(self, pid: int, conn: socket.socket, answer: int) -> None:
         self.pid = pid
         self.conn = conn
+        self.answer = answer
+        self.answered = False
+
+
+class _Answer:
+    """The selector's mark of a run's answer pipe."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
 
 
 class Server:
@@ -134,6 +145,8 @@ class Server:
                     self._drain()
                 elif isinstance(selected.data, _Run):
                     self._client_gone(selected.data)
+                elif isinstance(selected.data, _Answer):
+                    self._answer(selected.data.run)
             self._reap()
             if not self.runs and not self.stopping:
                 if time.monotonic() - self.last > self.idle or not self._socket_is_ours():
@@ -247,14 +260,20 @@ class Server:
             if stale:
                 self.stopping = True  # the code changed under us: the next client starts a fresh server
             return
+        answer_r, answer_w = os.pipe()
         try:
             pid = os.fork()
             if pid == 0:
-                self._become_run(conn, fds, cwd, umask, argv, env)  # never returns
+                os.close(answer_r)
+                self._become_run(conn, fds, cwd, umask, argv, env, answer_w)  # never returns
+        except BaseException:
+            os.close(answer_r)
+            raise
         finally:
+            os.close(answer_w)
             for fd in fds:
                 os.close(fd)
-        run = _Run(pid, conn)
+        run = _Run(pid, conn, answer_r)
         self.runs[pid] = run
         self.served += 1
         conn.settimeout(None)
@@ -263,6 +282,7 @@ class Server:
         except OSError:
             pass
         self.selector.register(conn, selectors.EVENT_READ, run)
+        self.selector.register(answer_r, selectors.EVENT_READ, _Answer(run))
 
     def _client_gone(self, run: _Run) -> None:
         """The client's connection became readable: it went away (it sends nothing after its
@@ -278,6 +298,38 @@ class Server:
             except OSError:
                 pass
 
+    def _answer(self, run: _Run) -> None:
+        """The run's answer (``CODE USER SYSTEM``, written as the child's last act before it
+        ends, its output already flushed and its standard streams closed): sent to the
+        client at once, which then need not wait for the process to end. A child that ends
+        without one (a signal) is answered from its exit status when it is reaped."""
+        try:
+            data = os.read(run.answer, 256)
+        except OSError:
+            data = b""
+        self._close_answer(run)
+        words = data.split()
+        if len(words) != 3 or run.answered:
+            return
+        run.answered = True
+        try:
+            self.selector.unregister(run.conn)  # its going away is no reason to hang the run up now
+        except (KeyError, ValueError):
+            pass
+        try:
+            run.conn.sendall(_client.frame(b"EXIT " + b" ".join(words)))
+        except OSError:
+            pass
+
+    def _close_answer(self, run: _Run) -> None:
+        if run.answer >= 0:
+            try:
+                self.selector.unregister(run.answer)
+            except (KeyError, ValueError):
+                pass
+            os.close(run.answer)
+            run.answer = -1
+
     def _reap(self) -> None:
         while self.runs:
             try:
@@ -292,20 +344,24 @@ class Server:
             if run is None:
                 continue
             self.last = time.monotonic()
-            code = exit_status(os.waitstatus_to_exitcode(status))
+            self._close_answer(run)
             try:
                 self.selector.unregister(run.conn)
             except (KeyError, ValueError):
                 pass
-            try:
-                run.conn.sendall(_client.frame(b"EXIT %d %.6f %.6f" % (code, usage.ru_utime, usage.ru_stime)))
-            except OSError:
-                pass
+            if not run.answered:
+                code = exit_status(os.waitstatus_to_exitcode(status))
+                try:
+                    run.conn.sendall(_client.frame(b"EXIT %d %.6f %.6f" % (code, usage.ru_utime, usage.ru_stime)))
+                except OSError:
+                    pass
             run.conn.close()
 
     # --- the child ------------------------------------------------------------------------
 
-    def _become_run(self, conn: socket.socket, fds: list[int], cwd: str, umask: int, argv: list[str], env: dict[str, str]) -> None:
+    def _become_run(
+        self, conn: socket.socket, fds: list[int], cwd: str, umask: int, argv: list[str], env: dict[str, str], answer: int
+    ) -> None:
         code = 1
         try:
             signal.set_wakeup_fd(-1)
@@ -316,6 +372,8 @@ class Server:
             self.listener.close()
             for other in self.runs.values():
                 other.conn.close()
+                if other.answer >= 0:
+                    os.close(other.answer)
             conn.close()
             for fd in (self.wake_r, self.wake_w, self.lock):
                 os.close(fd)
@@ -348,7 +406,26 @@ class Server:
                     stream.flush()
                 except BaseException:
                     pass
+            _give_answer(answer, code)
             os._exit(code)
+
+
+def _give_answer(fd: int, code: int) -> None:
+    """The run's last act: close its standard streams (whoever reads the run's output sees
+    its end now), then write ``CODE USER SYSTEM`` (the exit status ``os._exit(code)`` gives,
+    and the CPU seconds of the run and of the children it waited for) on ``fd``."""
+    import resource
+
+    for std in (0, 1, 2):
+        try:
+            os.close(std)
+        except OSError:
+            pass
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        os.write(fd, b"%d %.6f %.6f" % (code & 0xFF, me.ru_utime + children.ru_utime, me.ru_stime + children.ru_stime))
+    except OSError:
+        pass
 
 
 def _reopen_std_streams() -> None:
