@@ -33,7 +33,10 @@ _SCRIPT = """#!/bin/sh
 # OMNIBASE_SERVER=0 turns that off); else, or when the client is gone, the plain run.
 INSTALL_PYTHON={python}
 CLIENT={client}
-HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+case $0 in  # this script's folder, without starting a process (dirname, a subshell)
+    */*) HERE=${{0%/*}} ;;
+    *) HERE=. ;;
+esac
 RUN={run}  # -m would load runpy too
 if [ -x "$INSTALL_PYTHON" ]; then
     if [ -f "$CLIENT" ] && [ "$OMNIBASE_SERVER" != 0 ]; then
