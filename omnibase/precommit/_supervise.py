@@ -138,8 +138,19 @@ def supervised_stash(
 def _can_fork() -> bool:
     if not hasattr(os, "fork") or not hasattr(__import__("signal"), "sigtimedwait"):
         return False
-    threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
+    return _threads() == 1
+
+
+def _threads() -> int:
+    """This process's threads: the kernel's count where it tells, since a thread started
+    without ``threading`` (by ``_thread``, a C library, a test runner's channel) counts too:
+    the signals the supervisor blocks are blocked in its own thread only, and one sent to
+    the process (the child's SIGUSR1) could reach such a thread and end the process."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        threading = sys.modules.get("threading")
+        return 1 if threading is None else threading.active_count()
 
 
 def _pending(signals: tuple[int, ...]) -> int | None:
