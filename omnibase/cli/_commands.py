@@ -262,11 +262,13 @@ def _orch_in(
             return _fail(f"nothing selected for stage {request.stage} (see --list)", ExitCode.FAILED)
         return _terminal.graph_command(args, orchestrator.assemble(selection), request.stage)
     # only now, and only what is selected and needed, is imported or looked up on PATH
+    components = catalogue.components
     unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=not MODES[mode].writes)
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
-    orchestrator = build()
-    selection = orchestrator.select()
+    if catalogue.components is not components:  # entries resolved: the pipeline is made again with them
+        orchestrator = build()
+        selection = orchestrator.select()
     if not selection.kept and request.spec.selects == "filter":  # a named pipeline refuses itself
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {request.stage}{why}", ExitCode.FAILED)
