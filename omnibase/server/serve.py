@@ -6,8 +6,10 @@ waits on a unix socket in ``<git dir>/omnibase/server/`` (a folder of ours, mode
 each run a client sends (fds 0, 1, 2 with it), it checks the peer is the same user
 (``SO_PEERCRED``) and the staleness key matches, and forks a child that *becomes* the run:
 the received fds on 0/1/2, the client's cwd, environment, umask and argv, default signal
-handlers, then the normal CLI entry point. The server itself runs no check: it reaps the
-child (``wait4``) and sends back its exit status (128 + N after signal N) and its CPU time.
+handlers, then the normal CLI entry point. The server itself runs no check. The child's
+last act is its answer (its exit status and CPU time, on a pipe, its output closed), which
+the server passes on at once; a child that ends without one is answered when reaped
+(``wait4``: 128 + N after signal N).
 
 It is single-threaded (``selectors``; SIGCHLD reaches the loop through
 ``signal.set_wakeup_fd``) and exits when idle for ``$OMNIBASE_SERVER_IDLE`` seconds (default
@@ -308,8 +310,12 @@ class Server:
         except OSError:
             data = b""
         self._close_answer(run)
-        words = data.split()
-        if len(words) != 3 or run.answered:
+        try:
+            code, user, system = data.split()
+            answer = b"EXIT %d %.6f %.6f" % (int(code), float(user), float(system))
+        except ValueError:  # none (the pipe's end: the child died first), or not ours
+            return
+        if run.answered:
             return
         run.answered = True
         try:
@@ -317,7 +323,7 @@ class Server:
         except (KeyError, ValueError):
             pass
         try:
-            run.conn.sendall(_client.frame(b"EXIT " + b" ".join(words)))
+            run.conn.sendall(_client.frame(answer))
         except OSError:
             pass
 
