@@ -84,7 +84,7 @@ def _preload() -> None:
 
         prebuild(PARSERS)
         yaml_error_ruamel(_YAML, "warm.yaml", multi=False, unsafe=False)
-    except Exception:  # as above: the run does it itself
+    except (Exception, SystemExit):  # as above: the run does it itself (argparse refuses by exiting)
         pass
 
 
