@@ -193,12 +193,12 @@ def test_a_cancelled_async_call_kills_the_worker_and_its_children(components, tm
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert pool._slots.acquire(blocking=False)  # the worker was reaped and its slot freed before the call returned
+        pool._slots.release()
         return pids
 
     try:
         pids = asyncio.run(main())
-        assert pool._slots.acquire(blocking=False)  # freed before the cancelled call returned
-        pool._slots.release()
         assert not any(alive(p) for p in pids)
         assert _call(components, pool, "quiet").error is None and pool.started == 2  # the slot came back
     finally:
