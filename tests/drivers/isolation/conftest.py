@@ -58,6 +58,7 @@ def children_then_sleep(ctx, v):
     pids in file ``v``, then sleep past the time limits the tests give (a broken kill costs 30 s, not more)."""
     kept = subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL)
     away = subprocess.Popen(["sleep", "301"], stdin=subprocess.DEVNULL, start_new_session=True)
+    os.write(1, b"children started\\n")
     with open(v + ".tmp", "w") as f:
         f.write(f"{kept.pid} {away.pid}")
     os.rename(v + ".tmp", v)

@@ -162,6 +162,7 @@ def test_a_timeout_kills_the_worker_and_every_process_it_started(components, tmp
         kept, away = _pids(pidfile)
         assert isinstance(called.raised, InvocationTimedOut) and called.raised.seconds == 3.0 and called.error is None
         assert called.returned is None and called.ended - called.started >= 3_000_000_000
+        assert called.output == "children started\n"  # what it printed before the limit is kept
         assert worker.closed and worker.proc.returncode == -signal.SIGKILL
         for pid in (worker.pid, kept, away):  # the group's child and the one that left it
             assert not alive(pid), pid
