@@ -457,4 +457,5 @@ class VerdictCache:
 
 
 def _busy(exc: Exception) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
+    # SQLITE_BUSY reads "database is locked", SQLITE_LOCKED "database table is locked"
+    return "locked" in str(exc)

@@ -22,7 +22,7 @@ from omnibase.components.builtin import BuiltinUse, CheckSummary, builtin_compon
 from omnibase.core.combinators import all_of
 from omnibase.core.values import ExecCtx
 from omnibase.drivers import SyncDriver, run
-from tests.support import git, init_repo
+from tests.support import git, git_bytes, init_repo
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -273,7 +273,8 @@ def opens() -> _Opens:
 
 
 def _files(root: Path) -> tuple[str, ...]:
-    return tuple(p for p in git(root, "ls-files", "-z").split("\0") if p and (root / p).exists())
+    listed = git_bytes(root, "ls-files", "-z").split(b"\0")
+    return tuple(os.fsdecode(p) for p in listed if p and (root / os.fsdecode(p)).exists())
 
 
 def _checks(root: Path, opens: _Opens | None = None, uses=None, files=None) -> dict[str, tuple[str, int, int]]:
@@ -813,3 +814,57 @@ def test_a_closed_store_opens_again_when_asked(tmp_path):
     assert cache.hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
     cache.close()
     assert VerdictCache(path).hits([]) == {}
+
+
+def test_a_selection_key_believes_the_caller_who_knows_the_working_tree_holds_the_index(many):
+    paths = list(_files(many))
+    (many / BROKEN).write_bytes(b"x = 2\n")  # as if put aside by the stash: the caller says so
+    assert _cache.selection_key(str(many), paths, b"sig") is None
+    assert _cache.selection_key(str(many), paths, b"sig", worktree_is_index=True) is not None
+
+
+def test_a_selection_key_is_asked_of_git_once_per_run(many):
+    paths = list(_files(many))
+    key = _cache.selection_key(str(many), paths, b"sig", token="sel-run")
+    (many / BROKEN).write_bytes(b"x = 2\n")
+    assert _cache.selection_key(str(many), paths, b"sig", token="sel-run") == key
+    assert _cache.selection_key(str(many), paths, b"sig", token="sel-next") is None
+    _cache.forget_answers("sel-run")
+
+
+def test_a_selection_with_paths_that_are_not_utf8_has_a_key(many):
+    odd = os.fsdecode(b"caf\xe9.txt")
+    (many / odd).write_bytes(b"x\n")
+    git(many, "add", "--", odd)
+    paths = list(_files(many))
+    assert odd in paths
+    key = _cache.selection_key(str(many), paths, b"sig", frozenset({odd}))
+    other = _cache.selection_key(str(many), paths, b"sig", frozenset({os.fsdecode(b"caf\xe8.txt")}))
+    assert None not in (key, other) and key != other
+
+
+def test_the_store_of_a_run_keeps_the_records_it_read_for_the_run(tmp_path):
+    root = init_repo(tmp_path / "r")
+    git_dir = str(root / ".git")
+    record = Record(tags=frozenset(), size=0)
+    VerdictCache.for_git_dir(git_dir).add({b"k": record})
+    assert VerdictCache.for_git_dir(git_dir, "run-a").records({"a": b"k"}) == {"a": record}
+    db = sqlite3.connect(root / ".git/omnibase/cache/verdicts.sqlite3")
+    db.execute("DELETE FROM ok")
+    db.commit()
+    db.close()
+    assert VerdictCache.for_git_dir(git_dir, "run-a").records({"a": b"k"}) == {"a": record}
+    assert VerdictCache.for_git_dir(git_dir).records({"a": b"k"}) == {}  # no run: read afresh
+    assert VerdictCache.for_git_dir(git_dir).records({"a": b"k"}) == {}
+
+
+def test_a_signature_learnt_again_is_the_newest_and_kept(tmp_path):
+    path = str(tmp_path / "c.sqlite3")
+    cache = VerdictCache(path)
+    known = Known(checks=("x",), tags=frozenset(), size=0)
+    for i in range(MAX_SIGNATURES):
+        cache.learn({b"k": known}, f"s{i}".encode())
+    cache.learn({b"k": known}, b"s0")  # the oldest, passed again just now
+    cache.learn({b"k": known}, b"new")
+    passed = VerdictCache(path).hits([b"k"])[b"k"].passed
+    assert b"s0" in passed and b"s1" not in passed and b"new" in passed and len(passed) == MAX_SIGNATURES
