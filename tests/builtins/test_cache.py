@@ -744,9 +744,9 @@ def test_a_record_read_is_marked_used_at_most_once_a_day(tmp_path):
     day = 86_400 * 10**9
     VerdictCache(path).add({b"k": Record(tags=frozenset(), size=0), b"j": Record(tags=frozenset(), size=0)})
     VerdictCache(path).keep_selection(b"s", _cache.Selection(checked=(1,)))
-    before = _used(path, "ok")
+    before, selections = _used(path, "ok"), _used(path, "runs")
     assert VerdictCache(path).hits([b"k"]) and VerdictCache(path).selection(b"s")
-    assert _used(path, "ok") == before  # read today: not written again
+    assert _used(path, "ok") == before and _used(path, "runs") == selections  # read today: not written again
     _age(path, "ok", day + 10**9)
     _age(path, "runs", day + 10**9)
     old = _used(path, "ok")
@@ -754,6 +754,8 @@ def test_a_record_read_is_marked_used_at_most_once_a_day(tmp_path):
     now = _used(path, "ok")
     assert now[b"k"] > old[b"k"] + day and now[b"j"] == old[b"j"]
     assert _used(path, "runs")[b"s"] > old[b"k"] + day
+    assert VerdictCache(path).selection(b"s") == _cache.Selection(checked=(1,))  # what it held, refreshed
+    assert VerdictCache(path).hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
     _age(path, "ok", day - 10**10)  # not a day old yet: left as it is
     younger = _used(path, "ok")
     VerdictCache(path).hits([b"k"])
@@ -868,3 +870,24 @@ def test_a_signature_learnt_again_is_the_newest_and_kept(tmp_path):
     cache.learn({b"k": known}, b"new")
     passed = VerdictCache(path).hits([b"k"])[b"k"].passed
     assert b"s0" in passed and b"s1" not in passed and b"new" in passed and len(passed) == MAX_SIGNATURES
+
+
+def test_a_write_that_fails_halfway_is_rolled_back(tmp_path):
+    # a write refused after it began (a full disk, say; here a trigger that refuses it)
+    # must not leave the store locked by a transaction that never ends
+    path = str(tmp_path / "c.sqlite3")
+    cache = VerdictCache(path)
+    assert cache.hits([b"k"]) == {} and cache.selection(b"s") is None  # opened
+    other = sqlite3.connect(path, isolation_level=None, timeout=2)
+    other.execute("CREATE TRIGGER no_ok BEFORE INSERT ON ok BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    other.execute("CREATE TRIGGER no_runs BEFORE INSERT ON runs BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    cache.add({b"k": Record(tags=frozenset(), size=0)})
+    cache.keep_selection(b"s", _cache.Selection(checked=(1,)))
+    other.execute("DROP TRIGGER no_ok")  # would wait, then fail, while a write of the cache is open
+    other.execute("DROP TRIGGER no_runs")
+    other.close()
+    cache.add({b"j": Record(tags=frozenset(), size=0)})
+    cache.keep_selection(b"t", _cache.Selection(checked=(2,)))
+    assert VerdictCache(path).hits([b"k", b"j"]) == {b"j": Record(tags=frozenset(), size=0)}
+    assert VerdictCache(path).selection(b"s") is None
+    assert VerdictCache(path).selection(b"t") == _cache.Selection(checked=(2,))
