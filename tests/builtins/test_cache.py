@@ -712,14 +712,15 @@ def test_a_store_that_cannot_be_made_is_no_cache(tmp_path):
 
 def test_a_damaged_row_is_a_miss(tmp_path):
     path = str(tmp_path / "c.sqlite3")
-    VerdictCache(path).add({b"k": Record(tags=frozenset(), size=0), b"j": Record(tags=frozenset(), size=0)})
+    fine = {k: Record(tags=frozenset(), size=i) for i, k in enumerate([b"b", b"c", b"d"])}
+    VerdictCache(path).add({b"a": Record(tags=frozenset(), size=0), **fine})
     VerdictCache(path).keep_selection(b"s", _cache.Selection(checked=(1,)))
     db = sqlite3.connect(path)
-    db.execute("UPDATE ok SET known = x'c1' WHERE key = x'6b'")
+    db.execute("UPDATE ok SET known = x'c1' WHERE key = x'61'")  # the first row read
     db.execute("UPDATE runs SET checked = x'c1'")
     db.commit()
     db.close()
-    assert VerdictCache(path).hits([b"k", b"j"]) == {b"j": Record(tags=frozenset(), size=0)}
+    assert VerdictCache(path).hits([b"a", b"b", b"c", b"d"]) == fine  # the rows after it are read
     assert VerdictCache(path).selection(b"s") is None
 
 
@@ -891,3 +892,10 @@ def test_a_write_that_fails_halfway_is_rolled_back(tmp_path):
     assert VerdictCache(path).hits([b"k", b"j"]) == {b"j": Record(tags=frozenset(), size=0)}
     assert VerdictCache(path).selection(b"s") is None
     assert VerdictCache(path).selection(b"t") == _cache.Selection(checked=(2,))
+
+
+def test_asking_about_nothing_makes_no_store(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    assert VerdictCache(str(path)).hits([]) == {}
+    assert VerdictCache(str(path)).records({}) == {}
+    assert not path.exists()
