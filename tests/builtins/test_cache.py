@@ -852,6 +852,7 @@ def test_the_store_of_a_run_keeps_the_records_it_read_for_the_run(tmp_path):
     record = Record(tags=frozenset(), size=0)
     VerdictCache.for_git_dir(git_dir).add({b"k": record})
     assert VerdictCache.for_git_dir(git_dir, "run-a").records({"a": b"k"}) == {"a": record}
+    assert VerdictCache.for_git_dir(git_dir).records({"a": b"k"}) == {"a": record}
     db = sqlite3.connect(root / ".git/omnibase/cache/verdicts.sqlite3")
     db.execute("DELETE FROM ok")
     db.commit()
