@@ -884,8 +884,8 @@ def test_a_write_that_fails_halfway_is_rolled_back(tmp_path):
     other.execute("CREATE TRIGGER no_ok BEFORE INSERT ON ok BEGIN SELECT RAISE(FAIL, 'disk full'); END")
     other.execute("CREATE TRIGGER no_runs BEFORE INSERT ON runs BEGIN SELECT RAISE(FAIL, 'disk full'); END")
     cache.add({b"k": Record(tags=frozenset(), size=0)})
-    cache.keep_selection(b"s", _cache.Selection(checked=(1,)))
     other.execute("DROP TRIGGER no_ok")  # would wait, then fail, while a write of the cache is open
+    cache.keep_selection(b"s", _cache.Selection(checked=(1,)))
     other.execute("DROP TRIGGER no_runs")
     other.close()
     cache.add({b"j": Record(tags=frozenset(), size=0)})
