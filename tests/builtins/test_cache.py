@@ -900,3 +900,34 @@ def test_asking_about_nothing_makes_no_store(tmp_path):
     assert VerdictCache(str(path)).hits([]) == {}
     assert VerdictCache(str(path)).records({}) == {}
     assert not path.exists()
+
+
+def test_a_busy_store_is_waited_for_only_so_long(tmp_path, monkeypatch):
+    # a run waits _BUSY_TIMEOUT_S for a busy store, then goes on without it (it does not
+    # wait for the other run to finish): here the other run holds it far longer
+    import threading
+
+    monkeypatch.setattr(_cache, "_BUSY_TIMEOUT_S", 0.1)
+    path = str(tmp_path / "c.sqlite3")
+    first = VerdictCache(path)
+    first.add({b"k": Record(tags=frozenset(), size=0)})
+    first.close()
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _locked(path, readers_too=True):
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    timer = threading.Timer(4, release.set)  # a run that waited SQLite's default 5 s would get it
+    holder.start()
+    try:
+        taken.wait(10)
+        timer.start()
+        assert VerdictCache(path).hits([b"k"]) == {}
+    finally:
+        timer.cancel()
+        release.set()
+        holder.join()
+    assert VerdictCache(path).hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
