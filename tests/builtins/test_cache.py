@@ -521,7 +521,7 @@ def test_the_checks_of_one_run_get_one_answer_from_git(tmp_path):
     _stage(root, "m.py", b"x = 1\n")
     _stage(root, "n.py", b"y = 1\n")
     first = _cache.blob_ids(str(root), ["m.py"], token="run-1")
-    assert set(first) == {"m.py"}
+    assert set(first) == {"m.py"} and _cache.blob_ids(str(root), ["m.py"]) == first
     (root / "m.py").write_bytes(b"x = 2\n")
     assert _cache.blob_ids(str(root), ["m.py"], token="run-1") == first
     assert _cache.blob_ids(str(root), ["m.py"], token="run-2") == {}  # another run asks again
