@@ -36,6 +36,7 @@ from omnibase.builtins._values import EndOfFileOpts, MixedLineEndingOpts, Traili
         (b"x\r\r", b"x\r"),
         (b"x\r\r\n", b"x\r"),
         (b"a\n\nb  \n\n", b"a\n\nb  \n"),
+        (b"MAX", b"MAX\n"),  # only line breaks are trailing: not a letter, whichever
     ],
 )
 def test_end_of_file(before: bytes, after: bytes):
@@ -59,6 +60,8 @@ def test_end_of_file(before: bytes, after: bytes):
         (b"a\xc2\xa0\n", b"a\xc2\xa0\n"),  # a no-break space is not ASCII whitespace
         (b"\t\n  \n", b"\n\n"),
         (b"a  \nb\n", b"a\nb\n"),  # two spaces are no line break outside markdown
+        (b"a\nb \nc\n", b"a\nb\nc\n"),  # only a line in the middle
+        (b"a\r\nb\t\r\nc\r\n", b"a\r\nb\r\nc\r\n"),
     ],
 )
 def test_trailing_whitespace(before: bytes, after: bytes):
@@ -74,6 +77,8 @@ def test_trailing_whitespace_strips_only_the_given_characters():
     assert fix_trailing_whitespace(b"a\t \nb \t\n", chars=b" ") == b"a\t\nb \t\n"
     assert fix_trailing_whitespace(b"abxx\nc\n", chars=b"x") == b"ab\nc\n"
     assert fix_trailing_whitespace(b"a  x\n", markdown=True, chars=b"x") == b"a  \n"
+    # a markdown line break: only the given characters go from before the two spaces
+    assert fix_trailing_whitespace(b"a\t  \nbx  \n", markdown=True, chars=b"x") == b"a\t  \nb  \n"
 
 
 @pytest.mark.parametrize(
@@ -114,17 +119,20 @@ def test_line_endings_default_to_auto():
 def test_the_fixers_verdicts_carry_the_whole_new_file():
     fixed = end_of_file_fixer("d/x.txt", b"a", EndOfFileOpts())
     assert not fixed.ok and fixed.check == "end-of-file-fixer" and fixed.path == "d/x.txt"
-    assert [f.message for f in fixed.findings] == ["Fixing d/x.txt"]
+    assert [(f.path, f.message) for f in fixed.findings] == [("d/x.txt", "Fixing d/x.txt")]
     assert fixed.edit is not None
     assert (fixed.edit.path, fixed.edit.original, fixed.edit.content) == ("d/x.txt", b"a", b"a\n")
     assert fixed.edit.original_sha256 == sha256(b"a")
     clean = end_of_file_fixer("x.txt", b"a\n", EndOfFileOpts())
     assert clean.ok and clean.edit is None and clean.findings == () and clean.check == "end-of-file-fixer"
+    assert clean.path == "x.txt"
 
     ws = trailing_whitespace("x.txt", b"a \n", TrailingWhitespaceOpts())
-    assert not ws.ok and ws.check == "trailing-whitespace" and [f.message for f in ws.findings] == ["Fixing x.txt"]
-    assert ws.edit is not None and ws.edit.content == b"a\n"
-    assert trailing_whitespace("x.txt", b"a\n", TrailingWhitespaceOpts()).ok
+    assert not ws.ok and ws.check == "trailing-whitespace" and ws.path == "x.txt"
+    assert [(f.path, f.message) for f in ws.findings] == [("x.txt", "Fixing x.txt")]
+    assert ws.edit is not None and (ws.edit.path, ws.edit.content) == ("x.txt", b"a\n")
+    ws_clean = trailing_whitespace("x.txt", b"a\n", TrailingWhitespaceOpts())
+    assert ws_clean.ok and ws_clean.path == "x.txt" and ws_clean.check == "trailing-whitespace"
 
 
 @pytest.mark.parametrize(
@@ -155,7 +163,7 @@ def test_trailing_whitespace_with_chars_option():
 def test_mixed_line_ending_verdicts():
     fixed = mixed_line_ending("x.txt", b"a\r\nb\n\n", MixedLineEndingOpts())
     assert not fixed.ok and fixed.check == "mixed-line-ending" and fixed.path == "x.txt"
-    assert [f.message for f in fixed.findings] == ["x.txt: fixed mixed line endings"]
+    assert [(f.path, f.message) for f in fixed.findings] == [("x.txt", "x.txt: fixed mixed line endings")]
     assert fixed.edit is not None
     assert (fixed.edit.path, fixed.edit.original, fixed.edit.content) == ("x.txt", b"a\r\nb\n\n", b"a\nb\n\n")
     told = mixed_line_ending("x.txt", b"a\r\nb\n", MixedLineEndingOpts(fix="no"))

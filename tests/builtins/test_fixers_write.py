@@ -260,3 +260,24 @@ def test_a_failed_write_without_a_reason_from_the_system_is_named_by_its_message
     # without a place to tell it, the failure is still no exception
     assert apply_edits([_fix("x.txt", b"x \n", b"x\n")], root=str(tmp_path)) == ()
     assert (tmp_path / "x.txt").read_bytes() == b"x \n"
+
+
+def test_a_hard_linked_file_of_only_line_breaks_is_fixed_to_empty(tmp_path: Path):
+    first = _file(tmp_path / "a.txt", b"\n\n\r\n")
+    os.link(first, tmp_path / "b.txt")
+    assert apply_edits([_fix("a.txt", b"\n\n\r\n", b"")], root=str(tmp_path)) == ("a.txt",)
+    assert first.read_bytes() == (tmp_path / "b.txt").read_bytes() == b""
+
+
+def test_a_large_hard_linked_file_is_put_back_whole_when_its_fix_fails(tmp_path: Path, file_size_limit):
+    """What the file held is read back whole (more than one read's worth) before the fix is
+    written in place, and written back exactly when the fix does not fit."""
+    old = b"".join(b"line %07d   \n" % i for i in range(200_000))  # 3 MB, several reads
+    first = _file(tmp_path / "big.txt", old)
+    os.link(first, tmp_path / "big-too.txt")
+    failed: dict[str, str] = {}
+    with file_size_limit(len(old) + 4096):
+        written = apply_edits([_fix("big.txt", old, old + old)], root=str(tmp_path), failed=failed)
+    assert written == () and failed == {"big.txt": "File too large"}
+    assert first.read_bytes() == old
+    assert (tmp_path / "big-too.txt").read_bytes() == old
