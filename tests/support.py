@@ -285,8 +285,9 @@ class Forks:
             code = 1
             try:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
-                for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGPIPE):
+                for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
+                signal.signal(signal.SIGPIPE, signal.SIG_IGN)
                 for target, (name, flags) in enumerate(((stdin, os.O_RDONLY), (stdout, os.O_WRONLY | os.O_APPEND | os.O_CREAT),
                                                         (stderr, os.O_WRONLY | os.O_APPEND | os.O_CREAT))):
                     fd = os.open(name, flags, 0o600)
