@@ -362,10 +362,16 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
     message = frame(body)
     run: list[int] = []  # the run's pid, once the server said it
     pending: list[int] = []  # signals that came before it
+    try:
+        server = _CRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size))[0]
+    except OSError:
+        return None
 
     def forward(signum: int, frame: object) -> None:
         if not run:
             pending.append(signum)
+            return
+        if _parent(run[0]) != server:  # only the server's own child, the run, is signalled
             return
         try:
             os.kill(run[0], signum)
@@ -404,6 +410,15 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
         return 1
     _stats(env, usage, served=True)
     return code
+
+
+def _parent(pid: int) -> int | None:
+    """The parent of process ``pid`` (from /proc), or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rpartition(b")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def main(args: Sequence[str]) -> int:

@@ -380,6 +380,34 @@ def test_a_signal_before_anything_ran_stops_the_hook_as_the_plain_run_would(hook
     conn.close()
 
 
+def test_a_signal_is_never_sent_to_a_process_that_is_not_the_servers_child(hook: Hook, forks: Forks, tmp_path: Path) -> None:
+    """The server named a pid that is not its run (a process of someone else's): the client
+    signals nothing, though it still waits for the run's end."""
+    pid_file = tmp_path / "stranger"
+
+    def parent_of_stranger() -> int:
+        stranger = subprocess.Popen(["sleep", "60"])
+        pid_file.write_text(str(stranger.pid))
+        return 0 if stranger.wait() == -signal.SIGKILL else 1
+
+    other = forks(parent_of_stranger)
+    wait_for(lambda: pid_file.exists() and pid_file.read_text() != "", "the stranger")
+    stranger = int(pid_file.read_text())
+    hook.listen()
+    child = hook.run()
+    conn, _body, fds = hook.accept()
+    _close(fds)
+    conn.sendall(client.frame(b"PID %d" % stranger))
+    os.kill(child.pid, signal.SIGTERM)
+    wait_for(lambda: _delivered(child.pid, signal.SIGTERM), "the signal's delivery")
+    conn.sendall(client.frame(b"EXIT 0 0 0"))
+    assert child.wait() == 0
+    assert other.status is None and os.waitpid(other.pid, os.WNOHANG) == (0, 0)  # the stranger still sleeps
+    os.kill(stranger, signal.SIGKILL)
+    assert other.wait() == 0
+    conn.close()
+
+
 def test_the_clients_copies_are_the_packages() -> None:
     assert client.PROTOCOL_EXIT == ExitCode.PROTOCOL
     assert stat.S_IFSOCK == client._S_IFSOCK and stat.S_IFDIR == client._S_IFDIR and stat.S_IFREG == client._S_IFREG
