@@ -382,7 +382,8 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
         signal.signal(sig, forward)
     try:
         sent = sock.sendmsg([message[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
-        sock.sendall(message[sent:])
+        if sent < len(message):  # a send of nothing fails once the server has answered and closed
+            sock.sendall(message[sent:])
         answer = read_message(sock)
     except OSError:
         answer = b""

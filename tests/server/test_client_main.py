@@ -296,6 +296,38 @@ def test_a_wrong_answer_during_the_run_is_a_protocol_violation_never_a_second_ru
     conn.close()
 
 
+class _Descheduled(socket.socket):
+    """A client socket whose process is not scheduled again between sending its request and
+    its next send until the server has answered and closed (``flag`` exists): what a loaded
+    machine can do to the hook's client."""
+
+    flag = ""
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        wait_for(lambda: os.path.exists(self.flag), "the server's close")
+        super().sendall(data, flags)
+
+
+def test_a_run_served_and_closed_before_the_client_sends_again_is_not_run_twice(hook: Hook) -> None:
+    hook.listen()
+    _Descheduled.flag = str(hook.tmp / "closed")
+
+    def slow_client() -> int:
+        os.chdir(hook.root)
+        sock = _Descheduled(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(os.path.join(hook.folder, client.SOCKET))
+        code = client.serve_through(sock, hook.args, "k")
+        return 99 if code is None else code  # None: it would run the hook the plain way
+
+    child = hook.forks(slow_client, env=hook.env())
+    conn, _body, fds = hook.accept()
+    _close(fds)
+    conn.sendall(client.frame(b"PID %d" % os.getpid()) + client.frame(b"EXIT 7 0 0"))
+    conn.close()
+    (hook.tmp / "closed").write_text("")
+    assert child.wait() == 7
+
+
 def test_the_cpu_time_of_a_served_run_is_written_where_asked(hook: Hook) -> None:
     hook.listen()
     stats = hook.tmp / "stats"
