@@ -362,7 +362,8 @@ def test_stats_that_cannot_be_written_do_not_change_the_exit_status(hook: Hook) 
 @pytest.fixture
 def victim() -> Iterator[subprocess.Popen[bytes]]:
     """A process standing in for the served run: the client forwards signals to it."""
-    proc = subprocess.Popen(["sleep", "60"])
+    # with the default action for SIGINT even where the test runs with it ignored (a background job)
+    proc = subprocess.Popen(["sleep", "60"], preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     yield proc
     proc.kill()
     proc.wait()
