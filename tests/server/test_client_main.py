@@ -176,6 +176,23 @@ def test_with_no_server_the_plain_run_and_a_server_started_for_next_time(hook: H
     assert plain["inherited"]  # (the plain run is the hook's own process: it keeps them)
 
 
+def test_starting_a_server_leaves_no_child_of_the_hook_behind(hook: Hook) -> None:
+    """The intermediate process is reaped before the hook goes on (no zombie in the commit)."""
+
+    def start() -> int:
+        sys.executable = str(hook.recorder)
+        client.start_server(hook.folder)
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        return 1
+
+    assert hook.forks(start, env=hook.env()).wait() == 0
+    wait_for(lambda: len(hook.records()) == 1, "the server's start")
+    assert hook.records()[0]["argv"] == hook.server_start()
+
+
 @pytest.mark.parametrize("answer", [b"STALE", b"REFUSED", b"", b"PIDS", b"pid 12"])
 def test_a_server_that_will_not_run_it_means_the_plain_run(hook: Hook, answer: bytes) -> None:
     hook.listen()

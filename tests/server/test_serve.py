@@ -215,6 +215,34 @@ def test_a_client_gone_mid_run_hangs_the_run_up_and_the_server_goes_on(served: S
     served.stop()
 
 
+def test_a_client_gone_without_reading_the_answer_hangs_the_run_up(served: Served) -> None:
+    served.start()
+    sock = served.connect()
+    served.send_run(sock, _request(served, served.env(PROBE_DO="wait")))
+    wait_for(lambda: (served.probe / "started").exists(), "the run")
+    work = int((served.probe / "started").read_text())
+    assert sock.recv(1, socket.MSG_PEEK) == b"O"  # the PID answer is there, unread
+    sock.close()  # closed with unread bytes: the server's next read fails (ECONNRESET)
+    wait_for(lambda: not alive(work), "the run's end")
+    wait_for(lambda: (served.status() or {}).get("running") == "0", "the server to see it")
+    served.stop()
+
+
+def test_bytes_after_the_request_do_not_stop_the_run(served: Served) -> None:
+    served.start()
+    sock = served.connect()
+    served.send_run(sock, _request(served, served.env(PROBE_DO="wait")))
+    assert client.read_message(sock).startswith(b"PID ")
+    wait_for(lambda: (served.probe / "started").exists(), "the run")
+    sock.sendall(b"x")
+    for _ in range(2):  # two rounds of the server's loop: it has seen the byte
+        assert served.status() is not None
+    (served.probe / "go").write_text("")
+    assert client.read_message(sock).split()[:2] == [b"EXIT", b"0"]
+    sock.close()
+    served.stop()
+
+
 def test_two_runs_at_once_are_both_served(served: Served) -> None:
     served.start()
     first = served.hook("first", PROBE_DO="wait")
