@@ -240,24 +240,25 @@ class Child:
         self.relay = relay
         self.status: int | None = None
 
-    def wait(self, timeout: float = 30.0) -> int:
-        """The child's exit status (128 + N after signal N); kills it after ``timeout`` s."""
-        if self.status is not None:
-            return self.status
-        deadline = time.monotonic() + timeout
-        while True:
+    def poll(self) -> int | None:
+        """The child's exit status if it has ended, else None."""
+        if self.status is None:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
-                break
+                self.status = exit_status(os.waitstatus_to_exitcode(status))
+                self.relay.drain()
+        return self.status
+
+    def wait(self, timeout: float = 15.0) -> int:
+        """The child's exit status (128 + N after signal N); kills it after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while (status := self.poll()) is None:
             if time.monotonic() > deadline:
                 os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-                self.relay.drain()
+                self.wait()
                 raise AssertionError(f"child {self.pid} still running after {timeout} s")
             time.sleep(0.01)
-        self.status = exit_status(os.waitstatus_to_exitcode(status))
-        self.relay.drain()
-        return self.status
+        return status
 
     def kill(self) -> None:
         if self.status is None:
@@ -314,7 +315,7 @@ class Forks:
         return child
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     """Poll ``condition`` until it holds (an AssertionError naming ``what`` after ``timeout`` s)."""
     deadline = time.monotonic() + timeout
     while not condition():

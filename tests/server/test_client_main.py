@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import stat
@@ -22,7 +23,7 @@ import pytest
 
 from omnibase.core.values import ExitCode
 from omnibase.server import client
-from tests.support import Forks, cli_env, init_repo, wait_for
+from tests.support import Child, Forks, cli_env, init_repo, wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux-only")
 
@@ -72,7 +73,7 @@ class Hook:
         self.listener.bind(os.path.join(self.folder, client.SOCKET))
         os.chmod(os.path.join(self.folder, client.SOCKET), 0o600)
         self.listener.listen(4)
-        self.listener.settimeout(30)
+        self.listener.settimeout(10)
         pid_file = os.path.join(self.folder, client.PID_FILE)
         with open(pid_file, "w") as f:
             f.write(f"{os.getpid()}\n")
@@ -94,11 +95,20 @@ class Hook:
 
         return self.forks(hook, stdin=str(self.tmp / "in"), stdout=str(self.out), stderr=str(self.err), env=self.env(**env))
 
-    def accept(self) -> tuple[socket.socket, bytes, list[int]]:
-        """The client's connection, its request and the fds that came with it."""
+    def accept(self, child: Child) -> tuple[socket.socket, bytes, list[int]]:
+        """The connection of the client ``child``, its request and the fds that came with it
+        (an AssertionError as soon as the child ends without connecting)."""
         assert self.listener is not None
+        ready: list[Any] = []
+
+        def connected() -> bool:
+            ready[:] = select.select([self.listener], [], [], 0.05)[0]
+            return bool(ready) or child.poll() is not None
+
+        wait_for(connected, "the client's connection")
+        assert ready, f"the client ended ({child.poll()}) without connecting"
         conn, _ = self.listener.accept()
-        conn.settimeout(30)
+        conn.settimeout(10)
         fds: list[int] = []
         head = b""
         while len(head) < 8:
@@ -197,7 +207,7 @@ def test_starting_a_server_leaves_no_child_of_the_hook_behind(hook: Hook) -> Non
 def test_a_server_that_will_not_run_it_means_the_plain_run(hook: Hook, answer: bytes) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(answer))
     assert child.wait() == PLAIN
@@ -209,7 +219,7 @@ def test_a_server_that_will_not_run_it_means_the_plain_run(hook: Hook, answer: b
 def test_a_peer_that_says_nothing_or_no_protocol_before_the_run_means_the_plain_run(hook: Hook, answer: bytes | None) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     if answer is not None:
         conn.sendall(answer)
@@ -234,7 +244,7 @@ def test_a_planted_socket_gets_nothing_and_the_run_is_plain(hook: Hook) -> None:
 def test_the_request_carries_the_hook_its_folder_environment_umask_key_and_streams(hook: Hook) -> None:
     hook.listen()
     child = hook.run(record=False, PROBE="value with spaces")
-    conn, body, fds = hook.accept()
+    conn, body, fds = hook.accept(child)
     try:
         key, cwd, umask, argv, env = client.decode_request(body)
         assert argv == ["-c", "hook-impl", *hook.args]
@@ -257,7 +267,7 @@ def test_the_request_carries_the_hook_its_folder_environment_umask_key_and_strea
 def test_a_request_larger_than_one_send_arrives_whole(hook: Hook) -> None:
     hook.listen()
     child = hook.run(record=False, BIG="x" * 300_000)
-    conn, body, fds = hook.accept()
+    conn, body, fds = hook.accept(child)
     _close(fds)
     assert client.decode_request(body)[4]["BIG"] == "x" * 300_000
     conn.sendall(client.frame(b"PID %d" % os.getpid()) + client.frame(b"EXIT 3 0 0"))
@@ -272,7 +282,7 @@ def test_a_request_larger_than_one_send_arrives_whole(hook: Hook) -> None:
 def test_the_served_runs_exit_status_is_the_hooks(hook: Hook, code: int) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(b"PID %d" % os.getpid()))
     conn.sendall(client.frame(b"EXIT %d 0.5 0.25" % code))
@@ -284,7 +294,7 @@ def test_the_served_runs_exit_status_is_the_hooks(hook: Hook, code: int) -> None
 def test_a_server_gone_during_the_run_is_said_and_the_hook_not_run_again(hook: Hook) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(b"PID %d" % os.getpid()) + b"OMB1\x00\x00")
     conn.close()
@@ -302,7 +312,7 @@ def test_a_server_gone_during_the_run_is_said_and_the_hook_not_run_again(hook: H
 def test_a_wrong_answer_during_the_run_is_a_protocol_violation_never_a_second_run(hook: Hook, answers: list[bytes | None]) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     for answer in answers:
         conn.sendall(b"BAD!\x00\x00\x00\x00" if answer is None else client.frame(answer.replace(b"{pid}", b"%d" % os.getpid())))
@@ -337,7 +347,7 @@ def test_a_run_served_and_closed_before_the_client_sends_again_is_not_run_twice(
         return 99 if code is None else code  # None: it would run the hook the plain way
 
     child = hook.forks(slow_client, env=hook.env())
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(b"PID %d" % os.getpid()) + client.frame(b"EXIT 7 0 0"))
     conn.close()
@@ -350,7 +360,7 @@ def test_the_cpu_time_of_a_served_run_is_written_where_asked(hook: Hook) -> None
     stats = hook.tmp / "stats"
     stats.write_text("earlier\n")
     child = hook.run(OMNIBASE_SERVER_STATS=str(stats))
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(b"PID %d" % os.getpid()) + client.frame(b"EXIT 6 1.5 0.25"))
     assert child.wait() == 6
@@ -365,7 +375,7 @@ def test_the_cpu_time_of_a_served_run_is_written_where_asked(hook: Hook) -> None
 def test_stats_that_cannot_be_written_do_not_change_the_exit_status(hook: Hook) -> None:
     hook.listen()
     child = hook.run(OMNIBASE_SERVER_STATS=str(hook.tmp))  # a folder
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(b"PID %d" % os.getpid()) + client.frame(b"EXIT 6 1 1"))
     assert child.wait() == 6
@@ -390,11 +400,11 @@ def victim() -> Iterator[subprocess.Popen[bytes]]:
 def test_a_signal_during_the_run_is_forwarded_to_the_run(hook: Hook, victim: subprocess.Popen[bytes], signum: int) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(b"PID %d" % victim.pid))
     os.kill(child.pid, signum)
-    assert victim.wait(timeout=30) == -signum
+    assert victim.wait(timeout=10) == -signum
     conn.sendall(client.frame(b"EXIT %d 0 0" % (128 + signum)))
     assert child.wait() == 128 + signum
     assert hook.records() == []
@@ -404,22 +414,22 @@ def test_a_signal_during_the_run_is_forwarded_to_the_run(hook: Hook, victim: sub
 def test_signals_before_the_server_said_the_run_started_reach_the_run_once_it_did(hook: Hook, victim: subprocess.Popen[bytes]) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     os.kill(child.pid, signal.SIGHUP)
     wait_for(lambda: _delivered(child.pid, signal.SIGHUP), "the signal's delivery")
     conn.sendall(client.frame(b"PID %d" % victim.pid))
-    assert victim.wait(timeout=30) == -signal.SIGHUP
+    assert victim.wait(timeout=10) == -signal.SIGHUP
     conn.sendall(client.frame(b"EXIT 129 0 0"))
     assert child.wait() == 129
     conn.close()
 
 
-@pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGTERM, signal.SIGINT], [signal.SIGHUP]])
+@pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGHUP]])
 def test_a_signal_before_anything_ran_stops_the_hook_as_the_plain_run_would(hook: Hook, signals: list[int]) -> None:
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     for signum in signals:
         os.kill(child.pid, signum)
@@ -445,7 +455,7 @@ def test_a_signal_is_never_sent_to_a_process_that_is_not_the_servers_child(hook:
     stranger = int(pid_file.read_text())
     hook.listen()
     child = hook.run()
-    conn, _body, fds = hook.accept()
+    conn, _body, fds = hook.accept(child)
     _close(fds)
     conn.sendall(client.frame(b"PID %d" % stranger))
     os.kill(child.pid, signal.SIGTERM)

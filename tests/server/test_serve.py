@@ -92,13 +92,22 @@ class Served:
         """A server for the repository (or ``folder``), in a fork; returns once it answers."""
         where = folder or self.folder
         self.server = self.forks(lambda: serve.serve(where), env=self.env(SERVER_ONLY="yes", **env))
-        wait_for(lambda: self.status(where) is not None or self.server.status is not None, "the server")
+        wait_for(lambda: self.status(where) is not None or self.server.poll() is not None, "the server")  # type: ignore[union-attr]
         return self.server
 
     def status(self, folder: str | None = None) -> dict[str, str] | None:
-        answer = client.status_request(folder or self.folder, b"STATUS")
-        if answer is None:
+        """The server's STATUS answer, or None (no server, or no answer within 5 s)."""
+        sock = client.connect(folder or self.folder)
+        if sock is None:
             return None
+        try:
+            sock.settimeout(5)
+            sock.sendall(client.frame(b"STATUS"))
+            answer = client.read_message(sock)
+        except OSError:
+            return None
+        finally:
+            sock.close()
         return dict(line.partition(" ")[::2] for line in answer.decode().splitlines())
 
     def hook(self, name: str = "hook", **env: str) -> Child:
@@ -117,7 +126,7 @@ class Served:
     def connect(self) -> socket.socket:
         sock = client.connect(self.folder)
         assert sock is not None
-        sock.settimeout(30)
+        sock.settimeout(10)
         return sock
 
     def send_run(self, sock: socket.socket, body: bytes, nfds: int = 3) -> None:
