@@ -31,10 +31,12 @@ PLAIN = 97  # the recorder's exit status: the client exec'd the plain run
 
 RECORDER = """#!{python} -IS
 import json, os, sys
+fd = "/proc/self/fd/" + os.environ.get("RECORDER_FD", "-")
+inherited = os.path.exists(fd) and os.readlink(fd) == os.devnull
 with open(os.environ["RECORDER_LOG"], "a") as f:
     f.write(json.dumps({{"argv": sys.argv[1:], "pid": os.getpid(), "sid": os.getsid(0),
                         "std": [os.readlink(f"/proc/self/fd/{{n}}") for n in (0, 1, 2)],
-                        "inherited": os.path.exists("/proc/self/fd/" + os.environ.get("RECORDER_FD", "-"))}}) + "\\n")
+                        "inherited": inherited}}) + "\\n")
 sys.exit({code})
 """
 
@@ -85,9 +87,10 @@ class Hook:
 
         def hook() -> int:
             os.chdir(self.root)
-            fd = os.open(os.devnull, os.O_RDONLY)  # an fd a started server must not keep
-            os.set_inheritable(fd, True)
-            os.environ["RECORDER_FD"] = str(fd)
+            fd = os.open(os.devnull, os.O_RDONLY)  # the first fd after the standard ones: a started server must not keep it
+            os.dup2(fd, 3, inheritable=True)
+            os.close(fd)
+            os.environ["RECORDER_FD"] = "3"
             os.umask(0o027)
             if record:
                 sys.executable = str(self.recorder)
