@@ -249,7 +249,7 @@ class Child:
                 self.relay.drain()
         return self.status
 
-    def wait(self, timeout: float = 15.0) -> int:
+    def wait(self, timeout: float = 10.0) -> int:
         """The child's exit status (128 + N after signal N); kills it after ``timeout`` s."""
         deadline = time.monotonic() + timeout
         while (status := self.poll()) is None:
@@ -315,7 +315,7 @@ class Forks:
         return child
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 6.0) -> None:
     """Poll ``condition`` until it holds (an AssertionError naming ``what`` after ``timeout`` s)."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -558,7 +558,8 @@ def test_a_server_that_fails_says_nothing_and_exits_1(forks: Forks, served: Serv
 
 def test_a_server_started_by_main_serves(served: Served) -> None:
     server = served.forks(lambda: serve.main([served.folder]), env=served.env())
-    wait_for(lambda: served.status() is not None, "the server")
+    wait_for(lambda: served.status() is not None or server.poll() is not None, "the server")
+    assert server.poll() is None
     assert served.hook().wait() == 0
     client.status_request(served.folder, b"STOP")
     assert server.wait() == 0
