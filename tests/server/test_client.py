@@ -509,3 +509,23 @@ def test_the_distributions_of_every_prefix_are_read_once(tmp_path: Path, monkeyp
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
     monkeypatch.setattr(sys, "base_prefix", str(tmp_path / "base"))
     assert client._distributions() == [f"{_site(tmp_path / 'base')}/base-1.dist-info", f"{_site(tmp_path / 'env')}/env-1.dist-info"]
+
+
+# --- whose child a process is ---------------------------------------------------------------
+
+
+def test_the_parent_of_a_process_is_read_even_when_its_name_holds_a_parenthesis(tmp_path: Path) -> None:
+    """The run's name is whatever it runs; /proc's stat line puts it in parentheses."""
+    import shutil
+    import subprocess
+
+    odd = tmp_path / "x) 5 6 7"
+    odd.symlink_to(shutil.which("sleep") or "/bin/sleep")
+    proc = subprocess.Popen([str(odd), "30"])
+    try:
+        assert client._parent(proc.pid) == os.getpid()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert client._parent(os.getpid()) == os.getppid()
+    assert client._parent(proc.pid) is None  # gone

@@ -546,7 +546,7 @@ def test_a_long_repository_path_is_served(served: Served, tmp_path: Path) -> Non
 def test_the_server_wants_exactly_its_folder(forks: Forks, tmp_path: Path, argv: list[str]) -> None:
     err = tmp_path / "err"
     assert forks(lambda: serve.main(argv), stderr=str(err)).wait() == 2
-    assert err.read_text().startswith("usage: ")
+    assert err.read_text() == "usage: python -c 'from omnibase.server.serve import main; ...' SOCKET_FOLDER\n"
 
 
 def test_a_server_that_fails_says_nothing_and_exits_1(forks: Forks, served: Served, tmp_path: Path) -> None:
