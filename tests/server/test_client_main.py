@@ -124,7 +124,9 @@ class Hook:
         assert magic == b"OMB1"
         body = b""
         while len(body) < length:
-            body += conn.recv(length - len(body))
+            chunk = conn.recv(length - len(body))
+            assert chunk, "the client closed in the middle of its request"
+            body += chunk
         return conn, body, fds
 
     def records(self) -> list[dict[str, Any]]:

@@ -49,6 +49,12 @@ def main(ctx, value):
             if os.path.exists(os.path.join(os.environ["PROBE_DIR"], "go")):
                 break
             time.sleep(0.01)
+    elif do == "fds":
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                _mark("fds", os.readlink("/proc/self/fd/" + name) + "\\n")
+            except OSError:
+                pass
     elif do == "kill-server":
         _mark("ran", "ran\\n")
         with open(os.environ["PROBE_PID_FILE"]) as f:
@@ -344,6 +350,7 @@ def test_a_malformed_request_or_one_without_its_three_streams_is_refused_and_the
     b"OMB2\x00\x00\x00\x06STATUS",  # not our magic
     b"OMB1\x01\x00\x00\x01",  # over the 16 MiB limit
     b"OMB1\x00\x00\x00\x05HELLO",  # no such request
+    b"OMB1\x00\x00\x00\x03RUN",  # a run without its fields
     b"OMB1\x00\x00\x00\x07STAT",  # cut short
     b"OMB1\x00",  # cut short in the header
     b"",
@@ -366,10 +373,16 @@ def test_what_is_not_a_request_gets_no_answer_and_the_server_stays(served: Serve
 def test_a_request_at_the_size_limit_is_read(served: Served) -> None:
     served.start()
     sock = served.connect()
-    body = b"STATUS".ljust(16 << 20, b"\0")
-    sender = threading.Thread(target=lambda: sock.sendall(client.frame(body)), daemon=True)
+    message = client.frame(b"RUN\0only-a-key".ljust(16 << 20, b"\0"))
+    fds = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
+    try:
+        sent = sock.sendmsg([message[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", *fds))])
+    finally:
+        for fd in fds:
+            os.close(fd)
+    sender = threading.Thread(target=lambda: sock.sendall(message[sent:]), daemon=True)
     sender.start()
-    assert sock.recv(64) == b""  # read whole: not a word it knows, closed without an answer
+    assert client.read_message(sock) == b"REFUSED"  # read whole, and answered
     sender.join(30)
     sock.close()
     served.stop()
@@ -457,6 +470,172 @@ def test_a_fresh_server_makes_its_folder_private_and_writes_its_pid(served: Serv
     assert stat.S_IMODE(os.stat(pid_file).st_mode) == 0o600
     with open(pid_file) as f:
         assert f.read() == f"{server.pid}\n"
+    assert stat.S_IMODE(os.stat(os.path.join(served.folder, "lock")).st_mode) == 0o600
+    served.stop()
+
+
+def _fds(pid: int) -> set[str]:
+    found = set()
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found.add(os.readlink(f"/proc/{pid}/fd/{name}"))
+        except OSError:
+            pass
+    return found
+
+
+def test_a_run_holds_none_of_the_servers_sockets_pipes_or_lock(served: Served) -> None:
+    server = served.start()
+    own = _fds(server.pid) - _fds(os.getpid())  # what the server opened (not what it has from the test)
+    assert {f.partition(":")[0] for f in own} >= {"socket", "pipe", str(Path(served.folder) / "lock")}
+    assert served.hook(PROBE_DO="fds").wait() == 0, served.output()
+    held = set((served.probe / "fds").read_text().split("\n"))
+    assert not own & held
+    served.stop()
+
+
+def test_requests_leave_the_server_no_fd_more(served: Served) -> None:
+    server = served.start()
+
+    def streams_and_sockets() -> tuple[int, int]:  # what a request brings: three fds (/dev/null here), a connection
+        links = []
+        for name in os.listdir(f"/proc/{server.pid}/fd"):
+            try:
+                links.append(os.readlink(f"/proc/{server.pid}/fd/{name}"))
+            except OSError:
+                pass
+        return links.count(os.devnull), sum(link.startswith("socket:") for link in links)
+
+    before = (streams_and_sockets()[0], 1)  # idle, its one socket is the listening one
+    assert served.hook().wait() == 0
+    for body in (b"STATUS", b"RUN\0only-a-key", b"HELLO"):
+        sock = served.connect()
+        served.send_run(sock, body)  # each with three fds
+        try:
+            sock.recv(64)
+        except ConnectionResetError:
+            pass
+        sock.close()
+    assert served.status() is not None
+    wait_for(lambda: streams_and_sockets() == before, "the server to hold only what it held before")  # it closes just after answering
+    served.stop()
+
+
+def test_a_git_state_folder_that_is_a_symlink_is_never_used(served: Served) -> None:
+    target = served.tmp / "elsewhere"
+    target.mkdir()
+    os.symlink(target, os.path.dirname(served.folder))  # .git/omnibase -> elsewhere
+    assert served.forks(lambda: serve.serve(served.folder), env=served.env()).wait() == 0
+    assert os.listdir(target) == []
+
+
+def test_a_file_in_place_of_the_folder_is_never_used(served: Served) -> None:
+    os.makedirs(os.path.dirname(served.folder))
+    with open(served.folder, "w") as f:
+        f.write("mine")
+    assert served.forks(lambda: serve.serve(served.folder), env=served.env()).wait() == 0
+    with open(served.folder) as f:
+        assert f.read() == "mine"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a folder another user's")
+def test_a_folder_of_another_user_is_never_used(served: Served) -> None:
+    os.makedirs(served.folder, mode=0o700)
+    os.chown(served.folder, 65534, 65534)
+    assert served.forks(lambda: serve.serve(served.folder), env=served.env()).wait() == 0
+    assert os.listdir(served.folder) == []
+
+
+def test_a_server_waits_for_one_that_is_exiting_to_let_go_of_the_lock(served: Served) -> None:
+    import fcntl
+
+    os.makedirs(served.folder, mode=0o700)
+    held = served.tmp / "held"
+
+    def exiting_server() -> int:  # holds the lock a moment, as a server that is exiting does
+        lock = os.open(os.path.join(served.folder, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        held.write_text("")
+        time.sleep(0.5)
+        return 0
+
+    holder = served.forks(exiting_server)
+    wait_for(held.exists, "the lock taken")
+    server = served.forks(lambda: serve.serve(served.folder), env=served.env())
+    assert holder.wait() == 0
+    wait_for(lambda: served.status() is not None or server.poll() is not None, "the server")
+    assert server.poll() is None
+    status = served.status()
+    assert status is not None and status["pid"] == str(server.pid)
+    client.status_request(served.folder, b"STOP")
+    assert server.wait() == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to connect as another user")
+def test_a_client_of_another_user_gets_no_answer(served: Served, tmp_path: Path) -> None:
+    served.start()
+    os.chmod(served.folder, 0o711)
+    os.chmod(os.path.join(served.folder, client.SOCKET), 0o666)
+
+    def stranger() -> int:
+        folder = os.open(served.folder, os.O_RDONLY | os.O_DIRECTORY)
+        os.setgid(65534)
+        os.setuid(65534)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        sock.connect(f"/proc/self/fd/{folder}/{client.SOCKET}")
+        sock.sendall(client.frame(b"STATUS"))
+        try:
+            data = sock.recv(64)
+        except ConnectionResetError:
+            data = b""
+        return 0 if data == b"" else 3
+
+    assert served.forks(stranger, stderr=str(tmp_path / "err")).wait() == 0, (tmp_path / "err").read_text()
+    os.chmod(served.folder, 0o700)
+    os.chmod(os.path.join(served.folder, client.SOCKET), 0o600)
+    served.stop()
+
+
+def test_a_silent_client_does_not_hold_the_server_up(served: Served) -> None:
+    served.start()
+    silent = served.connect()  # connects and sends nothing
+    try:
+        sock = client.connect(served.folder)
+        assert sock is not None
+        sock.settimeout(20)  # the server gives up on the silent one after 5 s
+        sock.sendall(client.frame(b"STATUS"))
+        assert client.read_message(sock).startswith(b"pid ")
+        sock.close()
+    finally:
+        silent.close()
+    served.stop()
+
+
+def test_a_server_whose_environment_no_longer_gives_its_key_exits(served: Served) -> None:
+    """What a staleness key covers changed under a running, idle server (here the module
+    search path it would give a client): it exits at its next look."""
+
+    def server() -> int:
+        signal.signal(signal.SIGUSR1, lambda signum, frame: os.environ.__setitem__("PYTHONPATH", "/changed"))
+        return serve.serve(served.folder)
+
+    child = served.forks(server, env=served.env())
+    wait_for(lambda: served.status() is not None or child.poll() is not None, "the server")
+    assert child.poll() is None
+    os.kill(child.pid, signal.SIGUSR1)
+    assert child.wait() == 0
+    assert sorted(os.listdir(served.folder)) == ["lock"]
+
+
+def test_a_served_run_with_a_bad_option_exits_as_the_cli_does(served: Served) -> None:
+    served.start()
+    sock = served.connect()
+    env = served.env()
+    served.send_run(sock, client.encode_request(["-c", "hook-impl", "--no-such-option"], str(served.repo.root), env, 0o022, client.key(env)))
+    assert client.read_message(sock).startswith(b"PID ")
+    assert client.read_message(sock).split()[:2] == [b"EXIT", b"2"]  # argparse's exit
+    sock.close()
     served.stop()
 
 
