@@ -159,6 +159,11 @@ def served(tmp_path: Path, forks: Forks) -> Iterator[Served]:
         client.status_request(made.folder, b"STOP")
 
 
+def _has_line(path: Path) -> bool:
+    """``path`` holds a whole line (the probe has written it, not only opened the file)."""
+    return path.exists() and path.read_text().endswith("\n")
+
+
 def _request(served: Served, env: dict[str, str] | None = None, key: str | None = None) -> bytes:
     env = served.env() if env is None else env
     return client.encode_request(["-c", "hook-impl", *served.args], str(served.repo.root), env, 0o022,
@@ -204,7 +209,7 @@ def test_the_server_dying_mid_run_is_said_and_the_hook_never_runs_twice(served: 
 def test_a_signal_to_the_hook_stops_the_served_run(served: Served, signum: int) -> None:
     served.start()
     child = served.hook(PROBE_DO="wait")
-    wait_for(lambda: (served.probe / "started").exists(), "the run")
+    wait_for(lambda: _has_line(served.probe / "started"), "the run")
     run = int((served.probe / "started").read_text())
     os.kill(child.pid, signum)
     wait_for(lambda: not alive(run), "the run's end")
@@ -221,7 +226,7 @@ def test_a_client_gone_mid_run_hangs_the_run_up_and_the_server_goes_on(served: S
     answer = client.read_message(sock)
     assert answer.startswith(b"PID ")
     run = int(answer[4:])
-    wait_for(lambda: (served.probe / "started").exists(), "the run")
+    wait_for(lambda: _has_line(served.probe / "started"), "the run")
     work = int((served.probe / "started").read_text())
     sock.close()
     wait_for(lambda: not alive(run) and not alive(work), "the run's end")
@@ -234,7 +239,7 @@ def test_a_client_gone_without_reading_the_answer_hangs_the_run_up(served: Serve
     served.start()
     sock = served.connect()
     served.send_run(sock, _request(served, served.env(PROBE_DO="wait")))
-    wait_for(lambda: (served.probe / "started").exists(), "the run")
+    wait_for(lambda: _has_line(served.probe / "started"), "the run")
     work = int((served.probe / "started").read_text())
     assert sock.recv(1, socket.MSG_PEEK) == b"O"  # the PID answer is there, unread
     sock.close()  # closed with unread bytes: the server's next read fails (ECONNRESET)
@@ -248,7 +253,7 @@ def test_bytes_after_the_request_do_not_stop_the_run(served: Served) -> None:
     sock = served.connect()
     served.send_run(sock, _request(served, served.env(PROBE_DO="wait")))
     assert client.read_message(sock).startswith(b"PID ")
-    wait_for(lambda: (served.probe / "started").exists(), "the run")
+    wait_for(lambda: _has_line(served.probe / "started"), "the run")
     sock.sendall(b"x")
     for _ in range(2):  # two rounds of the server's loop: it has seen the byte
         assert served.status() is not None
@@ -262,7 +267,7 @@ def test_two_runs_at_once_are_both_served(served: Served) -> None:
     served.start()
     first = served.hook("first", PROBE_DO="wait")
     second = served.hook("second", PROBE_DO="wait")
-    wait_for(lambda: (served.probe / "started").exists(), "a run")  # one at a time past the stash's lock
+    wait_for(lambda: _has_line(served.probe / "started"), "a run")  # one at a time past the stash's lock
     wait_for(lambda: (served.status() or {}).get("running") == "2", "both runs")
     status = served.status()
     assert status is not None and status["served"] == "2"
@@ -276,7 +281,7 @@ def test_two_runs_at_once_are_both_served(served: Served) -> None:
 def test_a_stop_during_a_run_lets_it_finish_and_answer(served: Served) -> None:
     server = served.start()
     child = served.hook(PROBE_DO="wait")
-    wait_for(lambda: (served.probe / "started").exists(), "the run")
+    wait_for(lambda: _has_line(served.probe / "started"), "the run")
     assert client.status_request(served.folder, b"STOP") == b"STOPPING"
     assert server.status is None and alive(server.pid)
     (served.probe / "go").write_text("")
