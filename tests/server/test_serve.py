@@ -636,6 +636,28 @@ def test_a_server_whose_environment_no_longer_gives_its_key_exits(served: Served
     assert sorted(os.listdir(served.folder)) == ["lock"]
 
 
+def test_a_run_that_cannot_start_says_why_and_exits_1(served: Served) -> None:
+    """The run's own failure before the CLI (here the client's folder is gone) is said on
+    the client's stderr and answered as exit 1; the server goes on."""
+    served.start()
+    sock = served.connect()
+    env = served.env()
+    err = served.tmp / "run.err"
+    fds = [os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY), os.open(err, os.O_WRONLY | os.O_CREAT, 0o600)]
+    body = client.encode_request(["-c", "hook-impl", *served.args], str(served.tmp / "gone"), env, 0o022, client.key(env))
+    try:
+        sock.sendmsg([client.frame(body)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", *fds))])
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert client.read_message(sock).startswith(b"PID ")
+    assert client.read_message(sock).split()[:2] == [b"EXIT", b"1"]
+    assert err.read_text().startswith("omnibase: internal error in the command server's run: FileNotFoundError")
+    sock.close()
+    assert served.status() is not None
+    served.stop()
+
+
 def test_a_served_run_with_a_bad_option_exits_as_the_cli_does(served: Served) -> None:
     served.start()
     sock = served.connect()
