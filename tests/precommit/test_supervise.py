@@ -1,0 +1,435 @@
+"""The supervisor in process: the test is the parent that sets the work aside and puts it
+back; the checks run in a forked child (the ``run`` and ``finish`` given here write what
+they saw to files, the only way out of the child). Whatever the child does (report, exit
+early, die by a signal, be signalled through the parent), the work comes back and the exit
+code says what happened (128+N for signal N)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from omnibase.precommit._stash import Stashed, leftover_patches
+from omnibase.precommit._supervise import Verdict, _child, _read_verdict, supervised_stash
+from tests.precommit.conftest import Snapshot
+from tests.support import Repo
+
+Snap = Callable[[Path], Snapshot]
+
+
+class Log:
+    """Lines written by either process (a file: the child's memory is not the test's)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.write_text("")
+
+    def __call__(self, line: str) -> None:
+        with open(self.path, "a") as f:
+            f.write(line + "\n")
+
+    @property
+    def lines(self) -> list[str]:
+        return self.path.read_text().splitlines()
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Log:
+    return Log(tmp_path / "log.txt")
+
+
+@pytest.fixture
+def said(tmp_path: Path) -> Log:
+    return Log(tmp_path / "said.txt")
+
+
+@pytest.fixture
+def edited(repo: Repo) -> Repo:
+    repo.seed({"a.txt": "1\n2\n3\n", "b.txt": "b\n"})
+    repo.write("a.txt", "1\n2\n3, mine\n")
+    return repo
+
+
+def _refuse(log: Log) -> Callable[[str], int]:
+    def refuse(message: str) -> int:
+        log(f"refused: {message}")
+        return 2
+
+    return refuse
+
+
+def _plain_exit(body: Callable[[], int]) -> int:
+    return body()
+
+
+def _supervise(repo: Repo, run: Callable[[Stashed], int], finish: Callable[[Stashed, int], int], log: Log,
+               said: Log, child_exit: Callable[[Callable[[], int]], int] = _plain_exit) -> int:  # fmt: skip
+    return supervised_stash(str(repo.root), str(repo.root / ".git"), None, run, finish, _refuse(log), child_exit, said)
+
+
+def _finish_logging(log: Log, root: Path) -> Callable[[Stashed, int], int]:
+    def finish(state: Stashed, code: int) -> int:
+        log(f"finish {code} rolled_back={state.rolled_back} error={state.error}")
+        log(f"finish sees {(root / 'a.txt').read_bytes()!r}")
+        return code
+
+    return finish
+
+
+def _quiet_atexit() -> None:
+    """In the child: drop the handlers pytest registered (they are the test process's)."""
+    atexit._clear()
+
+
+@pytest.fixture
+def usr1() -> Iterator[list[int]]:
+    """Records SIGUSR1 reaching the test process (the child's wake-up call must not, once
+    the supervisor has returned)."""
+    got: list[int] = []
+    old = signal.signal(signal.SIGUSR1, lambda n, f: got.append(n))
+    yield got
+    signal.signal(signal.SIGUSR1, old)
+
+
+def test_the_checks_run_in_a_child_on_the_index_and_finish_once_the_work_is_back(
+    edited: Repo, log: Log, said: Log, snap: Snap, usr1: list[int]
+) -> None:
+    before = snap(edited.root)
+
+    def run(state: Stashed) -> int:
+        _quiet_atexit()
+        atexit.register(log, "atexit ran")
+        log(f"run in {os.getpid()} sees {(edited.root / 'a.txt').read_bytes()!r} index={state.worktree_is_index}")
+        return 1
+
+    def finish(state: Stashed, code: int) -> int:
+        _finish_logging(log, edited.root)(state, code)
+        return code + 4
+
+    assert _supervise(edited, run, finish, log, said) == 5
+    assert log.lines == [
+        f"run in {log.lines[0].split()[2]} sees b'1\\n2\\n3\\n' index=True",
+        "finish 1 rolled_back=False error=None",
+        "finish sees b'1\\n2\\n3, mine\\n'",
+        "atexit ran",
+    ]
+    assert int(log.lines[0].split()[2]) != os.getpid()
+    assert said.lines == []
+    assert snap(edited.root) == before
+    assert leftover_patches(str(edited.root / ".git")) == []
+    assert usr1 == []
+
+
+def test_with_threads_running_the_checks_run_in_this_process(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
+    before = snap(edited.root)
+    seen: list[tuple[int, bytes]] = []
+
+    def run(state: Stashed) -> int:
+        seen.append((os.getpid(), (edited.root / "a.txt").read_bytes()))
+        return 3
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        code = _supervise(edited, run, _finish_logging(log, edited.root), log, said)
+    finally:
+        stop.set()
+        other.join()
+    assert code == 3
+    assert seen == [(os.getpid(), b"1\n2\n3\n")]
+    assert log.lines == ["finish 3 rolled_back=False error=None", "finish sees b'1\\n2\\n3, mine\\n'"]
+    assert snap(edited.root) == before
+
+
+def test_with_threads_running_left_over_work_is_refused(edited: Repo, log: Log, said: Log) -> None:
+    folder = edited.root / ".git" / "omnibase" / "patches"
+    folder.mkdir(parents=True)
+    (folder / "1-1.stash").write_bytes(b"")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        code = _supervise(edited, lambda s: 0, lambda s, c: 0, log, said)
+    finally:
+        stop.set()
+        other.join()
+    assert code == 2
+    assert log.lines == [
+        f"refused: an interrupted run left your unstaged changes in {folder / '1-1.stash'}; run 'omnibase restore' "
+        "to put them back into the working tree, then commit again; nothing was checked"
+    ]
+
+
+def test_a_fix_that_conflicts_is_rolled_back_and_the_child_is_told(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
+    before = snap(edited.root)
+
+    def run(state: Stashed) -> int:
+        _quiet_atexit()
+        edited.write("a.txt", "1\n2\n3, fixed\n")
+        edited.write("b.txt", "b, fixed\n")
+        return 1
+
+    assert _supervise(edited, run, _finish_logging(log, edited.root), log, said) == 1
+    assert log.lines[0] == "finish 1 rolled_back=True error=None"
+    assert snap(edited.root) == before
+
+
+def test_work_that_cannot_go_back_is_kept_and_the_child_is_told_why(edited: Repo, log: Log, said: Log) -> None:
+    def run(state: Stashed) -> int:
+        _quiet_atexit()
+        (edited.root / "a.txt").unlink()
+        (edited.root / "a.txt").mkdir()
+        return 0
+
+    def finish(state: Stashed, code: int) -> int:
+        log(f"finish {code} rolled_back={state.rolled_back} error={state.error}")
+        return code
+
+    assert _supervise(edited, run, finish, log, said) == 0
+    saved = leftover_patches(str(edited.root / ".git"))
+    assert len(saved) == 1
+    assert log.lines[0].startswith("finish 0 rolled_back=True error=cannot put your unstaged changes back (")
+    assert log.lines[0].endswith(f"; they are safe in {saved[0]} (run 'omnibase restore')")
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_a_child_that_exits_without_reporting_fails_the_run(
+    edited: Repo, log: Log, said: Log, snap: Snap, code: int
+) -> None:
+    before = snap(edited.root)
+
+    def run(state: Stashed) -> int:
+        os._exit(code)  # a component that ends the process itself
+
+    assert _supervise(edited, run, _finish_logging(log, edited.root), log, said) == (code or 1)
+    assert log.lines == []  # finish never ran
+    assert said.lines == [
+        f"the run exited {code} before it finished and reported: nothing was checked to the end; your unstaged "
+        "changes are back in the working tree"
+    ]
+    assert snap(edited.root) == before
+
+
+def test_a_child_killed_by_a_signal_gives_128_plus_its_number(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
+    before = snap(edited.root)
+
+    def run(state: Stashed) -> int:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+
+    assert _supervise(edited, run, _finish_logging(log, edited.root), log, said) == 128 + signal.SIGKILL
+    assert said.lines == [
+        "the run ended by signal 9 before it finished and reported: nothing was checked to the end; your unstaged "
+        "changes are back in the working tree"
+    ]
+    assert snap(edited.root) == before
+
+
+@pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_sent_to_the_parent_alone_is_passed_on_to_the_child(
+    edited: Repo, log: Log, said: Log, snap: Snap, signo: int
+) -> None:
+    before = snap(edited.root)
+
+    def run(state: Stashed) -> int:
+        signal.signal(signo, signal.SIG_DFL)
+        os.kill(os.getppid(), signo)  # as `kill PARENT` or the command server's client would
+        time.sleep(60)
+        return 0
+
+    assert _supervise(edited, run, _finish_logging(log, edited.root), log, said) == 128 + signo
+    assert said.lines == [
+        f"the run ended by signal {signo} before it finished and reported: nothing was checked to the end; your "
+        "unstaged changes are back in the working tree"
+    ]
+    assert snap(edited.root) == before
+
+
+@pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_while_the_work_is_set_aside_runs_nothing(
+    edited: Repo, log: Log, said: Log, snap: Snap, signo: int
+) -> None:
+    before = snap(edited.root)
+    got: list[int] = []
+    old_handler = signal.signal(signo, lambda n, f: got.append(n))
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
+    try:
+        os.kill(os.getpid(), signo)  # pending when the supervisor starts: it arrived "during" the stash
+        code = _supervise(edited, lambda s: log("ran") or 0, _finish_logging(log, edited.root), log, said)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.signal(signo, old_handler)
+    assert code == 128 + signo
+    assert log.lines == []
+    assert said.lines == ["interrupted before anything ran; your unstaged changes are back in the working tree"]
+    assert got == []  # taken by the supervisor, not delivered again
+    assert snap(edited.root) == before
+    assert leftover_patches(str(edited.root / ".git")) == []
+
+
+def test_left_over_work_refuses_the_run(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
+    folder = edited.root / ".git" / "omnibase" / "patches"
+    folder.mkdir(parents=True)
+    (folder / "1-1.stash").write_bytes(b"")
+    before = snap(edited.root)
+    assert _supervise(edited, lambda s: log("ran") or 0, lambda s, c: 0, log, said) == 2
+    assert log.lines == [
+        f"refused: an interrupted run left your unstaged changes in {folder / '1-1.stash'}; run 'omnibase restore' "
+        "to put them back into the working tree, then commit again; nothing was checked"
+    ]
+    assert snap(edited.root) == before
+
+
+def test_a_state_folder_that_is_a_symlink_refuses_the_run(edited: Repo, log: Log, said: Log, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", edited.root / ".git" / "omnibase")
+    assert _supervise(edited, lambda s: log("ran") or 0, lambda s, c: 0, log, said) == 2
+    assert len(log.lines) == 1
+    assert log.lines[0].startswith("refused: cannot set the unstaged changes aside: ")
+
+
+def test_the_child_exit_hook_turns_a_crash_into_the_exit_code(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
+    before = snap(edited.root)
+
+    def run(state: Stashed) -> int:
+        _quiet_atexit()
+        return 0
+
+    def finish(state: Stashed, code: int) -> int:
+        raise RuntimeError("boom")
+
+    def child_exit(body: Callable[[], int]) -> int:
+        try:
+            return body()
+        except RuntimeError:
+            return 70
+
+    assert _supervise(edited, run, finish, log, said, child_exit) == 70
+    assert said.lines == []  # it reported first: the crash came after the work was back
+    assert snap(edited.root) == before
+
+
+def test_the_signal_mask_is_as_before_afterwards(edited: Repo, log: Log, said: Log) -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+    def run(state: Stashed) -> int:
+        _quiet_atexit()
+        log(f"child mask {sorted(signal.pthread_sigmask(signal.SIG_BLOCK, set()))}")
+        return 0
+
+    assert _supervise(edited, run, lambda s, c: c, log, said) == 0
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
+    assert log.lines == [f"child mask {sorted(before)}"]  # the checks run with the caller's mask
+
+
+# --- the child's side, in this process --------------------------------------------------
+
+
+class _Exited(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@pytest.fixture
+def no_exit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``os._exit`` raises instead, and the atexit handlers are recorded instead of run."""
+    ran: list[str] = []
+
+    def exit_(code: int) -> None:
+        raise _Exited(code)
+
+    monkeypatch.setattr(os, "_exit", exit_)
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: ran.append("atexit"))
+    return ran
+
+
+def _pipes() -> tuple[tuple[int, int], tuple[int, int]]:
+    return os.pipe(), os.pipe()
+
+
+def test_the_child_reports_waits_for_the_verdict_and_finishes(no_exit: list[str], log: Log) -> None:
+    (report_r, report_w), (verdict_r, verdict_w) = _pipes()
+    os.write(verdict_w, msgspec.msgpack.encode(Verdict(True, "why")))
+    os.close(verdict_w)
+    state = Stashed(patch="/saved")
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    try:
+        def finish(s: Stashed, code: int) -> int:
+            log(f"finish {code} {s.rolled_back} {s.error}")
+            return 6
+
+        with pytest.raises(_Exited) as exited:
+            _child(state, os.getpid(), lambda s: 4, finish, _plain_exit, (report_w, verdict_r), log)
+        woke = signal.sigtimedwait({signal.SIGUSR1}, 0)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    assert exited.value.code == 6
+    assert os.read(report_r, 100) == b"RAN 4\n"
+    assert log.lines == ["finish 4 True why"]
+    assert no_exit == ["atexit"]
+    assert woke is None  # the test's process is not the child's parent: not woken
+    for fd in (report_r, report_w, verdict_r):
+        os.close(fd)
+
+
+@pytest.mark.parametrize(("ran", "code"), [(0, 1), (5, 5)])
+def test_a_child_whose_parent_went_away_fails_and_names_restore(
+    no_exit: list[str], log: Log, ran: int, code: int
+) -> None:
+    (report_r, report_w), (verdict_r, verdict_w) = _pipes()
+    os.close(verdict_w)  # the parent is gone: no verdict will come
+    with pytest.raises(_Exited) as exited:
+        _child(Stashed(patch="/saved"), os.getpid(), lambda s: ran, lambda s, c: 0, _plain_exit, (report_w, verdict_r), log)
+    assert exited.value.code == code
+    assert log.lines == [
+        "the process that set your unstaged changes aside went away; they are in /saved (run 'omnibase restore')"
+    ]
+    assert no_exit == ["atexit"]
+    for fd in (report_r, report_w, verdict_r):
+        os.close(fd)
+
+
+def test_a_child_that_crashes_still_exits_through_its_atexit_handlers(no_exit: list[str], log: Log) -> None:
+    (report_r, report_w), (verdict_r, verdict_w) = _pipes()
+
+    def run(state: Stashed) -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(_Exited) as exited:
+        _child(Stashed(), os.getpid(), run, lambda s, c: 0, _plain_exit, (report_w, verdict_r), log)
+    assert exited.value.code == 1
+    assert no_exit == ["atexit"]
+    assert log.lines == []
+    for fd in (report_r, report_w, verdict_r, verdict_w):
+        os.close(fd)
+
+
+def test_a_long_verdict_is_read_whole() -> None:
+    r, w = os.pipe()
+    verdict = Verdict(False, "e" * 200_000)  # more than one read, more than a pipe holds
+    data = msgspec.msgpack.encode(verdict)
+    writer = threading.Thread(target=lambda: (os.write(w, data[:100]), time.sleep(0.05), os.write(w, data[100:])))
+    writer.start()
+    try:
+        assert _read_verdict(r) == verdict
+    finally:
+        writer.join()
+        os.close(w)
+        os.close(r)
+
+
+def test_no_verdict_when_the_pipe_closes_early() -> None:
+    r, w = os.pipe()
+    os.write(w, msgspec.msgpack.encode(Verdict(True, None))[:-1])
+    os.close(w)
+    assert _read_verdict(r) is None
+    os.close(r)
