@@ -133,6 +133,8 @@ def test_a_fix_that_does_not_touch_the_users_lines_is_merged_into_them(repo: Rep
     repo.seed({"f.txt": "1\n2\n3\n4\n5\n6\n7\n8\n", "g.txt": "g\n"})
     repo.write("f.txt", "1\n2\n3\n4\n5\n6\n7\n8, mine\n")
     (repo.root / "f.txt").chmod(0o600)
+    if os.getuid() == 0:
+        os.chown(repo.root / "f.txt", 4321, 8765)
     with staged_only(str(repo.root), _gitdir(repo)) as stashed:
         repo.write("f.txt", "1, fixed\n2\n3\n4\n5\n6\n7\n8\n")
         repo.write("g.txt", "g, fixed\n")  # no unstaged change there: the fix stays as it is
@@ -140,6 +142,9 @@ def test_a_fix_that_does_not_touch_the_users_lines_is_merged_into_them(repo: Rep
     assert not state.rolled_back and state.error is None
     assert (repo.root / "f.txt").read_bytes() == b"1, fixed\n2\n3\n4\n5\n6\n7\n8, mine\n"
     assert stat.S_IMODE((repo.root / "f.txt").stat().st_mode) == 0o600
+    if os.getuid() == 0:
+        st = (repo.root / "f.txt").stat()
+        assert (st.st_uid, st.st_gid) == (4321, 8765)
     assert (repo.root / "g.txt").read_bytes() == b"g, fixed\n"
     assert leftover_patches(_gitdir(repo)) == []
 
@@ -185,6 +190,39 @@ def test_a_fix_the_user_had_made_too_is_merged_once(repo: Repo) -> None:
     assert (repo.root / "f.txt").read_bytes() == b"a\nb\nc\n"
 
 
+def test_fixes_that_cannot_be_undone_keep_the_work_saved(repo: Repo) -> None:
+    repo.seed({"f.txt": "1\n2\n3\n", "g.txt": "g\n"})
+    repo.write("f.txt", "1\n2, mine\n3\n")
+    blob = git_bytes(repo.root, "rev-parse", ":g.txt").decode().strip()
+    with staged_only(str(repo.root), _gitdir(repo)) as stashed:
+        repo.write("f.txt", "1\n2, fixed\n3\n")  # conflicts: every fix is to be undone
+        repo.write("g.txt", "g, fixed\n")
+        (repo.root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()  # g.txt's staged content is lost
+    state = stashed.unwrap()
+    assert state.rolled_back
+    assert state.error is not None and state.error.startswith("cannot undo the fixes: ")
+    assert (repo.root / "f.txt").read_bytes() == b"1\n2, mine\n3\n"  # the user's work is back all the same
+    assert leftover_patches(_gitdir(repo)) == [state.patch]  # and kept: the run did not end cleanly
+
+
+def test_a_broken_index_after_a_conflicting_fix_keeps_the_work_saved(repo: Repo) -> None:
+    repo.seed({"f.txt": "1\n2\n3\n"})
+    repo.write("f.txt", "1\n2, mine\n3\n")
+    with staged_only(str(repo.root), _gitdir(repo)) as stashed:
+        repo.write("f.txt", "1\n2, fixed\n3\n")
+        index = (repo.root / ".git" / "index").read_bytes()
+        (repo.root / ".git" / "index").write_bytes(b"not an index")
+    state = stashed.unwrap()
+    assert state.rolled_back and state.patch is not None and state.error is not None
+    assert state.error.startswith("cannot undo the fixes: ")
+    assert state.error.endswith(f"; your unstaged changes are in {state.patch} (run 'omnibase restore --force')")
+    assert (repo.root / "f.txt").read_bytes() == b"1\n2, fixed\n3\n"  # nothing written over blindly
+    assert leftover_patches(_gitdir(repo)) == [state.patch]
+    (repo.root / ".git" / "index").write_bytes(index)
+    restore_leftovers(str(repo.root), _gitdir(repo), force=True).unwrap()
+    assert (repo.root / "f.txt").read_bytes() == b"1\n2, mine\n3\n"
+
+
 def test_a_folder_where_the_users_file_must_go_back_keeps_the_work_saved(repo: Repo) -> None:
     repo.seed({"f.txt": "f\n"})
     repo.write("f.txt", "mine\n")
@@ -194,8 +232,10 @@ def test_a_folder_where_the_users_file_must_go_back_keeps_the_work_saved(repo: R
     state = stashed.unwrap()
     assert state.rolled_back
     assert state.error is not None and state.patch is not None
-    assert state.error.startswith(f"cannot put your unstaged changes back ({repo.root / 'f.txt'}: ")
-    assert state.error.endswith(f"; they are safe in {state.patch} (run 'omnibase restore')")
+    assert state.error == (
+        f"cannot put your unstaged changes back ({repo.root / 'f.txt'}: a folder is in the way); they are safe in "
+        f"{state.patch} (run 'omnibase restore')"
+    )
     assert leftover_patches(_gitdir(repo)) == [state.patch]
     (repo.root / "f.txt").rmdir()
     assert restore_leftovers(str(repo.root), _gitdir(repo)).unwrap() == [(state.patch, "applied")]
@@ -362,6 +402,17 @@ def test_work_edited_over_since_is_not_written_back_without_force(repo: Repo) ->
     assert (repo.root / "a.txt").read_bytes() == b"a.txt, since\n"
     assert leftover_patches(_gitdir(repo)) == [state.patch]
     assert leftover_notice(_gitdir(repo)) is not None
+
+
+def test_three_files_edited_over_since_are_all_named(repo: Repo) -> None:
+    names = ["a.txt", "b.txt", "c.txt"]
+    repo.seed({n: f"{n}\n" for n in names})
+    for n in names:
+        repo.write(n, f"{n}, mine\n")
+    _interrupted(repo)
+    for n in names:
+        repo.write(n, f"{n}, since\n")
+    assert " has changed since (a.txt, b.txt, c.txt); run " in restore_leftovers(str(repo.root), _gitdir(repo)).failure().message
 
 
 def test_force_keeps_what_the_files_hold_now_beside_the_saved_file(repo: Repo) -> None:
