@@ -163,6 +163,15 @@ def test_a_fix_that_conflicts_is_undone_everywhere_and_the_users_work_wins(repo:
     assert leftover_patches(_gitdir(repo)) == []
 
 
+def test_a_rollback_leaves_untracked_and_intent_to_add_files_alone(work: Repo, snap: Snap) -> None:
+    before = snap(work.root)
+    with staged_only(str(work.root), _gitdir(work)) as stashed:
+        work.write("a.txt", "one, fixed\ntwo\nthree\n")  # conflicts with the user's edit of every line
+    assert stashed.unwrap().rolled_back
+    assert snap(work.root) == before
+    assert (work.root / "later.txt").read_bytes() == b"intent\n"
+
+
 @pytest.mark.parametrize("fix", ["binary", "deleted", "symlink"])
 def test_a_fix_to_a_file_that_cannot_be_merged_is_rolled_back(repo: Repo, snap: Snap, fix: str) -> None:
     repo.seed({"f.dat": BLOB, "f.txt": "1\n2\n3\n"})
