@@ -273,6 +273,45 @@ def test_unmerged_files_refuse_the_run(repo: Repo, snap: Snap) -> None:
     assert leftover_patches(_gitdir(repo)) == []
 
 
+def test_many_unmerged_files_are_named_three_at_most(repo: Repo) -> None:
+    names = ["a.txt", "b.txt", "c.txt", "d.txt"]
+    repo.seed({n: "base\n" for n in names})
+    repo.git("checkout", "-q", "-b", "other")
+    for n in names:
+        repo.write(n, "other\n")
+    repo.stage(*names)
+    repo.commit()
+    repo.git("checkout", "-q", "main")
+    for n in names:
+        repo.write(n, "main\n")
+    repo.stage(*names)
+    repo.commit()
+    with pytest.raises(Exception):
+        repo.git("merge", "-q", "other")
+    with staged_only(str(repo.root), _gitdir(repo)) as stashed:
+        assert stashed.failure().message == "unmerged files (a.txt, b.txt, c.txt): resolve them before committing"
+
+
+def test_a_patches_folder_that_is_a_symlink_is_refused_before_anything_is_touched(
+    repo: Repo, snap: Snap, tmp_path: Path
+) -> None:
+    repo.seed({"a.txt": "a\n"})
+    repo.write("a.txt", "mine\n")
+    (repo.root / ".git" / "omnibase").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, _patches(repo))
+    before = snap(repo.root)
+    with staged_only(str(repo.root), _gitdir(repo)) as stashed:
+        message = stashed.failure().message
+    assert message == (
+        f"cannot save the unstaged changes under {_gitdir(repo)}: {_patches(repo)}: a symbolic link; not writing "
+        "through it"
+    )
+    assert snap(repo.root) == before
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_a_folder_where_git_tracks_a_file_refuses_the_run(repo: Repo, snap: Snap) -> None:
     repo.seed({"f.txt": "f\n", "g.txt": "g\n"})
     repo.write("g.txt", "mine\n")
@@ -282,7 +321,7 @@ def test_a_folder_where_git_tracks_a_file_refuses_the_run(repo: Repo, snap: Snap
     before = snap(repo.root)
     with staged_only(str(repo.root), _gitdir(repo)) as stashed:
         message = stashed.failure().message
-    assert message.startswith("cannot set f.txt aside: ")
+    assert message == "cannot set f.txt aside: not a file (git tracks a file there)"
     assert snap(repo.root) == before
     assert leftover_patches(_gitdir(repo)) == []
 
@@ -304,7 +343,9 @@ def test_a_checkout_that_fails_puts_the_work_back_at_once(repo: Repo, snap: Snap
     before = snap(repo.root)
     state = Stashed()
     done = stash(str(repo.root), _gitdir(repo), state)
-    assert done.failure().message.startswith("cannot reset the working tree to the index: ")
+    assert done.failure().message == (
+        f"cannot reset the working tree to the index: error: unable to read sha1 file of f.txt ({blob})"
+    )
     assert not state.worktree_is_index
     assert snap(repo.root) == before
     assert leftover_patches(_gitdir(repo)) == []
@@ -383,6 +424,19 @@ def test_a_file_a_cut_short_checkout_left_missing_comes_back(repo: Repo, snap: S
     assert snap(repo.root) == before
 
 
+def test_a_missing_file_that_cannot_come_back_from_the_index_stops_restore(repo: Repo) -> None:
+    repo.seed({"f.txt": "f\n", "g.txt": "g\n"})
+    repo.write("f.txt", "f, mine\n")
+    state = _interrupted(repo)
+    (repo.root / "g.txt").unlink()
+    blob = git_bytes(repo.root, "rev-parse", ":g.txt").decode().strip()
+    (repo.root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    failed = restore_leftovers(str(repo.root), _gitdir(repo)).failure().message
+    assert failed == f"cannot check out g.txt from the index: error: unable to read sha1 file of g.txt ({blob})"
+    assert leftover_patches(_gitdir(repo)) == [state.patch]
+    assert (repo.root / "f.txt").read_bytes() == b"f\n"  # nothing written yet: the work is all in the saved file
+
+
 def test_a_file_that_already_holds_the_users_version_is_fine(repo: Repo, snap: Snap) -> None:
     repo.seed({"f.txt": "f\n", "g.txt": "g\n"})
     repo.write("f.txt", "f, mine\n")
@@ -411,6 +465,18 @@ def test_work_edited_over_since_is_not_written_back_without_force(repo: Repo) ->
     assert (repo.root / "a.txt").read_bytes() == b"a.txt, since\n"
     assert leftover_patches(_gitdir(repo)) == [state.patch]
     assert leftover_notice(_gitdir(repo)) is not None
+
+
+def test_one_file_edited_since_among_untouched_ones_stops_restore(repo: Repo) -> None:
+    repo.seed({"a.txt": "a\n", "b.txt": "b\n", "c.txt": "c\n"})
+    for n in ("a.txt", "b.txt", "c.txt"):
+        repo.write(n, f"{n}, mine\n")
+    state = _interrupted(repo)
+    repo.write("c.txt", "c.txt, mine\n")  # already back (a put-back cut short)
+    repo.write("b.txt", "b, since\n")
+    failed = restore_leftovers(str(repo.root), _gitdir(repo)).failure().message
+    assert f"left your unstaged changes in {state.patch} and the working tree has changed since (b.txt); " in failed
+    assert (repo.root / "b.txt").read_bytes() == b"b, since\n"
 
 
 def test_three_files_edited_over_since_are_all_named(repo: Repo) -> None:
@@ -444,17 +510,21 @@ def test_force_keeps_what_the_files_hold_now_beside_the_saved_file(repo: Repo) -
 
 
 def test_a_folder_in_the_way_of_restore_keeps_the_work(repo: Repo) -> None:
-    repo.seed({"a.txt": "a\n"})
+    repo.seed({"a.txt": "a\n", "b.txt": "b\n"})
     repo.write("a.txt", "a, mine\n")
+    repo.write("b.txt", "b, mine\n")
     state = _interrupted(repo)
     (repo.root / "a.txt").unlink()
     (repo.root / "a.txt").mkdir()
     (repo.root / "a.txt" / "x").write_text("x\n")
-    assert "(a.txt);" in restore_leftovers(str(repo.root), _gitdir(repo)).failure().message
+    repo.write("b.txt", "b, since\n")
+    assert "(a.txt, b.txt);" in restore_leftovers(str(repo.root), _gitdir(repo)).failure().message
     failed = restore_leftovers(str(repo.root), _gitdir(repo), force=True).failure().message
-    assert failed.startswith(f"cannot write {repo.root / 'a.txt'} back: ")
-    assert failed.endswith(f"; your work is still in {state.patch}")
+    assert failed == f"cannot write {repo.root / 'a.txt'} back: a folder is in the way; your work is still in {state.patch}"
     assert leftover_patches(_gitdir(repo)) == [state.patch]
+    kept = Path((state.patch or "")[: -len(".stash")] + ".before-restore")
+    held = msgspec.msgpack.decode(kept.read_bytes())  # what b.txt held; a folder is no file to keep
+    assert [(e[0], e[2]) for e in held["entries"]] == [(b"b.txt", b"b, since\n")]
 
 
 def test_a_saved_file_that_cannot_be_read_is_kept_and_named(repo: Repo) -> None:
