@@ -479,6 +479,17 @@ def test_one_file_edited_since_among_untouched_ones_stops_restore(repo: Repo) ->
     assert (repo.root / "b.txt").read_bytes() == b"b, since\n"
 
 
+def test_a_file_made_intent_to_add_and_edited_since_is_not_written_over(repo: Repo) -> None:
+    repo.seed({"a.txt": "a\n"})
+    repo.write("a.txt", "a, mine\n")
+    _interrupted(repo)
+    repo.git("rm", "-q", "--cached", "a.txt")
+    repo.git("add", "-N", "a.txt")
+    repo.write("a.txt", "a, since\n")
+    assert "changed since (a.txt);" in restore_leftovers(str(repo.root), _gitdir(repo)).failure().message
+    assert (repo.root / "a.txt").read_bytes() == b"a, since\n"
+
+
 def test_three_files_edited_over_since_are_all_named(repo: Repo) -> None:
     names = ["a.txt", "b.txt", "c.txt"]
     repo.seed({n: f"{n}\n" for n in names})
