@@ -106,6 +106,9 @@ def main(argv: list[str]) -> int:
         shutil.rmtree("mutants", ignore_errors=True)
     elif args.retry_missed:
         forget_missed(only)
+        # mutmut records again only the tests whose names are new: a test changed in place
+        # (now calling the function) would never run against its mutants. Record them all.
+        Path("mutants/mutmut-stats.json").unlink(missing_ok=True)
     # A test that runs the CLI in a subprocess must run the mutated package too.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "mutants"), os.environ.get("PYTHONPATH")]))
 

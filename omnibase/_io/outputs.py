@@ -80,11 +80,12 @@ def output_path(path: str, cwd: str) -> Result[str, str]:
 
 
 def write_output(path: str, data: bytes) -> Result[str, str]:
-    """Write ``data`` to ``path`` (absolute, checked by ``output_path`` before the run) after
-    checking it again (it may have changed meanwhile), atomically and durably."""
+    """Write ``data`` to ``path`` (checked by ``output_path`` before the run; a relative one is
+    taken from the current folder, where it is written) after checking it again (it may have
+    changed meanwhile), atomically and durably."""
     from omnibase._io.atomic import write_atomic
 
-    checked = output_path(path, "/")
+    checked = output_path(path, os.getcwd())
     if isinstance(checked, Failure):
         return checked
     try:

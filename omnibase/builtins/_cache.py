@@ -14,10 +14,26 @@ run (``token``) and the other checks use it from memory; what a check learns is 
 the record (a record keeps the last ``MAX_SIGNATURES`` signatures). Two processes adding
 to one record at once may lose one's addition: a miss next time, never a wrong verdict.
 
+A run over many files (more than ``_PATHSPEC_MAX``, when git is asked about the whole
+index anyway) may be answered by one *selection record*: its key is made of the run's
+checks (names, options, patterns, order), the selected paths, git's listing of the whole
+index (each entry's tag, mode, blob id and path: ``git ls-files -s -v``), the paths staged
+for addition and the versions above. It is used only when git vouches for every selected
+file (``git diff-files`` finds none changed, which git decides from the stat data it keeps
+in the index), and it holds per check only the number of files it checked: it is written
+after a run in which every check passed without a finding on files git vouched for, and a
+hit opens no file. Whole-set checks are recorded only when their verdicts depend on
+nothing else (``INDEX_ONLY_SET_CHECKS``; a run in which check-added-large-files asked
+git's attributes about a large file is not recorded).
+
+Git vouches for a path only when its index entry is a plain one (``H``): an entry marked
+assume-unchanged or skip-worktree is one whose working copy git does not compare.
+
 The store is an SQLite file under ``.git/omnibase/cache/`` (never the working tree):
 SQLite's locking makes concurrent runs safe (a run that finds it busy for long simply
 checks without it); a file that is not a valid database is deleted and rebuilt; at most
-``MAX_ENTRIES`` records are kept, the least recently used go first.
+``MAX_ENTRIES`` records (and ``MAX_SELECTIONS`` selection records) are kept, the least
+recently used go first.
 """
 
 from __future__ import annotations
@@ -31,12 +47,14 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "MAX_ENTRIES", "Known", "Record", "VerdictCache", "blob_ids", "checks_signature", "file_key", "verdict_key", "versions",
+    "INDEX_ONLY_SET_CHECKS", "MAX_ENTRIES", "MAX_SELECTIONS", "Known", "Record", "Selection", "VerdictCache", "blob_ids",
+    "checks_signature", "file_key", "forget_answers", "selection_key", "verdict_key", "versions",
 ]
 
 MAX_ENTRIES = 100_000
+MAX_SELECTIONS = 64
 MAX_SIGNATURES = 32
-FORMAT = "4"  # bump when the meaning of a key changes
+FORMAT = "5"  # bump when the meaning of a key changes
 _BUSY_TIMEOUT_S = 2.0
 _REFRESH_NS = 86_400 * 10**9
 
@@ -70,8 +88,20 @@ class Record(msgspec.Struct, frozen=True, array_like=True):
         return None if checks is None else Known(checks=checks, tags=self.tags, size=self.size)
 
 
+class Selection(msgspec.Struct, frozen=True, array_like=True):
+    """What a selection record tells: every check of the run passed, without a finding, and
+    checked this many files (per check, in the run's order)."""
+
+    checked: tuple[int, ...]
+
+
+#: The whole-set checks whose verdicts depend only on the selected paths, the index (the
+#: files' modes and content, hence their tags and sizes) and the paths staged for addition.
+INDEX_ONLY_SET_CHECKS = frozenset({"check-added-large-files", "check-case-conflict", "check-illegal-windows-names", "name-tests-test"})
+
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(Record)
+_SELECTION = msgspec.msgpack.Decoder(Selection)
 
 
 def checks_signature(opts: Mapping[str, Any]) -> bytes:
@@ -105,7 +135,37 @@ def verdict_key(blob: str, path: str, checks: bytes, salt: str) -> bytes:
 #: the same question; nothing the run does changes the answer: fixes are written after
 #: it). A few runs are kept.
 _PATHSPEC_MAX = 1000
-_BLOBS: dict[tuple[str, str, bool, tuple[str, ...] | None], dict[str, str]] = {}
+_BLOBS: dict[tuple[str, str, bool, tuple[str, ...] | None], _Index] = {}
+
+
+class _Index:
+    """git's answers about the index for some paths (all of it when asked about many):
+    ``listing`` is ``git ls-files -s -v -z``'s output, ``dirty`` the paths whose working
+    copy differs (``git diff-files``); ``blobs`` parses the listing once, when asked."""
+
+    __slots__ = ("listing", "dirty", "_blobs")
+
+    def __init__(self, listing: bytes, dirty: frozenset[str]) -> None:
+        self.listing = listing
+        self.dirty = dirty
+        self._blobs: dict[str, str] | None = None
+
+    def blobs(self) -> dict[str, str]:
+        """``path -> "<mode> <blob id>"`` of the paths git vouches for."""
+        if self._blobs is None:
+            from omnibase._io.git import text
+
+            out: dict[str, str] = {}
+            dirty = self.dirty
+            for record in text(self.listing).split("\0"):
+                meta, _, path = record.partition("\t")
+                parts = meta.split(" ")
+                # a plain entry at stage 0 (not unmerged, assume-unchanged or skip-worktree), unchanged
+                if len(parts) != 4 or parts[0] != "H" or parts[3] != "0" or path in dirty:
+                    continue
+                out[path] = f"{parts[1]} {parts[2]}"
+            self._blobs = out
+        return self._blobs
 
 
 def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False, token: str = "") -> dict[str, str]:
@@ -113,40 +173,68 @@ def blob_ids(root: str, paths: Sequence[str], *, worktree_is_index: bool = False
     index holds (two git calls, one when the caller knows the working tree holds the
     index's content; a path git cannot vouch for is left out). With a ``token`` (the run's
     id), the same question is asked once per process and run."""
-    if not token:
-        return _blob_ids(root, paths, worktree_is_index)
+    index = _index(root, paths, worktree_is_index, token)
+    if index is None:  # no answer: no cache for this run
+        return {}
+    known = index.blobs()
+    return {p: known[p] for p in paths if p in known}
+
+
+def selection_key(
+    root: str, paths: Sequence[str], signature: bytes, added: frozenset[str] = frozenset(), *,
+    worktree_is_index: bool = False, token: str = "",
+) -> bytes | None:
+    """The key of the selection record of checks ``signature`` (``checks_signature``) over
+    ``paths`` with ``added`` staged for addition, or None when there is none to have: too
+    few paths (git is asked about them alone, not the whole index), no answer from git,
+    or a path whose working copy differs from the index."""
+    if len(paths) <= _PATHSPEC_MAX:
+        return None
+    index = _index(root, paths, worktree_is_index, token)
+    if index is None or not index.dirty.isdisjoint(paths):
+        return None
+    listed = "\0".join(paths).encode("utf-8", "surrogateescape")
+    staged = "\0".join(sorted(added)).encode("utf-8", "surrogateescape")
+    parts = (b"selection", versions().encode(), signature, listed, index.listing, staged)
+    return digest(b"".join(len(part).to_bytes(8, "big") + part for part in parts))
+
+
+def forget_answers(token: str) -> None:
+    """Drop git's answers kept for the run ``token``."""
+    for key in [k for k in _BLOBS if k[1] == token]:
+        del _BLOBS[key]
+
+
+def _index(root: str, paths: Sequence[str], worktree_is_index: bool, token: str) -> _Index | None:
     many = len(paths) > _PATHSPEC_MAX
+    if not token:
+        return _ask_index(root, () if many else paths, worktree_is_index)
     memo_key = (os.path.abspath(root), token, worktree_is_index, None if many else tuple(paths))
     known = _BLOBS.get(memo_key)
     if known is None:
+        answer = _ask_index(root, () if many else paths, worktree_is_index)
+        if answer is None:
+            return None
         if len(_BLOBS) >= 8:
             _BLOBS.clear()
-        known = _BLOBS[memo_key] = _blob_ids(root, () if many else paths, worktree_is_index)
-    return {p: known[p] for p in paths if p in known} if many else dict(known)
+        known = _BLOBS[memo_key] = answer
+    return known
 
 
-def _blob_ids(root: str, paths: Sequence[str], worktree_is_index: bool) -> dict[str, str]:
-    from returns.result import Failure, Result, Success
+def _ask_index(root: str, paths: Sequence[str], worktree_is_index: bool) -> _Index | None:
+    """git's answers about ``paths`` (none: the whole index); both questions asked at once."""
+    from returns.result import Failure
 
-    from omnibase._io.git import git, text, zsplit
+    from omnibase._io.git import Pending, zsplit
 
-    spec = ["--", *paths] if 0 < len(paths) <= _PATHSPEC_MAX else []  # many paths: ask about all
-    staged = git(["--literal-pathspecs", "ls-files", "-s", "-z", *spec], root)
-    if worktree_is_index:
-        dirty: Result[bytes, Any] = Success(b"")
-    else:
-        dirty = git(["--literal-pathspecs", "diff-files", "--name-only", "-z", *spec], root)
-    if isinstance(staged, Failure) or isinstance(dirty, Failure):  # no answer: no cache for this run
-        return {}
-    listing, changed = text(staged.unwrap()), set(zsplit(dirty.unwrap()))
-    out: dict[str, str] = {}
-    for record in listing.split("\0"):
-        meta, _, path = record.partition("\t")
-        parts = meta.split()
-        if len(parts) != 3 or parts[2] != "0" or path in changed:  # unmerged or modified
-            continue
-        out[path] = f"{parts[0]} {parts[1]}"
-    return out
+    spec = ["--", *paths] if paths else []
+    staged = Pending(["--literal-pathspecs", "ls-files", "-s", "-v", "-z", *spec], root)
+    dirty = None if worktree_is_index else Pending(["--literal-pathspecs", "diff-files", "--name-only", "-z", *spec], root)
+    listing = staged.answer()
+    changed = dirty.answer() if dirty is not None else None
+    if isinstance(listing, Failure) or isinstance(changed, Failure):
+        return None
+    return _Index(listing.unwrap(), frozenset(zsplit(changed.unwrap())) if changed is not None else frozenset())
 
 
 #: Per process: the records read in a run, by (store, run token); a few runs kept.
@@ -229,6 +317,10 @@ class VerdictCache:
             " WITHOUT ROWID"
         )
         db.execute("CREATE INDEX IF NOT EXISTS ok_used ON ok(used)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS runs (key BLOB PRIMARY KEY, checked BLOB NOT NULL, used INTEGER NOT NULL)"
+            " WITHOUT ROWID"
+        )
         return db
 
     def _open(self) -> Any:
@@ -242,6 +334,7 @@ class VerdictCache:
             try:
                 self._db = self._connect()
                 self._db.execute("SELECT key, known, used FROM ok LIMIT 1").fetchone()  # the expected shape
+                self._db.execute("SELECT key, checked, used FROM runs LIMIT 1").fetchone()
                 return self._db
             except sqlite3.DatabaseError as exc:  # not a database, malformed, or busy for too long
                 if self._db is not None:
@@ -311,6 +404,49 @@ class VerdictCache:
         except sqlite3.DatabaseError:  # busy for too long, or the disk is full: just a miss next time
             try:
                 self._db.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass
+
+    def selection(self, key: bytes) -> Selection | None:
+        """The selection record of ``key`` (``selection_key``), if the store has it."""
+        import sqlite3
+
+        db = self._open()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT checked, used FROM runs WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        if row is None:
+            return None
+        try:
+            found = _SELECTION.decode(row[0])
+        except msgspec.DecodeError:
+            return None  # a damaged row is a miss
+        if row[1] < time.time_ns() - _REFRESH_NS:
+            self.keep_selection(key, found)  # refresh its age (at most once a day: a write costs)
+        return found
+
+    def keep_selection(self, key: bytes, selection: Selection) -> None:
+        """Store the selection record of ``key``; keep at most ``MAX_SELECTIONS``."""
+        import sqlite3
+
+        db = self._open()
+        if db is None:
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT OR REPLACE INTO runs (key, checked, used) VALUES (?, ?, ?)",
+                       (key, _ENCODER.encode(selection), time.time_ns()))  # fmt: skip
+            db.execute(
+                "DELETE FROM runs WHERE key IN (SELECT key FROM runs ORDER BY used DESC LIMIT -1 OFFSET ?)",
+                (MAX_SELECTIONS,),
+            )
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError:  # busy for too long, or the disk is full: a miss next time
+            try:
+                db.execute("ROLLBACK")
             except sqlite3.DatabaseError:
                 pass
 

@@ -512,8 +512,10 @@ def git_lfs(root: str, paths: Iterable[str]) -> frozenset[str]:
 def _run_sets(
     root: str, checks: Sequence[tuple[CheckSpec, Any]], infos: Sequence[_Info],
     added: frozenset[str] | None = None, tracked: Callable[[], frozenset[str]] | None = None,
-    starts: tuple[frozenset[str], frozenset[str]] | None = None,
+    starts: tuple[frozenset[str], frozenset[str]] | None = None, outside: set[str] | None = None,
 ) -> list[Verdict]:
+    """``outside`` receives the names of the checks whose verdicts depended on more than
+    the files and the index (git's attributes: which large files are LFS files)."""
     verdicts: list[Verdict] = []
     tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _, _ in infos]
     sizes = {p: s for p, t, s, _ in infos if t is not None}
@@ -525,6 +527,8 @@ def _run_sets(
             added = git_added(root) if added is None and not o.enforce_all else added
             big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
             candidates = big if o.enforce_all else [p for p in big if p in (added or ())]
+            if candidates and outside is not None:
+                outside.add(spec.name)
             facts = RepoFacts(paths=paths, sizes=sizes, added=added or frozenset(), lfs=git_lfs(root, candidates))
         elif spec.name == "check-case-conflict":
             added = git_added(root) if added is None else added
@@ -545,13 +549,15 @@ def is_file_check(name: str) -> bool:
 def judge_set(
     root: str, stage: ScopedCheck, infos: Sequence[_Info], added: frozenset[str] | None,
     tracked: Callable[[], frozenset[str]] | None = None, starts: tuple[frozenset[str], frozenset[str]] | None = None,
+    outside: set[str] | None = None,
 ) -> list[Verdict]:
     """The verdicts of whole-set check ``stage`` on the classified files ``infos`` that
     it sees (its types, its ``files``/``exclude``); ``added``/``tracked``: git's answers
     when the caller has them (else git is asked); ``starts``: the files whose first bytes
-    are known, and of them those starting with ``#!`` (the others are opened to see)."""
+    are known, and of them those starting with ``#!`` (the others are opened to see);
+    ``outside``: see ``_run_sets``."""
     infos = [i for i in infos if _selected(stage, i[0])]
-    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked, starts)
+    return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked, starts, outside)
 
 
 def run_builtin_checks(
@@ -700,16 +706,41 @@ def _cached(
 ) -> tuple[dict[str, bytes], dict[str, Known], bytes]:
     """The record key of every file git vouches for that the cache cannot vouch for, what
     the cache knows of the others, and the signature of the reported checks."""
-    from omnibase.builtins._cache import checks_signature, digest
-
-    signature = digest(checks_signature({  # what the reported checks' verdicts depend on: the fixers before them too
-        f"{i}\0{st.check}\0{st.files}\0{st.exclude}\0{int(i >= emit_from)}": st.opts
-        for i, st in enumerate(stages)
-        if CHECKS[st.check].scope == "file"
-    }))  # fmt: skip
+    signature = _signature(stages, emit_from, ("file",))  # what the reported checks' verdicts depend on: the fixers before them too
     keys = _record_keys(root, paths, worktree_is_index, token)
     passed = cache.passed(keys, signature)
     return {p: k for p, k in keys.items() if p not in passed}, passed, signature
+
+
+def _signature(stages: Sequence[ScopedCheck], emit_from: int, scopes: tuple[str, ...]) -> bytes:
+    """The digest of ``stages`` of those ``scopes`` (order, names, patterns, options, and
+    whether reported): what their verdicts depend on beyond the files."""
+    from omnibase.builtins._cache import checks_signature, digest
+
+    return digest(checks_signature({
+        f"{i}\0{st.check}\0{st.files}\0{st.exclude}\0{int(i >= emit_from)}": st.opts
+        for i, st in enumerate(stages)
+        if CHECKS[st.check].scope in scopes
+    }))  # fmt: skip
+
+
+def _selection_key(
+    root: str, stages: Sequence[ScopedCheck], paths: Sequence[str], worktree_is_index: bool,
+    added: Callable[[], frozenset[str]] | None, token: str = "",
+) -> bytes | None:
+    """The key of the selection record of ``stages`` (every one reported; whole-set checks
+    only of ``INDEX_ONLY_SET_CHECKS``) over ``paths``, or None (see ``selection_key``);
+    ``added``: the paths staged for addition, asked only when a whole-set check needs them."""
+    from omnibase.builtins._cache import INDEX_ONLY_SET_CHECKS, selection_key
+
+    sets = [st.check for st in stages if CHECKS[st.check].scope == "set"]
+    if not set(sets) <= INDEX_ONLY_SET_CHECKS:
+        return None
+    if sets and added is None:
+        return None
+    staged = added() if sets and added is not None else frozenset()
+    signature = _signature(stages, 0, ("file", "set"))
+    return selection_key(root, paths, signature, staged, worktree_is_index=worktree_is_index, token=token)
 
 
 def _record_keys(root: str, paths: Sequence[str], worktree_is_index: bool, token: str) -> dict[str, bytes]:

@@ -97,14 +97,10 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
         shared = len(self.peers) > 1 and use in self.peers and not _in_worker_call()
         cache = None
         if git_dir and params.get("cache") == "on" and len(ctx.files) >= MIN_FILES_FOR_CACHE:
-            from omnibase.builtins._cache import MAX_ENTRIES, VerdictCache
+            from omnibase.builtins._cache import VerdictCache
 
-            # a shared pass asks the cache once (no records kept for other checks), and only
-            # when the files fit in it: a tree larger than the cache would only churn it
-            if not shared:
-                cache = VerdictCache.for_git_dir(git_dir, ctx.run_id)
-            elif len(ctx.files) <= MAX_ENTRIES:
-                cache = VerdictCache.for_git_dir(git_dir)
+            # a shared pass asks the cache once (no records kept for other checks)
+            cache = VerdictCache.for_git_dir(git_dir) if shared else VerdictCache.for_git_dir(git_dir, ctx.run_id)
         added = frozenset(params["added"].split("\0")) - {""} if "added" in params else None
         import gc
 
@@ -159,7 +155,7 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
         me = self.peers.index(self.use)
         done = shared_pass(
             stages, ctx.files, root=ctx.root, token=ctx.run_id, cache=cache, git_dir=git_dir,
-            worktree_is_index=worktree_is_index, added_known=added is not None,
+            worktree_is_index=worktree_is_index, added_known=added is not None, added=added,
         )  # fmt: skip
         outcome = done.outcomes[me]
         gone = set(done.gone.intersection(paths))

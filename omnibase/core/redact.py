@@ -3,8 +3,9 @@ environment in).
 
 - ``is_secret_name(name)``: whether an environment variable's *name* looks secret: it
   contains one of ``SECRET_NAME_PARTS`` (case-insensitive), e.g. ``GITHUB_TOKEN``,
-  ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``, ``SESSION_COOKIE``. The one list: reports
-  redact these values, and commands are not given these variables unless asked.
+  ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``, ``SESSION_COOKIE``, outside the words of
+  ``NOT_SECRET_WORDS`` (``GIT_AUTHOR_NAME`` is no secret). The one list: reports redact
+  these values, and commands are not given these variables unless asked.
 - ``secret_values(env)``: the values of the variables whose names look secret. Values
   shorter than ``MIN_SECRET`` characters are left alone (they would blank out ordinary
   words and hide little).
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["MAX_TEXT", "MIN_SECRET", "SECRET_NAME_PARTS", "bound", "is_secret_name", "json_forms", "printable", "redact", "secret_values"]
+__all__ = ["MAX_TEXT", "MIN_SECRET", "NOT_SECRET_WORDS", "SECRET_NAME_PARTS", "bound", "is_secret_name", "json_forms", "printable", "redact", "secret_values"]
 
 #: The cap on one text a report keeps (1 MiB): a command's output (its last this many
 #: bytes when it printed more), and any string a rendering quotes (this many characters).
@@ -34,10 +35,15 @@ MAX_TEXT = 1024 * 1024
 #: An environment variable is secret when its name contains one of these (``PASSW`` covers
 #: ``PASSWORD`` and ``PASSWD``).
 SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSW", "KEY", "CREDENTIAL", "PRIVATE", "AUTH", "COOKIE", "SESSION")
+#: Words that hold a part of ``SECRET_NAME_PARTS`` but name no secret, when no letter
+#: follows them: git's ``GIT_AUTHOR_NAME``/``_EMAIL``/``_DATE`` (set for hooks during a
+#: commit) and ``*_AUTHORS``. ``AUTHORIZATION`` is still secret.
+NOT_SECRET_WORDS = ("AUTHORS", "AUTHOR")
 #: Shorter values are not redacted.
 MIN_SECRET = 4
 
 _SECRET_NAME = re.compile("|".join(SECRET_NAME_PARTS), re.IGNORECASE)
+_NOT_SECRET_WORD = re.compile(f"(?:{'|'.join(NOT_SECRET_WORDS)})(?![A-Za-z])", re.IGNORECASE)
 MASK = "[redacted]"
 
 
@@ -46,13 +52,15 @@ def is_secret_name(name: str) -> bool:
 
     >>> is_secret_name("GITHUB_TOKEN"), is_secret_name("db_passwd"), is_secret_name("HOME")
     (True, True, False)
+    >>> is_secret_name("GIT_AUTHOR_NAME"), is_secret_name("HTTP_AUTHORIZATION")
+    (False, True)
     """
-    return _SECRET_NAME.search(name) is not None
+    return any(_SECRET_NAME.search(part) for part in _NOT_SECRET_WORD.split(name))
 
 
 def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
     """The values to hide, longest first (so a value containing another goes whole)."""
-    found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
+    found = {v for k, v in env.items() if len(v) >= MIN_SECRET and is_secret_name(k)}
     return tuple(sorted(found, key=lambda v: (-len(v), v)))
 
 

@@ -28,10 +28,12 @@ Dask is imported only when a ``DaskPerformer`` connects. See docs/dask.md.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import msgspec
@@ -171,7 +173,13 @@ class DaskPerformer:
         if client is not None and self._own_client:
             client.close()
         if cluster is not None:
-            cluster.close()
+            try:
+                cluster.close()
+            except Exception:  # noqa: BLE001
+                # The run is over and reported; a worker the nanny was starting again when
+                # the cluster closed can make the close fail ("can only join a started
+                # process"): that is the cluster's teardown, not the user's failure.
+                pass
         close = getattr(self.inner, "close", None)
         if close is not None:
             close()
@@ -295,8 +303,9 @@ def local_cluster(workers: int, *, reruns: bool = False) -> Any:
     # Worker processes the nannies start again after a death read their logging from the
     # environment when they import distributed: silence them the same way (unless the user
     # asked for Dask's logs).
+    quiet = "DASK_LOGGING__DISTRIBUTED" not in os.environ
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
-    with dask.config.set(config):
+    with dask.config.set(config), _stderr_to_devnull(quiet):
         return distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -306,6 +315,29 @@ def local_cluster(workers: int, *, reruns: bool = False) -> Any:
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.CRITICAL,  # a worker death is reported as the step's Crashed: no log lines too
         )
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull(quiet: bool) -> Iterator[None]:
+    """While the local cluster starts (``quiet``), file descriptor 2 is the null device, so
+    its nanny processes, and the worker processes they start again after a death, inherit
+    it: what distributed prints on its own there (a traceback when a replacement worker
+    starts while the cluster closes) never reaches the user's terminal. A component's own
+    output is captured in the task (``_run_call``), not read from the worker's stderr. With
+    ``DASK_LOGGING__DISTRIBUTED`` set by the user, nothing is hidden."""
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _clock(intent: Intent) -> Any:

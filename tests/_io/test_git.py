@@ -1,4 +1,5 @@
-"""``_git.status``: one ``git status`` answers what two ``git diff`` calls answer.
+"""``_git.status``: one ``git status`` answers what two ``git diff`` calls answer (and
+``existing``, which of git's paths exist, answers as ``os.path.lexists``).
 
 A pre-commit run asks git two questions: what differs between the index and the work tree
 (the stash needs it) and what is staged (the files to check). ``status`` answers both in
@@ -14,10 +15,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnibase._io.git import GitStatus, staged, status, zsplit
+from omnibase._io.git import GitStatus, existing, staged, status, zsplit
 from tests.support import git, git_bytes, init_repo
 
 # a file's state in HEAD, in the index, in the work tree
@@ -169,3 +171,36 @@ def test_user_given_refs_are_names_never_options(tmp_path: Path) -> None:
     empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
     assert tree_of(str(root), empty_tree).unwrap() == empty_tree
     assert changed_files(str(root), empty_tree, "HEAD").unwrap() == ("a.txt",)
+
+
+def test_existing_keeps_exactly_the_paths_lexists_finds(tmp_path):
+    # the folder listings must answer as os.path.lexists would, path by path, in order
+    root = tmp_path / "tree"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "kept.txt").write_text("x")
+    (root / "a" / "dangling").symlink_to("nowhere")
+    (root / "a" / "now-a-folder").mkdir()
+    (root / "top.txt").write_text("x")
+    (root / "plain").write_text("x")  # a file where a folder was: plain/inner is gone (ENOTDIR)
+    (root / "elsewhere").mkdir()
+    (root / "elsewhere" / "f").write_text("x")
+    (root / "via").symlink_to("elsewhere")  # a symlinked folder on the way is followed, as lstat does
+    odd = os.fsdecode(b"caf\xe9.txt")  # not UTF-8: git's paths decode with surrogateescape
+    (root / odd).write_text("x")
+    paths = ["a/kept.txt", "a/gone.txt", "a/dangling", "a/now-a-folder", "top.txt", "missing-folder/x",
+             "plain/inner", "via/f", "via/g", odd, "a/kept.txt"]
+    expected = [p for p in paths if os.path.lexists(root / p)]
+    assert existing(str(root), paths) == expected
+    assert expected == ["a/kept.txt", "a/dangling", "a/now-a-folder", "top.txt", "via/f", odd, "a/kept.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permissions do not bind root")
+def test_existing_asks_each_path_of_a_folder_it_cannot_search(tmp_path):
+    root = tmp_path / "tree"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "f").write_text("x")
+    (root / "locked").chmod(0o644)  # readable (it can be listed), not searchable (lstat fails)
+    try:
+        assert existing(str(root), ["locked/f"]) == [p for p in ["locked/f"] if os.path.lexists(root / p)] == []
+    finally:
+        (root / "locked").chmod(0o755)

@@ -8,7 +8,7 @@ import pathlib
 import pytest
 from returns.result import Failure, Success
 
-from omnibase._io.paths import contained, is_contained
+from omnibase._io.paths import Uncontained, contained, is_contained
 
 
 @pytest.fixture
@@ -84,3 +84,30 @@ def test_not_following_the_last_link_judges_the_folders_only(repo: pathlib.Path,
     (repo / "out").symlink_to(tmp_path / "elsewhere")
     assert isinstance(contained(str(repo), "out/victim.txt", follow_last=False), Failure)
     assert contained(str(repo), str(repo), follow_last=False) == Success(str(repo))
+
+
+@pytest.mark.parametrize(("path", "message"), [("", "'': not a path"), ("a\0b", "'a\\x00b': not a path")])
+def test_empty_and_nul_paths_say_so(repo: pathlib.Path, path: str, message: str) -> None:
+    assert contained(str(repo), path) == Failure(Uncontained(message))
+
+
+def test_a_path_outside_says_where_and_one_led_out_by_a_link_says_how(repo: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    victim = str(tmp_path / "elsewhere" / "victim.txt")
+    assert contained(str(repo), victim) == Failure(Uncontained(f"{victim}: leads outside the repository at {repo}"))
+    (repo / "out").symlink_to(tmp_path / "elsewhere")
+    assert contained(str(repo), "out/victim.txt") == Failure(
+        Uncontained(f"out/victim.txt: leads through a symbolic link outside the repository at {repo}")
+    )
+
+
+def test_a_sibling_named_like_the_root_without_its_trailing_space_is_outside(tmp_path: pathlib.Path) -> None:
+    root = tmp_path / "project "
+    root.mkdir()
+    (tmp_path / "project").mkdir()
+    assert not is_contained(str(root), str(tmp_path / "project" / "x"))
+    assert contained(str(root), str(root / "x")) == Success(str(root / "x"))
+
+
+def test_a_repository_at_the_filesystem_root_contains_every_path() -> None:
+    assert contained("/", "tmp") == Success("/tmp")
+    assert is_contained("/", "/usr/bin")

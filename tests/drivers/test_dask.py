@@ -260,3 +260,39 @@ def test_a_component_with_resource_limits_is_refused_before_the_run(performer):
     limited = Component(_never, Meta(name="greedy", ref="os:getcwd", limits=Limits(memory_mb=100)))
     refused = performer.refusal(limited)
     assert isinstance(refused, Misconfigured) and "component 'greedy' declares resource limits" in refused.message
+
+
+def test_the_local_clusters_processes_write_their_stderr_to_the_null_device_and_ours_is_back(cluster, capfd):
+    """What distributed prints on its own in a nanny or a restarted worker never reaches the
+    terminal: their file descriptor 2 is the null device; this process's is its own again."""
+    import os
+
+    import psutil
+
+    me = psutil.Process()
+    children = me.children(recursive=True)
+    assert children, "the local cluster runs worker processes"
+    for child in children:
+        assert os.readlink(f"/proc/{child.pid}/fd/2") == os.devnull, child.cmdline()
+    os.write(2, b"still ours\n")
+    assert capfd.readouterr().err == "still ours\n"
+
+
+def test_a_cluster_that_fails_to_close_does_not_fail_the_finished_run():
+    """A replacement worker starting while the cluster closes can make ``close`` raise
+    ("can only join a started process"): the run is over; closing goes on."""
+    closed: list[str] = []
+
+    class Breaking:
+        def close(self) -> None:
+            closed.append("cluster")
+            raise AssertionError("can only join a started process")
+
+    class Inner:
+        def close(self) -> None:
+            closed.append("inner")
+
+    p = DaskPerformer(inner=Inner())
+    p.cluster = Breaking()
+    p.close()
+    assert closed == ["cluster", "inner"] and p.cluster is None

@@ -113,3 +113,24 @@ def test_concurrent_runs_share_the_cache_safely(repo):
         assert json.loads(out)["exit_code"] == 0
     done = subprocess.run(argv, cwd=repo.root, capture_output=True, text=True, env=cli_env(None))
     assert _cached(done.stdout)["check-ast"] == 2
+
+
+def test_a_run_over_many_unchanged_files_comes_whole_from_the_cache(repo, cli):
+    # above 1,000 files one record answers the run: every check, whole-set ones included
+    for i in range(1024):
+        repo.write(f"d{i % 8}/f{i}.txt", f"note {i}\n")
+    repo.write("a.py", "x = 1\n")
+    repo.stage("a.py", *(f"d{i}" for i in range(8)))
+    repo.commit()
+    first = cli("orch", "--all-files", "--format", "json")
+    assert first.code == 0, first
+    second = cli("orch", "--all-files", "--format", "json")
+    assert second.code == 0, second
+    steps = {s["name"]: s for s in json.loads(second.out)["steps"] if s["status"] == "PASS"}
+    assert steps["check-ast"]["value"] == {"checked": 1, "cached": 1, "skipped": {}}
+    assert steps["check-case-conflict"]["value"]["cached"] == steps["check-case-conflict"]["value"]["checked"] == 1025
+    assert all(s["value"]["cached"] == s["value"]["checked"] for s in steps.values())
+    repo.write("d3/f3.txt", "trailing   \n")  # not staged
+    third = cli("orch", "--all-files", "--format", "json")
+    assert third.code == 1, third
+    assert {s["name"]: s["status"] for s in json.loads(third.out)["steps"]}["trailing-whitespace"] == "FAIL"
