@@ -179,6 +179,14 @@ def test_a_hook_that_only_mentions_pre_commit_late_is_chained(here: Repo) -> Non
     assert (_hooks(here) / "pre-commit.legacy").exists()
 
 
+def test_chain_keeps_a_dangling_symlink_as_legacy(here: Repo, tmp_path: Path) -> None:
+    hook = _hooks(here) / "pre-commit"
+    os.symlink(tmp_path / "gone", hook)  # nothing to read: no sign of pre-commit's own hook
+    assert _cmd("install", "--chain") == 0
+    assert os.readlink(_hooks(here) / "pre-commit.legacy") == str(tmp_path / "gone")
+    assert _ours(hook)
+
+
 def test_overwrite_replaces_a_foreign_symlink_without_writing_through_it(here: Repo, tmp_path: Path) -> None:
     target = tmp_path / "theirs"
     target.write_text("#!/bin/sh\ntheirs\n")
@@ -608,6 +616,36 @@ def test_a_new_root_commit_is_checked_from_the_empty_tree(
     root = here.git("rev-parse", "HEAD").strip()
     assert _push(here, calls, monkeypatch, [f"refs/heads/fresh {root} refs/heads/fresh {ZERO}"]) == 0
     assert _ranges(calls) == [(EMPTY_TREE, root)]
+
+
+def test_pushing_to_a_branch_of_another_name_checks_the_local_commits(
+    here: Repo, pushed: dict[str, str], calls: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = f"refs/heads/side {pushed['three']} refs/heads/main {pushed['base']}"  # git push origin side:main
+    assert _push(here, calls, monkeypatch, [line]) == 0
+    assert _ranges(calls) == [(pushed["base"], pushed["three"])]
+
+
+def test_the_remote_sha_git_gives_is_the_start_even_past_the_remote_tracking_branch(
+    here: Repo, pushed: dict[str, str], calls: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the remote's main is at `one` (pushed from elsewhere); origin/main here still says base
+    line = f"refs/heads/main {pushed['two']} refs/heads/main {pushed['one']}"
+    assert _push(here, calls, monkeypatch, [line]) == 0
+    assert _ranges(calls) == [(pushed["one"], pushed["two"])]
+
+
+def test_lines_with_nothing_to_check_do_not_stop_the_ones_after_them(
+    here: Repo, pushed: dict[str, str], calls: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        f"(delete) {ZERO} refs/heads/old {pushed['base']}",
+        f"refs/heads/x {'2' * 40} refs/heads/x {ZERO}",
+        f"refs/heads/copy {pushed['base']} refs/heads/copy {ZERO}",
+        f"refs/heads/side {pushed['three']} refs/heads/side {ZERO}",
+    ]
+    assert _push(here, calls, monkeypatch, lines, code=1) == 1
+    assert _ranges(calls) == [(pushed["base"], pushed["three"])]
 
 
 def test_a_remote_sha_this_repository_lacks_is_treated_as_a_new_branch(

@@ -340,7 +340,7 @@ class _Exited(Exception):
 
 
 @pytest.fixture
-def no_exit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def no_exit(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """``os._exit`` raises instead, and the atexit handlers are recorded instead of run."""
     ran: list[str] = []
 
@@ -349,7 +349,13 @@ def no_exit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(os, "_exit", exit_)
     monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: ran.append("atexit"))
-    return ran
+    # the child wakes its parent with SIGUSR1; this process is nobody's parent here, so
+    # none may arrive (blocked, then looked for)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    yield ran
+    woke = signal.sigtimedwait({signal.SIGUSR1}, 0)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    assert woke is None
 
 
 def _pipes() -> tuple[tuple[int, int], tuple[int, int]]:
@@ -361,22 +367,21 @@ def test_the_child_reports_waits_for_the_verdict_and_finishes(no_exit: list[str]
     os.write(verdict_w, msgspec.msgpack.encode(Verdict(True, "why")))
     os.close(verdict_w)
     state = Stashed(patch="/saved")
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    try:
-        def finish(s: Stashed, code: int) -> int:
-            log(f"finish {code} {s.rolled_back} {s.error}")
-            return 6
 
-        with pytest.raises(_Exited) as exited:
-            _child(state, os.getpid(), lambda s: 4, finish, _plain_exit, (report_w, verdict_r), log)
-        woke = signal.sigtimedwait({signal.SIGUSR1}, 0)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    def run(s: Stashed) -> int:
+        log(f"run given the state: {s is state}")
+        return 4
+
+    def finish(s: Stashed, code: int) -> int:
+        log(f"finish {code} {s.rolled_back} {s.error} given the state: {s is state}")
+        return 6
+
+    with pytest.raises(_Exited) as exited:
+        _child(state, os.getpid(), run, finish, _plain_exit, (report_w, verdict_r), log)
     assert exited.value.code == 6
     assert os.read(report_r, 100) == b"RAN 4\n"
-    assert log.lines == ["finish 4 True why"]
+    assert log.lines == ["run given the state: True", "finish 4 True why given the state: True"]
     assert no_exit == ["atexit"]
-    assert woke is None  # the test's process is not the child's parent: not woken
     for fd in (report_r, report_w, verdict_r):
         os.close(fd)
 
