@@ -688,6 +688,27 @@ def test_each_pushed_ref_is_checked_and_the_worst_code_wins(
     assert _ranges(calls) == [(pushed["base"], pushed["two"]), (pushed["base"], pushed["three"])]
 
 
+def test_the_remote_pushed_to_is_the_one_whose_branches_count(
+    here: Repo, pushed: dict[str, str], calls: list, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.git"
+    git(tmp_path, "init", "-q", "--bare", str(other))
+    here.git("remote", "add", "other", str(other))
+    here.git("push", "-q", "other", f"{pushed['one']}:refs/heads/main")  # `other` has one, origin only base
+    line = f"refs/heads/side {pushed['three']} refs/heads/side {ZERO}"
+    assert _hook(here, calls, "pre-push", "other", "url", stdin=(line + "\n").encode(), monkeypatch=monkeypatch) == 0
+    assert [(argv[8], argv[10]) for argv, _ in calls] == [(pushed["one"], pushed["three"])]
+
+
+def test_a_ref_name_that_is_not_utf8_does_not_stop_the_push_check(
+    here: Repo, pushed: dict[str, str], calls: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = (f"refs/heads/caf\xe9 {pushed['three']} refs/heads/caf\xe9 {ZERO}\n".encode("latin-1")
+             + f"refs/heads/main {pushed['two']} refs/heads/main {pushed['base']}\n".encode())  # fmt: skip
+    assert _hook(here, calls, "pre-push", "origin", "url", stdin=stdin, monkeypatch=monkeypatch) == 0
+    assert _ranges(calls) == [(pushed["base"], pushed["three"]), (pushed["base"], pushed["two"])]
+
+
 def test_a_push_with_no_remote_named_looks_at_origin(
     here: Repo, pushed: dict[str, str], calls: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -201,7 +201,7 @@ def test_work_that_cannot_go_back_is_kept_and_the_child_is_told_why(edited: Repo
     assert log.lines[0].endswith(f"; they are safe in {saved[0]} (run 'omnibase restore')")
 
 
-@pytest.mark.parametrize("code", [0, 3])
+@pytest.mark.parametrize("code", [0, 3, 128])
 def test_a_child_that_exits_without_reporting_fails_the_run(
     edited: Repo, log: Log, said: Log, snap: Snap, code: int
 ) -> None:
