@@ -243,7 +243,7 @@ def test_a_signal_sent_to_the_parent_alone_is_passed_on_to_the_child(
     def run(state: Stashed) -> int:
         signal.signal(signo, signal.SIG_DFL)
         os.kill(os.getppid(), signo)  # as `kill PARENT` or the command server's client would
-        time.sleep(60)
+        time.sleep(15)
         return 0
 
     assert _supervise(edited, run, _finish_logging(log, edited.root), log, said) == 128 + signo
