@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from omnibase.precommit._stash import Stashed, leftover_patches
+from omnibase.precommit._stash import Lookahead, Stashed, leftover_patches, look_ahead, staged_only
 from omnibase.precommit._supervise import Verdict, _child, _read_verdict, supervised_stash
 from tests.precommit.conftest import Snapshot
 from tests.support import Repo
@@ -71,8 +71,18 @@ def _plain_exit(body: Callable[[], int]) -> int:
 
 
 def _supervise(repo: Repo, run: Callable[[Stashed], int], finish: Callable[[Stashed, int], int], log: Log,
-               said: Log, child_exit: Callable[[Callable[[], int]], int] = _plain_exit) -> int:  # fmt: skip
-    return supervised_stash(str(repo.root), str(repo.root / ".git"), None, run, finish, _refuse(log), child_exit, said)
+               said: Log, child_exit: Callable[[Callable[[], int]], int] = _plain_exit, *, ahead: Lookahead | None = None,
+               forks: bool = True) -> int:  # fmt: skip
+    """``supervised_stash`` in the repository; with ``forks``, the checks must not run in
+    this process (the one holding the user's work): if they do, they fail."""
+    owner = os.getpid()
+
+    def checked(state: Stashed) -> int:
+        if forks and os.getpid() == owner:
+            raise AssertionError("the checks ran in the process that holds the unstaged work")
+        return run(state)
+
+    return supervised_stash(str(repo.root), str(repo.root / ".git"), ahead, checked, finish, _refuse(log), child_exit, said)
 
 
 def _finish_logging(log: Log, root: Path) -> Callable[[Stashed, int], int]:
@@ -133,19 +143,19 @@ def test_with_threads_running_the_checks_run_in_this_process(edited: Repo, log: 
     seen: list[tuple[int, bytes]] = []
 
     def run(state: Stashed) -> int:
-        seen.append((os.getpid(), (edited.root / "a.txt").read_bytes()))
+        seen.append((os.getpid(), (edited.root / "a.txt").read_bytes(), state.worktree_is_index))
         return 3
 
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        code = _supervise(edited, run, _finish_logging(log, edited.root), log, said)
+        code = _supervise(edited, run, _finish_logging(log, edited.root), log, said, forks=False)
     finally:
         stop.set()
         other.join()
     assert code == 3
-    assert seen == [(os.getpid(), b"1\n2\n3\n")]
+    assert seen == [(os.getpid(), b"1\n2\n3\n", True)]
     assert log.lines == ["finish 3 rolled_back=False error=None", "finish sees b'1\\n2\\n3, mine\\n'"]
     assert snap(edited.root) == before
 
@@ -158,7 +168,7 @@ def test_with_threads_running_left_over_work_is_refused(edited: Repo, log: Log, 
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        code = _supervise(edited, lambda s: 0, lambda s, c: 0, log, said)
+        code = _supervise(edited, lambda s: 0, lambda s, c: 0, log, said, forks=False)
     finally:
         stop.set()
         other.join()
@@ -167,6 +177,56 @@ def test_with_threads_running_left_over_work_is_refused(edited: Repo, log: Log, 
         f"refused: an interrupted run left your unstaged changes in {folder / '1-1.stash'}; run 'omnibase restore' "
         "to put them back into the working tree, then commit again; nothing was checked"
     ]
+
+
+def _ahead(repo: Repo) -> Lookahead:
+    """The look-ahead a run takes early (the lock file exists once a first run made it)."""
+    with staged_only(str(repo.root), str(repo.root / ".git")):
+        pass
+    ahead = look_ahead(str(repo.root), str(repo.root / ".git"))
+    assert ahead is not None
+    return ahead
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_a_run_with_the_lock_taken_early_uses_it(edited: Repo, log: Log, said: Log, snap: Snap, threads: bool) -> None:
+    before = snap(edited.root)
+    ahead = _ahead(edited)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    if threads:
+        other.start()
+
+    def run(state: Stashed) -> int:
+        _quiet_atexit()
+        log(f"run sees {(edited.root / 'a.txt').read_bytes()!r} unstaged={state.status and state.status.unstaged}")
+        return 0
+
+    try:
+        code = _supervise(edited, run, lambda s, c: c, log, said, ahead=ahead, forks=not threads)
+    finally:
+        stop.set()
+        if threads:
+            other.join()
+        ahead.close()
+    assert code == 0
+    assert log.lines == ["run sees b'1\\n2\\n3\\n' unstaged=(('M', 'a.txt'),)"]
+    assert snap(edited.root) == before
+
+
+def test_a_look_ahead_closed_before_the_run_is_not_used(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
+    before = snap(edited.root)
+    ahead = _ahead(edited)
+    ahead.close()  # its git status cancelled, its lock let go: the run takes both itself
+
+    def run(state: Stashed) -> int:
+        _quiet_atexit()
+        log(f"run sees {(edited.root / 'a.txt').read_bytes()!r}")
+        return 0
+
+    assert _supervise(edited, run, lambda s, c: c, log, said, ahead=ahead) == 0
+    assert log.lines == ["run sees b'1\\n2\\n3\\n'"]
+    assert snap(edited.root) == before
 
 
 def test_a_fix_that_conflicts_is_rolled_back_and_the_child_is_told(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
@@ -362,7 +422,9 @@ def _pipes() -> tuple[tuple[int, int], tuple[int, int]]:
     return os.pipe(), os.pipe()
 
 
-def test_the_child_reports_waits_for_the_verdict_and_finishes(no_exit: list[str], log: Log) -> None:
+def test_the_child_reports_waits_for_the_verdict_and_finishes(
+    no_exit: list[str], log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (report_r, report_w), (verdict_r, verdict_w) = _pipes()
     os.write(verdict_w, msgspec.msgpack.encode(Verdict(True, "why")))
     os.close(verdict_w)
@@ -376,8 +438,20 @@ def test_the_child_reports_waits_for_the_verdict_and_finishes(no_exit: list[str]
         log(f"finish {code} {s.rolled_back} {s.error} given the state: {s is state}")
         return 6
 
-    with pytest.raises(_Exited) as exited:
-        _child(state, os.getpid(), run, finish, _plain_exit, (report_w, verdict_r), log)
+    import subprocess
+
+    parent = subprocess.Popen(  # stands for the parent: SIGUSR1 ends it (this process blocks it)
+        ["sleep", "30"], preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+    )
+    monkeypatch.setattr(os, "getppid", lambda: parent.pid)
+    try:
+        with pytest.raises(_Exited) as exited:
+            _child(state, parent.pid, run, finish, _plain_exit, (report_w, verdict_r), log)
+        woken = parent.wait(timeout=10)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert woken == -signal.SIGUSR1  # the parent is woken as soon as the run has reported
     assert exited.value.code == 6
     assert os.read(report_r, 100) == b"RAN 4\n"
     assert log.lines == ["run given the state: True", "finish 4 True why given the state: True"]
