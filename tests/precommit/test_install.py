@@ -125,6 +125,14 @@ def test_a_foreign_hook_is_refused_and_left_alone(here: Repo, capsys: pytest.Cap
     )
 
 
+def test_a_hook_that_quotes_our_marker_deep_inside_is_not_ours(here: Repo) -> None:
+    hook = _hooks(here) / "pre-commit"
+    hook.write_text("#!/bin/sh\n" + "# notes\n" * 600 + "# " + MARKER + "\n")  # past the first 4 KiB
+    assert _cmd("install") == 2
+    assert _cmd("uninstall") == 0
+    assert hook.exists() and MARKER in hook.read_text()
+
+
 def test_a_foreign_symlink_is_refused_too(here: Repo, tmp_path: Path) -> None:
     target = tmp_path / "theirs"
     target.write_text("#!/bin/sh\ntheirs\n")
@@ -236,12 +244,14 @@ def test_uninstall_removes_every_hook_of_ours_and_puts_the_legacy_back(
 ) -> None:
     (_hooks(here) / "pre-push").write_text("#!/bin/sh\nmine\n")
     (_hooks(here) / "post-merge").write_text("#!/bin/sh\nlfs\n")  # another tool's: left, silently
+    (_hooks(here) / "pre-commit").write_text("#!/bin/sh\nother\n")  # before ours in the list: no stop there
     assert _cmd("install", "--chain", "-t", "pre-push", "-t", "commit-msg") == 0
     capsys.readouterr()
     assert _cmd("uninstall") == 0
     hooks = _hooks(here)
     assert (hooks / "pre-push").read_text() == "#!/bin/sh\nmine\n"
     assert (hooks / "post-merge").read_text() == "#!/bin/sh\nlfs\n"
+    assert (hooks / "pre-commit").read_text() == "#!/bin/sh\nother\n"
     assert not (hooks / "commit-msg").exists() and not (hooks / "pre-push.legacy").exists()
     assert capsys.readouterr().out == (  # no state folder yet: nothing to offer
         f"{hooks / 'pre-push'} removed\nrestored the previous hook from {hooks / 'pre-push'}.legacy\n"
@@ -273,9 +283,12 @@ def test_the_state_folder_is_kept_unless_purged(here: Repo, capsys: pytest.Captu
     state = _state(here)
     shown = os.path.relpath(state)
     assert _cmd("install") == 0
+    capsys.readouterr()
+    (state / "patches").mkdir()  # no set-aside work in it: nothing to keep the folder for
     assert _cmd("uninstall") == 0
     assert state.is_dir()
-    assert capsys.readouterr().out.endswith(
+    assert capsys.readouterr().out == (
+        f"{_hooks(here) / 'pre-commit'} removed\n"
         f"kept {shown} (cache, snapshots, run history); 'omnibase uninstall --purge' removes it\n"
     )
     assert _cmd("uninstall", "--purge") == 0
@@ -329,6 +342,15 @@ def test_on_a_terminal_uninstall_asks_before_removing_the_state_folder(
     out = capsys.readouterr().out
     assert out.startswith(f"remove {shown} (the verdict cache, snapshots, saved outputs, run history)? [y/N] ")
     assert out.endswith(f"{shown} removed\n" if removed else "'omnibase uninstall --purge' removes it\n")
+
+
+def test_purge_on_a_terminal_asks_nothing(here: Repo, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    state = _state(here)
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    assert _cmd("uninstall", "--purge") == 0
+    assert not state.exists()
+    assert capsys.readouterr().out == f"{os.path.relpath(state)} removed\n"
 
 
 def test_a_state_folder_that_is_a_symlink_is_never_removed(here: Repo, tmp_path: Path) -> None:
