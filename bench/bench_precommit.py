@@ -35,7 +35,8 @@ site-packages, as a regular install would (setuptools' editable-install finder c
 Run: ``.venv/bin/python bench/bench_precommit.py [ROUNDS_ALL_FILES] [ROUNDS_EVERYDAY]
 [--against REV]`` (defaults 3 and 10; 0 skips a case; needs ``pip install -e '.[bench]'``).
 ``--against REV`` adds omnibase as it was at commit REV (``git archive`` of its package,
-run from a temporary folder the same way) to the peers, interleaved like the others.
+run from a temporary folder the same way) to the peers, interleaved like the others, with its
+cache and (on the whole tree) without it.
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ def tools(root: Path, old: tuple[str, Path] | None = None) -> dict[str, Callable
     if old is not None:
         was, _, _ = omnibase_argv(old[1])
         found[f"omnibase@{old[0]}"] = lambda a: [*was, "orch", "--format", "human", *(["--all-files"] if a else [])]
+        # the uncached run too: on the whole tree it is the figure a change to the checks moves
+        found[f"omnibase@{old[0]} --no-cache"] = lambda a: [
+            *was, "orch", "--format", "human", "--no-cache", *(["--all-files"] if a else [])
+        ]
     return found
 
 
@@ -268,7 +273,7 @@ def main() -> int:
         argv = tools(root, old)
         envs = {name: (omni_env if name.startswith("omnibase") else _env()) for name in argv}
         if old is not None:
-            envs[f"omnibase@{rev}"] = omnibase_argv(old[1])[1]
+            envs[f"omnibase@{rev}"] = envs[f"omnibase@{rev} --no-cache"] = omnibase_argv(old[1])[1]
         n_files = len(git(root, "ls-files", "-z").split("\0")) - 1
         print(f"{n_files} files from {sysconfig.get_paths()['stdlib']}, {os.cpu_count()} cores; omnibase: {how}")
 

@@ -33,6 +33,7 @@ __all__ = [
     "git_text",
     "index_tree",
     "repo_paths",
+    "repo_paths_ahead",
     "repo_root",
     "staged",
     "status",
@@ -168,6 +169,23 @@ class RepoPaths(msgspec.Struct, frozen=True):
 
 
 _FOUND: dict[tuple[str, ...], RepoPaths] = {}
+#: ``repo_paths``'s git calls started ahead (``repo_paths_ahead``), by the same key as ``_FOUND``.
+_AHEAD: dict[tuple[str, ...], Pending] = {}
+_REV_PARSE = ("rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir")
+
+
+def _paths_key(cwd: str) -> tuple[str, ...]:
+    return (os.path.abspath(cwd), *(os.environ.get(k, "") for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")))
+
+
+def repo_paths_ahead(cwd: str = ".") -> None:
+    """Start ``repo_paths``'s git call for ``cwd`` in the background, for a caller that
+    will ask soon (the git hook's run: its first question): the next ``repo_paths`` for
+    the same folder and git variables takes that answer instead of waiting for a call of
+    its own. Nothing when the answer is known or asked already."""
+    key = _paths_key(cwd)
+    if key not in _FOUND and key not in _AHEAD:
+        _AHEAD[key] = Pending(_REV_PARSE, key[0])
 
 
 def repo_paths(cwd: str = ".") -> Result[RepoPaths, FileScopeError]:
@@ -175,12 +193,13 @@ def repo_paths(cwd: str = ".") -> Result[RepoPaths, FileScopeError]:
     the one place omnibase finds the git directory. git's own answer (one ``git rev-parse``,
     so ``GIT_DIR``, ``.git`` files and worktrees count as git counts them), asked once per
     process for a folder and the git variables of the environment."""
-    here = os.path.abspath(cwd)
-    env = tuple(os.environ.get(k, "") for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"))
-    known = _FOUND.get((here, *env))
+    key = _paths_key(cwd)
+    here, env = key[0], key[1:]
+    known = _FOUND.get(key)
     if known is not None:
         return Success(known)
-    found = git(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"], here)
+    ahead = _AHEAD.pop(key, None)
+    found = ahead.answer() if ahead is not None else git(_REV_PARSE, here)
     if isinstance(found, Failure):
         return Failure(FileScopeError(found.failure().message))
     lines = found.unwrap().decode("utf-8", "surrogateescape").splitlines()

@@ -129,6 +129,7 @@ def check_toml(path: str, content: bytes, opts: TomlOpts) -> Verdict:
 #: 13.0 on 3.11.7).
 _SYMTABLE_SHORTCUT = sys.version_info[:2] == (3, 11)
 _SHORTCUT_BUDGET = AST_BUDGET // 4  # 249 units: see above for why a quarter is sound
+_SYMTABLE: list[Callable[..., object]] = []  # the symbol-table builder, once imported
 
 
 def check_ast(path: str, content: bytes, opts: AstOpts) -> Verdict:
@@ -144,9 +145,11 @@ def check_ast(path: str, content: bytes, opts: AstOpts) -> Verdict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarnings print but do not fail
         if _SYMTABLE_SHORTCUT:
-            import symtable
+            if not _SYMTABLE:  # symtable's own builder, without the module's wrapper objects
+                import importlib  # (what symtable.symtable calls; bytes too, as compile() takes)
 
-            build: Callable[..., object] = symtable.symtable  # takes bytes too, as compile() does
+                _SYMTABLE.append(importlib.import_module("_symtable").symtable)
+            build = _SYMTABLE[0]
             try:
                 with_budget(_SHORTCUT_BUDGET, lambda: build(content, path, "exec"))
                 return _ok("check-ast", path)
@@ -202,13 +205,12 @@ _PRIVATE_KEY_MARKERS = (
 )
 
 
-#: every marker contains one of these: three scans of a clean file instead of ten
-_PRIVATE_KEY_HINTS = (b"PRIVATE KEY", b"PuTTY-User-Key-File-2", b"OpenVPN Static key V1")
-
-
 def detect_private_key(path: str, content: bytes, opts: PrivateKeyOpts) -> Verdict:
     """Fails when any known private-key marker occurs anywhere in the bytes."""
-    if any(hint in content for hint in _PRIVATE_KEY_HINTS) and any(m in content for m in _PRIVATE_KEY_MARKERS):
+    # every marker contains one of these three: three scans of a clean file instead of ten
+    # (written out: a generator over them costs as much as the scans of a small file)
+    hinted = b"PRIVATE KEY" in content or b"PuTTY-User-Key-File-2" in content or b"OpenVPN Static key V1" in content
+    if hinted and any(m in content for m in _PRIVATE_KEY_MARKERS):
         return _fail("detect-private-key", path, f"Private key found: {path}")
     return _ok("detect-private-key", path)
 
@@ -256,14 +258,17 @@ def check_case_conflict(facts: RepoFacts, opts: CaseConflictOpts) -> tuple[Verdi
     """Names (files or their folders) that differ only in case: among the received and
     added files, or between them and the other tracked files."""
     relevant = _with_dirs(set(facts.paths) | set(facts.added))
-    others = _with_dirs(set(facts.tracked)) - relevant
-    conflicts = {p.lower() for p in others} & {p.lower() for p in relevant}
-    seen: set[str] = set()
-    for name in relevant:
-        low = name.lower()
-        if low in seen:
-            conflicts.add(low)
-        seen.add(low)
+    # the folders of tracked files that are relevant are relevant: only the others' are new
+    others = _with_dirs(set(facts.tracked) - relevant) - relevant
+    lowered = [name.lower() for name in relevant]
+    seen = set(lowered)
+    conflicts = {p.lower() for p in others} & seen
+    if len(seen) < len(lowered):  # two relevant names that differ only in case
+        once: set[str] = set()
+        for low in lowered:
+            if low in once:
+                conflicts.add(low)
+            once.add(low)
     if not conflicts:  # the common case: no name to look for under each path
         return tuple(Verdict(check="check-case-conflict", path=path, ok=True) for path in facts.paths)
     names = sorted(x for x in others | relevant if x.lower() in conflicts)

@@ -9,6 +9,7 @@ each hook (no ``types`` means pre-commit's default, ``[file]``), next to our pur
 from __future__ import annotations
 
 import os
+import stat as _stat
 import types as _types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
@@ -236,6 +237,8 @@ _DIRECTORY, _SYMLINK, _SOCKET = frozenset({"directory"}), frozenset({"symlink"})
 #: one frozenset that stands for it (a run's thousands of files share a few dozen).
 _BY_NAME: dict[str, frozenset[str]] = {}
 _INTERNED: dict[frozenset[str], frozenset[str]] = {}
+#: Per process: (a name's tags, executable) -> the file's tags, where those two decide them
+_DECIDED: dict[tuple[frozenset[str], bool], frozenset[str]] = {}
 _MEMO_MAX = 100_000
 
 
@@ -245,13 +248,23 @@ def executable(path: str, mode: int) -> bool:
     return bool(mode & 0o111) and os.access(path, os.X_OK)
 
 
+_KNOWN_NAMES: list[frozenset[str]] = []  # identify's known file names, once loaded
+
+
 def _name_tags(name: str) -> frozenset[str]:
     """identify's ``tags_from_filename``, remembered per process by what it depends on:
     the extension alone when no part of the name is a name identify knows."""
-    from identify import extensions
+    if not _KNOWN_NAMES:
+        from identify import extensions
 
-    named = not extensions.NAMES.keys().isdisjoint((name, *name.split(".")))
-    key = "/" + name if named else os.path.splitext(name)[1]  # "/": no extension starts so
+        _KNOWN_NAMES.append(frozenset(extensions.NAMES))
+    known = _KNOWN_NAMES[0]
+    if name in known or not known.isdisjoint(name.split(".")):
+        key = "/" + name  # "/": no extension starts so
+    else:  # os.path.splitext's extension: from the last dot, leading dots not counted
+        bare = name.lstrip(".")
+        dot = bare.rfind(".")
+        key = bare[dot:] if dot >= 0 else ""
     found = _BY_NAME.get(key)
     if found is None:
         from identify.identify import tags_from_filename
@@ -268,16 +281,19 @@ def tags_from(path: str, mode: int, is_executable: bool, head: Callable[[], byte
     of its content (at least ``HEAD_BYTES``, or all of it), called only when the name does
     not decide (a name with no tags, an extension that may be either text or binary).
     So a caller that reads the file anyway opens it once. The result is shared between
-    files with the same tags; the tags of a name are remembered per process."""
-    import stat
-
-    if stat.S_ISDIR(mode):
+    files with the same tags; the tags of a name are remembered per process, and so are
+    the tags of a file its name and its executable bit decide."""
+    kind = _stat.S_IFMT(mode)
+    if kind == _stat.S_IFDIR:
         return _DIRECTORY
-    if stat.S_ISLNK(mode):
+    if kind == _stat.S_IFLNK:
         return _SYMLINK
-    if stat.S_ISSOCK(mode):
+    if kind == _stat.S_IFSOCK:
         return _SOCKET
     by_name = _name_tags(path.rpartition("/")[2])
+    decided = _DECIDED.get((by_name, is_executable))
+    if decided is not None:
+        return decided
     tags = {"file", "executable" if is_executable else "non-executable", *by_name}
     start: bytes | None = None
     if not by_name and is_executable:
@@ -301,6 +317,10 @@ def tags_from(path: str, mode: int, is_executable: bool, head: Callable[[], byte
         if len(_INTERNED) >= _MEMO_MAX:
             _INTERNED.clear()
         known = _INTERNED[frozen] = frozen
+    if "text" in by_name or "binary" in by_name:  # the name decided: no content was looked at
+        if len(_DECIDED) >= _MEMO_MAX:
+            _DECIDED.clear()
+        _DECIDED[(by_name, is_executable)] = known
     return known
 
 

@@ -127,6 +127,8 @@ def fix_line_endings(content: bytes, fix: str = "auto") -> tuple[bool, bytes]:
     ``no``: report mixed endings only; ``lf``/``crlf``/``cr``: any other ending is
     replaced. A fix also ends the last line, as the reference does.
     """
+    if fix in ("no", "auto", "lf") and b"\r" not in content:  # only LF endings: one scan, no count
+        return False, content
     crlf = content.count(b"\r\n")
     counts = {b"\r": content.count(b"\r") - crlf, b"\r\n": crlf, b"\n": content.count(b"\n") - crlf}
     mixed = sum(1 for n in counts.values() if n) > 1

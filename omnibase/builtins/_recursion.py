@@ -31,15 +31,13 @@ AST_BUDGET = 997
 def recursion_depth() -> int:
     """The interpreter's recursion depth at the caller: Python frames plus C-level
     recursive calls (which no frame shows). CPython reports it when refusing a limit."""
-    import re
-
     old = sys.getrecursionlimit()
     try:
         sys.setrecursionlimit(1)
-    except RecursionError as exc:
-        found = re.search(r"recursion depth (\d+)", str(exc))
-        if found:
-            return int(found.group(1)) - 1  # less this function's own frame
+    except RecursionError as exc:  # "... at the recursion depth N: the limit is too low"
+        said = str(exc).partition("recursion depth ")[2].partition(":")[0]
+        if said.isdigit():
+            return int(said) - 1  # less this function's own frame
     finally:
         sys.setrecursionlimit(old)
     frame: FrameType | None = sys._getframe(1)  # no report: count the frames

@@ -22,7 +22,7 @@ import msgspec
 
 from omnibase.builtins._checks import _fail
 from omnibase.builtins._classify import (
-    CHECKS, HEAD_BYTES, CheckSpec, executable, matches, parse_options, select, tags_from,
+    CHECKS, HEAD_BYTES, CheckSpec, executable, matches, parse_options, tags_from,
 )
 from omnibase.builtins._values import Edit, MergeConflictOpts, RepoFacts, Verdict, sha256
 
@@ -123,7 +123,7 @@ def _mask(
 
 def _check_chunk(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], passed: _Passed = {},
-    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {}, starts: bool = False,
+    tagged: Mapping[str, tuple[frozenset[str], int, _StatKey]] = {}, starts: bool = False, keys: bool = True,
 ) -> Tally:
     """Classify, read and check ``paths`` (a worker's unit of work). Never raises.
 
@@ -134,15 +134,18 @@ def _check_chunk(
     file no stage applies to is read only as far as its classification needs. A file in
     ``passed`` is not touched (its classification and passing verdicts are known), one in
     ``tagged`` is not classified again. ``starts``: note which files' first bytes were
-    read and which start with ``#!`` (``Tally.started``, ``Tally.shebang``)."""
+    read and which start with ``#!`` (``Tally.started``, ``Tally.shebang``). ``keys``: give
+    each file's stat key in its info (for the classification memo; else None)."""
     specs = [CHECKS[s.check] for s in stages]
+    #: mask -> the stages it runs, in order: (bit, function, options, is a fixer, name)
+    plans: dict[int, list[tuple[int, Callable[..., Verdict], Any, bool, str]]] = {}
     by_tags: dict[frozenset[str], int] | None = {} if not any(s.files or s.exclude for s in stages) else None
     shift = emit_from
     tally = Tally([], [], [], [], [])
     infos, applied, notable, started, shebang = tally
     prefix = os.path.join(root, "")
     for path in paths:
-        hit = passed.get(path)
+        hit = passed.get(path) if passed else None
         if hit is not None:
             infos.append((path, hit.tags, hit.size, None))
             applied.append(_mask(specs, stages, hit.tags, path, by_tags) >> shift)
@@ -150,27 +153,32 @@ def _check_chunk(
         full = prefix + path
         reason = ""
         key: _StatKey | None = None
-        known = tagged.get(path)
+        known = tagged.get(path) if tagged else None
         tags: frozenset[str] | None
         head = _Head(full)
         try:
             if known is not None:
                 tags, size, key = known
+                head.size = size
             else:
                 try:
                     st = os.lstat(full)
-                    size, key = st.st_size, _stat_key(st)
+                    size = head.size = st.st_size
+                    key = _stat_key(st) if keys else None
                     kind = stat.S_IFMT(st.st_mode)
                     if kind in _BLOCKING:
                         raise OSError("not a regular file")  # reading one could block forever
-                    tags = tags_from(full, st.st_mode, kind == stat.S_IFREG and executable(full, st.st_mode), head)
+                    runnable = kind == stat.S_IFREG and st.st_mode & 0o111 != 0 and executable(full, st.st_mode)
+                    tags = tags_from(full, st.st_mode, runnable, head)
                 except (FileNotFoundError, ValueError):
                     continue  # gone: pre-commit passes only paths that exist
                 except Exception as exc:  # OSError mostly (no permission to read)
                     size, tags, key = 0, None, None
                     reason = f"{path}: cannot classify: {getattr(exc, 'strerror', None) or exc}"
             infos.append((path, tags, size, key))
-            mask = _mask(specs, stages, tags if tags is not None else _fallback_tags(full), path, by_tags)
+            mask = by_tags.get(tags) if by_tags is not None and tags is not None else None
+            if mask is None:
+                mask = _mask(specs, stages, tags if tags is not None else _fallback_tags(full), path, by_tags)
             applied.append(mask >> shift)
             start = head.start
             noted = start is not None or not starts  # classifying read its start, or no one asks
@@ -197,13 +205,16 @@ def _check_chunk(
                 if content[:2] == b"#!":
                     shebang.append(path)
             current = content
-            for i, spec in enumerate(specs):
-                if not mask >> i & 1:
-                    continue
+            plan = plans.get(mask)
+            if plan is None:
+                plan = plans[mask] = [
+                    (i, spec.fn, stages[i].opts, spec.is_fixer, spec.name) for i, spec in enumerate(specs) if mask >> i & 1
+                ]
+            for i, fn, opts, is_fixer, name in plan:
                 try:
-                    verdict = spec.fn(path, current if spec.is_fixer else content, stages[i].opts)
+                    verdict = fn(path, current if is_fixer else content, opts)
                 except Exception as exc:  # a bug in a check must not stop the run
-                    verdict = _fail(spec.name, path, f"{path}: {spec.name} crashed: {type(exc).__name__}: {exc}")
+                    verdict = _fail(name, path, f"{path}: {name} crashed: {type(exc).__name__}: {exc}")
                 if verdict.edit is not None:
                     current = verdict.edit.content
                 if i >= shift and (not verdict.ok or verdict.findings or verdict.edit is not None):
@@ -216,38 +227,58 @@ def _check_chunk(
 _BLOCKING = frozenset({stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK})
 
 
+#: How a file is opened for its content (the lstat before said it is a regular file).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
 class _Head:
     """A file's content, read once and as far as asked: ``__call__`` gives its start (all of
     a small file: one read serves classifying and checking), ``whole`` all of it (the rest
-    read from where the start ended)."""
+    read from where the start ended). ``size``: what ``lstat`` said (-1: not known), so a
+    small file takes one ``read`` of exactly its size (plus one byte, to see that it did
+    not grow); the reads are the operating system's own (``os.read``: no file object, no
+    ``fstat`` of its own), a short read taken as the end of the file, as ``FileIO`` takes it."""
 
-    __slots__ = ("file", "full", "start")
+    __slots__ = ("fd", "full", "size", "start")
 
-    def __init__(self, full: str) -> None:
+    def __init__(self, full: str, size: int = -1) -> None:
         self.full = full
-        self.file: Any = None
+        self.size = size
+        self.fd = -1
         self.start: bytes | None = None
 
     def __call__(self) -> bytes:
         if self.start is None:
-            self.file = open(self.full, "rb", buffering=0)
-            self.start = self.file.read(HEAD_BYTES)
-            if len(self.start) < HEAD_BYTES:  # the whole file: nothing more to read
+            self.fd = os.open(self.full, _READ_FLAGS)
+            want = self.size + 1 if 0 <= self.size < HEAD_BYTES else HEAD_BYTES
+            start = os.read(self.fd, want)
+            if len(start) == want < HEAD_BYTES:  # it grew since: the start is HEAD_BYTES, as asked
+                start += os.read(self.fd, HEAD_BYTES - want)
+            self.start = start
+            if len(start) < HEAD_BYTES:  # the whole file: nothing more to read
                 self.close()
         return self.start
 
     def whole(self) -> bytes:
         start = self()
-        if self.file is None:
+        if self.fd < 0:
             return start
-        rest: bytes = self.file.readall()
+        parts = [start]
+        want = max(self.size - len(start), 0) + 1  # the rest as lstat saw it, and one byte more
+        while True:
+            more = os.read(self.fd, max(want, HEAD_BYTES))
+            if not more:
+                break
+            parts.append(more)
+            want = 0
         self.close()
-        return start + rest if rest else start
+        self.start = b"".join(parts) if len(parts) > 1 else start  # asked again: the same bytes
+        return self.start
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _verdicts(stages: Sequence[ScopedCheck], tally: Tally) -> list[Verdict]:
@@ -402,15 +433,14 @@ def _run_files(
     if jobs == 1 or len(todo) < MIN_FILES_FOR_POOL or _in_worker_call():
         if meanwhile is not None:
             meanwhile()
-        return _joined(root, [Tally(infos, applied, [], [], []), _check_chunk(root, stages, emit_from, todo, passed, tagged, starts)], remember)
+        alone = _check_chunk(root, stages, emit_from, todo, passed, tagged, starts, remember)
+        return _joined(root, [Tally(infos, applied, [], [], []), alone], remember)
 
     def args(chunk: Sequence[str]) -> tuple[Any, ...]:
-        return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed},
-                {p: tagged[p] for p in chunk if p in tagged}, starts)  # fmt: skip
+        return (root, stages, emit_from, chunk, {p: passed[p] for p in chunk if p in passed} if passed else {},
+                {p: tagged[p] for p in chunk if p in tagged} if tagged else {}, starts, remember)  # fmt: skip
 
-    # small chunks balance uneven files; not so small that pickling dominates
-    size = max(16, min(512, -(-len(todo) // (jobs * 8))))
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    chunks = _chunks(todo, jobs)
     results: list[Tally | None] = [None] * len(chunks)
     try:
         pool = _pool(jobs)
@@ -431,6 +461,21 @@ def _run_files(
         meanwhile()
     done = [r if r is not None else _check_chunk(*args(chunks[i])) for i, r in enumerate(results)]
     return _joined(root, [Tally(infos, applied, [], [], []), *done], remember)
+
+
+def _chunks(todo: Sequence[str], jobs: int) -> list[Sequence[str]]:
+    """``todo`` cut into the pool's units of work, in order, each a share of what is left
+    (guided scheduling): large while much is left (fewer round trips), shrinking towards
+    the end, so that no worker is left with a large chunk while the others have nothing
+    more to take (a few large files at the end of a chunk cost more than a thousand small
+    ones). Never below 16 files (pickling would dominate), never above 512."""
+    chunks: list[Sequence[str]] = []
+    i, n = 0, len(todo)
+    while i < n:
+        size = max(16, min(512, (n - i) // (jobs * 4)))
+        chunks.append(todo[i : i + size])
+        i += size
+    return chunks
 
 
 def _joined(root: str, tallies: Sequence[Tally], remember: bool = True) -> Tally:
@@ -517,13 +562,12 @@ def _run_sets(
     """``outside`` receives the names of the checks whose verdicts depended on more than
     the files and the index (git's attributes: which large files are LFS files)."""
     verdicts: list[Verdict] = []
-    tagged = [(p, t if t is not None else _fallback_tags(p)) for p, t, _, _ in infos]
-    sizes = {p: s for p, t, s, _ in infos if t is not None}
     for spec, o in checks:
-        paths = tuple(select(spec, tagged))
+        paths = _seen_by(spec, infos)
         if not paths and not spec.always_run:
             continue
         if spec.name == "check-added-large-files":
+            sizes = {p: s for p, t, s, _ in infos if t is not None}
             added = git_added(root) if added is None and not o.enforce_all else added
             big = [p for p in paths if -(-sizes.get(p, 0) // 1024) > o.maxkb or p not in sizes]
             candidates = big if o.enforce_all else [p for p in big if p in (added or ())]
@@ -541,6 +585,17 @@ def _run_sets(
     return verdicts
 
 
+def _seen_by(spec: CheckSpec, infos: Sequence[_Info]) -> tuple[str, ...]:
+    """The paths of ``infos`` that check ``spec`` receives by their tags (``select``,
+    decided once per set of tags: a tree's files share a few dozen; a file that could not
+    be classified by what its name says)."""
+    seen = {tags: matches(spec, tags) for tags in {info[1] for info in infos} if tags is not None}
+    return tuple([
+        path for path, tags, _, _ in infos
+        if (seen[tags] if tags is not None else matches(spec, _fallback_tags(path)))
+    ])  # fmt: skip
+
+
 def is_file_check(name: str) -> bool:
     """Whether built-in ``name`` judges each file alone (rather than the whole set)."""
     return CHECKS[name].scope == "file"
@@ -556,7 +611,8 @@ def judge_set(
     when the caller has them (else git is asked); ``starts``: the files whose first bytes
     are known, and of them those starting with ``#!`` (the others are opened to see);
     ``outside``: see ``_run_sets``."""
-    infos = [i for i in infos if _selected(stage, i[0])]
+    if stage.files or stage.exclude:
+        infos = [i for i in infos if _selected(stage, i[0])]
     return _run_sets(root, [(CHECKS[stage.check], stage.opts)], infos, added, tracked, starts, outside)
 
 

@@ -253,7 +253,8 @@ def _made(
     outcomes: list[Outcome | None] = [None] * len(stages)
     for i, outcome in zip(where, _outcomes(len(file_stages), tally, passed)):
         outcomes[i] = outcome
-    gone = frozenset(set(unique).difference(info[0] for info in tally.infos))
+    # every file listed has an info unless it was gone (the usual case: all there)
+    gone = frozenset() if len(tally.infos) == len(unique) else frozenset(set(unique).difference(i[0] for i in tally.infos))
     learning = None
     if cache is not None and selection is not None and not tally.notable and not gone:
         # git vouches for every file (the key then says what was checked), and none failed

@@ -61,7 +61,7 @@ _COMMENT_OR_BLANK = re.compile(rb" *(#.*)?")
 _PRINTABLE = re.compile(rb"[\x20-\x7e\n]*")
 #: Keys that YAML 1.2's core schema reads as something other than their text (so two
 #: different spellings could be one key); a plain-subset key of another spelling is a str.
-_NOT_TEXT = frozenset({"true", "false", "null"})
+_NOT_TEXT = frozenset({b"true", b"false", b"null"})
 _MAX_DEPTH = 64
 
 
@@ -80,14 +80,17 @@ def plainly_loadable(content: bytes) -> bool:
     """
     if not content or not content.isascii() or _PRINTABLE.fullmatch(content) is None:
         return False
-    blocks: list[tuple[int, bool, set[str]]] = []  # (indent, is a mapping, its keys)
+    blocks: list[tuple[int, bool, set[bytes]]] = []  # (indent, is a mapping, its keys)
     opened_by_key = -1  # indentation of a key with no value on the line before (-1: none)
+    key_line, item_line, comment_or_blank = _KEY_LINE.fullmatch, _ITEM_LINE.fullmatch, _COMMENT_OR_BLANK.fullmatch
     for line in content.split(b"\n"):
-        if _COMMENT_OR_BLANK.fullmatch(line):
-            continue
-        key = _KEY_LINE.fullmatch(line)
-        item = None if key else _ITEM_LINE.fullmatch(line)
+        # the three kinds of line exclude one another (a letter, a dash, or neither after
+        # the indentation): the most common is tried first
+        key = key_line(line)
+        item = None if key else item_line(line)
         if key is None and item is None:
+            if comment_or_blank(line):
+                continue
             return False
         indent = len((key or item).group(1))  # type: ignore[union-attr]
         is_map = key is not None
@@ -106,7 +109,7 @@ def plainly_loadable(content: bytes) -> bool:
                 return False
         opened_by_key = -1
         if key is not None:
-            name = key.group(2).decode()
+            name = key.group(2)
             keys = blocks[-1][2]
             if name in keys or name.lower() in _NOT_TEXT:
                 return False

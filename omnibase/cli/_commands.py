@@ -29,7 +29,7 @@ from omnibase.core.modes import MODES
 from omnibase.orchestrators.table import STAGES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from omnibase._io.git import GitStatus
     from omnibase.drivers.modes import Stack
@@ -262,11 +262,13 @@ def _orch_in(
             return _fail(f"nothing selected for stage {request.stage} (see --list)", ExitCode.FAILED)
         return _terminal.graph_command(args, orchestrator.assemble(selection), request.stage)
     # only now, and only what is selected and needed, is imported or looked up on PATH
+    components = catalogue.components
     unresolved = catalogue.resolve([c.name for c in selection.kept], dry_run=not MODES[mode].writes)
     if unresolved:
         return _fail(unresolved[0], ExitCode.REGISTRY)
-    orchestrator = build()
-    selection = orchestrator.select()
+    if catalogue.components is not components:  # entries resolved: the pipeline is made again with them
+        orchestrator = build()
+        selection = orchestrator.select()
     if not selection.kept and request.spec.selects == "filter":  # a named pipeline refuses itself
         why = f"; {len(selection.dropped)} filtered out (see --list)" if selection.dropped else ""
         return _fail(f"nothing selected for stage {request.stage}{why}", ExitCode.FAILED)
@@ -303,8 +305,22 @@ def _orch_in(
         return exit_code(guarded(body))
 
     return supervised_stash(
-        root, git_dir, ahead, run, finish, lambda message: _fail(message, ExitCode.CONFIG), child_exit, say
+        root, git_dir, ahead, run, finish, lambda message: _fail(message, ExitCode.CONFIG), child_exit, say,
+        in_process=_cannot_end_early(catalogue.registry, selection.kept),
     )
+
+
+def _cannot_end_early(registry: Any, kept: Sequence[Any]) -> bool:
+    """Whether nothing a run of ``kept`` starts can end this process before it reports: each
+    is a built-in check (ours, in this process) or runs in a process of its own (a command),
+    and no hook runs. A Python component or hook runs in this process (or may: its
+    isolation is its own to choose) and could leave it with ``os._exit(0)``."""
+    from omnibase.components.builtin import BuiltinCheck
+    from omnibase.drivers.kinds import kind_of
+
+    if any(e.hooks is not None for e in registry.entries) or any(c.hooks is not None for c in registry.stages.values()):
+        return False
+    return all(isinstance(c.fn, BuiltinCheck) or kind_of(c).own_process for c in kept)
 
 
 def _listen_for_cases(stream: Any) -> Callable[[], None]:

@@ -251,7 +251,10 @@ def _write_json(path: str, data: Any) -> None:
         raise OSError(made.failure().message)
     import msgspec
 
-    write_atomic(path, msgspec.json.format(msgspec.json.encode(data, order="sorted"), indent=1) + b"\n")
+    # not fsynced: what a crash could lose is a hint (``--only-failed``, a gate's record of
+    # a tree), rebuilt by the next run; the rename still leaves the old file or the new one
+    encoded = msgspec.json.format(msgspec.json.encode(data, order="sorted"), indent=1) + b"\n"
+    write_atomic(path, encoded, durable=False)
 
 
 def required_stages(registry: Any) -> frozenset[str]:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 from omnibase.cli._terminal import columns as _columns
 
-__all__ = ["main"]
+__all__ = ["main", "prebuild"]
 
 EPILOG_ORCH = """\
 examples:
@@ -275,11 +275,29 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="--report FORMAT=FILE with the format from the extension (.json, .yaml/.yml, else human) unless --format names one")
 
 
+#: Parsers built ahead of time (``prebuild``), each used once by the next ``main`` that names
+#: its command.
+_PREBUILT: dict[str, argparse.ArgumentParser] = {}
+
+
+def prebuild(lines: Sequence[Sequence[str]]) -> None:
+    """Build the parsers of the commands ``lines`` name now, and parse each line once
+    (argparse compiles its patterns on first use): the command server does before it forks
+    runs (docs/server.md), so that a served hook run does not pay for argparse's set-up
+    (some fifty ``add_argument`` calls for ``orch``). Nothing in a parser depends on the
+    run: its choices come from the tables, and the help width is asked when help is printed."""
+    for words in lines:
+        _parser(words[0]).parse_args(words)
+        _PREBUILT[words[0]] = _parser(words[0])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     from omnibase.cli._process import supervised
 
-    args = _parser(_command_of(words)).parse_args(words)
+    command = _command_of(words)
+    parser = (_PREBUILT.pop(command, None) if command else None) or _parser(command)
+    args = parser.parse_args(words)
     return supervised(args, _run, as_program=argv is None)
 
 

@@ -158,7 +158,7 @@ class BuiltinCheck(msgspec.Struct, frozen=True):
             worktree_is_index=worktree_is_index, added_known=added is not None, added=added,
         )  # fmt: skip
         outcome = done.outcomes[me]
-        gone = set(done.gone.intersection(paths))
+        gone = set(done.gone.intersection(paths)) if done.gone else set()  # (the usual case: none)
         if outcome is None:  # a whole-set check: judged here, on the pass's facts
             verdicts = set_verdicts(done, stages[me], root=ctx.root, added=added)
             return len(verdicts), 0, [v for v in verdicts if not v.ok], gone

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from returns.result import Failure
 
-from omnibase._io.git import commit_of, git, git_text, text
+from omnibase._io.git import commit_of, git, git_text, repo_paths_ahead, text
 from omnibase.orchestrators.table import HOOK_TYPES, HOOKS, STAGES
 
 __all__ = ["MARKER", "hook_impl_command", "hook_script", "install_command", "restore_command", "uninstall_command"]
@@ -33,7 +33,10 @@ _SCRIPT = """#!/bin/sh
 # OMNIBASE_SERVER=0 turns that off); else, or when the client is gone, the plain run.
 INSTALL_PYTHON={python}
 CLIENT={client}
-HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+case $0 in  # this script's folder, without starting a process (dirname, a subshell)
+    */*) HERE=${{0%/*}} ;;
+    *) HERE=. ;;
+esac
 RUN={run}  # -m would load runpy too
 if [ -x "$INSTALL_PYTHON" ]; then
     if [ -f "$CLIENT" ] && [ "$OMNIBASE_SERVER" != 0 ]; then
@@ -307,6 +310,7 @@ def hook_impl_command(args: argparse.Namespace, main: Callable[[list[str]], int]
     range (``pre-push``), the commit message file (``commit-msg``, ``prepare-commit-msg``)
     or none (the ``post-*`` hooks and ``pre-rebase``: only ``always_run`` components work)."""
     spec = HOOKS[args.hook_type]
+    repo_paths_ahead(os.getcwd())  # the run's first question to git, asked while it sets up
     # only hooks git writes lines to are read; the others must not wait for stdin
     wants_stdin = spec.stdin and sys.stdin is not None and not sys.stdin.isatty()
     stdin = sys.stdin.buffer.read() if wants_stdin else b""

@@ -13,7 +13,11 @@ While it waits the parent holds SIGINT, SIGTERM, SIGHUP blocked and takes them w
 to the child; one the terminal sent (Ctrl-C reaches the child too) is not passed twice.
 
 Where forking is not safe (threads already running, e.g. a Dask client) or possible, the
-same steps run in one process (``_stash.staged_only``), with signals still deferred.
+same steps run in one process (``_stash.staged_only``), with signals still deferred. When
+nothing was set aside (no unstaged change) and the caller knows that nothing the run starts
+can end this process before it reports (``in_process``: built-in checks and commands only),
+the fork guards nothing: the run happens in this process, the lock held (the everyday
+commit saves a fork, its copied pages and a process's end).
 """
 
 from __future__ import annotations
@@ -57,11 +61,17 @@ def supervised_stash(
     refuse: Callable[[str], int],
     child_exit: Callable[[Callable[[], int]], int],
     say: Callable[[str], None],
+    *,
+    in_process: bool = False,
 ) -> int:
     """Run ``run(state)`` with the unstaged work set aside, then ``finish(state, code)`` once
     it is back (``state.rolled_back``/``state.error`` filled in); the exit code. ``refuse``:
     the stash could not be made (message, exit code). ``child_exit``: how the child turns
-    ``run``+``finish`` (which may raise) into an exit code, as the CLI would."""
+    ``run``+``finish`` (which may raise) into an exit code, as the CLI would.
+    ``in_process``: nothing the run starts can end this process before it reports (the
+    caller knows what it runs: built-in checks, commands in processes of their own). Then,
+    when nothing was set aside (no unstaged change), there is nothing to put back and no
+    end to guard against: the run happens in this process, the lock held, with no fork."""
     if not _can_fork():
         with staged_only(root, gitdir, ahead) as stashed:
             if isinstance(stashed, Failure):
@@ -87,6 +97,9 @@ def supervised_stash(
                 unstash(root, state)
                 say(_interrupted(state))
                 return 128 + early
+            if in_process and state.patch is None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+                return child_exit(lambda: finish(state, run(state)))
             to_parent_r, to_parent_w = os.pipe()
             to_child_r, to_child_w = os.pipe()
             sys.stdout.flush()
@@ -125,8 +138,19 @@ def supervised_stash(
 def _can_fork() -> bool:
     if not hasattr(os, "fork") or not hasattr(__import__("signal"), "sigtimedwait"):
         return False
-    threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
+    return _threads() == 1
+
+
+def _threads() -> int:
+    """This process's threads: the kernel's count where it tells, since a thread started
+    without ``threading`` (by ``_thread``, a C library, a test runner's channel) counts too:
+    the signals the supervisor blocks are blocked in its own thread only, and one sent to
+    the process (the child's SIGUSR1) could reach such a thread and end the process."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        threading = sys.modules.get("threading")
+        return 1 if threading is None else threading.active_count()
 
 
 def _pending(signals: tuple[int, ...]) -> int | None:

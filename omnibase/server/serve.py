@@ -6,8 +6,10 @@ waits on a unix socket in ``<git dir>/omnibase/server/`` (a folder of ours, mode
 each run a client sends (fds 0, 1, 2 with it), it checks the peer is the same user
 (``SO_PEERCRED``) and the staleness key matches, and forks a child that *becomes* the run:
 the received fds on 0/1/2, the client's cwd, environment, umask and argv, default signal
-handlers, then the normal CLI entry point. The server itself runs no check: it reaps the
-child (``wait4``) and sends back its exit status (128 + N after signal N) and its CPU time.
+handlers, then the normal CLI entry point. The server itself runs no check. The child's
+last act is its answer (its exit status and CPU time, on a pipe, its output closed), which
+the server passes on at once; a child that ends without one is answered when reaped
+(``wait4``: 128 + N after signal N).
 
 It is single-threaded (``selectors``; SIGCHLD reaches the loop through
 ``signal.set_wakeup_fd``) and exits when idle for ``$OMNIBASE_SERVER_IDLE`` seconds (default
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -47,7 +50,8 @@ PRELOAD = (
     "omnibase.orchestrators", "omnibase.components.builtin", "omnibase.registry", "omnibase.context",
     "omnibase.snapshots", "omnibase.observers", "omnibase.observers.trace", "omnibase.observers.progress",
     "omnibase.observers.metrics", "omnibase.observers.logs", "omnibase.builtins", "omnibase.builtins._run",
-    "omnibase.builtins._yaml", "omnibase.builtins._cache", "omnibase.builtins._spool",
+    "omnibase.builtins._yaml", "omnibase.builtins._cache", "omnibase.builtins._spool", "omnibase.builtins._shared",
+    "omnibase.cli._kept", "omnibase.components.pytest_runner", "omnibase.drivers.modes",
     "symtable", "ruamel.yaml", "identify.identify", "json", "tempfile", "uuid", "decimal", "subprocess",
 )  # fmt: skip
 
@@ -55,6 +59,15 @@ _IDLE_DEFAULT = 600.0
 _TICK = 2.0  # how often the loop looks at its socket and its key when nothing happens
 _MAX_REQUEST = 16 << 20
 _CRED = struct.Struct("3i")
+
+
+#: The commands a hook run parses (``hook-impl``, then the stage's ``orch``), each with a
+#: command line it accepts: their parsers are built (and tried) before the first request
+#: (``omnibase.cli._main.prebuild``).
+PARSERS = (("hook-impl", "--hook-type=pre-commit", "--hook-dir", "."), ("orch",))
+#: A YAML document read once before the first request: ruamel.yaml compiles its resolvers'
+#: patterns on first use, which every run's check-yaml would pay for again.
+_YAML = b"warm: [1, 1.5, true, null, 2001-12-14, ~]\n"
 
 
 def _preload() -> None:
@@ -65,6 +78,14 @@ def _preload() -> None:
             importlib.import_module(name)
         except Exception:  # a module a run needs but cannot import fails in the run, as always
             pass
+    try:  # first uses that every run would repeat alike, made once on constant input
+        from omnibase.builtins._yaml import yaml_error_ruamel
+        from omnibase.cli._main import prebuild
+
+        prebuild(PARSERS)
+        yaml_error_ruamel(_YAML, "warm.yaml", multi=False, unsafe=False)
+    except (Exception, SystemExit):  # as above: the run does it itself (argparse refuses by exiting)
+        pass
 
 
 def _idle_seconds(env: Mapping[str, str]) -> float:
@@ -75,11 +96,21 @@ def _idle_seconds(env: Mapping[str, str]) -> float:
 
 
 class _Run:
-    """A run in progress: the child's pid and the client's connection."""
+    """A run in progress: the child's pid, the client's connection and the pipe on which the
+    child gives its answer before it ends (``answer``; -1 once read or closed)."""
 
-    def __init__(self, pid: int, conn: socket.socket) -> None:
+    def __init__(self, pid: int, conn: socket.socket, answer: int) -> None:
         self.pid = pid
         self.conn = conn
+        self.answer = answer
+        self.answered = False
+
+
+class _Answer:
+    """The selector's mark of a run's answer pipe."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
 
 
 class Server:
@@ -116,6 +147,8 @@ class Server:
                     self._drain()
                 elif isinstance(selected.data, _Run):
                     self._client_gone(selected.data)
+                elif isinstance(selected.data, _Answer):
+                    self._answer(selected.data.run)
             self._reap()
             if not self.runs and not self.stopping:
                 if time.monotonic() - self.last > self.idle or not self._socket_is_ours():
@@ -229,14 +262,20 @@ class Server:
             if stale:
                 self.stopping = True  # the code changed under us: the next client starts a fresh server
             return
+        answer_r, answer_w = os.pipe()
         try:
             pid = os.fork()
             if pid == 0:
-                self._become_run(conn, fds, cwd, umask, argv, env)  # never returns
+                os.close(answer_r)
+                self._become_run(conn, fds, cwd, umask, argv, env, answer_w)  # never returns
+        except BaseException:
+            os.close(answer_r)
+            raise
         finally:
+            os.close(answer_w)
             for fd in fds:
                 os.close(fd)
-        run = _Run(pid, conn)
+        run = _Run(pid, conn, answer_r)
         self.runs[pid] = run
         self.served += 1
         conn.settimeout(None)
@@ -245,6 +284,7 @@ class Server:
         except OSError:
             pass
         self.selector.register(conn, selectors.EVENT_READ, run)
+        self.selector.register(answer_r, selectors.EVENT_READ, _Answer(run))
 
     def _client_gone(self, run: _Run) -> None:
         """The client's connection became readable: it went away (it sends nothing after its
@@ -260,6 +300,42 @@ class Server:
             except OSError:
                 pass
 
+    def _answer(self, run: _Run) -> None:
+        """The run's answer (``CODE USER SYSTEM``, written as the child's last act before it
+        ends, its output already flushed and its standard streams closed): sent to the
+        client at once, which then need not wait for the process to end. A child that ends
+        without one (a signal) is answered from its exit status when it is reaped."""
+        try:
+            data = os.read(run.answer, 256)
+        except OSError:
+            data = b""
+        self._close_answer(run)
+        try:
+            code, user, system = data.split()
+            answer = b"EXIT %d %.6f %.6f" % (int(code), float(user), float(system))
+        except ValueError:  # none (the pipe's end: the child died first), or not ours
+            return
+        if run.answered:
+            return
+        run.answered = True
+        try:
+            self.selector.unregister(run.conn)  # its going away is no reason to hang the run up now
+        except (KeyError, ValueError):
+            pass
+        try:
+            run.conn.sendall(_client.frame(answer))
+        except OSError:
+            pass
+
+    def _close_answer(self, run: _Run) -> None:
+        if run.answer >= 0:
+            try:
+                self.selector.unregister(run.answer)
+            except (KeyError, ValueError):
+                pass
+            os.close(run.answer)
+            run.answer = -1
+
     def _reap(self) -> None:
         while self.runs:
             try:
@@ -274,20 +350,24 @@ class Server:
             if run is None:
                 continue
             self.last = time.monotonic()
-            code = exit_status(os.waitstatus_to_exitcode(status))
+            self._close_answer(run)
             try:
                 self.selector.unregister(run.conn)
             except (KeyError, ValueError):
                 pass
-            try:
-                run.conn.sendall(_client.frame(b"EXIT %d %.6f %.6f" % (code, usage.ru_utime, usage.ru_stime)))
-            except OSError:
-                pass
+            if not run.answered:
+                code = exit_status(os.waitstatus_to_exitcode(status))
+                try:
+                    run.conn.sendall(_client.frame(b"EXIT %d %.6f %.6f" % (code, usage.ru_utime, usage.ru_stime)))
+                except OSError:
+                    pass
             run.conn.close()
 
     # --- the child ------------------------------------------------------------------------
 
-    def _become_run(self, conn: socket.socket, fds: list[int], cwd: str, umask: int, argv: list[str], env: dict[str, str]) -> None:
+    def _become_run(
+        self, conn: socket.socket, fds: list[int], cwd: str, umask: int, argv: list[str], env: dict[str, str], answer: int
+    ) -> None:
         code = 1
         try:
             signal.set_wakeup_fd(-1)
@@ -298,6 +378,8 @@ class Server:
             self.listener.close()
             for other in self.runs.values():
                 other.conn.close()
+                if other.answer >= 0:
+                    os.close(other.answer)
             conn.close()
             for fd in (self.wake_r, self.wake_w, self.lock):
                 os.close(fd)
@@ -330,7 +412,26 @@ class Server:
                     stream.flush()
                 except BaseException:
                     pass
+            _give_answer(answer, code)
             os._exit(code)
+
+
+def _give_answer(fd: int, code: int) -> None:
+    """The run's last act: close its standard streams (whoever reads the run's output sees
+    its end now), then write ``CODE USER SYSTEM`` (the exit status ``os._exit(code)`` gives,
+    and the CPU seconds of the run and of the children it waited for) on ``fd``."""
+    import resource
+
+    for std in (0, 1, 2):
+        try:
+            os.close(std)
+        except OSError:
+            pass
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        os.write(fd, b"%d %.6f %.6f" % (code & 0xFF, me.ru_utime + children.ru_utime, me.ru_stime + children.ru_stime))
+    except OSError:
+        pass
 
 
 def _reopen_std_streams() -> None:

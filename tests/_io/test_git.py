@@ -173,6 +173,40 @@ def test_user_given_refs_are_names_never_options(tmp_path: Path) -> None:
     assert changed_files(str(root), empty_tree, "HEAD").unwrap() == ("a.txt",)
 
 
+def test_all_files_are_the_tracked_paths_that_exist(tmp_path: Path) -> None:
+    """``all_files`` lets git test which tracked paths are gone: its answer is the index's
+    paths (a conflicted one once per stage, as ``git ls-files`` lists it) that
+    ``os.path.lexists`` finds, whatever the reason one is missing."""
+    from omnibase._io.git import all_files
+
+    root = init_repo(tmp_path)
+    for name in ("kept.txt", "gone.txt", "sub/dir-now-file.txt", "sparse.txt", "sparse-kept.txt", "dangling", "conflict.txt"):
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).write_text("base\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "other")
+    (root / "conflict.txt").write_text("other\n")
+    git(root, "commit", "-q", "-am", "other")
+    git(root, "checkout", "-q", "-")
+    (root / "conflict.txt").write_text("mine\n")
+    git(root, "commit", "-q", "-am", "mine")
+    subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True, check=False)  # conflicts
+    (root / "gone.txt").unlink()
+    (root / "sub" / "dir-now-file.txt").unlink()
+    (root / "sub").rmdir()
+    (root / "sub").write_text("a file where a folder was\n")  # lstat of sub/... fails with ENOTDIR
+    git(root, "update-index", "--skip-worktree", "sparse.txt", "sparse-kept.txt")
+    (root / "sparse.txt").unlink()  # git does not look at it: omnibase does
+    (root / "dangling").unlink()
+    (root / "dangling").symlink_to("nowhere")  # a link to nothing is there (lexists)
+    listed = zsplit(git_bytes(root, "ls-files", "-z", "--cached"))
+    assert listed.count("conflict.txt") == 3 and "sparse.txt" in listed and "gone.txt" in listed
+    expected = tuple(p for p in listed if os.path.lexists(root / p))
+    assert all_files(str(root)).unwrap() == expected
+    assert {"gone.txt", "sub/dir-now-file.txt", "sparse.txt"}.isdisjoint(expected)
+
+
 def test_existing_keeps_exactly_the_paths_lexists_finds(tmp_path):
     # the folder listings must answer as os.path.lexists would, path by path, in order
     root = tmp_path / "tree"

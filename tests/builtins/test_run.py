@@ -168,14 +168,14 @@ def test_bad_files_give_failing_verdicts_never_exceptions(tmp_path: Path, monkey
     (tmp_path / "locked.py").write_bytes(b"x = 1\n")
     (tmp_path / "fine.py").write_bytes(b"x = 1\n")
     os.mkfifo(tmp_path / "pipe.txt")
-    real_open = open
+    real_open = os.open  # the checks read with the operating system's calls (root may read a chmod 000 file)
 
     def guarded_open(path, *args, **kwargs):
         if str(path).endswith("locked.py"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(_run, "open", guarded_open, raising=False)
+    monkeypatch.setattr(os, "open", guarded_open)
     paths = ["locked.py", "fine.py", "pipe.txt", "vanished.py"]
     verdicts = run_builtin_checks(paths, ["check-ast", "end-of-file-fixer"], root=str(tmp_path), jobs=1)
     by = {(v.check, v.path): v for v in verdicts}
@@ -400,3 +400,50 @@ def test_an_edit_shows_as_a_unified_diff():
     assert "-trailing   \\r\n" in diff and "+trailing\n" in diff
     assert "-last\n\\ No newline at end of file\n" in diff and "+last\n" in diff
     assert Edit.make("b.bin", b"\xff \n", b"\xff\n").diff().count("\\xff") == 2
+
+
+# --- reading a file once: the start, then the rest -----------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 100, _run.HEAD_BYTES - 1, _run.HEAD_BYTES, _run.HEAD_BYTES + 1, 3 * _run.HEAD_BYTES + 7])
+@pytest.mark.parametrize("known", [True, False])
+def test_a_file_is_read_whole_whatever_its_size(tmp_path: Path, size: int, known: bool) -> None:
+    data = bytes(i % 251 for i in range(size))
+    (tmp_path / "f").write_bytes(data)
+    head = _run._Head(str(tmp_path / "f"), size if known else -1)
+    try:
+        assert head() == data[: _run.HEAD_BYTES]  # the start classifying asks for
+        assert head.whole() == data
+        assert head.whole() == data  # asked again: the same bytes, nothing read twice
+    finally:
+        head.close()
+    assert head.fd == -1  # closed once read
+
+
+@pytest.mark.parametrize("grown", [1, 50, _run.HEAD_BYTES + 3])
+def test_a_file_that_grew_since_its_lstat_is_read_to_its_end(tmp_path: Path, grown: int) -> None:
+    before = b"x" * 10
+    (tmp_path / "f").write_bytes(before + b"y" * grown)  # lstat said 10 bytes
+    head = _run._Head(str(tmp_path / "f"), len(before))
+    try:
+        assert head.whole() == before + b"y" * grown
+    finally:
+        head.close()
+
+
+def test_a_file_that_shrank_since_its_lstat_is_read_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"short\n")
+    head = _run._Head(str(tmp_path / "f"), 5000)
+    assert head.whole() == b"short\n" and head.fd == -1
+
+
+def test_chunks_cover_the_files_in_order_and_shrink_towards_the_end() -> None:
+    for n in (1, 15, 64, 700, 2452, 50_000):
+        todo = [f"f{i}" for i in range(n)]
+        chunks = _run._chunks(todo, 2)
+        assert [p for c in chunks for p in c] == todo
+        sizes = [len(c) for c in chunks]
+        assert all(16 <= s <= 512 for s in sizes[:-1]) and 0 < sizes[-1] <= 512
+        assert sizes == sorted(sizes, reverse=True)[: len(sizes) - 1] + sizes[-1:]  # never grows before the last
+        if n >= 2452:
+            assert sizes[0] > 4 * sizes[-2]  # large first, small at the end

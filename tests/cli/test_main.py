@@ -74,3 +74,24 @@ def test_help_reads_as_with_argparses_formatter(columns: str, monkeypatch: pytes
     assert ours.format_help() == theirs.format_help()
     for name, parser in ours._subparsers._group_actions[0].choices.items():  # type: ignore[union-attr]
         assert parser.format_help() == theirs._subparsers._group_actions[0].choices[name].format_help()  # type: ignore[union-attr]
+
+
+def test_a_prebuilt_parser_answers_as_a_fresh_one_and_serves_one_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """What the command server prepares (``prebuild``): each parser is used by the next
+    ``main`` naming its command, once, and parses as a parser built then would."""
+    from omnibase.cli import _main
+
+    lines = [["hook-impl", "--hook-type=pre-commit", "--hook-dir", "."], ["orch"]]
+    _main.prebuild(lines)
+    try:
+        assert sorted(_main._PREBUILT) == ["hook-impl", "orch"]
+        for argv in SAMPLES:
+            if argv[0] in _main._PREBUILT:
+                assert vars(_main._PREBUILT[argv[0]].parse_args(argv)) == vars(_parser(argv[0]).parse_args(argv))
+        assert _main.main(["--version", "orch"]) == 0
+        assert "orch" not in _main._PREBUILT  # used up: the next run builds its own
+        first = capsys.readouterr().out
+        assert _main.main(["--version", "orch"]) == 0
+        assert capsys.readouterr().out == first
+    finally:
+        _main._PREBUILT.clear()

@@ -173,11 +173,14 @@ def test_the_run_sees_the_clients_cwd_env_and_umask(served: Served, tmp_path: Pa
 
 
 SLOW = '''
+import os
+import pathlib
 import time
 from returns.result import Success
 
 
 def slow(ctx, value):
+    pathlib.Path(os.environ["SLOW_STARTED"]).touch()
     time.sleep(30)
     return Success(None)
 '''
@@ -195,14 +198,14 @@ def test_sigint_to_the_client_interrupts_the_served_run(served: Served) -> None:
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         served.wait_up()
-        client = subprocess.Popen([str(repo.root / ".git" / "hooks" / "pre-commit")], cwd=repo.root, env=served.env(),
+        started = repo.root.parent / "slow.started"
+        client = subprocess.Popen([str(repo.root / ".git" / "hooks" / "pre-commit")], cwd=repo.root,
+                                  env=served.env(SLOW_STARTED=str(started)),
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(200):
-            status = served.status()
-            if status is not None and status["running"] == "1":
-                break
-            time.sleep(0.05)
-        time.sleep(0.3)  # into the slow step
+        deadline = time.monotonic() + 30
+        while not started.exists() and client.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the run is inside the slow step
+        assert started.exists(), client.communicate(timeout=20)
         client.send_signal(signal.SIGINT)
         out, err = client.communicate(timeout=20)
         assert client.returncode == 130, (out, err)

@@ -112,7 +112,7 @@ def test_the_everyday_commit_imports_nothing_it_does_not_need(everyday, tmp_path
     assert code == 0, output
     assert "check-ast" in output and "check-yaml" in output, output  # the checks ran (human report)
     # the probe sees the run's own imports (so an absence below means something)
-    assert {"ruamel.yaml", "symtable", "identify.identify", "omnibase.precommit._stash"} <= modules
+    assert {"ruamel.yaml", "_symtable", "identify.identify", "omnibase.precommit._stash"} <= modules
     assert _hits(modules, NOT_FOR_A_COMMIT) == []
     assert (everyday.root / "a.py").read_text().endswith("z = 'unstaged'\n")  # put back
 

@@ -317,6 +317,23 @@ def test_a_component_that_exits_the_process_cannot_let_the_commit_through(hooked
     assert _patches(hooked.root) == []
 
 
+def test_a_component_that_exits_the_process_cannot_let_a_commit_with_nothing_unstaged_through(hooked):
+    """With no unstaged change nothing is set aside, and a run of built-ins alone skips the
+    supervisor's fork: a Python component (which may leave the process) still gets it."""
+    hooked.write("plugin.py", PLUGIN)
+    hooked.write("omnibase.yaml", "version: 1\ncomponents:\n  - {name: leaves, tags: [pre-commit], always_run: true,"
+                 " python: 'plugin:leaves', isolation: none}\n")
+    hooked.stage("plugin.py", "omnibase.yaml")
+    hooked.commit()
+    hooked.write("b.txt", "staged\n")
+    hooked.stage("b.txt")
+    head = _git(hooked.root, "rev-parse", "HEAD").stdout
+    done = _commit(hooked.root)
+    assert done.returncode != 0, done
+    assert "before it finished" in done.stderr
+    assert _git(hooked.root, "rev-parse", "HEAD").stdout == head
+
+
 def test_restore_waits_for_the_stash_lock(hooked, cli, tmp_path):
     import fcntl
 
