@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from omnibase.precommit._stash import Lookahead, Stashed, leftover_patches, look_ahead, staged_only
-from omnibase.precommit._supervise import Verdict, _child, _read_verdict, supervised_stash
+from omnibase.precommit._supervise import Verdict, _child, _read_verdict, _threads, supervised_stash
 from tests.precommit.conftest import Snapshot
 from tests.support import Repo
 
@@ -70,19 +70,73 @@ def _plain_exit(body: Callable[[], int]) -> int:
     return body()
 
 
+def single_threaded(fn: Callable[[], int]) -> int:
+    """``fn()`` where this process has one thread, as the supervisor needs to fork: here
+    when it has (mutmut sees the calls then), else in a forked child (a test runner's worker
+    may have a thread of its own); its result, or its failure raised here."""
+    if _threads() == 1:
+        return fn()
+    import pickle
+    import traceback
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - reported through the pipe
+        os.close(r)
+        try:
+            out = pickle.dumps((True, fn()))
+        except BaseException:
+            out = pickle.dumps((False, traceback.format_exc()))
+        with os.fdopen(w, "wb") as f:
+            f.write(out)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise AssertionError(f"in the single-threaded child:\n{value}")
+    return int(value)
+
+
 def _supervise(repo: Repo, run: Callable[[Stashed], int], finish: Callable[[Stashed, int], int], log: Log,
                said: Log, child_exit: Callable[[Callable[[], int]], int] = _plain_exit, *, ahead: Lookahead | None = None,
-               forks: bool = True) -> int:  # fmt: skip
-    """``supervised_stash`` in the repository; with ``forks``, the checks must not run in
-    this process (the one holding the user's work): if they do, they fail."""
-    owner = os.getpid()
+               forks: bool = True, pending: int | None = None) -> int:  # fmt: skip
+    """``supervised_stash`` in the repository. With ``forks`` (in a single-threaded process),
+    the checks must not run in this process (the one holding the user's work), and after it
+    the signal mask is as before and no signal it took (the child's SIGUSR1, ``pending``:
+    a stop signal already waiting when it starts) reaches this process."""
+    if not forks:
+        return supervised_stash(str(repo.root), str(repo.root / ".git"), ahead, run, finish, _refuse(log), child_exit, said)
 
-    def checked(state: Stashed) -> int:
-        if forks and os.getpid() == owner:
-            raise AssertionError("the checks ran in the process that holds the unstaged work")
-        return run(state)
+    def supervised() -> int:
+        owner = os.getpid()
 
-    return supervised_stash(str(repo.root), str(repo.root / ".git"), ahead, checked, finish, _refuse(log), child_exit, said)
+        def checked(state: Stashed) -> int:
+            if os.getpid() == owner:
+                raise AssertionError("the checks ran in the process that holds the unstaged work")
+            return run(state)
+
+        got: list[int] = []
+        watched = [signal.SIGUSR1, *([pending] if pending else [])]
+        handlers = {n: signal.signal(n, lambda n, f: got.append(n)) for n in watched}
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+        if pending:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {pending})
+            os.kill(os.getpid(), pending)  # waiting when the supervisor starts: as if it came during the stash
+        try:
+            code = supervised_stash(str(repo.root), str(repo.root / ".git"), ahead, checked, finish, _refuse(log),
+                                    child_exit, said)  # fmt: skip
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            for n, old in handlers.items():
+                signal.signal(n, old)
+        assert got == []  # taken by the supervisor, never delivered
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == mask
+        return code
+
+    return single_threaded(supervised)
 
 
 def _finish_logging(log: Log, root: Path) -> Callable[[Stashed, int], int]:
@@ -99,18 +153,8 @@ def _quiet_atexit() -> None:
     atexit._clear()
 
 
-@pytest.fixture
-def usr1() -> Iterator[list[int]]:
-    """Records SIGUSR1 reaching the test process (the child's wake-up call must not, once
-    the supervisor has returned)."""
-    got: list[int] = []
-    old = signal.signal(signal.SIGUSR1, lambda n, f: got.append(n))
-    yield got
-    signal.signal(signal.SIGUSR1, old)
-
-
 def test_the_checks_run_in_a_child_on_the_index_and_finish_once_the_work_is_back(
-    edited: Repo, log: Log, said: Log, snap: Snap, usr1: list[int]
+    edited: Repo, log: Log, said: Log, snap: Snap
 ) -> None:
     before = snap(edited.root)
 
@@ -135,7 +179,6 @@ def test_the_checks_run_in_a_child_on_the_index_and_finish_once_the_work_is_back
     assert said.lines == []
     assert snap(edited.root) == before
     assert leftover_patches(str(edited.root / ".git")) == []
-    assert usr1 == []
 
 
 def test_with_threads_running_the_checks_run_in_this_process(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
@@ -319,19 +362,10 @@ def test_a_signal_while_the_work_is_set_aside_runs_nothing(
     edited: Repo, log: Log, said: Log, snap: Snap, signo: int
 ) -> None:
     before = snap(edited.root)
-    got: list[int] = []
-    old_handler = signal.signal(signo, lambda n, f: got.append(n))
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
-    try:
-        os.kill(os.getpid(), signo)  # pending when the supervisor starts: it arrived "during" the stash
-        code = _supervise(edited, lambda s: log("ran") or 0, _finish_logging(log, edited.root), log, said)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-        signal.signal(signo, old_handler)
+    code = _supervise(edited, lambda s: log("ran") or 0, _finish_logging(log, edited.root), log, said, pending=signo)
     assert code == 128 + signo
     assert log.lines == []
     assert said.lines == ["interrupted before anything ran; your unstaged changes are back in the working tree"]
-    assert got == []  # taken by the supervisor, not delivered again
     assert snap(edited.root) == before
     assert leftover_patches(str(edited.root / ".git")) == []
 
@@ -378,17 +412,19 @@ def test_the_child_exit_hook_turns_a_crash_into_the_exit_code(edited: Repo, log:
     assert snap(edited.root) == before
 
 
-def test_the_signal_mask_is_as_before_afterwards(edited: Repo, log: Log, said: Log) -> None:
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
-
+def test_the_checks_run_with_the_callers_signal_mask(edited: Repo, log: Log, said: Log) -> None:
     def run(state: Stashed) -> int:
         _quiet_atexit()
         log(f"child mask {sorted(signal.pthread_sigmask(signal.SIG_BLOCK, set()))}")
         return 0
 
-    assert _supervise(edited, run, lambda s, c: c, log, said) == 0
-    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
-    assert log.lines == [f"child mask {sorted(before)}"]  # the checks run with the caller's mask
+    def supervised() -> int:
+        log(f"caller mask {sorted(signal.pthread_sigmask(signal.SIG_BLOCK, set()))}")
+        return _supervise(edited, run, lambda s, c: c, log, said)
+
+    assert single_threaded(supervised) == 0
+    caller, child = log.lines
+    assert child.replace("child", "caller") == caller
 
 
 # --- the child's side, in this process --------------------------------------------------
