@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from omnibase._io.git import repo_paths
 from omnibase.cli._main import _parser
 from omnibase.orchestrators.table import HOOK_TYPES
 from omnibase.precommit._install import (
@@ -442,11 +443,20 @@ class _Stdin:
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:
+def calls(here: Repo, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[list[str], dict[str, str]]]]:
     for name in list(os.environ):
         if name.startswith("PRE_COMMIT_"):
             monkeypatch.delenv(name)
-    return []
+    yield []
+    repo_paths(os.getcwd())  # a hook refused before the stage ran: its git call started ahead is reaped here
+
+
+def _stage(calls: list[tuple[list[str], dict[str, str]]], argv: list[str], code: int) -> int:
+    """What the command line's entry point would do first (find the repository: the git call
+    the hook started ahead is answered and reaped), then record what the stage was asked."""
+    repo_paths(os.getcwd())
+    calls.append((argv, {k: v for k, v in os.environ.items() if k.startswith("PRE_COMMIT_")}))
+    return code
 
 
 def _hook(repo: Repo, calls: list[tuple[list[str], dict[str, str]]], hook_type: str, *hook_args: str,
@@ -456,8 +466,7 @@ def _hook(repo: Repo, calls: list[tuple[list[str], dict[str, str]]], hook_type: 
     args = _parser("hook-impl").parse_args(words)
 
     def main(argv: list[str]) -> int:
-        calls.append((argv, {k: v for k, v in os.environ.items() if k.startswith("PRE_COMMIT_")}))
-        return code
+        return _stage(calls, argv, code)
 
     return hook_impl_command(args, main)
 
@@ -703,8 +712,7 @@ def test_each_pushed_ref_is_checked_and_the_worst_code_wins(
                                            "origin", "url"])  # fmt: skip
 
     def main(argv: list[str]) -> int:
-        calls.append((argv, {k: v for k, v in os.environ.items() if k.startswith("PRE_COMMIT_")}))
-        return next(codes)
+        return _stage(calls, argv, next(codes))
 
     assert hook_impl_command(args, main) == 1
     assert _ranges(calls) == [(pushed["base"], pushed["two"]), (pushed["base"], pushed["three"])]
@@ -737,5 +745,5 @@ def test_a_push_with_no_remote_named_looks_at_origin(
     here.git("remote", "add", "other", str(here.root / "nowhere"))
     monkeypatch.setattr(sys, "stdin", _Stdin(f"refs/heads/side {pushed['three']} refs/heads/side {ZERO}\n".encode()))
     args = _parser("hook-impl").parse_args(["hook-impl", "--hook-type=pre-push", "--hook-dir", str(_hooks(here))])
-    assert hook_impl_command(args, lambda argv: calls.append((argv, {})) or 0) == 0
+    assert hook_impl_command(args, lambda argv: _stage(calls, argv, 0)) == 0
     assert calls[0][0][8] == pushed["base"]  # origin has base: the range starts there
