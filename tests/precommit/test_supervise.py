@@ -272,6 +272,58 @@ def test_a_look_ahead_closed_before_the_run_is_not_used(edited: Repo, log: Log, 
     assert snap(edited.root) == before
 
 
+@pytest.mark.parametrize("in_process", [True, False])
+def test_a_clean_tree_runs_in_this_process_only_when_the_caller_vouches_for_the_run(
+    repo: Repo, log: Log, said: Log, in_process: bool
+) -> None:
+    repo.seed({"a.txt": "a\n"})
+    repo.write("a.txt", "staged\n")
+    repo.stage("a.txt")  # nothing unstaged: nothing is set aside
+
+    def supervised() -> int:
+        owner = os.getpid()
+        mask = sorted(signal.pthread_sigmask(signal.SIG_BLOCK, set()))
+
+        def run(state: Stashed) -> int:
+            _quiet_atexit()
+            here = os.getpid() == owner
+            log(f"run here={here} patch={state.patch} index={state.worktree_is_index} "
+                f"mask={sorted(signal.pthread_sigmask(signal.SIG_BLOCK, set())) == mask}")  # fmt: skip
+            return 3
+
+        def finish(state: Stashed, code: int) -> int:
+            log(f"finish {code} here={os.getpid() == owner} patch={state.patch}")
+            return code + 1
+
+        code = supervised_stash(str(repo.root), str(repo.root / ".git"), None, run, finish, _refuse(log), _plain_exit,
+                                said, in_process=in_process)  # fmt: skip
+        assert sorted(signal.pthread_sigmask(signal.SIG_BLOCK, set())) == mask
+        return code
+
+    assert single_threaded(supervised) == 4
+    assert log.lines == [
+        f"run here={in_process} patch=None index=True mask=True",
+        f"finish 3 here={in_process} patch=None",
+    ]
+    assert said.lines == []
+
+
+def test_a_run_that_sets_work_aside_forks_even_when_the_caller_vouches(edited: Repo, log: Log, said: Log) -> None:
+    def supervised() -> int:
+        owner = os.getpid()
+
+        def run(state: Stashed) -> int:
+            _quiet_atexit()
+            log(f"run here={os.getpid() == owner} saved={state.patch is not None}")
+            return 0
+
+        return supervised_stash(str(edited.root), str(edited.root / ".git"), None, run, lambda s, c: c, _refuse(log),
+                                _plain_exit, said, in_process=True)  # fmt: skip
+
+    assert single_threaded(supervised) == 0
+    assert log.lines == ["run here=False saved=True"]
+
+
 def test_a_fix_that_conflicts_is_rolled_back_and_the_child_is_told(edited: Repo, log: Log, said: Log, snap: Snap) -> None:
     before = snap(edited.root)
 
