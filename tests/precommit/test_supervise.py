@@ -7,6 +7,7 @@ code says what happened (128+N for signal N)."""
 from __future__ import annotations
 
 import atexit
+import sys
 import os
 import signal
 import threading
@@ -600,3 +601,24 @@ def test_no_verdict_when_the_pipe_closes_early() -> None:
     os.close(w)
     assert _read_verdict(r) is None
     os.close(r)
+
+
+def test_without_proc_the_thread_count_is_threadings(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.listdir
+
+    def listdir(path: str = ".") -> list[str]:
+        if str(path) == "/proc/self/task":
+            raise FileNotFoundError(2, "no /proc here", path)
+        return real(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _threads() == threading.active_count() >= 2
+    finally:
+        stop.set()
+        other.join()
+    monkeypatch.delitem(sys.modules, "threading")  # a process that never imported threading
+    assert _threads() == 1
