@@ -296,8 +296,9 @@ def test_a_clean_tree_runs_in_this_process_only_when_the_caller_vouches_for_the_
             log(f"finish {code} here={os.getpid() == owner} patch={state.patch}")
             return code + 1
 
+        vouched = {"in_process": True} if in_process else {}  # not vouched for: the default
         code = supervised_stash(str(repo.root), str(repo.root / ".git"), None, run, finish, _refuse(log), _plain_exit,
-                                said, in_process=in_process)  # fmt: skip
+                                said, **vouched)  # fmt: skip
         assert sorted(signal.pthread_sigmask(signal.SIG_BLOCK, set())) == mask
         return code
 
