@@ -8,15 +8,18 @@ Import helpers from here, never from another test module or a conftest.py.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from omnibase.core.exits import exit_status
 from omnibase.core.values import RunReport, Status, StepResult, Summary
 
-__all__ = ["Repo", "Result", "alive", "cli_env", "git", "git_bytes", "git_through_hooks", "init_repo", "linked_worktree", "report", "run_cli", "summary_of"]
+__all__ = ["Child", "Forks", "Relay", "Repo", "Result", "alive", "cli_env", "git", "git_bytes", "git_through_hooks", "init_repo", "linked_worktree", "report", "run_cli", "summary_of", "wait_for"]
 
 
 # --- git ----------------------------------------------------------------------------------
@@ -169,3 +172,154 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+# --- forked children ------------------------------------------------------------------------
+#
+# Code that ends its process (``os.execv``, ``os._exit``) or owns it (signal handlers, the
+# working directory) runs in a fork of the test: the functions are this process's own. mutmut
+# (``just mutate``) links a mutant to the tests that call its function and sees only calls
+# made in the test's process; while it records them (``MUTANT_UNDER_TEST`` is ``stats``),
+# each child also writes every function it enters to a file the test reads back when it
+# waits for the child, so a function that only runs in a child is linked to the test that
+# drove it. Outside mutmut nothing of this happens.
+
+
+class _Relayed(set[str]):
+    """mutmut's record of the functions entered, which in a child also appends each new
+    name to ``path`` (read back by the parent)."""
+
+    def __init__(self, items: set[str], parent: int, path: str) -> None:
+        super().__init__(items)
+        self.parent = parent
+        self.path = path
+
+    def add(self, name: str) -> None:
+        if os.getpid() != self.parent and name not in self:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, name.encode() + b"\n")
+            finally:
+                os.close(fd)
+        super().add(name)
+
+
+class Relay:
+    """Installs ``_Relayed`` while mutmut records; ``drain`` adds what children entered."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.state: Any = None
+        if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+            from mutmut.state import state
+
+            self.state = state()
+            self.state._stats = _Relayed(set(self.state._stats), os.getpid(), self.path)
+
+    def drain(self) -> None:
+        if self.state is None:
+            return
+        try:
+            with open(self.path) as f:
+                names = f.read().split()
+        except FileNotFoundError:
+            return
+        self.state._stats.update(names)
+
+    def close(self) -> None:
+        if self.state is not None:
+            self.drain()
+            self.state._stats = set(self.state._stats)
+
+
+class Child:
+    """A forked child of the test process."""
+
+    def __init__(self, pid: int, relay: Relay) -> None:
+        self.pid = pid
+        self.relay = relay
+        self.status: int | None = None
+
+    def poll(self) -> int | None:
+        """The child's exit status if it has ended, else None."""
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = exit_status(os.waitstatus_to_exitcode(status))
+                self.relay.drain()
+        return self.status
+
+    def wait(self, timeout: float = 10.0) -> int:
+        """The child's exit status (128 + N after signal N); kills it after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while (status := self.poll()) is None:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                self.wait()
+                raise AssertionError(f"child {self.pid} still running after {timeout} s")
+            time.sleep(0.01)
+        return status
+
+    def kill(self) -> None:
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.wait()
+
+
+class Forks:
+    """``forks(fn, stdin=..., stdout=..., stderr=...)``: run ``fn()`` in a forked child
+    whose exit status is what ``fn`` returns (1 when it raises); the child's standard
+    streams are the files named (``/dev/null`` by default), its signal handlers Python's
+    defaults (as in a fresh interpreter)."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.children: list[Child] = []
+
+    def __call__(self, fn: Callable[[], int], *, stdin: str = os.devnull, stdout: str = os.devnull,
+                 stderr: str = os.devnull, env: dict[str, str] | None = None) -> Child:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+                for target, (name, flags) in enumerate(((stdin, os.O_RDONLY), (stdout, os.O_WRONLY | os.O_APPEND | os.O_CREAT),
+                                                        (stderr, os.O_WRONLY | os.O_APPEND | os.O_CREAT))):
+                    fd = os.open(name, flags, 0o600)
+                    os.dup2(fd, target)
+                    os.close(fd)
+                sys.stdin = open(0, closefd=False)
+                sys.stdout = open(1, "w", closefd=False, buffering=1)
+                sys.stderr = open(2, "w", closefd=False, buffering=1)
+                if env is not None:
+                    os.environ.clear()
+                    os.environ.update(env)
+                code = fn()
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+            except BaseException as exc:
+                try:
+                    print(f"child: {type(exc).__name__}: {exc}", file=sys.stderr)
+                except BaseException:
+                    pass
+            finally:
+                os._exit(code)
+        child = Child(pid, self.relay)
+        self.children.append(child)
+        return child
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 6.0) -> None:
+    """Poll ``condition`` until it holds (an AssertionError naming ``what`` after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+

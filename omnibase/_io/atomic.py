@@ -39,12 +39,12 @@ def write_atomic(
             out.flush()
             if durable:
                 os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        if like is not None:
+        if like is not None:  # before the mode: a chown clears the set-user and set-group-ID bits
             try:
                 os.chown(tmp, like.st_uid, like.st_gid)
             except OSError:
                 pass  # not ours to give away: the file keeps our ownership
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

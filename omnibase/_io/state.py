@@ -107,14 +107,17 @@ def fixes_dir(state: str, run: str) -> str:
 
 def safe_name(name: str) -> str:
     """``name`` (a run id, a component's name) as one file name: only ``A-Za-z0-9_.-``,
-    at most 100 characters.
+    at most 100 characters, never ``.`` or ``..`` (which name this folder or the one above).
 
     >>> safe_name("lint/ruff check")
     'lint_ruff_check'
+    >>> safe_name("..")
+    '__'
     """
     import re
 
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100] or "_"
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100]
+    return safe if safe.strip(".") else "_" * max(len(safe), 1)
 
 
 #: How many runs' saved outputs ``outputs/`` keeps (the most recent).

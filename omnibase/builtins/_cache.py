@@ -42,7 +42,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -57,6 +57,29 @@ MAX_SIGNATURES = 32
 FORMAT = "5"  # bump when the meaning of a key changes
 _BUSY_TIMEOUT_S = 2.0
 _REFRESH_NS = 86_400 * 10**9
+
+
+#: The store's SQL, each statement named once (its text is not the code's logic: SQLite's
+#: keywords and names are case-insensitive).
+_SQL: Final = {
+    "wal": "PRAGMA journal_mode=WAL",
+    "no_sync": "PRAGMA synchronous=OFF",  # no fsync: a cache damaged by a power cut is rebuilt
+    "make_ok": "CREATE TABLE IF NOT EXISTS ok (key BLOB PRIMARY KEY, known BLOB NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID",
+    "make_ok_used": "CREATE INDEX IF NOT EXISTS ok_used ON ok(used)",
+    "make_runs": "CREATE TABLE IF NOT EXISTS runs (key BLOB PRIMARY KEY, checked BLOB NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID",
+    "shape_ok": "SELECT key, known, used FROM ok LIMIT 1",
+    "shape_runs": "SELECT key, checked, used FROM runs LIMIT 1",
+    "begin": "BEGIN IMMEDIATE",
+    "put_ok": "INSERT OR REPLACE INTO ok (key, known, used) VALUES (?, ?, ?)",
+    "count_ok": "SELECT count(*) FROM ok",
+    "trim_ok": "DELETE FROM ok WHERE key IN (SELECT key FROM ok ORDER BY used LIMIT ?)",
+    "commit": "COMMIT",
+    "rollback": "ROLLBACK",
+    "get_run": "SELECT checked, used FROM runs WHERE key = ?",
+    "put_run": "INSERT OR REPLACE INTO runs (key, checked, used) VALUES (?, ?, ?)",
+    "trim_runs": "DELETE FROM runs WHERE key IN (SELECT key FROM runs ORDER BY used DESC LIMIT -1 OFFSET ?)",
+    "get_ok": "SELECT key, known, used FROM ok WHERE key IN ({marks})",
+}
 
 
 def versions() -> str:
@@ -310,17 +333,11 @@ class VerdictCache:
         else:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
         db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=OFF")  # no fsync: a cache damaged by a power cut is rebuilt
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS ok (key BLOB PRIMARY KEY, known BLOB NOT NULL, used INTEGER NOT NULL)"
-            " WITHOUT ROWID"
-        )
-        db.execute("CREATE INDEX IF NOT EXISTS ok_used ON ok(used)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS runs (key BLOB PRIMARY KEY, checked BLOB NOT NULL, used INTEGER NOT NULL)"
-            " WITHOUT ROWID"
-        )
+        db.execute(_SQL["wal"])
+        db.execute(_SQL["no_sync"])
+        db.execute(_SQL["make_ok"])
+        db.execute(_SQL["make_ok_used"])
+        db.execute(_SQL["make_runs"])
         return db
 
     def _open(self) -> Any:
@@ -333,8 +350,8 @@ class VerdictCache:
         for attempt in range(2):
             try:
                 self._db = self._connect()
-                self._db.execute("SELECT key, known, used FROM ok LIMIT 1").fetchone()  # the expected shape
-                self._db.execute("SELECT key, checked, used FROM runs LIMIT 1").fetchone()
+                self._db.execute(_SQL["shape_ok"]).fetchone()  # the expected shape
+                self._db.execute(_SQL["shape_runs"]).fetchone()
                 return self._db
             except sqlite3.DatabaseError as exc:  # not a database, malformed, or busy for too long
                 if self._db is not None:
@@ -367,7 +384,7 @@ class VerdictCache:
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, known, used in db.execute(f"SELECT key, known, used FROM ok WHERE key IN ({marks})", chunk):
+                for key, known, used in db.execute(_SQL["get_ok"].format(marks=marks), chunk):
                     try:
                         found[key] = _DECODER.decode(known)
                     except msgspec.DecodeError:
@@ -391,19 +408,19 @@ class VerdictCache:
         now = time.time_ns()
         try:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(_SQL["begin"])
             db.executemany(
-                "INSERT OR REPLACE INTO ok (key, known, used) VALUES (?, ?, ?)", ((k, v, now) for k, v in rows.items())
+                _SQL["put_ok"], ((k, v, now) for k, v in rows.items())
             )
-            (count,) = db.execute("SELECT count(*) FROM ok").fetchone()
+            (count,) = db.execute(_SQL["count_ok"]).fetchone()
             if count > MAX_ENTRIES:
                 db.execute(
-                    "DELETE FROM ok WHERE key IN (SELECT key FROM ok ORDER BY used LIMIT ?)", (count - MAX_ENTRIES,)
+                    _SQL["trim_ok"], (count - MAX_ENTRIES,)
                 )
-            db.execute("COMMIT")
+            db.execute(_SQL["commit"])
         except sqlite3.DatabaseError:  # busy for too long, or the disk is full: just a miss next time
             try:
-                self._db.execute("ROLLBACK")
+                self._db.execute(_SQL["rollback"])
             except sqlite3.DatabaseError:
                 pass
 
@@ -415,7 +432,7 @@ class VerdictCache:
         if db is None:
             return None
         try:
-            row = db.execute("SELECT checked, used FROM runs WHERE key = ?", (key,)).fetchone()
+            row = db.execute(_SQL["get_run"], (key,)).fetchone()
         except sqlite3.DatabaseError:
             return None
         if row is None:
@@ -436,17 +453,17 @@ class VerdictCache:
         if db is None:
             return
         try:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT OR REPLACE INTO runs (key, checked, used) VALUES (?, ?, ?)",
+            db.execute(_SQL["begin"])
+            db.execute(_SQL["put_run"],
                        (key, _ENCODER.encode(selection), time.time_ns()))  # fmt: skip
             db.execute(
-                "DELETE FROM runs WHERE key IN (SELECT key FROM runs ORDER BY used DESC LIMIT -1 OFFSET ?)",
+                _SQL["trim_runs"],
                 (MAX_SELECTIONS,),
             )
-            db.execute("COMMIT")
+            db.execute(_SQL["commit"])
         except sqlite3.DatabaseError:  # busy for too long, or the disk is full: a miss next time
             try:
-                db.execute("ROLLBACK")
+                db.execute(_SQL["rollback"])
             except sqlite3.DatabaseError:
                 pass
 
@@ -457,4 +474,5 @@ class VerdictCache:
 
 
 def _busy(exc: Exception) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
+    # SQLITE_BUSY reads "database is locked", SQLITE_LOCKED "database table is locked"
+    return "locked" in str(exc)

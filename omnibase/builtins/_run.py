@@ -848,19 +848,38 @@ def _inside(root: str, path: str) -> str | None:
     return full if stat.S_ISREG(st.st_mode) else None
 
 
+_CHUNK = 1 << 20  # bytes read at once of a file about to be rewritten in place
+
+
 def _write(full: str, content: bytes, like: os.stat_result) -> None:
     """One write of a fixed file. A file with other hard links is rewritten in place, as
-    pre-commit-hooks does (``open(path, "wb")``), so every link sees the fix; any other
-    is replaced atomically (not fsynced: see ``omnibase._io.atomic``)."""
+    pre-commit-hooks does (``open(path, "wb")``), so every link sees the fix; if that
+    write fails (a full disk, a file-size limit) what the file held is put back before
+    the error goes on, so no half-written fix is left. Any other file is replaced
+    atomically (not fsynced: see ``omnibase._io.atomic``)."""
     if like.st_nlink > 1:
-        fd = os.open(full, os.O_WRONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "wb") as f:
-            f.truncate(0)
-            f.write(content)
+        fd = os.open(full, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            before = b"".join(iter(lambda: os.read(fd, _CHUNK), b""))
+            try:
+                _put(fd, content)
+            except OSError:
+                _put(fd, before)  # it fitted there a moment ago
+                raise
+        finally:
+            os.close(fd)
         return
     from omnibase._io.atomic import write_atomic
 
     write_atomic(full, content, durable=False, like=like)
+
+
+def _put(fd: int, data: bytes) -> None:
+    """The file open at ``fd`` made to hold exactly ``data``."""
+    os.ftruncate(fd, 0)
+    view, done = memoryview(data), 0
+    while done < len(data):  # a short write (at a limit) is followed by the error
+        done += os.pwrite(fd, view[done:], done)
 
 
 def apply_edits(edits: Iterable[Edit], *, root: str = ".", failed: dict[str, str] | None = None) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 else:
     import _signal as signal
 
-__all__ = ["PID_FILE", "RUN", "SERVE", "connect", "decode_request", "encode_request", "key", "main", "socket_dir", "status_request"]
+__all__ = ["PID_FILE", "PROTOCOL_EXIT", "RUN", "ProtocolError", "SERVE", "connect", "decode_request", "encode_request", "key", "main", "socket_dir", "status_request"]
 
 #: What the hook runs without a server: the CLI in a fresh interpreter (-P: the
 #: repository's own modules must not shadow the standard library's).
@@ -55,6 +55,16 @@ def signal_exit(signum: int) -> int:
     """128 + ``signum``: ``omnibase.core.exits.signal_exit``, copied (this file imports
     nothing of omnibase; tests/_io/test_state.py holds the two equal)."""
     return 128 + signum
+
+
+#: The exit code of a protocol violation: ``omnibase.core.values.ExitCode.PROTOCOL``, copied
+#: (tests/server hold the two equal).
+PROTOCOL_EXIT = 4
+
+
+class ProtocolError(ConnectionError):
+    """The peer answered something that is not the protocol (a ``ConnectionError`` where
+    nothing has run yet: no server, so the plain run)."""
 
 
 def _package() -> str:
@@ -216,7 +226,7 @@ def read_message(sock: socket.socket) -> bytes:
     """One framed message (``MAGIC``, length, body)."""
     magic, length = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
     if magic != MAGIC:
-        raise ConnectionError("not an omnibase server")
+        raise ProtocolError("not an omnibase server")
     return _recv_exact(sock, length)
 
 
@@ -352,10 +362,16 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
     message = frame(body)
     run: list[int] = []  # the run's pid, once the server said it
     pending: list[int] = []  # signals that came before it
+    try:
+        server = _CRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size))[0]
+    except OSError:
+        return None
 
     def forward(signum: int, frame: object) -> None:
         if not run:
             pending.append(signum)
+            return
+        if _parent(run[0]) != server:  # only the server's own child, the run, is signalled
             return
         try:
             os.kill(run[0], signum)
@@ -366,7 +382,8 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
         signal.signal(sig, forward)
     try:
         sent = sock.sendmsg([message[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
-        sock.sendall(message[sent:])
+        if sent < len(message):  # a send of nothing fails once the server has answered and closed
+            sock.sendall(message[sent:])
         answer = read_message(sock)
     except OSError:
         answer = b""
@@ -374,17 +391,35 @@ def serve_through(sock: socket.socket, args: Sequence[str], the_key: str) -> int
         if pending:  # interrupted before anything ran: stop, as the plain run would have
             return signal_exit(pending[0])
         return None  # STALE, REFUSED or no answer: nothing ran
+    # the run started: whatever happens now, it is never run a second time
     try:
-        run.append(int(answer[4:]))
+        pid = int(answer[4:])
+        if pid <= 0:  # kill(0) or kill(-1) would signal a whole group, or every process of ours
+            raise ValueError(answer)
+        run.append(pid)
         for signum in pending:
             forward(signum, None)
         words = read_message(sock).split()
-        code = int(words[1])
-        _stats(env, (float(words[2]), float(words[3])), served=True)
-        return code
-    except (OSError, ValueError, IndexError):  # the run started: never run it a second time
+        if len(words) != 4 or words[0] != b"EXIT":
+            raise ValueError(words)
+        code, usage = int(words[1]), (float(words[2]), float(words[3]))
+    except (ProtocolError, ValueError):
+        print("omnibase: the command server's answer during the run was not understood (protocol violation)", file=sys.stderr)
+        return PROTOCOL_EXIT
+    except OSError:
         print("omnibase: the command server went away during the run", file=sys.stderr)
         return 1
+    _stats(env, usage, served=True)
+    return code
+
+
+def _parent(pid: int) -> int | None:
+    """The parent of process ``pid`` (from /proc), or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rpartition(b")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def main(args: Sequence[str]) -> int:

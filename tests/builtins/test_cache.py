@@ -22,7 +22,7 @@ from omnibase.components.builtin import BuiltinUse, CheckSummary, builtin_compon
 from omnibase.core.combinators import all_of
 from omnibase.core.values import ExecCtx
 from omnibase.drivers import SyncDriver, run
-from tests.support import git, init_repo
+from tests.support import git, git_bytes, init_repo
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -273,7 +273,8 @@ def opens() -> _Opens:
 
 
 def _files(root: Path) -> tuple[str, ...]:
-    return tuple(p for p in git(root, "ls-files", "-z").split("\0") if p and (root / p).exists())
+    listed = git_bytes(root, "ls-files", "-z").split(b"\0")
+    return tuple(os.fsdecode(p) for p in listed if p and (root / os.fsdecode(p)).exists())
 
 
 def _checks(root: Path, opens: _Opens | None = None, uses=None, files=None) -> dict[str, tuple[str, int, int]]:
@@ -520,7 +521,7 @@ def test_the_checks_of_one_run_get_one_answer_from_git(tmp_path):
     _stage(root, "m.py", b"x = 1\n")
     _stage(root, "n.py", b"y = 1\n")
     first = _cache.blob_ids(str(root), ["m.py"], token="run-1")
-    assert set(first) == {"m.py"}
+    assert set(first) == {"m.py"} and _cache.blob_ids(str(root), ["m.py"]) == first
     (root / "m.py").write_bytes(b"x = 2\n")
     assert _cache.blob_ids(str(root), ["m.py"], token="run-1") == first
     assert _cache.blob_ids(str(root), ["m.py"], token="run-2") == {}  # another run asks again
@@ -711,14 +712,15 @@ def test_a_store_that_cannot_be_made_is_no_cache(tmp_path):
 
 def test_a_damaged_row_is_a_miss(tmp_path):
     path = str(tmp_path / "c.sqlite3")
-    VerdictCache(path).add({b"k": Record(tags=frozenset(), size=0), b"j": Record(tags=frozenset(), size=0)})
+    fine = {k: Record(tags=frozenset(), size=i) for i, k in enumerate([b"b", b"c", b"d"])}
+    VerdictCache(path).add({b"a": Record(tags=frozenset(), size=0), **fine})
     VerdictCache(path).keep_selection(b"s", _cache.Selection(checked=(1,)))
     db = sqlite3.connect(path)
-    db.execute("UPDATE ok SET known = x'c1' WHERE key = x'6b'")
+    db.execute("UPDATE ok SET known = x'c1' WHERE key = x'61'")  # the first row read
     db.execute("UPDATE runs SET checked = x'c1'")
     db.commit()
     db.close()
-    assert VerdictCache(path).hits([b"k", b"j"]) == {b"j": Record(tags=frozenset(), size=0)}
+    assert VerdictCache(path).hits([b"a", b"b", b"c", b"d"]) == fine  # the rows after it are read
     assert VerdictCache(path).selection(b"s") is None
 
 
@@ -743,9 +745,9 @@ def test_a_record_read_is_marked_used_at_most_once_a_day(tmp_path):
     day = 86_400 * 10**9
     VerdictCache(path).add({b"k": Record(tags=frozenset(), size=0), b"j": Record(tags=frozenset(), size=0)})
     VerdictCache(path).keep_selection(b"s", _cache.Selection(checked=(1,)))
-    before = _used(path, "ok")
+    before, selections = _used(path, "ok"), _used(path, "runs")
     assert VerdictCache(path).hits([b"k"]) and VerdictCache(path).selection(b"s")
-    assert _used(path, "ok") == before  # read today: not written again
+    assert _used(path, "ok") == before and _used(path, "runs") == selections  # read today: not written again
     _age(path, "ok", day + 10**9)
     _age(path, "runs", day + 10**9)
     old = _used(path, "ok")
@@ -753,6 +755,8 @@ def test_a_record_read_is_marked_used_at_most_once_a_day(tmp_path):
     now = _used(path, "ok")
     assert now[b"k"] > old[b"k"] + day and now[b"j"] == old[b"j"]
     assert _used(path, "runs")[b"s"] > old[b"k"] + day
+    assert VerdictCache(path).selection(b"s") == _cache.Selection(checked=(1,))  # what it held, refreshed
+    assert VerdictCache(path).hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
     _age(path, "ok", day - 10**10)  # not a day old yet: left as it is
     younger = _used(path, "ok")
     VerdictCache(path).hits([b"k"])
@@ -813,3 +817,117 @@ def test_a_closed_store_opens_again_when_asked(tmp_path):
     assert cache.hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
     cache.close()
     assert VerdictCache(path).hits([]) == {}
+
+
+def test_a_selection_key_believes_the_caller_who_knows_the_working_tree_holds_the_index(many):
+    paths = list(_files(many))
+    (many / BROKEN).write_bytes(b"x = 2\n")  # as if put aside by the stash: the caller says so
+    assert _cache.selection_key(str(many), paths, b"sig") is None
+    assert _cache.selection_key(str(many), paths, b"sig", worktree_is_index=True) is not None
+
+
+def test_a_selection_key_is_asked_of_git_once_per_run(many):
+    paths = list(_files(many))
+    key = _cache.selection_key(str(many), paths, b"sig", token="sel-run")
+    (many / BROKEN).write_bytes(b"x = 2\n")
+    assert _cache.selection_key(str(many), paths, b"sig", token="sel-run") == key
+    assert _cache.selection_key(str(many), paths, b"sig", token="sel-next") is None
+    _cache.forget_answers("sel-run")
+
+
+def test_a_selection_with_paths_that_are_not_utf8_has_a_key(many):
+    odd = os.fsdecode(b"caf\xe9.txt")
+    (many / odd).write_bytes(b"x\n")
+    git(many, "add", "--", odd)
+    paths = list(_files(many))
+    assert odd in paths
+    key = _cache.selection_key(str(many), paths, b"sig", frozenset({odd}))
+    other = _cache.selection_key(str(many), paths, b"sig", frozenset({os.fsdecode(b"caf\xe8.txt")}))
+    assert None not in (key, other) and key != other
+
+
+def test_the_store_of_a_run_keeps_the_records_it_read_for_the_run(tmp_path):
+    root = init_repo(tmp_path / "r")
+    git_dir = str(root / ".git")
+    record = Record(tags=frozenset(), size=0)
+    VerdictCache.for_git_dir(git_dir).add({b"k": record})
+    assert VerdictCache.for_git_dir(git_dir, "run-a").records({"a": b"k"}) == {"a": record}
+    assert VerdictCache.for_git_dir(git_dir).records({"a": b"k"}) == {"a": record}
+    db = sqlite3.connect(root / ".git/omnibase/cache/verdicts.sqlite3")
+    db.execute("DELETE FROM ok")
+    db.commit()
+    db.close()
+    assert VerdictCache.for_git_dir(git_dir, "run-a").records({"a": b"k"}) == {"a": record}
+    assert VerdictCache.for_git_dir(git_dir).records({"a": b"k"}) == {}  # no run: read afresh
+    assert VerdictCache.for_git_dir(git_dir).records({"a": b"k"}) == {}
+
+
+def test_a_signature_learnt_again_is_the_newest_and_kept(tmp_path):
+    path = str(tmp_path / "c.sqlite3")
+    cache = VerdictCache(path)
+    known = Known(checks=("x",), tags=frozenset(), size=0)
+    for i in range(MAX_SIGNATURES):
+        cache.learn({b"k": known}, f"s{i}".encode())
+    cache.learn({b"k": known}, b"s0")  # the oldest, passed again just now
+    cache.learn({b"k": known}, b"new")
+    passed = VerdictCache(path).hits([b"k"])[b"k"].passed
+    assert b"s0" in passed and b"s1" not in passed and b"new" in passed and len(passed) == MAX_SIGNATURES
+
+
+def test_a_write_that_fails_halfway_is_rolled_back(tmp_path):
+    # a write refused after it began (a full disk, say; here a trigger that refuses it)
+    # must not leave the store locked by a transaction that never ends
+    path = str(tmp_path / "c.sqlite3")
+    cache = VerdictCache(path)
+    assert cache.hits([b"k"]) == {} and cache.selection(b"s") is None  # opened
+    other = sqlite3.connect(path, isolation_level=None, timeout=2)
+    other.execute("CREATE TRIGGER no_ok BEFORE INSERT ON ok BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    other.execute("CREATE TRIGGER no_runs BEFORE INSERT ON runs BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    cache.add({b"k": Record(tags=frozenset(), size=0)})
+    other.execute("DROP TRIGGER no_ok")  # would wait, then fail, while a write of the cache is open
+    cache.keep_selection(b"s", _cache.Selection(checked=(1,)))
+    other.execute("DROP TRIGGER no_runs")
+    other.close()
+    cache.add({b"j": Record(tags=frozenset(), size=0)})
+    cache.keep_selection(b"t", _cache.Selection(checked=(2,)))
+    assert VerdictCache(path).hits([b"k", b"j"]) == {b"j": Record(tags=frozenset(), size=0)}
+    assert VerdictCache(path).selection(b"s") is None
+    assert VerdictCache(path).selection(b"t") == _cache.Selection(checked=(2,))
+
+
+def test_asking_about_nothing_makes_no_store(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    assert VerdictCache(str(path)).hits([]) == {}
+    assert VerdictCache(str(path)).records({}) == {}
+    assert not path.exists()
+
+
+def test_a_busy_store_is_waited_for_only_so_long(tmp_path, monkeypatch):
+    # a run waits _BUSY_TIMEOUT_S for a busy store, then goes on without it (it does not
+    # wait for the other run to finish): here the other run holds it far longer
+    import threading
+
+    monkeypatch.setattr(_cache, "_BUSY_TIMEOUT_S", 0.1)
+    path = str(tmp_path / "c.sqlite3")
+    first = VerdictCache(path)
+    first.add({b"k": Record(tags=frozenset(), size=0)})
+    first.close()
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _locked(path, readers_too=True):
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    timer = threading.Timer(4, release.set)  # a run that waited SQLite's default 5 s would get it
+    holder.start()
+    try:
+        taken.wait(10)
+        timer.start()
+        assert VerdictCache(path).hits([b"k"]) == {}
+    finally:
+        timer.cancel()
+        release.set()
+        holder.join()
+    assert VerdictCache(path).hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
