@@ -290,7 +290,9 @@ def _restore_saved(root: str, saved: str, *, force: bool) -> Result[str, StashEr
     found = status(root)
     if isinstance(found, Failure):
         return Failure(StashError(f"cannot read the working tree's state: {found.failure().message}"))
-    differs = {os.fsencode(p) for letter, p in found.unwrap().unstaged if letter != "A"}
+    # an intent-to-add path differs too: whatever it holds is not the index's (a saved file
+    # made intent-to-add and edited since must not be written over)
+    differs = {os.fsencode(p) for _, p in found.unwrap().unstaged}
     mine = {e.path for e in entries}
     # a tracked file an interrupted checkout removed (it is not the user's deletion: that
     # is in the saved file) comes back from the index before anything else

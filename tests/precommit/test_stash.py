@@ -106,3 +106,13 @@ def test_closing_before_use_stops_git_and_lets_go(repo: Path) -> None:
     ahead.close()
     assert not _held(gitdir)
     assert "cancelled" in ahead.pending.answer().failure().message
+
+
+def test_no_look_ahead_through_a_symlinked_lock_file(repo: Path, tmp_path: Path) -> None:
+    gitdir = repo / ".git"
+    _first_run(repo)
+    elsewhere = tmp_path / "elsewhere.lock"
+    elsewhere.write_bytes(b"")
+    (gitdir / "omnibase" / "stash.lock").unlink()
+    os.symlink(elsewhere, gitdir / "omnibase" / "stash.lock")
+    assert look_ahead(str(repo), str(gitdir)) is None
