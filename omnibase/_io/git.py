@@ -34,6 +34,7 @@ __all__ = [
     "index_tree",
     "repo_paths",
     "repo_paths_ahead",
+    "settle_ahead",
     "repo_root",
     "staged",
     "status",
@@ -186,6 +187,13 @@ def repo_paths_ahead(cwd: str = ".") -> None:
     key = _paths_key(cwd)
     if key not in _FOUND and key not in _AHEAD:
         _AHEAD[key] = Pending(_REV_PARSE, key[0])
+
+
+def settle_ahead() -> None:
+    """Wait for every git call ``repo_paths_ahead`` started (its answer is kept for the next
+    ``repo_paths``): a caller that started one and then did not ask leaves no child behind."""
+    for pending in list(_AHEAD.values()):
+        pending.answer()
 
 
 def repo_paths(cwd: str = ".") -> Result[RepoPaths, FileScopeError]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from returns.result import Failure
 
-from omnibase._io.git import commit_of, git, git_text, repo_paths_ahead, text
+from omnibase._io.git import commit_of, git, git_text, repo_paths_ahead, settle_ahead, text
 from omnibase.orchestrators.table import HOOK_TYPES, HOOKS, STAGES
 
 __all__ = ["MARKER", "hook_impl_command", "hook_script", "install_command", "restore_command", "uninstall_command"]
@@ -309,8 +309,15 @@ def hook_impl_command(args: argparse.Namespace, main: Callable[[list[str]], int]
     line's entry point, on the files the hook table says: the staged ones, each pushed
     range (``pre-push``), the commit message file (``commit-msg``, ``prepare-commit-msg``)
     or none (the ``post-*`` hooks and ``pre-rebase``: only ``always_run`` components work)."""
-    spec = HOOKS[args.hook_type]
     repo_paths_ahead(os.getcwd())  # the run's first question to git, asked while it sets up
+    try:
+        return _hook_impl(args, main)
+    finally:
+        settle_ahead()  # a run that ended before asking leaves no git process behind
+
+
+def _hook_impl(args: argparse.Namespace, main: Callable[[list[str]], int]) -> int:
+    spec = HOOKS[args.hook_type]
     # only hooks git writes lines to are read; the others must not wait for stdin
     wants_stdin = spec.stdin and sys.stdin is not None and not sys.stdin.isatty()
     stdin = sys.stdin.buffer.read() if wants_stdin else b""
