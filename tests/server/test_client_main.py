@@ -407,8 +407,14 @@ def test_stats_that_cannot_be_written_do_not_change_the_exit_status(hook: Hook) 
 @pytest.fixture
 def victim() -> Iterator[subprocess.Popen[bytes]]:
     """A process standing in for the served run: the client forwards signals to it."""
-    # with the default action for SIGINT even where the test runs with it ignored (a background job)
-    proc = subprocess.Popen(["sleep", "60"], preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # with the default actions even where the test runs with a signal ignored (a background
+    # job ignores SIGINT, a run under nohup SIGHUP)
+
+    def defaults() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+
+    proc = subprocess.Popen(["sleep", "60"], preexec_fn=defaults)
     yield proc
     proc.kill()
     proc.wait()
