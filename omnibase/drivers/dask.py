@@ -287,6 +287,11 @@ class DaskPerformer:
         return Called(None, None, started, ended, error=Crashed(cause=cause, transient=True))
 
 
+#: Whether ``local_cluster`` set ``DASK_LOGGING__DISTRIBUTED`` itself (so a later cluster
+#: of this process is quieted too; the user's own setting turns the quieting off).
+_QUIETED = False
+
+
 def local_cluster(workers: int, *, reruns: bool = False) -> Any:
     """A Dask ``LocalCluster`` of ``workers`` processes, one thread each, on 127.0.0.1,
     without a dashboard (its scheduler's HTTP endpoint on a free port). ``reruns``: keep
@@ -303,8 +308,11 @@ def local_cluster(workers: int, *, reruns: bool = False) -> Any:
     # Worker processes the nannies start again after a death read their logging from the
     # environment when they import distributed: silence them the same way (unless the user
     # asked for Dask's logs).
-    quiet = "DASK_LOGGING__DISTRIBUTED" not in os.environ
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
+    global _QUIETED
+    quiet = _QUIETED or "DASK_LOGGING__DISTRIBUTED" not in os.environ  # the user's, or ours from before
+    if "DASK_LOGGING__DISTRIBUTED" not in os.environ:
+        os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical"
+        _QUIETED = True
     with dask.config.set(config), _stderr_to_devnull(quiet):
         return distributed.LocalCluster(
             n_workers=workers,
