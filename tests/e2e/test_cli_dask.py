@@ -117,7 +117,9 @@ def test_a_killed_worker_retries_the_idempotent_step_and_fails_the_other_once(pr
     assert set(steps) == {"once", "again"}  # nothing lost from the report
     assert steps["once"]["status"] == "FAIL" and steps["once"]["error"]["type"] == "crashed", r.out
     assert "died before answering" in steps["once"]["error"]["cause"] and steps["once"]["attempts"] == 1
-    assert steps["again"]["status"] == "PASS" and steps["again"]["attempts"] == 2, r.out
+    # an attempt of "again" may land on the worker "once" is killing and die with it without
+    # running (its retry policy allows 3): what counts is that it passed, and ran twice
+    assert steps["again"]["status"] == "PASS" and steps["again"]["attempts"] in (2, 3), r.out
     calls = (project.root / "calls.log").read_text().split()
     assert sorted(calls) == ["again", "again", "once"]  # the non-idempotent one ran exactly once
 
