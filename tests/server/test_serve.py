@@ -94,10 +94,33 @@ class Served:
         env.update(extra)
         return env
 
-    def start(self, folder: str | None = None, **env: str) -> Child:
-        """A server for the repository (or ``folder``), in a fork; returns once it answers."""
+    def start(self, folder: str | None = None, *, tick: float | None = None, hold: Path | None = None, **env: str) -> Child:
+        """A server for the repository (or ``folder``), in a fork; returns once it answers.
+        ``tick``: how often the idle server looks at its socket and key (its own copy of the
+        module's ``_TICK``: a test of its exit need not wait 2 s a look). ``hold``: each run
+        gives its answer, then waits for that file to exist and writes its pid to
+        ``hold.ended`` before its process ends."""
         where = folder or self.folder
-        self.server = self.forks(lambda: serve.serve(where), env=self.env(SERVER_ONLY="yes", **env))
+
+        def server() -> int:
+            if tick is not None:
+                serve._TICK = tick
+            if hold is not None:
+                give = serve._give_answer
+
+                def give_then_wait(fd: int, code: int) -> None:
+                    give(fd, code)
+                    for _ in range(3000):
+                        if hold.exists():
+                            break
+                        time.sleep(0.01)
+                    with open(f"{hold}.ended", "a") as f:
+                        f.write(f"{os.getpid()}\n")
+
+                serve._give_answer = give_then_wait  # type: ignore[assignment]  # in this fork only
+            return serve.serve(where)
+
+        self.server = self.forks(server, env=self.env(SERVER_ONLY="yes", **env))
         wait_for(lambda: self.status(where) is not None or self.server.poll() is not None, "the server")  # type: ignore[union-attr]
         return self.server
 
@@ -433,20 +456,20 @@ def test_a_served_run_sent_in_pieces_gets_its_streams(served: Served) -> None:
 
 
 def test_an_idle_server_exits_and_removes_its_socket(served: Served) -> None:
-    server = served.start(OMNIBASE_SERVER_IDLE="1")
+    server = served.start(OMNIBASE_SERVER_IDLE="1", tick=0.1)
     assert server.wait() == 0
     assert sorted(os.listdir(served.folder)) == ["lock"]
 
 
 def test_a_server_whose_socket_is_gone_exits(served: Served) -> None:
-    server = served.start()
+    server = served.start(tick=0.1)
     os.unlink(os.path.join(served.folder, client.SOCKET))
     assert server.wait() == 0
     assert client.PID_FILE in os.listdir(served.folder)  # not its socket any more: nothing of it is removed
 
 
 def test_a_server_whose_socket_was_replaced_leaves_the_new_one(served: Served) -> None:
-    server = served.start()
+    server = served.start(tick=0.1)
     path = os.path.join(served.folder, client.SOCKET)
     os.unlink(path)
     other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -666,6 +689,70 @@ def test_a_served_run_with_a_bad_option_exits_as_the_cli_does(served: Served) ->
     assert client.read_message(sock).startswith(b"PID ")
     assert client.read_message(sock).split()[:2] == [b"EXIT", b"2"]  # argparse's exit
     sock.close()
+    served.stop()
+
+
+def _bad_option(served: Served) -> bytes:
+    """A request whose run the CLI ends at once: argparse refuses its option (exit 2)."""
+    env = served.env()
+    return client.encode_request(["-c", "hook-impl", "--no-such-option"], str(served.repo.root), env, 0o022, client.key(env))
+
+
+def test_a_run_is_answered_once_as_soon_as_it_gives_its_answer(served: Served) -> None:
+    """The answer reaches the client while the run's process is still ending, with its CPU
+    time as the run gave it; when the process is reaped nothing more is sent."""
+    hold = served.tmp / "let-go"
+    served.start(hold=hold)
+    sock = served.connect()
+    served.send_run(sock, _bad_option(served))
+    pid = int(client.read_message(sock).removeprefix(b"PID "))
+    words = client.read_message(sock).split()
+    assert words[:2] == [b"EXIT", b"2"] and len(words) == 4
+    assert all(len(w.partition(b".")[2]) == 6 and float(w) >= 0 for w in words[2:])  # seconds, to the microsecond
+    assert alive(pid)  # answered before its end
+    hold.write_text("")
+    wait_for(lambda: not alive(pid), "the run's end")
+    assert sock.recv(64) == b""  # reaped: the connection closed, no second answer
+    sock.close()
+    status = served.status()
+    assert status is not None and status["running"] == "0"
+    served.stop()
+
+
+def test_a_client_gone_after_its_answer_does_not_hang_up_the_ending_run(served: Served) -> None:
+    hold = served.tmp / "let-go"
+    served.start(hold=hold)
+    sock = served.connect()
+    served.send_run(sock, _bad_option(served))
+    pid = int(client.read_message(sock).removeprefix(b"PID "))
+    assert client.read_message(sock).split()[:2] == [b"EXIT", b"2"]
+    sock.close()
+    for _ in range(2):  # two rounds of the server's loop: it has seen the close
+        assert served.status() is not None
+    hold.write_text("")
+    wait_for(lambda: not alive(pid), "the run's end")
+    assert (served.tmp / "let-go.ended").read_text() == f"{pid}\n"  # not hung up: it ended by itself
+    wait_for(lambda: (served.status() or {}).get("running") == "0", "the server to reap it")
+    served.stop()
+
+
+def test_runs_one_after_another_are_each_answered_and_leave_the_server_as_it_was(served: Served) -> None:
+    server = served.start()
+
+    def fds() -> list[int]:
+        return sorted(int(name) for name in os.listdir(f"/proc/{server.pid}/fd"))
+
+    before = fds()
+    for _ in range(3):
+        sock = served.connect()
+        served.send_run(sock, _bad_option(served))
+        assert client.read_message(sock).startswith(b"PID ")
+        assert client.read_message(sock).split()[:2] == [b"EXIT", b"2"]
+        assert sock.recv(64) == b""  # closed once the run is reaped
+        sock.close()
+    status = served.status()
+    assert status is not None and (status["served"], status["running"]) == ("3", "0")
+    wait_for(lambda: fds() == before, "the server to hold the fds it held before")  # it closes just after answering
     served.stop()
 
 
