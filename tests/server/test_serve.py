@@ -14,7 +14,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +94,14 @@ class Served:
         env.update(extra)
         return env
 
-    def start(self, folder: str | None = None, *, tick: float | None = None, hold: Path | None = None, **env: str) -> Child:
+    def start(self, folder: str | None = None, *, tick: float | None = None, hold: Path | None = None,
+              cli: Callable[[], int] | None = None, **env: str) -> Child:
         """A server for the repository (or ``folder``), in a fork; returns once it answers.
         ``tick``: how often the idle server looks at its socket and key (its own copy of the
         module's ``_TICK``: a test of its exit need not wait 2 s a look). ``hold``: each run
         gives its answer, then waits for that file to exist and writes its pid to
-        ``hold.ended`` before its process ends."""
+        ``hold.ended`` before its process ends. ``cli``: the entry point a run calls in
+        place of ``omnibase.cli.main`` (in the server's fork only)."""
         where = folder or self.folder
 
         def server() -> int:
@@ -118,6 +120,10 @@ class Served:
                         f.write(f"{os.getpid()}\n")
 
                 serve._give_answer = give_then_wait  # type: ignore[assignment]  # in this fork only
+            if cli is not None:
+                import omnibase.cli
+
+                omnibase.cli.main = cli  # type: ignore[assignment]  # in this fork only
             return serve.serve(where)
 
         self.server = self.forks(server, env=self.env(SERVER_ONLY="yes", **env))
@@ -755,8 +761,14 @@ def test_a_client_gone_after_its_answer_does_not_hang_up_the_ending_run(served: 
 def test_runs_one_after_another_are_each_answered_and_leave_the_server_as_it_was(served: Served) -> None:
     server = served.start()
 
-    def fds() -> list[int]:
-        return sorted(int(name) for name in os.listdir(f"/proc/{server.pid}/fd"))
+    def fds() -> dict[int, str]:  # what each fd is, but the file where a fork notes for mutmut what it ran
+        found = {}
+        for name in os.listdir(f"/proc/{server.pid}/fd"):
+            try:
+                found[int(name)] = os.readlink(f"/proc/{server.pid}/fd/{name}")
+            except OSError:
+                pass
+        return {fd: link for fd, link in found.items() if link != str(served.tmp / "mutmut-hits")}
 
     before = fds()
     for _ in range(3):
@@ -769,6 +781,44 @@ def test_runs_one_after_another_are_each_answered_and_leave_the_server_as_it_was
     status = served.status()
     assert status is not None and (status["served"], status["running"]) == ("3", "0")
     wait_for(lambda: fds() == before, "the server to hold the fds it held before")  # it closes just after answering
+    served.stop()
+
+
+def _raises(what: BaseException) -> Callable[[], int]:
+    def cli() -> int:
+        raise what
+
+    return cli
+
+
+@pytest.mark.parametrize("raised, code, said", [
+    (SystemExit(None), 0, ""), (SystemExit(3), 3, ""), (SystemExit(259), 3, ""), (SystemExit("a reason"), 1, None),
+    (KeyboardInterrupt(), 130, None),
+    (RuntimeError("a bug"), 1, "omnibase: internal error in the command server's run: RuntimeError: a bug\n"),
+])  # fmt: skip
+def test_what_leaves_the_cli_is_the_served_runs_exit_status(
+        served: Served, raised: BaseException, code: int, said: str | None) -> None:
+    """A served run ends as the interpreter would end the plain one on what the CLI's entry
+    point raises (``sys.exit``'s number, modulo 256; 0 for none, 1 for any other value; 130
+    for Ctrl-C), and a bug is said on the commit's stderr and exits 1. (The CLI itself
+    exits with numbers only and answers Ctrl-C itself: what the server would print for
+    the other two, unlike the interpreter nothing, is not held here.)"""
+    served.start(cli=_raises(raised))
+    sock = served.connect()
+    env = served.env()
+    err = served.tmp / "run.err"
+    fds = [os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY), os.open(err, os.O_WRONLY | os.O_CREAT, 0o600)]
+    body = client.encode_request(["-c", "hook-impl", *served.args], str(served.repo.root), env, 0o022, client.key(env))
+    try:
+        sock.sendmsg([client.frame(body)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", *fds))])
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert client.read_message(sock).startswith(b"PID ")
+    assert client.read_message(sock).split()[:2] == [b"EXIT", str(code).encode()]
+    if said is not None:
+        assert err.read_text() == said
+    sock.close()
     served.stop()
 
 
