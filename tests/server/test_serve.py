@@ -770,7 +770,8 @@ def test_runs_one_after_another_are_each_answered_and_leave_the_server_as_it_was
                 pass
         return {fd: link for fd, link in found.items() if link != str(served.tmp / "mutmut-hits")}
 
-    before = fds()
+    wait_for(lambda: [link[:7] for link in fds().values()].count("socket:") == 1, "the server to close the start's STATUS")
+    before = fds()  # idle: its one socket is the listening one
     for _ in range(3):
         sock = served.connect()
         served.send_run(sock, _bad_option(served))
