@@ -232,6 +232,28 @@ def test_a_served_run_is_the_hook_in_the_commits_folder_environment_and_umask(se
     assert served.stop() == 0
 
 
+def test_a_hook_of_a_linked_worktree_is_served_in_that_worktree(served: Served) -> None:
+    """git runs a linked worktree's hooks from the common git folder: the repository's one
+    server serves it, and the run is in the linked worktree (its folder, its checkout)."""
+    served.repo.commit()
+    linked = served.tmp / "linked"
+    served.repo.git("worktree", "add", "-q", str(linked))
+    server = served.start()
+
+    def run() -> int:
+        os.chdir(linked)
+        os.umask(0o027)
+        return client.main(served.args)  # the hooks folder git gives: the common one
+
+    hook = served.forks(run, stdout=str(served.tmp / "hook.out"), stderr=str(served.tmp / "hook.err"), env=served.env(PROBE="linked"))
+    assert hook.wait() == 0, served.output()
+    seen = (served.probe / "seen").read_text()
+    assert seen == f"{linked}|linked|None|27|['hook-impl', '--hook-type=pre-commit']\n"
+    status = served.status()
+    assert status is not None and status["served"] == "1" and status["pid"] == str(server.pid)
+    served.stop()
+
+
 def test_a_served_run_killed_by_a_signal_exits_128_plus_n(served: Served) -> None:
     served.start()
     child = served.hook(PROBE_DO="die")
