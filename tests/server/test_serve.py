@@ -924,6 +924,25 @@ def test_a_long_repository_path_is_served(served: Served, tmp_path: Path) -> Non
     assert server.wait() == 0
 
 
+def test_before_its_first_request_a_server_has_imported_what_a_run_needs_and_built_its_parsers(
+        forks: Forks, tmp_path: Path) -> None:
+    """In a fork that has forgotten every module of the list (and any parser built before),
+    ``_preload`` imports them all again and builds the parsers of ``hook-impl`` and ``orch``."""
+    found = tmp_path / "found.json"
+
+    def probe() -> int:
+        for name in serve.PRELOAD:
+            sys.modules.pop(name, None)
+        serve._preload()
+        main = sys.modules["omnibase.cli._main"]
+        found.write_text(json.dumps({"missing": [name for name in serve.PRELOAD if name not in sys.modules],
+                                     "parsers": sorted(main._PREBUILT)}))
+        return 0
+
+    assert forks(probe).wait(timeout=60) == 0
+    assert json.loads(found.read_text()) == {"missing": [], "parsers": ["hook-impl", "orch"]}
+
+
 # --- the server's command line -----------------------------------------------------------------
 
 
