@@ -386,6 +386,31 @@ def test_status_says_pid_runs_idle_time_and_start(served: Served) -> None:
     served.stop()
 
 
+def test_status_says_when_the_server_started_not_when_it_was_asked(served: Served) -> None:
+    served.start()
+    first = served.status()
+    assert first is not None
+    wait_for(lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) != first["started"], "the next second", timeout=3)
+    later = served.status()
+    assert later is not None and later["started"] == first["started"]
+    served.stop()
+
+
+def test_a_server_left_without_a_request_for_a_while_still_serves(served: Served) -> None:
+    """Its idle looks before any request (here every 0.05 s) count from its start."""
+    def server_looking_often() -> int:
+        serve._TICK = 0.05  # this fork's copy of the module
+        return serve.serve(served.folder)
+
+    server = served.forks(server_looking_often, env=served.env())
+    wait_for(lambda: os.path.exists(os.path.join(served.folder, client.SOCKET)), "the server's socket")
+    time.sleep(0.3)  # a few of its looks, with nobody connecting
+    assert server.poll() is None
+    assert served.status() is not None
+    client.status_request(served.folder, b"STOP")
+    assert server.wait() == 0
+
+
 def test_stop_answers_stopping_and_the_server_leaves_only_its_lock(served: Served) -> None:
     server = served.start()
     assert client.status_request(served.folder, b"STOP") == b"STOPPING"
