@@ -805,6 +805,26 @@ def test_a_client_gone_after_its_answer_does_not_hang_up_the_ending_run(served: 
     served.stop()
 
 
+def _sleeping_in_its_loop(pid: int) -> bool:
+    """Process ``pid`` waits in ``epoll_wait`` (Linux: /proc/PID/wchan), not running."""
+    with open(f"/proc/{pid}/wchan") as f:
+        return f.read() == "do_epoll_wait"
+
+
+def test_a_server_whose_run_has_ended_sleeps_until_the_next_request(served: Served) -> None:
+    """The run's end wakes the loop (SIGCHLD, through the wake-up pipe); the loop empties
+    the pipe and sleeps again instead of spinning on it."""
+    server = served.start()
+    sock = served.connect()
+    served.send_run(sock, _bad_option(served))
+    assert client.read_message(sock).startswith(b"PID ")
+    assert client.read_message(sock).split()[:2] == [b"EXIT", b"2"]
+    assert sock.recv(64) == b""  # reaped
+    sock.close()
+    wait_for(lambda: all(_sleeping_in_its_loop(server.pid) for _ in range(5)), "the server to sleep in its loop")
+    served.stop()
+
+
 def test_runs_one_after_another_are_each_answered_and_leave_the_server_as_it_was(served: Served) -> None:
     server = served.start()
 
