@@ -530,6 +530,23 @@ def test_an_idle_server_exits_and_removes_its_socket(served: Served) -> None:
     assert sorted(os.listdir(served.folder)) == ["lock"]
 
 
+def test_a_run_longer_than_the_idle_time_does_not_make_the_server_idle(served: Served) -> None:
+    """Idle means no run and no request: while a run lasts (here held past its answer) the
+    server keeps serving, whatever its idle time."""
+    hold = served.tmp / "let-go"
+    served.start(OMNIBASE_SERVER_IDLE="1", tick=0.1, hold=hold)
+    sock = served.connect()
+    served.send_run(sock, _bad_option(served))
+    pid = int(client.read_message(sock).removeprefix(b"PID "))
+    assert client.read_message(sock).split()[:2] == [b"EXIT", b"2"]
+    time.sleep(1.5)  # past the idle time, the run still there
+    status = served.status()
+    assert status is not None and status["running"] == "1"
+    hold.write_text("")
+    wait_for(lambda: not alive(pid), "the run's end")
+    sock.close()
+
+
 def test_a_server_whose_socket_is_gone_exits(served: Served) -> None:
     server = served.start(tick=0.1)
     os.unlink(os.path.join(served.folder, client.SOCKET))
