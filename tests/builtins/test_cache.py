@@ -700,6 +700,30 @@ def test_a_store_busy_for_long_is_done_without_and_kept(tmp_path, monkeypatch):
     assert VerdictCache(path).hits([b"other"]) == {b"other": record}
 
 
+def test_a_store_of_another_shape_that_cannot_be_deleted_is_no_cache_at_every_use(tmp_path, monkeypatch):
+    # an older omnibase's store in a folder this user may not write to: it cannot be rebuilt
+    path = str(tmp_path / "c.sqlite3")
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE runs (key BLOB PRIMARY KEY, used INTEGER NOT NULL)")
+    old.commit()
+    old.close()
+    unlink = os.unlink
+
+    def refused(name, *args, **kwargs):  # the tests run as root, whom a folder's mode does not stop
+        if os.fspath(name).startswith(path):
+            raise PermissionError(13, "Permission denied", name)
+        return unlink(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", refused)
+    cache = VerdictCache(path)
+    for _ in range(2):  # each use goes without the store, none fails
+        assert cache.hits([b"k"]) == {} and cache.selection(b"s") is None
+        cache.add({b"k": Record(tags=frozenset(), size=0)})
+        cache.keep_selection(b"s", _cache.Selection(checked=(1,)))
+    cache.close()
+    assert os.path.exists(path)
+
+
 def test_a_write_that_finds_the_store_locked_is_dropped_and_the_store_works_after(tmp_path, monkeypatch):
     monkeypatch.setattr(_cache, "_BUSY_TIMEOUT_S", 0.2)
     path = str(tmp_path / "c.sqlite3")
