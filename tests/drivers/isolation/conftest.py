@@ -95,6 +95,10 @@ def closes_answer_pipe(ctx, v):
     time.sleep(30)
 
 
+def reads_stdin(ctx, v):
+    return Success(sys.stdin.read())
+
+
 def files_seen(ctx, v):
     return Success(list(ctx.files))
 

@@ -104,6 +104,30 @@ def test_a_worker_starts_in_its_own_session_in_the_root_with_a_scrubbed_environm
     assert not alive(worker.pid) and worker.closed and worker.capture == -1 and worker.output() == ""
 
 
+def test_a_worker_reads_no_input_even_when_this_process_has_some(components):
+    # a hook run from a terminal: what the user types must not reach a component
+    r, w = os.pipe()
+    os.write(w, b"typed by the user\n")
+    os.close(w)
+    try:
+        saved = os.dup(0)
+    except OSError:  # fd 0 closed
+        saved = -1
+    os.dup2(r, 0)
+    os.close(r)
+    pool = WorkerPool(size=1)
+    try:
+        called = _call(components, pool, "reads_stdin")
+    finally:
+        pool.close()
+        if saved < 0:
+            os.close(0)
+        else:
+            os.dup2(saved, 0)
+            os.close(saved)
+    assert called.error is None and called.returned == Success("")
+
+
 def test_without_pythonpath_the_worker_gets_the_package_only(components, monkeypatch):
     monkeypatch.delenv("PYTHONPATH", raising=False)
     worker = Worker(str(components[1]))
