@@ -202,27 +202,44 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CommandKind(kinds.PythonKind):
-    """Commands run in processes of their own, stopped at the invocation's limit."""
+    """Commands run in processes of their own, stopped at the invocation's limit.
+
+    A kind whose function needs something first (a hook's repository or environment:
+    ``omnibase.repos``) says so in ``ready``/``aready``; the time of that preparation does
+    not count as the step's."""
 
     name: str = "command"
     timed: bool = True
     awaitable: bool = True
     own_process: bool = True
 
+    def ready(self, intent: Invoke) -> Result[Any, StepError]:
+        """The ``Command`` to run now, or the step's result without running one."""
+        return Success(_command_of(intent))
+
+    async def aready(self, intent: Invoke) -> Result[Any, StepError]:
+        return self.ready(intent)
+
     def call(self, intent: Invoke) -> Called:
-        command = _command_of(intent)
         started = time.monotonic_ns()
         try:
-            returned = command.run(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
+            ready = self.ready(intent)
+            if not isinstance(ready, Success) or not isinstance(ready.unwrap(), Command):
+                return Called(ready, None, started, time.monotonic_ns())
+            started = time.monotonic_ns()
+            returned = ready.unwrap().run(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
         except Exception as exc:
             return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
         return Called(returned, None, started, time.monotonic_ns())
 
     async def acall(self, intent: Invoke) -> Called:
-        command = _command_of(intent)
         started = time.monotonic_ns()
         try:
-            returned = await command.arun(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
+            ready = await self.aready(intent)
+            if not isinstance(ready, Success) or not isinstance(ready.unwrap(), Command):
+                return Called(ready, None, started, time.monotonic_ns())
+            started = time.monotonic_ns()
+            returned = await ready.unwrap().arun(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
         except Exception as exc:
             return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
         return Called(returned, None, started, time.monotonic_ns())
