@@ -38,9 +38,10 @@ case $0 in  # this script's folder, without starting a process (dirname, a subsh
     *) HERE=. ;;
 esac
 RUN={run}  # -m would load runpy too
+LOAD={load}  # the client from its byte code, not compiled from source on every commit
 if [ -x "$INSTALL_PYTHON" ]; then
     if [ -f "$CLIENT" ] && [ "$OMNIBASE_SERVER" != 0 ]; then
-        exec "$INSTALL_PYTHON" -I -S "$CLIENT" --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
+        exec "$INSTALL_PYTHON" -I -S -c "$LOAD" "$CLIENT" --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
     fi
     exec "$INSTALL_PYTHON" -P -c "$RUN" hook-impl --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
 fi
@@ -58,7 +59,8 @@ def hook_script(hook_type: str, python: str) -> str:
     from omnibase.server import client as _client
 
     return _SCRIPT.format(marker=MARKER, python=shlex.quote(python), hook_type=hook_type,
-                          client=shlex.quote(os.path.abspath(_client.__file__)), run=shlex.quote(_client.RUN))
+                          client=shlex.quote(os.path.abspath(_client.__file__)), run=shlex.quote(_client.RUN),
+                          load=shlex.quote(_client.LOAD))
 
 
 def _is_ours(path: str) -> bool:
