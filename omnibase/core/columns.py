@@ -35,6 +35,8 @@ def width_of(text: str) -> int:
     >>> width_of("abc"), width_of("日本"), width_of("✅"), width_of("⚠️")
     (3, 4, 2, 2)
     """
+    if text.isascii():  # every ASCII character is one column (none is wide, a mark or Cf)
+        return len(text)
     return sum(char_width(c) for c in text)
 
 
