@@ -1,0 +1,42 @@
+"""The hook without a server (CI, ``OMNIBASE_SERVER=0``, the first commit after the server
+went idle): what the plain run imports, in a fresh interpreter on a real repository
+(structural, not timed: the figures are in docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import Repo, cli_env
+
+#: Modules the everyday hook run does not need: ``tempfile`` (with ``random`` and its
+#: hashing) is the test runner's, for a run of pytest only.
+NOT_FOR_THE_HOOK = ("tempfile", "random")
+
+PROBE = (
+    "import json, sys\n"
+    "from omnibase.cli import main\n"
+    "code = main(sys.argv[2:])\n"  # called, not as the program: the process stays to tell
+    "open(sys.argv[1], 'w').write(json.dumps(sorted(sys.modules)))\n"
+    "sys.exit(code)\n"
+)
+
+
+def test_the_plain_hook_run_imports_no_temporary_file_machinery(repo: Repo, tmp_path: Path) -> None:
+    repo.seed({"a.py": "A = 1\n", "b.yaml": "b: 1\n"})
+    repo.write("a.py", "A = 2\n")
+    repo.write("c.yaml", "c: [1, 2]\n")
+    repo.stage("a.py", "c.yaml")
+    listed = tmp_path / "modules.json"
+    hooks = repo.root / ".git" / "hooks"
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", PROBE, str(listed), "hook-impl", "--hook-type=pre-commit", "--hook-dir", str(hooks), "--"],
+        cwd=repo.root, env=cli_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done
+    assert "check-yaml" in done.stdout  # the checks ran
+    modules = set(json.loads(listed.read_text()))
+    assert "omnibase.precommit._stash" in modules  # the hook's path, through the stash
+    assert [m for m in NOT_FOR_THE_HOOK if m in modules] == []
