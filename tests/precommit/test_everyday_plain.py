@@ -12,8 +12,9 @@ from pathlib import Path
 from tests.support import Repo, cli_env
 
 #: Modules the everyday hook run does not need: ``tempfile`` (with ``random`` and its
-#: hashing) is the test runner's, for a run of pytest only.
-NOT_FOR_THE_HOOK = ("tempfile", "random")
+#: hashing) is the test runner's, for a run of pytest only; ``shutil`` (with ``bz2`` and
+#: ``lzma``) prunes the saved outputs of cut steps, when there are some.
+NOT_FOR_THE_HOOK = ("tempfile", "random", "shutil", "bz2", "lzma")
 
 PROBE = (
     "import json, sys\n"
