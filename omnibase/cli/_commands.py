@@ -186,8 +186,8 @@ def orch(args: argparse.Namespace) -> int:
         from omnibase.precommit._stash import look_ahead
 
         ahead = look_ahead(root, git_dir)  # the stash's lock and git status (the git hook started them already)
-    elif "omnibase.precommit._stash" in sys.modules:  # a hook's early ones, this run will not use
-        sys.modules["omnibase.precommit._stash"].drop_early()
+    elif "omnibase.precommit._stash" in sys.modules:  # the git hook's early lock and status: not used
+        sys.modules["omnibase.precommit._stash"].drop_early()  # (none without that module: nothing imported)
     try:
         return _orch_in(args, request, root, git_dir, selector.unwrap(), (targets.unwrap(), otel.unwrap()), ahead)
     finally:

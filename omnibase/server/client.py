@@ -1,12 +1,13 @@
 """The installed git hook's front end: hand the run to a warm command server, or do today's run.
 
-The hook script runs this file (``python -I -S -c LOAD .../omnibase/server/client.py HOOK-ARGS``,
-see ``LOAD``; running it by path works too): it imports only the standard library's built-in
-modules (nothing of omnibase, nothing from site-packages), so it starts in a few milliseconds. It looks for the repository's server
-(a unix socket ``s`` in ``<git dir>/omnibase/server/``, a folder of ours with mode 0700),
-sends it the run (argv, cwd, environment, umask and a staleness key) with fds 0, 1 and 2
-(``SCM_RIGHTS``), forwards SIGINT, SIGTERM and SIGHUP to the run's process, and exits with
-the run's exit status.
+The hook script runs this file (``python -I -S -c LOAD .../omnibase/server/client.py
+HOOK-ARGS``, see ``LOAD``; running it by path works too): it imports only the standard
+library's built-in modules (nothing of omnibase, nothing from site-packages), so it starts
+in a few milliseconds. It looks for the repository's server (a unix socket ``s`` in
+``<git dir>/omnibase/server/``, a folder of ours with mode 0700), sends it the run (argv,
+cwd, environment, umask and a staleness key) with fds 0, 1 and 2 (``SCM_RIGHTS``),
+forwards SIGINT, SIGTERM and SIGHUP to the run's process, and exits with the run's exit
+status.
 
 On any problem (no server, a stale one, not Linux, ``CI=true``, ``OMNIBASE_SERVER=0``, no
 git folder, an error of its own) it ``os.execv``\\ s the normal command, exactly what the
