@@ -41,8 +41,16 @@ RUN = "import sys; from omnibase.cli import main; sys.exit(main())"
 #: ``__pycache__``. A file run by path is compiled from its source every time (a script's
 #: byte code is never cached): for this one about 2 ms of every commit. (``-I``: the
 #: folder of a script or of the current directory is not on ``sys.path``; a relative path
-#: names a file under the current directory, so its folder is ``.``.)
-LOAD = "import sys; sys.path.insert(0, sys.argv.pop(1).rpartition('/')[0] or '.'); from client import main; sys.exit(main(sys.argv[1:]))"
+#: names a file under the current directory, so its folder is ``.``.) Once ``main`` has
+#: the exit code and the output is flushed, the process ends with ``os._exit``: the client
+#: holds nothing that needs the interpreter's orderly shutdown (no ``atexit`` work, no
+#: file left open), which costs about 1 ms of every commit.
+LOAD = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1).rpartition('/')[0] or '.'); from client import main\n"
+    "code = main(sys.argv[1:])\n"
+    "try:\n    sys.stdout.flush(); sys.stderr.flush()\nexcept OSError:\n    pass\n"
+    "import os; os._exit(code)"
+)
 #: How a server is started (``python -P -c SERVE SOCKET_DIR``).
 SERVE = "import sys; from omnibase.server.serve import main; sys.exit(main(sys.argv[1:]))"
 

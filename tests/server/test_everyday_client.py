@@ -54,3 +54,21 @@ def test_the_hook_script_starts_the_client_through_load(tmp_path: Path) -> None:
     assert f"LOAD={shlex.quote(client.LOAD)}" in script
     line = next(ln.strip() for ln in script.splitlines() if "$CLIENT" in ln and "exec" in ln)
     assert line == 'exec "$INSTALL_PYTHON" -I -S -c "$LOAD" "$CLIENT" --hook-type=pre-commit --hook-dir "$HERE" -- "$@"'
+
+
+def test_the_client_started_by_load_exits_with_mains_code_its_output_flushed(tmp_path: Path) -> None:
+    """``LOAD`` ends the process at once (no interpreter shutdown) once ``main`` returned:
+    with ``main``'s exit code, and nothing it wrote lost (here a stand-in for the client
+    that writes to both streams without flushing)."""
+    folder = tmp_path / "server"
+    folder.mkdir()
+    (folder / "client.py").write_text(
+        "import sys\n"
+        "def main(args):\n"
+        "    sys.stdout.write('out:' + ','.join(args))\n"
+        "    sys.stderr.write('err')\n"
+        "    return 7\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", client.LOAD, str(folder / "client.py"), "a", "b"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (7, "out:a,b", "err")
