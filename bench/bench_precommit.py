@@ -200,8 +200,9 @@ def hook_argv(root: Path, omni: list[str]) -> dict[str, list[str]]:
     from omnibase.server import client as _client
 
     args = ["--hook-type=pre-commit", "--hook-dir", str(root / ".git" / "hooks"), "--"]
+    plain = [*omni[: omni.index("-c") + 1], _client.RUN]  # the hook's own plain command line
     return {"omnibase": [sys.executable, "-I", "-S", "-c", _client.LOAD, str(Path(_client.__file__).resolve()), *args],
-            "omnibase (no server)": [*omni, "hook-impl", *args]}
+            "omnibase (no server)": [*plain, "hook-impl", *args]}
 
 
 def wait_for_server(root: Path) -> bool:
