@@ -260,6 +260,16 @@ class _Head:
         return self.start
 
     def whole(self) -> bytes:
+        if self.start is None and self.size >= HEAD_BYTES:
+            # a large file whose start nobody asked for (its name decided its tags): one
+            # read of all of it, not its start and then the rest joined to it (a copy)
+            self.fd = os.open(self.full, _READ_FLAGS)
+            parts = [os.read(self.fd, self.size + 1)]
+            while parts[-1]:  # to the end: a read stops short at 2 GiB, or where it grew
+                parts.append(os.read(self.fd, HEAD_BYTES))
+            self.close()
+            self.start = parts[0] if len(parts) == 2 else b"".join(parts)
+            return self.start
         start = self()
         if self.fd < 0:
             return start

@@ -34,3 +34,4 @@ def test_a_clean_file_is_given_back_as_it_is() -> None:
     assert not _any_trailing_ws(clean)
     assert fix_trailing_whitespace(clean) is clean  # no copy made
     assert fix_trailing_whitespace(b"a \r\r\nb\x0c\n") == b"a\r\nb\n"
+
