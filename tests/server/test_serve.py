@@ -488,6 +488,27 @@ def test_a_request_at_the_size_limit_is_read(served: Served) -> None:
     served.stop()
 
 
+def test_a_runs_streams_sent_with_two_pieces_of_the_header_are_all_received(served: Served) -> None:
+    """The fds that come with any of the request's first eight bytes count: here two with
+    the first four bytes and the third with the next four."""
+    served.start()
+    sock = served.connect()
+    message = client.frame(_bad_option(served))
+    fds = [os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY), os.open(os.devnull, os.O_WRONLY)]
+    try:
+        sock.sendmsg([message[:4]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("2i", *fds[:2]))])
+        sock.sendmsg([message[4:8]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("1i", fds[2]))])
+    finally:
+        for fd in fds:
+            os.close(fd)
+    sock.sendall(message[8:])
+    assert client.read_message(sock).startswith(b"PID ")
+    assert client.read_message(sock).split()[:2] == [b"EXIT", b"2"]
+    assert sock.recv(64) == b""
+    sock.close()
+    served.stop()
+
+
 def test_a_request_sent_in_small_pieces_is_read_whole(served: Served) -> None:
     served.start()
     sock = served.connect()
