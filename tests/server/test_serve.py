@@ -897,6 +897,33 @@ def _raises(what: BaseException) -> Callable[[], int]:
     return cli
 
 
+def _killed_by(signum: int) -> Callable[[], int]:
+    def cli() -> int:
+        os.kill(os.getpid(), signum)  # the run's handlers are the defaults: it ends here, unanswered
+        return 0
+
+    return cli
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_run_killed_before_it_answers_is_answered_128_plus_n_and_the_server_goes_on(served: Served, signum: int) -> None:
+    """A run that ends by a signal gives no answer of its own: the server answers for it
+    when it reaps it, with 128 + N and the CPU time of its process, then serves the next."""
+    served.start(cli=_killed_by(signum))
+    for _ in range(2):
+        sock = served.connect()
+        served.send_run(sock, _bad_option(served))
+        assert client.read_message(sock).startswith(b"PID ")
+        words = client.read_message(sock).split()
+        assert words[:2] == [b"EXIT", str(128 + signum).encode()] and len(words) == 4
+        assert all(len(w.partition(b".")[2]) == 6 and float(w) >= 0 for w in words[2:])
+        assert sock.recv(64) == b""  # one answer, then the end
+        sock.close()
+    status = served.status()
+    assert status is not None and (status["served"], status["running"]) == ("2", "0")
+    served.stop()
+
+
 @pytest.mark.parametrize("raised, code, said", [
     (SystemExit(None), 0, ""), (SystemExit(3), 3, ""), (SystemExit(259), 3, ""), (SystemExit("a reason"), 1, None),
     (KeyboardInterrupt(), 130, None),
