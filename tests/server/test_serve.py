@@ -988,6 +988,23 @@ def test_a_second_server_leaves_a_live_one_be(served: Served) -> None:
     served.stop()
 
 
+def test_a_second_server_leaves_a_live_one_be_even_when_its_lock_file_was_removed(served: Served) -> None:
+    """The lock is free (its file removed and made again), but a live server answers on the
+    socket: the new one leaves its socket and pid file alone and exits."""
+    first = served.start()
+    socket_path = os.path.join(served.folder, client.SOCKET)
+    inode = os.stat(socket_path).st_ino
+    os.unlink(os.path.join(served.folder, "lock"))
+    second = served.forks(lambda: serve.serve(served.folder), env=served.env())
+    assert second.wait() == 0
+    assert os.stat(socket_path).st_ino == inode
+    with open(os.path.join(served.folder, client.PID_FILE)) as f:
+        assert f.read() == f"{first.pid}\n"
+    status = served.status()
+    assert status is not None and status["pid"] == str(first.pid)
+    served.stop()
+
+
 def test_a_dead_servers_socket_and_pid_are_replaced(served: Served) -> None:
     os.makedirs(served.folder, mode=0o700)
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
