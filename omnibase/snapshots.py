@@ -137,9 +137,9 @@ def call_key(name: str, value: Any) -> str:
     >>> call_key("lint", ("a.py",)) == call_key("lint", ("b.py",))
     False
     """
-    import hashlib
+    from omnibase.core.digests import sha256
 
-    return f"{name}:{hashlib.sha256(encode(value)).hexdigest()[:24]}"
+    return f"{name}:{sha256(encode(value)).hexdigest()[:24]}"
 
 
 # --- files -----------------------------------------------------------------------------------
