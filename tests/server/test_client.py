@@ -87,6 +87,14 @@ def test_no_git_folder_without_a_hooks_folder_of_a_git_folder(tmp_path: Path, ar
     assert client._git_dir(filled) is None
 
 
+def test_a_git_folder_whose_path_holds_an_equals_sign_is_found(tmp_path: Path) -> None:
+    """``--hook-dir=DIR``: everything after the first ``=`` is the folder, ``=`` and all."""
+    root = init_repo(tmp_path / "a=b" / "c=d")
+    hooks = str(root / ".git" / "hooks")
+    assert client._git_dir([f"--hook-dir={hooks}", "--"]) == str(root / ".git")
+    assert client._git_dir(["--hook-dir", hooks, "--"]) == str(root / ".git")
+
+
 def test_only_the_first_hook_dir_counts(tmp_path: Path) -> None:
     root = init_repo(tmp_path / "r")
     assert client._git_dir(["--hook-dir", str(tmp_path / "hooks"), "--hook-dir", str(root / ".git" / "hooks")]) is None
