@@ -262,6 +262,28 @@ def test_an_error_of_the_client_before_it_knows_the_git_folder_means_the_plain_r
     assert not started.exists()
 
 
+def test_a_server_too_busy_to_take_the_connection_means_the_plain_run_at_once(hook: Hook) -> None:
+    """The server's queue of connections not yet accepted is full (it is busy): the client
+    does not wait for it, it runs the hook the plain way (and starts a server, which finds
+    this one alive and leaves it be)."""
+    hook.listen()
+    assert hook.listener is not None
+    hook.listener.listen(0)  # one connection waiting fills the queue
+    waiting = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    waiting.connect(os.path.join(hook.folder, client.SOCKET))
+    try:
+        assert hook.run().wait() == PLAIN
+        wait_for(lambda: len(hook.records()) == 2, "the server's start")
+        assert sorted(r["argv"] for r in hook.records()) == sorted([hook.plain_run(), hook.server_start()])
+        conn, _ = hook.listener.accept()  # the connection that waited, none of the client's
+        conn.close()
+        hook.listener.settimeout(0.0)
+        with pytest.raises(BlockingIOError):
+            hook.listener.accept()
+    finally:
+        waiting.close()
+
+
 def test_a_planted_socket_gets_nothing_and_the_run_is_plain(hook: Hook) -> None:
     hook.listen()
     os.chmod(os.path.join(hook.folder, client.SOCKET), 0o666)
