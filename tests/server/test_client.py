@@ -135,12 +135,33 @@ def test_a_message_sent_in_pieces_is_read_whole() -> None:
         b.close()
 
 
+class _Trickle(socket.socket):
+    """A socket whose reads return at most 1,000 bytes each, as a busy peer's can."""
+
+    def recv(self, n: int, flags: int = 0) -> bytes:  # type: ignore[override]
+        return super().recv(min(n, 1000), flags)
+
+
+def test_a_message_that_comes_in_short_reads_is_read_whole_and_not_one_byte_more() -> None:
+    a, b = socket.socketpair()
+    reader = _Trickle(fileno=b.detach())
+    body = bytes(range(250)) * 10  # 2,500 bytes: three reads
+    a.sendall(client.frame(body) + client.frame(b"next"))
+    a.shutdown(socket.SHUT_WR)
+    try:
+        assert client.read_message(reader) == body
+        assert client.read_message(reader) == b"next"  # what follows is left for the next read
+    finally:
+        a.close()
+        reader.close()
+
+
 @pytest.mark.parametrize("sent", [b"", b"OMB1\x00\x00", b"OMB1\x00\x00\x00\x05abc", b"OMB1\x00\x00\x00\x01"])
 def test_a_message_cut_short_is_a_connection_error(sent: bytes) -> None:
     a, b = socket.socketpair()
     a.sendall(sent)
     a.close()
-    with pytest.raises(ConnectionError, match="closed"):
+    with pytest.raises(ConnectionError, match="^the server closed the connection$"):
         client.read_message(b)
     b.close()
 
@@ -148,7 +169,7 @@ def test_a_message_cut_short_is_a_connection_error(sent: bytes) -> None:
 def test_an_answer_without_the_magic_is_not_a_server() -> None:
     a, b = socket.socketpair()
     a.sendall(b"OMB2\x00\x00\x00\x02OK")
-    with pytest.raises(ConnectionError, match="not an omnibase server"):
+    with pytest.raises(client.ProtocolError, match="^not an omnibase server$"):
         client.read_message(b)
     a.close()
     b.close()
@@ -242,6 +263,12 @@ def test_a_server_as_it_leaves_its_folder_is_connected_blocking(listener: Listen
 
 def test_no_folder_no_connection(tmp_path: Path) -> None:
     assert client.connect(str(tmp_path / "nothing")) is None
+
+
+def test_a_folder_without_a_socket_is_no_server(listener: Listener) -> None:
+    """A server that exited removed its socket; the folder and its pid file may stay."""
+    (listener.folder / client.SOCKET).unlink()
+    assert client.connect(str(listener.folder)) is None
 
 
 @pytest.mark.parametrize("mode", [0o750, 0o705, 0o710, 0o701, 0o770])
