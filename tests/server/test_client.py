@@ -115,6 +115,7 @@ def test_a_frame_is_magic_then_the_big_endian_length_then_the_body() -> None:
 
 def test_a_message_sent_in_pieces_is_read_whole() -> None:
     a, b = socket.socketpair()
+    b.settimeout(10)  # a wrong read fails the test instead of waiting for ever
     body = bytes(range(256)) * 300
     message = client.frame(body)
 
@@ -145,6 +146,7 @@ class _Trickle(socket.socket):
 def test_a_message_that_comes_in_short_reads_is_read_whole_and_not_one_byte_more() -> None:
     a, b = socket.socketpair()
     reader = _Trickle(fileno=b.detach())
+    reader.settimeout(10)  # a wrong read fails the test instead of waiting for ever
     body = bytes(range(250)) * 10  # 2,500 bytes: three reads
     a.sendall(client.frame(body) + client.frame(b"next"))
     a.shutdown(socket.SHUT_WR)
@@ -159,6 +161,7 @@ def test_a_message_that_comes_in_short_reads_is_read_whole_and_not_one_byte_more
 @pytest.mark.parametrize("sent", [b"", b"OMB1\x00\x00", b"OMB1\x00\x00\x00\x05abc", b"OMB1\x00\x00\x00\x01"])
 def test_a_message_cut_short_is_a_connection_error(sent: bytes) -> None:
     a, b = socket.socketpair()
+    b.settimeout(10)  # a wrong read fails the test instead of waiting for ever
     a.sendall(sent)
     a.close()
     with pytest.raises(ConnectionError, match="^the server closed the connection$"):
@@ -168,6 +171,7 @@ def test_a_message_cut_short_is_a_connection_error(sent: bytes) -> None:
 
 def test_an_answer_without_the_magic_is_not_a_server() -> None:
     a, b = socket.socketpair()
+    b.settimeout(10)  # a wrong read fails the test instead of waiting for ever
     a.sendall(b"OMB2\x00\x00\x00\x02OK")
     with pytest.raises(client.ProtocolError, match="^not an omnibase server$"):
         client.read_message(b)
