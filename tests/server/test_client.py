@@ -10,13 +10,13 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from omnibase.server import client
-from tests.support import git, init_repo, linked_worktree
+from tests.support import Forks, git, init_repo, linked_worktree
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux-only")
 
@@ -291,6 +291,53 @@ def test_a_folder_under_a_symlink_is_not_used(listener: Listener, tmp_path: Path
     link = tmp_path / "parent-link"
     link.symlink_to(listener.folder.parent)
     assert not _connects(link / "server")
+
+
+def _swapped_after_the_check(monkeypatch: pytest.MonkeyPatch, swap: Callable[[], None]) -> None:
+    """The folder passes ``connect``'s first look, then is replaced before it is opened
+    (someone racing the hook)."""
+    check = client._private_dir
+
+    def then_swapped(path: str) -> bool:
+        ok = check(path)
+        swap()
+        return ok
+
+    monkeypatch.setattr(client, "_private_dir", then_swapped)
+
+
+def test_a_folder_replaced_by_a_symlink_after_its_check_is_not_followed(listener: Listener, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+
+    def swap() -> None:
+        listener.folder.rename(elsewhere)  # the socket, the pid file and the listener go with it
+        listener.folder.symlink_to(elsewhere)
+
+    _swapped_after_the_check(monkeypatch, swap)
+    assert client.connect(str(listener.folder)) is None
+    listener.sock.settimeout(0.0)
+    with pytest.raises(BlockingIOError):
+        listener.sock.accept()  # never connected
+
+
+def test_a_folder_replaced_by_a_fifo_after_its_check_is_not_waited_on(listener: Listener, tmp_path: Path, forks: Forks) -> None:
+    def swap() -> None:
+        listener.folder.rename(tmp_path / "elsewhere")
+        os.mkfifo(listener.folder, 0o600)  # opening it to read would wait for a writer
+
+    def hook() -> int:
+        check = client._private_dir
+
+        def then_swapped(path: str) -> bool:
+            ok = check(path)
+            swap()
+            return ok
+
+        client._private_dir = then_swapped  # type: ignore[assignment]
+        return 0 if client.connect(str(listener.folder)) is None else 1
+
+    assert forks(hook).wait() == 0
 
 
 def test_a_file_in_place_of_the_folder_is_not_used(tmp_path: Path) -> None:
