@@ -587,6 +587,16 @@ def test_the_distributions_are_read_beside_the_interpreter(tmp_path: Path, monke
     assert client.key({}, str(package)) != before
 
 
+def test_the_distributions_of_a_prefix_with_only_dist_packages_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's interpreters install into ``dist-packages`` and have no ``site-packages``."""
+    dist = _site(tmp_path / "usr").parent / "dist-packages"
+    (dist / "tool-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "usr" / "bin" / "python"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "usr"))
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path / "usr"))
+    assert client._distributions() == [f"{dist}/tool-1.0.dist-info"]
+
+
 def test_the_distributions_of_every_prefix_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for prefix in ("base", "env"):
         _site(tmp_path / prefix).mkdir(parents=True)
