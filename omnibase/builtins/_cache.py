@@ -2,7 +2,7 @@
 
 One record per file content: the key is made of the file's git blob id and mode (``git
 ls-files -s``, free for a file whose working copy is what the index holds), its path, the
-Python version and omnibase's version; the record holds identify's tags and the size of
+Python version, omnibase's version and the installed identify and ruamel.yaml (``versions``); the record holds identify's tags and the size of
 the file (so a known file is not even opened) and, per check signature, the checks that
 applied and passed. A check's signature is its name and options and, for a fixer, the
 fixers before it (whose output it starts from). Any change to one of those is another
@@ -82,11 +82,41 @@ _SQL: Final = {
 }
 
 
+#: The libraries whose answers a cached verdict holds: identify's tags (which checks a file
+#: gets) and ruamel.yaml's parser (check-yaml's verdicts); each named by the stat data of
+#: the files that decide (an upgrade or reinstall rewrites them: another key, so a miss).
+_LIBRARIES: Final = (("identify", ("__init__.py", "identify.py", "extensions.py")), ("ruamel.yaml", ("__init__.py", "main.py")))
+
+
+def _installed(name: str, files: tuple[str, ...]) -> str:
+    """``name``'s folder and the size and modification time of ``files`` in it (``-``:
+    not found; then the checks that need it fail, and their failures are not cached)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if not folders:
+        return f"{name} -"
+    stats = []
+    for file in files:
+        try:
+            st = os.stat(os.path.join(folders[0], file))
+            stats.append(f"{st.st_size}.{st.st_mtime_ns}")
+        except OSError:
+            stats.append("-")
+    return f"{name} {folders[0]} {' '.join(stats)}"
+
+
 def versions() -> str:
-    """What else a verdict depends on: the key format, the Python and omnibase."""
+    """What else a verdict depends on: the key format, the Python, omnibase, and the
+    installed identify and ruamel.yaml (``_LIBRARIES``)."""
     from omnibase import _version
 
-    return f"{FORMAT}\0{sys.implementation.name}-{sys.version}\0{_version.__version__}"
+    libraries = "\0".join(_installed(name, files) for name, files in _LIBRARIES)
+    return f"{FORMAT}\0{sys.implementation.name}-{sys.version}\0{_version.__version__}\0{libraries}"
 
 
 class Known(msgspec.Struct, frozen=True, array_like=True):

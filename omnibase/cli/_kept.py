@@ -1,11 +1,11 @@
 """A failed step's whole output, kept beside the run when the human view cuts it.
 
-The human view shows the head and the tail of a failure's message (``formatters.cut_lines``);
+The human view shows the head and the tail of a failure's message (``formats.human.cut_lines``);
 the machine formats carry all of it (up to ``omnibase.core.redact.MAX_TEXT``). So that a
 person reading the terminal can still see the lines left out, each cut output is written
 to ``outputs/<run id>/<step>.txt`` in the state folder (``omnibase._io.state.outputs_dir``),
 redacted as every rendering is, and the report's metadata names the file
-(``formatters.OUTPUT_FILE`` + the step's name), which the human view prints. Only the last
+(``formats.human.OUTPUT_FILE`` + the step's name), which the human view prints. Only the last
 ``KEEP_OUTPUTS`` runs' folders are kept. A run that changes nothing (dry-run) writes none.
 """
 
@@ -23,7 +23,7 @@ __all__ = ["keep_cut_outputs"]
 
 
 def _cut(text: str) -> bool:
-    from omnibase.cli.formatters import cut_lines
+    from omnibase.cli.formats.human import cut_lines
 
     return cut_lines(text.splitlines(), 0)[1] > 0
 
@@ -34,7 +34,8 @@ def keep_cut_outputs(report: RunReport, root: str, cwd: str) -> RunReport:
     written (the machine formats still carry the output)."""
     from omnibase._io.atomic import write_atomic
     from omnibase._io.state import KEEP_OUTPUTS, make_state_dir, outputs_dir, safe_name, state_dir_of
-    from omnibase.cli.formatters import OUTPUT_FILE, clean
+    from omnibase.cli.formats.human import OUTPUT_FILE
+    from omnibase.cli.formatters import clean
 
     cut = [s for s in report.steps if s.error is not None and _cut(str(getattr(s.error, "message", "") or ""))]
     if not cut:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -38,6 +38,10 @@ __all__ = ["COMMAND", "MAX_ARGV", "Command", "CommandKind", "CommandOutput"]
 #: ``ARG_MAX`` also counts the environment).
 MAX_ARGV = 100_000
 MAX_OUTPUT: Final = _proc.MAX_OUTPUT
+
+#: A command's run as a value: yields (argv, seconds left, process options) per batch, is
+#: sent each batch's (exit code, output) or failure, returns the verdict.
+_Batches = Generator[tuple[list[str], "float | None", dict[str, Any]], Result[tuple[int, str], StepError], Result[Any, StepError]]
 
 
 class CommandOutput(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,24 +82,37 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     def run(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
         """Run it here and now, stopped (with its process tree) after ``timeout`` seconds or
         its own, whichever is shorter."""
-        planned = self._plan(ctx)
-        if planned is None:
-            return Success(Skip(reason="no files to check"))
-        batches, nfiles = planned
-        kw, deadline, done = self._options(ctx, span_id), _deadline(self.timeout, timeout), []
-        before = self._junit_stamp(ctx)
+        batches = self._batches_of(ctx, timeout, span_id)
         try:
-            for batch in batches:
-                ran = _proc.run_command([*self.argv, *batch], timeout=_left(deadline), **kw)
-                if isinstance(ran, Failure):
-                    return _budget(ran, self.timeout, timeout)
-                done.append(ran.unwrap())
+            ask = next(batches)
+            while True:
+                argv, left, kw = ask
+                ask = batches.send(_proc.run_command(argv, timeout=left, **kw))
+        except StopIteration as finished:
+            verdict: Result[Any, StepError] = finished.value
+            return verdict
         finally:
-            _remove_scratch(kw)
-        return self._verdict(done, nfiles, self._junit_cases(ctx, before))
+            batches.close()  # a batch that raised: its scratch folder goes all the same
 
     async def arun(self, ctx: ExecCtx, value: object, *, timeout: float | None = None, span_id: str = "") -> Result[Any, StepError]:
-        """``run`` as asyncio subprocesses."""
+        """``run`` as asyncio subprocesses (the same batches: ``_batches_of``)."""
+        batches = self._batches_of(ctx, timeout, span_id)
+        try:
+            ask = next(batches)
+            while True:
+                argv, left, kw = ask
+                ask = batches.send(await _proc.arun_command(argv, timeout=left, **kw))
+        except StopIteration as finished:
+            verdict: Result[Any, StepError] = finished.value
+            return verdict
+        finally:
+            batches.close()
+
+    def _batches_of(self, ctx: ExecCtx, timeout: float | None, span_id: str) -> _Batches:
+        """The whole run without its I/O: yields each batch's argv, the time left and the
+        process options, is sent what running it gave, and returns the verdict (the first
+        failure to run a batch, or the verdict of them all). ``run`` and ``arun`` drive it,
+        one with processes, one with asyncio subprocesses."""
         planned = self._plan(ctx)
         if planned is None:
             return Success(Skip(reason="no files to check"))
@@ -104,7 +121,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
         before = self._junit_stamp(ctx)
         try:
             for batch in batches:
-                ran = await _proc.arun_command([*self.argv, *batch], timeout=_left(deadline), **kw)
+                ran = yield [*self.argv, *batch], _left(deadline), kw
                 if isinstance(ran, Failure):
                     return _budget(ran, self.timeout, timeout)
                 done.append(ran.unwrap())
@@ -185,27 +202,44 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CommandKind(kinds.PythonKind):
-    """Commands run in processes of their own, stopped at the invocation's limit."""
+    """Commands run in processes of their own, stopped at the invocation's limit.
+
+    A kind whose function needs something first (a hook's repository or environment:
+    ``omnibase.repos``) says so in ``ready``/``aready``; the time of that preparation does
+    not count as the step's."""
 
     name: str = "command"
     timed: bool = True
     awaitable: bool = True
     own_process: bool = True
 
+    def ready(self, intent: Invoke) -> Result[Any, StepError]:
+        """The ``Command`` to run now, or the step's result without running one."""
+        return Success(_command_of(intent))
+
+    async def aready(self, intent: Invoke) -> Result[Any, StepError]:
+        return self.ready(intent)
+
     def call(self, intent: Invoke) -> Called:
-        command = _command_of(intent)
         started = time.monotonic_ns()
         try:
-            returned = command.run(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
+            ready = self.ready(intent)
+            if not isinstance(ready, Success) or not isinstance(ready.unwrap(), Command):
+                return Called(ready, None, started, time.monotonic_ns())
+            started = time.monotonic_ns()
+            returned = ready.unwrap().run(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
         except Exception as exc:
             return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
         return Called(returned, None, started, time.monotonic_ns())
 
     async def acall(self, intent: Invoke) -> Called:
-        command = _command_of(intent)
         started = time.monotonic_ns()
         try:
-            returned = await command.arun(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
+            ready = await self.aready(intent)
+            if not isinstance(ready, Success) or not isinstance(ready.unwrap(), Command):
+                return Called(ready, None, started, time.monotonic_ns())
+            started = time.monotonic_ns()
+            returned = await ready.unwrap().arun(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
         except Exception as exc:
             return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
         return Called(returned, None, started, time.monotonic_ns())

@@ -27,13 +27,13 @@ flowchart TD
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 from toolz import groupby
 
+from omnibase.core.columns import clip, width_of
 from omnibase.core.shape import kind_of, shape_of
 from omnibase.core.step import Layout, Shape, Step
 from omnibase.core.values import GraphNode, RunReport, Status
@@ -209,32 +209,6 @@ def escaped(name: str) -> str:
     if name.isprintable():
         return name
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
-
-
-def width_of(line: str) -> int:
-    """The terminal columns ``line`` takes: wide (East Asian W/F) characters two,
-    combining marks and zero-width format characters none, the rest one."""
-    cols = 0
-    for c in line:
-        if unicodedata.combining(c) or unicodedata.category(c) in ("Cf", "Mn", "Me"):
-            continue
-        cols += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
-    return cols
-
-
-def clip(line: str, width: int) -> str:
-    """``line`` cut to ``width`` terminal columns (see ``width_of``), ending in ``...`` when cut."""
-    if width_of(line) <= width:
-        return line
-    out: list[str] = []
-    cols = 0
-    for c in line:
-        w = width_of(c)
-        if cols + w > width - 3:
-            break
-        out.append(c)
-        cols += w
-    return "".join(out) + "..."
 
 
 def _seconds(s: float) -> str:

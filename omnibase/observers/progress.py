@@ -255,7 +255,7 @@ class Progress:
             return
         if self._running() and self._n[4] is not None:
             text += ": " + str(self._n[4].name)
-        from omnibase.core.visual import clip
+        from omnibase.core.columns import clip
 
         # one line, never wrapped: erasing it must erase all of it
         text = clip("".join(c if c.isprintable() else "?" for c in text), self.width - 1)

@@ -17,16 +17,14 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
 from returns.result import Failure, Result, Success
 
-from omnibase.components.command import Command
-from omnibase.core.intents import Called, Invoke
-from omnibase.core.lift import format_traceback
+from omnibase.components.command import Command, CommandKind
+from omnibase.core.intents import Invoke
 from omnibase.core.values import ExecCtx, Skip, StepError, Unresolved
 from omnibase.drivers import kinds
 from omnibase.repos._cache import clone, record_use
@@ -125,45 +123,20 @@ def _say(line: str) -> None:
     print(f"omnibase: {line}", file=sys.stderr, flush=True)
 
 
-class RepoHookKind(kinds.PythonKind):
+class RepoHookKind(CommandKind):
     """Hooks of repositories run as commands do (in processes of their own, stopped at the
-    invocation's limit); building their environment does not count against that limit."""
+    invocation's limit), once their repository or environment is ready; building it does
+    not count against that limit."""
 
     name: str = "repo-hook"
-    timed: bool = True
-    awaitable: bool = True
-    own_process: bool = True
 
-    def call(self, intent: Invoke) -> Called:
-        hook = _hook_of(intent)
-        started = time.monotonic_ns()
-        try:
-            ready = hook.prepare(intent.ctx)
-            if isinstance(ready, Failure) or isinstance(ready.unwrap(), Skip):
-                return Called(ready, None, started, time.monotonic_ns())
-            started = time.monotonic_ns()
-            returned = ready.unwrap().run(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
-        except Exception as exc:
-            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-        return Called(returned, None, started, time.monotonic_ns())
+    def ready(self, intent: Invoke) -> Result[Any, StepError]:
+        return _hook_of(intent).prepare(intent.ctx)
 
-    async def acall(self, intent: Invoke) -> Called:
+    async def aready(self, intent: Invoke) -> Result[Any, StepError]:
         import asyncio
 
-        hook = _hook_of(intent)
-        started = time.monotonic_ns()
-        try:
-            ready = await asyncio.to_thread(hook.prepare, intent.ctx)  # a build must not block the loop
-            if isinstance(ready, Failure) or isinstance(ready.unwrap(), Skip):
-                return Called(ready, None, started, time.monotonic_ns())
-            started = time.monotonic_ns()
-            returned = await ready.unwrap().arun(intent.ctx, intent.value, timeout=intent.limit, span_id=intent.span_id)
-        except Exception as exc:
-            return Called(None, exc, started, time.monotonic_ns(), traceback=format_traceback(exc))
-        return Called(returned, None, started, time.monotonic_ns())
-
-    def context(self, fn: Any, ctx: ExecCtx) -> ExecCtx:
-        return ctx  # the command selects its files itself, from the whole list
+        return await asyncio.to_thread(_hook_of(intent).prepare, intent.ctx)  # a build must not block the loop
 
 
 def _hook_of(intent: Invoke) -> RepoHook:

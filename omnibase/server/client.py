@@ -162,7 +162,7 @@ def server_pid(folder_fd: int) -> int | None:
     """The pid the server wrote in its folder (opened by ``folder_fd``), if the file is ours,
     private and a regular file."""
     try:
-        fd = os.open(PID_FILE, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
+        fd = os.open(PID_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)  # a FIFO must not block
     except OSError:
         return None
     try:
@@ -320,10 +320,27 @@ def start_server(folder: str) -> None:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        os.closerange(3, 256)
+        _close_inherited()
         os.execv(sys.executable, [sys.executable, "-P", "-c", SERVE, folder])
     finally:
         os._exit(0)
+
+
+def _close_inherited() -> None:
+    """Close every descriptor above 2 (a server must not hold the pipes of the git that
+    started the hook open: whoever reads them would wait for it). The open ones are read
+    from ``/proc/self/fd``, however high; without it, the first 65,536."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):
+        os.closerange(3, 65_536)
+        return
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the listing's own descriptor, closed already
 
 
 def _fall_back(args: Sequence[str], folder: str | None) -> None:

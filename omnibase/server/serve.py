@@ -43,6 +43,7 @@ PRELOAD = (
     "omnibase.cli._main", "omnibase.cli._process", "omnibase.cli._commands", "omnibase.cli._modes",
     "omnibase.cli._observe", "omnibase.cli._terminal", "omnibase.cli._reports", "omnibase.cli._catalogue",
     "omnibase.cli._graphs", "omnibase.cli.formatters", "omnibase.cli.formats", "omnibase.cli.formats._lazy",
+    "omnibase.cli.formats.human",
     "omnibase.precommit._install", "omnibase.precommit._stash", "omnibase.precommit._supervise",
     "omnibase._io.git", "omnibase._io.atomic",
     "omnibase.core.redact", "omnibase.drivers.isolation.spawn", "omnibase.interpreter", "omnibase.drivers",

@@ -577,8 +577,9 @@ def test_a_key_is_a_16_byte_digest():
 def test_the_versions_name_the_key_format_python_and_omnibase():
     from omnibase import _version
 
-    fmt, python, ours = _cache.versions().split("\0")
+    fmt, python, ours, identify, ruamel = _cache.versions().split("\0")
     assert fmt == _cache.FORMAT and python == f"{sys.implementation.name}-{sys.version}" and ours == _version.__version__
+    assert identify.startswith("identify ") and ruamel.startswith("ruamel.yaml ")  # tests/builtins/test_cache_versions.py
 
 
 def test_a_selection_key_changes_with_each_thing_it_is_made_of(many):

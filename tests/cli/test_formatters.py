@@ -15,7 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnibase.cli.formatters import FORMATTERS, RenderOptions, default_format, detect_options, json_schema, width_of
+from omnibase.cli.formatters import FORMATTERS, RenderOptions, default_format, detect_options, json_schema
+from omnibase.core.columns import width_of
 from omnibase.core.values import (
     GateDecision,
     CircuitOpen,

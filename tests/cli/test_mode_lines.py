@@ -7,7 +7,9 @@ import subprocess
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnibase.cli.formatters import RenderOptions, render_human, width_of
+from omnibase.cli.formats.human import render_human
+from omnibase.cli.formatters import RenderOptions
+from omnibase.core.columns import width_of
 from omnibase.core.values import PlanEntry, Profiled, RunReport, Status, StepTiming, Summary
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=150)

@@ -71,7 +71,7 @@ def test_live_drawing_is_throttled_clipped_and_erased() -> None:
 
 def test_the_live_line_fits_the_terminal_in_columns() -> None:
     from omnibase.core.intents import Started
-    from omnibase.core.visual import width_of
+    from omnibase.core.columns import width_of
 
     shown: list[str] = []
     progress = Progress(5, "live", width=30, write=shown.append, clock=Clock())

@@ -15,7 +15,7 @@ __all__ = ["FORMAT_NAMES", "RENDERERS"]
 
 #: Format name -> ``module:function`` of its renderer ``(RunReport, RenderOptions) -> str``.
 RENDERERS: Mapping[str, str] = {
-    "human": "omnibase.cli.formatters:render_human",
+    "human": "omnibase.cli.formats.human:render_human",
     "json": "omnibase.cli.formatters:render_json",
     "yaml": "omnibase.cli.formatters:render_yaml",
     "junit": "omnibase.cli.formats.junit:render_junit",
