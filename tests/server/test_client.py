@@ -440,6 +440,29 @@ def test_a_repository_deeper_than_the_socket_path_limit_is_connected(tmp_path: P
         sock.close()
 
 
+def test_a_started_server_keeps_no_descriptor_open_however_high(forks: Forks) -> None:
+    """A caller's descriptor above 65,535 (containers often allow a million) is closed too."""
+    import resource
+
+    high = 70_000
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard <= high:
+        pytest.skip(f"descriptors stop at {hard} here")
+
+    def detached() -> int:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (high + 1, hard))
+        r, w = os.pipe()
+        os.dup2(w, high, inheritable=True)
+        client._close_inherited()
+        try:
+            os.fstat(high)
+        except OSError:
+            return 0
+        return 1
+
+    assert forks(detached).wait() == 0
+
+
 # --- status and stop ------------------------------------------------------------------------
 
 
