@@ -531,6 +531,12 @@ def test_without_a_version_file_the_version_is_a_question_mark(tmp_path: Path) -
     assert client.key({}, str(package)).split("\t")[3].startswith("2:")
 
 
+def test_a_version_file_that_is_not_utf8_still_gives_a_key(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / "_version.py").write_bytes(b'__version__ = "1.2\xff"\n')
+    assert client.key({}, str(package)).split("\t")[2] == '= "1.2\ufffd"'
+
+
 def test_the_key_of_the_installed_package_is_the_default() -> None:
     here = os.path.dirname(os.path.dirname(os.path.abspath(client.__file__)))
     assert client.key() == client.key(os.environ, here)
