@@ -585,6 +585,14 @@ def test_caches_and_other_files_do_not_change_the_key(tmp_path: Path) -> None:
     assert client.key({}, str(package)) == before
 
 
+def test_an_editors_lock_file_in_the_package_does_not_stop_the_key(tmp_path: Path) -> None:
+    """Emacs marks a file it edits with a symlink ``.#NAME`` to nowhere; the key reads the
+    link itself, never what it points to."""
+    package = _package(tmp_path)
+    (package / "sub" / ".#b.py").symlink_to("user@host.1234:1700000000")
+    assert client.key({}, str(package)).split("\t")[3].startswith("4:")
+
+
 def test_only_the_search_path_variables_of_the_environment_count(tmp_path: Path) -> None:
     package = _package(tmp_path)
     assert client.key({"HOME": "/x", "PATH": "/y"}, str(package)) == client.key({}, str(package))
