@@ -62,28 +62,35 @@ def end_of_file_fixer(path: str, content: bytes, opts: EndOfFileOpts) -> Verdict
 
 
 _ASCII_WS = b" \t\x0b\x0c\r"  # bytes.rstrip()'s set, less the LF that splits lines
+#: How a CRLF line with trailing whitespace ends: its CR is the line ending, so what
+#: comes before that CR is the whitespace (a CR too).
+_BEFORE_CRLF = tuple(bytes([w]) + b"\r\n" for w in _ASCII_WS)
 
 
-def _any_trailing_ws(lines: list[bytes]) -> bool:
-    """Whether stripping ASCII whitespace would change any of these LF-split lines."""
-    for line in lines[:-1]:
-        if line:
-            last = line[-1]
-            if last == 13:  # a CRLF line: look before its CR
-                if len(line) > 1 and line[-2] in _ASCII_WS:
-                    return True
-            elif last in _ASCII_WS:
-                return True
-    return bool(lines[-1]) and lines[-1][-1] in _ASCII_WS
+def _any_trailing_ws(content: bytes) -> bool:
+    """Whether stripping ASCII whitespace from its LF-split lines would change ``content``,
+    asked of the whole buffer (no line built): a space before LF (what a finding usually
+    is: one scan), a tab, vertical tab or form feed before LF (each pair looked for only
+    when the byte occurs at all: a ``memchr``), whitespace before a CRLF (only when there
+    is a CR), or whitespace at the very end (a last line with no LF)."""
+    if content[-1:] and content[-1] in _ASCII_WS:
+        return True
+    return (
+        b" \n" in content
+        or (b"\t" in content and b"\t\n" in content)
+        or (b"\x0b" in content and b"\x0b\n" in content)
+        or (b"\x0c" in content and b"\x0c\n" in content)
+        or (b"\r" in content and any(pair in content for pair in _BEFORE_CRLF))
+    )  # written out: a loop over the three pairs costs as much as the scans of a small file
 
 
 def fix_trailing_whitespace(content: bytes, *, markdown: bool = False, chars: bytes | None = None) -> bytes:
     """Strips ``chars`` (default: ASCII whitespace, so also a lone CR or a form feed)
     from the end of every LF-terminated line, keeping its LF or CRLF. In markdown, a
     non-blank line's final two spaces (a hard line break) stay."""
-    lines = content.split(b"\n")
-    if not markdown and chars is None and not _any_trailing_ws(lines):
+    if not markdown and chars is None and not _any_trailing_ws(content):
         return content  # the common case: found without building anything
+    lines = content.split(b"\n")
     out = []
     last = len(lines) - 1
     for i, line in enumerate(lines):

@@ -260,6 +260,16 @@ class _Head:
         return self.start
 
     def whole(self) -> bytes:
+        if self.start is None and self.size >= HEAD_BYTES:
+            # a large file whose start nobody asked for (its name decided its tags): one
+            # read of all of it, not its start and then the rest joined to it (a copy)
+            self.fd = os.open(self.full, _READ_FLAGS)
+            parts = [os.read(self.fd, self.size + 1)]
+            while parts[-1]:  # to the end: a read stops short at 2 GiB, or where it grew
+                parts.append(os.read(self.fd, HEAD_BYTES))
+            self.close()
+            self.start = parts[0] if len(parts) == 2 else b"".join(parts)
+            return self.start
         start = self()
         if self.fd < 0:
             return start
@@ -373,6 +383,7 @@ def _pool_worker() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _keep_freed_memory()
     parent = os.getppid()
 
     def watch() -> None:
@@ -383,6 +394,33 @@ def _pool_worker() -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="omnibase-orphan-watch", daemon=True).start()
+
+
+#: glibc's ``mallopt`` parameters (malloc.h): free memory at the top of the heap is given
+#: back above ``_TRIM`` bytes; blocks from ``_MMAP`` bytes up get pages of their own.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_TRIM, _MMAP = 1 << 30, 32 << 20  # (32 MiB: the most glibc takes on 64-bit systems)
+
+
+def _keep_freed_memory() -> None:
+    """In a pool worker on glibc: keep freed memory for the next file instead of giving
+    it back to the system at once. By default glibc returns the top of the heap when
+    128 KiB of it is free, and gives every block over 128 KiB (a file's bytes, the
+    parser's growing lists) pages of its own, returned when freed; so each file parsed
+    takes its memory from the kernel again, one page fault per 4 KiB page touched (on
+    the standard library, 60,000 faults and 0.1 s of system time over 1,800 files). A
+    worker lives for one run, and its heap stays near what its largest file needed.
+    Elsewhere (another C library, no ``ctypes``) nothing changes."""
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (ValueError, OSError, AttributeError, ImportError):  # not glibc, or no confstr/ctypes
+        return
+    mallopt(_M_TRIM_THRESHOLD, _TRIM)
+    mallopt(_M_MMAP_THRESHOLD, _MMAP)
 
 
 def _run_files(
