@@ -585,6 +585,14 @@ def test_caches_and_other_files_do_not_change_the_key(tmp_path: Path) -> None:
     assert client.key({}, str(package)) == before
 
 
+def test_a_symlink_to_a_folder_in_the_package_is_not_walked(tmp_path: Path) -> None:
+    """A link back to the package itself would otherwise be walked for ever."""
+    package = _package(tmp_path)
+    before = client.key({}, str(package))
+    (package / "sub" / "loop").symlink_to(package)
+    assert client.key({}, str(package)) == before
+
+
 def test_an_editors_lock_file_in_the_package_does_not_stop_the_key(tmp_path: Path) -> None:
     """Emacs marks a file it edits with a symlink ``.#NAME`` to nowhere; the key reads the
     link itself, never what it points to."""
