@@ -20,7 +20,7 @@ machine it varies far less with the load than wall time does):
    runs (the cache is warm), and without it every time.
 2. The everyday commit: 5 staged files (4 modified ``.py``, 1 new ``.yaml``), new content
    before every run of every tool, so no tool (and no cache) has seen it. omnibase runs the
-   way the installed hook runs it: its client (``python -I -S omnibase/server/client.py``) and the
+   way the installed hook runs it: its client (``python -I -S -c LOAD omnibase/server/client.py``) and the
    repository's warm command server (started by the warm-up run; docs/server.md); and
    "omnibase (no server)": ``hook-impl`` in a fresh interpreter, as the hook does without a
    server. The served run's CPU time is the client's own plus the run's, which the server
@@ -200,8 +200,9 @@ def hook_argv(root: Path, omni: list[str]) -> dict[str, list[str]]:
     from omnibase.server import client as _client
 
     args = ["--hook-type=pre-commit", "--hook-dir", str(root / ".git" / "hooks"), "--"]
-    return {"omnibase": [sys.executable, "-I", "-S", str(Path(_client.__file__).resolve()), *args],
-            "omnibase (no server)": [*omni, "hook-impl", *args]}
+    plain = [*omni[: omni.index("-c") + 1], _client.RUN]  # the hook's own plain command line
+    return {"omnibase": [sys.executable, "-I", "-S", "-c", _client.LOAD, str(Path(_client.__file__).resolve()), *args],
+            "omnibase (no server)": [*plain, "hook-impl", *args]}
 
 
 def wait_for_server(root: Path) -> bool:

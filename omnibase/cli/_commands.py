@@ -185,7 +185,9 @@ def orch(args: argparse.Namespace) -> int:
     if git_dir is not None and request.stashes and not (request.listing or request.graph) and mode.writes and not mode.replays:
         from omnibase.precommit._stash import look_ahead
 
-        ahead = look_ahead(root, git_dir)  # the stash's lock and git status, started now
+        ahead = look_ahead(root, git_dir)  # the stash's lock and git status (the git hook started them already)
+    elif "omnibase.precommit._stash" in sys.modules:  # the git hook's early lock and status: not used
+        sys.modules["omnibase.precommit._stash"].drop_early()  # (none without that module: nothing imported)
     try:
         return _orch_in(args, request, root, git_dir, selector.unwrap(), (targets.unwrap(), otel.unwrap()), ahead)
     finally:

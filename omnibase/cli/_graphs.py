@@ -11,7 +11,7 @@ the last run's state), ``--maxfail``, the stage's gate and the per-tree history.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from returns.result import Failure, Result, Success
@@ -242,6 +242,12 @@ def _read_json(path: str) -> Any:
 
 
 def _write_json(path: str, data: Any) -> None:
+    _prepared_json(path, data)()
+
+
+def _prepared_json(path: str, data: Any) -> Callable[[], None]:
+    """The write of ``data`` to ``path`` once its folder is made (never through a symbolic
+    link: ``OSError`` when refused) and the bytes are ready: what is left is the write."""
     from omnibase._io.atomic import write_atomic
 
     from omnibase._io.state import make_state_dir
@@ -254,7 +260,7 @@ def _write_json(path: str, data: Any) -> None:
     # not fsynced: what a crash could lose is a hint (``--only-failed``, a gate's record of
     # a tree), rebuilt by the next run; the rename still leaves the old file or the new one
     encoded = msgspec.json.format(msgspec.json.encode(data, order="sorted"), indent=1) + b"\n"
-    write_atomic(path, encoded, durable=False)
+    return lambda: write_atomic(path, encoded, durable=False)
 
 
 def required_stages(registry: Any) -> frozenset[str]:
@@ -293,12 +299,14 @@ def record(root: str, report: RunReport, *, per_tree: bool) -> None:
     stage = report.stage
     outcome = report.summary.status.value if report.exit_code == 0 else Status.FAIL.value
     base = state_dir(root)
+    from omnibase.cli._process import at_end
+
     try:
-        _write_json(
+        at_end(_prepared_json(  # the write itself: in a served run after its answer (the commit does not wait for it)
             last_run_file(base, stage),
             {"stage": stage, "run_id": report.run_id, "results": {r.name: r.status.value for r in report.steps},
              "failed_cases": _failed_cases(report)},
-        )
+        ))  # fmt: skip
         tree = tree_id(root) if per_tree else ""
         if tree:
             path = trees_file(base)

@@ -12,7 +12,6 @@ redacted as every rendering is, and the report's metadata names the file
 from __future__ import annotations
 
 import os
-import shutil
 
 import msgspec
 from returns.result import Failure
@@ -64,6 +63,8 @@ def _prune(folder: str, keep: int) -> None:
         runs = sorted(os.scandir(folder), key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
     except OSError:
         return
+    import shutil  # here, where it is used: every commit loads this module, few cut an output
+
     for old in runs[keep:]:
         if old.is_dir(follow_symlinks=False):
             shutil.rmtree(old.path, ignore_errors=True)

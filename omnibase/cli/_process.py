@@ -13,10 +13,42 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from omnibase.core.values import RunReport
 
-__all__ = ["SIGNALLED", "check_output", "exit_code", "finish_report", "guarded", "supervised"]
+__all__ = ["SIGNALLED", "answer_first", "at_end", "check_output", "exit_code", "finish_at_end", "finish_report", "guarded", "supervised"]
 
 #: The signal (SIGTERM, SIGHUP) that interrupted this run, if any.
 SIGNALLED: list[int] = []
+
+#: The process that answers its client before it ends (a run the command server serves),
+#: and the work ``at_end`` left it for after its answer.
+_ANSWERING: list[int] = [0]
+_AT_END: list[Callable[[], None]] = []
+
+
+def answer_first() -> None:
+    """Said by the command server's run before it runs the command line: this process
+    answers its client, then does what ``at_end`` left (``finish_at_end``)."""
+    _ANSWERING[0] = os.getpid()
+
+
+def at_end(work: Callable[[], None]) -> None:
+    """Do ``work`` (a write nothing in this run reads back, which says nothing on success:
+    the last-run record) now, its errors the caller's; in a served run once it has
+    answered, so that the commit does not wait for it. A process forked from the served
+    run (the stash's supervised child) does its own at once."""
+    if _ANSWERING[0] == os.getpid():
+        _AT_END.append(work)
+    else:
+        work()
+
+
+def finish_at_end() -> None:
+    """Do what ``at_end`` left, in order. After the answer there is nobody to tell: an
+    error leaves that file as it was (the write is atomic) and the rest is still done."""
+    while _AT_END:
+        try:
+            _AT_END.pop(0)()
+        except Exception:
+            pass
 
 
 def _stop(signum: int, frame: object) -> None:

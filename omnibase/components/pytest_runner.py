@@ -30,7 +30,6 @@ import contextlib
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
@@ -157,6 +156,8 @@ class PytestRunner(msgspec.Struct, frozen=True, kw_only=True):
         argv = [*self.argv(xdist=xdist), *self.only]
         if not self.python:
             argv[0] = project_python(ctx.root)
+        import tempfile  # here: every run loads this module, few run pytest (tempfile brings random, shutil)
+
         with tempfile.TemporaryDirectory(prefix="omnibase-pytest-") as folder:
             cases_file = os.path.join(folder, "cases.jsonl")
             open(cases_file, "wb").close()

@@ -11,9 +11,12 @@ callers paint after cutting.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = ["char_width", "clip", "width_of"]
+
+_NOT_ASCII = re.compile("[^\x00-\x7f]")
 
 
 def char_width(ch: str) -> int:
@@ -35,7 +38,9 @@ def width_of(text: str) -> int:
     >>> width_of("abc"), width_of("日本"), width_of("✅"), width_of("⚠️")
     (3, 4, 2, 2)
     """
-    return sum(char_width(c) for c in text)
+    if text.isascii():  # every ASCII character is one column (none is wide, a mark or Cf)
+        return len(text)
+    return len(text) + sum(char_width(c) - 1 for c in _NOT_ASCII.findall(text))  # only those are asked
 
 
 def clip(text: str, width: int, mark: str = "...") -> str:

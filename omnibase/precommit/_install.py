@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from returns.result import Failure
 
-from omnibase._io.git import commit_of, git, git_text, repo_paths_ahead, settle_ahead, text
+from omnibase._io.git import commit_of, git, git_text, repo_paths, repo_paths_ahead, settle_ahead, text
 from omnibase.orchestrators.table import HOOK_TYPES, HOOKS, STAGES
 
 __all__ = ["MARKER", "hook_impl_command", "hook_script", "install_command", "restore_command", "uninstall_command"]
@@ -38,9 +38,10 @@ case $0 in  # this script's folder, without starting a process (dirname, a subsh
     *) HERE=. ;;
 esac
 RUN={run}  # -m would load runpy too
+LOAD={load}  # the client from its byte code, not compiled from source on every commit
 if [ -x "$INSTALL_PYTHON" ]; then
     if [ -f "$CLIENT" ] && [ "$OMNIBASE_SERVER" != 0 ]; then
-        exec "$INSTALL_PYTHON" -I -S "$CLIENT" --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
+        exec "$INSTALL_PYTHON" -I -S -c "$LOAD" "$CLIENT" --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
     fi
     exec "$INSTALL_PYTHON" -P -c "$RUN" hook-impl --hook-type={hook_type} --hook-dir "$HERE" -- "$@"
 fi
@@ -58,7 +59,8 @@ def hook_script(hook_type: str, python: str) -> str:
     from omnibase.server import client as _client
 
     return _SCRIPT.format(marker=MARKER, python=shlex.quote(python), hook_type=hook_type,
-                          client=shlex.quote(os.path.abspath(_client.__file__)), run=shlex.quote(_client.RUN))
+                          client=shlex.quote(os.path.abspath(_client.__file__)), run=shlex.quote(_client.RUN),
+                          load=shlex.quote(_client.LOAD))
 
 
 def _is_ours(path: str) -> bool:
@@ -290,10 +292,29 @@ def unstaged_config(root: str) -> str | None:
     path = find_registry(None, cwd=root, env=os.environ)
     if path is None:
         return None
+    rel = os.path.relpath(path, root)
+    known = _unstaged_early(root)
+    if known is not None:  # the stash's own git status said it, started at the hook's start
+        return rel if rel in known else None
     changed = git(["diff", "--name-only", "--no-ext-diff", "--", path], root)
     if isinstance(changed, Failure) or not changed.unwrap().strip():
         return None
-    return os.path.relpath(path, root)
+    return rel
+
+
+def _unstaged_early(root: str) -> frozenset[str] | None:
+    """The paths (relative to ``root``) whose work tree differs from the index, from the
+    git status ``look_ahead_early`` started, when it was started for this repository with
+    ``root`` its top (and answered); else None."""
+    from omnibase.precommit._stash import early_status
+
+    found = repo_paths(root)
+    if isinstance(found, Failure) or found.unwrap().root != root:
+        return None
+    status = early_status(root, found.unwrap().git_dir)
+    if status is None or isinstance(status, Failure):
+        return None
+    return frozenset(p for _, p in status.unwrap().unstaged)
 
 
 def _hook_env(hook_type: str, hook_args: Sequence[str]) -> None:
@@ -309,10 +330,13 @@ def hook_impl_command(args: argparse.Namespace, main: Callable[[list[str]], int]
     line's entry point, on the files the hook table says: the staged ones, each pushed
     range (``pre-push``), the commit message file (``commit-msg``, ``prepare-commit-msg``)
     or none (the ``post-*`` hooks and ``pre-rebase``: only ``always_run`` components work)."""
+    from omnibase.precommit._stash import drop_early
+
     repo_paths_ahead(os.getcwd())  # the run's first question to git, asked while it sets up
     try:
         return _hook_impl(args, main)
     finally:
+        drop_early()  # the stash's early lock and git status, if the run did not take them
         settle_ahead()  # a run that ended before asking leaves no git process behind
 
 
@@ -326,6 +350,11 @@ def _hook_impl(args: argparse.Namespace, main: Callable[[list[str]], int]) -> in
         _say(f"the legacy {args.hook_type} hook failed (exit {code})")
         return code
     if spec.files == "staged":
+        from omnibase.precommit._stash import look_ahead_early
+
+        # the stash's git status, started now beside repo_paths' git call (after the legacy
+        # hook, which may change files): it also answers whether the registry file is staged
+        look_ahead_early(os.getcwd())
         unstaged = unstaged_config(os.getcwd())
         if unstaged is not None:
             _say(f"{unstaged} has changes that are not staged, so this commit would be checked with settings it "

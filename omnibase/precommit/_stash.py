@@ -48,9 +48,12 @@ __all__ = [
     "StashError",
     "Stashed",
     "deferred_signals",
+    "drop_early",
+    "early_status",
     "leftover_notice",
     "leftover_patches",
     "look_ahead",
+    "look_ahead_early",
     "restore_leftovers",
     "staged_only",
     "unusable",
@@ -414,7 +417,11 @@ def look_ahead(root: str, gitdir: str) -> Lookahead | None:
     """A ``Lookahead``, or None when the lock is held by another run, work is left over,
     or the lock file is not there yet (``staged_only`` then does as it always does). It
     writes nothing: a run refused later (a bad option, a broken registry) leaves no trace,
-    not even the lock file, which only a stash creates."""
+    not even the lock file, which only a stash creates. The git hook's early one
+    (``look_ahead_early``) is taken when it was started for this ``root`` and ``gitdir``."""
+    early = _take_early(root, gitdir)
+    if early is not None:
+        return early
     import fcntl
 
     try:
@@ -430,6 +437,59 @@ def look_ahead(root: str, gitdir: str) -> Lookahead | None:
         os.close(fd)
         return None
     return Lookahead(fd, status_started(root))
+
+
+#: The git hook's ``Lookahead``, started before git said where the repository is: (the
+#: work tree's top and git directory it was started for, it). At most one.
+_EARLY: list[tuple[str, str, Lookahead]] = []
+_GIT_PLACE = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")
+
+
+def look_ahead_early(cwd: str) -> None:
+    """Start the stash's ``look_ahead`` for the repository git runs a hook in, before
+    ``repo_paths`` has answered: git runs a hook at the top of the work tree, so ``cwd`` is
+    the root and ``cwd/.git`` the git directory, unless the place comes from the
+    environment (``GIT_DIR``...) or ``.git`` is no folder (a linked worktree, a ``.git``
+    file): then nothing is started. ``look_ahead`` takes it only for that root and git
+    directory as ``repo_paths`` names them; ``drop_early`` lets go of one nobody took."""
+    drop_early()
+    if any(os.environ.get(name) for name in _GIT_PLACE):
+        return
+    gitdir = os.path.join(cwd, ".git")
+    if os.path.islink(gitdir) or not os.path.isdir(gitdir):
+        return
+    ahead = look_ahead(cwd, gitdir)
+    if ahead is not None:
+        _EARLY.append((cwd, gitdir, ahead))
+
+
+def early_status(root: str, gitdir: str) -> Result[GitStatus, GitError] | None:
+    """What the early ``git status`` answers, when it was started for ``root`` and
+    ``gitdir`` (waiting for it); None when none was (it is let go of if it was started for
+    another place)."""
+    if not _EARLY:
+        return None
+    cwd, guessed, ahead = _EARLY[-1]
+    if (cwd, guessed) != (root, gitdir):
+        drop_early()
+        return None
+    return status_of(ahead.pending.answer())
+
+
+def _take_early(root: str, gitdir: str) -> Lookahead | None:
+    if not _EARLY:
+        return None
+    cwd, guessed, ahead = _EARLY.pop()
+    if (cwd, guessed) == (root, gitdir):
+        return ahead
+    ahead.close()
+    return None
+
+
+def drop_early() -> None:
+    """Let go of the early ``Lookahead`` (its lock and its git call) if nobody took it."""
+    while _EARLY:
+        _EARLY.pop()[2].close()
 
 
 # --- setting aside and putting back ------------------------------------------------------

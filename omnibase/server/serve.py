@@ -87,6 +87,34 @@ def _preload() -> None:
         yaml_error_ruamel(_YAML, "warm.yaml", multi=False, unsafe=False)
     except (Exception, SystemExit):  # as above: the run does it itself (argparse refuses by exiting)
         pass
+    _warm_types_and_patterns()
+
+
+def _warm_types_and_patterns() -> None:
+    """What every hook run would otherwise do on first use, done once from constants:
+    msgspec works out how to convert each built-in check's options and to decode a fix
+    spool on first use (1.5 ms of a run), and ``re`` compiles the default registry's
+    ``exclude`` and the state folder's file-name pattern. None of it holds anything of a run."""
+    import re
+
+    try:
+        import msgspec
+
+        from omnibase._io.state import safe_name
+        from omnibase.builtins._classify import CHECKS, parse_options
+        from omnibase.builtins._spool import Spooled
+        from omnibase.registry import Registry
+
+        msgspec.msgpack.Decoder(Spooled)
+        re.compile(Registry(path=None).exclude)
+        safe_name("warm")
+    except Exception:  # as above: a run does it itself
+        return
+    for name in CHECKS:
+        try:
+            parse_options(name, {})
+        except ValueError:  # a check whose options are required: converted on first use
+            pass
 
 
 def _idle_seconds(env: Mapping[str, str]) -> float:
@@ -395,8 +423,9 @@ class Server:
             os.umask(umask)
             sys.argv = argv
             _reopen_std_streams()
-            from omnibase.cli import main
+            from omnibase.cli import _process, main
 
+            _process.answer_first()
             code = main()
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -414,6 +443,7 @@ class Server:
                 except BaseException:
                     pass
             _give_answer(answer, code)
+            _after_answer()
             os._exit(code)
 
 
@@ -432,6 +462,24 @@ def _give_answer(fd: int, code: int) -> None:
     try:
         os.write(fd, b"%d %.6f %.6f" % (code & 0xFF, me.ru_utime + children.ru_utime, me.ru_stime + children.ru_stime))
     except OSError:
+        pass
+
+
+def _after_answer() -> None:
+    """What the run left for after its answer (``cli._process.at_end``: the last-run
+    record). Its standard streams are closed by then: they are opened on /dev/null first,
+    so that nothing it could say lands in a file that took their numbers."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            if fd != null:
+                os.dup2(null, fd)
+        if null > 2:
+            os.close(null)
+        from omnibase.cli._process import finish_at_end
+
+        finish_at_end()
+    except BaseException:  # a signal, or nothing to do it with: the run has answered
         pass
 
 
@@ -529,6 +577,10 @@ def serve(folder: str) -> int:
     """Serve the repository whose socket folder is ``folder`` until idle, stale or stopped."""
     key = _client.key()
     _preload()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # what is loaded now is never traversed by a run's collections (nor copied for them)
     threading = sys.modules.get("threading")
     if threading is not None and threading.active_count() > 1:
         return 1  # a fork copies only the forking thread: a thread started at import would be lost

@@ -434,6 +434,18 @@ def test_a_case_conflict_with_a_new_file_is_found(many):
     assert _checks(many)["check-case-conflict"][0] == "FAIL"
 
 
+def test_a_case_conflict_with_a_file_committed_outside_the_selection_is_found(many):
+    # a selection's record stands for the whole index: a file committed meanwhile is neither
+    # selected nor being added, yet a selected file's folder can clash with its folder
+    selected = _files(many)
+    assert _checks(many, files=selected)["check-case-conflict"][0] == "PASS"
+    assert _records(many) == 1
+    (many / "D1").mkdir()
+    _stage(many, "D1/other.txt", b"x\n")
+    git(many, "commit", "-q", "-m", "a folder that differs from d1 only in case")
+    assert _checks(many, files=selected)["check-case-conflict"][0] == "FAIL"
+
+
 def test_a_run_over_few_files_is_not_recorded(many):
     few = _files(many)[: _cache._PATHSPEC_MAX]
     _checks(many, files=few)
@@ -539,6 +551,18 @@ def test_a_run_over_many_files_asks_git_once_for_any_part_of_them(many):
     again = _cache.blob_ids(str(many), paths[::-1], token="big-run")  # another part of many: the same answer
     assert again == whole and BROKEN in again
     assert BROKEN not in _cache.blob_ids(str(many), paths, token="next-run")
+
+
+def test_a_finished_run_forgets_its_answers_and_the_others_keep_theirs(tmp_path):
+    root = init_repo(tmp_path / "r")
+    _stage(root, "m.py", b"x = 1\n")
+    _cache._BLOBS.clear()
+    first = _cache.blob_ids(str(root), ["m.py"], token="ended")
+    assert set(first) == {"m.py"} and _cache.blob_ids(str(root), ["m.py"], token="going-on") == first
+    (root / "m.py").write_bytes(b"x = 2\n")
+    _cache.forget_answers("ended")
+    assert _cache.blob_ids(str(root), ["m.py"], token="ended") == {}  # asked again: git no longer vouches
+    assert _cache.blob_ids(str(root), ["m.py"], token="going-on") == first  # still the run's own answer
 
 
 def test_a_process_keeps_git_answers_for_a_few_runs_only(tmp_path):
@@ -674,6 +698,30 @@ def test_a_store_busy_for_long_is_done_without_and_kept(tmp_path, monkeypatch):
     assert again.hits([b"k", b"other"]) == {b"k": record}
     again.add({b"other": record})
     assert VerdictCache(path).hits([b"other"]) == {b"other": record}
+
+
+def test_a_store_of_another_shape_that_cannot_be_deleted_is_no_cache_at_every_use(tmp_path, monkeypatch):
+    # an older omnibase's store in a folder this user may not write to: it cannot be rebuilt
+    path = str(tmp_path / "c.sqlite3")
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE runs (key BLOB PRIMARY KEY, used INTEGER NOT NULL)")
+    old.commit()
+    old.close()
+    unlink = os.unlink
+
+    def refused(name, *args, **kwargs):  # the tests run as root, whom a folder's mode does not stop
+        if os.fspath(name).startswith(path):
+            raise PermissionError(13, "Permission denied", name)
+        return unlink(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", refused)
+    cache = VerdictCache(path)
+    for _ in range(2):  # each use goes without the store, none fails
+        assert cache.hits([b"k"]) == {} and cache.selection(b"s") is None
+        cache.add({b"k": Record(tags=frozenset(), size=0)})
+        cache.keep_selection(b"s", _cache.Selection(checked=(1,)))
+    cache.close()
+    assert os.path.exists(path)
 
 
 def test_a_write_that_finds_the_store_locked_is_dropped_and_the_store_works_after(tmp_path, monkeypatch):
@@ -818,6 +866,14 @@ def test_a_closed_store_opens_again_when_asked(tmp_path):
     assert cache.hits([b"k"]) == {b"k": Record(tags=frozenset(), size=0)}
     cache.close()
     assert VerdictCache(path).hits([]) == {}
+
+
+def test_a_selection_key_stands_for_the_whole_index_not_only_the_selected_paths(many):
+    paths = list(_files(many))
+    key = _cache.selection_key(str(many), paths, b"sig")
+    _stage(many, "outside.txt", b"x\n")
+    git(many, "commit", "-q", "-m", "a file outside the selection")
+    assert _cache.selection_key(str(many), paths, b"sig") not in (None, key)
 
 
 def test_a_selection_key_believes_the_caller_who_knows_the_working_tree_holds_the_index(many):

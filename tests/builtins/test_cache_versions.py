@@ -45,3 +45,23 @@ def test_another_install_of_a_deciding_library_is_another_key(tmp_path, monkeypa
 def test_a_library_that_cannot_be_found_still_gives_a_key(monkeypatch):
     monkeypatch.setattr(_cache, "_LIBRARIES", (("omnibase_no_such_library", ("__init__.py",)),))
     assert _cache.versions().endswith("\0omnibase_no_such_library -")
+
+
+def test_a_library_without_one_of_its_deciding_files_still_gives_a_key(tmp_path, monkeypatch):
+    # another version of a library may lack a file the key names: that file is marked, not an error
+    name = f"omnibase_lib_{os.getpid()}_{id(tmp_path)}"
+    folder = _plant(tmp_path, name, {"__init__.py": "", "kept.py": "X = 1\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(_cache, "_LIBRARIES", ((name, ("kept.py", "gone.py")),))
+    size = (folder / "kept.py").stat().st_size
+    described = _cache.versions().split("\0")[-1]
+    assert described.startswith(f"{name} {folder} {size}.") and described.endswith(" -")
+
+
+def test_a_library_under_a_module_that_is_no_package_still_gives_a_key(tmp_path, monkeypatch):
+    # `plain.sub` where `plain` is a module file: asking for it raises instead of answering None
+    plain = f"omnibase_plain_{os.getpid()}_{id(tmp_path)}"
+    (tmp_path / f"{plain}.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(_cache, "_LIBRARIES", ((f"{plain}.sub", ("__init__.py",)),))
+    assert _cache.versions().endswith(f"\0{plain}.sub -")

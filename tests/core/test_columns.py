@@ -55,3 +55,19 @@ def test_width_is_the_sum_of_the_characters(text: str) -> None:
         else:
             expected += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
     assert width_of(text) == expected
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_takes_a_column_per_character_as_the_rule_says(text: str) -> None:
+    """``width_of``'s shortcut for ASCII text gives what the per-character rule gives."""
+    from omnibase.core.columns import char_width
+
+    assert width_of(text) == sum(char_width(c) for c in text) == len(text)
+
+
+@given(st.text(alphabet=st.one_of(st.characters(max_codepoint=127), st.characters(), st.sampled_from("✅⏭️⚠️日\u0301\u00ad\u200b"))))
+def test_any_text_is_as_wide_as_its_characters_by_the_rule(text: str) -> None:
+    """``width_of`` asks the rule about the non-ASCII characters only: the same sum."""
+    from omnibase.core.columns import char_width
+
+    assert width_of(text) == sum(char_width(c) for c in text)

@@ -82,6 +82,27 @@ def garbage_reply(ctx, v):
     time.sleep(30)
 
 
+def empty_reply(ctx, v):
+    """Answer on the protocol's pipe with a frame of no bytes, then stay alive."""
+    os.write(int(sys.argv[-1]), (0).to_bytes(4, "big"))
+    time.sleep(30)
+
+
+def closes_answer_pipe(ctx, v):
+    """Close the protocol's answer pipe without answering, then stay alive."""
+    os.write(1, b"closing the answer pipe\\n")
+    os.close(int(sys.argv[-1]))
+    time.sleep(30)
+
+
+def reads_stdin(ctx, v):
+    return Success(sys.stdin.read())
+
+
+def files_seen(ctx, v):
+    return Success(list(ctx.files))
+
+
 def leaves_thread(ctx, v):
     threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
     return Success(os.getpid())

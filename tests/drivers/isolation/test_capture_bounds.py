@@ -380,6 +380,24 @@ def test_a_capture_file_made_while_fd_2_is_closed_is_not_on_it():
         os.close(fd)
 
 
+def test_a_capture_file_made_while_fds_0_and_2_are_closed_is_on_neither():
+    # a process started with `<&- 2>&-`: the first free descriptors are 0, then 2
+    saved = {low: os.dup(low) for low in (0, 2)}
+    try:
+        for low in saved:
+            os.close(low)
+        fd = proc._capture_file()
+        both_closed = _closed(0) and _closed(2)
+    finally:
+        for low, copy in saved.items():
+            os.dup2(copy, low)
+            os.close(copy)
+    try:
+        assert fd > 2 and both_closed
+    finally:
+        os.close(fd)
+
+
 def test_prints_and_descriptor_writes_keep_their_order():
     """Python-level writes are line-buffered: each line reaches the file before the next
     write to the descriptor."""

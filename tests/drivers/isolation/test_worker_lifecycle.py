@@ -104,6 +104,30 @@ def test_a_worker_starts_in_its_own_session_in_the_root_with_a_scrubbed_environm
     assert not alive(worker.pid) and worker.closed and worker.capture == -1 and worker.output() == ""
 
 
+def test_a_worker_reads_no_input_even_when_this_process_has_some(components):
+    # a hook run from a terminal: what the user types must not reach a component
+    r, w = os.pipe()
+    os.write(w, b"typed by the user\n")
+    os.close(w)
+    try:
+        saved = os.dup(0)
+    except OSError:  # fd 0 closed
+        saved = -1
+    os.dup2(r, 0)
+    os.close(r)
+    pool = WorkerPool(size=1)
+    try:
+        called = _call(components, pool, "reads_stdin")
+    finally:
+        pool.close()
+        if saved < 0:
+            os.close(0)
+        else:
+            os.dup2(saved, 0)
+            os.close(saved)
+    assert called.error is None and called.returned == Success("")
+
+
 def test_without_pythonpath_the_worker_gets_the_package_only(components, monkeypatch):
     monkeypatch.delenv("PYTHONPATH", raising=False)
     worker = Worker(str(components[1]))
@@ -168,6 +192,16 @@ def test_a_timeout_kills_the_worker_and_every_process_it_started(components, tmp
             assert not alive(pid), pid
         assert _call(components, pool, "quiet").returned != Success(worker.pid)  # a new worker
         assert pool.started == 2
+    finally:
+        pool.close()
+
+
+def test_a_call_under_a_limit_of_a_second_that_answers_in_time_is_its_answer(components):
+    pool = WorkerPool(size=1)
+    try:
+        pid = _call(components, pool, "quiet").returned.unwrap()  # started and warm
+        called = _call(components, pool, "quiet", limit=1.0)
+        assert called.returned == Success(pid) and called.raised is None and called.error is None
     finally:
         pool.close()
 
@@ -251,6 +285,33 @@ def test_an_unreadable_answer_is_a_crash_and_the_worker_is_not_reused(components
         assert called.output == "forging a reply\n" and 0 < called.started <= called.ended and called.returned is None
         assert pool._idle == {} or all(not ws for ws in pool._idle.values())
         assert _call(components, pool, "quiet").error is None and pool.started == 2
+    finally:
+        pool.close()
+
+
+def test_an_empty_answer_is_a_crash_at_once_not_a_wait_for_more(components):
+    pool = WorkerPool(size=1)
+    try:
+        called = _call(components, pool, "empty_reply", limit=10.0)  # the worker then sleeps 30 s
+        assert called.raised is None and isinstance(called.error, Crashed)
+        assert called.error.cause.startswith("its worker sent an unreadable answer (")
+        assert pool._idle == {} or all(not ws for ws in pool._idle.values())
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_closes_its_answer_pipe_is_a_crash_at_once_and_is_killed(components):
+    pool = WorkerPool(size=1)
+    try:
+        pid = _call(components, pool, "quiet").returned.unwrap()
+        called = _call(components, pool, "closes_answer_pipe", limit=10.0)  # the worker then sleeps 30 s
+        assert called.raised is None and called.returned is None
+        assert called.error == Crashed(
+            cause="the worker process running closes_answer_pipe was killed by SIGKILL (by the out-of-memory killer?)",
+            signal=int(signal.SIGKILL),
+        )
+        assert called.output == "closing the answer pipe\n" and not alive(pid)
+        assert _call(components, pool, "quiet").returned != Success(pid) and pool.started == 2
     finally:
         pool.close()
 
@@ -429,6 +490,19 @@ def test_the_request_carries_the_narrowed_context_the_value_and_a_child_trace(co
     assert request.name == "quiet" and request.output_type == "int" and request.state == b""
     without_span = call_request(Invoke(comp, ctx, None))
     assert isinstance(without_span, wire.Call) and len(without_span.env["TRACEPARENT"].split("-")[2]) == 16
+
+
+def test_a_registry_entry_that_selects_files_sees_only_those_in_its_worker(components, pool):
+    from omnibase.registry._resolve import resolve
+    from omnibase.registry._schema import Entry
+
+    name, root = components
+    entry = Entry(name="py-only", python=f"{name}:files_seen", files=r"\.py$", exclude=r"^skip/")
+    comp = resolve(entry, root=str(root)).unwrap()
+    assert comp.meta.isolation == "process"
+    ctx = fake_ctx(root=str(root), files=("a.py", "README.md", "pkg/b.py", "skip/c.py", "d.pyc"))
+    called = ProcessPerformer(SyncDriver(), pool=pool).perform(Invoke(comp, ctx, None))
+    assert called.error is None and called.returned == Success(["a.py", "pkg/b.py"])
 
 
 def test_a_value_component_travels_as_its_class_and_fields(components, pool):
