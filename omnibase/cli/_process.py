@@ -176,8 +176,9 @@ def _exit_despite_threads(code: int) -> None:
     hooks, flush stdout and stderr), then leave with ``os._exit``: what it skips is
     freeing every object and module one by one, some 20 ms after a run over a large tree
     that the caller (a git hook, a terminal) would wait for. Under a profiler (which
-    writes its data once the program returns), or when stdout cannot be flushed (the
-    interpreter then says so and exits 120), the ordinary exit stays."""
+    writes its data once the program returns), when stdout cannot be flushed (the
+    interpreter then says so and exits 120), or in a run the command server serves (it
+    answers its client once the command returns), the ordinary way out stays."""
     threading = sys.modules.get("threading")
     if threading is not None:
         current = threading.current_thread()
@@ -185,8 +186,8 @@ def _exit_despite_threads(code: int) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-    if sys.getprofile() is not None:
-        return
+    if sys.getprofile() is not None or _ANSWERING[0] == os.getpid():
+        return  # (a served run answers its client after this, then leaves with os._exit)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

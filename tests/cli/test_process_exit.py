@@ -37,7 +37,10 @@ if "hooks" in sys.argv:  # what concurrent.futures registers to join its pools' 
 if "daemon" in sys.argv:  # a daemon thread still running does not hold the exit
     threading.Thread(target=threading.Event().wait, daemon=True).start()
 
-from omnibase.cli._process import supervised
+from omnibase.cli._process import answer_first, supervised
+
+if "served" in sys.argv:  # the command server's run: it answers its client after the command
+    answer_first()
 
 def run(args):
     sys.stdout.write("the report, not flushed")
@@ -73,3 +76,9 @@ def test_under_a_profiler_the_ordinary_exit_stays(tmp_path):
     done, log = _leave(tmp_path, "profiled")
     assert done.returncode == 3 and done.stdout == "the report, not flushed"
     assert log[:2] == ["returned", "atexit"]  # supervised returns: the interpreter's own exit
+
+
+def test_a_served_run_returns_so_that_the_server_can_answer_its_client(tmp_path):
+    done, log = _leave(tmp_path, "served")
+    assert done.returncode == 3 and done.stdout == "the report, not flushed"
+    assert log[:2] == ["returned", "atexit"]
