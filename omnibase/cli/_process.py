@@ -186,8 +186,8 @@ def _exit_despite_threads(code: int) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-    if sys.getprofile() is not None or _ANSWERING[0] == os.getpid():
-        return  # (a served run answers its client after this, then leaves with os._exit)
+    if not _may_skip_teardown():
+        return
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -204,3 +204,11 @@ def _exit_despite_threads(code: int) -> None:
         sys.stderr.flush()
     finally:
         os._exit(code)
+
+
+def _may_skip_teardown() -> bool:
+    """Whether this process may leave without the interpreter's teardown: not under a
+    profiler (it writes its data once the program returns), not in a run the command
+    server serves (the server answers its client once the command returns, then leaves
+    with ``os._exit`` itself)."""
+    return sys.getprofile() is None and _ANSWERING[0] != os.getpid()

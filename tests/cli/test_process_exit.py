@@ -10,6 +10,7 @@ its data once the program returns). Each case is a program of its own: leaving e
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,20 @@ def test_a_served_run_returns_so_that_the_server_can_answer_its_client(tmp_path)
     done, log = _leave(tmp_path, "served")
     assert done.returncode == 3 and done.stdout == "the report, not flushed"
     assert log[:2] == ["returned", "atexit"]
+
+
+def test_who_may_leave_without_the_teardown(monkeypatch):
+    from omnibase.cli import _process
+
+    assert _process._may_skip_teardown()
+    monkeypatch.setattr(_process, "_ANSWERING", [os.getpid()])  # a served run
+    assert not _process._may_skip_teardown()
+    monkeypatch.setattr(_process, "_ANSWERING", [os.getpid() + 1])  # forked from a served run
+    assert _process._may_skip_teardown()
+    previous = sys.getprofile()
+    sys.setprofile(lambda *a: None)
+    try:
+        profiled = _process._may_skip_teardown()
+    finally:
+        sys.setprofile(previous)
+    assert previous is not None or not profiled
