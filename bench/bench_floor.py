@@ -37,15 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_precommit import against, extract, git, make_corpus, omnibase_argv  # noqa: E402
 
 #: runs the CLI as the hook does and prints, last on stderr, its own CPU and its children's
-TIMED = (
-    "import os, sys\n"
-    "from omnibase.cli import main\n"
-    "try:\n"
-    "    code = main()\n"
-    "finally:\n"
+TIMED = (  # at exit: the program leaves with os._exit after its exit hooks (no return from main)
+    "import atexit, os, sys\n"
+    "def cpu():\n"
     "    t = os.times()\n"
-    "    print(f'\\nCPU {t.user + t.system:.4f} {t.children_user + t.children_system:.4f}', file=sys.stderr)\n"
-    "sys.exit(code)\n"
+    "    print(f'\\nCPU {t.user + t.system:.4f} {t.children_user + t.children_system:.4f}', file=sys.stderr, flush=True)\n"
+    "atexit.register(cpu)\n"
+    "from omnibase.cli import main\n"
+    "sys.exit(main())\n"
 )
 
 

@@ -137,9 +137,13 @@ def call_key(name: str, value: Any) -> str:
     >>> call_key("lint", ("a.py",)) == call_key("lint", ("b.py",))
     False
     """
-    import hashlib
+    return f"{name}:{_input_digest(value)}"
 
-    return f"{name}:{hashlib.sha256(encode(value)).hexdigest()[:24]}"
+
+def _input_digest(value: Any) -> str:
+    from omnibase.core.digests import sha256
+
+    return str(sha256(encode(value)).hexdigest()[:24])
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -255,7 +259,13 @@ def recorded(calls: Iterable[tuple[str, str, int, Any, Any]], t0: int) -> tuple[
     from omnibase.core.values import Skip
 
     out: list[RecordedCall] = []
+    #: id of an input -> (the input, its digest): the components of a stage mostly get the
+    #: very same input (the run's files), hashed once (the input kept: its id stays its own)
+    digests: dict[int, tuple[Any, str]] = {}
     for name, span, attempt, value, called in calls:
+        known = digests.get(id(value))
+        if known is None:
+            known = digests[id(value)] = (value, _input_digest(value))
         returned = called.returned
         ok = called.error is None and called.raised is None and isinstance(returned, Ok)
         inner = returned.unwrap() if ok else None
@@ -266,7 +276,7 @@ def recorded(calls: Iterable[tuple[str, str, int, Any, Any]], t0: int) -> tuple[
             ok = False  # stored as its repr, which cannot stand for it on replay: run it again
         out.append(
             RecordedCall(
-                key=call_key(name, value), name=name, span_id=span, attempt=attempt, ok=ok,
+                key=f"{name}:{known[1]}", name=name, span_id=span, attempt=attempt, ok=ok,
                 value=None if skip is not None else inner, skip=skip,
                 start_s=(called.started - t0) / 1e9, duration_s=(called.ended - called.started) / 1e9,
             )

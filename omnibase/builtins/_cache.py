@@ -164,12 +164,9 @@ def checks_signature(opts: Mapping[str, Any]) -> bytes:
 
 def digest(data: bytes) -> bytes:
     """A short digest (16 bytes) of ``data``: a key, a signature."""
-    try:
-        from _blake2 import blake2b  # what hashlib re-exports, without loading OpenSSL (~10 ms)
-    except ImportError:  # another Python
-        from hashlib import blake2b
+    from omnibase.core.digests import blake2b  # hashlib's, without loading OpenSSL
 
-    return blake2b(data, digest_size=16).digest()
+    return bytes(blake2b(data, digest_size=16).digest())
 
 
 def file_key(blob: str, path: str, salt: str) -> bytes:

@@ -341,8 +341,14 @@ _POOL_LOCK = threading.Lock()
 _exit_hooked: list[bool] = []
 
 
+#: Pools told to stop while the run went on (``close_pool_soon``): the threads that wait
+#: for their workers to exit, joined by ``release_pool`` (or before another pool starts).
+_CLOSING: list[threading.Thread] = []
+
+
 def _pool(jobs: int) -> Any:
     with _POOL_LOCK:
+        _join_closing()  # (fork only when this is the one thread)
         if _POOL and (_POOL[0][1] < jobs or _POOL[0][2] != os.getpid()):
             _drop_pool()
         if not _POOL:
@@ -375,6 +381,26 @@ def release_pool() -> None:
     then leaves with ``os._exit`` leaves no worker holding its output pipes)."""
     with _POOL_LOCK:
         _drop_pool(wait=True)
+        _join_closing()
+
+
+def close_pool_soon() -> None:
+    """Tell the shared pool's workers, idle now, to exit, and go on without waiting for
+    them: they exit while the run reports (on a large tree a worker takes 5-25 ms to free
+    its memory and leave), and ``release_pool`` waits for what is left of that. A later
+    need of a pool in this process starts a new one."""
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0][2] != os.getpid():
+            return
+        pool = _POOL.pop()[0]
+        closer = threading.Thread(target=pool.shutdown, name="omnibase-pool-close", daemon=True)
+        closer.start()
+        _CLOSING.append(closer)
+
+
+def _join_closing() -> None:
+    while _CLOSING:
+        _CLOSING.pop().join()
 
 
 def _pool_worker() -> None:
@@ -425,7 +451,7 @@ def _keep_freed_memory() -> None:
 
 def _run_files(
     root: str, stages: Sequence[ScopedCheck], emit_from: int, paths: Sequence[str], jobs: int, passed: _Passed = {},
-    remember: bool = True, meanwhile: Callable[[], None] | None = None, starts: bool = False,
+    remember: bool = True, meanwhile: Callable[[], None] | None = None, starts: bool = False, last: bool = False,
 ) -> Tally:
     """Check ``paths`` (see ``_check_chunk``): what this process classified before is not
     classified again, a file no reported check applies to is not sent anywhere, and what
@@ -433,7 +459,8 @@ def _run_files(
     fill the per-process classification memo (``_TAGS``: for checks that each run alone;
     a pass that serves every check of a run has no one to share it with). ``meanwhile``:
     called once the work is under way (after the worker processes are forked), to start
-    what can run beside it. ``starts``: see ``_check_chunk``."""
+    what can run beside it. ``starts``: see ``_check_chunk``. ``last``: the run asks the
+    pool for nothing more (``close_pool_soon`` once every chunk is back)."""
     infos: list[_Info] = []
     applied: list[int] = []
     todo: list[str] = []
@@ -493,6 +520,8 @@ def _run_files(
                 with _POOL_LOCK:
                     _drop_pool()
                 results[i] = _check_chunk(*args(chunks[i]))
+        if last:
+            close_pool_soon()
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
     if meanwhile is not None:

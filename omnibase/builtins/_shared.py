@@ -246,7 +246,7 @@ def _made(
 
     tally = _run_files(
         root, file_stages, 0, unique, _jobs(jobs) if file_stages else 1, passed, remember=False, meanwhile=ask_git,
-        starts=bool(wanted & {"check-executables-have-shebangs", "check-shebang-scripts-are-executable"}),
+        starts=bool(wanted & {"check-executables-have-shebangs", "check-shebang-scripts-are-executable"}), last=True,
     )  # fmt: skip
     if cache is not None and keys:
         cache.learn(_learned(keys, file_stages, tally), signature)

@@ -42,9 +42,9 @@ __all__ = [
 
 def sha256(data: bytes) -> str:
     """Hex SHA-256 of ``data`` (how an ``Edit`` names the content it applies to)."""
-    import hashlib  # loaded on first use: start-up of commands that check nothing stays short
+    from omnibase.core.digests import sha256 as hashed  # not hashlib: no OpenSSL to load
 
-    return hashlib.sha256(data).hexdigest()
+    return str(hashed(data).hexdigest())
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):

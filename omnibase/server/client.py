@@ -34,16 +34,9 @@ else:
 __all__ = ["LOAD", "PID_FILE", "PROTOCOL_EXIT", "RUN", "ProtocolError", "SERVE", "connect", "decode_request", "encode_request", "key", "main", "socket_dir", "status_request"]
 
 #: What the hook runs without a server: the CLI in a fresh interpreter (-P: the
-#: repository's own modules must not shadow the standard library's). Once the run has its
-#: exit code, the ``atexit`` work is done and the output flushed, it ends with
-#: ``os._exit``, as a served run ends: the interpreter's orderly shutdown (some 300
-#: modules torn down) cost about 15% of a plain commit's CPU.
-RUN = (
-    "import sys; from omnibase.cli import main; code = main()\n"
-    "import atexit, os; atexit._run_exitfuncs()\n"
-    "try:\n    sys.stdout.flush(); sys.stderr.flush()\nexcept OSError:\n    pass\n"
-    "os._exit(code)"
-)
+#: repository's own modules must not shadow the standard library's). The CLI itself leaves
+#: without the interpreter's teardown once its report is out (``cli._process``).
+RUN = "import sys; from omnibase.cli import main; sys.exit(main())"
 #: How the hook script starts this file (``python -I -S -c LOAD PATH-OF-THIS-FILE HOOK-ARGS``):
 #: imported as the module ``client`` from its own folder, so that its byte code comes from
 #: ``__pycache__``. A file run by path is compiled from its source every time (a script's

@@ -10,13 +10,13 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from omnibase.server import client
-from tests.support import git, init_repo, linked_worktree
+from tests.support import Forks, git, init_repo, linked_worktree
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux-only")
 
@@ -87,6 +87,14 @@ def test_no_git_folder_without_a_hooks_folder_of_a_git_folder(tmp_path: Path, ar
     assert client._git_dir(filled) is None
 
 
+def test_a_git_folder_whose_path_holds_an_equals_sign_is_found(tmp_path: Path) -> None:
+    """``--hook-dir=DIR``: everything after the first ``=`` is the folder, ``=`` and all."""
+    root = init_repo(tmp_path / "a=b" / "c=d")
+    hooks = str(root / ".git" / "hooks")
+    assert client._git_dir([f"--hook-dir={hooks}", "--"]) == str(root / ".git")
+    assert client._git_dir(["--hook-dir", hooks, "--"]) == str(root / ".git")
+
+
 def test_only_the_first_hook_dir_counts(tmp_path: Path) -> None:
     root = init_repo(tmp_path / "r")
     assert client._git_dir(["--hook-dir", str(tmp_path / "hooks"), "--hook-dir", str(root / ".git" / "hooks")]) is None
@@ -107,6 +115,7 @@ def test_a_frame_is_magic_then_the_big_endian_length_then_the_body() -> None:
 
 def test_a_message_sent_in_pieces_is_read_whole() -> None:
     a, b = socket.socketpair()
+    b.settimeout(10)  # a wrong read fails the test instead of waiting for ever
     body = bytes(range(256)) * 300
     message = client.frame(body)
 
@@ -127,20 +136,44 @@ def test_a_message_sent_in_pieces_is_read_whole() -> None:
         b.close()
 
 
+class _Trickle(socket.socket):
+    """A socket whose reads return at most 1,000 bytes each, as a busy peer's can."""
+
+    def recv(self, n: int, flags: int = 0) -> bytes:  # type: ignore[override]
+        return super().recv(min(n, 1000), flags)
+
+
+def test_a_message_that_comes_in_short_reads_is_read_whole_and_not_one_byte_more() -> None:
+    a, b = socket.socketpair()
+    reader = _Trickle(fileno=b.detach())
+    reader.settimeout(10)  # a wrong read fails the test instead of waiting for ever
+    body = bytes(range(250)) * 10  # 2,500 bytes: three reads
+    a.sendall(client.frame(body) + client.frame(b"next"))
+    a.shutdown(socket.SHUT_WR)
+    try:
+        assert client.read_message(reader) == body
+        assert client.read_message(reader) == b"next"  # what follows is left for the next read
+    finally:
+        a.close()
+        reader.close()
+
+
 @pytest.mark.parametrize("sent", [b"", b"OMB1\x00\x00", b"OMB1\x00\x00\x00\x05abc", b"OMB1\x00\x00\x00\x01"])
 def test_a_message_cut_short_is_a_connection_error(sent: bytes) -> None:
     a, b = socket.socketpair()
+    b.settimeout(10)  # a wrong read fails the test instead of waiting for ever
     a.sendall(sent)
     a.close()
-    with pytest.raises(ConnectionError, match="closed"):
+    with pytest.raises(ConnectionError, match="^the server closed the connection$"):
         client.read_message(b)
     b.close()
 
 
 def test_an_answer_without_the_magic_is_not_a_server() -> None:
     a, b = socket.socketpair()
+    b.settimeout(10)  # a wrong read fails the test instead of waiting for ever
     a.sendall(b"OMB2\x00\x00\x00\x02OK")
-    with pytest.raises(ConnectionError, match="not an omnibase server"):
+    with pytest.raises(client.ProtocolError, match="^not an omnibase server$"):
         client.read_message(b)
     a.close()
     b.close()
@@ -236,6 +269,12 @@ def test_no_folder_no_connection(tmp_path: Path) -> None:
     assert client.connect(str(tmp_path / "nothing")) is None
 
 
+def test_a_folder_without_a_socket_is_no_server(listener: Listener) -> None:
+    """A server that exited removed its socket; the folder and its pid file may stay."""
+    (listener.folder / client.SOCKET).unlink()
+    assert client.connect(str(listener.folder)) is None
+
+
 @pytest.mark.parametrize("mode", [0o750, 0o705, 0o710, 0o701, 0o770])
 def test_a_folder_open_to_others_is_not_used(listener: Listener, mode: int) -> None:
     listener.folder.chmod(mode)
@@ -252,6 +291,53 @@ def test_a_folder_under_a_symlink_is_not_used(listener: Listener, tmp_path: Path
     link = tmp_path / "parent-link"
     link.symlink_to(listener.folder.parent)
     assert not _connects(link / "server")
+
+
+def _swapped_after_the_check(monkeypatch: pytest.MonkeyPatch, swap: Callable[[], None]) -> None:
+    """The folder passes ``connect``'s first look, then is replaced before it is opened
+    (someone racing the hook)."""
+    check = client._private_dir
+
+    def then_swapped(path: str) -> bool:
+        ok = check(path)
+        swap()
+        return ok
+
+    monkeypatch.setattr(client, "_private_dir", then_swapped)
+
+
+def test_a_folder_replaced_by_a_symlink_after_its_check_is_not_followed(listener: Listener, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+
+    def swap() -> None:
+        listener.folder.rename(elsewhere)  # the socket, the pid file and the listener go with it
+        listener.folder.symlink_to(elsewhere)
+
+    _swapped_after_the_check(monkeypatch, swap)
+    assert client.connect(str(listener.folder)) is None
+    listener.sock.settimeout(0.0)
+    with pytest.raises(BlockingIOError):
+        listener.sock.accept()  # never connected
+
+
+def test_a_folder_replaced_by_a_fifo_after_its_check_is_not_waited_on(listener: Listener, tmp_path: Path, forks: Forks) -> None:
+    def swap() -> None:
+        listener.folder.rename(tmp_path / "elsewhere")
+        os.mkfifo(listener.folder, 0o600)  # opening it to read would wait for a writer
+
+    def hook() -> int:
+        check = client._private_dir
+
+        def then_swapped(path: str) -> bool:
+            ok = check(path)
+            swap()
+            return ok
+
+        client._private_dir = then_swapped  # type: ignore[assignment]
+        return 0 if client.connect(str(listener.folder)) is None else 1
+
+    assert forks(hook).wait() == 0
 
 
 def test_a_file_in_place_of_the_folder_is_not_used(tmp_path: Path) -> None:
@@ -354,6 +440,29 @@ def test_a_repository_deeper_than_the_socket_path_limit_is_connected(tmp_path: P
         sock.close()
 
 
+def test_a_started_server_keeps_no_descriptor_open_however_high(forks: Forks) -> None:
+    """A caller's descriptor above 65,535 (containers often allow a million) is closed too."""
+    import resource
+
+    high = 70_000
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard <= high:
+        pytest.skip(f"descriptors stop at {hard} here")
+
+    def detached() -> int:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (high + 1, hard))
+        r, w = os.pipe()
+        os.dup2(w, high, inheritable=True)
+        client._close_inherited()
+        try:
+            os.fstat(high)
+        except OSError:
+            return 0
+        return 1
+
+    assert forks(detached).wait() == 0
+
+
 # --- status and stop ------------------------------------------------------------------------
 
 
@@ -422,6 +531,12 @@ def test_without_a_version_file_the_version_is_a_question_mark(tmp_path: Path) -
     assert client.key({}, str(package)).split("\t")[3].startswith("2:")
 
 
+def test_a_version_file_that_is_not_utf8_still_gives_a_key(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / "_version.py").write_bytes(b'__version__ = "1.2\xff"\n')
+    assert client.key({}, str(package)).split("\t")[2] == '= "1.2\ufffd"'
+
+
 def test_the_key_of_the_installed_package_is_the_default() -> None:
     here = os.path.dirname(os.path.dirname(os.path.abspath(client.__file__)))
     assert client.key() == client.key(os.environ, here)
@@ -470,6 +585,22 @@ def test_caches_and_other_files_do_not_change_the_key(tmp_path: Path) -> None:
     assert client.key({}, str(package)) == before
 
 
+def test_a_symlink_to_a_folder_in_the_package_is_not_walked(tmp_path: Path) -> None:
+    """A link back to the package itself would otherwise be walked for ever."""
+    package = _package(tmp_path)
+    before = client.key({}, str(package))
+    (package / "sub" / "loop").symlink_to(package)
+    assert client.key({}, str(package)) == before
+
+
+def test_an_editors_lock_file_in_the_package_does_not_stop_the_key(tmp_path: Path) -> None:
+    """Emacs marks a file it edits with a symlink ``.#NAME`` to nowhere; the key reads the
+    link itself, never what it points to."""
+    package = _package(tmp_path)
+    (package / "sub" / ".#b.py").symlink_to("user@host.1234:1700000000")
+    assert client.key({}, str(package)).split("\t")[3].startswith("4:")
+
+
 def test_only_the_search_path_variables_of_the_environment_count(tmp_path: Path) -> None:
     package = _package(tmp_path)
     assert client.key({"HOME": "/x", "PATH": "/y"}, str(package)) == client.key({}, str(package))
@@ -499,6 +630,16 @@ def test_the_distributions_are_read_beside_the_interpreter(tmp_path: Path, monke
     before = client.key({}, str(package))
     (site / "b-1.0.dist-info").rename(site / "b-1.1.dist-info")  # an upgrade
     assert client.key({}, str(package)) != before
+
+
+def test_the_distributions_of_a_prefix_with_only_dist_packages_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's interpreters install into ``dist-packages`` and have no ``site-packages``."""
+    dist = _site(tmp_path / "usr").parent / "dist-packages"
+    (dist / "tool-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "usr" / "bin" / "python"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "usr"))
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path / "usr"))
+    assert client._distributions() == [f"{dist}/tool-1.0.dist-info"]
 
 
 def test_the_distributions_of_every_prefix_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

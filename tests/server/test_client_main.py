@@ -15,7 +15,7 @@ import stat
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,10 @@ class Hook:
             f.write(f"{os.getpid()}\n")
         os.chmod(pid_file, 0o600)
 
-    def run(self, args: list[str] | None = None, *, record: bool = True, **env: str) -> Any:
-        """The client's ``main`` in a fork, in the repository, its "python" the recorder."""
+    def run(self, args: list[str] | None = None, *, record: bool = True, before: Callable[[], None] | None = None,
+            **env: str) -> Any:
+        """The client's ``main`` in a fork, in the repository, its "python" the recorder
+        (``before``: called in the fork just before ``main``)."""
         given = self.args if args is None else args
 
         def hook() -> int:
@@ -94,6 +96,8 @@ class Hook:
             os.umask(0o027)
             if record:
                 sys.executable = str(self.recorder)
+            if before is not None:
+                before()
             return client.main(given)
 
         return self.forks(hook, stdin=str(self.tmp / "in"), stdout=str(self.out), stderr=str(self.err), env=self.env(**env))
@@ -231,6 +235,53 @@ def test_a_peer_that_says_nothing_or_no_protocol_before_the_run_means_the_plain_
     conn.close()
     assert child.wait() == PLAIN
     assert not hook.err.exists() or "went away" not in hook.err.read_text()
+
+
+def test_an_error_of_the_client_before_it_knows_the_git_folder_means_the_plain_run_and_no_server(hook: Hook) -> None:
+    """The hook's working folder is gone, so a relative ``--hook-dir`` cannot be resolved:
+    the client's own error is caught and the plain run goes ahead (it says what is wrong
+    itself); no server is started, there being no git folder to start one for."""
+    gone = hook.tmp / "gone"
+    started = hook.tmp / "started"
+
+    def in_a_removed_folder() -> None:
+        gone.mkdir()
+        os.chdir(gone)
+        gone.rmdir()
+        real = client.start_server
+
+        def noted(folder: str) -> None:  # seen at once, not when the detached process gets to run
+            started.write_text(repr(folder))
+            real(folder)
+
+        client.start_server = noted  # type: ignore[assignment]
+
+    args = ["--hook-type=pre-commit", "--hook-dir", ".git/hooks", "--"]
+    assert hook.run(args, before=in_a_removed_folder).wait() == PLAIN
+    assert [r["argv"] for r in hook.records()] == [["-P", "-c", client.RUN, "hook-impl", *args]]
+    assert not started.exists()
+
+
+def test_a_server_too_busy_to_take_the_connection_means_the_plain_run_at_once(hook: Hook) -> None:
+    """The server's queue of connections not yet accepted is full (it is busy): the client
+    does not wait for it, it runs the hook the plain way (and starts a server, which finds
+    this one alive and leaves it be)."""
+    hook.listen()
+    assert hook.listener is not None
+    hook.listener.listen(0)  # one connection waiting fills the queue
+    waiting = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    waiting.connect(os.path.join(hook.folder, client.SOCKET))
+    try:
+        assert hook.run().wait() == PLAIN
+        wait_for(lambda: len(hook.records()) == 2, "the server's start")
+        assert sorted(r["argv"] for r in hook.records()) == sorted([hook.plain_run(), hook.server_start()])
+        conn, _ = hook.listener.accept()  # the connection that waited, none of the client's
+        conn.close()
+        hook.listener.settimeout(0.0)
+        with pytest.raises(BlockingIOError):
+            hook.listener.accept()
+    finally:
+        waiting.close()
 
 
 def test_a_planted_socket_gets_nothing_and_the_run_is_plain(hook: Hook) -> None:
@@ -462,6 +513,33 @@ def test_a_signal_before_anything_ran_stops_the_hook_as_the_plain_run_would(hook
     assert child.wait() == 128 + signals[0]
     assert hook.records() == []  # stopped: neither the plain run nor a server
     conn.close()
+
+
+def test_a_ctrl_c_before_the_client_forwards_signals_stops_the_hook_with_130(hook: Hook) -> None:
+    """Ctrl-C lands while the client is still getting ready (connected, computing its key,
+    its forwarding handlers not yet set): the hook stops as the plain run would on Ctrl-C,
+    130, and says so; nothing was sent, nothing runs, no plain run, no server started."""
+    hook.listen()
+
+    def ctrl_c_while_the_key_is_computed() -> None:
+        real = client.key
+
+        def interrupted(env: Any = None, package: Any = None) -> str:
+            os.kill(os.getpid(), signal.SIGINT)  # the terminal's Ctrl-C, to the whole foreground group
+            return real(env, package)
+
+        client.key = interrupted  # type: ignore[assignment]
+
+    child = hook.run(before=ctrl_c_while_the_key_is_computed)
+    assert hook.listener is not None
+    conn, _ = hook.listener.accept()
+    conn.settimeout(10)
+    assert conn.recv(1) == b""  # closed without a request
+    conn.close()
+    assert child.wait() == 130
+    assert hook.err.read_text() == "omnibase: interrupted\n"
+    assert hook.records() == []
+    assert not hook.out.exists() or hook.out.read_text() == ""
 
 
 def test_a_signal_is_never_sent_to_a_process_that_is_not_the_servers_child(hook: Hook, forks: Forks, tmp_path: Path) -> None:
