@@ -78,3 +78,28 @@ def test_streams_already_open_stay_usable_as_dev_null(forks, tmp_path):
 
     assert forks(child).wait() == 0
     assert record.read_text() == "record\n" and "NOISE" not in out.read_text()
+
+
+def test_only_stderr_closed_still_keeps_the_noise_out_of_the_file(forks, tmp_path):
+    record = tmp_path / "last-run"
+
+    def child() -> int:  # stdin and stdout still open, stderr gone with the answer
+        os.close(2)
+        said: list[int] = []
+        _left_work(record, said)
+        serve._after_answer()
+        return 0 if said and said[0] > 2 and os.readlink("/proc/self/fd/2") == os.devnull else 5
+
+    assert forks(child).wait() == 0
+    assert record.read_text() == "record\n"
+
+
+def test_it_leaves_no_descriptor_of_its_own_open(forks, tmp_path):
+    def child() -> int:
+        os.closerange(3, 65_536)  # /dev/null then takes the number just above the streams
+        before = set(os.listdir("/proc/self/fd"))
+        serve._after_answer()
+        after = set(os.listdir("/proc/self/fd"))
+        return 0 if after == before else 6
+
+    assert forks(child).wait() == 0
