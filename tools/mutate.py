@@ -64,6 +64,32 @@ def accepted() -> set[str]:
     return {m for line in section.splitlines() if line.startswith("|") for m in re.findall(r"`([\w.ǁ]+__mutmut_\d+)`", line)}
 
 
+def only_own_children() -> None:
+    """mutmut's fork runner waits for any child (``os.wait``) and stops on a pid that is not
+    one of its mutants' (KeyError). A test that mutmut ran in its own process while it
+    recorded which tests call what may leave a child behind (a ``git status`` started ahead,
+    a detached helper) that ends later: such a pid is reaped and passed over here."""
+    from datetime import datetime
+
+    from mutmut.workers import isolation
+
+    runner = isolation.ForkRunner
+    original = runner.wait_for_result
+
+    def wait_for_result(self, timeout=None):  # type: ignore[no-untyped-def]
+        if self._no_tests_results:
+            return original(self, timeout)
+        while True:
+            pid, status = os.wait()
+            worker = self._running.pop(pid, None)
+            if worker is not None:  # one of the mutants' runs; any other child is passed over
+                seconds = (datetime.now() - worker.start_time).total_seconds()
+                code = os.waitstatus_to_exitcode(status)
+                return isolation.MutantResult(mutant_name=worker.mutant_name, exit_code=code, duration=seconds)
+
+    runner.wait_for_result = wait_for_result  # type: ignore[method-assign]
+
+
 def forget_missed(only: list[str]) -> None:
     """Clear the result of every mutant in ``only`` that was not caught, so a resumed run
     runs it again (mutmut records the tests added since and runs them too)."""
@@ -140,6 +166,7 @@ def main(argv: list[str]) -> int:
     configuration._config = dataclasses.replace(
         base, only_mutate=only, pytest_add_cli_args_test_selection=selection + extra
     )
+    only_own_children()
     started = time.monotonic()
     try:
         mutmut_main._run([], args.jobs)
