@@ -323,3 +323,11 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 6.0) -> 
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
 
+
+def fd_is_open(fd: int) -> bool:
+    """Whether descriptor ``fd`` is open in this process."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True

@@ -7,6 +7,7 @@ import os
 import signal
 
 from omnibase.server import client
+from tests.support import fd_is_open
 
 
 def test_a_started_server_keeps_no_descriptor_of_its_caller_open():
@@ -16,7 +17,7 @@ def test_a_started_server_keeps_no_descriptor_of_its_caller_open():
     if pid == 0:  # the child: what start_server's grandchild does before exec
         try:
             client._close_inherited()
-            still = [fd for fd in (r, w, high) if _open(fd)]
+            still = [fd for fd in (r, w, high) if fd_is_open(fd)]
             os._exit(10 + len(still))
         finally:
             os._exit(99)
@@ -26,14 +27,6 @@ def test_a_started_server_keeps_no_descriptor_of_its_caller_open():
     assert os.waitstatus_to_exitcode(status) == 10
     assert os.read(r, 1) == b""  # every copy of the write end is closed: the reader sees EOF
     os.close(r)
-
-
-def _open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
 
 
 class Blocked(Exception):

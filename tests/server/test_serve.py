@@ -766,20 +766,27 @@ def test_a_server_whose_environment_no_longer_gives_its_key_exits(served: Served
     assert sorted(os.listdir(served.folder)) == ["lock"]
 
 
-def test_a_run_that_cannot_start_says_why_and_exits_1(served: Served) -> None:
-    """The run's own failure before the CLI (here the client's folder is gone) is said on
-    the client's stderr and answered as exit 1; the server goes on."""
-    served.start()
+def _send_hook_run(served: Served, cwd: Path) -> tuple[socket.socket, Path]:
+    """A hook run asked of the served server for ``cwd``, its streams /dev/null and a file
+    (stderr, returned); the connection to read its answer from."""
     sock = served.connect()
     env = served.env()
     err = served.tmp / "run.err"
     fds = [os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY), os.open(err, os.O_WRONLY | os.O_CREAT, 0o600)]
-    body = client.encode_request(["-c", "hook-impl", *served.args], str(served.tmp / "gone"), env, 0o022, client.key(env))
+    body = client.encode_request(["-c", "hook-impl", *served.args], str(cwd), env, 0o022, client.key(env))
     try:
         sock.sendmsg([client.frame(body)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", *fds))])
     finally:
         for fd in fds:
             os.close(fd)
+    return sock, err
+
+
+def test_a_run_that_cannot_start_says_why_and_exits_1(served: Served) -> None:
+    """The run's own failure before the CLI (here the client's folder is gone) is said on
+    the client's stderr and answered as exit 1; the server goes on."""
+    served.start()
+    sock, err = _send_hook_run(served, served.tmp / "gone")
     assert client.read_message(sock).startswith(b"PID ")
     assert client.read_message(sock).split()[:2] == [b"EXIT", b"1"]
     assert err.read_text().startswith("omnibase: internal error in the command server's run: FileNotFoundError")
@@ -937,16 +944,7 @@ def test_what_leaves_the_cli_is_the_served_runs_exit_status(
     exits with numbers only and answers Ctrl-C itself: what the server would print for
     the other two, unlike the interpreter nothing, is not held here.)"""
     served.start(cli=_raises(raised))
-    sock = served.connect()
-    env = served.env()
-    err = served.tmp / "run.err"
-    fds = [os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY), os.open(err, os.O_WRONLY | os.O_CREAT, 0o600)]
-    body = client.encode_request(["-c", "hook-impl", *served.args], str(served.repo.root), env, 0o022, client.key(env))
-    try:
-        sock.sendmsg([client.frame(body)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", *fds))])
-    finally:
-        for fd in fds:
-            os.close(fd)
+    sock, err = _send_hook_run(served, served.repo.root)
     assert client.read_message(sock).startswith(b"PID ")
     assert client.read_message(sock).split()[:2] == [b"EXIT", str(code).encode()]
     if said is not None:

@@ -24,6 +24,7 @@ from omnibase.drivers.aio import AsyncDriver
 from omnibase.drivers.isolation import process as proc
 from omnibase.drivers.isolation.process import MAX_CAPTURE, CapturingPerformer, FdCapture, ProcessPerformer, WorkerPool
 from omnibase.testing import fake_ctx
+from tests.support import fd_is_open
 
 
 def _lines(n: int) -> bytes:
@@ -336,11 +337,7 @@ def test_text_left_in_the_original_streams_buffer_is_captured(capfd):
 
 
 def _closed(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return True
-    return False
+    return not fd_is_open(fd)
 
 
 def test_in_this_process_with_fd_2_closed_the_calls_are_captured_and_stdout_is_kept(capfd):
