@@ -315,13 +315,13 @@ def _jobs(jobs: int | None) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _mp_context() -> Any:
+def _mp_context(alone: bool) -> Any:
+    """fork when the caller is the process's one thread (``alone``): fastest, but forking
+    a process that runs other threads can deadlock (``omnibase._io.forks``)."""
     import multiprocessing
-    import threading
 
-    # fork is fastest, but forking a process that runs other threads can deadlock
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if "fork" in methods and alone:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
@@ -354,7 +354,12 @@ def _pool(jobs: int) -> Any:
         if not _POOL:
             from concurrent.futures import ProcessPoolExecutor
 
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(), initializer=_pool_worker)
+            from omnibase._io.forks import alone
+
+            with alone() as single:  # our own threads (the progress line) step aside for the fork
+                pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(single), initializer=_pool_worker)
+                if single:
+                    pool.submit(int)  # the workers are forked at the first submit: now, while alone
             _POOL.append((pool, jobs, os.getpid()))
             if not _exit_hooked:
                 import atexit

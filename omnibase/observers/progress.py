@@ -69,6 +69,10 @@ def choose_style(choice: str, *, isatty: bool, env: Mapping[str, str], debugging
     return "live" if interactive else "plain"
 
 
+def _nothing() -> None:
+    pass
+
+
 def _escape_data(text: str) -> str:
     """A GitHub Actions workflow command's message: ``%``, CR and LF escaped."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -116,6 +120,9 @@ class Progress:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._ticker = threading.Lock()  # starting, pausing and stopping the ticker thread
+        self._ended = False
+        self._forget: Callable[[], None] = _nothing
         self.write: Callable[[str], object] = write or self._write_fd
         if write is None:
             import sys
@@ -203,17 +210,44 @@ class Progress:
     def start(self) -> Progress:
         """Draw from a background thread, ``rate`` times a second (live) or every
         ``interval`` seconds, until ``close``: a long step still shows its time passing,
-        and the events themselves only update counters."""
-        import threading
+        and the events themselves only update counters. The thread steps aside while the
+        process forks its check workers (``omnibase._io.forks``), so they are forked
+        rather than started from a fork server."""
+        from omnibase._io.forks import stepping_aside
+
+        with self._ticker:
+            self._run_ticker()
+            self._forget = stepping_aside(self._pause)
+        return self
+
+    def _run_ticker(self) -> None:
+        stop = self._stop = threading.Event()
 
         def tick() -> None:
-            while not self._stop.wait(self.period):
+            while not stop.wait(self.period):
                 self.tick(self.clock())
 
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=tick, name="omnibase-progress", daemon=True)
         self._thread.start()
-        return self
+
+    def _stop_ticker(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _pause(self) -> Callable[[], None]:
+        """Stop the ticker thread; returns what starts it again (unless closed meanwhile)."""
+        with self._ticker:
+            running = self._thread is not None
+            self._stop_ticker()
+
+        def resume() -> None:
+            with self._ticker:
+                if running and not self._ended and self._thread is None:
+                    self._run_ticker()
+
+        return resume
 
     def tick(self, now: float) -> None:
         """Draw the view at ``now`` if it is time to (throttled)."""
@@ -265,10 +299,10 @@ class Progress:
     def close(self) -> None:
         """Stop drawing, and erase the live line (or write the last plain line and end
         the GitHub group), so what is printed next stands alone. Idempotent."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        with self._ticker:
+            self._ended = True
+            self._forget()
+            self._stop_ticker()
         with self._lock:
             if self.closed:
                 return
