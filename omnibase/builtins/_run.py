@@ -315,15 +315,12 @@ def _jobs(jobs: int | None) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _mp_context(alone: bool) -> Any:
-    """fork when the caller is the process's one thread (``alone``): fastest, but forking
-    a process that runs other threads can deadlock (``omnibase._io.forks``)."""
+def _mp_context() -> Any:
+    """How ``ExecutorPool`` starts its workers, for a caller that may not fork: from a
+    fork server where there is one, else spawned."""
     import multiprocessing
 
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and alone:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
 
 
 def _in_worker_call() -> bool:
@@ -341,25 +338,28 @@ _POOL_LOCK = threading.Lock()
 _exit_hooked: list[bool] = []
 
 
-#: Pools told to stop while the run went on (``close_pool_soon``): the threads that wait
-#: for their workers to exit, joined by ``release_pool`` (or before another pool starts).
-_CLOSING: list[threading.Thread] = []
+#: Pools told to stop without waiting (``close_pool_soon``, a broken pool): their workers
+#: are reaped by ``release_pool`` (or before another pool starts).
+_CLOSING: list[Any] = []
 
 
 def _pool(jobs: int) -> Any:
+    """The shared pool (``omnibase.builtins._forkpool``): workers forked from this process
+    when the caller is its one thread once our own threads stepped aside (the progress
+    line: ``omnibase._io.forks``), else started by ``multiprocessing``."""
     with _POOL_LOCK:
-        _join_closing()  # (fork only when this is the one thread)
+        _join_closing()
         if _POOL and (_POOL[0][1] < jobs or _POOL[0][2] != os.getpid()):
             _drop_pool()
         if not _POOL:
-            from concurrent.futures import ProcessPoolExecutor
-
             from omnibase._io.forks import alone
+            from omnibase.builtins._forkpool import ExecutorPool, ForkPool
 
-            with alone() as single:  # our own threads (the progress line) step aside for the fork
-                pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(single), initializer=_pool_worker)
-                if single:
-                    pool.submit(int)  # the workers are forked at the first submit: now, while alone
+            with alone() as single:
+                if single and hasattr(os, "fork"):
+                    pool: Any = ForkPool(jobs, _worker_setup)
+                else:
+                    pool = ExecutorPool(jobs, _mp_context(), _pool_worker)
             _POOL.append((pool, jobs, os.getpid()))
             if not _exit_hooked:
                 import atexit
@@ -373,7 +373,9 @@ def _drop_pool(wait: bool = False) -> None:
     if _POOL:
         pool, _, pid = _POOL.pop()
         if pid == os.getpid():
-            pool.shutdown(wait=wait, cancel_futures=True)
+            pool.close(wait=wait)
+            if not wait:
+                _CLOSING.append(pool)
 
 
 def _shutdown_pool() -> None:
@@ -397,24 +399,28 @@ def close_pool_soon() -> None:
     with _POOL_LOCK:
         if not _POOL or _POOL[0][2] != os.getpid():
             return
-        pool = _POOL.pop()[0]
-        closer = threading.Thread(target=pool.shutdown, name="omnibase-pool-close", daemon=True)
-        closer.start()
-        _CLOSING.append(closer)
+        _drop_pool(wait=False)
 
 
 def _join_closing() -> None:
     while _CLOSING:
-        _CLOSING.pop().join()
+        _CLOSING.pop().reap()
 
 
-def _pool_worker() -> None:
-    """A pool worker's set-up: Ctrl-C is the parent's to handle (it stops the pool), and a
-    worker whose parent is gone (killed, or left with ``os._exit``) ends itself."""
+def _worker_setup() -> None:
+    """A pool worker's set-up: Ctrl-C is the parent's to handle (it stops the pool), and
+    freed memory is kept for the next file."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _keep_freed_memory()
+
+
+def _pool_worker() -> None:
+    """``_worker_setup`` in a worker started by ``multiprocessing``, and a thread that ends
+    the worker once its parent is gone (killed, or left with ``os._exit``); a forked
+    worker watches for that while it waits for work."""
+    _worker_setup()
     parent = os.getppid()
 
     def watch() -> None:
@@ -512,24 +518,24 @@ def _run_files(
 
     chunks = _chunks(todo, jobs)
     results: list[Tally | None] = [None] * len(chunks)
-    try:
-        pool = _pool(jobs)
-        futures = [pool.submit(_check_chunk, *args(chunk)) for chunk in chunks]
+    began: list[bool] = []
+
+    def started() -> None:
+        began.append(True)
         if meanwhile is not None:
             meanwhile()
-            meanwhile = None
-        for i, future in enumerate(futures):
-            try:
-                results[i] = future.result()
-            except Exception:  # a worker died or the pool broke: redo this chunk here
-                with _POOL_LOCK:
-                    _drop_pool()
-                results[i] = _check_chunk(*args(chunks[i]))
+
+    try:
+        pool = _pool(jobs)
+        results = pool.run(_check_chunk, [args(chunk) for chunk in chunks], started=started, last=last)
+        if any(r is None for r in results):  # a worker died or the pool broke: those chunks are redone here
+            with _POOL_LOCK:
+                _drop_pool()
         if last:
             close_pool_soon()
     except (OSError, ImportError, RuntimeError):  # no processes to be had (limits, no /dev/shm)
         pass
-    if meanwhile is not None:
+    if meanwhile is not None and not began:
         meanwhile()
     done = [r if r is not None else _check_chunk(*args(chunks[i])) for i, r in enumerate(results)]
     return _joined(root, [Tally(infos, applied, [], [], []), *done], remember)

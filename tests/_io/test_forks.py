@@ -124,11 +124,11 @@ def test_the_check_pool_forks_its_workers_while_a_progress_line_runs() -> None:
         progress = Progress(3, "plain", title="t", interval=0.01, write=lambda _s: None).start()
         assert threading.active_count() == 2
         pool = _run._pool(2)
-        print(pool._mp_context.get_start_method(), progress._thread.is_alive(), len(pool._processes))
+        print(type(pool).__name__, progress._thread.is_alive(), len(pool.pids))
         progress.close()
         _run.release_pool()
         """
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["fork", "True", "2"]
+    assert done.stdout.split() == ["ForkPool", "True", "2"]

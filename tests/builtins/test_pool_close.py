@@ -48,7 +48,7 @@ def workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     def recording() -> None:
         if _run._POOL:
-            seen.extend(_run._POOL[0][0]._processes)
+            seen.extend(_run._POOL[0][0].pids)
         close()
 
     monkeypatch.setattr(_run, "close_pool_soon", recording)

@@ -354,12 +354,15 @@ def test_without_worker_processes_the_work_is_done_here(many, monkeypatch):
 
     root, paths = many
     expected = run_builtin_checks(paths, list(CHECKS), root=str(root), jobs=1)
+    _run.release_pool()
 
     def no_processes(*args, **kwargs):
         raise OSError("no processes for you")
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_processes)
+    monkeypatch.setattr(os, "fork", no_processes)  # forked workers (this thread alone)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_processes)  # or started by multiprocessing
     assert run_builtin_checks(paths, list(CHECKS), root=str(root), jobs=2) == expected
+    assert _run._POOL == []
 
 
 _PARENT = os.getpid()

@@ -126,7 +126,7 @@ def test_pool_workers_end_when_their_parent_dies_without_stopping_them(tmp_path)
         "import os, sys\n"
         "from omnibase.builtins import _run\n"
         "_run.run_builtin_checks([f'f{i}.txt' for i in range(100)], ['trailing-whitespace'], root=sys.argv[1], jobs=2)\n"
-        "print(' '.join(str(p) for p in _run._POOL[0][0]._processes), flush=True)\n"
+        "print(' '.join(str(p) for p in _run._POOL[0][0].pids), flush=True)\n"
         "os._exit(0)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)

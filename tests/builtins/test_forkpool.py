@@ -1,0 +1,181 @@
+"""The check pool's forked workers (``omnibase.builtins._forkpool.ForkPool``).
+
+What the run relies on: every item's result, in order, as the same function gives in
+this process; None (redone by the caller) exactly for an item whose worker died or whose
+function raised, the others still done by the workers left; ``started`` called once;
+items and results larger than a pipe holds; no worker left behind, not even a zombie,
+whether the pool is closed, told it is done (``last``), or the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from omnibase.builtins._forkpool import ExecutorPool, ForkPool
+
+PARENT = os.getpid()
+
+
+def triple(x: int) -> tuple[int, int]:
+    return x * 3, os.getpid()
+
+
+def dies_on(x: int, bad: frozenset[int]) -> int:
+    if x in bad and os.getpid() != PARENT:
+        os._exit(7)  # as if killed
+    return -x
+
+
+def raises_on(x: int, bad: frozenset[int]) -> int:
+    if x in bad:
+        raise ValueError(x)
+    return x + 1
+
+
+def echo(data: bytes) -> bytes:
+    return data[::-1] * 2
+
+
+def gone(pid: int) -> bool:
+    """Not running, and not a zombie either: reaped."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "zombie" in f.read().lower()
+    except FileNotFoundError:
+        return True
+
+
+def _reaped(pids: tuple[int, ...]) -> bool:
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False  # still our child: not reaped by the pool
+    return True
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(-10**6, 10**6), max_size=40), st.integers(1, 3))
+def test_results_come_back_in_order_as_this_process_gives_them(items: list[int], jobs: int) -> None:
+    pool = ForkPool(jobs, lambda: None)
+    try:
+        calls: list[int] = []
+        out = pool.run(triple, [(x,) for x in items], started=lambda: calls.append(1))
+        assert [r[0] for r in out] == [x * 3 for x in items]
+        assert {r[1] for r in out} <= set(pool.pids) and PARENT not in {r[1] for r in out}
+        assert calls == [1]
+    finally:
+        pids = pool.pids
+        pool.close(wait=True)
+    assert _reaped(pids)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sets(st.integers(0, 29), max_size=4), st.integers(1, 3))
+def test_a_dead_workers_item_is_none_and_the_rest_is_done(bad: set[int], jobs: int) -> None:
+    pool = ForkPool(jobs, lambda: None)
+    pids = pool.pids
+    out = pool.run(dies_on, [(x, frozenset(bad)) for x in range(30)])
+    pool.close(wait=True)
+    for x, r in enumerate(out):
+        if x in bad:
+            assert r is None
+        else:  # done by a worker, or None only when no worker was left to do it
+            assert r == -x or (r is None and len(bad) >= jobs)
+    if len(bad) < jobs:
+        assert [x for x, r in enumerate(out) if r is None] == sorted(bad)
+    assert _reaped(pids + tuple(pool.pids))
+
+
+def test_an_item_whose_function_raises_is_none_and_the_worker_goes_on() -> None:
+    pool = ForkPool(2, lambda: None)
+    out = pool.run(raises_on, [(x, frozenset({3, 4})) for x in range(10)])
+    assert out == [1, 2, 3, None, None, 6, 7, 8, 9, 10]
+    assert len(pool.workers) == 2  # none lost
+    pool.close(wait=True)
+
+
+def test_items_and_results_larger_than_a_pipe_holds() -> None:
+    big = [(bytes([i]) * (300_000 + i),) for i in range(6)]  # a pipe holds 64 KiB
+    pool = ForkPool(2, lambda: None)
+    try:
+        assert pool.run(echo, big) == [echo(*b) for b in big]
+    finally:
+        pool.close(wait=True)
+
+
+def test_told_it_is_the_last_run_every_worker_ends_on_its_own() -> None:
+    """Each worker's task pipe is closed once it has all its items; a worker holding a
+    sibling's end of a pipe would keep that sibling waiting forever."""
+    pool = ForkPool(3, lambda: None)
+    pids = pool.pids
+    assert pool.run(triple, [(x,) for x in range(12)], last=True)[5][0] == 15
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ended = [os.waitpid(pid, os.WNOHANG)[0] == pid for pid in pids if not gone(pid)]
+        if all(ended):
+            break
+        time.sleep(0.02)
+    pool.close(wait=True)
+    assert all(gone(pid) for pid in pids)
+
+
+def test_an_interrupted_run_leaves_no_worker() -> None:
+    pool = ForkPool(2, lambda: None)
+    pids = pool.pids
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pool.run(triple, [(x,) for x in range(50)], started=interrupt)
+    assert pool.workers == [] and all(gone(pid) for pid in pids)
+
+
+def set_up() -> None:
+    os.environ["OMNIBASE_TEST_SET_UP"] = str(os.getpid())
+
+
+def read_env(key: str) -> str | None:
+    return os.environ.get(key)
+
+
+def test_the_workers_run_the_set_up_before_any_item() -> None:
+    pool = ForkPool(2, set_up)
+    try:
+        out = pool.run(read_env, [("OMNIBASE_TEST_SET_UP",)] * 4)
+        assert set(out) <= {str(p) for p in pool.pids} and None not in out
+        assert "OMNIBASE_TEST_SET_UP" not in os.environ
+    finally:
+        pool.close(wait=True)
+
+
+def test_an_item_that_cannot_be_sent_is_none_and_the_rest_is_done() -> None:
+    pool = ForkPool(2, lambda: None)
+    try:
+        out = pool.run(raises_on, [(1, frozenset()), (lambda: 0, frozenset()), (3, frozenset())])
+        assert out == [2, None, 4]
+    finally:
+        pool.close(wait=True)
+
+
+def test_the_fallback_pool_gives_the_same_answers() -> None:
+    import multiprocessing
+
+    pool = ExecutorPool(2, multiprocessing.get_context("spawn"), _nothing)
+    try:
+        assert pool.run(raises_on, [(x, frozenset({2})) for x in range(5)]) == [1, 2, None, 4, 5]
+    finally:
+        pool.close(wait=False)
+        pool.reap()
+    assert all(not p.is_alive() for p in pool.executor._processes.values()) if pool.executor._processes else True
+
+
+def _nothing() -> None:
+    pass
