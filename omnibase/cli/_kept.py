@@ -63,7 +63,9 @@ def _prune(folder: str, keep: int) -> None:
         runs = sorted(os.scandir(folder), key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
     except OSError:
         return
-    import shutil  # here, where it is used: every commit loads this module, few cut an output
+    if len(runs) <= keep:
+        return
+    import shutil  # (with zlib, bz2 and lzma) only when there is a folder to remove
 
     for old in runs[keep:]:
         if old.is_dir(follow_symlinks=False):
