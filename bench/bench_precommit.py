@@ -17,7 +17,12 @@ machine it varies far less with the load than wall time does):
 
 1. ``--all-files`` on the corpus, after a first pre-commit run applied every fix (so no
    tool rewrites anything). omnibase with the cache is measured on its second and later
-   runs (the cache is warm), and without it every time.
+   runs (the cache is warm), and without it every time. Beside them, interleaved, the
+   floor of an exact check-ast: CPython's parser alone (``_symtable.symtable``, what
+   check-ast calls) over the Python files, their bytes in memory, in one process: its CPU
+   time divided by the cores is the least wall time any tool that decides as ``ast.parse``
+   does can take here (``bench/bench_floor.py`` says more); it is printed with its ratio
+   to each peer, and what a target ratio leaves for everything else.
 2. The everyday commit: 5 staged files (4 modified ``.py``, 1 new ``.yaml``), new content
    before every run of every tool, so no tool (and no cache) has seen it. omnibase runs the
    way the installed hook runs it: its client (``python -I -S -c LOAD omnibase/server/client.py``) and the
@@ -237,6 +242,50 @@ def make_corpus(root: Path) -> None:
     git(root, "commit", "-q", "--no-verify", "-m", "fixed")
 
 
+#: The floor's measurement: the CPU seconds of ``_symtable.symtable`` over the Python files
+#: of the corpus (argv[1]), as check-ast receives them (identify's ``python`` tag).
+FLOOR = """
+import os, subprocess, sys, time, warnings, _symtable
+from identify.identify import tags_from_path
+root = sys.argv[1]
+files = []
+listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True).stdout
+for path in listed.split("\\0"):
+    full = os.path.join(root, path)
+    if path and not os.path.islink(full) and os.path.isfile(full) and "python" in tags_from_path(full):
+        with open(full, "rb") as f:
+            files.append((path, f.read()))
+warnings.simplefilter("ignore")
+start = time.process_time()
+for path, data in files:
+    try:
+        _symtable.symtable(data, path, "exec")
+    except Exception:
+        pass
+print(len(files), time.process_time() - start)
+"""
+FLOOR_NAME = "floor: parse / cores"
+
+
+def floor_seconds(root: Path) -> tuple[int, float]:
+    """How many Python files the corpus has, and the floor (parse CPU seconds / cores)."""
+    done = subprocess.run([sys.executable, "-c", FLOOR, str(root)], capture_output=True, text=True, check=True)
+    count, cpu = done.stdout.split()
+    CPU.setdefault(FLOOR_NAME, []).append(float(cpu))
+    return int(count), float(cpu) / len(os.sched_getaffinity(0))
+
+
+def report_floor(samples: dict[str, list[float]], files: int) -> None:
+    """The floor against each peer, and what the issue's targets leave above it."""
+    floor = statistics.median(samples[FLOOR_NAME])
+    print(f"\nthe floor: CPython's parser over the {files} Python files, {statistics.median(CPU[FLOOR_NAME]):.3f} s of CPU "
+          f"on {len(os.sched_getaffinity(0))} cores = {floor:.3f} s")
+    for peer, target in (("prek", 0.6), ("pre-commit", 0.4)):
+        peer_s = statistics.median(samples[peer])
+        print(f"  {peer:10} {peer_s:.3f} s: floor {floor / peer_s:.3f}x; target {target}x = {target * peer_s:.3f} s, "
+              f"which leaves {target * peer_s - floor:+.3f} s above the floor for all else")
+
+
 def interleaved(names: list[str], rounds: int, run: Callable[[str, int], float]) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
@@ -282,14 +331,20 @@ def main() -> int:
         timed(argv["omnibase"](True), root, envs["omnibase"])
         codes: dict[str, set[int]] = {n: set() for n in argv}
 
+        python_files = [0]
+
         def run_all(name: str, _round: int) -> float:
+            if name == FLOOR_NAME:
+                python_files[0], seconds = floor_seconds(root)
+                return seconds
             seconds, code = timed(argv[name](True), root, envs[name], name)
             codes[name].add(code)
             return seconds
 
         if rounds_all:
-            samples = interleaved(list(argv), rounds_all, run_all)
+            samples = interleaved([*argv, FLOOR_NAME], rounds_all, run_all)
             report(f"--all-files, {rounds_all} interleaved rounds (exit codes: {codes})", samples, "omnibase")
+            report_floor(samples, python_files[0])
 
         # 2. the everyday commit: fresh content before every run
         originals = {p: (root / p).read_bytes() for p in EVERYDAY}
