@@ -28,6 +28,7 @@ import pickle
 import select
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -75,6 +76,7 @@ class ForkPool:
     def __init__(self, jobs: int, setup: Callable[[], None]) -> None:
         self.workers: list[_Worker] = []
         self.dead: list[int] = []  # pids of workers that are gone or told to go, not yet reaped
+        self.lock = threading.RLock()  # one run at a time; closing waits for it
         _flush_std()  # what is buffered now is written once, by this process
         try:
             for _ in range(jobs):
@@ -123,15 +125,16 @@ class ForkPool:
         each worker is told to end once its last item is sent (it ends when that is done)."""
         out: list[Any] = [None] * len(items)
         todo = deque(range(len(items)))
-        try:
-            self._feed(fn, items, todo, last)
-            if started is not None:
-                started()
-            while any(w.awaited for w in self.workers):
-                self._step(fn, items, todo, out, last)
-        except BaseException:
-            self.close(wait=True, kill=True)
-            raise
+        with self.lock:  # (another thread's run waits: the workers are shared)
+            try:
+                self._feed(fn, items, todo, last)
+                if started is not None:
+                    started()
+                while any(w.awaited for w in self.workers):
+                    self._step(fn, items, todo, out, last)
+            except BaseException:
+                self.close(wait=True, kill=True)
+                raise
         return out
 
     def _feed(self, fn: Callable[..., Any], items: Sequence[tuple[Any, ...]], todo: deque[int], last: bool) -> None:
@@ -227,19 +230,25 @@ class ForkPool:
 
     def close(self, *, wait: bool, kill: bool = False) -> None:
         """Tell every worker to end (the end of its task pipe; ``kill``: SIGKILL at once);
-        ``wait``: reap them all, so no zombie is left."""
-        for w in list(self.workers):
-            if kill:
-                try:
-                    os.kill(w.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            self._drop(w)
-        if wait:
-            self.reap()
+        ``wait``: reap them all, so no zombie is left. A run under way in another thread
+        ends first."""
+        with self.lock:
+            for w in list(self.workers):
+                if kill:
+                    try:
+                        os.kill(w.pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                self._drop(w)
+            if wait:
+                self.reap()
 
     def reap(self) -> None:
         """Wait for every worker told to end."""
+        with self.lock:
+            self._reap()
+
+    def _reap(self) -> None:
         while self.dead:
             pid = self.dead.pop()
             while True:

@@ -179,3 +179,23 @@ def test_the_fallback_pool_gives_the_same_answers() -> None:
 
 def _nothing() -> None:
     pass
+
+
+def test_runs_from_two_threads_at_once_each_get_their_own_results() -> None:
+    """The shared pool may be asked from several threads (a library's callers): one run at
+    a time, each with its own answers."""
+    import threading
+
+    pool = ForkPool(2, lambda: None)
+    got: dict[int, list[object]] = {}
+
+    def ask(k: int) -> None:
+        got[k] = pool.run(triple, [(k * 100 + x,) for x in range(25)])
+
+    threads = [threading.Thread(target=ask, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    pool.close(wait=True)
+    assert {k: [r[0] for r in v] for k, v in got.items()} == {k: [(k * 100 + x) * 3 for x in range(25)] for k in range(3)}
