@@ -38,6 +38,7 @@ __all__ = ["ExecutorPool", "ForkPool"]
 _HEADER = 8  # bytes of a frame's length, little-endian, before its pickle
 #: A worker asks this often (ms) whether its parent is still there, while it waits.
 _WATCH_MS = 500
+_CHUNK = 1 << 20  # the most read from a pipe at once
 
 
 def _frame(value: object) -> bytes:
@@ -189,7 +190,7 @@ class ForkPool:
     def _receive(self, w: _Worker, out: list[Any]) -> bool:
         """Read what ``w`` wrote; False when it is gone (end of file)."""
         try:
-            data = os.read(w.results, 1 << 20)
+            data = os.read(w.results, _CHUNK)
         except BlockingIOError:
             return True
         except OSError:
@@ -271,7 +272,7 @@ def _read_exactly(fd: int, n: int, parent: int) -> bytes | None:
             if os.getppid() != parent:
                 return None
             continue
-        data = os.read(fd, n)
+        data = os.read(fd, min(n, _CHUNK))  # (never a buffer of a length read from the pipe)
         if not data:
             return None
         parts.append(data)
