@@ -199,3 +199,71 @@ def test_runs_from_two_threads_at_once_each_get_their_own_results() -> None:
         t.join(60)
     pool.close(wait=True)
     assert {k: [r[0] for r in v] for k, v in got.items()} == {k: [(k * 100 + x) * 3 for x in range(25)] for k in range(3)}
+
+
+# --- a worker's side, in this process (what a forked worker runs) ---------------------
+
+from omnibase.builtins import _forkpool  # noqa: E402
+
+
+def _frames(data: bytes) -> list[object]:
+    import pickle
+
+    out = []
+    while data:
+        size = int.from_bytes(data[:8], "little")
+        out.append(pickle.loads(data[8 : 8 + size]))
+        data = data[8 + size :]
+    return out
+
+
+def _read_all(fd: int) -> bytes:
+    parts = []
+    while chunk := os.read(fd, 65536):
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def test_a_worker_answers_each_task_in_order_and_ends_with_its_tasks() -> None:
+    task_r, task_w = os.pipe()
+    result_r, result_w = os.pipe()
+    for item in [(triple, (4,)), (raises_on, (3, frozenset({3}))), (raises_on, (5, frozenset()))]:
+        os.write(task_w, _forkpool._frame(item))
+    os.close(task_w)
+    _forkpool._serve(task_r, result_w, os.getppid())  # returns at the end of its tasks
+    os.close(task_r)
+    os.close(result_w)
+    assert _frames(_read_all(result_r)) == [(True, (12, os.getpid())), (False, None), (True, 6)]
+    os.close(result_r)
+
+
+def test_a_frame_is_its_pickle_after_eight_bytes_of_length() -> None:
+    import pickle
+
+    frame = _forkpool._frame(("a", 1))
+    assert int.from_bytes(frame[:8], "little") == len(frame) - 8 and pickle.loads(frame[8:]) == ("a", 1)
+
+
+def test_a_worker_reads_exactly_what_it_is_told_across_writes_and_none_at_the_end() -> None:
+    import threading
+
+    r, w = os.pipe()
+    os.write(w, b"ab")
+    later = threading.Timer(0.05, lambda: os.write(w, b"cdef"))
+    later.start()
+    assert _forkpool._read_exactly(r, 5, os.getppid()) == b"abcde"
+    later.join()
+    assert _forkpool._read_exactly(r, 1, os.getppid()) == b"f"
+    os.write(w, b"gh")
+    os.close(w)
+    assert _forkpool._read_exactly(r, 3, os.getppid()) is None  # the end came first
+    os.close(r)
+
+
+def test_a_worker_whose_parent_is_gone_stops_waiting() -> None:
+    r, w = os.pipe()
+    start = time.monotonic()
+    assert _forkpool._read_exactly(r, 1, parent=os.getppid() + 10**6) is None  # not its parent: gone
+    assert time.monotonic() - start < 5
+    os.close(r)
+    os.close(w)
