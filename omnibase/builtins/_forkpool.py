@@ -94,7 +94,12 @@ class ForkPool:
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:  # no process to be had (limits): no pipe left open either
+            for fd in (task_r, task_w, result_r, result_w):
+                os.close(fd)
+            raise
         if pid == 0:  # the worker: never returns into the caller's code
             code = 1
             try:

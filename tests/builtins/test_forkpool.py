@@ -267,3 +267,20 @@ def test_a_worker_whose_parent_is_gone_stops_waiting() -> None:
     assert time.monotonic() - start < 5
     os.close(r)
     os.close(w)
+
+
+def test_a_fork_refused_leaves_no_pipe_and_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fork, forks = os.fork, []
+
+    def second_refused() -> int:
+        if forks:
+            raise BlockingIOError("no more processes")
+        forks.append(1)
+        return real_fork()
+
+    before = set(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", second_refused)
+    with pytest.raises(BlockingIOError):
+        ForkPool(2, lambda: None)
+    monkeypatch.undo()
+    assert set(os.listdir("/proc/self/fd")) <= before  # every pipe closed, the first worker's too
