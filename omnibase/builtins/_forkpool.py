@@ -240,7 +240,7 @@ class ForkPool:
         ends first."""
         with self.lock:
             for w in list(self.workers):
-                if kill:
+                if kill and w.pid > 0:  # (a worker's own pid: never 0, which is a process group)
                     try:
                         os.kill(w.pid, signal.SIGKILL)
                     except OSError:
