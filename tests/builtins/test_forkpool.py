@@ -43,11 +43,7 @@ def echo(data: bytes) -> bytes:
 
 def gone(pid: int) -> bool:
     """Not running, and not a zombie either: reaped."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "zombie" in f.read().lower()
-    except FileNotFoundError:
-        return True
+    return not os.path.exists(f"/proc/{pid}")
 
 
 def _reaped(pids: tuple[int, ...]) -> bool:
@@ -116,14 +112,17 @@ def test_told_it_is_the_last_run_every_worker_ends_on_its_own() -> None:
     pool = ForkPool(3, lambda: None)
     pids = pool.pids
     assert pool.run(triple, [(x,) for x in range(12)], last=True)[5][0] == 15
+    statuses: dict[int, int] = {}
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        ended = [os.waitpid(pid, os.WNOHANG)[0] == pid for pid in pids if not gone(pid)]
-        if all(ended):
-            break
+    while len(statuses) < len(pids) and time.monotonic() < deadline:
+        for pid in set(pids) - set(statuses):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                statuses[pid] = os.waitstatus_to_exitcode(status)
         time.sleep(0.02)
+    assert statuses == {pid: 0 for pid in pids}  # each ended by itself, and well, before any close
+    pool.dead.clear()  # reaped here
     pool.close(wait=True)
-    assert all(gone(pid) for pid in pids)
 
 
 def test_an_interrupted_run_leaves_no_worker() -> None:
@@ -161,6 +160,25 @@ def test_an_item_that_cannot_be_sent_is_none_and_the_rest_is_done() -> None:
     try:
         out = pool.run(raises_on, [(1, frozenset()), (lambda: 0, frozenset()), (3, frozenset())])
         assert out == [2, None, 4]
+    finally:
+        pool.close(wait=True)
+    alone = ForkPool(1, lambda: None)  # the first item it would get cannot be sent
+    try:
+        assert alone.run(raises_on, [(lambda: 0, frozenset()), (1, frozenset()), (2, frozenset())]) == [None, 2, 3]
+    finally:
+        alone.close(wait=True)
+
+
+def test_workers_wait_for_work_as_long_as_their_parent_lives() -> None:
+    """A worker idle longer than it waits between looks at its parent (0.5 s) is still
+    there, and whole, for the next run."""
+    pool = ForkPool(2, lambda: None)
+    try:
+        first = pool.run(triple, [(x,) for x in range(4)])
+        time.sleep(1.2)
+        second = pool.run(triple, [(x,) for x in range(4)])
+        assert [r[0] for r in second] == [0, 3, 6, 9] and len(pool.workers) == 2
+        assert {r[1] for r in first + second} <= set(pool.pids)
     finally:
         pool.close(wait=True)
 
@@ -275,8 +293,10 @@ def test_a_fork_refused_leaves_no_pipe_and_no_worker(monkeypatch: pytest.MonkeyP
     def second_refused() -> int:
         if forks:
             raise BlockingIOError("no more processes")
-        forks.append(1)
-        return real_fork()
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
 
     before = set(os.listdir("/proc/self/fd"))
     monkeypatch.setattr(os, "fork", second_refused)
@@ -284,3 +304,16 @@ def test_a_fork_refused_leaves_no_pipe_and_no_worker(monkeypatch: pytest.MonkeyP
         ForkPool(2, lambda: None)
     monkeypatch.undo()
     assert set(os.listdir("/proc/self/fd")) <= before  # every pipe closed, the first worker's too
+    assert gone(forks[0])  # and the first worker reaped
+
+
+def test_a_worker_waits_for_a_task_slower_than_its_look_at_the_parent() -> None:
+    import threading
+
+    r, w = os.pipe()
+    later = threading.Timer(0.7, lambda: os.write(w, b"xyz"))
+    later.start()
+    assert _forkpool._read_exactly(r, 3, os.getppid()) == b"xyz"
+    later.join()
+    os.close(r)
+    os.close(w)
