@@ -183,6 +183,13 @@ def test_workers_wait_for_work_as_long_as_their_parent_lives() -> None:
         pool.close(wait=True)
 
 
+MARK = ["as imported"]
+
+
+def mark_and_set_up() -> tuple[str, str | None]:
+    return MARK[0], os.environ.get("OMNIBASE_TEST_SET_UP")
+
+
 def test_the_fallback_pool_gives_the_same_answers() -> None:
     import multiprocessing
 
@@ -190,9 +197,27 @@ def test_the_fallback_pool_gives_the_same_answers() -> None:
     try:
         assert pool.run(raises_on, [(x, frozenset({2})) for x in range(5)]) == [1, 2, None, 4, 5]
     finally:
+        pool.close(wait=True)
+
+
+def test_the_fallback_pool_starts_its_workers_as_told_and_leaves_none_behind() -> None:
+    """Its size, its start method (spawned: a value changed here is not seen there), its
+    set-up; told to close without waiting, ``reap`` then leaves no process."""
+    import multiprocessing
+
+    MARK[0] = "changed here"
+    try:
+        pool = ExecutorPool(1, multiprocessing.get_context("spawn"), set_up)
+        calls: list[int] = []
+        out = pool.run(mark_and_set_up, [()] * 3, started=lambda: calls.append(1))
+        pids = pool.pids
+        assert len(pids) == 1 and calls == [1]
+        assert out == [("as imported", str(pids[0]))] * 3
         pool.close(wait=False)
         pool.reap()
-    assert all(not p.is_alive() for p in pool.executor._processes.values()) if pool.executor._processes else True
+        assert all(gone(pid) for pid in pids)
+    finally:
+        MARK[0] = "as imported"
 
 
 def _nothing() -> None:
