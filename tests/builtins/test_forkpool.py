@@ -41,6 +41,30 @@ def echo(data: bytes) -> bytes:
     return data[::-1] * 2
 
 
+def sleepy(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def _boom() -> None:
+    raise RuntimeError("cannot be rebuilt here")
+
+
+class Unloadable:
+    """Pickled fine by a worker; loading it in the calling process fails."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _boom, ()
+
+
+def unloadable(x: int) -> object:
+    return Unloadable() if x == 1 else x
+
+
+def failing_set_up() -> None:
+    raise OSError("no set-up here")
+
+
 def gone(pid: int) -> bool:
     """Not running, and not a zombie either: reaped."""
     return not os.path.exists(f"/proc/{pid}")
@@ -125,6 +149,59 @@ def test_told_it_is_the_last_run_every_worker_ends_on_its_own() -> None:
     pool.close(wait=True)
 
 
+def test_an_interrupted_run_does_not_wait_for_its_workers_work() -> None:
+    pool = ForkPool(2, lambda: None)
+    pids = pool.pids
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        pool.run(sleepy, [(20.0,)] * 4, started=interrupt)
+    assert time.monotonic() - start < 10 and all(gone(pid) for pid in pids)
+
+
+def test_a_result_that_cannot_be_loaded_here_is_none() -> None:
+    pool = ForkPool(1, lambda: None)
+    try:
+        assert pool.run(unloadable, [(0,), (1,), (2,)]) == [0, None, 2]
+    finally:
+        pool.close(wait=True)
+
+
+def test_a_worker_whose_set_up_fails_ends_with_1_and_does_nothing() -> None:
+    pool = ForkPool(1, failing_set_up)
+    pid = pool.pids[0]
+    assert pool.run(triple, [(1,), (2,)]) == [None, None]
+    assert pool.workers == [] and pool.dead == [pid]
+    _, status = os.waitpid(pid, 0)
+    pool.dead.clear()
+    assert os.waitstatus_to_exitcode(status) == 1
+
+
+def test_closed_without_waiting_the_workers_end_well_and_reap_takes_them_all() -> None:
+    pool = ForkPool(3, lambda: None)
+    pids = pool.pids
+    pool.run(triple, [(x,) for x in range(6)])
+    pool.close(wait=False)  # told to end: not killed
+    first = pids[0]
+    _, status = os.waitpid(first, 0)  # reaped here: the pool must still reap the others
+    assert os.waitstatus_to_exitcode(status) == 0
+    pool.reap()
+    assert all(gone(pid) for pid in pids)
+
+
+def test_the_calling_process_sleeps_while_its_workers_work() -> None:
+    pool = ForkPool(2, lambda: None)
+    try:
+        start = time.process_time()
+        assert pool.run(sleepy, [(0.3,)] * 4) == [0.3] * 4
+        assert time.process_time() - start < 0.15  # waiting in poll, not spinning
+    finally:
+        pool.close(wait=True)
+
+
 def test_an_interrupted_run_leaves_no_worker() -> None:
     pool = ForkPool(2, lambda: None)
     pids = pool.pids
@@ -196,8 +273,10 @@ def test_the_fallback_pool_gives_the_same_answers() -> None:
     pool = ExecutorPool(2, multiprocessing.get_context("spawn"), _nothing)
     try:
         assert pool.run(raises_on, [(x, frozenset({2})) for x in range(5)]) == [1, 2, None, 4, 5]
+        pids = pool.pids
     finally:
         pool.close(wait=True)
+    assert all(gone(pid) for pid in pids)
 
 
 def test_the_fallback_pool_starts_its_workers_as_told_and_leaves_none_behind() -> None:
