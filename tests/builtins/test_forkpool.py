@@ -185,7 +185,7 @@ def test_closed_without_waiting_the_workers_end_well_and_reap_takes_them_all() -
     pids = pool.pids
     pool.run(triple, [(x,) for x in range(6)])
     pool.close(wait=False)  # told to end: not killed
-    first = pids[0]
+    first = pool.dead[-1]  # the one reap would take first
     _, status = os.waitpid(first, 0)  # reaped here: the pool must still reap the others
     assert os.waitstatus_to_exitcode(status) == 0
     pool.reap()
@@ -421,3 +421,30 @@ def test_a_worker_waits_for_a_task_slower_than_its_look_at_the_parent() -> None:
     later.join()
     os.close(r)
     os.close(w)
+
+
+def test_a_worker_answers_a_task_that_comes_after_a_long_wait() -> None:
+    """Its parent alive, a worker waits longer than its look at the parent (0.5 s)."""
+    import threading
+
+    task_r, task_w = os.pipe()
+    result_r, result_w = os.pipe()
+
+    def send_then_end() -> None:
+        os.write(task_w, _forkpool._frame((triple, (5,))))
+        time.sleep(0.7)
+        frame = _forkpool._frame((triple, (6,)))
+        os.write(task_w, frame[:12])  # a frame in two writes, far apart, split in its pickle
+        time.sleep(0.7)
+        os.write(task_w, frame[12:])
+        os.close(task_w)
+
+    writer = threading.Thread(target=send_then_end)
+    writer.start()
+    time.sleep(0.7)  # the first task waits in the pipe: the worker starts late
+    _forkpool._serve(task_r, result_w, os.getppid())
+    writer.join()
+    os.close(task_r)
+    os.close(result_w)
+    assert [r[1][0] for r in _frames(_read_all(result_r))] == [15, 18]
+    os.close(result_r)
