@@ -441,8 +441,7 @@ def test_a_worker_answers_a_task_that_comes_after_a_long_wait() -> None:
 
     writer = threading.Thread(target=send_then_end)
     writer.start()
-    time.sleep(0.7)  # the first task waits in the pipe: the worker starts late
-    _forkpool._serve(task_r, result_w, os.getppid())
+    _forkpool._serve(task_r, result_w, os.getppid())  # waits 0.7 s for a head, then for a body
     writer.join()
     os.close(task_r)
     os.close(result_w)
