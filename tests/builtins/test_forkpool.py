@@ -149,17 +149,19 @@ def test_told_it_is_the_last_run_every_worker_ends_on_its_own() -> None:
     pool.close(wait=True)
 
 
-def test_an_interrupted_run_does_not_wait_for_its_workers_work() -> None:
+def interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("work", [0.0, 20.0], ids=["quick items", "long items"])
+def test_an_interrupted_run_leaves_no_worker_and_does_not_wait_for_their_work(work: float) -> None:
     pool = ForkPool(2, lambda: None)
     pids = pool.pids
-
-    def interrupt() -> None:
-        raise KeyboardInterrupt
-
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        pool.run(sleepy, [(20.0,)] * 4, started=interrupt)
-    assert time.monotonic() - start < 10 and all(gone(pid) for pid in pids)
+        pool.run(sleepy, [(work,)] * 50, started=interrupt)
+    assert time.monotonic() - start < 10
+    assert pool.workers == [] and all(gone(pid) for pid in pids)
 
 
 def test_a_result_that_cannot_be_loaded_here_is_none() -> None:
@@ -200,18 +202,6 @@ def test_the_calling_process_sleeps_while_its_workers_work() -> None:
         assert time.process_time() - start < 0.15  # waiting in poll, not spinning
     finally:
         pool.close(wait=True)
-
-
-def test_an_interrupted_run_leaves_no_worker() -> None:
-    pool = ForkPool(2, lambda: None)
-    pids = pool.pids
-
-    def interrupt() -> None:
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        pool.run(triple, [(x,) for x in range(50)], started=interrupt)
-    assert pool.workers == [] and all(gone(pid) for pid in pids)
 
 
 def set_up() -> None:
