@@ -437,3 +437,12 @@ def test_a_worker_answers_a_task_that_comes_after_a_long_wait() -> None:
     os.close(result_w)
     assert [r[1][0] for r in _frames(_read_all(result_r))] == [15, 18]
     os.close(result_r)
+
+
+def test_a_worker_told_a_huge_length_reads_what_comes_and_allocates_no_more() -> None:
+    """A frame's length is read from the pipe; the worker never asks for a buffer that size."""
+    r, w = os.pipe()
+    os.write(w, b"abc")
+    os.close(w)
+    assert _forkpool._read_exactly(r, 1 << 50, os.getppid()) is None  # a petabyte asked: the end came first
+    os.close(r)
